@@ -1,0 +1,38 @@
+/* Private helpers shared by the library's files. Not installed, not public. */
+#ifndef NABLA_INTERNAL_H
+#define NABLA_INTERNAL_H
+
+#include "nabla.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+#if defined(__GNUC__)
+#define NB_PRINTF(fmt_index, first_arg) __attribute__((format(printf, fmt_index, first_arg)))
+#define NB_LIKELY(x) __builtin_expect(!!(x), 1)
+#define NB_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define NB_PRINTF(fmt_index, first_arg)
+#define NB_LIKELY(x) (x)
+#define NB_UNLIKELY(x) (x)
+#endif
+
+/* Record a failure and return its status, so that callers can write
+ * `return nb_fail(NB_ESHAPE, "...", ...);`. */
+nb_status nb_fail(nb_status status, const char *fmt, ...) NB_PRINTF(2, 3);
+/* Prefix the current message with context ("loading model.safetensors: ..."). */
+void nb_error_prefix(const char *fmt, ...) NB_PRINTF(1, 2);
+
+/* The allocation hook. nb_alloc_or_fail() also records an NB_ENOMEM message naming
+ * `what`. Sizes are checked for overflow by nb_alloc_array(). */
+void *nb_alloc(size_t size);
+void *nb_calloc(size_t count, size_t size);
+void *nb_realloc(void *ptr, size_t size);
+void nb_free(void *ptr);
+void *nb_alloc_or_fail(size_t size, const char *what);
+char *nb_strdup(const char *text);
+
+/* "[2, 3]" into buf; returns buf. */
+char *nb_shape_str(int ndim, const int64_t *shape, char *buf, size_t buf_size);
+
+#endif

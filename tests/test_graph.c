@@ -1,0 +1,359 @@
+/* The autodiff engine: composed graphs, accumulation, changing batches, the allocation
+ * hook (no allocation per step; every allocation failure reported, nothing leaked). */
+#include "nb_test.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+
+/* ---- a counting allocator that can be told to fail ---------------------------------- */
+typedef struct {
+    long calls;      /* alloc + realloc calls */
+    long live;       /* blocks outstanding */
+    long fail_at;    /* the call number that returns NULL (-1: never) */
+} alloc_counter;
+
+static void *count_alloc(size_t size, void *ctx)
+{
+    alloc_counter *c = ctx;
+    if (c->calls++ == c->fail_at)
+        return NULL;
+    void *p = malloc(size);
+    c->live += p != NULL;
+    return p;
+}
+
+static void *count_realloc(void *ptr, size_t size, void *ctx)
+{
+    alloc_counter *c = ctx;
+    if (c->calls++ == c->fail_at)
+        return NULL;
+    void *p = realloc(ptr, size);
+    c->live += p != NULL && ptr == NULL;
+    return p;
+}
+
+static void count_free(void *ptr, void *ctx)
+{
+    alloc_counter *c = ctx;
+    c->live -= ptr != NULL;
+    free(ptr);
+}
+
+static alloc_counter counter;
+static void install_counter(long fail_at)
+{
+    counter = (alloc_counter){0, 0, fail_at};
+    nb_allocator a = {count_alloc, count_realloc, count_free, &counter};
+    nb_set_allocator(&a);
+}
+
+/* ---- SEEDS.md §5: the 2-2-2 sigmoid network ----------------------------------------- */
+typedef struct {
+    nb_graph *graph;
+    nb_node *w[8];
+    nb_node *loss;
+} net222;
+
+static nb_status build_net222(net222 *net)
+{
+    static const double start[8] = {0.2, -0.4, 0.5, 0.6, 0.1, -0.5, -0.3, 0.8};
+    static const char *names[8] = {"w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8"};
+    nb_graph *g = nb_graph_new(NB_F64);
+    net->graph = g;
+    if (!g)
+        return nb_errcode();
+    for (int i = 0; i < 8; i++) {
+        net->w[i] = nb_param(g, names[i], 0, NULL);
+        if (net->w[i])
+            nb_tensor_set(nb_value(net->w[i]), 0, start[i]);
+    }
+    nb_node *x1 = nb_scalar(g, 0.5), *x2 = nb_scalar(g, 0.3);
+    nb_node *h1 = nb_sigmoid(nb_add(nb_mul(net->w[0], x1), nb_mul(net->w[2], x2)));
+    nb_node *h2 = nb_sigmoid(nb_add(nb_mul(net->w[1], x1), nb_mul(net->w[3], x2)));
+    nb_node *o1 = nb_sigmoid(nb_add(nb_mul(net->w[4], h1), nb_mul(net->w[6], h2)));
+    nb_node *o2 = nb_sigmoid(nb_add(nb_mul(net->w[5], h1), nb_mul(net->w[7], h2)));
+    nb_node *e1 = nb_sub(o1, nb_scalar(g, 0.23)), *e2 = nb_sub(o2, nb_scalar(g, -0.07));
+    net->loss = nb_scale(nb_add(nb_mul(e1, e1), nb_mul(e2, e2)), 0.5);
+    return net->loss ? NB_OK : nb_errcode();
+}
+
+static void test_net222_gradcheck(void **state)
+{
+    (void)state;
+    net222 net;
+    assert_int_equal(build_net222(&net), NB_OK);
+    nb_gradcheck_result result;
+    assert_int_equal(nb_gradcheck(net.loss, 0, &result), NB_OK);
+    assert_int_equal(result.n_checked, 8);
+    assert_true(result.max_error < 1e-8);
+
+    /* the output-layer gradient by hand: dL/dw5 = (o1 - y1) o1 (1 - o1) h1 */
+    assert_int_equal(nb_forward(net.loss), NB_OK);
+    assert_int_equal(nb_backward(net.loss), NB_OK);
+    double h1 = 1 / (1 + exp(-(0.2 * 0.5 + 0.5 * 0.3))), h2 = 1 / (1 + exp(-(-0.4 * 0.5 + 0.6 * 0.3)));
+    double o1 = 1 / (1 + exp(-(0.1 * h1 - 0.3 * h2)));
+    double expected = (o1 - 0.23) * o1 * (1 - o1) * h1;
+    assert_close(nb_tensor_get(nb_grad(net.w[4]), 0), expected, 1e-15);
+    nb_graph_free(net.graph);
+}
+
+static void test_gradients_accumulate_until_zeroed(void **state)
+{
+    (void)state;
+    nb_graph *g = nb_graph_new(NB_F64);
+    nb_node *w = nb_param(g, "w", 1, (int64_t[]){2});
+    nb_tensor_from_doubles(nb_value(w), (double[]){3, -1});
+    nb_node *loss = nb_sum(nb_mul(w, w)); /* d/dw = 2w */
+    for (int run = 1; run <= 3; run++) {
+        assert_int_equal(nb_forward(loss), NB_OK);
+        assert_int_equal(nb_backward(loss), NB_OK);
+        assert_close(nb_tensor_get(nb_grad(w), 0), 6.0 * run, 1e-15);
+        assert_close(nb_tensor_get(nb_grad(w), 1), -2.0 * run, 1e-15);
+    }
+    nb_zero_grad(g);
+    assert_true(nb_tensor_get(nb_grad(w), 0) == 0 && ((double *)nb_grads_data(g))[1] == 0);
+    nb_graph_free(g);
+}
+
+static void test_call_order_and_shape_errors(void **state)
+{
+    (void)state;
+    nb_graph *g = nb_graph_new(NB_F32);
+    nb_node *w = nb_param(g, "w", 1, (int64_t[]){3});
+    nb_node *y = nb_exp(w);
+    nb_node *loss = nb_sum(y);
+    assert_int_equal(nb_backward(loss), NB_ESTATE);
+    assert_non_null(strstr(nb_errmsg(), "nb_forward"));
+    assert_int_equal(nb_forward(y), NB_OK);
+    assert_int_equal(nb_backward(y), NB_ESHAPE);
+    assert_non_null(strstr(nb_errmsg(), "[3]"));
+    nb_node *c = nb_exp(nb_scalar(g, 1));
+    assert_int_equal(nb_forward(c), NB_OK);
+    assert_int_equal(nb_backward(c), NB_ESTATE); /* nothing to differentiate */
+    assert_int_equal(nb_input_resize(w, 2), NB_EARG);
+    assert_non_null(strstr(nb_errmsg(), "not an input"));
+    nb_graph_free(g);
+}
+
+/* y = x·W + b with a batch that changes size between runs. */
+static void test_batch_dimension_changes(void **state)
+{
+    (void)state;
+    nb_graph *g = nb_graph_new(NB_F64);
+    nb_node *x = nb_input(g, "x", 2, (int64_t[]){4, 3});
+    nb_node *w = nb_param(g, "W", 2, (int64_t[]){3, 2});
+    nb_node *b = nb_param(g, "b", 1, (int64_t[]){2});
+    nb_tensor_from_doubles(nb_value(w), (double[]){1, 2, 3, 4, 5, 6});
+    nb_tensor_from_doubles(nb_value(b), (double[]){0.5, -0.5});
+    nb_node *y = nb_add(nb_matmul(x, w, false, false), b);
+    nb_node *loss = nb_mean(nb_mul(y, y));
+    assert_non_null(loss);
+    for (int64_t batch = 4; batch >= 0; batch--) {
+        double data[12];
+        for (int i = 0; i < 12; i++)
+            data[i] = 0.1 * i - 0.3 * batch;
+        assert_int_equal(nb_input_set_doubles(x, data, batch), NB_OK);
+        assert_int_equal(nb_forward(loss), NB_OK);
+        assert_int_equal(nb_value(y)->shape[0], batch);
+        double expect = 0;
+        for (int r = 0; r < batch; r++)
+            for (int c = 0; c < 2; c++) {
+                double v = c ? -0.5 : 0.5;
+                for (int k = 0; k < 3; k++)
+                    v += data[r * 3 + k] * (k * 2 + c + 1);
+                expect += v * v;
+            }
+        expect = batch ? expect / (double)(batch * 2) : NAN;
+        if (batch)
+            assert_close(nb_item(loss), expect, 1e-12);
+        if (batch) {
+            nb_gradcheck_result result;
+            assert_int_equal(nb_gradcheck(loss, 0, &result), NB_OK);
+            assert_true(result.max_error < 1e-7);
+        }
+    }
+    nb_graph_free(g);
+}
+
+static void test_input_gradient_and_seed(void **state)
+{
+    (void)state;
+    nb_graph *g = nb_graph_new(NB_F64);
+    nb_node *x = nb_input(g, "x", 1, (int64_t[]){3});
+    nb_node *k = nb_param(g, "k", 0, NULL);
+    nb_tensor_set(nb_value(k), 0, 2.0);
+    nb_node *y = nb_mul(nb_mul(x, x), k); /* dy_i/dx_i = 2 k x_i, dy_i/dk = x_i^2 */
+    assert_int_equal(nb_set_requires_grad(x, true), NB_OK);
+    assert_int_equal(nb_input_set_doubles(x, (double[]){1, 2, 3}, 3), NB_OK);
+    assert_int_equal(nb_forward(y), NB_OK);
+    assert_int_equal(nb_backward_seed(y, (double[]){1, 10, 100}), NB_OK);
+    assert_close(nb_tensor_get(nb_grad(x), 0), 4, 1e-15);
+    assert_close(nb_tensor_get(nb_grad(x), 1), 80, 1e-15);
+    assert_close(nb_tensor_get(nb_grad(x), 2), 1200, 1e-15);
+    assert_close(nb_tensor_get(nb_grad(k), 0), 1 + 40 + 900, 1e-12);
+
+    /* a frozen parameter receives nothing */
+    nb_zero_grad(g);
+    assert_int_equal(nb_set_requires_grad(k, false), NB_OK);
+    assert_int_equal(nb_forward(y), NB_OK);
+    assert_int_equal(nb_backward_seed(y, NULL), NB_OK);
+    assert_true(nb_grad(k) == NULL);
+    assert_close(nb_tensor_get(nb_grad(x), 2), 12, 1e-15);
+    nb_graph_free(g);
+}
+
+/* A model, its loss and a hand-written SGD step: after warm-up with a full and a short
+ * batch, 200 more steps allocate nothing. */
+static nb_status training_step(nb_node *x, nb_node *labels, nb_node *loss, int64_t batch, const double *data,
+                               const double *targets)
+{
+    nb_graph *g = nb_node_graph(loss);
+    nb_status status = nb_input_set_doubles(x, data, batch);
+    if (status == NB_OK)
+        status = nb_input_set_doubles(labels, targets, batch);
+    if (status == NB_OK)
+        status = nb_forward(loss);
+    if (status == NB_OK) {
+        nb_zero_grad(g);
+        status = nb_backward(loss);
+    }
+    if (status == NB_OK) {
+        double *p = nb_params_data(g), *grad = nb_grads_data(g);
+        for (int64_t i = 0; i < nb_n_params(g); i++)
+            p[i] -= 0.1 * grad[i];
+    }
+    return status;
+}
+
+static nb_status build_classifier(nb_graph **out, nb_node **x, nb_node **labels, nb_node **loss)
+{
+    nb_graph *g = nb_graph_new(NB_F64);
+    *out = g;
+    if (!g)
+        return nb_errcode();
+    *x = nb_input(g, "x", 2, (int64_t[]){16, 5});
+    *labels = nb_input(g, "labels", 1, (int64_t[]){16});
+    nb_node *w1 = nb_param(g, "w1", 2, (int64_t[]){5, 8});
+    nb_node *b1 = nb_param(g, "b1", 1, (int64_t[]){8});
+    nb_node *w2 = nb_param(g, "w2", 2, (int64_t[]){8, 3});
+    if (w1 && w2) {
+        nb_rng rng;
+        nb_rng_seed(&rng, 5);
+        nb_tensor_fill_normal(nb_value(w1), &rng, 0, 0.5);
+        nb_tensor_fill_normal(nb_value(w2), &rng, 0, 0.5);
+    }
+    nb_node *hidden = nb_tanh(nb_add(nb_matmul(*x, w1, false, false), b1));
+    nb_node *logits = nb_matmul(hidden, w2, false, false);
+    *loss = nb_neg(nb_mean(nb_pick(nb_log_softmax(logits, 1), *labels)));
+    return *loss ? NB_OK : nb_errcode();
+}
+
+static void test_no_allocation_per_step(void **state)
+{
+    (void)state;
+    double data[16 * 5], targets[16];
+    for (int i = 0; i < 80; i++)
+        data[i] = sin(i * 0.7);
+    for (int i = 0; i < 16; i++)
+        targets[i] = i % 3;
+    install_counter(-1);
+    nb_graph *g;
+    nb_node *x, *labels, *loss;
+    assert_int_equal(build_classifier(&g, &x, &labels, &loss), NB_OK);
+    assert_int_equal(training_step(x, labels, loss, 16, data, targets), NB_OK);
+    assert_int_equal(training_step(x, labels, loss, 7, data, targets), NB_OK);
+    long before = counter.calls;
+    double first = 0, last = 0;
+    for (int step = 0; step < 200; step++) {
+        int64_t batch = step % 4 == 3 ? 7 : 16;
+        assert_int_equal(training_step(x, labels, loss, batch, data, targets), NB_OK);
+        if (step == 0)
+            first = nb_item(loss);
+        last = nb_item(loss);
+    }
+    assert_int_equal(counter.calls, before);
+    assert_true(last < first); /* and it did learn something */
+    nb_graph_free(g);
+    assert_int_equal(counter.live, 0);
+    nb_set_allocator(NULL);
+}
+
+/* Fail each allocation in turn, through build, forward, backward and gradcheck: every
+ * failure is reported as NB_ENOMEM with a message, and nothing leaks. */
+static void test_every_allocation_failure_is_clean(void **state)
+{
+    (void)state;
+    double data[16 * 5] = {0}, targets[16] = {0};
+    install_counter(-1);
+    nb_graph *g;
+    nb_node *x, *labels, *loss;
+    assert_int_equal(build_classifier(&g, &x, &labels, &loss), NB_OK);
+    assert_int_equal(training_step(x, labels, loss, 16, data, targets), NB_OK);
+    nb_graph_free(g);
+    long total = counter.calls;
+    assert_true(total > 10);
+    for (long k = 0; k < total; k++) {
+        install_counter(k);
+        nb_clear_error();
+        nb_status status = build_classifier(&g, &x, &labels, &loss);
+        if (status == NB_OK)
+            status = training_step(x, labels, loss, 16, data, targets);
+        if (status != NB_ENOMEM)
+            fail_msg("allocation %ld of %ld: expected NB_ENOMEM, got %d (%s)", k, total, status, nb_errmsg());
+        assert_true(strlen(nb_errmsg()) > 0);
+        nb_graph_free(g);
+        if (counter.live != 0)
+            fail_msg("allocation %ld failed: %ld blocks leaked", k, counter.live);
+    }
+    nb_set_allocator(NULL);
+}
+
+/* SEEDS.md §1 variant A with autodiff, against the hand-derived loop in plain C. */
+static void test_quadratic_matches_hand_derived(void **state)
+{
+    (void)state;
+    nb_graph *g = nb_graph_new(NB_F64);
+    nb_node *x = nb_input(g, "x", 0, NULL), *y = nb_input(g, "y", 0, NULL);
+    nb_node *w1 = nb_param(g, "w1", 0, NULL), *w2 = nb_param(g, "w2", 0, NULL), *w3 = nb_param(g, "w3", 0, NULL);
+    nb_node *pred = nb_add(nb_add(nb_mul(w1, nb_mul(x, x)), nb_mul(w2, x)), w3);
+    nb_node *err = nb_sub(pred, y);
+    nb_node *loss = nb_mul(err, err);
+    double *w = nb_params_data(g), *grad = nb_grads_data(g);
+    double *xv = nb_value(x)->data, *yv = nb_value(y)->data;
+    w[0] = 1, w[1] = 2, w[2] = 3;
+    double h[3] = {1, 2, 3};
+    for (int epoch = 0; epoch < 50; epoch++)
+        for (int i = 0; i < 100; i++) {
+            double xi = i / 100.0, yi = 2 * xi * xi + 3 * xi + 4;
+            *xv = xi, *yv = yi;
+            assert_int_equal(nb_forward(loss), NB_OK);
+            nb_zero_grad(g);
+            assert_int_equal(nb_backward(loss), NB_OK);
+            for (int k = 0; k < 3; k++)
+                w[k] -= 0.1 * grad[k];
+            double e = h[0] * xi * xi + h[1] * xi + h[2] - yi;
+            h[0] -= 0.1 * 2 * e * xi * xi;
+            h[1] -= 0.1 * 2 * e * xi;
+            h[2] -= 0.1 * 2 * e;
+        }
+    for (int k = 0; k < 3; k++)
+        assert_close(w[k], h[k], 1e-12);
+    nb_graph_free(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_net222_gradcheck),
+        cmocka_unit_test(test_gradients_accumulate_until_zeroed),
+        cmocka_unit_test(test_call_order_and_shape_errors),
+        cmocka_unit_test(test_batch_dimension_changes),
+        cmocka_unit_test(test_input_gradient_and_seed),
+        cmocka_unit_test(test_no_allocation_per_step),
+        cmocka_unit_test(test_every_allocation_failure_is_clean),
+        cmocka_unit_test(test_quadratic_matches_hand_derived),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
