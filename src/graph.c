@@ -359,6 +359,8 @@ nb_status nb_set_requires_grad(nb_node *node, bool requires_grad)
         node->grad_capacity = node->value.size;
     }
     node->requires_grad = requires_grad;
+    if (node->kind == NB_NODE_INPUT)
+        node->graph->n_input_grads += requires_grad ? 1 : -1;
     propagate_requires_grad(node->graph);
     return NB_OK;
 }
@@ -565,6 +567,8 @@ static nb_status grow_arenas(nb_graph *graph)
 static nb_status prepare(nb_node *target)
 {
     nb_graph *graph = target->graph;
+    if (target->plan && target->prepared_stamp == graph->shape_stamp && target->prepared_epoch == graph->epoch)
+        return NB_OK; /* the common case: nothing changed since the last run */
     if (!target->plan && build_plan(target) != NB_OK)
         return nb_errcode();
     bool grow = false;
@@ -581,7 +585,11 @@ static nb_status prepare(nb_node *target)
             (node->requires_grad && (!node->grad.data || node->value.size > node->grad_capacity)))
             grow = true;
     }
-    return grow ? grow_arenas(graph) : NB_OK;
+    if (grow && grow_arenas(graph) != NB_OK)
+        return nb_errcode();
+    target->prepared_stamp = graph->shape_stamp;
+    target->prepared_epoch = graph->epoch;
+    return NB_OK;
 }
 
 nb_status nb_forward(nb_node *node)
@@ -653,7 +661,7 @@ void nb_zero_grad(nb_graph *graph)
     size_t elem = nb_dtype_size(graph->dtype);
     if (graph->n_param_values)
         memset(graph->param_grads, 0, (size_t)graph->n_param_values * elem);
-    for (int i = 0; i < graph->n_nodes; i++) {
+    for (int i = 0; graph->n_input_grads > 0 && i < graph->n_nodes; i++) {
         nb_node *node = graph->nodes[i];
         if (node->kind == NB_NODE_INPUT && node->grad.data)
             memset(node->grad.data, 0, (size_t)node->grad_capacity * elem);

@@ -77,6 +77,8 @@ struct nb_node {
     int n_plan;
     uint64_t shape_stamp;   /* graph stamp at the last shape inference */
     uint64_t forwarded_at;  /* graph epoch of this node's last evaluation */
+    uint64_t prepared_stamp; /* as a target: shapes and storage checked at this stamp */
+    uint64_t prepared_epoch; /* ... and this epoch */
 };
 
 struct nb_graph {
@@ -99,6 +101,7 @@ struct nb_graph {
 
     uint64_t shape_stamp; /* bumped whenever an input's shape changes */
     uint64_t epoch;       /* bumped when shapes or storage change: old values are gone */
+    int n_input_grads;    /* inputs that require a gradient (zero_grad skips the scan if none) */
 };
 
 /* Create an op node with the given inputs (already checked non-NULL and of one graph)

@@ -116,7 +116,7 @@ static nb_status one_hot_forward(nb_node *node)
     int64_t n_classes = node->attr.n_classes;
     memset(node->value.data, 0, (size_t)node->value.size * nb_dtype_size(node->graph->dtype));
     for (int64_t row = 0; row < labels->shape[0]; row++) {
-        int64_t label;
+        int64_t label = 0;
         if (read_label(node, labels, row, n_classes, &label) != NB_OK)
             return NB_EARG;
         nb_tensor_set(&node->value, row * n_classes + label, 1.0);
@@ -157,7 +157,7 @@ static nb_status pick_forward(nb_node *node)
     const nb_tensor *x = &node->inputs[0]->value, *labels = &node->inputs[1]->value;
     int64_t n_classes = x->shape[1];
     for (int64_t row = 0; row < x->shape[0]; row++) {
-        int64_t label;
+        int64_t label = 0;
         if (read_label(node, labels, row, n_classes, &label) != NB_OK)
             return NB_EARG;
         nb_tensor_set(&node->value, row, nb_tensor_get(x, row * n_classes + label));
