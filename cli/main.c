@@ -1,0 +1,56 @@
+/* nabla: fit formulas, train networks, and replay the tutorials, from the command line. */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+static const nb_command commands[] = {
+    {NULL, NULL, NULL},
+};
+
+void cli_error(const char *command, const char *fmt, ...)
+{
+    fprintf(stderr, "nabla %s: ", command);
+    if (fmt) {
+        va_list args;
+        va_start(args, fmt);
+        vfprintf(stderr, fmt, args);
+        va_end(args);
+    } else {
+        fputs(nb_errmsg(), stderr);
+    }
+    fputc('\n', stderr);
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out, "nabla %s: learn parameters by gradient descent and backpropagation\n\n"
+                 "usage: nabla COMMAND [options]      (nabla COMMAND --help for its options)\n\n"
+                 "commands:\n",
+            NABLA_VERSION);
+    for (const nb_command *c = commands; c->name; c++)
+        fprintf(out, "  %-10s %s\n", c->name, c->summary);
+    fprintf(out, "\n  --help     this text\n  --version  the version\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("nabla %s\n", NABLA_VERSION);
+        return 0;
+    }
+    for (const nb_command *c = commands; c->name; c++)
+        if (strcmp(argv[1], c->name) == 0)
+            return c->run(argc - 1, argv + 1);
+    fprintf(stderr, "nabla: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
