@@ -9,5 +9,7 @@
 #include "nabla/core.h"
 #include "nabla/tensor.h"
 #include "nabla/graph.h"
+#include "nabla/nn.h"
+#include "nabla/optim.h"
 
 #endif

@@ -1,0 +1,247 @@
+/* Optimizers, schedules, clipping. */
+#include "nb_test.h"
+
+#include <string.h>
+
+/* f(p) = Σ a_i (p_i - c_i)², minimum at c. */
+static const double curvature[3] = {1, 3, 10}, minimum[3] = {1.5, -2, 0.25};
+
+typedef struct {
+    nb_graph *graph;
+    nb_node *p, *loss;
+} bowl;
+
+static bowl make_bowl(nb_dtype dtype)
+{
+    bowl b;
+    b.graph = nb_graph_new(dtype);
+    b.p = nb_param(b.graph, "p", 1, (int64_t[]){3});
+    nb_node *a = nb_const(b.graph, 1, (int64_t[]){3}, curvature);
+    nb_node *c = nb_const(b.graph, 1, (int64_t[]){3}, minimum);
+    nb_node *d = nb_sub(b.p, c);
+    b.loss = nb_sum(nb_mul(a, nb_mul(d, d)));
+    assert_non_null(b.loss);
+    return b;
+}
+
+static nb_status bowl_closure(void *ctx, double *loss)
+{
+    bowl *b = ctx;
+    nb_zero_grad(b->graph);
+    nb_status status = nb_forward(b->loss);
+    if (status == NB_OK)
+        status = nb_backward(b->loss);
+    *loss = nb_item(b->loss);
+    return status;
+}
+
+static void converges(nb_optim_config config, int steps, double tolerance, nb_dtype dtype)
+{
+    bowl b = make_bowl(dtype);
+    nb_optimizer *opt = nb_optim_new(b.graph, &config);
+    assert_non_null(opt);
+    double loss;
+    for (int step = 0; step < steps; step++)
+        assert_int_equal(nb_optim_step_closure(opt, bowl_closure, &b, &loss), NB_OK);
+    for (int i = 0; i < 3; i++)
+        if (!(fabs(nb_tensor_get(nb_value(b.p), i) - minimum[i]) <= tolerance))
+            fail_msg("%s: p[%d] = %.10g, minimum %.10g", nb_optim_name(config.kind), i,
+                     nb_tensor_get(nb_value(b.p), i), minimum[i]);
+    nb_optim_free(opt);
+    nb_graph_free(b.graph);
+}
+
+static void test_every_optimizer_converges(void **state)
+{
+    (void)state;
+    nb_optim_config sgd = nb_optim_defaults(NB_SGD);
+    sgd.lr = 0.04;
+    converges(sgd, 500, 1e-6, NB_F64);
+    sgd.momentum = 0.9;
+    converges(sgd, 500, 1e-6, NB_F64);
+    sgd.nesterov = true;
+    converges(sgd, 500, 1e-6, NB_F32);
+    nb_optim_config adam = nb_optim_defaults(NB_ADAM);
+    adam.lr = 0.05;
+    converges(adam, 3000, 1e-4, NB_F64);
+    nb_optim_config adamw = nb_optim_defaults(NB_ADAMW);
+    adamw.lr = 0.05, adamw.weight_decay = 0;
+    converges(adamw, 3000, 1e-4, NB_F32);
+    nb_optim_config rms = nb_optim_defaults(NB_RMSPROP);
+    rms.lr = 0.01;
+    converges(rms, 3000, 1e-2, NB_F64); /* RMSprop hovers at the scale of lr */
+    nb_optim_config adagrad = nb_optim_defaults(NB_ADAGRAD);
+    adagrad.lr = 0.5;
+    converges(adagrad, 3000, 1e-6, NB_F64);
+    nb_optim_config lbfgs = nb_optim_defaults(NB_LBFGS);
+    lbfgs.tolerance_change = 1e-20, lbfgs.tolerance_grad = 1e-12; /* torch's defaults stop near 1e-5 */
+    converges(lbfgs, 1, 1e-9, NB_F64);
+}
+
+/* One parameter, loss p², gradient 2p: the first three steps of Adam and RMSprop
+ * against the update rules written out here, independently of the library. */
+static void three_steps(nb_optim_config config, const double expected[3])
+{
+    nb_graph *g = nb_graph_new(NB_F64);
+    nb_node *p = nb_param(g, "p", 0, NULL);
+    nb_tensor_set(nb_value(p), 0, 1.0);
+    nb_node *loss = nb_mul(p, p);
+    nb_optimizer *opt = nb_optim_new(g, &config);
+    for (int step = 0; step < 3; step++) {
+        nb_zero_grad(g);
+        assert_int_equal(nb_forward(loss), NB_OK);
+        assert_int_equal(nb_backward(loss), NB_OK);
+        assert_int_equal(nb_optim_step(opt), NB_OK);
+        assert_close(nb_tensor_get(nb_value(p), 0), expected[step], 1e-7);
+    }
+    nb_optim_free(opt);
+    nb_graph_free(g);
+}
+
+static void test_adam_first_steps(void **state)
+{
+    (void)state;
+    nb_optim_config c = nb_optim_defaults(NB_ADAM);
+    c.lr = 0.1;
+    double p = 1, m = 0, v = 0, expected[3];
+    for (int t = 1; t <= 3; t++) {
+        double g = 2 * p;
+        m = 0.9 * m + 0.1 * g;
+        v = 0.999 * v + 0.001 * g * g;
+        double m_hat = m / (1 - pow(0.9, t)), v_hat = v / (1 - pow(0.999, t));
+        p -= 0.1 * m_hat / (sqrt(v_hat) + 1e-8);
+        expected[t - 1] = p;
+    }
+    /* by hand: the first step of Adam moves by lr whatever the gradient */
+    assert_close(expected[0], 0.9, 1e-8);
+    assert_close(expected[1], 0.800412, 1e-6);
+    three_steps(c, expected);
+}
+
+static void test_rmsprop_first_steps(void **state)
+{
+    (void)state;
+    nb_optim_config c = nb_optim_defaults(NB_RMSPROP);
+    c.lr = 0.01;
+    double p = 1, v = 0, expected[3];
+    for (int t = 1; t <= 3; t++) {
+        double g = 2 * p;
+        v = 0.99 * v + 0.01 * g * g;
+        p -= 0.01 * g / (sqrt(v) + 1e-8);
+        expected[t - 1] = p;
+    }
+    /* by hand: v = 0.04, sqrt(v) = 0.2, step = 0.01 * 2 / 0.2 = 0.1 */
+    assert_close(expected[0], 0.9, 1e-7);
+    three_steps(c, expected);
+}
+
+static void test_sgd_momentum_and_weight_decay(void **state)
+{
+    (void)state;
+    nb_optim_config c = nb_optim_defaults(NB_SGD);
+    c.lr = 0.1, c.momentum = 0.9, c.weight_decay = 0.01, c.nesterov = true;
+    double p = 1, buf = 0, expected[3];
+    for (int t = 1; t <= 3; t++) {
+        double d = 2 * p + 0.01 * p;
+        buf = t == 1 ? d : 0.9 * buf + d;
+        p -= 0.1 * (d + 0.9 * buf);
+        expected[t - 1] = p;
+    }
+    three_steps(c, expected);
+}
+
+static void test_bad_configs(void **state)
+{
+    (void)state;
+    nb_graph *g = nb_graph_new(NB_F32);
+    nb_optim_config c = nb_optim_defaults(NB_SGD);
+    c.lr = -1;
+    assert_null(nb_optim_new(g, &c));
+    assert_non_null(strstr(nb_errmsg(), "learning rate"));
+    c = nb_optim_defaults(NB_ADAM);
+    c.beta1 = 1.0;
+    assert_null(nb_optim_new(g, &c));
+    assert_non_null(strstr(nb_errmsg(), "betas"));
+    c = nb_optim_defaults(NB_SGD);
+    c.nesterov = true;
+    assert_null(nb_optim_new(g, &c));
+    c = nb_optim_defaults(NB_LBFGS);
+    nb_optimizer *lbfgs = nb_optim_new(g, &c);
+    assert_int_equal(nb_optim_step(lbfgs), NB_ESTATE);
+    nb_optim_free(lbfgs);
+    nb_optim_kind kind;
+    assert_int_equal(nb_optim_parse("adamw", &kind), NB_OK);
+    assert_int_equal(kind, NB_ADAMW);
+    assert_int_equal(nb_optim_parse("adam2", &kind), NB_EARG);
+    assert_non_null(strstr(nb_errmsg(), "adam2"));
+    nb_graph_free(g);
+}
+
+/* SEEDS.md §2: lr = 0.5 / 2^floor((epoch + 1) / 10) is a step schedule read one epoch
+ * ahead. */
+static void test_step_schedule_is_the_tutorials(void **state)
+{
+    (void)state;
+    nb_schedule s;
+    assert_int_equal(nb_schedule_parse("step:10:0.5", 0.5, 100, &s), NB_OK);
+    for (int epoch = 0; epoch < 100; epoch++)
+        assert_close(nb_schedule_lr(&s, epoch + 1), 0.5 / pow(2, floor((epoch + 1) / 10.0)), 1e-15);
+    assert_close(nb_schedule_lr(&s, 0), 0.5, 0);
+    assert_close(nb_schedule_lr(&s, 9), 0.5, 0);
+    assert_close(nb_schedule_lr(&s, 10), 0.25, 0);
+}
+
+static void test_other_schedules(void **state)
+{
+    (void)state;
+    nb_schedule s;
+    assert_int_equal(nb_schedule_parse("cosine", 0.1, 10, &s), NB_OK);
+    assert_close(nb_schedule_lr(&s, 0), 0.1, 1e-15);
+    assert_close(nb_schedule_lr(&s, 5), 0.05, 1e-15);
+    assert_close(nb_schedule_lr(&s, 10), 0.0, 1e-15);
+    assert_int_equal(nb_schedule_parse("warmup:2,cosine:0.01", 0.1, 12, &s), NB_OK);
+    assert_close(nb_schedule_lr(&s, 0), 0.05, 1e-15);
+    assert_close(nb_schedule_lr(&s, 1), 0.1, 1e-15);
+    assert_close(nb_schedule_lr(&s, 2), 0.1, 1e-15);
+    assert_close(nb_schedule_lr(&s, 12), 0.01, 1e-15);
+    assert_int_equal(nb_schedule_parse("exp:0.9", 1, 10, &s), NB_OK);
+    assert_close(nb_schedule_lr(&s, 3), 0.729, 1e-12);
+    assert_int_equal(nb_schedule_parse("constant", 0.3, 10, &s), NB_OK);
+    assert_close(nb_schedule_lr(&s, 99), 0.3, 0);
+    assert_int_equal(nb_schedule_parse("step:0:0.5", 1, 10, &s), NB_EPARSE);
+    assert_int_equal(nb_schedule_parse("linear", 1, 10, &s), NB_EPARSE);
+    assert_non_null(strstr(nb_errmsg(), "linear"));
+}
+
+static void test_clip_grad_norm(void **state)
+{
+    (void)state;
+    nb_graph *g = nb_graph_new(NB_F32);
+    nb_node *a = nb_param(g, "a", 1, (int64_t[]){2});
+    nb_node *b = nb_param(g, "b", 0, NULL);
+    float *grad = nb_grads_data(g);
+    grad[0] = 3, grad[1] = 0, grad[2] = 4; /* norm 5 */
+    (void)a, (void)b;
+    assert_close(nb_clip_grad_norm(g, 10), 5, 1e-6);
+    assert_close(grad[2], 4, 0);
+    assert_close(nb_clip_grad_norm(g, 1), 5, 1e-6);
+    assert_close(grad[0], 0.6, 1e-6);
+    assert_close(grad[2], 0.8, 1e-6);
+    assert_close(nb_grad_norm(g), 1, 1e-6);
+    nb_graph_free(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_optimizer_converges),
+        cmocka_unit_test(test_adam_first_steps),
+        cmocka_unit_test(test_rmsprop_first_steps),
+        cmocka_unit_test(test_sgd_momentum_and_weight_decay),
+        cmocka_unit_test(test_bad_configs),
+        cmocka_unit_test(test_step_schedule_is_the_tutorials),
+        cmocka_unit_test(test_other_schedules),
+        cmocka_unit_test(test_clip_grad_norm),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
