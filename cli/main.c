@@ -4,7 +4,10 @@
 #include <stdarg.h>
 #include <string.h>
 
+int cmd_demo(int argc, char **argv);
+
 static const nb_command commands[] = {
+    {"demo", "replay a tutorial of SEEDS.md, then go beyond it (default: quadratic)", cmd_demo},
     {NULL, NULL, NULL},
 };
 

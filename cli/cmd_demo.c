@@ -1,0 +1,166 @@
+/* nabla demo: option parsing, the list of demos, and the report every demo fills. */
+#include "demo.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const demo demos[] = {
+    {"quadratic", "recover y = 2x² + 3x + 4 by SGD (SEEDS.md §1), then exactly by least squares",
+     {"sgd", "minibatch", NULL}, demo_quadratic},
+    {"quadratic-decay", "y = 2x² − 4x + 3 from a far start with step learning-rate decay (§2)",
+     {"sgd", "minibatch", NULL}, demo_quadratic_decay},
+    {"linreg", "linear regression with autodiff, shuffled mini-batches and MAE (§3)", {"sgd", NULL},
+     demo_linreg},
+    {"and-gate", "a single neuron learns logical AND (§4)", {"sgd", NULL}, demo_and_gate},
+    {"two-layer", "a 10-7-10 ReLU network: one backward pass, one SGD step (§4)", {"step", NULL},
+     demo_two_layer},
+    {"fnn-backprop", "hand-derived backpropagation checked against autodiff on a 2-2-2 net (§5)", {"gd", NULL},
+     demo_fnn_backprop},
+};
+enum { N_DEMOS = sizeof demos / sizeof demos[0] };
+
+void demo_log(demo_run *run, const char *fmt, ...)
+{
+    if (!run->log)
+        return;
+    va_list args;
+    va_start(args, fmt);
+    vfprintf(run->log, fmt, args);
+    va_end(args);
+}
+
+void demo_history(demo_run *run, int epoch, double loss)
+{
+    cJSON *entry = cJSON_CreateObject();
+    cJSON_AddNumberToObject(entry, "epoch", epoch);
+    cJSON_AddNumberToObject(entry, "loss", loss);
+    cJSON_AddItemToArray(run->history, entry);
+}
+
+static cJSON *params_object(demo_run *run)
+{
+    cJSON *params = cJSON_GetObjectItemCaseSensitive(run->report, "params");
+    return params ? params : cJSON_AddObjectToObject(run->report, "params");
+}
+
+void demo_param(demo_run *run, const char *name, double value)
+{
+    cJSON_AddNumberToObject(params_object(run), name, value);
+}
+
+void demo_param_list(demo_run *run, const char *name, const double *values, int count)
+{
+    cJSON_AddItemToObject(params_object(run), name, cJSON_CreateDoubleArray(values, count));
+}
+
+void demo_params_of(demo_run *run, nb_graph *graph)
+{
+    for (int i = 0; i < nb_param_count(graph); i++) {
+        nb_node *param = nb_param_at(graph, i);
+        const nb_tensor *value = nb_value(param);
+        if (value->ndim == 0) {
+            demo_param(run, nb_node_name(param), nb_tensor_get(value, 0));
+            continue;
+        }
+        cJSON *list = cJSON_CreateArray();
+        for (int64_t k = 0; k < value->size; k++)
+            cJSON_AddItemToArray(list, cJSON_CreateNumber(nb_tensor_get(value, k)));
+        cJSON_AddItemToObject(params_object(run), nb_node_name(param), list);
+    }
+}
+
+void demo_field(demo_run *run, const char *name, double value) { cJSON_AddNumberToObject(run->report, name, value); }
+
+cJSON *demo_object(demo_run *run, const char *name) { return cJSON_AddObjectToObject(run->report, name); }
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: nabla demo [NAME] [options]\n\n"
+                 "Replays a tutorial of SEEDS.md faithfully, then shows what nabla does beyond it.\n\n"
+                 "demos (default: quadratic):\n");
+    for (int i = 0; i < N_DEMOS; i++) {
+        fprintf(out, "  %-16s %s\n  %-16s variants:", demos[i].name, demos[i].summary, "");
+        for (int v = 0; demos[i].variants[v]; v++)
+            fprintf(out, " %s%s", demos[i].variants[v], v == 0 ? " (default)" : "");
+        fputc('\n', out);
+    }
+    fprintf(out, "\noptions:\n"
+                 "  --variant NAME   one of the demo's variants (default: the tutorial's first)\n"
+                 "  --seed N         seed of the random numbers, where the demo uses any (default 42)\n"
+                 "  --json           print one JSON object on stdout: params, history, epochs_run, ...\n"
+                 "  --list           list the demos, one line each\n"
+                 "  --help           this text\n");
+}
+
+int cmd_demo(int argc, char **argv)
+{
+    demo_options options = {.seed = 42};
+    static const struct option long_options[] = {
+        {"variant", required_argument, NULL, 'v'}, {"seed", required_argument, NULL, 's'},
+        {"json", no_argument, NULL, 'j'},          {"list", no_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+    };
+    int option;
+    optind = 1;
+    while ((option = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+        switch (option) {
+        case 'v': options.variant = optarg; break;
+        case 's': {
+            char *end;
+            options.seed = strtoull(optarg, &end, 10);
+            if (*end || !*optarg) {
+                cli_error("demo", "--seed needs a non-negative integer, got '%s'", optarg);
+                return 2;
+            }
+            break;
+        }
+        case 'j': options.json = true; break;
+        case 'l':
+            for (int i = 0; i < N_DEMOS; i++)
+                printf("%-16s %s\n", demos[i].name, demos[i].summary);
+            return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (argc - optind > 1) {
+        cli_error("demo", "one demo at a time (got '%s' and '%s')", argv[optind], argv[optind + 1]);
+        return 2;
+    }
+    const char *name = optind < argc ? argv[optind] : "quadratic";
+    const demo *chosen = NULL;
+    for (int i = 0; i < N_DEMOS; i++)
+        if (strcmp(demos[i].name, name) == 0)
+            chosen = &demos[i];
+    if (!chosen) {
+        cli_error("demo", "unknown demo '%s' (see nabla demo --list)", name);
+        return 2;
+    }
+    demo_run run = {.options = &options, .variant = chosen->variants[0], .log = options.json ? NULL : stdout};
+    if (options.variant) {
+        run.variant = NULL;
+        for (int v = 0; chosen->variants[v]; v++)
+            if (strcmp(chosen->variants[v], options.variant) == 0)
+                run.variant = chosen->variants[v];
+        if (!run.variant) {
+            cli_error("demo", "demo '%s' has no variant '%s' (see nabla demo --help)", name, options.variant);
+            return 2;
+        }
+    }
+    run.report = cJSON_CreateObject();
+    cJSON_AddStringToObject(run.report, "demo", chosen->name);
+    cJSON_AddStringToObject(run.report, "variant", run.variant);
+    params_object(&run);
+    run.history = cJSON_AddArrayToObject(run.report, "history");
+    int status = chosen->run(&run);
+    cJSON_AddNumberToObject(run.report, "epochs_run", run.epochs_run);
+    if (status == 0 && options.json) {
+        char *text = cJSON_Print(run.report);
+        puts(text);
+        free(text);
+    }
+    cJSON_Delete(run.report);
+    return status;
+}

@@ -1,0 +1,53 @@
+/* `nabla demo`: the tutorials of SEEDS.md reproduced, then surpassed. Each demo is a
+ * function that fills a demo_run: a human log, and a JSON report with "params",
+ * "history" and "epochs_run". */
+#ifndef NABLA_DEMO_H
+#define NABLA_DEMO_H
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+
+typedef struct demo_options {
+    const char *variant; /* NULL: the demo's first */
+    uint64_t seed;
+    bool json;
+} demo_options;
+
+typedef struct demo_run {
+    const demo_options *options;
+    const char *variant;  /* resolved */
+    FILE *log;            /* the human log: stdout, or NULL with --json */
+    cJSON *report;        /* the JSON object printed with --json */
+    cJSON *history;       /* its "history" array */
+    int epochs_run;
+} demo_run;
+
+typedef struct demo {
+    const char *name;
+    const char *summary;
+    const char *variants[4]; /* NULL-terminated; the first is the default */
+    int (*run)(demo_run *run);
+} demo;
+
+/* The human log (printf-like; nothing with --json). */
+void demo_log(demo_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* One {"epoch": n, "loss": x} entry of the history. */
+void demo_history(demo_run *run, int epoch, double loss);
+/* report.params[name] = value, or a list. */
+void demo_param(demo_run *run, const char *name, double value);
+void demo_param_list(demo_run *run, const char *name, const double *values, int count);
+/* Every parameter of a graph under its own name (a number, or a flat list). */
+void demo_params_of(demo_run *run, nb_graph *graph);
+/* Any other field of the report. */
+void demo_field(demo_run *run, const char *name, double value);
+cJSON *demo_object(demo_run *run, const char *name);
+
+int demo_quadratic(demo_run *run);
+int demo_quadratic_decay(demo_run *run);
+int demo_linreg(demo_run *run);
+int demo_and_gate(demo_run *run);
+int demo_two_layer(demo_run *run);
+int demo_fnn_backprop(demo_run *run);
+
+#endif

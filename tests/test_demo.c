@@ -1,0 +1,205 @@
+/* `nabla demo`, run as a user runs it (the built binary, --json), against independent
+ * float64 computations of each tutorial written out here. */
+#include "nb_test.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Run `nabla ARGS` and parse its stdout as JSON (NULL when it does not parse). */
+static cJSON *run_json(const char *args, int *exit_status)
+{
+    char command[512];
+    snprintf(command, sizeof command, "%s %s", NB_CLI_PATH, args);
+    FILE *pipe = popen(command, "r");
+    assert_non_null(pipe);
+    size_t size = 0, capacity = 1 << 16;
+    char *text = malloc(capacity);
+    size_t got;
+    while ((got = fread(text + size, 1, capacity - size - 1, pipe)) > 0) {
+        size += got;
+        if (size + 1 == capacity)
+            text = realloc(text, capacity *= 2);
+    }
+    text[size] = '\0';
+    int status = pclose(pipe);
+    *exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    cJSON *json = cJSON_Parse(text);
+    free(text);
+    return json;
+}
+
+static double number(const cJSON *object, const char *name)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(object, name);
+    if (!cJSON_IsNumber(item))
+        fail_msg("no number '%s' in the report", name);
+    return item->valuedouble;
+}
+
+static const cJSON *field(const cJSON *object, const char *name)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(object, name);
+    if (!item)
+        fail_msg("no '%s' in the report", name);
+    return item;
+}
+
+/* SEEDS.md §1 variant A by hand: per-sample SGD with the hand-derived gradients. */
+static void test_quadratic_matches_the_tutorial(void **state)
+{
+    (void)state;
+    double w[3] = {1, 2, 3}, losses[501];
+    int stop = 0;
+    for (int epoch = 1; epoch <= 500; epoch++) {
+        double total = 0;
+        for (int i = 0; i < 100; i++) {
+            double x = i / 100.0, y = 2 * x * x + 3 * x + 4, e = w[0] * x * x + w[1] * x + w[2] - y;
+            total += e * e;
+            w[0] -= 0.1 * 2 * e * x * x, w[1] -= 0.1 * 2 * e * x, w[2] -= 0.1 * 2 * e;
+        }
+        losses[epoch] = total / 100;
+        stop = epoch;
+        if (total / 100 < 1e-5)
+            break;
+    }
+    int status;
+    cJSON *report = run_json("demo --json", &status); /* the default demo and variant */
+    assert_int_equal(status, 0);
+    assert_non_null(report);
+    assert_string_equal(field(report, "demo")->valuestring, "quadratic");
+    assert_int_equal((int)number(report, "epochs_run"), stop);
+    const cJSON *params = field(report, "params");
+    assert_close(number(params, "w1"), w[0], 1e-6);
+    assert_close(number(params, "w2"), w[1], 1e-6);
+    assert_close(number(params, "w3"), w[2], 1e-6);
+    const cJSON *history = field(report, "history");
+    assert_int_equal(cJSON_GetArraySize(history), stop);
+    for (int e = 1; e <= stop; e++) {
+        const cJSON *entry = cJSON_GetArrayItem(history, e - 1);
+        assert_int_equal((int)number(entry, "epoch"), e);
+        assert_close(number(entry, "loss"), losses[e], 1e-9 * losses[e]);
+    }
+    /* and beyond: the exact coefficients */
+    const cJSON *exact = field(field(report, "lbfgs"), "params");
+    for (int k = 0; k < 3; k++)
+        assert_close(cJSON_GetArrayItem(exact, k)->valuedouble, 2.0 + k, 1e-9);
+    cJSON_Delete(report);
+}
+
+/* SEEDS.md §5 by hand: ten iterations of gradient descent with the right gradients. */
+static void test_fnn_backprop_losses(void **state)
+{
+    (void)state;
+    double w[8] = {0.2, -0.4, 0.5, 0.6, 0.1, -0.5, -0.3, 0.8}, losses[10];
+    for (int it = 0; it < 10; it++) {
+        double h1 = 1 / (1 + exp(-(w[0] * 0.5 + w[2] * 0.3))), h2 = 1 / (1 + exp(-(w[1] * 0.5 + w[3] * 0.3)));
+        double o1 = 1 / (1 + exp(-(w[4] * h1 + w[6] * h2))), o2 = 1 / (1 + exp(-(w[5] * h1 + w[7] * h2)));
+        losses[it] = 0.5 * (o1 - 0.23) * (o1 - 0.23) + 0.5 * (o2 + 0.07) * (o2 + 0.07);
+        double d1 = (o1 - 0.23) * o1 * (1 - o1), d2 = (o2 + 0.07) * o2 * (1 - o2);
+        double e1 = (d1 * w[4] + d2 * w[5]) * h1 * (1 - h1), e2 = (d1 * w[6] + d2 * w[7]) * h2 * (1 - h2);
+        double g[8] = {e1 * 0.5, e2 * 0.5, e1 * 0.3, e2 * 0.3, d1 * h1, d2 * h1, d1 * h2, d2 * h2};
+        for (int i = 0; i < 8; i++)
+            w[i] -= g[i];
+    }
+    int status;
+    cJSON *report = run_json("demo fnn-backprop --json", &status);
+    assert_int_equal(status, 0);
+    assert_non_null(report);
+    const cJSON *history = field(report, "history");
+    assert_int_equal(cJSON_GetArraySize(history), 10);
+    for (int it = 0; it < 10; it++)
+        assert_close(number(cJSON_GetArrayItem(history, it), "loss"), losses[it], 1e-9);
+    char name[4];
+    for (int i = 0; i < 8; i++) {
+        snprintf(name, sizeof name, "w%d", i + 1);
+        assert_close(number(field(report, "params"), name), w[i], 1e-9);
+    }
+    /* the gradient check flags exactly w1..w4 of the tutorial's hand-derived gradients */
+    const cJSON *rows = field(report, "gradients_at_start");
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(cJSON_IsTrue(field(cJSON_GetArrayItem(rows, i), "tutorial_wrong")), i < 4);
+    assert_true(number(report, "gradcheck_max_error") < 1e-8);
+    cJSON_Delete(report);
+}
+
+static void test_linreg_recovers_the_weights(void **state)
+{
+    (void)state;
+    int status;
+    cJSON *report = run_json("demo linreg --json --seed 7", &status);
+    assert_int_equal(status, 0);
+    const double truth[4] = {8.1, 2, 2, 4};
+    const cJSON *w = field(field(report, "params"), "w");
+    assert_int_equal(cJSON_GetArraySize(w), 4);
+    for (int j = 0; j < 4; j++)
+        assert_close(cJSON_GetArrayItem(w, j)->valuedouble, truth[j], 0.05);
+    assert_close(number(field(report, "params"), "b"), 1.1, 0.05);
+    assert_int_equal((int)number(report, "epochs_run"), 50);
+    cJSON_Delete(report);
+}
+
+static void test_and_gate_prints_the_truth_table(void **state)
+{
+    (void)state;
+    int status;
+    cJSON *report = run_json("demo and-gate --json", &status);
+    assert_int_equal(status, 0);
+    const cJSON *table = field(report, "truth_table");
+    assert_int_equal(cJSON_GetArraySize(table), 4);
+    for (int i = 0; i < 4; i++) {
+        const cJSON *row = cJSON_GetArrayItem(table, i);
+        int expected = number(row, "x1") == 1 && number(row, "x2") == 1;
+        assert_int_equal((int)number(row, "output"), expected);
+    }
+    cJSON_Delete(report);
+
+    /* the human output too */
+    char command[512];
+    snprintf(command, sizeof command, "%s demo and-gate", NB_CLI_PATH);
+    FILE *pipe = popen(command, "r");
+    char text[8192];
+    size_t size = fread(text, 1, sizeof text - 1, pipe);
+    text[size] = '\0';
+    assert_int_equal(pclose(pipe), 0);
+    assert_non_null(strstr(text, "| AND"));
+}
+
+static void test_other_demos_and_bad_usage(void **state)
+{
+    (void)state;
+    int status;
+    const char *runs[] = {"demo quadratic --variant minibatch --json", "demo quadratic-decay --json",
+                          "demo quadratic-decay --variant minibatch --json", "demo two-layer --json"};
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        cJSON *report = run_json(runs[i], &status);
+        assert_int_equal(status, 0);
+        assert_non_null(report);
+        assert_true(cJSON_GetArraySize(field(report, "history")) > 0);
+        cJSON_Delete(report);
+    }
+    /* quadratic-decay from the far start reaches the target to 2 decimals */
+    cJSON *report = run_json("demo quadratic-decay --json", &status);
+    assert_close(number(field(report, "params"), "a"), 2, 0.01);
+    assert_close(number(field(report, "params"), "b"), -4, 0.01);
+    assert_close(number(field(report, "params"), "c"), 3, 0.01);
+    cJSON_Delete(report);
+
+    assert_null(run_json("demo no-such-demo 2>/dev/null", &status));
+    assert_int_equal(status, 2);
+    assert_null(run_json("demo quadratic --variant nope 2>/dev/null", &status));
+    assert_int_equal(status, 2);
+    assert_null(run_json("demo --seed x 2>/dev/null", &status));
+    assert_int_equal(status, 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_quadratic_matches_the_tutorial), cmocka_unit_test(test_fnn_backprop_losses),
+        cmocka_unit_test(test_linreg_recovers_the_weights),   cmocka_unit_test(test_and_gate_prints_the_truth_table),
+        cmocka_unit_test(test_other_demos_and_bad_usage),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
