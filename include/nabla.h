@@ -9,5 +9,9 @@
 #include "nabla/core.h"
 #include "nabla/tensor.h"
 #include "nabla/graph.h"
+#include "nabla/csv.h"
+#include "nabla/idx.h"
+#include "nabla/data.h"
+#include "nabla/safetensors.h"
 
 #endif
