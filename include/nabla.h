@@ -11,5 +11,9 @@
 #include "nabla/graph.h"
 #include "nabla/nn.h"
 #include "nabla/optim.h"
+#include "nabla/csv.h"
+#include "nabla/idx.h"
+#include "nabla/data.h"
+#include "nabla/safetensors.h"
 
 #endif

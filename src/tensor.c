@@ -60,14 +60,14 @@ static nb_tensor *tensor_alloc(nb_dtype dtype, int ndim, const int64_t *shape, c
         return NULL;
     size_t elem = nb_dtype_size(dtype);
     if ((uint64_t)t->size > SIZE_MAX / elem) {
-        nb_free(t);
         nb_fail(NB_ENOMEM, "%s: %lld elements do not fit in memory", what, (long long)t->size);
+        nb_free(t);
         return NULL;
     }
     t->data = nb_calloc((size_t)t->size, elem);
     if (!t->data) {
-        nb_free(t);
         nb_fail(NB_ENOMEM, "%s: out of memory for %lld elements", what, (long long)t->size);
+        nb_free(t);
         return NULL;
     }
     t->owns_data = true;

@@ -1,0 +1,439 @@
+/* CSV through libcsv: delimiters, headers, selection, quotes, class names, and every bad
+ * input reported with its file, line and column. */
+#include "nb_test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char tmpdir[64];
+
+static int make_tmpdir(void **state)
+{
+    (void)state;
+    strcpy(tmpdir, "/tmp/nb_csv_XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int remove_tmpdir(void **state)
+{
+    (void)state;
+    char command[128];
+    snprintf(command, sizeof command, "rm -rf '%s'", tmpdir);
+    return system(command) == 0 ? 0 : -1;
+}
+
+/* Writes `text` to a file in the test directory; returns its path (static buffer). */
+static const char *write_file(const char *name, const char *text)
+{
+    static char path[256];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+static nb_csv_table *read_text(const char *text, const nb_csv_options *options)
+{
+    return nb_csv_read(write_file("data.csv", text), options);
+}
+
+/* The read must fail with `status` and a message containing each of the fragments. */
+static void expect_failure(const char *text, const nb_csv_options *options, nb_status status,
+                           const char *fragment1, const char *fragment2)
+{
+    nb_clear_error();
+    nb_csv_table *t = read_text(text, options);
+    if (t)
+        fail_msg("read succeeded; expected a failure mentioning '%s'", fragment1);
+    if (nb_errcode() != status)
+        fail_msg("status %s, expected %s: %s", nb_status_name(nb_errcode()), nb_status_name(status), nb_errmsg());
+    if (!strstr(nb_errmsg(), fragment1) || (fragment2 && !strstr(nb_errmsg(), fragment2)))
+        fail_msg("message '%s' lacks '%s' / '%s'", nb_errmsg(), fragment1, fragment2 ? fragment2 : "");
+}
+
+static void test_comma_with_header(void **state)
+{
+    (void)state;
+    nb_csv_table *t = read_text("x,y\n0.5,1\n-2e-3, 7 \n\n3,4\n", NULL);
+    assert_non_null(t);
+    assert_true(t->has_header);
+    assert_int_equal(t->delimiter, ',');
+    assert_int_equal(t->n_cols, 2);
+    assert_int_equal(t->n_rows, 3);
+    assert_string_equal(t->names[0], "x");
+    assert_string_equal(t->names[1], "y");
+    assert_close(t->columns[0][0], 0.5, 0);
+    assert_close(t->columns[0][1], -2e-3, 0);
+    assert_close(t->columns[1][1], 7, 0);
+    assert_close(t->columns[1][2], 4, 0);
+    assert_int_equal(t->lines[0], 2);
+    assert_int_equal(t->lines[2], 5); /* the blank line 4 is skipped but counted */
+    assert_int_equal(t->class_col, -1);
+    nb_csv_free(t);
+}
+
+static void test_delimiters_detected(void **state)
+{
+    (void)state;
+    static const struct { const char *text; char delimiter; } cases[] = {
+        {"a;b;c\n1;2;3\n4;5;6\n", ';'},
+        {"a\tb\tc\n1\t2\t3\n4\t5\t6\n", '\t'},
+        {"a b c\n1 2 3\n4 5 6\n", ' '},
+        {"  a   b\tc\n1  2 \t 3  \n\n \t \n  4 5 6\n", ' '}, /* runs of blanks, blank lines */
+        {"a,b,c\r\n1,2,3\r\n4,5,6\r\n", ','},
+        {"\"a\",\"b\",\"c\"\n\"1\",2,\" 3\"\n4,\"5\",6", ','}, /* quotes; no final newline */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        nb_csv_table *t = read_text(cases[i].text, NULL);
+        if (!t)
+            fail_msg("case %zu: %s", i, nb_errmsg());
+        assert_int_equal(t->delimiter, cases[i].delimiter);
+        assert_int_equal(t->n_cols, 3);
+        assert_int_equal(t->n_rows, 2);
+        assert_string_equal(t->names[0], "a");
+        assert_string_equal(t->names[2], "c");
+        for (int c = 0; c < 3; c++) {
+            assert_close(t->columns[c][0], c + 1, 0);
+            assert_close(t->columns[c][1], c + 4, 0);
+        }
+        nb_csv_free(t);
+    }
+}
+
+/* Decimal commas come with semicolons: "1,5" is then one cell (and not a number). */
+static void test_semicolon_beats_comma(void **state)
+{
+    (void)state;
+    expect_failure("1,5;2,5\n3,5;4,5\n", NULL, NB_EPARSE, "data.csv:1: column 1", "'1,5' is not a number");
+}
+
+static void test_quoted_fields(void **state)
+{
+    (void)state;
+    nb_csv_table *t = read_text("\"name, with comma\",\"say \"\"hi\"\"\"\n1,\"2\"\n", NULL);
+    assert_non_null(t);
+    assert_string_equal(t->names[0], "name, with comma");
+    assert_string_equal(t->names[1], "say \"hi\"");
+    assert_close(t->columns[1][0], 2, 0);
+    nb_csv_free(t);
+}
+
+static void test_header_modes(void **state)
+{
+    (void)state;
+    /* Auto: a numeric first row is data, and columns get generated names. */
+    nb_csv_table *t = read_text("1,2\n3,4\n", NULL);
+    assert_non_null(t);
+    assert_false(t->has_header);
+    assert_int_equal(t->n_rows, 2);
+    assert_string_equal(t->names[0], "col1");
+    assert_string_equal(t->names[1], "col2");
+    assert_int_equal(t->lines[0], 1);
+    nb_csv_free(t);
+
+    /* Forced header: the numeric first row becomes the names. */
+    nb_csv_options yes = {.header = NB_CSV_HEADER_YES};
+    t = read_text("1,2\n3,4\n", &yes);
+    assert_non_null(t);
+    assert_true(t->has_header);
+    assert_int_equal(t->n_rows, 1);
+    assert_string_equal(t->names[1], "2");
+    nb_csv_free(t);
+
+    /* Forced off: a text first row is data, so it must be numbers. */
+    nb_csv_options no = {.header = NB_CSV_HEADER_NO};
+    expect_failure("x,y\n1,2\n", &no, NB_EPARSE, "data.csv:1: column 1 ('col1'): 'x' is not a number", NULL);
+
+    /* One numeric row, no header: one data row. */
+    t = read_text("5 6 7\n", NULL);
+    assert_non_null(t);
+    assert_int_equal(t->n_rows, 1);
+    assert_close(t->columns[2][0], 7, 0);
+    nb_csv_free(t);
+
+    /* A header cell left empty gets a generated name. */
+    t = read_text("x,,z\n1,2,3\n", NULL);
+    assert_non_null(t);
+    assert_string_equal(t->names[1], "col2");
+    nb_csv_free(t);
+}
+
+static void test_select_columns(void **state)
+{
+    (void)state;
+    const char *text = "id,x,label,y\nA7,1,cat,10\nB8,2,dog,20\n";
+    const char *columns[] = {"y", "2"};
+    nb_csv_options options = {.columns = columns, .n_columns = 2};
+    nb_csv_table *t = read_text(text, &options); /* the text columns are not converted */
+    assert_non_null(t);
+    assert_int_equal(t->n_cols, 2);
+    assert_string_equal(t->names[0], "y");
+    assert_string_equal(t->names[1], "x");
+    assert_close(t->columns[0][1], 20, 0);
+    assert_close(t->columns[1][1], 2, 0);
+    assert_int_equal(nb_csv_column(t, "x"), 1);
+    assert_int_equal(nb_csv_column(t, "1"), 0);
+    assert_int_equal(nb_csv_column(t, "z"), -1);
+    assert_int_equal(nb_errcode(), NB_EARG);
+    assert_non_null(strstr(nb_errmsg(), "no column 'z'; available columns: y, x"));
+    assert_int_equal(nb_csv_column(t, "3"), -1);
+    assert_non_null(strstr(nb_errmsg(), "no column 3 (there are 2 columns)"));
+    nb_csv_free(t);
+
+    /* A column that is not there, at read time: the message lists what is. */
+    const char *missing[] = {"x", "weight"};
+    nb_csv_options bad = {.columns = missing, .n_columns = 2};
+    expect_failure(text, &bad, NB_EARG, "no column 'weight'", "available columns: id, x, label, y");
+    const char *twice[] = {"x", "2"};
+    nb_csv_options dup = {.columns = twice, .n_columns = 2};
+    expect_failure(text, &dup, NB_EARG, "column 'x' is selected twice", NULL);
+    const char *out_of_range[] = {"0"};
+    nb_csv_options zero = {.columns = out_of_range, .n_columns = 1};
+    expect_failure(text, &zero, NB_EARG, "no column 0 (there are 4 columns)", NULL);
+
+    /* Two columns with one name: ambiguous by name, fine by number. */
+    t = read_text("a,b,a\n1,2,3\n", NULL);
+    assert_non_null(t);
+    assert_int_equal(nb_csv_column(t, "a"), -1);
+    assert_non_null(strstr(nb_errmsg(), "'a' is ambiguous (columns 1 and 3)"));
+    assert_int_equal(nb_csv_column(t, "3"), 2);
+    nb_csv_free(t);
+}
+
+static void test_class_column(void **state)
+{
+    (void)state;
+    const char *text = "x1,x2,species\n1,2,virginica\n3,4,setosa\n5,6,versicolor\n7,8,setosa\n";
+    nb_csv_options options = {.class_column = "species"};
+    nb_csv_table *t = read_text(text, &options);
+    assert_non_null(t);
+    assert_int_equal(t->class_col, 2);
+    assert_int_equal(t->n_classes, 3);
+    assert_string_equal(t->class_names[0], "setosa");
+    assert_string_equal(t->class_names[1], "versicolor");
+    assert_string_equal(t->class_names[2], "virginica");
+    static const double expected[4] = {2, 0, 1, 0};
+    for (int i = 0; i < 4; i++)
+        assert_close(t->columns[2][i], expected[i], 0);
+    nb_csv_free(t);
+
+    /* Selected columns without the class column: it is kept, last. */
+    const char *columns[] = {"x2"};
+    nb_csv_options selected = {.columns = columns, .n_columns = 1, .class_column = "3"};
+    t = read_text(text, &selected);
+    assert_non_null(t);
+    assert_int_equal(t->n_cols, 2);
+    assert_int_equal(t->class_col, 1);
+    assert_string_equal(t->names[1], "species");
+    nb_csv_free(t);
+
+    /* A class column of numbers stays an ordinary column. */
+    nb_csv_options k = {.class_column = "k"};
+    t = read_text("x,k\n1,2\n3,0\n", &k);
+    assert_non_null(t);
+    assert_int_equal(t->class_col, -1);
+    assert_int_equal(t->n_classes, 0);
+    assert_close(t->columns[1][0], 2, 0);
+    nb_csv_free(t);
+
+    expect_failure("x,k\n1,nan\n", &k, NB_ENUMERIC, "data.csv:2: column 'k': 'nan' is not a finite number", NULL);
+    expect_failure("x,k\n1,a\n2,\n", &k, NB_EPARSE, "data.csv:3: column 2 ('k') is empty", NULL);
+    nb_csv_options missing = {.class_column = "kind"};
+    expect_failure("x,k\n1,a\n", &missing, NB_EARG, "class column", "no column 'kind'; available columns: x, k");
+}
+
+static void test_comments(void **state)
+{
+    (void)state;
+    nb_csv_options options = {.comment = '#'};
+    nb_csv_table *t = read_text("# a comment\nx,y\n1,2\n# x,y\n\"#\",3\n", &options);
+    assert_null(t); /* "#" in quotes is a cell, not a comment: and not a number */
+    assert_non_null(strstr(nb_errmsg(), "data.csv:5: column 1 ('x'): '#' is not a number"));
+    t = read_text("# a comment\nx,y\n1,2\n# x,y, z\n3,4\n", &options);
+    assert_non_null(t);
+    assert_int_equal(t->n_rows, 2);
+    assert_int_equal(t->lines[1], 5);
+    nb_csv_free(t);
+}
+
+static void test_stdin(void **state)
+{
+    (void)state;
+    const char *path = write_file("stdin.csv", "a b\n1 2\n3 x\n");
+    assert_non_null(freopen(path, "r", stdin));
+    nb_csv_table *t = nb_csv_read("-", NULL);
+    assert_null(t);
+    assert_string_equal(nb_errmsg(), "<stdin>:3: column 2 ('b'): 'x' is not a number");
+    path = write_file("stdin.csv", "a b\n1 2\n3 4\n");
+    assert_non_null(freopen(path, "r", stdin));
+    t = nb_csv_read("-", NULL);
+    assert_non_null(t);
+    assert_string_equal(t->source, "<stdin>");
+    assert_int_equal(t->n_rows, 2);
+    nb_csv_free(t);
+}
+
+/* A file longer than the read block: line numbers stay right across blocks. */
+static void test_long_file(void **state)
+{
+    (void)state;
+    size_t size = 6000 * 40;
+    char *text = malloc(size);
+    assert_non_null(text);
+    size_t used = (size_t)snprintf(text, size, "a,b,c\n");
+    for (int i = 1; i <= 5000; i++)
+        used += (size_t)snprintf(text + used, size - used, "%d,%.17g,%d\n", i, i * 0.001, -i);
+    nb_csv_table *t = read_text(text, NULL);
+    assert_non_null(t);
+    assert_int_equal(t->n_rows, 5000);
+    assert_close(t->columns[1][4321], 4322 * 0.001, 0);
+    assert_int_equal(t->lines[4999], 5001);
+    nb_csv_free(t);
+
+    char *bad = strstr(text, "\n4500,") + 1; /* row 4500 is on line 4501 */
+    bad[5] = 'q';
+    expect_failure(text, NULL, NB_EPARSE, "data.csv:4501: column 2 ('b'): 'q", "is not a number");
+    free(text);
+}
+
+static void test_bad_input(void **state)
+{
+    (void)state;
+    nb_clear_error();
+    char missing[300];
+    snprintf(missing, sizeof missing, "%s/nothing-here.csv", tmpdir);
+    assert_null(nb_csv_read(missing, NULL));
+    assert_int_equal(nb_errcode(), NB_EIO);
+    assert_non_null(strstr(nb_errmsg(), "nothing-here.csv"));
+    assert_non_null(strstr(nb_errmsg(), "No such file"));
+
+    expect_failure("", NULL, NB_EFORMAT, "data.csv: the file is empty", NULL);
+    expect_failure("\n  \n\n", NULL, NB_EFORMAT, "data.csv: no rows", NULL);
+    expect_failure("x,y\n", NULL, NB_EFORMAT, "data.csv:1: a header but no data rows", NULL);
+    expect_failure("\n\nx y z\n\n", NULL, NB_EFORMAT, "data.csv:3: a header but no data rows", NULL);
+    nb_csv_options yes = {.header = NB_CSV_HEADER_YES};
+    expect_failure("1,2\n", &yes, NB_EFORMAT, "a header but no data rows", NULL);
+
+    expect_failure("x,y\n1,2\n3,4,5\n6,7\n", NULL, NB_EPARSE, "data.csv:3: ragged row: 3 fields, but 2 on line 1",
+                   NULL);
+    expect_failure("x,y\n1,2\n3\n", NULL, NB_EPARSE, "data.csv:3: ragged row: 1 fields, but 2 on line 1", NULL);
+    expect_failure("1 2 3\n4 5\n", NULL, NB_EPARSE, "data.csv:2: ragged row: 2 fields, but 3 on line 1", NULL);
+    expect_failure("x,y\n1,2\n3,abc\n", NULL, NB_EPARSE, "data.csv:3: column 2 ('y'): 'abc' is not a number",
+                   NULL);
+    expect_failure("x,y\n1,2\n3,4 5\n", NULL, NB_EPARSE, "'4 5' is not a number", NULL);
+    expect_failure("x,y\n1,\n", NULL, NB_EPARSE, "data.csv:2: column 2 ('y') is empty", NULL);
+    expect_failure("x,y\n1,nan\n", NULL, NB_ENUMERIC, "data.csv:2: column 2 ('y'): 'nan' is not a finite number",
+                   NULL);
+    expect_failure("x\ty\n-inf\t1\n", NULL, NB_ENUMERIC, "data.csv:2: column 1 ('x'): '-inf' is not a finite",
+                   NULL);
+    expect_failure("x;y\n1;2\n1e999;2\n", NULL, NB_ENUMERIC, "data.csv:3: column 1 ('x'): '1e999'", NULL);
+    expect_failure("x,y\n1,\"2\"x\n", NULL, NB_EPARSE, "data.csv:2: malformed quotes at character 6", NULL);
+    expect_failure("x,y\n1,2\n3,\"4\n5,6\n", NULL, NB_EPARSE, "data.csv:3: a quoted field is never closed", NULL);
+
+    /* Non-finite values when allowed. */
+    nb_csv_options allow = {.allow_nonfinite = true};
+    nb_csv_table *t = read_text("x,y\n1,nan\ninf,1e999\n", &allow);
+    assert_non_null(t);
+    assert_true(isnan(t->columns[1][0]));
+    assert_true(isinf(t->columns[0][1]) && isinf(t->columns[1][1]));
+    nb_csv_free(t);
+
+    /* Bad options. */
+    nb_csv_options delimiter = {.delimiter = 'x'};
+    expect_failure("1\n", &delimiter, NB_EARG, "delimiter must be", NULL);
+    nb_csv_options no_list = {.n_columns = 2};
+    expect_failure("1\n", &no_list, NB_EARG, "2 columns selected but no list", NULL);
+    assert_null(nb_csv_read(NULL, NULL));
+    assert_int_equal(nb_errcode(), NB_EARG);
+}
+
+static void test_binary_file(void **state)
+{
+    (void)state;
+    const char *path = write_file("binary.csv", "x,y\n1,2\n");
+    FILE *f = fopen(path, "ab");
+    assert_non_null(f);
+    fwrite("3,4\0z\n", 1, 6, f);
+    fclose(f);
+    assert_null(nb_csv_read(path, NULL));
+    assert_non_null(strstr(nb_errmsg(), "binary.csv:3: column 2 ('y')"));
+    assert_non_null(strstr(nb_errmsg(), "is not a number"));
+}
+
+/* ---- every allocation failing in turn: a clean failure, nothing leaked -------------- */
+typedef struct { long calls, live, fail_at; } alloc_counter;
+static alloc_counter counter;
+static void *count_alloc(size_t size, void *ctx)
+{
+    alloc_counter *c = ctx;
+    if (c->calls++ == c->fail_at)
+        return NULL;
+    void *p = malloc(size);
+    c->live += p != NULL;
+    return p;
+}
+static void *count_realloc(void *ptr, size_t size, void *ctx)
+{
+    alloc_counter *c = ctx;
+    if (c->calls++ == c->fail_at)
+        return NULL;
+    void *p = realloc(ptr, size);
+    c->live += p != NULL && ptr == NULL;
+    return p;
+}
+static void count_free(void *ptr, void *ctx)
+{
+    alloc_counter *c = ctx;
+    c->live -= ptr != NULL;
+    free(ptr);
+}
+
+static void test_allocation_failures(void **state)
+{
+    (void)state;
+    const char *path = write_file("alloc.csv", "a,b,cls\n1,2,x\n3,4,y\n5,6,x\n");
+    nb_csv_options options = {.class_column = "cls"};
+    counter = (alloc_counter){0, 0, -1};
+    nb_set_allocator(&(nb_allocator){count_alloc, count_realloc, count_free, &counter});
+    nb_csv_free(nb_csv_read(path, &options));
+    long n_calls = counter.calls;
+    assert_true(n_calls > 10);
+    for (long fail_at = 0; fail_at < n_calls; fail_at++) {
+        counter = (alloc_counter){0, 0, fail_at};
+        nb_clear_error();
+        nb_csv_table *t = nb_csv_read(path, &options);
+        if (t) { /* libcsv retries a failed buffer growth with a smaller one */
+            assert_int_equal(t->n_classes, 2);
+            nb_csv_free(t);
+        } else if (nb_errcode() != NB_ENOMEM) {
+            nb_set_allocator(NULL);
+            fail_msg("allocation %ld failing gave: %s", fail_at, nb_errmsg());
+        }
+        assert_int_equal(counter.live, 0);
+    }
+    nb_set_allocator(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_comma_with_header),
+        cmocka_unit_test(test_delimiters_detected),
+        cmocka_unit_test(test_semicolon_beats_comma),
+        cmocka_unit_test(test_quoted_fields),
+        cmocka_unit_test(test_header_modes),
+        cmocka_unit_test(test_select_columns),
+        cmocka_unit_test(test_class_column),
+        cmocka_unit_test(test_comments),
+        cmocka_unit_test(test_stdin),
+        cmocka_unit_test(test_long_file),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_binary_file),
+        cmocka_unit_test(test_allocation_failures),
+    };
+    return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
+}
