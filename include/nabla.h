@@ -9,5 +9,7 @@
 #include "nabla/core.h"
 #include "nabla/tensor.h"
 #include "nabla/graph.h"
+#include "nabla/plot.h"
+#include "nabla/progress.h"
 
 #endif
