@@ -123,32 +123,53 @@ static size_t display_width(const char *text)
     return width;
 }
 
-/* The status without the bar: "48% 488/938 · 412 batch/s · ETA 0:01 · loss 0.4312". */
-static void format_status(const nb_progress *p, double elapsed, bool with_eta, char *out, size_t size)
+/* The parts of a status, each padded on a live line so that the line does not jump. */
+typedef struct status_parts {
+    char count[64], rate[64], time[32], loss[48];
+} status_parts;
+
+static void format_parts(const nb_progress *p, double elapsed, bool finished, status_parts *parts)
 {
-    size_t used = 0;
-#define APPEND(...)                                                                                                \
-    do {                                                                                                           \
-        if (used < size)                                                                                           \
-            used += (size_t)snprintf(out + used, size - used, __VA_ARGS__);                                        \
-    } while (0)
-    if (p->total > 0)
-        APPEND("%lld/%lld", (long long)p->done, (long long)p->total);
-    else
-        APPEND("%lld %s", (long long)p->done, p->unit);
+    memset(parts, 0, sizeof *parts);
+    bool pad = p->live;
+    if (p->total > 0) {
+        char total[32];
+        int digits = snprintf(total, sizeof total, "%lld", (long long)p->total);
+        snprintf(parts->count, sizeof parts->count, "%*lld/%s", digits, (long long)p->done, total);
+    } else {
+        snprintf(parts->count, sizeof parts->count, "%lld %s", (long long)p->done, p->unit);
+    }
     if (elapsed > 0 && p->done > 0) {
-        char rate[32];
+        char rate[16];
         format_rate((double)p->done / elapsed, rate, sizeof rate);
-        APPEND(" \xC2\xB7 %s %s/s", rate, p->unit);
-        if (with_eta && p->total > 0 && p->done < p->total) {
-            char eta[32];
-            format_duration((double)(p->total - p->done) * elapsed / (double)p->done, eta, sizeof eta);
-            APPEND(" \xC2\xB7 ETA %s", eta);
+        snprintf(parts->rate, sizeof parts->rate, "%*s %s/s", pad ? 5 : 0, rate, p->unit);
+        if (finished) {
+            char took[24];
+            snprintf(took, sizeof took, "%.1f s", elapsed);
+            snprintf(parts->time, sizeof parts->time, "%*s", pad ? 8 : 0, took); /* as wide as the ETA */
+        } else if (p->total > 0) {
+            char eta[16];
+            double left = p->done < p->total ? (double)(p->total - p->done) * elapsed / (double)p->done : 0;
+            format_duration(left, eta, sizeof eta);
+            snprintf(parts->time, sizeof parts->time, "ETA %*s", pad ? 4 : 0, eta);
         }
     }
     if (!isnan(p->loss))
-        APPEND(" \xC2\xB7 loss %.4g", p->loss);
-#undef APPEND
+        snprintf(parts->loss, sizeof parts->loss, "loss %-*.4g", pad ? 9 : 0, p->loss);
+}
+
+/* "count · rate · time · loss", leaving out what the caller drops and what is empty. */
+static void join_parts(const status_parts *parts, bool with_rate, bool with_time, char *out, size_t size)
+{
+    const char *pieces[4] = {parts->count, with_rate ? parts->rate : "", with_time ? parts->time : "",
+                             parts->loss};
+    size_t used = 0;
+    out[0] = '\0';
+    for (int k = 0; k < 4; k++) {
+        if (!pieces[k][0] || used >= size)
+            continue;
+        used += (size_t)snprintf(out + used, size - used, "%s%s", used ? " \xC2\xB7 " : "", pieces[k]);
+    }
 }
 
 /* A bar of `width` cells, filled to `fraction` with eighth-block precision. */
@@ -170,25 +191,38 @@ static void format_bar(double fraction, int width, char *out, size_t size)
     }
 }
 
+/* Label, percentage, bar and status, fitted to the terminal: when it is narrow the
+ * rate goes first, then the bar, then the ETA; what still does not fit is cut. */
 static void draw_live(nb_progress *p, double t)
 {
-    char status[256], bar[256], line[LINE_SIZE];
-    double elapsed = t - p->start;
-    format_status(p, elapsed, true, status, sizeof status);
-    char percent[16] = "";
+    status_parts parts;
+    format_parts(p, t - p->start, p->finished, &parts);
+    char percent[16] = "", head[256], status[256], bar[256], line[LINE_SIZE];
     if (p->total > 0)
         snprintf(percent, sizeof percent, "%3d%% ", (int)floor(100.0 * (double)p->done / (double)p->total));
+    snprintf(head, sizeof head, "%s%s%s", p->label, *p->label ? " " : "", percent);
     int columns = terminal_columns(p->stream) - 1; /* never the last column: some terminals wrap there */
-    int fixed = (int)(display_width(p->label) + (*p->label ? 1 : 0) + strlen(percent) + display_width(status) + 3);
-    int bar_width = p->total > 0 ? columns - fixed : 0;
-    if (bar_width > 40)
-        bar_width = 40;
-    if (bar_width >= 8) {
+    int room = columns - (int)display_width(head);
+
+    /* attempts in order of preference: {rate, time, bar} */
+    static const bool attempts[5][3] = {{1, 1, 1}, {0, 1, 1}, {1, 1, 0}, {0, 1, 0}, {0, 0, 0}};
+    int bar_width = 0;
+    for (int a = 0; a < 5; a++) {
+        join_parts(&parts, attempts[a][0], attempts[a][1], status, sizeof status);
+        int status_width = (int)display_width(status);
+        bool with_bar = attempts[a][2] && p->total > 0;
+        bar_width = with_bar ? room - status_width - 3 : 0;
+        if (bar_width > 40)
+            bar_width = 40;
+        if (with_bar ? bar_width >= 8 : status_width <= room)
+            break;
+        bar_width = 0;
+    }
+    if (bar_width > 0) {
         format_bar((double)p->done / (double)p->total, bar_width, bar, sizeof bar);
-        snprintf(line, sizeof line, "%s%s%s\xE2\x96\x95%s\xE2\x96\x8F %s", p->label, *p->label ? " " : "", percent,
-                 bar, status);
+        snprintf(line, sizeof line, "%s\xE2\x96\x95%s\xE2\x96\x8F %s", head, bar, status);
     } else {
-        snprintf(line, sizeof line, "%s%s%s%s", p->label, *p->label ? " " : "", percent, status);
+        snprintf(line, sizeof line, "%s%s", head, status);
     }
     /* cut what the terminal cannot hold, on a character boundary */
     size_t width = 0, i = 0;
@@ -202,10 +236,12 @@ static void draw_live(nb_progress *p, double t)
     p->drawn = true;
 }
 
-static void draw_plain(nb_progress *p, double t)
+static void draw_plain(nb_progress *p, double t, bool finished)
 {
+    status_parts parts;
     char status[256];
-    format_status(p, t - p->start, true, status, sizeof status);
+    format_parts(p, t - p->start, finished, &parts);
+    join_parts(&parts, true, true, status, sizeof status);
     fprintf(p->stream, "%s%s%s\n", p->label, *p->label ? ": " : "", status);
     fflush(p->stream);
 }
@@ -232,7 +268,7 @@ void nb_progress_update(nb_progress *progress, int64_t done, double loss)
         }
     } else if (t - progress->last_draw >= PLAIN_INTERVAL) {
         progress->last_draw = t;
-        draw_plain(progress, t);
+        draw_plain(progress, t, false);
     }
 }
 
@@ -257,18 +293,14 @@ void nb_progress_finish(nb_progress *progress)
     if (!progress || progress->finished)
         return;
     double t = now();
+    progress->finished = true;
     if (progress->live) {
         draw_live(progress, t);
         fputc('\n', progress->stream);
     } else {
-        char status[256], elapsed[32];
-        format_status(progress, t - progress->start, false, status, sizeof status);
-        snprintf(elapsed, sizeof elapsed, "%.1f s", t - progress->start);
-        fprintf(progress->stream, "%s%s%s in %s\n", progress->label, *progress->label ? ": " : "", status,
-                elapsed);
+        draw_plain(progress, t, true);
     }
     fflush(progress->stream);
-    progress->finished = true;
 }
 
 void nb_progress_free(nb_progress *progress)

@@ -53,9 +53,9 @@ void nb_progress_note(nb_progress *progress, const char *fmt, ...)
 #endif
     ;
 
-/* The final state: on a terminal the line is drawn once more and ended; elsewhere a
- * summary line ("training: 938/938 batch in 2.1 s (447 batch/s), loss 0.3312"). Further
- * updates are ignored. */
+/* The final state, with the time taken in place of the ETA: on a terminal the line is
+ * drawn once more and ended; elsewhere a summary line ("training: 938/938 · 447 batch/s
+ * · 2.1 s · loss 0.3312"). Further updates are ignored. */
 void nb_progress_finish(nb_progress *progress);
 
 /* Frees the progress (finishing it first if needed). */
