@@ -15,5 +15,7 @@
 #include "nabla/idx.h"
 #include "nabla/data.h"
 #include "nabla/safetensors.h"
+#include "nabla/plot.h"
+#include "nabla/progress.h"
 
 #endif
