@@ -15,6 +15,7 @@
 #include "nabla/idx.h"
 #include "nabla/data.h"
 #include "nabla/safetensors.h"
+#include "nabla/train.h"
 #include "nabla/plot.h"
 #include "nabla/progress.h"
 

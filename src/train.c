@@ -1,0 +1,261 @@
+/* The training loop: epochs of mini-batches, schedule, clipping, early stopping,
+ * divergence detection, progress. */
+#include "graph_internal.h"
+
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#include "nabla/progress.h"
+#include "nabla/train.h"
+
+nb_train_config nb_train_defaults(void) { return (nb_train_config){.epochs = 10, .batch_size = 32, .shuffle = true}; }
+
+static double now_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* The model's input takes the dataset's rows, and its target the dataset's targets. */
+static nb_status check_fit(const nb_model *model, const nb_dataset *data, const char *what)
+{
+    if (!model || !model->graph || !model->input || !model->target || !model->loss)
+        return nb_fail(NB_EARG, "%s: the model needs a graph, an input, a target and a loss", what);
+    if (!data)
+        return nb_fail(NB_EARG, "%s: no data", what);
+    if (nb_dataset_dtype(data) != model->graph->dtype)
+        return nb_fail(NB_EDTYPE, "%s: the data are %s, the model %s", what, nb_dtype_name(nb_dataset_dtype(data)),
+                       nb_dtype_name(model->graph->dtype));
+    const nb_tensor *input = &model->input->value, *target = &model->target->value;
+    int64_t features = nb_dataset_n_features(data), outputs = nb_dataset_n_outputs(data);
+    if (input->ndim != 2 || input->shape[1] != features) {
+        char buf[96];
+        return nb_fail(NB_ESHAPE, "%s: the model's input %s does not take rows of %lld features", what,
+                       nb_shape_str(input->ndim, input->shape, buf, sizeof buf), (long long)features);
+    }
+    bool labels = data->n_classes > 0;
+    if (labels ? target->ndim != 1 : (target->ndim != 2 || target->shape[1] != outputs)) {
+        char buf[96];
+        return nb_fail(NB_ESHAPE, "%s: the model's target %s does not take %s", what,
+                       nb_shape_str(target->ndim, target->shape, buf, sizeof buf),
+                       labels ? "class labels [N]" : "the data's target columns");
+    }
+    if (data->n == 0)
+        return nb_fail(NB_EARG, "%s: the data set is empty", what);
+    return NB_OK;
+}
+
+static nb_status bind_batch(const nb_model *model, const nb_batch *batch)
+{
+    nb_status status = nb_input_bind(model->input, batch->inputs, batch->size);
+    return status == NB_OK ? nb_input_bind(model->target, batch->targets, batch->size) : status;
+}
+
+nb_status nb_evaluate(const nb_model *model, nb_dataset *data, int64_t batch_size, double *loss, double *accuracy)
+{
+    nb_status status = check_fit(model, data, "nb_evaluate");
+    if (status != NB_OK)
+        return status;
+    if (accuracy && (!model->output || data->n_classes <= 0))
+        return nb_fail(NB_EARG, "nb_evaluate: accuracy needs class labels and the model's output");
+    nb_loader *loader = nb_loader_new(data, batch_size > 0 ? batch_size : 256, 0, 0);
+    if (!loader)
+        return nb_errcode();
+    nb_loader_start_epoch(loader, 0);
+    nb_batch batch;
+    double total = 0, correct = 0;
+    while (status == NB_OK && nb_loader_next(loader, &batch)) {
+        status = bind_batch(model, &batch);
+        if (status == NB_OK)
+            status = nb_forward(model->loss);
+        if (status == NB_OK && accuracy)
+            status = nb_forward(model->output); /* already computed when the loss needs it */
+        if (status != NB_OK)
+            break;
+        total += nb_item(model->loss) * (double)batch.size;
+        if (accuracy)
+            correct += nb_accuracy(&model->output->value, &model->target->value) * (double)batch.size;
+    }
+    nb_loader_free(loader);
+    if (status != NB_OK)
+        return status;
+    *loss = total / (double)data->n;
+    if (accuracy)
+        *accuracy = correct / (double)data->n;
+    return NB_OK;
+}
+
+typedef struct train_state {
+    const nb_model *model;
+    nb_optimizer *optimizer;
+    const nb_train_config *config;
+    nb_train_result *result;
+    nb_loader *loader;
+    nb_progress *progress;
+    void *last_good; /* the parameters at the start of the epoch */
+    void *best;      /* the parameters of the best validation epoch */
+    size_t param_bytes;
+} train_state;
+
+/* One epoch of steps; fills stats->loss, train_accuracy, batches, seconds. */
+static nb_status train_epoch(train_state *s, int epoch, nb_epoch_stats *stats)
+{
+    const nb_model *model = s->model;
+    const nb_train_config *config = s->config;
+    nb_graph *graph = model->graph;
+    bool accuracy = config->accuracy && model->output && model->target->value.ndim == 1;
+    int64_t n_batches = nb_loader_n_batches(s->loader), seen = 0;
+    double total = 0, correct = 0, start = now_seconds();
+    nb_loader_start_epoch(s->loader, epoch - 1);
+    nb_batch batch;
+    while (nb_loader_next(s->loader, &batch)) {
+        nb_status status = bind_batch(model, &batch);
+        if (status == NB_OK)
+            status = nb_forward(model->loss);
+        if (status != NB_OK) {
+            nb_error_prefix("epoch %d, batch %lld", epoch, (long long)batch.index);
+            return status;
+        }
+        double loss = nb_item(model->loss);
+        if (!isfinite(loss)) {
+            memcpy(graph->param_values, s->last_good, s->param_bytes);
+            s->result->diverged = true;
+            s->result->diverged_epoch = epoch;
+            s->result->diverged_batch = batch.index;
+            s->result->stop_reason = "diverged";
+            return nb_fail(NB_ENUMERIC, "training diverged at epoch %d, batch %lld: the loss is %g; the parameters "
+                                        "of %s were restored (try a smaller learning rate or --clip)",
+                           epoch, (long long)batch.index, loss, epoch > 1 ? "the last epoch" : "the start");
+        }
+        if (accuracy)
+            correct += nb_accuracy(&model->output->value, &model->target->value) * (double)batch.size;
+        nb_zero_grad(graph);
+        status = nb_backward(model->loss);
+        if (status != NB_OK)
+            return status;
+        if (config->clip_norm > 0)
+            nb_clip_grad_norm(graph, config->clip_norm);
+        status = nb_optim_step(s->optimizer);
+        if (status != NB_OK)
+            return status;
+        total += loss * (double)batch.size;
+        seen += batch.size;
+        if (config->on_batch)
+            config->on_batch(epoch, batch.index, n_batches, loss, config->user);
+        nb_progress_update(s->progress, (int64_t)(epoch - 1) * n_batches + batch.index + 1, loss);
+    }
+    stats->seconds = now_seconds() - start;
+    stats->batches = n_batches;
+    stats->loss = seen ? total / (double)seen : NAN;
+    stats->train_accuracy = accuracy && seen ? correct / (double)seen : NAN;
+    return NB_OK;
+}
+
+static void note_epoch(train_state *s, const nb_epoch_stats *stats)
+{
+    char line[256];
+    int used = snprintf(line, sizeof line, "epoch %3d  loss %.6g", stats->epoch, stats->loss);
+    if (!isnan(stats->train_accuracy))
+        used += snprintf(line + used, sizeof line - (size_t)used, "  train acc %.4f", stats->train_accuracy);
+    if (!isnan(stats->val_loss))
+        used += snprintf(line + used, sizeof line - (size_t)used, "  val loss %.6g", stats->val_loss);
+    if (!isnan(stats->val_accuracy))
+        used += snprintf(line + used, sizeof line - (size_t)used, "  val acc %.4f", stats->val_accuracy);
+    snprintf(line + used, sizeof line - (size_t)used, "  lr %.3g  %.2f s", stats->lr, stats->seconds);
+    nb_progress_note(s->progress, "%s", line);
+}
+
+static nb_status train_loop(train_state *s, nb_dataset *val)
+{
+    const nb_train_config *config = s->config;
+    nb_train_result *result = s->result;
+    nb_graph *graph = s->model->graph;
+    double base_lr = nb_optim_lr(s->optimizer);
+    int since_best = 0;
+    for (int epoch = 1; epoch <= config->epochs; epoch++) {
+        nb_epoch_stats stats = {.epoch = epoch, .val_loss = NAN, .val_accuracy = NAN};
+        stats.lr = config->schedule ? nb_schedule_lr(config->schedule, epoch - 1) : base_lr;
+        nb_optim_set_lr(s->optimizer, stats.lr);
+        memcpy(s->last_good, graph->param_values, s->param_bytes);
+        nb_status status = train_epoch(s, epoch, &stats);
+        result->epochs_run = epoch - (status != NB_OK);
+        if (status != NB_OK)
+            return status;
+        result->final_loss = stats.loss;
+        if (val) {
+            bool accuracy = config->accuracy && s->model->output && val->n_classes > 0;
+            status = nb_evaluate(s->model, val, config->batch_size, &stats.val_loss,
+                                 accuracy ? &stats.val_accuracy : NULL);
+            if (status != NB_OK) {
+                nb_error_prefix("validation after epoch %d", epoch);
+                return status;
+            }
+            if (!(stats.val_loss >= result->best_val_loss)) { /* also when best is still NAN */
+                result->best_val_loss = stats.val_loss;
+                result->best_epoch = epoch;
+                since_best = 0;
+                if (s->best)
+                    memcpy(s->best, graph->param_values, s->param_bytes);
+            } else {
+                since_best++;
+            }
+        }
+        note_epoch(s, &stats);
+        if (config->on_epoch && !config->on_epoch(&stats, config->user)) {
+            result->stop_reason = "callback";
+            break;
+        }
+        if (config->loss_threshold > 0 && stats.loss < config->loss_threshold) {
+            result->stop_reason = "loss threshold";
+            break;
+        }
+        if (config->patience > 0 && val && since_best >= config->patience) {
+            result->stop_reason = "patience";
+            break;
+        }
+    }
+    if (s->best && result->best_epoch > 0)
+        memcpy(graph->param_values, s->best, s->param_bytes);
+    return NB_OK;
+}
+
+nb_status nb_train(const nb_model *model, nb_optimizer *optimizer, nb_dataset *train, nb_dataset *val,
+                   const nb_train_config *config, nb_train_result *result)
+{
+    if (!optimizer || !config || !result)
+        return nb_fail(NB_EARG, "nb_train: optimizer, config and result must not be NULL");
+    *result = (nb_train_result){.best_val_loss = NAN, .stop_reason = "epochs"};
+    nb_status status = check_fit(model, train, "nb_train");
+    if (status == NB_OK && val)
+        status = check_fit(model, val, "nb_train (validation data)");
+    if (status != NB_OK)
+        return status;
+    if (config->epochs < 1 || config->batch_size < 1)
+        return nb_fail(NB_EARG, "nb_train: epochs and batch size must be at least 1 (got %d and %lld)", config->epochs,
+                       (long long)config->batch_size);
+    if (config->accuracy && train->n_classes > 0 && !model->output)
+        return nb_fail(NB_EARG, "nb_train: accuracy needs the model's output");
+    unsigned flags = (config->shuffle ? NB_LOADER_SHUFFLE : 0) | (config->drop_last ? NB_LOADER_DROP_LAST : 0);
+    train_state s = {.model = model, .optimizer = optimizer, .config = config, .result = result};
+    s.param_bytes = (size_t)nb_n_params(model->graph) * nb_dtype_size(model->graph->dtype);
+    s.loader = nb_loader_new(train, config->batch_size, flags, config->seed);
+    s.last_good = nb_alloc(s.param_bytes ? s.param_bytes : 1);
+    if (config->restore_best && val)
+        s.best = nb_alloc(s.param_bytes ? s.param_bytes : 1);
+    if (!s.loader || !s.last_good || (config->restore_best && val && !s.best)) {
+        status = s.loader ? nb_fail(NB_ENOMEM, "nb_train: out of memory for a copy of the parameters") : nb_errcode();
+    } else {
+        if (config->progress)
+            s.progress = nb_progress_new(config->progress, "training",
+                                         (int64_t)config->epochs * nb_loader_n_batches(s.loader), "batch");
+        status = train_loop(&s, val);
+        nb_progress_finish(s.progress);
+    }
+    nb_progress_free(s.progress);
+    nb_free(s.last_good);
+    nb_free(s.best);
+    nb_loader_free(s.loader);
+    return status;
+}
