@@ -5,9 +5,11 @@
 #include <string.h>
 
 int cmd_demo(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 
 static const nb_command commands[] = {
     {"demo", "replay a tutorial of SEEDS.md, then go beyond it (default: quadratic)", cmd_demo},
+    {"train", "train a network on Fashion-MNIST or a CSV file", cmd_train},
     {NULL, NULL, NULL},
 };
 

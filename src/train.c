@@ -159,10 +159,11 @@ static void note_epoch(train_state *s, const nb_epoch_stats *stats)
     int used = snprintf(line, sizeof line, "epoch %3d  loss %.6g", stats->epoch, stats->loss);
     if (!isnan(stats->train_accuracy))
         used += snprintf(line + used, sizeof line - (size_t)used, "  train acc %.4f", stats->train_accuracy);
+    const char *val = s->config->val_name ? s->config->val_name : "val";
     if (!isnan(stats->val_loss))
-        used += snprintf(line + used, sizeof line - (size_t)used, "  val loss %.6g", stats->val_loss);
+        used += snprintf(line + used, sizeof line - (size_t)used, "  %s loss %.6g", val, stats->val_loss);
     if (!isnan(stats->val_accuracy))
-        used += snprintf(line + used, sizeof line - (size_t)used, "  val acc %.4f", stats->val_accuracy);
+        used += snprintf(line + used, sizeof line - (size_t)used, "  %s acc %.4f", val, stats->val_accuracy);
     snprintf(line + used, sizeof line - (size_t)used, "  lr %.3g  %.2f s", stats->lr, stats->seconds);
     nb_progress_note(s->progress, "%s", line);
 }

@@ -57,6 +57,7 @@ typedef struct nb_train_config {
     const nb_schedule *schedule; /* the rate per epoch (NULL: the optimizer's throughout) */
     bool accuracy;           /* classification: report accuracies */
     FILE *progress;          /* a progress line (live on a terminal) and one line per epoch; NULL: silent */
+    const char *val_name;    /* what the epoch lines call the validation data (NULL: "val") */
     nb_epoch_fn on_epoch;
     nb_batch_fn on_batch;
     void *user;

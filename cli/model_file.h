@@ -1,0 +1,38 @@
+/* What `nabla train` saves and `nabla predict` loads: a network described by its spec,
+ * loss and data columns, with its parameters (and feature scaling) in a safetensors
+ * file. */
+#ifndef NABLA_MODEL_FILE_H
+#define NABLA_MODEL_FILE_H
+
+#include "cli.h"
+
+typedef enum cli_loss { LOSS_CE, LOSS_MSE, LOSS_MAE, LOSS_HUBER, LOSS_BCE } cli_loss;
+
+typedef struct model_desc {
+    nb_mlp_spec spec;
+    cli_loss loss;
+    nb_dtype dtype;
+    int n_classes;       /* > 0: classification with labels */
+    char **class_names;  /* n_classes or NULL */
+    char *features;      /* comma-separated input columns (CSV data), or NULL */
+    char *target;        /* the target column (CSV data), or NULL */
+    char *data;          /* "fashion-mnist" or "csv" */
+    bool standardized;   /* inputs scaled by mean/std before the network */
+    double *mean, *std;  /* spec.sizes[0] each when standardized */
+} model_desc;
+
+/* "ce" (or "cross-entropy"), "mse", "mae", "huber", "bce". */
+int loss_parse(const char *name, cli_loss *loss);
+const char *loss_name(cli_loss loss);
+bool loss_is_classification(cli_loss loss);
+
+/* Build the network, its inputs and its loss for batches of `batch` rows. */
+nb_status model_build(const model_desc *desc, int64_t batch, nb_init init, nb_rng *rng, nb_model *model);
+
+/* Save the model's parameters and description atomically. */
+nb_status model_save(const char *path, const model_desc *desc, const nb_model *model);
+/* Read a description and rebuild the model with the saved parameters. */
+nb_status model_load(const char *path, int64_t batch, model_desc *desc, nb_model *model);
+void model_desc_clear(model_desc *desc);
+
+#endif
