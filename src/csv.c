@@ -190,7 +190,7 @@ static int count_tokens(const char *line, size_t len)
  * the same number of blank-separated fields; else the first of the three on the first
  * line (so that ragged rows are reported as such); else whitespace. A semicolon beats the
  * comma because files that separate with semicolons use decimal commas. */
-static char detect_delimiter(const char *text, size_t len, char comment)
+static char detect_delimiter(const char *text, size_t len, char comment, int64_t skip_lines)
 {
     static const char candidates[4] = {'\t', ';', ',', ' '};
     int counts[SAMPLE_LINES][4];
@@ -202,6 +202,10 @@ static char detect_delimiter(const char *text, size_t len, char comment)
         const char *line = text + pos;
         size_t line_len = end - pos;
         pos = end + 1;
+        if (skip_lines > 0) {
+            skip_lines--;
+            continue;
+        }
         if (blank_line(line, line_len) || (comment && line[0] == comment))
             continue;
         for (int c = 0; c < 3; c++)
@@ -507,7 +511,8 @@ static void feed_block(csv_reader *r, char *block, size_t size, bool *skipping)
     while (pos < size && !r->failed) {
         /* libcsv's state 0 is "no row begun": we are not inside a quoted field. */
         bool between_records = r->parser.pstate == 0;
-        if (r->line_offset == 0 && r->options->comment && block[pos] == r->options->comment && between_records)
+        if (r->line_offset == 0 && between_records &&
+            (r->line <= r->options->skip_lines || (r->options->comment && block[pos] == r->options->comment)))
             *skipping = true;
         const char *nl = memchr(block + pos, '\n', size - pos);
         size_t end = nl ? (size_t)(nl - block) + 1 : size;
@@ -631,6 +636,10 @@ static bool options_ok(const nb_csv_options *o)
         nb_fail(NB_EARG, "nb_csv_read: unknown header mode %d", (int)o->header);
         return false;
     }
+    if (o->skip_lines < 0) {
+        nb_fail(NB_EARG, "nb_csv_read: cannot skip %lld lines", (long long)o->skip_lines);
+        return false;
+    }
     if (o->n_columns < 0 || (o->n_columns > 0 && !o->columns)) {
         nb_fail(NB_EARG, "nb_csv_read: %d columns selected but no list given", o->n_columns);
         return false;
@@ -652,9 +661,15 @@ static bool read_stream(csv_reader *r, FILE *file)
     bool started = false, skipping = false;
     size_t got;
     while (!r->failed && (got = fread(block, 1, BLOCK_SIZE, file)) > 0) {
+        char *text = block;
+        if (!started && got >= 3 && memcmp(block, "\xEF\xBB\xBF", 3) == 0) { /* a UTF-8 byte-order mark */
+            text += 3;
+            got -= 3;
+        }
         if (!started) {
             char delimiter = r->options->delimiter ? r->options->delimiter
-                                                    : detect_delimiter(block, got, r->options->comment);
+                                                    : detect_delimiter(text, got, r->options->comment,
+                                                                       r->options->skip_lines);
             r->whitespace = delimiter == ' ';
             r->table->delimiter = delimiter;
             unsigned char flags = CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL;
@@ -667,7 +682,7 @@ static bool read_stream(csv_reader *r, FILE *file)
             csv_set_delim(&r->parser, (unsigned char)delimiter);
             started = true;
         }
-        feed_block(r, block, got, &skipping);
+        feed_block(r, text, got, &skipping);
     }
     nb_free(block);
     if (!r->failed && ferror(file)) {
@@ -688,40 +703,49 @@ static bool read_stream(csv_reader *r, FILE *file)
     return !r->failed && finish(r, started);
 }
 
-nb_csv_table *nb_csv_read(const char *path, const nb_csv_options *options)
+nb_csv_table *nb_csv_read_stream(FILE *stream, const char *name, const nb_csv_options *options)
 {
     static const nb_csv_options defaults = {0};
     if (!options)
         options = &defaults;
-    if (!path) {
-        nb_fail(NB_EARG, "nb_csv_read: path is NULL");
+    if (!stream || !name) {
+        nb_fail(NB_EARG, "nb_csv_read_stream: %s is NULL", stream ? "the name" : "the stream");
         return NULL;
     }
     if (!options_ok(options))
         return NULL;
-    bool from_stdin = strcmp(path, "-") == 0;
     nb_csv_table *table = nb_calloc(1, sizeof *table);
-    if (!table || !(table->source = nb_strdup(from_stdin ? "<stdin>" : path))) {
+    if (!table || !(table->source = nb_strdup(name))) {
         nb_free(table);
         nb_fail(NB_ENOMEM, "nb_csv_read: out of memory");
         return NULL;
     }
     table->class_col = -1;
-    FILE *file = from_stdin ? stdin : fopen(path, "rb");
-    if (!file) {
-        nb_fail(NB_EIO, "cannot open '%s': %s", path, strerror(errno));
-        nb_csv_free(table);
-        return NULL;
-    }
     csv_reader r = {.source = table->source, .options = options, .line = 1, .record_line = 1, .table = table};
-    bool ok = read_stream(&r, file);
-    if (!from_stdin)
-        fclose(file);
+    bool ok = read_stream(&r, stream);
     reader_clear(&r);
     if (!ok) {
         nb_csv_free(table);
         return NULL;
     }
+    return table;
+}
+
+nb_csv_table *nb_csv_read(const char *path, const nb_csv_options *options)
+{
+    if (!path) {
+        nb_fail(NB_EARG, "nb_csv_read: path is NULL");
+        return NULL;
+    }
+    if (strcmp(path, "-") == 0)
+        return nb_csv_read_stream(stdin, "<stdin>", options);
+    FILE *file = fopen(path, "rb");
+    if (!file) {
+        nb_fail(NB_EIO, "cannot open '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    nb_csv_table *table = nb_csv_read_stream(file, path, options);
+    fclose(file);
     return table;
 }
 

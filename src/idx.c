@@ -40,6 +40,16 @@ static char *dims_str(const idx_file *f, char *buf, size_t size)
     return nb_shape_str(f->ndim, f->dims, buf, size);
 }
 
+/* zlib's message for the last error, without the path it puts in front. */
+static const char *gz_message(const idx_file *f, int *code)
+{
+    const char *message = gzerror(f->gz, code);
+    size_t len = strlen(f->path);
+    if (strncmp(message, f->path, len) == 0 && strncmp(message + len, ": ", 2) == 0)
+        message += len + 2;
+    return message;
+}
+
 /* Read exactly `size` bytes; *got says how many came when fewer did. */
 static nb_status read_exact(idx_file *f, void *dst, size_t size, size_t *got)
 {
@@ -49,9 +59,10 @@ static nb_status read_exact(idx_file *f, void *dst, size_t size, size_t *got)
         int n = gzread(f->gz, (char *)dst + *got, (unsigned)want);
         if (n < 0) {
             int code;
-            const char *message = gzerror(f->gz, &code);
-            return nb_fail(code == Z_ERRNO ? NB_EIO : NB_EFORMAT, "%s: %s", f->path,
-                           code == Z_ERRNO ? strerror(errno) : message);
+            const char *message = gz_message(f, &code);
+            if (code == Z_ERRNO)
+                return nb_fail(NB_EIO, "%s: %s", f->path, strerror(errno));
+            return nb_fail(NB_EFORMAT, "%s: corrupt gzip data: %s", f->path, message);
         }
         if (n == 0)
             break;
@@ -59,7 +70,7 @@ static nb_status read_exact(idx_file *f, void *dst, size_t size, size_t *got)
     }
     if (*got < size) {
         int code;
-        const char *message = gzerror(f->gz, &code);
+        const char *message = gz_message(f, &code);
         if (code != Z_OK && code != Z_STREAM_END && code != Z_BUF_ERROR)
             return nb_fail(NB_EFORMAT, "%s: corrupt gzip data: %s", f->path, message);
     }
@@ -144,7 +155,7 @@ static nb_status check_end(idx_file *f)
     if (n < 0) {
         int code;
         return nb_fail(NB_EFORMAT, "%s: corrupt gzip data after the declared items: %s", f->path,
-                       gzerror(f->gz, &code));
+                       gz_message(f, &code));
     }
     if (extra > 0) {
         char buf[96];

@@ -17,11 +17,6 @@
 #define NB_UNLIKELY(x) (x)
 #endif
 
-/* Record a failure and return its status, so that callers can write
- * `return nb_fail(NB_ESHAPE, "...", ...);`. */
-nb_status nb_fail(nb_status status, const char *fmt, ...) NB_PRINTF(2, 3);
-/* Prefix the current message with context ("loading model.safetensors: ..."). */
-void nb_error_prefix(const char *fmt, ...) NB_PRINTF(1, 2);
 
 /* The allocation hook. nb_alloc_or_fail() also records an NB_ENOMEM message naming
  * `what`. Sizes are checked for overflow by nb_alloc_array(). */

@@ -277,6 +277,49 @@ static void test_stdin(void **state)
     nb_csv_free(t);
 }
 
+/* A preamble skipped by count, a byte-order mark, and text from memory. */
+static void test_preamble_bom_stream(void **state)
+{
+    (void)state;
+    const char *nist = "Dataset Name: Misra1a\n\nModel: y = b1*(1-exp(-b2*x))\n   3 parameters, 1, 2\n"
+                       "Data:   y          x\n      10.07E0      77.6E0\n      14.73E0     114.9E0\n";
+    nb_csv_options options = {.skip_lines = 5};
+    nb_csv_table *t = read_text(nist, &options);
+    if (!t)
+        fail_msg("%s", nb_errmsg());
+    assert_false(t->has_header);
+    assert_int_equal(t->delimiter, ' ');
+    assert_int_equal(t->n_cols, 2);
+    assert_int_equal(t->n_rows, 2);
+    assert_close(t->columns[0][1], 14.73, 0);
+    assert_close(t->columns[1][0], 77.6, 0);
+    assert_int_equal(t->lines[0], 6);
+    nb_csv_free(t);
+    options.skip_lines = 4; /* "Data: y x" is then a header of three columns */
+    expect_failure(nist, &options, NB_EPARSE, "data.csv:6: ragged row: 2 fields, but 3 on line 5", NULL);
+    expect_failure("a\nb\n1\n", &options, NB_EFORMAT, "no rows", NULL);
+    nb_csv_options negative = {.skip_lines = -1};
+    expect_failure("1\n", &negative, NB_EARG, "cannot skip -1 lines", NULL);
+
+    t = read_text("\xEF\xBB\xBFx;y\n1;2\n", NULL);
+    assert_non_null(t);
+    assert_string_equal(t->names[0], "x");
+    assert_int_equal(nb_csv_column(t, "x"), 0);
+    nb_csv_free(t);
+
+    static char text[] = "u\tv\n0.25\t-1\n";
+    FILE *stream = fmemopen(text, strlen(text), "r");
+    assert_non_null(stream);
+    t = nb_csv_read_stream(stream, "memory", NULL);
+    fclose(stream);
+    assert_non_null(t);
+    assert_string_equal(t->source, "memory");
+    assert_close(t->columns[1][0], -1, 0);
+    nb_csv_free(t);
+    assert_null(nb_csv_read_stream(NULL, "x", NULL));
+    assert_int_equal(nb_errcode(), NB_EARG);
+}
+
 /* A file longer than the read block: line numbers stay right across blocks. */
 static void test_long_file(void **state)
 {
@@ -430,6 +473,7 @@ int main(void)
         cmocka_unit_test(test_class_column),
         cmocka_unit_test(test_comments),
         cmocka_unit_test(test_stdin),
+        cmocka_unit_test(test_preamble_bom_stream),
         cmocka_unit_test(test_long_file),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_binary_file),

@@ -28,11 +28,12 @@ static int remove_tmpdir(void **state)
     return system(command) == 0 ? 0 : -1;
 }
 
+/* A path in the test directory; a ring of buffers, so that a test can hold many. */
 static const char *tmp_path(const char *name)
 {
-    static char path[4][256];
+    static char path[64][256];
     static int next;
-    char *p = path[next++ % 4];
+    char *p = path[next++ % 64];
     snprintf(p, 256, "%s/%s", tmpdir, name);
     return p;
 }

@@ -30,6 +30,19 @@ const char *nb_errmsg(void);
 nb_status nb_errcode(void);
 /* Forget the last failure. */
 void nb_clear_error(void);
+/* Record a failure and return its status (`return nb_fail(NB_EARG, "...", ...);`): for
+ * the library, and for callbacks (closures, data sources) that report in its way. */
+nb_status nb_fail(nb_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Put context in front of the current message ("model.safetensors: ..."). */
+void nb_error_prefix(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
 /* A short name for a status ("shape mismatch", ...). */
 const char *nb_status_name(nb_status status);
 

@@ -11,6 +11,7 @@
 #include "nabla/core.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -25,7 +26,8 @@ typedef enum nb_csv_header {
 } nb_csv_header;
 
 /* Options; a zero-initialised struct (or NULL) means: detect the header, detect the
- * delimiter, refuse NaN and infinity, keep every column, no class-name column. */
+ * delimiter, refuse NaN and infinity, keep every column, no class-name column, no
+ * comments, skip no lines. */
 typedef struct nb_csv_options {
     nb_csv_header header;
     /* ',', ';', '\t', or ' ' for runs of spaces and tabs; 0 detects it from the first
@@ -44,9 +46,12 @@ typedef struct nb_csv_options {
      * become the classes 0..k-1 and the names are kept in the table. When all of its
      * cells are numbers it is an ordinary column. NULL: none. */
     const char *class_column;
-    /* Lines whose first non-blank character is this one are skipped (0: none; '#' is a
-     * common choice). Only outside quoted fields. */
+    /* Lines that begin with this character are skipped (0: none; '#' is a common
+     * choice). Only outside quoted fields. */
     char comment;
+    /* Skip this many lines at the top, whatever they hold (e.g. a preamble). Line
+     * numbers in messages still count them. */
+    int64_t skip_lines;
 } nb_csv_options;
 
 /* A table read from a file: n_rows rows, n_cols named columns, each column contiguous. */
@@ -64,9 +69,12 @@ typedef struct nb_csv_table {
     char **class_names; /* n_classes; class i is class_names[i] */
 } nb_csv_table;
 
-/* Read `path` ("-" reads standard input). NULL on failure, with a message such as
- * "data.csv:7: column 3: 'abc' is not a number". */
+/* Read `path` ("-" reads standard input). A UTF-8 byte-order mark is skipped. NULL on
+ * failure, with a message such as "data.csv:7: column 3 ('y'): 'abc' is not a number". */
 nb_csv_table *nb_csv_read(const char *path, const nb_csv_options *options);
+/* The same from an open stream (a pipe, fmemopen'ed text), named `name` in messages. The
+ * stream is read to its end and not closed. */
+nb_csv_table *nb_csv_read_stream(FILE *stream, const char *name, const nb_csv_options *options);
 void nb_csv_free(nb_csv_table *table);
 
 /* The 0-based column for a name or a 1-based index ("x", "3"); -1 with a message that

@@ -1,0 +1,333 @@
+/* IDX files, plain and gzip: images and labels into datasets, every corruption refused,
+ * and the Fashion-MNIST set that Debian installs. */
+#include "nb_test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+static char tmpdir[64];
+
+static int make_tmpdir(void **state)
+{
+    (void)state;
+    strcpy(tmpdir, "/tmp/nb_idx_XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int remove_tmpdir(void **state)
+{
+    (void)state;
+    char command[128];
+    snprintf(command, sizeof command, "rm -rf '%s'", tmpdir);
+    return system(command) == 0 ? 0 : -1;
+}
+
+/* A path in the test directory; a ring of buffers, so that a test can hold many. */
+static const char *tmp_path(const char *name)
+{
+    static char path[64][256];
+    static int next;
+    char *p = path[next++ % 64];
+    snprintf(p, 256, "%s/%s", tmpdir, name);
+    return p;
+}
+
+/* An IDX file: magic (0, 0, type, ndim), big-endian dims, then `size` data bytes;
+ * gzip-compressed when the name ends in .gz. */
+static const char *write_idx(const char *name, int type, int ndim, const uint32_t *dims, const uint8_t *data,
+                             size_t size)
+{
+    const char *path = tmp_path(name);
+    uint8_t header[4 + 4 * 8] = {0, 0, (uint8_t)type, (uint8_t)ndim};
+    for (int d = 0; d < ndim; d++)
+        for (int b = 0; b < 4; b++)
+            header[4 + 4 * d + b] = (uint8_t)(dims[d] >> (24 - 8 * b));
+    size_t header_size = 4 + 4 * (size_t)ndim;
+    if (strstr(name, ".gz")) {
+        gzFile gz = gzopen(path, "wb");
+        assert_non_null(gz);
+        assert_int_equal(gzwrite(gz, header, (unsigned)header_size), (int)header_size);
+        if (size)
+            assert_int_equal(gzwrite(gz, data, (unsigned)size), (int)size);
+        assert_int_equal(gzclose(gz), Z_OK);
+    } else {
+        FILE *f = fopen(path, "wb");
+        assert_non_null(f);
+        fwrite(header, 1, header_size, f);
+        fwrite(data, 1, size, f);
+        fclose(f);
+    }
+    return path;
+}
+
+static void write_raw(const char *path, const void *data, size_t size)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fwrite(data, 1, size, f);
+    fclose(f);
+}
+
+/* 5 images of 2x3 and their labels. */
+static uint8_t pixels[30];
+static const uint8_t labels[5] = {3, 0, 2, 1, 3};
+
+static void make_set(const char *suffix, const char **images, const char **label_file)
+{
+    for (int i = 0; i < 30; i++)
+        pixels[i] = (uint8_t)(i * 37 % 256);
+    pixels[7] = 255;
+    char name[64];
+    snprintf(name, sizeof name, "images%s", suffix);
+    *images = write_idx(name, 0x08, 3, (uint32_t[]){5, 2, 3}, pixels, 30);
+    snprintf(name, sizeof name, "labels%s", suffix);
+    *label_file = write_idx(name, 0x08, 1, (uint32_t[]){5}, labels, 5);
+}
+
+static void expect_set(const nb_dataset *data, nb_dtype dtype, int64_t n)
+{
+    assert_non_null(data);
+    assert_int_equal(data->n, n);
+    assert_int_equal(nb_dataset_dtype(data), dtype);
+    assert_int_equal(nb_dataset_n_features(data), 6);
+    assert_int_equal(data->n_classes, 4);
+    assert_int_equal(data->image_shape[0], 2);
+    assert_int_equal(data->image_shape[1], 3);
+    for (int64_t i = 0; i < n * 6; i++) {
+        double expected = dtype == NB_F32 ? (double)((float)pixels[i] / 255.0f) : pixels[i] / 255.0;
+        assert_true(nb_tensor_get(data->inputs, i) == expected);
+    }
+    assert_close(nb_tensor_get(data->inputs, 7), 1, 0);
+    for (int64_t i = 0; i < n; i++)
+        assert_int_equal(nb_dataset_label(data, i), labels[i]);
+    assert_int_equal(nb_dataset_check_labels(data), NB_OK);
+}
+
+static void test_plain_and_gzip(void **state)
+{
+    (void)state;
+    const char *suffixes[2] = {"-idx3-ubyte", "-idx3-ubyte.gz"};
+    for (int s = 0; s < 2; s++) {
+        const char *images, *label_file;
+        make_set(suffixes[s], &images, &label_file);
+        nb_dataset *data = nb_idx_load(images, label_file, NB_F32, 0, 0);
+        if (!data)
+            fail_msg("%s", nb_errmsg());
+        expect_set(data, NB_F32, 5);
+        nb_dataset_free(data);
+        data = nb_idx_load(images, label_file, NB_F64, 0, 0);
+        expect_set(data, NB_F64, 5);
+        nb_dataset_free(data);
+        data = nb_idx_load(images, label_file, NB_F32, 0, 3); /* the first 3 only */
+        expect_set(data, NB_F32, 3);
+        nb_dataset_free(data);
+
+        nb_idx raw;
+        assert_int_equal(nb_idx_read(images, 0, &raw), NB_OK);
+        assert_int_equal(raw.ndim, 3);
+        assert_int_equal(raw.dims[0], 5);
+        assert_int_equal(raw.dims[2], 3);
+        assert_int_equal(raw.size, 30);
+        assert_memory_equal(raw.data, pixels, 30);
+        nb_idx_clear(&raw);
+        assert_int_equal(nb_idx_read(images, 2, &raw), NB_OK);
+        assert_int_equal(raw.dims[0], 2);
+        assert_int_equal(raw.size, 12);
+        nb_idx_clear(&raw);
+    }
+}
+
+static void expect_read_error(const char *path, nb_status status, const char *fragment)
+{
+    nb_idx raw;
+    nb_clear_error();
+    nb_status got = nb_idx_read(path, 0, &raw);
+    if (got == NB_OK) {
+        nb_idx_clear(&raw);
+        fail_msg("read %s; expected '%s'", path, fragment);
+    }
+    if (got != status || !strstr(nb_errmsg(), fragment))
+        fail_msg("%s: '%s', expected %s with '%s'", nb_status_name(got), nb_errmsg(), nb_status_name(status), fragment);
+    assert_null(raw.data);
+}
+
+static void test_bad_files(void **state)
+{
+    (void)state;
+    uint8_t data[64] = {0};
+    expect_read_error(tmp_path("missing-idx3-ubyte.gz"), NB_EIO, "No such file");
+    const char *path = tmp_path("bad");
+    write_raw(path, "", 0);
+    expect_read_error(path, NB_EFORMAT, "empty (0 bytes): not an IDX file");
+    write_raw(path, "\x89PNG\r\n\x1a\n", 8);
+    expect_read_error(path, NB_EFORMAT, "not an IDX file (it starts with 0x89 0x50, not 0x00 0x00)");
+    expect_read_error(write_idx("float.gz", 0x0D, 1, (uint32_t[]){4}, data, 16), NB_EFORMAT,
+                      "IDX data type 0x0d (float32) is not supported");
+    expect_read_error(write_idx("five-dims", 0x08, 5, (uint32_t[]){1, 1, 1, 1, 2}, data, 2), NB_EFORMAT,
+                      "5 dimensions; nabla reads IDX files of 1 to 4");
+    expect_read_error(write_idx("no-dims", 0x08, 0, NULL, data, 0), NB_EFORMAT, "0 dimensions");
+    expect_read_error(write_idx("zero-dim", 0x08, 2, (uint32_t[]){3, 0}, data, 0), NB_EFORMAT, "dimension 2 is 0");
+    expect_read_error(write_idx("huge-dims", 0x08, 3, (uint32_t[]){4000000000u, 4000000000u, 4000000000u}, data, 0),
+                      NB_EFORMAT, "dimensions [4000000000, 4000000000] are not plausible");
+    write_raw(path, "\0\0\x08\x03\0\0\0\x05\0\0", 10);
+    expect_read_error(path, NB_EFORMAT, "truncated in its header (3 dimensions announced)");
+
+    /* Dimensions that do not match the data: short (plain and gzip), or long. */
+    expect_read_error(write_idx("short", 0x08, 2, (uint32_t[]){4, 5}, data, 17), NB_EFORMAT,
+                      "truncated: dimensions [4, 5] need 20 bytes of data, the file holds 17");
+    expect_read_error(write_idx("short.gz", 0x08, 2, (uint32_t[]){4, 5}, data, 17), NB_EFORMAT,
+                      "truncated: dimensions [4, 5] need 20 bytes of data, the file holds 17");
+    expect_read_error(write_idx("long.gz", 0x08, 2, (uint32_t[]){4, 5}, data, 23), NB_EFORMAT,
+                      "3 bytes of data beyond what its dimensions [4, 5] declare");
+
+    /* A gzip file cut short, and one with damaged compressed data. */
+    uint8_t big[20000];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (uint8_t)(i * 2654435761u >> 13); /* incompressible enough */
+    const char *gz = write_idx("big.gz", 0x08, 2, (uint32_t[]){200, 100}, big, sizeof big);
+    FILE *f = fopen(gz, "rb");
+    uint8_t compressed[40000];
+    size_t n = fread(compressed, 1, sizeof compressed, f);
+    fclose(f);
+    assert_true(n > 1000);
+    write_raw(path, compressed, n / 2);
+    nb_idx raw;
+    assert_int_not_equal(nb_idx_read(path, 0, &raw), NB_OK);
+    assert_int_equal(nb_errcode(), NB_EFORMAT);
+    assert_true(strstr(nb_errmsg(), "truncated") || strstr(nb_errmsg(), "corrupt gzip data"));
+    for (size_t i = n / 3; i < n / 3 + 64; i++)
+        compressed[i] ^= 0x5a;
+    write_raw(path, compressed, n);
+    assert_int_not_equal(nb_idx_read(path, 0, &raw), NB_OK);
+    assert_int_equal(nb_errcode(), NB_EFORMAT);
+    assert_non_null(strstr(nb_errmsg(), "bad"));
+    assert_true(strstr(nb_errmsg(), "corrupt gzip data") || strstr(nb_errmsg(), "truncated"));
+}
+
+static void expect_load_error(const char *images, const char *label_file, int n_classes, int64_t max_items,
+                              const char *fragment)
+{
+    nb_clear_error();
+    nb_dataset *data = nb_idx_load(images, label_file, NB_F32, n_classes, max_items);
+    if (data) {
+        nb_dataset_free(data);
+        fail_msg("loaded; expected '%s'", fragment);
+    }
+    if (!strstr(nb_errmsg(), fragment))
+        fail_msg("'%s' lacks '%s'", nb_errmsg(), fragment);
+}
+
+static void test_bad_pairs(void **state)
+{
+    (void)state;
+    const char *images, *label_file;
+    make_set("-pair", &images, &label_file);
+    const char *four = write_idx("four-labels", 0x08, 1, (uint32_t[]){4}, labels, 4);
+    expect_load_error(images, four, 0, 0, "images-pair has 5 images but");
+    expect_load_error(images, four, 0, 0, "four-labels has 4 labels");
+    expect_load_error(images, four, 0, 5, "has 4 labels (reading the first 5)");
+    nb_dataset *data = nb_idx_load(images, four, NB_F32, 0, 4); /* the first 4 of each agree */
+    assert_non_null(data);
+    nb_dataset_free(data);
+    expect_load_error(images, label_file, 3, 0, "labels-pair: the label of item 0 is 3, outside the classes 0..2");
+    const char *square = write_idx("square-labels", 0x08, 2, (uint32_t[]){5, 1}, labels, 5);
+    expect_load_error(images, square, 0, 0, "labels must be one-dimensional, the file has dimensions [5, 1]");
+    const char *flat = write_idx("flat-images", 0x08, 1, (uint32_t[]){5}, pixels, 5);
+    expect_load_error(flat, label_file, 0, 0, "images need at least two dimensions");
+    expect_load_error(tmp_path("nothing"), label_file, 0, 0, "cannot open");
+    expect_load_error(images, tmp_path("nothing"), 0, 0, "cannot open");
+
+    /* [N, features] images are fine: no image shape. */
+    const char *rows = write_idx("rows", 0x08, 2, (uint32_t[]){5, 6}, pixels, 30);
+    data = nb_idx_load(rows, label_file, NB_F32, 0, 0);
+    assert_non_null(data);
+    assert_int_equal(data->image_shape[0], 0);
+    assert_int_equal(nb_dataset_n_features(data), 6);
+    nb_dataset_free(data);
+}
+
+/* ---- Fashion-MNIST ------------------------------------------------------------------ */
+
+static void test_fashion_mnist(void **state)
+{
+    (void)state;
+    char images[4096], label_file[4096];
+    if (nb_fashion_mnist_find(NULL, false, images, label_file, sizeof images) != NB_OK)
+        fail_msg("%s", nb_errmsg()); /* scripts/deps.sh installs dataset-fashion-mnist */
+    assert_non_null(strstr(images, "t10k-images-idx3-ubyte"));
+
+    nb_dataset *test = nb_fashion_mnist_load(NULL, false, NB_F32, 0);
+    if (!test)
+        fail_msg("%s", nb_errmsg());
+    assert_int_equal(test->n, 10000);
+    assert_int_equal(nb_dataset_n_features(test), 784);
+    assert_int_equal(test->image_shape[0], 28);
+    assert_int_equal(test->n_classes, 10);
+    assert_string_equal(test->class_names[9], "Ankle boot");
+    assert_string_equal(nb_fashion_mnist_class_name(0), "T-shirt/top");
+    assert_null(nb_fashion_mnist_class_name(10));
+    /* The published set is balanced: 1,000 test images per class. */
+    int64_t per_class[10] = {0};
+    for (int64_t i = 0; i < test->n; i++)
+        per_class[nb_dataset_label(test, i)]++;
+    for (int k = 0; k < 10; k++)
+        assert_int_equal(per_class[k], 1000);
+    const float *x = nb_tensor_f32(test->inputs);
+    float lo = 1, hi = 0;
+    for (int64_t i = 0; i < test->inputs->size; i++) {
+        lo = x[i] < lo ? x[i] : lo;
+        hi = x[i] > hi ? x[i] : hi;
+    }
+    assert_true(lo == 0.0f && hi == 1.0f);
+    nb_dataset_free(test);
+
+    /* The first training images: the very first is an ankle boot. */
+    nb_dataset *train = nb_fashion_mnist_load(NULL, true, NB_F32, 100);
+    assert_non_null(train);
+    assert_int_equal(train->n, 100);
+    assert_int_equal(nb_dataset_label(train, 0), 9);
+    nb_dataset_free(train);
+}
+
+static void test_fashion_mnist_elsewhere(void **state)
+{
+    (void)state;
+    char images[4096], label_file[4096];
+    assert_int_equal(nb_fashion_mnist_find(tmpdir, true, images, label_file, sizeof images), NB_EIO);
+    assert_non_null(strstr(nb_errmsg(), "Fashion-MNIST not found"));
+    assert_non_null(strstr(nb_errmsg(), "train-images-idx3-ubyte.gz"));
+    assert_non_null(strstr(nb_errmsg(), "dataset-fashion-mnist"));
+    assert_int_equal(nb_fashion_mnist_find(NULL, true, images, label_file, 10), NB_EARG);
+
+    /* A directory named by the environment, with uncompressed files; a label of 12 is
+     * outside Fashion-MNIST's ten classes. */
+    uint8_t bad_labels[5] = {1, 2, 12, 0, 0};
+    write_idx("t10k-images-idx3-ubyte", 0x08, 3, (uint32_t[]){5, 2, 3}, pixels, 30);
+    write_idx("t10k-labels-idx1-ubyte", 0x08, 1, (uint32_t[]){5}, bad_labels, 5);
+    setenv(NB_FASHION_MNIST_ENV, tmpdir, 1);
+    assert_int_equal(nb_fashion_mnist_find(NULL, false, images, label_file, sizeof images), NB_OK);
+    assert_non_null(strstr(images, tmpdir));
+    assert_null(nb_fashion_mnist_load(NULL, false, NB_F32, 0));
+    assert_non_null(strstr(nb_errmsg(), "the label of item 2 is 12, outside the classes 0..9"));
+    bad_labels[2] = 9;
+    write_idx("t10k-labels-idx1-ubyte", 0x08, 1, (uint32_t[]){5}, bad_labels, 5);
+    nb_dataset *data = nb_fashion_mnist_load(NULL, false, NB_F64, 0);
+    assert_non_null(data);
+    assert_int_equal(data->n_classes, 10);
+    nb_dataset_free(data);
+    unsetenv(NB_FASHION_MNIST_ENV);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plain_and_gzip),
+        cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_bad_pairs),
+        cmocka_unit_test(test_fashion_mnist),
+        cmocka_unit_test(test_fashion_mnist_elsewhere),
+    };
+    return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
+}
