@@ -1479,7 +1479,8 @@ static rect legend_place(const panel_layout *pl, const legend_box *box, int wher
     double fx = places[where][0], fy = places[where][1];
     double x = fx == 0 ? left : fx == 1 ? right : centre_x;
     double y = fy == 0 ? top : fy == 1 ? bottom : middle_y;
-    return (rect){x, y, box->w, box->h};
+    /* a legend wider or taller than the plot starts at its top left corner */
+    return (rect){fmax(x, left), fmax(y, top), box->w, box->h};
 }
 
 static void draw_legend(cairo_t *cr, const theme *th, const panel_layout *pl)

@@ -383,9 +383,12 @@ nb_status nb_text_chart(FILE *stream, const double *values, size_t n, const nb_t
 
     int width = o.width;
     if (width == 0) {
-        width = 60;
+        int most = 100;
         if (fileno(stream) >= 0 && isatty(fileno(stream)))
-            width = (int)fmin(100, terminal_columns(stream) - gutter - 4);
+            most = (int)fmin(100, terminal_columns(stream) - gutter - 4);
+        width = most < 60 ? most : 60;
+        if (n > (size_t)width && n <= (size_t)most)
+            width = (int)n; /* a column per value rather than uneven averages */
         if (width < 10)
             width = 10;
     }
