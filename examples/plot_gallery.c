@@ -210,9 +210,14 @@ static int confusion_figure(void)
         }
         counts[i * 10 + i] = 1000 - off; /* 1000 test images per class */
     }
+    double correct = 0;
+    for (int i = 0; i < 10; i++)
+        correct += counts[i * 10 + i];
+    char title[96];
+    snprintf(title, sizeof title, "Confusion matrix (illustrative), accuracy %.1f %%", correct / 100);
     nb_figure *figure = nb_figure_new(820, 760, 1, 1);
     nb_panel *panel = nb_figure_panel(figure, 0, 0);
-    nb_panel_title(panel, "Confusion matrix (illustrative), test accuracy 88.4 %");
+    nb_panel_title(panel, title);
     nb_panel_labels(panel, "predicted class", "true class");
     nb_panel_heatmap(panel, counts, 10, 10, classes, classes, true, "images");
     return save(figure, "gallery_confusion.png");

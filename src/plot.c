@@ -522,8 +522,8 @@ typedef struct theme {
 static theme make_theme(double width, double height)
 {
     double font = sqrt(width * height) / 43;
-    if (font < 9)
-        font = 9;
+    if (font < 10.5) /* below this, tick labels (86 %) get hard to read */
+        font = 10.5;
     if (font > 22)
         font = 22;
     return (theme){
@@ -733,7 +733,7 @@ static void log_value_label(double v, char *out, size_t size)
         fixed_label(v, exponent < 0 ? -exponent : 0, out, size);
         return;
     }
-    char power[TICK_LABEL_SIZE];
+    char power[24];
     power_of_ten(exponent, power, sizeof power);
     snprintf(out, size, "%.0f\xC2\xB7%s", v / pow(10, exponent), power); /* · */
 }
@@ -821,10 +821,11 @@ static double widest_label(cairo_t *cr, const axis *a)
     return widest;
 }
 
-/* Choose the ticks of an axis `length` long: about one every `spacing`, at least three
- * when they can stand `min_spacing` apart (a short residual panel still needs a scale);
- * horizontal axes (cr != NULL) also keep their labels `gap` apart. */
-static void choose_ticks(axis *a, double length, double spacing, double min_spacing, cairo_t *cr, double gap)
+/* Choose the ticks of an axis `length` long: about one every `spacing`, and at least
+ * `min_ticks` when they can stand `min_spacing` apart (a short residual panel still
+ * needs a scale); horizontal axes (cr != NULL) also keep their labels `gap` apart. */
+static void choose_ticks(axis *a, double length, double spacing, int min_ticks, double min_spacing, cairo_t *cr,
+                         double gap)
 {
     if (!(length >= 1))
         length = 1; /* a figure too small to hold this axis is reported by the layout */
@@ -848,7 +849,7 @@ static void choose_ticks(axis *a, double length, double spacing, double min_spac
         }
         break;
     }
-    while (a->n_major < 3) {
+    while (a->n_major < min_ticks) {
         double finer = finer_step(step);
         axis trial = *a;
         if (finer / (a->hi - a->lo) * length < min_spacing || !linear_ticks(&trial, finer))
@@ -863,7 +864,14 @@ static void choose_ticks(axis *a, double length, double spacing, double min_spac
 /* A vertical axis: a tick about every 3.6 font sizes, at least three when 1.8 apart. */
 static void choose_vertical_ticks(axis *a, double length, double font)
 {
-    choose_ticks(a, length, 3.6 * font, 1.8 * font, NULL, 0);
+    choose_ticks(a, length, 3.6 * font, 3, 1.8 * font, NULL, 0);
+}
+
+/* A horizontal axis: a tick about every 6 font sizes, at least four when their labels
+ * stay 1.2 font sizes apart. */
+static void choose_horizontal_ticks(axis *a, double length, double font, cairo_t *cr)
+{
+    choose_ticks(a, length, 6 * font, 4, 0, cr, 1.2 * font);
 }
 
 void nb_plot_vertical_ticks(double lo, double hi, bool log, double length, double font, nb_plot_ticks *out)
@@ -1025,7 +1033,7 @@ static nb_status layout_chart(cairo_t *cr, const theme *th, panel_layout *pl)
     pl->margin[LEFT] = left;
     set_font(cr, th->tick_font, false);
     double plot_w = pl->cell.w - left - 2 * th->pad;
-    choose_ticks(&pl->x, plot_w, 6 * th->font, 0, cr, 1.2 * th->font);
+    choose_horizontal_ticks(&pl->x, plot_w, th->font, cr);
     double last_half = pl->x.n_major ? text_width(cr, pl->x.label[pl->x.n_major - 1]) / 2 : 0;
     pl->margin[RIGHT] = fmax(1.5 * th->pad, last_half + 0.5 * th->pad);
     if (pl->x.multiplier[0]) {
@@ -1042,6 +1050,9 @@ static void heatmap_range(const heatmap *map, double *vmin, double *vmax)
             *vmin = fmin(*vmin, map->values[i]);
             *vmax = fmax(*vmax, map->values[i]);
         }
+    /* counts and rates (non-negative, the least near zero) are coloured from zero */
+    if (*vmin >= 0 && *vmin < 0.1 * *vmax)
+        *vmin = 0;
     if (*vmax - *vmin <= 1e-12 * fmax(1, fabs(*vmin))) {
         *vmin -= 0.5;
         *vmax += 0.5;
@@ -1175,7 +1186,7 @@ static nb_status layout_figure(cairo_t *cr, const nb_figure *figure, figure_layo
         /* the final plot area may be a little smaller than the one the ticks were
          * chosen for: choose again so that x labels never touch */
         set_font(cr, th->tick_font, false);
-        choose_ticks(&pl->x, pl->plot.w, 6 * th->font, 0, cr, 1.2 * th->font);
+        choose_horizontal_ticks(&pl->x, pl->plot.w, th->font, cr);
     }
     return NB_OK;
 }
@@ -1468,7 +1479,8 @@ static rect legend_place(const panel_layout *pl, const legend_box *box, int wher
     double fx = places[where][0], fy = places[where][1];
     double x = fx == 0 ? left : fx == 1 ? right : centre_x;
     double y = fy == 0 ? top : fy == 1 ? bottom : middle_y;
-    return (rect){x, y, box->w, box->h};
+    /* a legend wider or taller than the plot starts at its top left corner */
+    return (rect){fmax(x, left), fmax(y, top), box->w, box->h};
 }
 
 static void draw_legend(cairo_t *cr, const theme *th, const panel_layout *pl)
@@ -1598,7 +1610,7 @@ static void draw_heatmap_cells(cairo_t *cr, const theme *th, const panel_layout 
 
     bool integers = all_integers(map);
     char text[48];
-    double size = fmin(th->tick_font, 0.4 * hl->cell), widest = 0;
+    double size = fmin(th->font, 0.4 * hl->cell), widest = 0;
     set_font(cr, size, false);
     for (int i = 0; i < map->rows * map->cols; i++) {
         cell_text(map->values[i], integers, text, sizeof text);
@@ -1960,7 +1972,7 @@ nb_status nb_figure_save(const nb_figure *figure, const char *path)
         return nb_fail(NB_EARG, "nb_figure_save: no file name");
     if (figure->first_error != NB_OK)
         return nb_fail(figure->first_error, "%s", figure->first_message);
-    image_format format;
+    image_format format = FORMAT_PNG;
     nb_status status = format_of(path, &format);
     if (status != NB_OK)
         return status;

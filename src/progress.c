@@ -87,19 +87,25 @@ bool nb_progress_is_live(const nb_progress *progress) { return progress && progr
 
 /* ---- formatting ---- */
 
-/* 0.42, 7.3, 41, 412, 4.1k, 41k, 4.1M */
+/* At most five characters: 0.42, 7.3, 412, 4123, 41.2k, 412k, 4.1M, 412M, 4.1G. */
 static void format_rate(double rate, char *out, size_t size)
 {
     if (rate < 10)
         snprintf(out, size, "%.2f", rate);
     else if (rate < 100)
         snprintf(out, size, "%.1f", rate);
-    else if (rate < 1e4)
+    else if (rate < 9999.5)
         snprintf(out, size, "%.0f", rate);
-    else if (rate < 1e7)
+    else if (rate < 99950)
         snprintf(out, size, "%.1fk", rate / 1e3);
-    else
+    else if (rate < 999500)
+        snprintf(out, size, "%.0fk", rate / 1e3);
+    else if (rate < 99950000)
         snprintf(out, size, "%.1fM", rate / 1e6);
+    else if (rate < 999500000)
+        snprintf(out, size, "%.0fM", rate / 1e6);
+    else
+        snprintf(out, size, "%.1fG", fmin(rate / 1e9, 99.9));
 }
 
 /* m:ss, or h:mm:ss from an hour on. */
@@ -125,7 +131,7 @@ static size_t display_width(const char *text)
 
 /* The parts of a status, each padded on a live line so that the line does not jump. */
 typedef struct status_parts {
-    char count[64], rate[64], time[32], loss[48];
+    char count[64], rate[64], time[64], loss[48];
 } status_parts;
 
 static void format_parts(const nb_progress *p, double elapsed, bool finished, status_parts *parts)
@@ -148,7 +154,7 @@ static void format_parts(const nb_progress *p, double elapsed, bool finished, st
             snprintf(took, sizeof took, "%.1f s", elapsed);
             snprintf(parts->time, sizeof parts->time, "%*s", pad ? 8 : 0, took); /* as wide as the ETA */
         } else if (p->total > 0) {
-            char eta[16];
+            char eta[32];
             double left = p->done < p->total ? (double)(p->total - p->done) * elapsed / (double)p->done : 0;
             format_duration(left, eta, sizeof eta);
             snprintf(parts->time, sizeof parts->time, "ETA %*s", pad ? 4 : 0, eta);
@@ -377,9 +383,12 @@ nb_status nb_text_chart(FILE *stream, const double *values, size_t n, const nb_t
 
     int width = o.width;
     if (width == 0) {
-        width = 60;
+        int most = 100;
         if (fileno(stream) >= 0 && isatty(fileno(stream)))
-            width = (int)fmin(100, terminal_columns(stream) - gutter - 4);
+            most = (int)fmin(100, terminal_columns(stream) - gutter - 4);
+        width = most < 60 ? most : 60;
+        if (n > (size_t)width && n <= (size_t)most)
+            width = (int)n; /* a column per value rather than uneven averages */
         if (width < 10)
             width = 10;
     }

@@ -143,7 +143,7 @@ static void test_png_is_valid_and_sized(void **state)
     assert_int_equal(nb_figure_save(figure, path), NB_OK);
     nb_figure_free(figure);
 
-    size_t size;
+    size_t size = 0;
     char *data = slurp(path, &size);
     assert_non_null(data);
     assert_true(size > 1000);
@@ -190,7 +190,7 @@ static void test_pdf_is_valid_and_sized(void **state)
     const char *path = in_dir("figure.PDF"); /* the extension in any case */
     assert_int_equal(nb_figure_save(figure, path), NB_OK);
     nb_figure_free(figure);
-    size_t size;
+    size_t size = 0;
     char *data = slurp(path, &size);
     assert_non_null(data);
     assert_int_equal(strncmp(data, "%PDF-", 5), 0);
@@ -214,7 +214,7 @@ static void test_output_is_deterministic(void **state)
             assert_int_equal(nb_figure_save(figure, in_dir(names[f][k])), NB_OK);
             nb_figure_free(figure);
         }
-        size_t size_a, size_b;
+        size_t size_a = 0, size_b = 0;
         char *a = slurp(in_dir(names[f][0]), &size_a), *b = slurp(in_dir(names[f][1]), &size_b);
         assert_int_equal(size_a, size_b);
         assert_memory_equal(a, b, size_a);

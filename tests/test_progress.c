@@ -412,6 +412,18 @@ static void test_chart_gaps_and_flat_series(void **state)
     assert_int_equal(strncmp(lines[0], "5 \xE2\x94\xA4", 5), 0);
     assert_int_equal(count_occurrences(lines[6], "\xE2\x94\x80"), 60);
     memory_close(&m);
+
+    /* up to 100 values get a column each by default, rather than uneven averages */
+    memory_open(&m);
+    double ramp[80];
+    for (int i = 0; i < 80; i++)
+        ramp[i] = i;
+    assert_int_equal(nb_text_chart(m.stream, ramp, 80, NULL), NB_OK);
+    fflush(m.stream);
+    n = split_lines(m.text, lines, 10);
+    assert_int_equal(n, 8);
+    assert_int_equal(count_occurrences(lines[6], "\xE2\x94\x80"), 80);
+    memory_close(&m);
 }
 
 static void test_chart_bad_input(void **state)

@@ -122,12 +122,14 @@ nb_status nb_panel_scatter(nb_panel *panel, const char *label, const double *x, 
 nb_status nb_panel_hline(nb_panel *panel, const char *label, double y, const nb_style *style);
 
 /* A heat map of rows x cols values (row-major, row 0 at the top) with square cells
- * coloured by viridis, a colour bar (labelled colorbar_label, may be NULL) and, when
- * `annotate`, each cell's value written in it (integers when all values are, else three
- * significant digits). row_labels / col_labels name the rows (left) and columns (below);
- * NULL numbers them 0, 1, .... Use nb_panel_labels() for the axis names, e.g.
- * "predicted" and "true" for a confusion matrix. Non-finite cells are drawn grey. A
- * panel holds either a heat map or series, not both. */
+ * coloured by viridis over the range of the values (from 0 when none is negative and
+ * the least is under a tenth of the largest, as with counts), a colour bar (labelled
+ * colorbar_label, may be NULL) and, when `annotate`, each cell's value written in it
+ * (integers when all values are, else three significant digits). row_labels and
+ * col_labels name the rows (left) and columns (below, slanted when long); NULL numbers
+ * them 0, 1, .... Use nb_panel_labels() for the axis names, e.g. "predicted" and "true"
+ * for a confusion matrix. Non-finite cells are drawn grey. A panel holds either a heat
+ * map or series, not both. */
 nb_status nb_panel_heatmap(nb_panel *panel, const double *values, int rows, int cols,
                            const char *const *row_labels, const char *const *col_labels, bool annotate,
                            const char *colorbar_label);

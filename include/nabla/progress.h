@@ -68,7 +68,8 @@ bool nb_progress_is_live(const nb_progress *progress);
 
 typedef struct nb_text_chart_opts {
     const char *title;      /* a line above the chart; NULL for none */
-    int width;              /* columns of the plot; 0: fit a terminal (at most 100), else 60 */
+    int width;              /* columns of the plot; 0: 60, or one per value up to 100 (less
+                               on a narrower terminal) */
     int height;             /* rows; 0: 6 */
     bool log_y;             /* log scale; non-positive values are then skipped */
     double x_first, x_last; /* x of the first and last value, for the axis; both 0: 1 and n */
