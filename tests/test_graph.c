@@ -82,7 +82,7 @@ static nb_status build_net222(net222 *net)
 static void test_net222_gradcheck(void **state)
 {
     (void)state;
-    net222 net;
+    net222 net = {0};
     assert_int_equal(build_net222(&net), NB_OK);
     nb_gradcheck_result result;
     assert_int_equal(nb_gradcheck(net.loss, 0, &result), NB_OK);
