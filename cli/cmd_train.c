@@ -32,7 +32,8 @@ static void usage(FILE *out)
             "  --test FILE         held-out CSV data (Fashion-MNIST uses its 10,000 test images)\n"
             "  --val-split F       hold out this fraction of the training data instead (0 < F < 1)\n"
             "  --limit N           train on the first N rows only; --test-limit N likewise\n"
-            "  --no-standardize    do not scale CSV inputs to mean 0, std 1 (done by default for CSV)\n\n"
+            "  --no-standardize    do not scale CSV inputs (and regression targets) to mean 0, std 1\n"
+            "                      (done by default for CSV; losses are then in the scaled units)\n\n"
             "model and training:\n"
             "  --model SPEC        layer sizes and activation, e.g. 784-256-128-10:relu\n"
             "                      (default: 784-256-128-10:relu for Fashion-MNIST, IN-64-OUT:relu for CSV)\n"
@@ -321,6 +322,23 @@ static int build_and_train(train_job *job)
         memcpy(desc->std, scaler.std, (size_t)n_in * sizeof(double));
         nb_scaler_clear(&scaler);
     }
+    if (a->standardize && desc->n_classes == 0 && desc->loss != LOSS_BCE) {
+        /* regression targets too: the network then learns values near 0 at any scale of y */
+        int64_t n_out = desc->spec.sizes[desc->spec.n_sizes - 1];
+        nb_scaler scaler = {0};
+        if (nb_scaler_fit(&scaler, job->train->targets) != NB_OK || nb_scaler_apply(&scaler, job->train->targets) != NB_OK ||
+            (job->test && nb_scaler_apply(&scaler, job->test->targets) != NB_OK)) {
+            cli_error("train", NULL);
+            nb_scaler_clear(&scaler);
+            return 1;
+        }
+        desc->targets_standardized = true;
+        desc->target_mean = malloc((size_t)n_out * sizeof(double));
+        desc->target_std = malloc((size_t)n_out * sizeof(double));
+        memcpy(desc->target_mean, scaler.mean, (size_t)n_out * sizeof(double));
+        memcpy(desc->target_std, scaler.std, (size_t)n_out * sizeof(double));
+        nb_scaler_clear(&scaler);
+    }
     nb_init init;
     nb_optim_kind kind;
     if (nb_init_parse(a->init, &init) != NB_OK || nb_optim_parse(a->optim, &kind) != NB_OK || kind == NB_LBFGS) {
@@ -372,7 +390,7 @@ static int draw_curves(train_job *job)
     nb_panel *loss = nb_figure_panel(figure, 0, 0);
     nb_figure_title(figure, source_is_fashion_mnist(job->args.data) ? "nabla train: Fashion-MNIST" : "nabla train");
     nb_panel_title(loss, "loss");
-    nb_panel_labels(loss, "epoch", loss_name(job->desc.loss));
+    nb_panel_labels(loss, "epoch", job->desc.loss == LOSS_CE ? "cross-entropy" : loss_name(job->desc.loss));
     nb_panel_line(loss, "train", NULL, job->losses, (size_t)job->n_epochs, NULL);
     if (job->test)
         nb_panel_line(loss, job->args.val_split > 0 ? "validation" : "test", NULL, job->test_losses,

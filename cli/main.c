@@ -6,10 +6,12 @@
 
 int cmd_demo(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
 
 static const nb_command commands[] = {
     {"demo", "replay a tutorial of SEEDS.md, then go beyond it (default: quadratic)", cmd_demo},
     {"train", "train a network on Fashion-MNIST or a CSV file", cmd_train},
+    {"predict", "run a trained model on data: predictions, or accuracy and confusion matrix", cmd_predict},
     {NULL, NULL, NULL},
 };
 

@@ -71,29 +71,58 @@ nb_status model_save(const char *path, const model_desc *desc, const nb_model *m
         {"features", desc->features ? desc->features : ""},
         {"target", desc->target ? desc->target : ""},
         {"standardized", desc->standardized ? "yes" : "no"},
+        {"targets_standardized", desc->targets_standardized ? "yes" : "no"},
     };
-    int64_t n_in = desc->spec.sizes[0];
-    nb_tensor *mean = NULL, *std = NULL;
-    nb_st_entry extra[2];
+    /* the scalers travel as extra tensors beside the parameters */
+    int64_t n_in = desc->spec.sizes[0], n_out = desc->spec.sizes[desc->spec.n_sizes - 1];
+    nb_tensor *scales[4] = {NULL, NULL, NULL, NULL};
+    nb_st_entry extra[4];
     int n_extra = 0;
+    bool ok = true;
     if (desc->standardized) {
-        mean = nb_tensor_from(NB_F64, 1, &n_in, desc->mean);
-        std = nb_tensor_from(NB_F64, 1, &n_in, desc->std);
-        extra[0] = (nb_st_entry){"scaler.mean", mean};
-        extra[1] = (nb_st_entry){"scaler.std", std};
-        n_extra = 2;
+        extra[n_extra] = (nb_st_entry){"scaler.mean", scales[n_extra] = nb_tensor_from(NB_F64, 1, &n_in, desc->mean)};
+        n_extra++;
+        extra[n_extra] = (nb_st_entry){"scaler.std", scales[n_extra] = nb_tensor_from(NB_F64, 1, &n_in, desc->std)};
+        n_extra++;
     }
-    nb_status status = (desc->standardized && (!mean || !std))
-                           ? nb_errcode()
-                           : nb_safetensors_save_graph(path, model->graph, extra, n_extra, meta,
-                                                       (int)(sizeof meta / sizeof meta[0]));
-    nb_tensor_free(mean);
-    nb_tensor_free(std);
+    if (desc->targets_standardized) {
+        extra[n_extra] = (nb_st_entry){"target_scaler.mean",
+                                       scales[n_extra] = nb_tensor_from(NB_F64, 1, &n_out, desc->target_mean)};
+        n_extra++;
+        extra[n_extra] = (nb_st_entry){"target_scaler.std",
+                                       scales[n_extra] = nb_tensor_from(NB_F64, 1, &n_out, desc->target_std)};
+        n_extra++;
+    }
+    for (int i = 0; i < n_extra; i++)
+        ok &= scales[i] != NULL;
+    nb_status status = ok ? nb_safetensors_save_graph(path, model->graph, extra, n_extra, meta,
+                                                      (int)(sizeof meta / sizeof meta[0]))
+                          : nb_errcode();
+    for (int i = 0; i < 4; i++)
+        nb_tensor_free(scales[i]);
     free(class_names);
     return status;
 }
 
 static char *copy_or_null(const char *text) { return text && *text ? strdup(text) : NULL; }
+
+/* PREFIX.mean and PREFIX.std of n values each, as doubles. */
+static nb_status read_scale(const nb_safetensors *file, const char *path, const char *prefix, int64_t n,
+                            double **mean_out, double **std_out)
+{
+    char mean_name[64], std_name[64];
+    snprintf(mean_name, sizeof mean_name, "%s.mean", prefix);
+    snprintf(std_name, sizeof std_name, "%s.std", prefix);
+    const nb_tensor *mean = nb_safetensors_get(file, mean_name), *std = nb_safetensors_get(file, std_name);
+    if (!mean || !std || mean->size != n || std->size != n)
+        return nb_fail(NB_EFORMAT, "%s: says it is standardized but lacks %s and %s of %lld values", path, mean_name,
+                       std_name, (long long)n);
+    *mean_out = malloc((size_t)n * sizeof(double));
+    *std_out = malloc((size_t)n * sizeof(double));
+    nb_tensor_to_doubles(mean, *mean_out);
+    nb_tensor_to_doubles(std, *std_out);
+    return NB_OK;
+}
 
 /* The description from a file's metadata. */
 static nb_status read_desc(const nb_safetensors *file, const char *path, model_desc *desc)
@@ -125,17 +154,13 @@ static nb_status read_desc(const nb_safetensors *file, const char *path, model_d
     desc->data = copy_or_null(nb_safetensors_meta(file, "data"));
     const char *standardized = nb_safetensors_meta(file, "standardized");
     desc->standardized = standardized && strcmp(standardized, "yes") == 0;
-    if (desc->standardized) {
-        const nb_tensor *mean = nb_safetensors_get(file, "scaler.mean"), *std = nb_safetensors_get(file, "scaler.std");
-        int64_t n_in = desc->spec.sizes[0];
-        if (!mean || !std || mean->size != n_in || std->size != n_in)
-            return nb_fail(NB_EFORMAT, "%s: says its inputs are standardized but lacks scaler.mean/scaler.std of %lld "
-                                       "values", path, (long long)n_in);
-        desc->mean = malloc((size_t)n_in * sizeof(double));
-        desc->std = malloc((size_t)n_in * sizeof(double));
-        nb_tensor_to_doubles(mean, desc->mean);
-        nb_tensor_to_doubles(std, desc->std);
-    }
+    const char *targets_standardized = nb_safetensors_meta(file, "targets_standardized");
+    desc->targets_standardized = targets_standardized && strcmp(targets_standardized, "yes") == 0;
+    int64_t n_in = desc->spec.sizes[0], n_out = desc->spec.sizes[desc->spec.n_sizes - 1];
+    if ((desc->standardized && read_scale(file, path, "scaler", n_in, &desc->mean, &desc->std) != NB_OK) ||
+        (desc->targets_standardized &&
+         read_scale(file, path, "target_scaler", n_out, &desc->target_mean, &desc->target_std) != NB_OK))
+        return nb_errcode();
     return NB_OK;
 }
 
@@ -169,5 +194,7 @@ void model_desc_clear(model_desc *desc)
     free(desc->data);
     free(desc->mean);
     free(desc->std);
+    free(desc->target_mean);
+    free(desc->target_std);
     memset(desc, 0, sizeof *desc);
 }

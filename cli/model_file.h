@@ -19,6 +19,8 @@ typedef struct model_desc {
     char *data;          /* "fashion-mnist" or "csv" */
     bool standardized;   /* inputs scaled by mean/std before the network */
     double *mean, *std;  /* spec.sizes[0] each when standardized */
+    bool targets_standardized;       /* regression: the network predicts scaled targets */
+    double *target_mean, *target_std; /* the outputs' scale, to undo on predictions */
 } model_desc;
 
 /* "ce" (or "cross-entropy"), "mse", "mae", "huber", "bce". */

@@ -1,0 +1,235 @@
+/* `nabla train` and `nabla predict` as a user runs them: a slice of Fashion-MNIST, CSV
+ * files, saved models, and bad input. */
+#include "nb_test.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/nabla-train-XXXXXX";
+
+/* Run `nabla ARGS`, return its exit status; stdout parsed as JSON into *json when asked,
+ * stderr kept in err (for messages). */
+static int run(const char *args, cJSON **json, char *err, size_t err_size)
+{
+    char command[1024], err_path[256];
+    snprintf(err_path, sizeof err_path, "%s/stderr.txt", dir);
+    snprintf(command, sizeof command, "%s %s 2>%s", NB_CLI_PATH, args, err_path);
+    FILE *pipe = popen(command, "r");
+    size_t size = 0, capacity = 1 << 20;
+    char *text = malloc(capacity);
+    size_t got;
+    while ((got = fread(text + size, 1, capacity - size - 1, pipe)) > 0)
+        size += got;
+    text[size] = '\0';
+    int status = pclose(pipe);
+    if (json)
+        *json = cJSON_Parse(text);
+    free(text);
+    if (err) {
+        FILE *f = fopen(err_path, "r");
+        size_t n = f ? fread(err, 1, err_size - 1, f) : 0;
+        err[n] = '\0';
+        if (f)
+            fclose(f);
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static double number(const cJSON *o, const char *name)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (!cJSON_IsNumber(item))
+        fail_msg("no number '%s'", name);
+    return item->valuedouble;
+}
+
+static void test_fashion_mnist_slice(void **state)
+{
+    (void)state;
+    char args[512], err[4096];
+    cJSON *report;
+    snprintf(args, sizeof args,
+             "train --data fashion-mnist --limit 3000 --test-limit 1000 --model 784-64-10:relu --epochs 2 "
+             "--json --save %s/fm.safetensors --plot %s/curves.png",
+             dir, dir);
+    int status = run(args, &report, err, sizeof err);
+    if (status != 0)
+        fail_msg("train failed (%d): %s", status, err);
+    double accuracy = number(report, "test_accuracy");
+    assert_true(accuracy > 0.6); /* chance is 0.1 */
+    const cJSON *history = cJSON_GetObjectItemCaseSensitive(report, "history");
+    assert_int_equal(cJSON_GetArraySize(history), 2);
+    const cJSON *first = cJSON_GetArrayItem(history, 0);
+    number(first, "train_accuracy"), number(first, "test_accuracy"), number(first, "seconds"), number(first, "loss");
+    cJSON_Delete(report);
+
+    /* save -> load -> predict: the same accuracy on the same 1,000 test images */
+    snprintf(args, sizeof args, "predict --model %s/fm.safetensors --data fashion-mnist --limit 1000 --json --plot %s/cm.png",
+             dir, dir);
+    assert_int_equal(run(args, &report, err, sizeof err), 0);
+    assert_close(number(report, "accuracy"), accuracy, 1e-9);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(report, "confusion")), 10);
+    cJSON_Delete(report);
+
+    char path[256];
+    struct stat info;
+    snprintf(path, sizeof path, "%s/curves.png", dir);
+    assert_int_equal(stat(path, &info), 0);
+    snprintf(path, sizeof path, "%s/cm.png", dir);
+    assert_int_equal(stat(path, &info), 0);
+}
+
+/* Three classes in the plane, written as a CSV with a header. */
+static void write_blobs(const char *path, int n, uint64_t seed, bool with_label)
+{
+    FILE *f = fopen(path, "w");
+    fprintf(f, with_label ? "x1,x2,label\n" : "x1,x2\n");
+    nb_rng rng;
+    nb_rng_seed(&rng, seed);
+    const double centres[3][2] = {{-20, 100}, {20, 100}, {0, 125}}; /* far from 0: scaling matters */
+    for (int i = 0; i < n; i++) {
+        int label = i % 3;
+        double x1 = centres[label][0] + 6 * nb_rng_normal(&rng), x2 = centres[label][1] + 6 * nb_rng_normal(&rng);
+        if (with_label)
+            fprintf(f, "%.6f,%.6f,%d\n", x1, x2, label);
+        else
+            fprintf(f, "%.6f,%.6f\n", x1, x2);
+    }
+    fclose(f);
+}
+
+static void test_csv_classification_and_regression(void **state)
+{
+    (void)state;
+    char args[1024], err[4096];
+    cJSON *report;
+    snprintf(args, sizeof args, "%s/train.csv", dir);
+    write_blobs(args, 600, 1, true);
+    snprintf(args, sizeof args, "%s/test.csv", dir);
+    write_blobs(args, 300, 2, true);
+    snprintf(args, sizeof args, "%s/new.csv", dir);
+    write_blobs(args, 9, 3, false);
+    snprintf(args, sizeof args,
+             "train --data %s/train.csv --test %s/test.csv --target label --epochs 20 --batch 32 --lr 0.01 --json "
+             "--save %s/blobs.safetensors",
+             dir, dir, dir);
+    int status = run(args, &report, err, sizeof err);
+    if (status != 0)
+        fail_msg("train failed (%d): %s", status, err);
+    assert_true(number(report, "test_accuracy") > 0.9);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(report, "loss")->valuestring, "ce");
+    cJSON_Delete(report);
+
+    snprintf(args, sizeof args, "predict --model %s/blobs.safetensors --data %s/test.csv --json", dir, dir);
+    assert_int_equal(run(args, &report, err, sizeof err), 0);
+    assert_true(number(report, "accuracy") > 0.9);
+    cJSON_Delete(report);
+    /* rows without labels: one prediction each */
+    snprintf(args, sizeof args, "predict --model %s/blobs.safetensors --data %s/new.csv --json", dir, dir);
+    assert_int_equal(run(args, &report, err, sizeof err), 0);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(report, "predictions")), 9);
+    cJSON_Delete(report);
+
+    /* regression: predict x2 from x1 and the label column, with a validation split */
+    snprintf(args, sizeof args,
+             "train --data %s/train.csv --target x2 --loss mse --val-split 0.2 --epochs 30 --json --quiet", dir);
+    assert_int_equal(run(args, &report, err, sizeof err), 0);
+    const cJSON *history = cJSON_GetObjectItemCaseSensitive(report, "history");
+    double first = number(cJSON_GetArrayItem(history, 0), "test_loss");
+    double last = number(report, "test_loss");
+    assert_true(last < first);
+    /* in standardized units: the noise (variance 36) is about a fifth of var(x2) */
+    assert_true(last < 0.35);
+    cJSON_Delete(report);
+    snprintf(args, sizeof args,
+             "train --data %s/train.csv --target x2 --features x1,label --loss mse --epochs 30 --quiet --save "
+             "%s/reg.safetensors",
+             dir, dir);
+    assert_int_equal(run(args, NULL, err, sizeof err), 0);
+    snprintf(args, sizeof args, "predict --model %s/reg.safetensors --data %s/test.csv --target x2 --json", dir, dir);
+    assert_int_equal(run(args, &report, err, sizeof err), 0);
+    assert_true(number(report, "rmse") < 8); /* in the data's units; the noise alone gives 6 */
+    cJSON_Delete(report);
+}
+
+static void test_bad_input(void **state)
+{
+    (void)state;
+    char args[1024], err[4096], path[256];
+    assert_int_equal(run("train --data /nonexistent.csv", NULL, err, sizeof err), 1);
+    assert_non_null(strstr(err, "/nonexistent.csv"));
+    assert_int_equal(run("train", NULL, err, sizeof err), 2);
+    assert_non_null(strstr(err, "--data"));
+    snprintf(args, sizeof args, "train --data %s/train.csv --target label --model 3-8-3", dir);
+    assert_int_equal(run(args, NULL, err, sizeof err), 2);
+    assert_non_null(strstr(err, "2 features"));
+    snprintf(args, sizeof args, "train --data %s/train.csv --target nope", dir);
+    assert_int_equal(run(args, NULL, err, sizeof err), 1);
+    assert_non_null(strstr(err, "nope"));
+    snprintf(args, sizeof args, "train --data %s/train.csv --loss hinge", dir);
+    assert_int_equal(run(args, NULL, err, sizeof err), 2);
+    assert_int_equal(run("train --data fashion-mnist --model 784-10:swish", NULL, err, sizeof err), 2);
+    assert_non_null(strstr(err, "swish"));
+
+    /* a run that fails leaves an existing model as it was */
+    snprintf(path, sizeof path, "%s/keep.safetensors", dir);
+    FILE *f = fopen(path, "w");
+    fputs("precious", f);
+    fclose(f);
+    snprintf(args, sizeof args,
+             "train --data %s/train.csv --target x2 --loss mse --optim sgd --lr 1e6 --no-standardize --epochs 5 "
+             "--save %s --quiet",
+             dir, path);
+    assert_int_equal(run(args, NULL, err, sizeof err), 1);
+    assert_non_null(strstr(err, "diverged"));
+    char content[16] = {0};
+    f = fopen(path, "r");
+    assert_int_equal(fread(content, 1, sizeof content - 1, f), 8);
+    fclose(f);
+    assert_string_equal(content, "precious");
+
+    /* a model whose shapes do not fit the data */
+    snprintf(args, sizeof args, "predict --model %s/blobs.safetensors --data fashion-mnist --limit 10", dir);
+    assert_int_equal(run(args, NULL, err, sizeof err), 1);
+    assert_non_null(strstr(err, "inputs"));
+    snprintf(args, sizeof args, "predict --model %s --data fashion-mnist", path);
+    assert_int_equal(run(args, NULL, err, sizeof err), 1);
+    assert_non_null(strstr(err, path));
+    /* labels beyond the model's classes */
+    snprintf(path, sizeof path, "%s/wrong.csv", dir);
+    f = fopen(path, "w");
+    fputs("x1,x2,label\n1,100,0\n2,110,7\n", f);
+    fclose(f);
+    snprintf(args, sizeof args, "predict --model %s/blobs.safetensors --data %s", dir, path);
+    assert_int_equal(run(args, NULL, err, sizeof err), 1);
+    assert_non_null(strstr(err, "classes"));
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char command[300];
+    snprintf(command, sizeof command, "rm -rf %s", dir);
+    return system(command);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fashion_mnist_slice),
+        cmocka_unit_test(test_csv_classification_and_regression),
+        cmocka_unit_test(test_bad_input),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
