@@ -2,6 +2,7 @@
 #include "demo.h"
 
 #include <getopt.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,11 @@ void demo_log(demo_run *run, const char *fmt, ...)
 
 void demo_history(demo_run *run, int epoch, double loss)
 {
+    if (run->n_losses == run->losses_capacity) {
+        run->losses_capacity = run->losses_capacity ? 2 * run->losses_capacity : 128;
+        run->losses = realloc(run->losses, (size_t)run->losses_capacity * sizeof *run->losses);
+    }
+    run->losses[run->n_losses++] = loss;
     cJSON *entry = cJSON_CreateObject();
     cJSON_AddNumberToObject(entry, "epoch", epoch);
     cJSON_AddNumberToObject(entry, "loss", loss);
@@ -75,6 +81,41 @@ void demo_field(demo_run *run, const char *name, double value) { cJSON_AddNumber
 
 cJSON *demo_object(demo_run *run, const char *name) { return cJSON_AddObjectToObject(run->report, name); }
 
+void demo_progress_start(demo_run *run, int64_t total, const char *unit)
+{
+    if (!run->options->json && isatty(fileno(stderr)))
+        run->progress = nb_progress_new(stderr, run->variant, total, unit);
+}
+
+void demo_progress(demo_run *run, int64_t done, double loss) { nb_progress_update(run->progress, done, loss); }
+
+int demo_finish(demo_run *run, nb_graph *graph, nb_figure *figure)
+{
+    nb_progress_free(run->progress);
+    run->progress = NULL;
+    int status = 0;
+    if (run->options->save) {
+        nb_st_meta meta[] = {{"demo", cJSON_GetStringValue(cJSON_GetObjectItem(run->report, "demo"))},
+                             {"variant", run->variant}};
+        if (nb_safetensors_save_graph(run->options->save, graph, NULL, 0, meta, 2) != NB_OK) {
+            cli_error("demo", NULL);
+            status = 1;
+        } else {
+            demo_log(run, "parameters saved to %s\n", run->options->save);
+        }
+    }
+    if (run->options->plot && figure) {
+        if (nb_figure_save(figure, run->options->plot) != NB_OK) {
+            cli_error("demo", NULL);
+            status = 1;
+        } else {
+            demo_log(run, "plot written to %s\n", run->options->plot);
+        }
+    }
+    nb_figure_free(figure);
+    return status;
+}
+
 static void usage(FILE *out)
 {
     fprintf(out, "usage: nabla demo [NAME] [options]\n\n"
@@ -90,6 +131,9 @@ static void usage(FILE *out)
                  "  --variant NAME   one of the demo's variants (default: the tutorial's first)\n"
                  "  --seed N         seed of the random numbers, where the demo uses any (default 42)\n"
                  "  --json           print one JSON object on stdout: params, history, epochs_run, ...\n"
+                 "  --save FILE      write the trained parameters (safetensors)\n"
+                 "  --plot FILE      draw what the tutorial drew (.png, .svg or .pdf)\n"
+                 "  --frames DIR     quadratic-decay: one PNG per epoch of the fit's evolution\n"
                  "  --list           list the demos, one line each\n"
                  "  --help           this text\n");
 }
@@ -100,6 +144,8 @@ int cmd_demo(int argc, char **argv)
     static const struct option long_options[] = {
         {"variant", required_argument, NULL, 'v'}, {"seed", required_argument, NULL, 's'},
         {"json", no_argument, NULL, 'j'},          {"list", no_argument, NULL, 'l'},
+        {"save", required_argument, NULL, 'S'},    {"plot", required_argument, NULL, 'p'},
+        {"frames", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     int option;
@@ -117,6 +163,9 @@ int cmd_demo(int argc, char **argv)
             break;
         }
         case 'j': options.json = true; break;
+        case 'S': options.save = optarg; break;
+        case 'p': options.plot = optarg; break;
+        case 'f': options.frames = optarg; break;
         case 'l':
             for (int i = 0; i < N_DEMOS; i++)
                 printf("%-16s %s\n", demos[i].name, demos[i].summary);
@@ -154,8 +203,23 @@ int cmd_demo(int argc, char **argv)
     cJSON_AddStringToObject(run.report, "variant", run.variant);
     params_object(&run);
     run.history = cJSON_AddArrayToObject(run.report, "history");
+    if (options.frames && strcmp(chosen->name, "quadratic-decay") != 0) {
+        cli_error("demo", "--frames is for quadratic-decay (the tutorial that animated its fit)");
+        cJSON_Delete(run.report);
+        return 2;
+    }
     int status = chosen->run(&run);
+    nb_progress_free(run.progress);
     cJSON_AddNumberToObject(run.report, "epochs_run", run.epochs_run);
+    if (status == 0 && !options.json && isatty(fileno(stdout)) && run.n_losses > 1) {
+        bool positive = true;
+        for (int i = 0; i < run.n_losses; i++)
+            positive &= run.losses[i] > 0;
+        nb_text_chart_opts chart = {.title = positive ? "\nloss per epoch (log scale)" : "\nloss per epoch",
+                                    .log_y = positive};
+        nb_text_chart(stdout, run.losses, (size_t)run.n_losses, &chart);
+    }
+    free(run.losses);
     if (status == 0 && options.json) {
         char *text = cJSON_Print(run.report);
         puts(text);

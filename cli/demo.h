@@ -12,6 +12,9 @@ typedef struct demo_options {
     const char *variant; /* NULL: the demo's first */
     uint64_t seed;
     bool json;
+    const char *save;   /* --save FILE: the trained parameters (safetensors) */
+    const char *plot;   /* --plot FILE: what the tutorial drew */
+    const char *frames; /* --frames DIR: the fit's evolution, one image per epoch */
 } demo_options;
 
 typedef struct demo_run {
@@ -21,6 +24,9 @@ typedef struct demo_run {
     cJSON *report;        /* the JSON object printed with --json */
     cJSON *history;       /* its "history" array */
     int epochs_run;
+    double *losses;       /* the history's losses, for charts */
+    int n_losses, losses_capacity;
+    nb_progress *progress; /* a live line on a terminal, else NULL */
 } demo_run;
 
 typedef struct demo {
@@ -39,6 +45,12 @@ void demo_param(demo_run *run, const char *name, double value);
 void demo_param_list(demo_run *run, const char *name, const double *values, int count);
 /* Every parameter of a graph under its own name (a number, or a flat list). */
 void demo_params_of(demo_run *run, nb_graph *graph);
+/* A live progress line over `total` steps (only on a terminal); updates may be frequent. */
+void demo_progress_start(demo_run *run, int64_t total, const char *unit);
+void demo_progress(demo_run *run, int64_t done, double loss);
+/* The end of a demo: the parameters to --save, the figure (may be NULL) to --plot.
+ * Returns the exit status. */
+int demo_finish(demo_run *run, nb_graph *graph, nb_figure *figure);
 /* Any other field of the report. */
 void demo_field(demo_run *run, const char *name, double value);
 cJSON *demo_object(demo_run *run, const char *name);
