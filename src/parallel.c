@@ -64,3 +64,18 @@ int nb_threads_for(int64_t work, int64_t grain)
     return 1;
 #endif
 }
+
+void nb_parallel_ranges(int64_t count, int64_t work, void (*fn)(void *ctx, int64_t from, int64_t to), void *ctx)
+{
+    int threads = nb_threads_for(work, NB_PARALLEL_GRAIN);
+    if (threads > count)
+        threads = (int)count;
+    if (threads <= 1) {
+        if (count > 0)
+            fn(ctx, 0, count);
+        return;
+    }
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int t = 0; t < threads; t++)
+        fn(ctx, count * t / threads, count * (t + 1) / threads);
+}

@@ -10,6 +10,13 @@
  * of work (and with it every rounding) is the same run after run. */
 int nb_threads_for(int64_t work, int64_t grain);
 
+/* Run fn(ctx, from, to) over [0, count) split into contiguous ranges, one per thread,
+ * with the thread count nb_threads_for(work, NB_PARALLEL_GRAIN) (at most count): all of
+ * it on the calling thread, without entering OpenMP, when the work is small. The ranges
+ * depend only on count and the thread count, so a kernel that keeps each output's sum
+ * within one range is deterministic. */
+void nb_parallel_ranges(int64_t count, int64_t work, void (*fn)(void *ctx, int64_t from, int64_t to), void *ctx);
+
 /* Elementwise loops go parallel past this many elements (below it the fork and join of
  * the threads costs more than the loop). */
 #define NB_PARALLEL_GRAIN 32768
