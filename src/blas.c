@@ -17,9 +17,10 @@
  * put back as it was once the library is loaded.
  *
  * Threads: OpenBLAS runs single-threaded; nabla splits a large product into blocks of
- * C, one per OpenMP thread. Its own threads would spin beside nabla's and fight them
- * for the cores, and a split fixed by the thread count keeps every sum in the same order
- * run after run. Small products (the 10-output layer of an MLP) are not split.
+ * C run on its own pool (src/parallel.c). OpenBLAS's threads would spin beside nabla's
+ * and fight them for the cores, and a split fixed by the thread count keeps every sum in
+ * the same order run after run. Small products (the 10-output layer of an MLP) are not
+ * split.
  *
  * Without any loadable BLAS, plain C loops do the work: slow, never wrong. */
 #include "blas.h"
@@ -244,72 +245,107 @@ static bool fits_int(int64_t m, int64_t n, int64_t k, int64_t lda, int64_t ldb, 
         for (int64_t j = 0; j < n; j++)                                                              \
             c[i * ldc + j] = beta == 0 ? (T)0 : beta * c[i * ldc + j];
 
+/* A product and how it is cut: chunk t of `parts` covers rows (or columns) [from, to)
+ * of C, whole GEMM_BLOCK strips each. A block of rows of C needs the same rows of op(A)
+ * and all of op(B); a block of columns the same columns of op(B). */
+typedef struct gemm_job {
+    bool f64, trans_a, trans_b, split_rows;
+    int parts;
+    int64_t m, n, k, lda, ldb, ldc, strips;
+    double alpha, beta;
+    const void *a, *b;
+    void *c;
+} gemm_job;
+
 /* One block on one thread, through the library or the portable loops. */
-#define GEMM_BLOCK_CALL(lib, portable)                                                               \
+#define GEMM_BLOCK_CALL(T, lib, portable)                                                            \
     do {                                                                                             \
-        if (blas.lib && fits_int(bm, bn, k, lda, ldb, ldc))                                          \
-            blas.lib(CBLAS_ROW_MAJOR, trans_a ? CBLAS_TRANS : CBLAS_NO_TRANS,                        \
-                     trans_b ? CBLAS_TRANS : CBLAS_NO_TRANS, (int)bm, (int)bn, (int)k, alpha, ba,     \
-                     (int)lda, bb, (int)ldb, beta, bc, (int)ldc);                                    \
+        const T *a = (const T *)job->a + a_offset, *b = (const T *)job->b + b_offset;                \
+        T *c = (T *)job->c + c_offset;                                                               \
+        T alpha = (T)job->alpha, beta = (T)job->beta;                                                \
+        if (blas.lib && fits_int(bm, bn, job->k, job->lda, job->ldb, job->ldc))                      \
+            blas.lib(CBLAS_ROW_MAJOR, job->trans_a ? CBLAS_TRANS : CBLAS_NO_TRANS,                   \
+                     job->trans_b ? CBLAS_TRANS : CBLAS_NO_TRANS, (int)bm, (int)bn, (int)job->k, alpha,  \
+                     a, (int)job->lda, b, (int)job->ldb, beta, c, (int)job->ldc);                    \
         else                                                                                         \
-            portable(trans_a, trans_b, bm, bn, k, alpha, ba, lda, bb, ldb, beta, bc, ldc);           \
+            portable(job->trans_a, job->trans_b, bm, bn, job->k, alpha, a, job->lda, b, job->ldb, beta, \
+                     c, job->ldc);                                                                   \
     } while (0)
 
-/* Split C into `threads` blocks of whole GEMM_BLOCK strips of rows or columns; block
- * t covers rows (or columns) [from, to). A block of rows of C needs the same rows of
- * op(A) and all of op(B); a block of columns the same columns of op(B). */
-#define GEMM_BODY(T, lib, portable)                                                                  \
-    do {                                                                                             \
-        if (m <= 0 || n <= 0)                                                                        \
-            return;                                                                                  \
-        if (k <= 0 || alpha == 0) {                                                                  \
-            SCALE_ONLY(T)                                                                            \
-            return;                                                                                  \
-        }                                                                                            \
-        pthread_once(&blas_once, load_blas);                                                         \
-        int threads = nb_threads_for(m * n * k, GEMM_GRAIN);                                         \
-        /* measured (bench/gemm.sh): rows when each thread gets 64 or more, else columns */         \
-        bool split_rows = m >= 64 * (int64_t)threads;                                                \
-        int64_t strips = ((split_rows ? m : n) + GEMM_BLOCK - 1) / GEMM_BLOCK;                       \
-        if (threads > strips)                                                                        \
-            threads = (int)strips;                                                                   \
-        if (threads == 1) { /* small products: no OpenMP region at all, it costs ~1 µs */            \
-            int64_t bm = m, bn = n;                                                                  \
-            const T *ba = a, *bb = b;                                                                \
-            T *bc = c;                                                                               \
-            GEMM_BLOCK_CALL(lib, portable);                                                          \
-            return;                                                                                  \
-        }                                                                                            \
-        _Pragma("omp parallel for num_threads(threads) schedule(static)")                            \
-        for (int t = 0; t < threads; t++) {                                                          \
-            int64_t extent = split_rows ? m : n;                                                     \
-            int64_t from = strips * t / threads * GEMM_BLOCK;                                        \
-            int64_t to = strips * (t + 1) / threads * GEMM_BLOCK;                                    \
-            if (to > extent)                                                                         \
-                to = extent;                                                                         \
-            int64_t bm = split_rows ? to - from : m, bn = split_rows ? n : to - from;                \
-            const T *ba = a, *bb = b;                                                                \
-            T *bc;                                                                                   \
-            if (split_rows) {                                                                        \
-                ba = trans_a ? a + from : a + from * lda;                                            \
-                bc = c + from * ldc;                                                                 \
-            } else {                                                                                 \
-                bb = trans_b ? b + from * ldb : b + from;                                            \
-                bc = c + from;                                                                       \
-            }                                                                                        \
-            if (bm > 0 && bn > 0)                                                                    \
-                GEMM_BLOCK_CALL(lib, portable);                                                      \
-        }                                                                                            \
-    } while (0)
+static void gemm_chunk(void *ctx, int part)
+{
+    const gemm_job *job = ctx;
+    int64_t bm = job->m, bn = job->n, a_offset = 0, b_offset = 0, c_offset = 0;
+    if (job->parts > 1) {
+        int64_t extent = job->split_rows ? job->m : job->n;
+        int64_t from = job->strips * part / job->parts * GEMM_BLOCK;
+        int64_t to = job->strips * (part + 1) / job->parts * GEMM_BLOCK;
+        if (to > extent)
+            to = extent;
+        if (to <= from)
+            return;
+        if (job->split_rows) {
+            bm = to - from;
+            a_offset = job->trans_a ? from : from * job->lda;
+            c_offset = from * job->ldc;
+        } else {
+            bn = to - from;
+            b_offset = job->trans_b ? from * job->ldb : from;
+            c_offset = from;
+        }
+    }
+    if (job->f64)
+        GEMM_BLOCK_CALL(double, dgemm, nb_gemm_portable_f64);
+    else
+        GEMM_BLOCK_CALL(float, sgemm, nb_gemm_portable_f32);
+}
+
+/* C = beta·C over [m, n] (an empty sum: k == 0 or alpha == 0). */
+#define SCALE_ONLY(T)                                                                                \
+    for (int64_t i = 0; i < m; i++)                                                                  \
+        for (int64_t j = 0; j < n; j++)                                                              \
+            c[i * ldc + j] = beta == 0 ? (T)0 : beta * c[i * ldc + j];
+
+static void gemm_run(gemm_job *job)
+{
+    pthread_once(&blas_once, load_blas);
+    int threads = nb_threads_for(job->m * job->n * job->k, GEMM_GRAIN);
+    /* measured (bench/gemm.sh): rows when each thread gets 64 or more, else columns */
+    job->split_rows = job->m >= 64 * (int64_t)threads;
+    job->strips = ((job->split_rows ? job->m : job->n) + GEMM_BLOCK - 1) / GEMM_BLOCK;
+    job->parts = threads < job->strips ? threads : (int)job->strips;
+    if (job->parts <= 1) { /* small products: straight to the library */
+        job->parts = 1;
+        gemm_chunk(job, 0);
+    } else {
+        nb_parallel_chunks(job->parts, gemm_chunk, job);
+    }
+}
 
 void nb_gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
                  int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
 {
-    GEMM_BODY(float, sgemm, nb_gemm_portable_f32);
+    if (m <= 0 || n <= 0)
+        return;
+    if (k <= 0 || alpha == 0) {
+        SCALE_ONLY(float)
+        return;
+    }
+    gemm_job job = {.f64 = false, .trans_a = trans_a, .trans_b = trans_b, .m = m, .n = n, .k = k, .lda = lda,
+                    .ldb = ldb, .ldc = ldc, .alpha = alpha, .beta = beta, .a = a, .b = b, .c = c};
+    gemm_run(&job);
 }
 
 void nb_gemm_f64(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha, const double *a,
                  int64_t lda, const double *b, int64_t ldb, double beta, double *c, int64_t ldc)
 {
-    GEMM_BODY(double, dgemm, nb_gemm_portable_f64);
+    if (m <= 0 || n <= 0)
+        return;
+    if (k <= 0 || alpha == 0) {
+        SCALE_ONLY(double)
+        return;
+    }
+    gemm_job job = {.f64 = true, .trans_a = trans_a, .trans_b = trans_b, .m = m, .n = n, .k = k, .lda = lda,
+                    .ldb = ldb, .ldc = ldc, .alpha = alpha, .beta = beta, .a = a, .b = b, .c = c};
+    gemm_run(&job);
 }

@@ -3,7 +3,7 @@
  * lda, ldb, ldc are row strides in elements. As in BLAS, C is not read when beta is 0.
  *
  * The work runs on a BLAS library loaded at first use (see blas.c for which one and
- * why), split into blocks of C over nb_get_threads() OpenMP threads when it is large
+ * why), split into blocks of C over nb_get_threads() threads (src/parallel.c) when large
  * enough; without a BLAS library, on a portable C loop. Never fails. */
 #ifndef NABLA_BLAS_H
 #define NABLA_BLAS_H

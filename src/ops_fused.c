@@ -57,29 +57,42 @@ typedef struct linear_pass {
             }                                                                                       \
         }                                                                                           \
     }                                                                                               \
-    /* columns [from, to), every row in order: dz = dy · act'(y) and db[j] += Σ_i dz[i, j] */       \
+    /* columns [from, to), every row in order: dz = dy · act'(y) and db[j] += Σ_i dz[i, j];     \
+     * one loop per activation, so that each vectorises */                                       \
     static void linear_backward_cols_##SFX(void *ctx, int64_t from, int64_t to)                     \
     {                                                                                               \
         const linear_pass *p = ctx;                                                                 \
-        T *db = p->grad_bias;                                                                       \
-        for (int64_t i = 0; i < p->rows; i++) {                                                     \
-            const T *y = (const T *)p->y + i * p->cols, *gy = (const T *)p->grad_y + i * p->cols;   \
-            T *gz = p->grad_z ? (T *)p->grad_z + i * p->cols : NULL;                                \
-            for (int64_t j = from; j < to; j++) {                                                   \
-                T d;                                                                                \
-                switch (p->activation) {                                                            \
-                case NB_ACT_RELU: d = y[j] > 0 ? gy[j] : 0; break;                                  \
-                case NB_ACT_TANH: d = gy[j] * (1 - y[j] * y[j]); break;                             \
-                case NB_ACT_SIGMOID: d = gy[j] * y[j] * (1 - y[j]); break;                          \
-                default: d = gy[j];                                                                 \
-                }                                                                                   \
-                if (gz)                                                                             \
-                    gz[j] = d;                                                                      \
-                if (db)                                                                             \
-                    db[j] += d;                                                                     \
-            }                                                                                       \
+        switch (p->activation) {                                                                    \
+        case NB_ACT_RELU: LINEAR_BACKWARD_LOOP(T, y[j] > 0 ? gy[j] : 0); break;                     \
+        case NB_ACT_TANH: LINEAR_BACKWARD_LOOP(T, gy[j] * (1 - y[j] * y[j])); break;                \
+        case NB_ACT_SIGMOID: LINEAR_BACKWARD_LOOP(T, gy[j] * y[j] * (1 - y[j])); break;             \
+        default: LINEAR_BACKWARD_LOOP(T, gy[j]);                                                    \
         }                                                                                           \
     }
+
+/* The body of linear's backward pass for one derivative expression of y[j] and gy[j]. */
+#define LINEAR_BACKWARD_LOOP(T, derivative)                                                         \
+    do {                                                                                            \
+        T *restrict db = p->grad_bias;                                                              \
+        for (int64_t i = 0; i < p->rows; i++) {                                                     \
+            const T *restrict y = (const T *)p->y + i * p->cols;                                    \
+            const T *restrict gy = (const T *)p->grad_y + i * p->cols;                              \
+            T *restrict gz = p->grad_z ? (T *)p->grad_z + i * p->cols : NULL;                       \
+            (void)y; /* not every derivative needs it */                                            \
+            if (gz && db)                                                                           \
+                for (int64_t j = from; j < to; j++) {                                               \
+                    T d = (derivative);                                                             \
+                    gz[j] = d;                                                                      \
+                    db[j] += d;                                                                     \
+                }                                                                                   \
+            else if (gz)                                                                            \
+                for (int64_t j = from; j < to; j++)                                                 \
+                    gz[j] = (derivative);                                                           \
+            else                                                                                    \
+                for (int64_t j = from; j < to; j++)                                                 \
+                    db[j] += (derivative);                                                          \
+        }                                                                                           \
+    } while (0)
 
 LINEAR_KERNELS(float, f32)
 LINEAR_KERNELS(double, f64)

@@ -1,10 +1,10 @@
 /* nabla threads: how many cores the library's own loops and its matrix products use.
  *
- * nabla runs every parallel piece of work (elementwise loops over large tensors and
- * the matrix products, which it splits into blocks) on one pool of OpenMP threads; the
- * BLAS library itself always runs single-threaded inside those threads. So there is one
- * thread count, and the two never compete for the cores. The same thread count gives
- * the same numbers, run after run. */
+ * nabla runs every parallel piece of work (elementwise passes over large tensors and
+ * the matrix products, which it splits into blocks) on one pool of its own threads; the
+ * BLAS library itself always runs single-threaded inside them. So there is one thread
+ * count, and the two never compete for the cores. A job is cut into pieces fixed by the
+ * thread count alone, so the same thread count gives the same numbers, run after run. */
 #ifndef NABLA_THREADS_H
 #define NABLA_THREADS_H
 
@@ -16,7 +16,8 @@ extern "C" {
 
 /* Use `threads` threads from now on (1 = everything on the calling thread); 0 restores
  * the default, the number of cores this process may run on (sched_getaffinity). Fails
- * with NB_EARG on a negative count. Not thread-safe: call it between runs. */
+ * with NB_EARG on a negative count or more than 256. Not thread-safe: call it between
+ * runs. */
 nb_status nb_set_threads(int threads);
 /* The thread count in force. */
 int nb_get_threads(void);
