@@ -7,6 +7,7 @@
 #define NABLA_H
 
 #include "nabla/core.h"
+#include "nabla/threads.h"
 #include "nabla/tensor.h"
 #include "nabla/graph.h"
 #include "nabla/nn.h"

@@ -50,7 +50,10 @@ nb_node *nb_bce_logits_loss(nb_node *logits, nb_node *target, nb_reduction reduc
 
 nb_node *nb_cross_entropy_loss(nb_node *logits, nb_node *labels, nb_reduction reduction)
 {
-    return nb_neg(reduce(nb_pick(nb_log_softmax(logits, 1), labels), reduction));
+    if (reduction == NB_REDUCE_MEAN)
+        return nb_softmax_cross_entropy(logits, labels); /* one fused op */
+    /* the sum from parts: a scaled mean would freeze the batch size into the graph */
+    return nb_neg(nb_sum(nb_pick(nb_log_softmax(logits, 1), labels)));
 }
 
 static int64_t row_argmax(const nb_tensor *x, int64_t row, int64_t cols)

@@ -80,7 +80,8 @@ nb_node *nb_activate(nb_node *x, nb_activation activation)
     return NULL;
 }
 
-nb_node *nb_dense(nb_node *x, const char *name, int64_t out_features, bool with_bias, nb_init init, nb_rng *rng)
+nb_node *nb_dense_act(nb_node *x, const char *name, int64_t out_features, bool with_bias, nb_activation activation,
+                      nb_init init, nb_rng *rng)
 {
     if (!nb_inputs_ok("dense", 1, &x))
         return NULL;
@@ -99,17 +100,24 @@ nb_node *nb_dense(nb_node *x, const char *name, int64_t out_features, bool with_
     nb_node *weight = nb_param(graph, weight_name, 2, (int64_t[]){out_features, in_features});
     if (!weight || nb_init_param(weight, init, in_features, out_features, rng) != NB_OK)
         return NULL;
-    nb_node *y = nb_matmul(x, weight, false, true);
-    if (!with_bias)
-        return y;
-    nb_node *bias = nb_param(graph, bias_name, 1, &out_features);
-    if (!bias)
-        return NULL;
-    if (init != NB_INIT_ZEROS) {
-        double bound = 1 / sqrt((double)in_features);
-        nb_tensor_fill_uniform(nb_value(bias), rng, -bound, bound);
+    nb_node *bias = NULL;
+    if (with_bias) {
+        bias = nb_param(graph, bias_name, 1, &out_features);
+        if (!bias)
+            return NULL;
+        if (init != NB_INIT_ZEROS) {
+            double bound = 1 / sqrt((double)in_features);
+            nb_tensor_fill_uniform(nb_value(bias), rng, -bound, bound);
+        }
     }
-    return nb_add(y, bias);
+    bool fused = activation <= NB_ACT_SIGMOID;
+    nb_node *y = nb_linear_act(x, weight, bias, fused ? activation : NB_ACT_NONE);
+    return fused ? y : nb_activate(y, activation);
+}
+
+nb_node *nb_dense(nb_node *x, const char *name, int64_t out_features, bool with_bias, nb_init init, nb_rng *rng)
+{
+    return nb_dense_act(x, name, out_features, with_bias, NB_ACT_NONE, init, rng);
 }
 
 nb_status nb_mlp_parse(const char *text, nb_mlp_spec *spec)
@@ -172,9 +180,8 @@ nb_node *nb_mlp(nb_node *x, const nb_mlp_spec *spec, nb_init init, nb_rng *rng)
     for (int layer = 1; layer < spec->n_sizes && h; layer++) {
         char name[32];
         snprintf(name, sizeof name, "fc%d", layer);
-        h = nb_dense(h, name, spec->sizes[layer], true, init, rng);
-        if (layer + 1 < spec->n_sizes)
-            h = nb_activate(h, spec->activation);
+        bool hidden = layer + 1 < spec->n_sizes;
+        h = nb_dense_act(h, name, spec->sizes[layer], true, hidden ? spec->activation : NB_ACT_NONE, init, rng);
     }
     return h;
 }

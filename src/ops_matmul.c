@@ -1,31 +1,18 @@
-/* Matrix product through CBLAS, and the 2-D transpose. */
+/* Matrix product through nabla's BLAS backend (src/blas.c), and the 2-D transpose. */
 #include "graph_internal.h"
 
-#include <cblas.h>
+#include "blas.h"
+
 #include <string.h>
 
-/* C = op(A) · op(B) with row-major storage; the dtype picks sgemm or dgemm. */
+/* C = op(A) · op(B) + beta·C with row-major storage; the dtype picks sgemm or dgemm. */
 static void gemm(nb_dtype dtype, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const void *a,
                  int64_t lda, const void *b, int64_t ldb, double beta, void *c, int64_t ldc)
 {
-    if (m == 0 || n == 0)
-        return;
-    enum CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans, tb = trans_b ? CblasTrans : CblasNoTrans;
-    if (k == 0) { /* an empty sum: C = beta * C */
-        for (int64_t i = 0; i < m * n && beta == 0; i++) {
-            if (dtype == NB_F64)
-                ((double *)c)[i] = 0;
-            else
-                ((float *)c)[i] = 0;
-        }
-        return;
-    }
     if (dtype == NB_F64)
-        cblas_dgemm(CblasRowMajor, ta, tb, (int)m, (int)n, (int)k, 1.0, a, (int)lda, b, (int)ldb, beta, c,
-                    (int)ldc);
+        nb_gemm_f64(trans_a, trans_b, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc);
     else
-        cblas_sgemm(CblasRowMajor, ta, tb, (int)m, (int)n, (int)k, 1.0f, a, (int)lda, b, (int)ldb, (float)beta,
-                    c, (int)ldc);
+        nb_gemm_f32(trans_a, trans_b, m, n, k, 1.0f, a, lda, b, ldb, (float)beta, c, ldc);
 }
 
 /* a [M, K] (or [K, M] transposed) · b [K, N] (or [N, K]) -> [M, N] */

@@ -149,6 +149,32 @@ nb_node *nb_log_softmax(nb_node *x, int axis);
 nb_node *nb_one_hot(nb_node *labels, int64_t n_classes);
 nb_node *nb_pick(nb_node *x, nb_node *labels);
 
+/* ---- fused ops: fewer passes over memory for training ------------------------------ */
+/* Activations of layers (see nn.h). nb_linear_act fuses NONE, RELU, TANH and SIGMOID. */
+typedef enum nb_activation {
+    NB_ACT_NONE = 0,
+    NB_ACT_RELU,
+    NB_ACT_TANH,
+    NB_ACT_SIGMOID,
+    NB_ACT_LEAKY_RELU, /* slope 0.01 */
+    NB_ACT_SOFTPLUS
+} nb_activation;
+
+/* A fully connected layer: x [N, in] · weightᵀ (weight [out, in], as torch.nn.Linear
+ * stores it) + bias [out] -> [N, out]. bias may be NULL (no bias). One matrix product,
+ * and the bias added in one pass over the output; the backward takes the bias gradient
+ * in the same pass that forms the product's input gradient. */
+nb_node *nb_linear(nb_node *x, nb_node *weight, nb_node *bias);
+/* The same with the activation fused in: act(x · weightᵀ + bias). Its backward makes
+ * one pass over the output for the activation's derivative and the bias gradient.
+ * NB_EARG for an activation it does not fuse (use nb_activate on nb_linear). */
+nb_node *nb_linear_act(nb_node *x, nb_node *weight, nb_node *bias, nb_activation activation);
+/* Mean over rows of -log softmax(logits)[label]: logits [N, C], labels [N] (whole
+ * numbers 0..C-1 stored in the graph dtype) -> a scalar. Numerically stable; the
+ * backward is (softmax - onehot) / N in one pass. A label out of range fails the
+ * forward with a message naming the row. */
+nb_node *nb_softmax_cross_entropy(nb_node *logits, nb_node *labels);
+
 /* ---- gradient check ---------------------------------------------------------------- */
 typedef struct nb_gradcheck_result {
     double max_error;    /* worst |analytic - numeric| / max(1, |analytic|, |numeric|) */

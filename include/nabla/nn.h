@@ -26,16 +26,7 @@ nb_status nb_init_param(nb_node *param, nb_init init, int64_t fan_in, int64_t fa
 /* "xavier", "xavier-normal", "kaiming", "kaiming-normal", "torch", "zeros". */
 nb_status nb_init_parse(const char *name, nb_init *init);
 
-/* ---- activations --------------------------------------------------------------------- */
-typedef enum nb_activation {
-    NB_ACT_NONE,
-    NB_ACT_RELU,
-    NB_ACT_TANH,
-    NB_ACT_SIGMOID,
-    NB_ACT_LEAKY_RELU, /* slope 0.01 */
-    NB_ACT_SOFTPLUS
-} nb_activation;
-
+/* ---- activations (nb_activation is in graph.h, beside the fused layer) ------------------ */
 nb_node *nb_activate(nb_node *x, nb_activation activation);
 /* "none", "relu", "tanh", "sigmoid", "leaky_relu", "softplus". */
 nb_status nb_activation_parse(const char *name, nb_activation *activation);
@@ -44,8 +35,12 @@ const char *nb_activation_name(nb_activation activation);
 /* ---- layers ---------------------------------------------------------------------------- */
 /* A fully connected layer y = x·Wᵀ + b on x [N, in]: makes parameters "NAME.weight"
  * [out, in] and (when with_bias) "NAME.bias" [out], initialised with `init` (the bias
- * as torch does: U(-1/sqrt(in), 1/sqrt(in)), or zeros for NB_INIT_ZEROS). */
+ * as torch does: U(-1/sqrt(in), 1/sqrt(in)), or zeros for NB_INIT_ZEROS). One fused op
+ * (nb_linear). */
 nb_node *nb_dense(nb_node *x, const char *name, int64_t out_features, bool with_bias, nb_init init, nb_rng *rng);
+/* The same followed by an activation, fused into the layer where nb_linear_act can. */
+nb_node *nb_dense_act(nb_node *x, const char *name, int64_t out_features, bool with_bias, nb_activation activation,
+                      nb_init init, nb_rng *rng);
 
 #define NB_MLP_MAX_LAYERS 16
 /* A multilayer perceptron: sizes[0] inputs, sizes[n_sizes-1] outputs, the activation
