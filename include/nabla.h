@@ -9,5 +9,8 @@
 #include "nabla/core.h"
 #include "nabla/tensor.h"
 #include "nabla/graph.h"
+#include "nabla/expr.h"
+#include "nabla/lsq_data.h"
+#include "nabla/lsq.h"
 
 #endif
