@@ -5,6 +5,7 @@
 #include <string.h>
 
 static const nb_command commands[] = {
+    {"fit", "fit the parameters of a formula to data (least squares)", cmd_fit},
     {NULL, NULL, NULL},
 };
 

@@ -39,6 +39,15 @@ static void state_free(fit_state *s)
     nb_free(s->params);
 }
 
+/* %g, but NaN prints as "nan" whatever its sign bit. */
+static const char *show(double value, char *buf, size_t size)
+{
+    if (isnan(value))
+        return "nan";
+    snprintf(buf, size, "%g", value);
+    return buf;
+}
+
 static char *param_list(const nb_expr *expr, char *buf, size_t size)
 {
     size_t used = 0;
@@ -100,9 +109,10 @@ static nb_status pick_response(fit_state *s, const nb_fit_setup *setup)
             nb_tensor_to_doubles(nb_value(response), s->y);
             for (int i = 0; i < s->m; i++)
                 if (!isfinite(s->y[i])) {
-                    char row[256];
+                    char row[256], value[32];
                     describe_row(s, i, true, row, sizeof row);
-                    status = nb_fail(NB_ENUMERIC, "the left side of the formula is %g at %s", s->y[i], row);
+                    status = nb_fail(NB_ENUMERIC, "the left side of the formula is %s at %s",
+                                     show(s->y[i], value, sizeof value), row);
                     break;
                 }
         }
@@ -234,18 +244,18 @@ static nb_status check_start(fit_state *s)
     for (int i = 0; i < s->m; i++) {
         if (isfinite(r[i]))
             continue;
-        char row[256], start[512];
+        char row[256], start[512], value[32];
         describe_row(s, i, false, row, sizeof row);
         size_t used = 0;
         start[0] = '\0';
         for (int j = 0; j < s->n && used < sizeof start; j++)
             used += (size_t)snprintf(start + used, sizeof start - used, "%s%s = %g%s", j ? ", " : "",
                                      nb_expr_param_name(s->expr, j), s->start[j],
-                                     s->defaulted[j] ? " (not given: 1)" : "");
+                                     s->defaulted[j] ? " (default)" : "");
         return nb_fail(NB_ENUMERIC,
-                       "the model is not finite at the start values: it gives %g at %s; start values: %s; "
+                       "the model is not finite at the start values: it gives %s at %s; start values: %s; "
                        "choose start values where the formula is defined",
-                       r[i] + s->y[i], row, start);
+                       show(r[i] + s->y[i], value, sizeof value), row, start);
     }
     return NB_OK;
 }

@@ -83,6 +83,8 @@ static void expand_ellipsis(char *formula, size_t size)
     while (*term_end && *term_end != '+')
         term_end++;
     char template[128];
+    while (term_end > after && term_end[-1] == ' ')
+        term_end--;
     snprintf(template, sizeof template, "%.*s", (int)(term_end - after), after);
     int last = atoi(strpbrk(template, "0123456789"));
     char digits[16];
@@ -155,8 +157,8 @@ static bool read_nonlinear_values(const lines *ls, nist_problem *p)
         return false;
     for (int j = 0; j < p->n_params; j++) {
         const char *s = ls->text[from + j];
-        char name[16];
-        if (sscanf(s, " %15[A-Za-z0-9] = %lf %lf %lf %lf", name, &p->start[0][j], &p->start[1][j],
+        char name[8];
+        if (sscanf(s, " %7[A-Za-z0-9] = %lf %lf %lf %lf", name, &p->start[0][j], &p->start[1][j],
                    &p->certified[j], &p->certified_sd[j]) != 5)
             return false;
         snprintf(p->param_names[j], sizeof p->param_names[j], "%s", name);
@@ -175,8 +177,8 @@ static bool read_linear_values(const lines *ls, nist_problem *p)
     if (!line_range(ls, "Certified Values", &from, &to))
         return false;
     for (int j = 0; j < p->n_params; j++) {
-        char name[16];
-        if (sscanf(ls->text[from + j], " %15s %lf %lf", name, &p->certified[j], &p->certified_sd[j]) != 3)
+        char name[8];
+        if (sscanf(ls->text[from + j], " %7s %lf %lf", name, &p->certified[j], &p->certified_sd[j]) != 3)
             return false;
         snprintf(p->param_names[j], sizeof p->param_names[j], "%s", name);
     }
@@ -272,7 +274,7 @@ int nist_list(const char *folder, char names[][64], int max)
     while ((entry = readdir(dir)) && n < max) {
         size_t len = strlen(entry->d_name);
         if (len > 4 && len < 64 && strcmp(entry->d_name + len - 4, ".dat") == 0)
-            snprintf(names[n++], 64, "%s", entry->d_name);
+            snprintf(names[n++], 64, "%.63s", entry->d_name);
     }
     closedir(dir);
     qsort(names, (size_t)n, 64, compare_names);
