@@ -139,6 +139,13 @@ static void print_table(const char *formula, const char *file, const nb_lsq_data
     printf("iterations          %d (%d model evaluation%s, %d Jacobian evaluation%s)\n", r->iterations,
            r->n_evals, r->n_evals == 1 ? "" : "s", r->n_jacobians, r->n_jacobians == 1 ? "" : "s");
     /* A linear solve does not start anywhere. */
+    /* A standard error far beyond the estimate: the data do not pin that parameter down
+     * (often a start on a plateau where the model does not react to it). */
+    for (int j = 0; j < r->n_params; j++)
+        if (r->std_error[j] > 100 * fabs(r->params[j]))
+            printf("note: %s is barely determined by the data (std error %.3g for an estimate of %.3g); "
+                   "check the model and the start values\n",
+                   r->names[j], r->std_error[j], r->params[j]);
     int defaulted = 0;
     for (int j = 0; j < r->n_params && r->method != NB_LSQ_LINEAR; j++)
         defaulted += r->defaulted[j];

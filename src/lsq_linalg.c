@@ -10,6 +10,11 @@
 #include <string.h>
 
 #define A(i, j) a[(size_t)(i) + (size_t)(j) * (size_t)m]
+
+/* Columns of unit norm whose pivoted R has a diagonal entry below this fraction of the
+ * first are taken as dependent: Jacobians computed in double carry ~1e-16 relative
+ * noise; the worst NIST problem, Filip (a degree-10 polynomial), has 8e-10. */
+#define RANK_TOLERANCE 1e-13
 #define R(i, j) r[(size_t)(i) + (size_t)(j) * (size_t)ldr]
 
 /* a[n] · b[n] with four partial sums: independent chains the CPU can overlap (the
@@ -363,10 +368,7 @@ static void apply_qt_ld(int m, int n, const ld *v, const ld *tau, ld *b)
 }
 
 /* Numerical rank of R (unit-norm columns before pivoting): diagonal entries above a
- * relative tolerance. Double-precision data leave ~1e-16 relative noise in a column, so
- * columns that agree to that level are dependent. */
-#define RANK_TOLERANCE 1e-13
-
+ * relative tolerance. */
 static int rank_of(int m, int n, const ld *q)
 {
     ld first = fabsl(q[0]);
@@ -518,13 +520,53 @@ nb_status lsq_linear_solve(int m, int n, const double *a, const double *b, doubl
 
 nb_status lsq_inverse_normal(int m, int n, const double *jac, double *cov, int *rank, int *dependent)
 {
-    ld_work w;
-    if (ld_work_alloc(m, n, &w) != NB_OK)
-        return nb_errcode();
-    factor_scaled(m, n, jac, &w);
-    *rank = rank_of(m, n, w.q);
-    *dependent = *rank < n ? w.perm[*rank] : -1;
-    covariance_ld(m, n, w.q, w.perm, w.scale, *rank, cov, w.rinv);
-    ld_work_free(&w);
+    /* Double precision is enough here (the Jacobian itself is double); columns scaled by
+     * powers of two (exactly) so that the rank test compares like with like. */
+    size_t mn = (size_t)m * (size_t)n;
+    double *a = nb_alloc(mn * sizeof *a), *rinv = nb_alloc((size_t)n * n * sizeof *rinv);
+    double *scale = nb_alloc((size_t)n * sizeof *scale), *rdiag = nb_alloc((size_t)n * sizeof *rdiag);
+    double *norms = nb_alloc((size_t)n * sizeof *norms), *work = nb_alloc((size_t)n * sizeof *work);
+    int *perm = nb_alloc((size_t)n * sizeof *perm);
+    if (!a || !rinv || !scale || !rdiag || !norms || !work || !perm) {
+        nb_free(a), nb_free(rinv), nb_free(scale), nb_free(rdiag), nb_free(norms), nb_free(work), nb_free(perm);
+        return nb_fail(NB_ENOMEM, "out of memory for the covariance of %d parameters", n);
+    }
+    for (int j = 0; j < n; j++) {
+        int exponent = 0;
+        double norm = lsq_norm(m, jac + (size_t)j * m);
+        if (norm > 0 && isfinite(norm))
+            frexp(norm, &exponent);
+        scale[j] = ldexp(1.0, exponent);
+        for (int i = 0; i < m; i++)
+            A(i, j) = jac[i + (size_t)j * m] / scale[j];
+    }
+    lsq_qr(m, n, a, perm, rdiag, norms, work);
+    int r = 0;
+    while (r < n && fabs(rdiag[r]) > RANK_TOLERANCE * fabs(rdiag[0]))
+        r++;
+    *rank = r;
+    *dependent = r < n ? perm[r] : -1;
+    /* rinv = R⁻¹, upper triangular r x r; R(i, k) is a(i, k) above the diagonal. */
+    for (int j = 0; j < r; j++) {
+        for (int i = 0; i < r; i++)
+            rinv[i + (size_t)j * r] = 0;
+        rinv[j + (size_t)j * r] = 1 / rdiag[j];
+        for (int i = j - 1; i >= 0; i--) {
+            double sum = 0;
+            for (int k = i + 1; k <= j; k++)
+                sum += (k == i ? rdiag[i] : A(i, k)) * rinv[k + (size_t)j * r];
+            rinv[i + (size_t)j * r] = -sum / rdiag[i];
+        }
+    }
+    for (int k = 0; k < n * n; k++)
+        cov[k] = NAN;
+    for (int p = 0; p < r; p++)
+        for (int q = 0; q < r; q++) {
+            double sum = 0;
+            for (int k = p > q ? p : q; k < r; k++)
+                sum += rinv[p + (size_t)k * r] * rinv[q + (size_t)k * r];
+            cov[perm[p] * n + perm[q]] = sum / (scale[perm[p]] * scale[perm[q]]);
+        }
+    nb_free(a), nb_free(rinv), nb_free(scale), nb_free(rdiag), nb_free(norms), nb_free(work), nb_free(perm);
     return NB_OK;
 }
