@@ -438,6 +438,8 @@ static nb_status polish(lsq_problem *pb, double *x, lm_work *w, double *fnorm, i
     return status;
 }
 
+#define DIAG_FLOOR 1e-8
+
 /* MINPACK's scaled trust-region Levenberg–Marquardt (Moré 1978), with two additions: a
  * trial point where the model is not finite counts as a failed step (the region
  * shrinks), and a point where the Jacobian is not finite is stepped back from. x holds
@@ -493,8 +495,16 @@ static nb_status lm_solve(lsq_problem *pb, double *x, const nb_lsq_options *opt,
         out->iterations = iter;
         lsq_qr(m, n, w.jac, w.perm, w.rdiag, w.col_norm, w.work);
         if (iter == 1) {
+            /* MINPACK's scaling by the column norms, with a floor: a parameter the model
+             * barely reacts to at the start (a column 1e-20 of the others) would otherwise
+             * be allowed astronomic steps, every one of them overflowing. */
+            double largest = 0;
             for (int j = 0; j < n; j++)
-                w.diag[j] = w.col_norm[j] != 0 ? w.col_norm[j] : 1;
+                largest = fmax(largest, w.col_norm[j]);
+            for (int j = 0; j < n; j++)
+                w.diag[j] = w.col_norm[j] > DIAG_FLOOR * largest ? w.col_norm[j]
+                            : largest > 0                        ? DIAG_FLOOR * largest
+                                                                 : 1;
             xnorm = scaled_norm(n, w.diag, x, w.work);
             delta = opt->step_bound * xnorm;
             if (delta == 0)

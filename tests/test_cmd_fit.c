@@ -104,8 +104,15 @@ static void test_table(void **state)
     /* a is near 2.5 */
     const char *row = strstr(out_text, "\na ");
     assert_non_null(row);
-    double a = atof(row + 2);
-    assert_close(a, 2.5, 0.05);
+    assert_close(atof(row + 2), 2.5, 0.05);
+
+    /* a start where the model does not react to k: a is still fitted (to the mean of y),
+     * and k is flagged */
+    assert_int_equal(run("fit 'y = a + exp(-k*(x+50))' decay.csv"), 0);
+    expect_out("note: k is barely determined by the data");
+    row = strstr(out_text, "\na ");
+    assert_non_null(row);
+    assert_close(atof(row + 2), (2.51 + 1.68 + 1.12 + 0.76 + 0.50 + 0.34 + 0.23 + 0.152) / 8, 1e-6);
 }
 
 static void test_json(void **state)
