@@ -67,10 +67,11 @@ typedef struct nb_lsq_result {
     double *covariance; /* n_params x n_params, row-major */
     bool *defaulted;    /* parameters that were not given a start value and started at 1 */
     double sse;         /* weighted residual sum of squares */
-    double r_squared;   /* 1 - sse / (weighted total sum of squares about the weighted mean) */
+    double r_squared;   /* 1 - sse / (weighted total sum of squares about the weighted mean);
+                           NaN from nb_lsq_fit_graph, which sees residuals, not responses */
     double residual_std; /* sqrt(sse / dof) */
     double confidence;
-    int iterations;
+    int iterations;     /* Jacobians factored: Levenberg–Marquardt steps and the final polish */
     int n_evals;        /* residual evaluations */
     int n_jacobians;    /* Jacobian evaluations */
     nb_lsq_method method; /* the method that ran */
