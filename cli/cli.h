@@ -18,4 +18,10 @@ typedef struct nb_command {
 /* Print "nabla NAME: message" to stderr (the library's message when fmt is NULL). */
 void cli_error(const char *command, const char *fmt, ...);
 
+/* The commands. */
+int cmd_demo(int argc, char **argv);
+int cmd_fit(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+
 #endif

@@ -4,14 +4,11 @@
 #include <stdarg.h>
 #include <string.h>
 
-int cmd_demo(int argc, char **argv);
-int cmd_train(int argc, char **argv);
-int cmd_predict(int argc, char **argv);
-
 static const nb_command commands[] = {
     {"demo", "replay a tutorial of SEEDS.md, then go beyond it (default: quadratic)", cmd_demo},
     {"train", "train a network on Fashion-MNIST or a CSV file", cmd_train},
     {"predict", "run a trained model on data: predictions, or accuracy and confusion matrix", cmd_predict},
+    {"fit", "fit the parameters of a formula to data (least squares)", cmd_fit},
     {NULL, NULL, NULL},
 };
 

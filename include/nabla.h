@@ -19,5 +19,8 @@
 #include "nabla/train.h"
 #include "nabla/plot.h"
 #include "nabla/progress.h"
+#include "nabla/expr.h"
+#include "nabla/lsq_data.h"
+#include "nabla/lsq.h"
 
 #endif

@@ -15,13 +15,17 @@
 #define LN10 2.302585092994045684017991454684364208
 #define LOG10_E 0.434294481903251827651128918916605082
 
+/* d(x^s)/dx = s x^(s-1) = s y / x: one division instead of a second pow (the costliest
+ * part of least-squares fits with power laws); pow again where y / x would lose accuracy. */
+#define POW_DERIVATIVE(x, s, y) ((x) != 0 && isnormal(y) ? (s) * ((y) / (x)) : (s) * pow(x, (s) - 1))
+
 /* One input x, output y, attribute s.
  *          name        forward y = f(x)                       dy/dx                   */
 #define NB_UNARY_OPS(X)                                                                   \
     X(neg,        -x,                                  -1)                                \
     X(scale,      s * x,                               s)                                 \
     X(shift,      x + s,                               1)                                 \
-    X(pow_scalar, pow(x, s),                           s * pow(x, s - 1))                 \
+    X(pow_scalar, pow(x, s),                           POW_DERIVATIVE(x, s, y))           \
     X(exp,        exp(x),                              y)                                 \
     X(log,        log(x),                              1 / x)                             \
     X(log10,      log10(x),                            (T)LOG10_E / x)                    \
@@ -48,7 +52,7 @@
     X(sub,     a - b,                  1,                     -1)                         \
     X(mul,     a * b,                  b,                     a)                          \
     X(div,     a / b,                  1 / b,                 -y / b)                     \
-    X(pow,     pow(a, b),              b * pow(a, b - 1),     a > 0 ? y * log(a) : 0)     \
+    X(pow,     pow(a, b),              POW_DERIVATIVE(a, b, y), a > 0 ? y * log(a) : 0)   \
     X(atan2,   atan2(a, b),            b / (a * a + b * b),   -a / (a * a + b * b))       \
     X(minimum, a <= b ? a : b,         a <= b,                a > b)                      \
     X(maximum, a >= b ? a : b,         a >= b,                a < b)

@@ -186,6 +186,34 @@ static void test_binary(void **state)
     check_binary("maximum", nb_maximum, -2, 2);
 }
 
+/* d(x^s)/dx is s*y/x where that is exact enough, s*x^(s-1) at x = 0 and where y
+ * underflows (1e-200^2 is 0, the derivative 2e-200 is not). */
+static double power_gradient(bool tensor_exponent, double x, double s)
+{
+    nb_graph *g = nb_graph_new(NB_F64);
+    nb_node *p = nb_param(g, "x", 0, NULL);
+    *(double *)nb_value(p)->data = x;
+    nb_node *y = tensor_exponent ? nb_pow(p, nb_scalar(g, s)) : nb_pow_scalar(p, s);
+    assert_int_equal(nb_forward(y), NB_OK);
+    nb_zero_grad(g);
+    assert_int_equal(nb_backward(y), NB_OK);
+    double grad = *(double *)nb_grads_data(g);
+    nb_graph_free(g);
+    return grad;
+}
+
+static void test_power_gradient_edges(void **state)
+{
+    (void)state;
+    for (int tensor = 0; tensor < 2; tensor++) {
+        assert_close(power_gradient(tensor, 2, 3), 12, 1e-14);
+        assert_close(power_gradient(tensor, 0, 3), 0, 0);
+        assert_close(power_gradient(tensor, 0, 1), 1, 0);
+        assert_close(power_gradient(tensor, 1e-200, 2), 2e-200, 1e-214);
+        assert_close(power_gradient(tensor, -1.5, 2), -3, 1e-15);
+    }
+}
+
 static void test_broadcast_mismatch(void **state)
 {
     (void)state;
@@ -319,6 +347,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unary),
         cmocka_unit_test(test_binary),
+        cmocka_unit_test(test_power_gradient_edges),
         cmocka_unit_test(test_broadcast_mismatch),
         cmocka_unit_test(test_matmul),
         cmocka_unit_test(test_shapes_and_reductions),

@@ -1,0 +1,126 @@
+/* nabla lsq: nonlinear least squares by Levenberg–Marquardt, with Jacobians from
+ * automatic differentiation (never finite differences), and a direct QR path for
+ * models that are linear in their parameters.
+ *
+ * Two ways in:
+ *   - a formula and a table:  nb_fit_formula("y = b1*(1-exp(-b2*x))", &data, &setup, NULL, &result)
+ *   - a graph you built:      nb_lsq_fit_graph(residual, n, params, start, weights, NULL, &result)
+ * Both fill an nb_lsq_result: parameters, standard errors, confidence intervals, the sum
+ * of squares, R², degrees of freedom, iterations, evaluations and why it stopped. */
+#ifndef NABLA_LSQ_H
+#define NABLA_LSQ_H
+
+#include "nabla/expr.h"
+#include "nabla/graph.h"
+#include "nabla/lsq_data.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum nb_lsq_method {
+    NB_LSQ_AUTO = 0, /* NB_LSQ_LINEAR when the formula is linear in its parameters, else NB_LSQ_LM */
+    NB_LSQ_LM,       /* Levenberg–Marquardt (MINPACK's scaled trust region, QR-based steps) */
+    NB_LSQ_LINEAR    /* one Householder QR solve, in extended precision, with refinement */
+} nb_lsq_method;
+
+typedef struct nb_lsq_options {
+    nb_lsq_method method;
+    /* Stop when the relative reduction of the sum of squares, actual and predicted, is
+     * at most ftol; when the trust region is at most xtol times the scaled parameters;
+     * when the gradient's cosine with every Jacobian column is at most gtol. */
+    double ftol, xtol, gtol;
+    int max_evals;       /* residual evaluations; 0 picks 400 * (parameters + 1) */
+    double step_bound;   /* the first trust region is step_bound * |scaled start| (100) */
+    double confidence;   /* of the intervals (0.95) */
+    /* false (the default): standard errors scale (JᵀWJ)⁻¹ by the residual variance s²;
+     * true: the sigmas are absolute and (JᵀWJ)⁻¹ is the covariance. */
+    bool absolute_sigma;
+} nb_lsq_options;
+
+/* The defaults the CLI uses: tight tolerances (ftol = xtol = 1e-15, gtol = 0). */
+nb_lsq_options nb_lsq_defaults(void);
+
+typedef enum nb_lsq_stop {
+    NB_LSQ_STOP_NONE = 0,
+    NB_LSQ_STOP_FTOL,      /* the sum of squares stopped decreasing (relative change <= ftol) */
+    NB_LSQ_STOP_XTOL,      /* the step became negligible (relative to the parameters <= xtol) */
+    NB_LSQ_STOP_BOTH,      /* both of the above */
+    NB_LSQ_STOP_GTOL,      /* the residuals are orthogonal to the Jacobian (<= gtol) */
+    NB_LSQ_STOP_PRECISION, /* no further progress is possible in double precision */
+    NB_LSQ_STOP_EXACT,     /* every residual is zero */
+    NB_LSQ_STOP_LINEAR,    /* solved directly (linear model) */
+    NB_LSQ_STOP_MAX_EVALS  /* the evaluation budget ran out: not converged */
+} nb_lsq_stop;
+
+/* A sentence for a stop reason. */
+const char *nb_lsq_stop_text(nb_lsq_stop stop);
+
+typedef struct nb_lsq_result {
+    int n_params;
+    int64_t n_points;
+    int64_t dof;        /* n_points - n_params */
+    char **names;       /* parameter names */
+    double *params;     /* the estimates */
+    double *std_error;  /* standard errors (NaN when dof == 0) */
+    double *ci_low, *ci_high; /* confidence intervals (Student t with dof degrees of freedom) */
+    double *covariance; /* n_params x n_params, row-major */
+    bool *defaulted;    /* parameters that were not given a start value and started at 1 */
+    double sse;         /* weighted residual sum of squares */
+    double r_squared;   /* 1 - sse / (weighted total sum of squares about the weighted mean);
+                           NaN from nb_lsq_fit_graph, which sees residuals, not responses */
+    double residual_std; /* sqrt(sse / dof) */
+    double confidence;
+    int iterations;     /* Jacobians factored: Levenberg–Marquardt steps and the final polish */
+    int n_evals;        /* residual evaluations */
+    int n_jacobians;    /* Jacobian evaluations */
+    nb_lsq_method method; /* the method that ran */
+    nb_lsq_stop stop;
+    bool converged;
+} nb_lsq_result;
+
+void nb_lsq_result_free(nb_lsq_result *result);
+
+/* What a formula fit needs besides the formula and the data. */
+typedef struct nb_fit_setup {
+    /* The response column, by name or 1-based number, when the formula has no left side;
+     * NULL: the column named y, else the last column. */
+    const char *response;
+    /* A column of per-point uncertainties (weights 1/sigma²); NULL for none. */
+    const char *sigma;
+    /* Start values by name; parameters not named start at 1. */
+    int n_init;
+    const char *const *init_names;
+    const double *init_values;
+} nb_fit_setup;
+
+/* Fit `formula` to `data`: parse it, build its graph once, solve, and fill `result`
+ * (freed with nb_lsq_result_free). setup and options may be NULL (defaults). Bad input
+ * (a formula that does not parse, a column that is not there, a start value for a name
+ * that is not a parameter, fewer points than parameters, a model that is not finite at
+ * the start, a singular Jacobian) returns an error with its own message and leaves
+ * `result` empty. Not converging within the budget is not an error: see result->converged. */
+nb_status nb_fit_formula(const char *formula, const nb_lsq_data *data, const nb_fit_setup *setup,
+                         const nb_lsq_options *options, nb_lsq_result *result);
+
+/* Fit a graph you built: minimise sum_i (weights[i] * residual[i])² over the n_params
+ * scalars held by `params`. Each params[j] is either
+ *   - a parameter node (nb_param, any shape: each element is a scalar of the fit), or
+ *   - an input of shape [m] (m = residual's size) marked nb_set_requires_grad(true), that
+ *     the model uses pointwise (row i of the model reads element i only): it holds one
+ *     scalar of the fit, copied to all m elements.
+ * With only the second kind the whole Jacobian comes from one backward pass; otherwise it
+ * takes one backward pass per residual. `start` holds the start values (n scalars in the
+ * order of params and of their elements), `weights` m weights or NULL. */
+nb_status nb_lsq_fit_graph(nb_node *residual, int n_nodes, nb_node *const *params, const double *start,
+                           const double *weights, const nb_lsq_options *options, nb_lsq_result *result);
+
+/* The quantile of Student's t distribution with dof degrees of freedom (dof > 0):
+ * nb_student_t_quantile(0.975, 10) = 2.228... */
+double nb_student_t_quantile(double p, double dof);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,318 @@
+/* The formula language: what parses to what, the values and gradients of the graphs it
+ * builds, and one test per bad input with its message and caret. */
+#include "nb_test.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const XY[] = {"x", "y"};
+
+/* Evaluate a formula of x at the given x (columns x, y) with parameters p[] (scalars). */
+static double eval_at(const char *formula, double x, const double *p)
+{
+    nb_expr *expr = nb_expr_parse(formula, 2, XY);
+    if (!expr)
+        fail_msg("'%s' did not parse: %s", formula, nb_errmsg());
+    nb_graph *g = nb_graph_new(NB_F64);
+    int64_t shape[1] = {1};
+    nb_node *cols[2] = {nb_input(g, "x", 1, shape), nb_input(g, "y", 1, shape)};
+    nb_input_set_doubles(cols[0], &x, 1);
+    nb_node *params[8] = {0};
+    for (int j = 0; j < nb_expr_n_params(expr); j++) {
+        params[j] = nb_param(g, nb_expr_param_name(expr, j), 0, NULL);
+        *(double *)nb_value(params[j])->data = p ? p[j] : 1.0;
+    }
+    nb_node *out = nb_expr_build(expr, g, cols, params);
+    assert_non_null(out);
+    assert_int_equal(nb_forward(out), NB_OK);
+    double value = nb_item(out);
+    nb_graph_free(g);
+    nb_expr_free(expr);
+    return value;
+}
+
+static void test_params_and_columns(void **state)
+{
+    (void)state;
+    const char *const cols[] = {"y", "x1", "x2"};
+    nb_expr *e = nb_expr_parse("log(y) = b1 - b2*x1*exp(-b3*x2)", 3, cols);
+    assert_non_null(e);
+    assert_int_equal(nb_expr_n_params(e), 3);
+    assert_string_equal(nb_expr_param_name(e, 0), "b1");
+    assert_string_equal(nb_expr_param_name(e, 2), "b3");
+    assert_true(nb_expr_has_response(e));
+    assert_true(nb_expr_uses_column(e, 0, true));
+    assert_false(nb_expr_uses_column(e, 0, false));
+    assert_true(nb_expr_uses_column(e, 1, false));
+    assert_true(nb_expr_uses_column(e, 2, false));
+    assert_false(nb_expr_is_linear(e));
+    assert_int_equal(nb_expr_param_index(e, "b2"), 1);
+    assert_int_equal(nb_expr_param_index(e, "x1"), -1);
+    nb_expr_free(e);
+
+    /* natural order: b2 before b10, whatever the order of appearance */
+    e = nb_expr_parse("b10*x + b2 + b1*x^2", 2, XY);
+    assert_non_null(e);
+    assert_string_equal(nb_expr_param_name(e, 0), "b1");
+    assert_string_equal(nb_expr_param_name(e, 1), "b2");
+    assert_string_equal(nb_expr_param_name(e, 2), "b10");
+    assert_true(nb_expr_is_linear(e));
+    assert_false(nb_expr_has_response(e));
+    nb_expr_free(e);
+}
+
+static void test_linearity(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *formula;
+        bool linear;
+    } cases[] = {
+        {"a + b*x + c*x^2", true},      {"a*sin(x) + b*exp(-x/3)", true}, {"(a + b)*x/4 - 2*c", true},
+        {"-a*x", true},                 {"a*b*x", false},                 {"a*exp(-b*x)", false},
+        {"x/a", false},                 {"a^2*x", false},                 {"abs(a)*x", false},
+        {"a*x + 2^x", true},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        nb_expr *e = nb_expr_parse(cases[c].formula, 2, XY);
+        assert_non_null(e);
+        if (nb_expr_is_linear(e) != cases[c].linear)
+            fail_msg("'%s': linear should be %d", cases[c].formula, cases[c].linear);
+        nb_expr_free(e);
+    }
+}
+
+static void test_values(void **state)
+{
+    (void)state;
+    double p[3] = {2.0, 0.5, -1.5};
+    double x = 0.7;
+    /* precedence and associativity */
+    assert_close(eval_at("a + b*x", x, p), 2.0 + 0.5 * x, 1e-15);
+    assert_close(eval_at("-x^2 + a", x, p), -(x * x) + 2.0, 1e-15);
+    assert_close(eval_at("a^3^0.5 + 0*x", x, p), pow(2.0, pow(3.0, 0.5)), 1e-14);
+    assert_close(eval_at("a**-1 + 0*x", x, p), 0.5, 1e-15);
+    assert_close(eval_at("2^-a*x", x, p), pow(2.0, -2.0) * x, 1e-15);
+    assert_close(eval_at("a/b/c*x", x, p), 2.0 / 0.5 / -1.5 * x, 1e-15);
+    assert_close(eval_at("a - b - c + x", x, p), 2.0 - 0.5 + 1.5 + x, 1e-15);
+    assert_close(eval_at("[a + b]*(x - c)", x, p), 2.5 * (x + 1.5), 1e-15);
+    assert_close(eval_at("--a + +x", x, p), 2.0 + x, 1e-15);
+    /* numbers */
+    assert_close(eval_at("1e-5*a + .5*x + 10.07E0 + 2.", x, p), 2e-5 + 0.35 + 10.07 + 2, 1e-14);
+    /* every function and the constants */
+    assert_close(eval_at("exp(b*x) + log(a) + log10(a*x) + sqrt(a)", x, p),
+                 exp(0.35) + log(2.0) + log10(1.4) + sqrt(2.0), 1e-14);
+    assert_close(eval_at("abs(c*x) + sin(x) + cos(a) + tan(b)", x, p), 1.5 * x + sin(x) + cos(2.0) + tan(0.5),
+                 1e-14);
+    assert_close(eval_at("asin(b) + acos(b*x) + atan(a) + arctan(x)", x, p),
+                 asin(0.5) + acos(0.35) + atan(2.0) + atan(x), 1e-14);
+    assert_close(eval_at("atan2(c, x) + sinh(b) + cosh(x) + tanh(a)", x, p),
+                 atan2(-1.5, x) + sinh(0.5) + cosh(x) + tanh(2.0), 1e-14);
+    assert_close(eval_at("pow(a, x) + min(b, x) + max(c, x)", x, p), pow(2.0, x) + 0.5 + x, 1e-14);
+    assert_close(eval_at("a*pi + e*x", x, p), 2 * M_PI + M_E * x, 1e-14);
+    /* $2 is the second column: here x is column 1 */
+    assert_close(eval_at("a*$1", x, p), 2 * x, 1e-15);
+}
+
+/* A column named like a constant shadows the constant. */
+static void test_column_shadows_constant(void **state)
+{
+    (void)state;
+    const char *const cols[] = {"e"};
+    nb_expr *expr = nb_expr_parse("a*e", 1, cols);
+    assert_non_null(expr);
+    assert_true(nb_expr_uses_column(expr, 0, false));
+    assert_int_equal(nb_expr_n_params(expr), 1);
+    nb_expr_free(expr);
+}
+
+/* Folded constants: 2*pi/12 leaves no op behind. */
+static void test_constant_folding(void **state)
+{
+    (void)state;
+    nb_expr *expr = nb_expr_parse("a*(2*pi/12) + 0*x", 2, XY);
+    nb_graph *g = nb_graph_new(NB_F64);
+    nb_node *cols[2] = {nb_input(g, "x", 1, (int64_t[]){1}), NULL};
+    nb_node *a = nb_param(g, "a", 0, NULL);
+    int before = nb_graph_size(g);
+    nb_node *out = nb_expr_build(expr, g, cols, &a);
+    assert_non_null(out);
+    /* scale(a), scale(x), add: three ops */
+    assert_int_equal(nb_graph_size(g) - before, 3);
+    nb_graph_free(g);
+    nb_expr_free(expr);
+}
+
+/* Gradients of built formulas agree with finite differences. */
+static void test_gradients(void **state)
+{
+    (void)state;
+    const char *formulas[] = {
+        "b1*(1-exp(-b2*x))",  "exp(-b1*x)/(b2+b3*x)", "b1*x**b2",
+        "b1 / ((1+exp(b2-b3*x))**(1/b4))", "b1 - b2*x - atan(b3/(x-b4))/pi", "b1*(b2+x)**(-1/b3)",
+        "atan2(b1, x) + min(b2*x, 1) + max(b3, x/2) + pow(x, b1)",
+    };
+    double xs[5] = {0.5, 1.0, 1.7, 2.3, 3.1};
+    for (size_t f = 0; f < sizeof formulas / sizeof formulas[0]; f++) {
+        nb_expr *expr = nb_expr_parse(formulas[f], 2, XY);
+        assert_non_null(expr);
+        nb_graph *g = nb_graph_new(NB_F64);
+        nb_node *cols[2] = {nb_input(g, "x", 1, (int64_t[]){5}), NULL};
+        nb_input_set_doubles(cols[0], xs, 5);
+        nb_node *params[4];
+        for (int j = 0; j < nb_expr_n_params(expr); j++) {
+            params[j] = nb_param(g, nb_expr_param_name(expr, j), 0, NULL);
+            *(double *)nb_value(params[j])->data = 0.6 + 0.3 * j;
+        }
+        nb_node *model = nb_expr_build(expr, g, cols, params);
+        nb_node *loss = nb_sum(nb_mul(model, model));
+        nb_gradcheck_result check;
+        assert_int_equal(nb_gradcheck(loss, 1e-6, &check), NB_OK);
+        if (!(check.max_error < 1e-6))
+            fail_msg("%s: gradient error %g at %s", formulas[f], check.max_error, check.worst);
+        nb_graph_free(g);
+        nb_expr_free(expr);
+    }
+}
+
+/* Data-only parts are computed once as constants: the same values, and later changes of
+ * the columns no longer reach those parts (the data of a fit do not change). */
+static void test_build_fixed(void **state)
+{
+    (void)state;
+    nb_expr *expr = nb_expr_parse("a*cos(2*pi*x/12) + b*x**2", 2, XY);
+    double xs[3] = {1, 2, 3}, later[3] = {4, 5, 6};
+    double values[2][3], after[2][3];
+    for (int fixed = 0; fixed < 2; fixed++) {
+        nb_graph *g = nb_graph_new(NB_F64);
+        nb_node *cols[2] = {nb_input(g, "x", 1, (int64_t[]){3}), NULL};
+        nb_input_set_doubles(cols[0], xs, 3);
+        nb_node *params[2] = {nb_param(g, "a", 0, NULL), nb_param(g, "b", 0, NULL)};
+        ((double *)nb_params_data(g))[0] = 1.5;
+        ((double *)nb_params_data(g))[1] = -0.25;
+        nb_node *out = fixed ? nb_expr_build_fixed(expr, g, cols, params) : nb_expr_build(expr, g, cols, params);
+        assert_int_equal(nb_forward(out), NB_OK);
+        nb_tensor_to_doubles(nb_value(out), values[fixed]);
+        nb_input_set_doubles(cols[0], later, 3);
+        assert_int_equal(nb_forward(out), NB_OK);
+        nb_tensor_to_doubles(nb_value(out), after[fixed]);
+        nb_graph_free(g);
+    }
+    for (int i = 0; i < 3; i++) {
+        assert_close(values[0][i], 1.5 * cos(2 * M_PI * xs[i] / 12) - 0.25 * xs[i] * xs[i], 1e-14);
+        assert_close(values[1][i], values[0][i], 0);
+        assert_close(after[0][i], 1.5 * cos(2 * M_PI * later[i] / 12) - 0.25 * later[i] * later[i], 1e-14);
+        assert_close(after[1][i], values[1][i], 0);
+    }
+    nb_expr_free(expr);
+}
+
+/* ---- bad input: each its own message, and the caret under the right column ---------- */
+
+/* The message must contain `needle`, and its caret line must point at `column`
+ * (1-based character of the formula). */
+static void expect_error(const char *formula, const char *needle, int column)
+{
+    nb_clear_error();
+    nb_expr *expr = nb_expr_parse(formula, 2, XY);
+    if (expr)
+        fail_msg("'%s' parsed, but should not", formula);
+    assert_int_equal(nb_errcode(), NB_EPARSE);
+    const char *msg = nb_errmsg();
+    if (!strstr(msg, needle))
+        fail_msg("'%s': message '%s' lacks '%s'", formula, msg, needle);
+    /* line 2 is "  formula", line 3 is "  " + spaces + "^" */
+    const char *line2 = strchr(msg, '\n');
+    assert_non_null(line2);
+    const char *line3 = strchr(line2 + 1, '\n');
+    assert_non_null(line3);
+    assert_true(strncmp(line2 + 3, formula, strlen(formula)) == 0);
+    const char *caret = strchr(line3, '^');
+    assert_non_null(caret);
+    int caret_column = (int)(caret - (line3 + 3)) + 1;
+    if (caret_column != column)
+        fail_msg("'%s': caret at column %d, expected %d\n%s", formula, caret_column, column, msg);
+    char where[32];
+    snprintf(where, sizeof where, "column %d:", column);
+    if (!strstr(msg, where))
+        fail_msg("'%s': message '%s' lacks '%s'", formula, msg, where);
+}
+
+static void test_bad_formulas(void **state)
+{
+    (void)state;
+    expect_error("y = a*foo(b*x)", "unknown function 'foo'", 7);
+    expect_error("y = a*(b*x", "never closed", 7);
+    expect_error("y = a*b*x)", "closes nothing", 10);
+    expect_error("y = a*[b*x)", "closed by ')'", 11);
+    expect_error("y = a*exp(b*x", "never closed", 10);
+    expect_error("y = a*x +", "operand is expected", 10);
+    expect_error("y = a*x *", "operand is expected", 10);
+    expect_error("y = a*x ^ ", "operand is expected", 11);
+    expect_error("y = a* *x", "expected an operand, found '*'", 8);
+    expect_error("y = 2 x", "expected an operator, found 'x'", 7);
+    expect_error("", "empty", 1);
+    expect_error("   ", "empty", 4);
+    expect_error("a*x = y", "left side may use data columns only, and 'a' is not a column", 1);
+    expect_error("y = a*x = b", "a second '='", 9);
+    expect_error("y = ", "right side is missing", 5);
+    expect_error("2 = a*x", "uses no data column", 3);
+    expect_error("y = atan2(a*x)", "atan2 takes 2 arguments, found 1", 5);
+    expect_error("y = exp(a, x)", "exp takes 1 argument, found 2", 5);
+    expect_error("y = sin() + a", "found none", 9);
+    expect_error("y = a*exp", "'exp' is a function: write exp(...)", 7);
+    expect_error("y = pi(x) + a", "'pi' is a constant, not a function", 5);
+    expect_error("y = a @ x", "unexpected character '@'", 7);
+    expect_error("y = 1e*a*x", "malformed number '1e'", 5);
+    expect_error("y = a*$3", "no column $3", 7);
+    expect_error("y = a*$x", "'$' must be followed by a column number", 7);
+    expect_error("y = 2*x + 1", "no parameters", 12);
+    expect_error("y = a, x", "a ',' outside the arguments", 6);
+    expect_error("y = . + a", "a lone '.'", 5);
+}
+
+static void test_deep_nesting(void **state)
+{
+    (void)state;
+    char formula[2100];
+    int n = 0;
+    for (int i = 0; i < 1000; i++)
+        formula[n++] = '(';
+    formula[n++] = 'a';
+    for (int i = 0; i < 1000; i++)
+        formula[n++] = ')';
+    formula[n] = '\0';
+    nb_clear_error();
+    assert_null(nb_expr_parse(formula, 2, XY));
+    assert_non_null(strstr(nb_errmsg(), "nests deeper"));
+    /* the long formula is cut around the caret so that the message fits */
+    assert_non_null(strstr(nb_errmsg(), "..."));
+}
+
+/* Carets count characters, not bytes, when the formula has UTF-8 in it. */
+static void test_caret_utf8(void **state)
+{
+    (void)state;
+    nb_clear_error();
+    assert_null(nb_expr_parse("y = \xc2\xb5 * foo(x)", 2, XY));
+    const char *msg = nb_errmsg();
+    assert_non_null(strstr(msg, "unexpected character (byte 0xC2)"));
+    assert_non_null(strstr(msg, "column 5:"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_params_and_columns),
+        cmocka_unit_test(test_linearity),
+        cmocka_unit_test(test_values),
+        cmocka_unit_test(test_column_shadows_constant),
+        cmocka_unit_test(test_constant_folding),
+        cmocka_unit_test(test_gradients),
+        cmocka_unit_test(test_build_fixed),
+        cmocka_unit_test(test_bad_formulas),
+        cmocka_unit_test(test_deep_nesting),
+        cmocka_unit_test(test_caret_utf8),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
