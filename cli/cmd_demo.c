@@ -2,6 +2,7 @@
 #include "demo.h"
 
 #include <getopt.h>
+#include <math.h>
 #include <unistd.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -116,6 +117,42 @@ int demo_finish(demo_run *run, nb_graph *graph, nb_figure *figure)
     return status;
 }
 
+nb_figure *demo_figure(demo_run *run, const char *title, int cols)
+{
+    if (!run->options->plot)
+        return NULL;
+    nb_figure *figure = nb_figure_new(cols == 1 ? 720 : 1200, 500, 1, cols);
+    nb_figure_title(figure, title);
+    return figure;
+}
+
+static bool all_positive(const double *values, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!(values[i] > 0))
+            return false;
+    return n > 0;
+}
+
+/* A log scale pays off when the values span a decade or more. */
+static bool wants_log_scale(const double *values, int n)
+{
+    if (!all_positive(values, n))
+        return false;
+    double lo = values[0], hi = values[0];
+    for (int i = 1; i < n; i++)
+        lo = fmin(lo, values[i]), hi = fmax(hi, values[i]);
+    return hi >= 10 * lo;
+}
+
+void demo_loss_panel(demo_run *run, nb_panel *panel, const char *title, const char *ylabel)
+{
+    nb_panel_title(panel, title);
+    nb_panel_labels(panel, "epoch", ylabel);
+    nb_panel_log_y(panel, wants_log_scale(run->losses, run->n_losses));
+    nb_panel_line(panel, NULL, NULL, run->losses, (size_t)run->n_losses, NULL);
+}
+
 static void usage(FILE *out)
 {
     fprintf(out, "usage: nabla demo [NAME] [options]\n\n"
@@ -212,9 +249,7 @@ int cmd_demo(int argc, char **argv)
     nb_progress_free(run.progress);
     cJSON_AddNumberToObject(run.report, "epochs_run", run.epochs_run);
     if (status == 0 && !options.json && isatty(fileno(stdout)) && run.n_losses > 1) {
-        bool positive = true;
-        for (int i = 0; i < run.n_losses; i++)
-            positive &= run.losses[i] > 0;
+        bool positive = wants_log_scale(run.losses, run.n_losses);
         nb_text_chart_opts chart = {.title = positive ? "\nloss per epoch (log scale)" : "\nloss per epoch",
                                     .log_y = positive};
         nb_text_chart(stdout, run.losses, (size_t)run.n_losses, &chart);

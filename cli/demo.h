@@ -51,6 +51,10 @@ void demo_progress(demo_run *run, int64_t done, double loss);
 /* The end of a demo: the parameters to --save, the figure (may be NULL) to --plot.
  * Returns the exit status. */
 int demo_finish(demo_run *run, nb_graph *graph, nb_figure *figure);
+/* A figure of one row of `cols` panels with a title, for --plot (NULL without it). */
+nb_figure *demo_figure(demo_run *run, const char *title, int cols);
+/* The run's loss history in a panel (log scale when all positive). */
+void demo_loss_panel(demo_run *run, nb_panel *panel, const char *title, const char *ylabel);
 /* Any other field of the report. */
 void demo_field(demo_run *run, const char *name, double value);
 cJSON *demo_object(demo_run *run, const char *name);

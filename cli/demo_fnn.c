@@ -82,6 +82,7 @@ int demo_fnn_backprop(demo_run *run)
 
     demo_log(run, "%-9s %-34s %s\n", "", "autodiff", "tutorial's hand-derived gradients");
     cJSON *hand_history = cJSON_AddArrayToObject(run->report, "tutorial_history");
+    double hand_losses[10];
     for (int iteration = 1; iteration <= 10; iteration++) {
         nb_zero_grad(graph);
         nb_forward(loss);
@@ -89,6 +90,7 @@ int demo_fnn_backprop(demo_run *run)
         nb_backward(loss);
         hand_gradients(hand_w, false, hand, &hand_loss);
         demo_log(run, "iter %2d   o = (%.6f, %.6f) loss %.9f   loss %.9f\n", iteration, out1, out2, value, hand_loss);
+        hand_losses[iteration - 1] = hand_loss;
         demo_history(run, iteration, value);
         cJSON *entry = cJSON_CreateObject();
         cJSON_AddNumberToObject(entry, "epoch", iteration);
@@ -103,6 +105,16 @@ int demo_fnn_backprop(demo_run *run)
     demo_log(run, "\no2 cannot reach −0.07: a sigmoid output stays in (0, 1), so the loss never reaches 0\n");
     for (int i = 0; i < 8; i++)
         demo_param(run, names[i], weights[i]);
+    nb_figure *figure = demo_figure(run, "SEEDS.md §5: backpropagation by hand and by autodiff", 1);
+    if (figure) {
+        nb_panel *panel = nb_figure_panel(figure, 0, 0);
+        nb_panel_title(panel, "loss against iteration (gradient descent, step 1)");
+        nb_panel_labels(panel, "iteration", "½Σ(o − y)²");
+        nb_panel_line(panel, "autodiff (right gradients)", NULL, run->losses, (size_t)run->n_losses, NULL);
+        nb_panel_line(panel, "the tutorial's hand-derived gradients", NULL, hand_losses, 10,
+                      &(nb_style){.dashed = true});
+    }
+    int status = demo_finish(run, graph, figure);
     nb_graph_free(graph);
-    return 0;
+    return status;
 }

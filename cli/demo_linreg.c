@@ -3,49 +3,9 @@
 #include "demo.h"
 
 #include <math.h>
+#include <string.h>
 
 enum { N = 500, FEATURES = 4, BATCH = 16 };
-
-/* The least-squares line for comparison: the normal equations of [X 1] solved by
- * Gaussian elimination with partial pivoting (5 unknowns, well conditioned). */
-static void least_squares(double features[N][FEATURES], const double *labels, double *solution)
-{
-    enum { P = FEATURES + 1 };
-    double a[P][P + 1] = {{0}};
-    for (int i = 0; i < N; i++) {
-        double row[P];
-        for (int j = 0; j < FEATURES; j++)
-            row[j] = features[i][j];
-        row[FEATURES] = 1;
-        for (int r = 0; r < P; r++) {
-            for (int c = 0; c < P; c++)
-                a[r][c] += row[r] * row[c];
-            a[r][P] += row[r] * labels[i];
-        }
-    }
-    for (int col = 0; col < P; col++) {
-        int pivot = col;
-        for (int r = col + 1; r < P; r++)
-            if (fabs(a[r][col]) > fabs(a[pivot][col]))
-                pivot = r;
-        for (int c = 0; c <= P; c++) {
-            double t = a[col][c];
-            a[col][c] = a[pivot][c];
-            a[pivot][c] = t;
-        }
-        for (int r = col + 1; r < P; r++) {
-            double f = a[r][col] / a[col][col];
-            for (int c = col; c <= P; c++)
-                a[r][c] -= f * a[col][c];
-        }
-    }
-    for (int r = P - 1; r >= 0; r--) {
-        double v = a[r][P];
-        for (int c = r + 1; c < P; c++)
-            v -= a[r][c] * solution[c];
-        solution[r] = v / a[r][r];
-    }
-}
 
 int demo_linreg(demo_run *run)
 {
@@ -67,7 +27,9 @@ int demo_linreg(demo_run *run)
     nb_node *y = nb_input(graph, "y", 2, (int64_t[]){BATCH, 1});
     nb_node *w = nb_param(graph, "w", 2, (int64_t[]){FEATURES, 1});
     nb_node *b = nb_param(graph, "b", 1, (int64_t[]){1});
-    nb_node *loss = nb_mae_loss(nb_add(nb_matmul(X, w, false, false), b), y, NB_REDUCE_MEAN);
+    nb_node *y_hat = nb_add(nb_matmul(X, w, false, false), b);
+    nb_node *residual = nb_sub(y_hat, y);
+    nb_node *loss = nb_mean(nb_abs(residual)); /* the mean absolute error */
     if (!loss) {
         cli_error("demo", NULL);
         nb_graph_free(graph);
@@ -85,6 +47,8 @@ int demo_linreg(demo_run *run)
     int64_t order[N];
     for (int i = 0; i < N; i++)
         order[i] = i;
+    demo_progress_start(run, 50 * ((N + BATCH - 1) / BATCH), "batch");
+    int64_t step = 0;
     for (int epoch = 1; epoch <= 50; epoch++) {
         nb_rng_shuffle(&rng, order, N);
         double epoch_loss = 0;
@@ -102,6 +66,7 @@ int demo_linreg(demo_run *run)
             nb_optim_step(optimizer);
             nb_zero_grad(graph);
             epoch_loss += nb_item(loss);
+            demo_progress(run, ++step, nb_item(loss));
         }
         run->epochs_run = epoch;
         demo_history(run, epoch, epoch_loss);
@@ -116,14 +81,53 @@ int demo_linreg(demo_run *run)
     demo_param_list(run, "w", learned_w, FEATURES);
     demo_param(run, "b", learned_b);
 
-    double exact[FEATURES + 1];
-    least_squares(features, labels, exact);
-    demo_log(run, "least sq. %8.4f %8.4f %8.4f %8.4f %8.4f  (beyond the tutorial: one solve, no epochs)\n",
-             exact[0], exact[1], exact[2], exact[3], exact[4]);
+    /* beyond: least squares on all rows at once (Levenberg–Marquardt on the same graph) */
+    nb_input_bind(X, features, N);
+    nb_input_bind(y, labels, N);
+    nb_forward(residual);
+    nb_node *params[2] = {w, b};
+    double start[FEATURES + 1], exact[FEATURES + 1] = {0};
+    nb_tensor_to_doubles(nb_value(w), start);
+    start[FEATURES] = learned_b;
+    nb_lsq_options options = nb_lsq_defaults();
+    nb_lsq_result result;
+    if (nb_lsq_fit_graph(residual, 2, params, start, NULL, &options, &result) == NB_OK) {
+        memcpy(exact, result.params, sizeof exact);
+        demo_log(run, "least sq. %8.4f %8.4f %8.4f %8.4f %8.4f  (beyond the tutorial: %d iterations on all rows, "
+                      "no epochs)\n", exact[0], exact[1], exact[2], exact[3], exact[4], result.iterations);
+        nb_lsq_result_free(&result);
+    } else {
+        cli_error("demo", NULL);
+    }
     cJSON *solved = demo_object(run, "least_squares");
     cJSON_AddItemToObject(solved, "w", cJSON_CreateDoubleArray(exact, FEATURES));
     cJSON_AddNumberToObject(solved, "b", exact[FEATURES]);
+
+    /* the tutorial's picture: feature 0 against y, with the line the model learnt for it */
+    nb_figure *figure = demo_figure(run, "SEEDS.md §3: linear regression, feature 0 against y", 2);
+    if (figure) {
+        double x0[N], line_x[2] = {INFINITY, -INFINITY}, line_y[2], true_y[2];
+        for (int i = 0; i < N; i++) {
+            x0[i] = features[i][0];
+            line_x[0] = fmin(line_x[0], x0[i]);
+            line_x[1] = fmax(line_x[1], x0[i]);
+        }
+        for (int k = 0; k < 2; k++) {
+            line_y[k] = learned_w[0] * line_x[k] + learned_b;
+            true_y[k] = true_w[0] * line_x[k] + true_b;
+        }
+        nb_panel *panel = nb_figure_panel(figure, 0, 0);
+        nb_panel_title(panel, "data (the other features add scatter)");
+        nb_panel_labels(panel, "feature 0", "y");
+        nb_panel_scatter(panel, "data", x0, labels, N, &(nb_style){.alpha = 0.6});
+        char label[64];
+        snprintf(label, sizeof label, "learned: %.3f·x₀ + %.3f", learned_w[0], learned_b);
+        nb_panel_line(panel, label, line_x, line_y, 2, &(nb_style){.width = 2.5});
+        nb_panel_line(panel, "true: 8.1·x₀ + 1.1", line_x, true_y, 2, &(nb_style){.dashed = true});
+        demo_loss_panel(run, nb_figure_panel(figure, 0, 1), "sum of batch losses (MAE) per epoch", "loss");
+    }
+    int status = demo_finish(run, graph, figure);
     nb_optim_free(optimizer);
     nb_graph_free(graph);
-    return 0;
+    return status;
 }

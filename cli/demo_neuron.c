@@ -62,9 +62,28 @@ int demo_and_gate(demo_run *run)
     demo_param(run, "w1", w1);
     demo_param(run, "w2", w2);
     demo_param(run, "b", bias);
+
+    /* the four corners and the line w1·x1 + w2·x2 + b = 0 that separates them */
+    nb_figure *figure = demo_figure(run, "SEEDS.md §4: a neuron learns AND", 2);
+    if (figure) {
+        nb_panel *panel = nb_figure_panel(figure, 0, 0);
+        nb_panel_title(panel, "inputs and the decision boundary");
+        nb_panel_labels(panel, "x₁", "x₂");
+        nb_panel_xlim(panel, -0.25, 1.25);
+        nb_panel_ylim(panel, -0.25, 1.4);
+        double off_x[3] = {1, 0, 0}, off_y[3] = {0, 1, 0}, on_x[1] = {1}, on_y[1] = {1};
+        nb_panel_scatter(panel, "AND = 0 (target −1)", off_x, off_y, 3, &(nb_style){.width = 14});
+        nb_panel_scatter(panel, "AND = 1 (target +1)", on_x, on_y, 1, &(nb_style){.width = 14});
+        double line_x[2] = {-0.25, 1.25}, line_y[2];
+        for (int k = 0; k < 2; k++)
+            line_y[k] = -(w1 * line_x[k] + bias) / w2;
+        nb_panel_line(panel, "w₁x₁ + w₂x₂ + b = 0", line_x, line_y, 2, &(nb_style){.color = NB_RGB(0, 0, 0)});
+        demo_loss_panel(run, nb_figure_panel(figure, 0, 1), "mean squared error per epoch", "loss");
+    }
+    int status = demo_finish(run, graph, figure);
     nb_optim_free(optimizer);
     nb_graph_free(graph);
-    return 0;
+    return status;
 }
 
 int demo_two_layer(demo_run *run)
@@ -113,19 +132,34 @@ int demo_two_layer(demo_run *run)
     nb_optim_config adam = nb_optim_defaults(NB_ADAM);
     adam.lr = 0.01;
     nb_optimizer *adam_opt = nb_optim_new(graph, &adam);
+    double adam_losses[501];
+    adam_losses[0] = after;
     for (int step = 1; step <= 500; step++) {
         nb_forward(loss);
         nb_zero_grad(graph);
         nb_backward(loss);
         nb_optim_step(adam_opt);
+        adam_losses[step - 1 + 1] = nb_item(loss);
     }
     nb_forward(loss);
     demo_log(run, "500 more full-batch steps with Adam (lr 0.01): loss %.3f (random targets cannot be fitted "
                   "exactly by 7 hidden units)\n", nb_item(loss));
     demo_field(run, "gradcheck_max_error", check.max_error);
     demo_field(run, "adam_loss", nb_item(loss));
+    nb_figure *figure = demo_figure(run, "SEEDS.md §4: a 10-7-10 ReLU network", 1);
+    if (figure) {
+        nb_panel *panel = nb_figure_panel(figure, 0, 0);
+        nb_panel_title(panel, "the tutorial's one SGD step, then 500 full-batch Adam steps");
+        nb_panel_labels(panel, "step", "Σ(ŷ − y)²");
+        double steps[501], first[2] = {0, 1}, tutorial[2] = {before, after};
+        for (int k = 0; k <= 500; k++)
+            steps[k] = k + 1;
+        nb_panel_line(panel, "Adam, lr 0.01", steps, adam_losses, 501, NULL);
+        nb_panel_scatter(panel, "before and after the tutorial's step", first, tutorial, 2, &(nb_style){.width = 9});
+    }
+    int status = demo_finish(run, graph, figure);
     nb_optim_free(adam_opt);
     nb_optim_free(optimizer);
     nb_graph_free(graph);
-    return 0;
+    return status;
 }

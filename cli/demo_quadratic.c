@@ -2,13 +2,17 @@
  * coefficients learnt by SGD, with the gradient from autodiff instead of by hand. */
 #include "demo.h"
 
+#include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* ŷ = w1·x² + w2·x + w3 over a batch x [B]; loss = scale · mean((ŷ − y)²). */
 typedef struct quad_model {
     nb_graph *graph;
-    nb_node *x, *y, *pred, *loss;
+    nb_node *x, *y, *pred, *residual, *loss;
+    nb_node *params[3];
     double *w, *grad;
 } quad_model;
 
@@ -19,8 +23,10 @@ static int quad_build(quad_model *m, const char *const names[3], double loss_sca
     m->y = nb_input(m->graph, "y", 1, (int64_t[]){1});
     nb_node *w1 = nb_param(m->graph, names[0], 0, NULL), *w2 = nb_param(m->graph, names[1], 0, NULL);
     nb_node *w3 = nb_param(m->graph, names[2], 0, NULL);
+    m->params[0] = w1, m->params[1] = w2, m->params[2] = w3;
     m->pred = nb_add(nb_add(nb_mul(w1, nb_mul(m->x, m->x)), nb_mul(w2, m->x)), w3);
-    m->loss = nb_scale(nb_mse_loss(m->pred, m->y, NB_REDUCE_MEAN), loss_scale);
+    m->residual = nb_sub(m->pred, m->y);
+    m->loss = nb_scale(nb_mean(nb_mul(m->residual, m->residual)), loss_scale);
     if (!m->loss) {
         cli_error("demo", NULL);
         nb_graph_free(m->graph);
@@ -44,55 +50,73 @@ static double quad_step(quad_model *m, double *xs, double *ys, int64_t count, do
     return nb_item(m->loss);
 }
 
-/* The full-batch loss and gradient, for L-BFGS. */
-typedef struct full_batch {
-    quad_model *model;
-    double *xs, *ys;
-    int64_t n;
-    int evaluations;
-} full_batch;
-
-static nb_status full_batch_loss(void *ctx, double *loss)
+/* The model's values at n points (forward only). */
+static void quad_curve(quad_model *m, double *xs, int64_t n, double *ys)
 {
-    full_batch *fb = ctx;
-    fb->evaluations++;
-    nb_input_bind(fb->model->x, fb->xs, fb->n);
-    nb_input_bind(fb->model->y, fb->ys, fb->n);
-    nb_zero_grad(fb->model->graph);
-    nb_status status = nb_forward(fb->model->loss);
-    if (status == NB_OK)
-        status = nb_backward(fb->model->loss);
-    *loss = nb_item(fb->model->loss);
-    return status;
+    nb_input_bind(m->x, xs, n);
+    nb_forward(m->pred);
+    nb_tensor_to_doubles(nb_value(m->pred), ys);
 }
 
-/* Beyond the tutorial: the same model and loss over all points at once, minimised by
- * L-BFGS — a handful of iterations instead of hundreds of epochs. */
-static void quad_solve(demo_run *run, quad_model *m, double *xs, double *ys, int64_t n, const double truth[3])
+/* Beyond the tutorial: the same model's residuals on all points at once, solved by
+ * Levenberg–Marquardt with the Jacobian from autodiff — a few iterations to full
+ * precision, where SGD stopped near the threshold after dozens of epochs. */
+static void quad_solve(demo_run *run, quad_model *m, double *xs, double *ys, int64_t n, const double truth[3],
+                       double solution[3])
 {
-    nb_optim_config config = nb_optim_defaults(NB_LBFGS);
-    config.tolerance_grad = 1e-14, config.tolerance_change = 1e-30, config.max_iter = 100;
-    nb_optimizer *lbfgs = nb_optim_new(m->graph, &config);
-    full_batch fb = {m, xs, ys, n, 0};
-    double loss;
-    if (!lbfgs || nb_optim_step_closure(lbfgs, full_batch_loss, &fb, &loss) != NB_OK) {
+    nb_input_bind(m->x, xs, n);
+    nb_input_bind(m->y, ys, n);
+    nb_forward(m->residual); /* shapes follow the new batch of n points */
+    nb_lsq_options options = nb_lsq_defaults();
+    nb_lsq_result result;
+    double start[3] = {m->w[0], m->w[1], m->w[2]};
+    if (nb_lsq_fit_graph(m->residual, 3, m->params, start, NULL, &options, &result) != NB_OK) {
         cli_error("demo", NULL);
-        nb_optim_free(lbfgs);
+        memcpy(solution, start, sizeof start);
         return;
     }
-    full_batch_loss(&fb, &loss);
     double worst = 0;
-    for (int k = 0; k < 3; k++)
-        worst = fmax(worst, fabs(m->w[k] - truth[k]));
-    demo_log(run, "\nbeyond the tutorial: the same model and loss on all %lld points at once, minimised by L-BFGS\n",
-             (long long)n);
-    demo_log(run, "  %d loss evaluations: %.12f %.12f %.12f (largest error %.1e, loss %.1e)\n", fb.evaluations,
-             m->w[0], m->w[1], m->w[2], worst, loss);
-    cJSON *solved = demo_object(run, "lbfgs");
-    cJSON_AddItemToObject(solved, "params", cJSON_CreateDoubleArray(m->w, 3));
-    cJSON_AddNumberToObject(solved, "evaluations", fb.evaluations);
-    cJSON_AddNumberToObject(solved, "loss", loss);
-    nb_optim_free(lbfgs);
+    for (int k = 0; k < 3; k++) {
+        solution[k] = result.params[k];
+        worst = fmax(worst, fabs(result.params[k] - truth[k]));
+    }
+    demo_log(run, "\nbeyond the tutorial: least squares on all %lld points at once (Levenberg–Marquardt,\n"
+                  "Jacobian by autodiff), from where SGD stopped:\n", (long long)n);
+    demo_log(run, "  %d iterations, %d evaluations: %.12f %.12f %.12f\n  largest error %.1e, sum of squares %.1e\n",
+             result.iterations, result.n_evals, result.params[0], result.params[1], result.params[2], worst,
+             result.sse);
+    cJSON *solved = demo_object(run, "least_squares");
+    cJSON_AddItemToObject(solved, "params", cJSON_CreateDoubleArray(result.params, 3));
+    cJSON_AddNumberToObject(solved, "iterations", result.iterations);
+    cJSON_AddNumberToObject(solved, "evaluations", result.n_evals);
+    cJSON_AddNumberToObject(solved, "sse", result.sse);
+    nb_lsq_result_free(&result);
+}
+
+/* Data, the SGD model and the exact solution; the loss per epoch beside them. */
+static nb_figure *quad_figure(demo_run *run, quad_model *m, const char *title, double *xs, double *ys, int64_t n,
+                              const double solution[3])
+{
+    nb_figure *figure = demo_figure(run, title, 2);
+    if (!figure)
+        return NULL;
+    double *fitted = malloc((size_t)n * sizeof(double)), *exact = malloc((size_t)n * sizeof(double));
+    quad_curve(m, xs, n, fitted);
+    for (int64_t i = 0; i < n; i++)
+        exact[i] = solution[0] * xs[i] * xs[i] + solution[1] * xs[i] + solution[2];
+    nb_panel *fit = nb_figure_panel(figure, 0, 0);
+    nb_panel_title(fit, "data and model");
+    nb_panel_labels(fit, "x", "y");
+    nb_panel_scatter(fit, "data", xs, ys, (size_t)n, NULL);
+    char label[96];
+    snprintf(label, sizeof label, "SGD: %.3fx² %c %.3fx %c %.3f", m->w[0], m->w[1] < 0 ? '-' : '+', fabs(m->w[1]),
+             m->w[2] < 0 ? '-' : '+', fabs(m->w[2]));
+    nb_panel_line(fit, label, xs, fitted, (size_t)n, NULL);
+    nb_panel_line(fit, "least squares (exact)", xs, exact, (size_t)n, &(nb_style){.dashed = true});
+    demo_loss_panel(run, nb_figure_panel(figure, 0, 1), "mean loss per epoch", "loss");
+    free(fitted);
+    free(exact);
+    return figure;
 }
 
 int demo_quadratic(demo_run *run)
@@ -116,10 +140,14 @@ int demo_quadratic(demo_run *run)
     if (!per_sample)
         demo_log(run, "(the tutorial never resets its gradient accumulators between batches, so its\n"
                       " \"mini-batch\" run is not mini-batch SGD; this is the intended algorithm)\n\n");
+    demo_progress_start(run, 500 * (100 / batch), per_sample ? "sample" : "batch");
     for (int epoch = 1; epoch <= 500; epoch++) {
         double total = 0;
-        for (int64_t start = 0; start < 100; start += batch)
-            total += quad_step(&m, xs + start, ys + start, batch, 0.1) * (double)batch;
+        for (int64_t start = 0; start < 100; start += batch) {
+            double loss = quad_step(&m, xs + start, ys + start, batch, 0.1);
+            total += loss * (double)batch;
+            demo_progress(run, (epoch - 1) * (100 / batch) + start / batch + 1, loss);
+        }
         double mean = total / 100;
         run->epochs_run = epoch;
         demo_history(run, epoch, mean);
@@ -130,9 +158,90 @@ int demo_quadratic(demo_run *run)
     demo_log(run, "\nw1 = %.6f, w2 = %.6f, w3 = %.6f (true: 2, 3, 4)\n", m.w[0], m.w[1], m.w[2]);
     for (int k = 0; k < 3; k++)
         demo_param(run, names[k], m.w[k]);
-    quad_solve(run, &m, xs, ys, 100, truth);
+    double solution[3], sgd[3] = {m.w[0], m.w[1], m.w[2]};
+    quad_solve(run, &m, xs, ys, 100, truth, solution);
+    memcpy(m.w, sgd, sizeof sgd); /* the figure shows where SGD stopped */
+    nb_figure *figure = quad_figure(run, &m, "SEEDS.md §1: y = 2x² + 3x + 4 by SGD", xs, ys, 100, solution);
+    int status = demo_finish(run, m.graph, figure);
     nb_graph_free(m.graph);
-    return 0;
+    return status;
+}
+
+/* The curve a·x² + b·x + c at n points. */
+static void quadratic_at(const double w[3], const double *xs, int64_t n, double *ys)
+{
+    for (int64_t i = 0; i < n; i++)
+        ys[i] = w[0] * xs[i] * xs[i] + w[1] * xs[i] + w[2];
+}
+
+/* The target and the model after `epoch`, with the earlier epochs fading behind it, in
+ * a panel whose y range stays fixed around the target (the far start is off the chart). */
+static void evolution_panel(nb_panel *panel, double path[][3], int epoch, int first_epoch, const double *xs,
+                            const double *ys, int64_t n, double *curve)
+{
+    nb_panel_labels(panel, "x", "y");
+    nb_panel_ylim(panel, -4, 14);
+    nb_panel_line(panel, "target 2x² − 4x + 3", xs, ys, (size_t)n,
+                  &(nb_style){.color = NB_RGB(0, 0, 0), .dashed = true, .width = 2.5});
+    for (int e = first_epoch; e <= epoch; e++) {
+        quadratic_at(path[e], xs, n, curve);
+        double age = epoch > first_epoch ? (double)(e - first_epoch) / (epoch - first_epoch) : 1;
+        char label[64] = "";
+        if (e == epoch)
+            snprintf(label, sizeof label, e == 0 ? "start" : e == 1 ? "after 1 epoch" : "after %d epochs", e);
+        else if (e == first_epoch)
+            snprintf(label, sizeof label, "%s", e == 0 ? "start" : "earlier epochs");
+        nb_panel_line(panel, label, xs, curve, (size_t)n,
+                      &(nb_style){.color = nb_viridis(0.85 * (1 - age)), .alpha = 0.25 + 0.75 * age * age});
+    }
+}
+
+/* What the tutorial animated, in one figure: the fit after every epoch, and the loss. */
+static nb_figure *evolution_figure(demo_run *run, double path[][3], int epochs, const double *xs, const double *ys,
+                                   int64_t n)
+{
+    nb_figure *figure = demo_figure(run, "SEEDS.md §2: the fit of y = 2x² − 4x + 3, epoch by epoch", 2);
+    if (!figure)
+        return NULL;
+    double *curve = malloc((size_t)n * sizeof(double));
+    nb_panel *panel = nb_figure_panel(figure, 0, 0);
+    nb_panel_title(panel, "target and model (light: early, dark: late)");
+    evolution_panel(panel, path, epochs, 0, xs, ys, n, curve);
+    demo_loss_panel(run, nb_figure_panel(figure, 0, 1), "mean squared error per epoch", "MSE");
+    free(curve);
+    return figure;
+}
+
+/* --frames DIR: DIR/frame_000.png (the start) to DIR/frame_NNN.png (the last epoch). */
+static int write_frames(demo_run *run, double path[][3], int epochs, const double *xs, const double *ys, int64_t n)
+{
+    const char *dir = run->options->frames;
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        cli_error("demo", "--frames %s: %s", dir, strerror(errno));
+        return 1;
+    }
+    double *curve = malloc((size_t)n * sizeof(double));
+    int status = 0;
+    for (int e = 0; e <= epochs && status == 0; e++) {
+        nb_figure *figure = nb_figure_new(800, 520, 1, 1);
+        char title[96], file[4096];
+        char when[32] = "start";
+        if (e > 0)
+            snprintf(when, sizeof when, "after %d epoch%s", e, e == 1 ? "" : "s");
+        snprintf(title, sizeof title, "%s: a = %.2f, b = %.2f, c = %.2f", when, path[e][0], path[e][1], path[e][2]);
+        nb_figure_title(figure, title);
+        evolution_panel(nb_figure_panel(figure, 0, 0), path, e, e > 3 ? e - 3 : 0, xs, ys, n, curve);
+        snprintf(file, sizeof file, "%s/frame_%03d.png", dir, e);
+        if (nb_figure_save(figure, file) != NB_OK) {
+            cli_error("demo", NULL);
+            status = 1;
+        }
+        nb_figure_free(figure);
+    }
+    free(curve);
+    if (status == 0)
+        demo_log(run, "%d frames written to %s/frame_000.png … frame_%03d.png\n", epochs + 1, dir, epochs);
+    return status;
 }
 
 int demo_quadratic_decay(demo_run *run)
@@ -150,6 +259,8 @@ int demo_quadratic_decay(demo_run *run)
     if (quad_build(&m, names, 0.5))
         return 1;
     m.w[0] = -11.0 / 6, m.w[1] = -395.0 / 3, m.w[2] = -2400;
+    double path[101][3]; /* the weights at the start and after each epoch, for the pictures */
+    memcpy(path[0], m.w, sizeof path[0]);
     bool per_sample = strcmp(run->variant, "sgd") == 0;
     int64_t batch = per_sample ? 1 : 16;
     nb_rng rng;
@@ -165,6 +276,7 @@ int demo_quadratic_decay(demo_run *run)
     demo_log(run, "stops when the epoch's mean loss < 1e-5 (the tutorial tests only the last %s's loss,\n"
                   "which can stop it after one epoch with wrong parameters)\n\n",
              per_sample ? "sample" : "batch");
+    demo_progress_start(run, 100 * (N / batch), per_sample ? "sample" : "batch");
     for (int epoch = 0; epoch < 100; epoch++) {
         /* the tutorial's rate, 0.5 / 2^floor((epoch + 1) / 10), is the step schedule one epoch ahead */
         double lr = nb_schedule_lr(&schedule, epoch + 1), total = 0;
@@ -180,9 +292,12 @@ int demo_quadratic_decay(demo_run *run)
                 }
                 bx = batch_x, by = batch_y;
             }
-            total += 2 * quad_step(&m, bx, by, batch, lr); /* report the MSE, as the tutorial */
+            double loss = 2 * quad_step(&m, bx, by, batch, lr); /* report the MSE, as the tutorial */
+            total += loss;
+            demo_progress(run, epoch * steps + s + 1, loss);
         }
         double mean = total / (double)steps;
+        memcpy(path[epoch + 1], m.w, sizeof path[0]);
         run->epochs_run = epoch + 1;
         demo_history(run, epoch, mean);
         demo_log(run, "epoch %3d  lr %.5f  gradient (%9.2e, %9.2e, %9.2e)  loss %.3e  a %.2f  b %.2f  c %.2f\n",
@@ -193,7 +308,12 @@ int demo_quadratic_decay(demo_run *run)
     demo_log(run, "\na = %.6f, b = %.6f, c = %.6f (true: 2, -4, 3)\n", m.w[0], m.w[1], m.w[2]);
     for (int k = 0; k < 3; k++)
         demo_param(run, names[k], m.w[k]);
-    quad_solve(run, &m, xs, ys, N, truth);
+    double solution[3];
+    quad_solve(run, &m, xs, ys, N, truth, solution);
+    int status = run->options->frames ? write_frames(run, path, run->epochs_run, xs, ys, N) : 0;
+    nb_figure *figure = evolution_figure(run, path, run->epochs_run, xs, ys, N);
+    if (demo_finish(run, m.graph, figure) != 0)
+        status = 1;
     nb_graph_free(m.graph);
-    return 0;
+    return status;
 }

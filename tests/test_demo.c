@@ -2,6 +2,7 @@
  * float64 computations of each tutorial written out here. */
 #include "nb_test.h"
 
+#include <cairo.h>
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,7 +83,7 @@ static void test_quadratic_matches_the_tutorial(void **state)
         assert_close(number(entry, "loss"), losses[e], 1e-9 * losses[e]);
     }
     /* and beyond: the exact coefficients */
-    const cJSON *exact = field(field(report, "lbfgs"), "params");
+    const cJSON *exact = field(field(report, "least_squares"), "params");
     for (int k = 0; k < 3; k++)
         assert_close(cJSON_GetArrayItem(exact, k)->valuedouble, 2.0 + k, 1e-9);
     cJSON_Delete(report);
@@ -194,12 +195,70 @@ static void test_other_demos_and_bad_usage(void **state)
     assert_int_equal(status, 2);
 }
 
+/* Each demo's --plot is a PNG of the stated size; --save writes safetensors; --frames
+ * writes one PNG per epoch. */
+static void test_plots_files_and_frames(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/nabla-demo-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    const struct {
+        const char *name;
+        int width, height;
+    } demos[] = {{"quadratic", 1200, 500}, {"quadratic-decay", 1200, 500}, {"linreg", 1200, 500},
+                 {"and-gate", 1200, 500},  {"two-layer", 720, 500},        {"fnn-backprop", 720, 500}};
+    for (size_t i = 0; i < sizeof demos / sizeof demos[0]; i++) {
+        char args[1024], png[256], model[256];
+        snprintf(png, sizeof png, "%s/%s.png", dir, demos[i].name);
+        snprintf(model, sizeof model, "%s/%s.safetensors", dir, demos[i].name);
+        snprintf(args, sizeof args, "demo %s --json --plot %s --save %s", demos[i].name, png, model);
+        int status;
+        cJSON *report = run_json(args, &status);
+        assert_int_equal(status, 0);
+        cJSON_Delete(report);
+        cairo_surface_t *image = cairo_image_surface_create_from_png(png);
+        if (cairo_surface_status(image) != CAIRO_STATUS_SUCCESS)
+            fail_msg("%s: not a readable PNG", png);
+        assert_int_equal(cairo_image_surface_get_width(image), demos[i].width);
+        assert_int_equal(cairo_image_surface_get_height(image), demos[i].height);
+        cairo_surface_destroy(image);
+        nb_safetensors *saved = nb_safetensors_load(model);
+        if (!saved)
+            fail_msg("%s: %s", model, nb_errmsg());
+        assert_true(nb_safetensors_count(saved) > 0);
+        assert_string_equal(nb_safetensors_meta(saved, "demo"), demos[i].name);
+        nb_safetensors_free(saved);
+    }
+    char args[512], frame[300];
+    snprintf(args, sizeof args, "demo quadratic-decay --json --frames %s/frames", dir);
+    int status;
+    cJSON *report = run_json(args, &status);
+    assert_int_equal(status, 0);
+    int epochs = (int)number(report, "epochs_run");
+    cJSON_Delete(report);
+    for (int e = 0; e <= epochs + 1; e++) {
+        snprintf(frame, sizeof frame, "%s/frames/frame_%03d.png", dir, e);
+        FILE *f = fopen(frame, "rb");
+        assert_int_equal(f != NULL, e <= epochs); /* the start and one frame per epoch, no more */
+        if (f)
+            fclose(f);
+    }
+    snprintf(args, sizeof args, "demo linreg --frames %s/x 2>/dev/null", dir);
+    assert_null(run_json(args, &status));
+    assert_int_equal(status, 2);
+    snprintf(args, sizeof args, "demo linreg --plot %s/plot.bmp 2>/dev/null", dir);
+    run_json(args, &status);
+    assert_int_equal(status, 1);
+    snprintf(args, sizeof args, "rm -rf %s", dir);
+    assert_int_equal(system(args), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quadratic_matches_the_tutorial), cmocka_unit_test(test_fnn_backprop_losses),
         cmocka_unit_test(test_linreg_recovers_the_weights),   cmocka_unit_test(test_and_gate_prints_the_truth_table),
-        cmocka_unit_test(test_other_demos_and_bad_usage),
+        cmocka_unit_test(test_other_demos_and_bad_usage),  cmocka_unit_test(test_plots_files_and_frames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
