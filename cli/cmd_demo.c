@@ -29,7 +29,15 @@ void demo_log(demo_run *run, const char *fmt, ...)
         return;
     va_list args;
     va_start(args, fmt);
-    vfprintf(run->log, fmt, args);
+    if (run->progress && isatty(fileno(run->log))) {
+        /* the live line shares the terminal: print above it */
+        char line[1024];
+        vsnprintf(line, sizeof line, fmt, args);
+        line[strcspn(line, "\n")] = '\0';
+        nb_progress_note(run->progress, "%s", line);
+    } else {
+        vfprintf(run->log, fmt, args);
+    }
     va_end(args);
 }
 
@@ -89,6 +97,12 @@ void demo_progress_start(demo_run *run, int64_t total, const char *unit)
 }
 
 void demo_progress(demo_run *run, int64_t done, double loss) { nb_progress_update(run->progress, done, loss); }
+
+void demo_progress_done(demo_run *run)
+{
+    nb_progress_free(run->progress); /* finishes the line */
+    run->progress = NULL;
+}
 
 int demo_finish(demo_run *run, nb_graph *graph, nb_figure *figure)
 {

@@ -48,6 +48,7 @@ void demo_params_of(demo_run *run, nb_graph *graph);
 /* A live progress line over `total` steps (only on a terminal); updates may be frequent. */
 void demo_progress_start(demo_run *run, int64_t total, const char *unit);
 void demo_progress(demo_run *run, int64_t done, double loss);
+void demo_progress_done(demo_run *run);
 /* The end of a demo: the parameters to --save, the figure (may be NULL) to --plot.
  * Returns the exit status. */
 int demo_finish(demo_run *run, nb_graph *graph, nb_figure *figure);

@@ -72,6 +72,7 @@ int demo_linreg(demo_run *run)
         demo_history(run, epoch, epoch_loss);
         demo_log(run, "epoch %03d: %.6f\n", epoch, epoch_loss);
     }
+    demo_progress_done(run);
     double learned_w[FEATURES], learned_b = nb_tensor_get(nb_value(b), 0);
     nb_tensor_to_doubles(nb_value(w), learned_w);
     demo_log(run, "\n          %8s %8s %8s %8s %8s\n", "w[0]", "w[1]", "w[2]", "w[3]", "b");

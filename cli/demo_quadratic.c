@@ -155,6 +155,7 @@ int demo_quadratic(demo_run *run)
         if (mean < 1e-5)
             break;
     }
+    demo_progress_done(run);
     demo_log(run, "\nw1 = %.6f, w2 = %.6f, w3 = %.6f (true: 2, 3, 4)\n", m.w[0], m.w[1], m.w[2]);
     for (int k = 0; k < 3; k++)
         demo_param(run, names[k], m.w[k]);
@@ -305,6 +306,7 @@ int demo_quadratic_decay(demo_run *run)
         if (mean < 1e-5)
             break;
     }
+    demo_progress_done(run);
     demo_log(run, "\na = %.6f, b = %.6f, c = %.6f (true: 2, -4, 3)\n", m.w[0], m.w[1], m.w[2]);
     for (int k = 0; k < 3; k++)
         demo_param(run, names[k], m.w[k]);
