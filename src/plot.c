@@ -6,6 +6,7 @@
  * on the real surface, which writes into a temporary file renamed over the target. */
 #include "internal.h"
 #include "nabla/plot.h"
+#include "atomic.h"
 #include "plot_internal.h"
 
 #include <cairo-pdf.h>
@@ -1769,78 +1770,9 @@ static void set_font_options(cairo_t *cr)
     cairo_font_options_destroy(options);
 }
 
-/* The temporary file a figure is written into before it is renamed over the target. */
-typedef struct temp_file {
-    char *path;
-    FILE *file;
-    int write_errno; /* first failed write, for the message */
-} temp_file;
-
-static nb_status temp_open(const char *target, temp_file *temp)
-{
-    size_t len = strlen(target);
-    temp->path = nb_alloc_or_fail(len + sizeof ".tmp.XXXXXX", "a file name");
-    if (!temp->path)
-        return NB_ENOMEM;
-    memcpy(temp->path, target, len);
-    memcpy(temp->path + len, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
-    int fd = mkstemp(temp->path);
-    if (fd < 0) {
-        int err = errno;
-        nb_free(temp->path);
-        temp->path = NULL;
-        return nb_fail(NB_EIO, "cannot write \"%s\": cannot create a file in its directory: %s", target,
-                       strerror(err));
-    }
-    fchmod(fd, 0644); /* mkstemp makes 0600; an image is meant to be shared */
-    temp->file = fdopen(fd, "wb");
-    if (!temp->file) {
-        int err = errno;
-        close(fd);
-        unlink(temp->path);
-        nb_free(temp->path);
-        temp->path = NULL;
-        return nb_fail(NB_EIO, "cannot write \"%s\": %s", target, strerror(err));
-    }
-    return NB_OK;
-}
-
-static void temp_discard(temp_file *temp)
-{
-    if (temp->file)
-        fclose(temp->file);
-    if (temp->path)
-        unlink(temp->path);
-    nb_free(temp->path);
-    *temp = (temp_file){0};
-}
-
-/* Flush, sync and rename over the target; on any failure the temporary goes. */
-static nb_status temp_commit(temp_file *temp, const char *target)
-{
-    int err = 0;
-    if (fflush(temp->file) != 0 || fsync(fileno(temp->file)) != 0)
-        err = errno;
-    if (fclose(temp->file) != 0 && !err)
-        err = errno;
-    temp->file = NULL;
-    if (err) {
-        temp_discard(temp);
-        return nb_fail(NB_EIO, "cannot write \"%s\": %s", target, strerror(err));
-    }
-    if (rename(temp->path, target) != 0) {
-        err = errno;
-        temp_discard(temp);
-        return nb_fail(NB_EIO, "cannot replace \"%s\": %s", target, strerror(err));
-    }
-    nb_free(temp->path);
-    *temp = (temp_file){0};
-    return NB_OK;
-}
-
 static cairo_status_t write_to_temp(void *closure, const unsigned char *data, unsigned int length)
 {
-    temp_file *temp = closure;
+    nb_atomic_file *temp = closure;
     if (fwrite(data, 1, length, temp->file) != length) {
         if (!temp->write_errno)
             temp->write_errno = errno ? errno : EIO;
@@ -1878,7 +1810,7 @@ static cairo_status_t write_to_buffer(void *closure, const unsigned char *data, 
 }
 
 /* Write the SVG with every "surfaceN" renumbered 1, 2, ... in order of appearance. */
-static nb_status write_svg(const svg_buffer *buffer, temp_file *temp, const char *path)
+static nb_status write_svg(const svg_buffer *buffer, nb_atomic_file *temp, const char *path)
 {
     enum { MAX_IDS = 64 };
     unsigned long seen[MAX_IDS];
@@ -1913,7 +1845,7 @@ static nb_status write_svg(const svg_buffer *buffer, temp_file *temp, const char
     return NB_OK;
 }
 
-static cairo_surface_t *create_surface(image_format format, const nb_figure *figure, temp_file *temp,
+static cairo_surface_t *create_surface(image_format format, const nb_figure *figure, nb_atomic_file *temp,
                                        svg_buffer *svg)
 {
     switch (format) {
@@ -1935,7 +1867,7 @@ static cairo_surface_t *create_surface(image_format format, const nb_figure *fig
 }
 
 /* Draw into the temporary file; the surface is finished (all bytes written) on return. */
-static nb_status render(image_format format, const nb_figure *figure, const figure_layout *fl, temp_file *temp,
+static nb_status render(image_format format, const nb_figure *figure, const figure_layout *fl, nb_atomic_file *temp,
                         const char *path)
 {
     svg_buffer svg = {0};
@@ -1991,14 +1923,14 @@ nb_status nb_figure_save(const nb_figure *figure, const char *path)
     if (status != NB_OK) {
         nb_error_prefix("drawing \"%s\"", path);
     } else {
-        temp_file temp = {0};
-        status = temp_open(path, &temp);
+        nb_atomic_file temp;
+        status = nb_atomic_open(&temp, path);
         if (status == NB_OK)
             status = render(format, figure, &fl, &temp, path);
         if (status == NB_OK)
-            status = temp_commit(&temp, path);
-        else
-            temp_discard(&temp);
+            status = nb_atomic_commit(&temp);
+        else if (temp.file)
+            nb_atomic_discard(&temp);
     }
     nb_free(fl.panels);
     return status;

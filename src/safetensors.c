@@ -1,5 +1,6 @@
 /* The safetensors format through cJSON: writing atomically, reading with every check the
  * format allows, and moving a graph's parameters in and out by name. */
+#include "atomic.h"
 #include "internal.h"
 
 #include <cjson/cJSON.h>
@@ -143,70 +144,16 @@ static bool write_contents(FILE *file, const char *header, const nb_st_entry *te
     return true;
 }
 
-/* The mode a new file gets: that of the file it replaces, else 0666 minus the umask. */
-static mode_t new_file_mode(const char *path)
-{
-    struct stat st;
-    if (stat(path, &st) == 0)
-        return st.st_mode & 07777;
-    mode_t mask = umask(0);
-    umask(mask);
-    return 0666 & ~mask;
-}
-
-/* Make the rename itself durable: sync the directory that holds the file. `dir` is a
- * copy of the path (dirname modifies it), made before writing so that nothing can fail
- * after the rename. */
-static void sync_directory(char *dir)
-{
-    int fd = open(dirname(dir), O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
+/* The contents go through a temporary file renamed over the target (src/atomic.c). */
 static nb_status save_atomically(const char *path, const char *header, const nb_st_entry *tensors, int n_tensors)
 {
-    size_t len = strlen(path);
-    char *tmp = nb_alloc(len + sizeof ".tmp.XXXXXX"), *dir = nb_strdup(path);
-    if (!tmp || !dir) {
-        nb_free(tmp);
-        nb_free(dir);
-        return nb_fail(NB_ENOMEM, "saving '%s': out of memory", path);
-    }
-    memcpy(tmp, path, len);
-    memcpy(tmp + len, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        nb_fail(NB_EIO, "cannot create a temporary file beside '%s': %s", path, strerror(errno));
-        nb_free(tmp);
-        nb_free(dir);
-        return NB_EIO;
-    }
-    fchmod(fd, new_file_mode(path));
-    FILE *file = fdopen(fd, "wb");
-    if (!file)
-        close(fd);
-    bool ok = file && write_contents(file, header, tensors, n_tensors) && fflush(file) == 0 && fsync(fd) == 0;
-    int saved_errno = errno;
-    if (file && fclose(file) != 0 && ok) {
-        ok = false;
-        saved_errno = errno;
-    }
-    if (ok && rename(tmp, path) != 0) {
-        ok = false;
-        saved_errno = errno;
-    }
-    if (!ok) {
-        unlink(tmp);
-        nb_fail(NB_EIO, "writing '%s': %s (the file was not changed)", path, strerror(saved_errno));
-    } else {
-        sync_directory(dir);
-    }
-    nb_free(tmp);
-    nb_free(dir);
-    return ok ? NB_OK : NB_EIO;
+    nb_atomic_file f;
+    nb_status status = nb_atomic_open(&f, path);
+    if (status != NB_OK)
+        return status;
+    if (!write_contents(f.file, header, tensors, n_tensors))
+        f.write_errno = errno ? errno : EIO;
+    return nb_atomic_commit(&f);
 }
 
 nb_status nb_safetensors_save(const char *path, const nb_st_entry *tensors, int n_tensors, const nb_st_meta *meta,
