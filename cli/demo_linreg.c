@@ -12,15 +12,16 @@ int demo_linreg(demo_run *run)
     const double true_w[FEATURES] = {8.1, 2, 2, 4}, true_b = 1.1;
     nb_rng rng;
     nb_rng_seed(&rng, run->options->seed);
-    static double features[N][FEATURES], labels[N], batch_X[BATCH][FEATURES], batch_y[BATCH];
-    for (int i = 0; i < N; i++) {
-        labels[i] = true_b;
-        for (int j = 0; j < FEATURES; j++) {
-            features[i][j] = nb_rng_normal(&rng);
-            labels[i] += features[i][j] * true_w[j];
-        }
-        labels[i] += 0.01 * nb_rng_normal(&rng);
+    /* the data: X ~ N(0, 1), y = X·w + b + N(0, 0.01²) */
+    nb_dataset *data = nb_synth_linear(NB_F64, N, FEATURES, true_w, true_b, 0.01, &rng);
+    /* the tutorial's data provider: a new order every epoch, batches of 16, the last smaller */
+    nb_loader *loader = data ? nb_loader_new(data, BATCH, NB_LOADER_SHUFFLE, run->options->seed) : NULL;
+    if (!loader) {
+        cli_error("demo", NULL);
+        nb_dataset_free(data);
+        return 1;
     }
+    double (*features)[FEATURES] = data->inputs->data, *labels = data->targets->data;
 
     nb_graph *graph = nb_graph_new(NB_F64);
     nb_node *X = nb_input(graph, "X", 2, (int64_t[]){BATCH, FEATURES});
@@ -33,6 +34,8 @@ int demo_linreg(demo_run *run)
     if (!loss) {
         cli_error("demo", NULL);
         nb_graph_free(graph);
+        nb_loader_free(loader);
+        nb_dataset_free(data);
         return 1;
     }
     nb_tensor_fill_normal(nb_value(w), &rng, 0, 0.01);
@@ -44,23 +47,15 @@ int demo_linreg(demo_run *run)
     demo_log(run, "SEEDS.md §3: y = X·w + b + noise, X ~ N(0, 1) 500×4, w = (8.1, 2, 2, 4), b = 1.1\n"
                   "mean absolute error, SGD lr 0.03, shuffled mini-batches of 16, 50 epochs (seed %llu)\n\n",
              (unsigned long long)run->options->seed);
-    int64_t order[N];
-    for (int i = 0; i < N; i++)
-        order[i] = i;
-    demo_progress_start(run, 50 * ((N + BATCH - 1) / BATCH), "batch");
+    demo_progress_start(run, 50 * nb_loader_n_batches(loader), "batch");
     int64_t step = 0;
     for (int epoch = 1; epoch <= 50; epoch++) {
-        nb_rng_shuffle(&rng, order, N);
+        nb_loader_start_epoch(loader, epoch - 1);
         double epoch_loss = 0;
-        for (int start = 0; start < N; start += BATCH) {
-            int batch = start + BATCH <= N ? BATCH : N - start;
-            for (int r = 0; r < batch; r++) {
-                for (int j = 0; j < FEATURES; j++)
-                    batch_X[r][j] = features[order[start + r]][j];
-                batch_y[r] = labels[order[start + r]];
-            }
-            nb_input_set(X, batch_X, batch);
-            nb_input_set(y, batch_y, batch);
+        nb_batch batch;
+        while (nb_loader_next(loader, &batch)) {
+            nb_input_bind(X, batch.inputs, batch.size);
+            nb_input_bind(y, batch.targets, batch.size);
             nb_forward(loss);
             nb_backward(loss);
             nb_optim_step(optimizer);
@@ -83,7 +78,7 @@ int demo_linreg(demo_run *run)
     demo_param(run, "b", learned_b);
 
     /* beyond: least squares on all rows at once (Levenberg–Marquardt on the same graph) */
-    nb_input_bind(X, features, N);
+    nb_input_bind(X, data->inputs->data, N);
     nb_input_bind(y, labels, N);
     nb_forward(residual);
     nb_node *params[2] = {w, b};
@@ -130,5 +125,7 @@ int demo_linreg(demo_run *run)
     int status = demo_finish(run, graph, figure);
     nb_optim_free(optimizer);
     nb_graph_free(graph);
+    nb_loader_free(loader);
+    nb_dataset_free(data);
     return status;
 }
