@@ -123,14 +123,18 @@ int demo_quadratic(demo_run *run)
 {
     static const char *const names[3] = {"w1", "w2", "w3"};
     const double truth[3] = {2, 3, 4};
-    double xs[100], ys[100];
-    for (int i = 0; i < 100; i++) {
-        xs[i] = i / 100.0;
-        ys[i] = 2 * xs[i] * xs[i] + 3 * xs[i] + 4;
-    }
-    quad_model m;
-    if (quad_build(&m, names, 1.0))
+    /* the data: x = 0.00 … 0.99, y = 2x² + 3x + 4 */
+    nb_dataset *data = nb_synth_quadratic(NB_F64, 0, 99, 100, 2, 3, 4);
+    if (!data) {
+        cli_error("demo", NULL);
         return 1;
+    }
+    double *xs = data->inputs->data, *ys = data->targets->data;
+    quad_model m;
+    if (quad_build(&m, names, 1.0)) {
+        nb_dataset_free(data);
+        return 1;
+    }
     m.w[0] = 1, m.w[1] = 2, m.w[2] = 3;
     bool per_sample = strcmp(run->variant, "sgd") == 0;
     int64_t batch = per_sample ? 1 : 20;
@@ -165,6 +169,7 @@ int demo_quadratic(demo_run *run)
     nb_figure *figure = quad_figure(run, &m, "SEEDS.md §1: y = 2x² + 3x + 4 by SGD", xs, ys, 100, solution);
     int status = demo_finish(run, m.graph, figure);
     nb_graph_free(m.graph);
+    nb_dataset_free(data);
     return status;
 }
 
@@ -250,25 +255,26 @@ int demo_quadratic_decay(demo_run *run)
     static const char *const names[3] = {"a", "b", "c"};
     const double truth[3] = {2, -4, 3};
     enum { N = 800 };
-    static double xs[N], ys[N], batch_x[N], batch_y[N];
-    for (int i = 0; i < N; i++) {
-        xs[i] = (i - 400) / 400.0;
-        ys[i] = 2 * xs[i] * xs[i] - 4 * xs[i] + 3;
-    }
-    /* ½ mean (ŷ − y)²: its gradient is the tutorial's mean (ŷ − y)(x², x, 1) */
+    /* the data: x = i/400 for i = -400 … 399, y = 2x² − 4x + 3 */
+    nb_dataset *data = nb_synth_quadratic(NB_F64, -400, 399, 400, 2, -4, 3);
+    bool per_sample = strcmp(run->variant, "sgd") == 0;
+    int64_t batch = per_sample ? 1 : 16;
+    /* per sample in data order, or shuffled batches of 16 with the remainder dropped */
+    nb_loader *loader = data ? nb_loader_new(data, batch, per_sample ? 0 : NB_LOADER_SHUFFLE | NB_LOADER_DROP_LAST,
+                                             run->options->seed)
+                             : NULL;
     quad_model m;
-    if (quad_build(&m, names, 0.5))
+    if (!loader || quad_build(&m, names, 0.5)) { /* ½ mean (ŷ − y)²: the gradient is the tutorial's (ŷ − y)(x², x, 1) */
+        if (!loader)
+            cli_error("demo", NULL);
+        nb_loader_free(loader);
+        nb_dataset_free(data);
         return 1;
+    }
+    double *xs = data->inputs->data, *ys = data->targets->data;
     m.w[0] = -11.0 / 6, m.w[1] = -395.0 / 3, m.w[2] = -2400;
     double path[101][3]; /* the weights at the start and after each epoch, for the pictures */
     memcpy(path[0], m.w, sizeof path[0]);
-    bool per_sample = strcmp(run->variant, "sgd") == 0;
-    int64_t batch = per_sample ? 1 : 16;
-    nb_rng rng;
-    nb_rng_seed(&rng, run->options->seed);
-    int64_t order[N];
-    for (int i = 0; i < N; i++)
-        order[i] = i;
     nb_schedule schedule;
     nb_schedule_parse("step:10:0.5", 0.5, 100, &schedule);
     demo_log(run, "SEEDS.md §2: y = 2x² − 4x + 3 on 800 points in [−1, 1); model a·x² + b·x + c from "
@@ -277,25 +283,17 @@ int demo_quadratic_decay(demo_run *run)
     demo_log(run, "stops when the epoch's mean loss < 1e-5 (the tutorial tests only the last %s's loss,\n"
                   "which can stop it after one epoch with wrong parameters)\n\n",
              per_sample ? "sample" : "batch");
-    demo_progress_start(run, 100 * (N / batch), per_sample ? "sample" : "batch");
+    int64_t steps = nb_loader_n_batches(loader);
+    demo_progress_start(run, 100 * steps, per_sample ? "sample" : "batch");
     for (int epoch = 0; epoch < 100; epoch++) {
         /* the tutorial's rate, 0.5 / 2^floor((epoch + 1) / 10), is the step schedule one epoch ahead */
         double lr = nb_schedule_lr(&schedule, epoch + 1), total = 0;
-        if (!per_sample)
-            nb_rng_shuffle(&rng, order, N);
-        int64_t steps = N / batch;
-        for (int64_t s = 0; s < steps; s++) {
-            double *bx = xs + s * batch, *by = ys + s * batch;
-            if (!per_sample) {
-                for (int64_t r = 0; r < batch; r++) {
-                    batch_x[r] = xs[order[s * batch + r]];
-                    batch_y[r] = ys[order[s * batch + r]];
-                }
-                bx = batch_x, by = batch_y;
-            }
-            double loss = 2 * quad_step(&m, bx, by, batch, lr); /* report the MSE, as the tutorial */
+        nb_loader_start_epoch(loader, epoch);
+        nb_batch b;
+        while (nb_loader_next(loader, &b)) {
+            double loss = 2 * quad_step(&m, b.inputs, b.targets, b.size, lr); /* the MSE, as the tutorial */
             total += loss;
-            demo_progress(run, epoch * steps + s + 1, loss);
+            demo_progress(run, epoch * steps + b.index + 1, loss);
         }
         double mean = total / (double)steps;
         memcpy(path[epoch + 1], m.w, sizeof path[0]);
@@ -317,5 +315,7 @@ int demo_quadratic_decay(demo_run *run)
     if (demo_finish(run, m.graph, figure) != 0)
         status = 1;
     nb_graph_free(m.graph);
+    nb_loader_free(loader);
+    nb_dataset_free(data);
     return status;
 }
