@@ -25,7 +25,7 @@ static void usage(FILE *out)
           "FILE      CSV, semicolon-separated, TSV or whitespace-separated numbers, with or\n"
           "          without a header line; '-' reads standard input; lines starting with #\n"
           "          are skipped. Without a header the columns are c1, c2, ... (x and y when\n"
-          "          there are two).\n"
+          "          there are two). Errors name the file, line and column.\n"
           "\n"
           "options:\n"
           "  --y COL            the response when the formula has no left side: a column name\n"
@@ -39,8 +39,9 @@ static void usage(FILE *out)
           "  --max-evals N      give up after N model evaluations (default 400 * (parameters + 1))\n"
           "  --confidence P     level of the confidence intervals (default 0.95)\n"
           "  --header           the first line names the columns\n"
-          "  --no-header        the first line is data (default: guess from its fields)\n"
-          "  --delimiter C      ',' ';' 'tab' or 'space' (default: guess from the first line)\n"
+          "  --no-header        the first line is data (default: a header when it has text where\n"
+          "                     the second line has numbers)\n"
+          "  --delimiter C      ',' ';' 'tab' or 'space' (default: guessed from the first lines)\n"
           "  --json             print one JSON object instead of the table\n"
           "  --help             this text\n"
           "\n"
@@ -225,7 +226,7 @@ int cmd_fit(int argc, char **argv)
     };
     nb_fit_setup setup = {0};
     nb_lsq_options lsq = nb_lsq_defaults();
-    nb_lsq_read_options read = nb_lsq_read_defaults();
+    nb_csv_options read = nb_lsq_csv_defaults();
     char *init_text = NULL;
     bool json = false;
     int status = 2;
@@ -266,8 +267,8 @@ int cmd_fit(int argc, char **argv)
                 goto out;
             }
             break;
-        case OPT_HEADER: read.header = 1; break;
-        case OPT_NO_HEADER: read.header = 0; break;
+        case OPT_HEADER: read.header = NB_CSV_HEADER_YES; break;
+        case OPT_NO_HEADER: read.header = NB_CSV_HEADER_NO; break;
         case OPT_DELIMITER:
             if (!parse_delimiter(optarg, &read.delimiter)) {
                 cli_error("fit", "--delimiter: expected ',', ';', 'tab' or 'space', got '%s'", optarg);

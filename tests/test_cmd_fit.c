@@ -149,7 +149,7 @@ static void test_inputs(void **state)
     assert_close(k_ssv, k_stdin, 1e-12);
     /* --no-header on a file that has one fails on the first line */
     assert_int_equal(run("fit 'a*exp(-k*c1)' decay.ssv --no-header"), 1);
-    expect_err("decay.ssv:1:1: 't' is not a number");
+    expect_err("decay.ssv:1: column 1: 't' is not a number");
 }
 
 static void test_linear_formula(void **state)
