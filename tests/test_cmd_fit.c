@@ -174,11 +174,12 @@ static void expect_failure(const char *args, int status, const char *needle)
 static void test_bad_inputs(void **state)
 {
     (void)state;
-    expect_failure("fit 'y = a*foo(x)' decay.csv", 1, "unknown function 'foo'");
-    expect_failure("fit 'y = a*foo(x)' decay.csv", 1, "  y = a*foo(x)\n        ^");
-    expect_failure("fit 'y = a*(1 - exp(-k*x)' decay.csv", 1, "never closed");
-    expect_failure("fit 'y = a*x)' decay.csv", 1, "this ')' closes nothing");
-    expect_failure("fit 'y = a*x +' decay.csv", 1, "operand is expected");
+    /* a formula that does not parse is bad usage (exit 2), shown with a caret */
+    expect_failure("fit 'y = a*foo(x)' decay.csv", 2, "unknown function 'foo'");
+    expect_failure("fit 'y = a*foo(x)' decay.csv", 2, "  y = a*foo(x)\n        ^");
+    expect_failure("fit 'y = a*(1 - exp(-k*x)' decay.csv", 2, "never closed");
+    expect_failure("fit 'y = a*x)' decay.csv", 2, "this ')' closes nothing");
+    expect_failure("fit 'y = a*x +' decay.csv", 2, "operand is expected");
     expect_failure("fit 'y = a*x' decay.csv --init b=2", 1, "'b', which does not occur in the formula");
     expect_failure("fit 'y = a+b*x+c*x^2+d*x^3+f*x^4+g*x^5+h*x^6+i*x^7+j*x^8' decay.csv", 1,
                    "8 data points cannot determine 9 parameters");
