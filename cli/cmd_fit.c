@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
@@ -356,7 +357,7 @@ typedef struct comparison {
     char error[512];
     nb_lsq_result solver;
     bool reached;        /* the gradient method is at the solver's optimum */
-    int worst;           /* the parameter furthest from the solver's */
+    int worst;           /* the parameter furthest from the solver's, relative to its size */
     double worst_diff;
 } comparison;
 
@@ -380,8 +381,8 @@ static void compare_with_solver(const fit_args *a, const nb_lsq_data *data, cons
         scale += wy * wy;
     }
     c->reached = r->sse <= c->solver.sse * (1 + 1e-6) + 1e-20 * scale;
-    for (int j = 0; j < r->n_params; j++) {
-        double diff = fabs(r->params[j] - c->solver.params[j]);
+    for (int j = 0; j < r->n_params; j++) { /* relative: parameters differ in scale */
+        double diff = fabs(r->params[j] - c->solver.params[j]) / fmax(fabs(c->solver.params[j]), DBL_MIN);
         if (j == 0 || diff > c->worst_diff)
             c->worst = j, c->worst_diff = diff;
     }
@@ -398,13 +399,12 @@ static void print_method(const nb_lsq_result *r)
     case NB_LSQ_LINEAR: printf("method    linear least squares (QR in extended precision, refined)\n"); break;
     case NB_LSQ_SGD:
     case NB_LSQ_ADAM:
-        printf("method    %s, a gradient method: learning rate %g, batches of %lld shuffled every epoch, "
-               "gradients by automatic differentiation\n",
+        printf("method    %s, a gradient method: learning rate %g, batches of %lld shuffled every epoch\n",
                r->method == NB_LSQ_SGD ? "SGD" : "Adam", r->lr, (long long)r->batch);
         break;
     case NB_LSQ_LBFGS:
-        printf("method    L-BFGS, a gradient method: all points at once, strong Wolfe line search (first "
-               "step %g), gradients by automatic differentiation\n",
+        printf("method    L-BFGS, a gradient method: all points at once, strong Wolfe line search (first try "
+               "%g)\n",
                r->lr);
         break;
     default: printf("method    Levenberg-Marquardt, derivatives by automatic differentiation\n"); break;
@@ -434,11 +434,12 @@ static void print_table(const fit_args *a, const nb_lsq_result *r, const compari
     printf("sum of squares      %.11g\n", r->sse);
     printf("residual std error  %.6g on %lld degrees of freedom\n", r->residual_std, (long long)r->dof);
     printf("R^2                 %.10g\n", r->r_squared);
-    if (gradient)
-        printf("iterations          %d update%s in %d %s (%d gradient evaluation%s on %s)\n", r->iterations,
-               r->iterations == 1 ? "" : "s", r->epochs,
-               r->method == NB_LSQ_LBFGS ? "iterations" : r->epochs == 1 ? "epoch" : "epochs", r->n_evals,
-               r->n_evals == 1 ? "" : "s", r->method == NB_LSQ_LBFGS ? "all points" : "batches");
+    if (r->method == NB_LSQ_LBFGS)
+        printf("iterations          %d (%d evaluation%s of the loss and its gradient, line searches included)\n",
+               r->iterations, r->n_evals, r->n_evals == 1 ? "" : "s");
+    else if (gradient)
+        printf("iterations          %d update%s in %d epoch%s (a gradient of a batch each)\n", r->iterations,
+               r->iterations == 1 ? "" : "s", r->epochs, r->epochs == 1 ? "" : "s");
     else
         printf("iterations          %d (%d model evaluation%s, %d Jacobian evaluation%s)\n", r->iterations,
                r->n_evals, r->n_evals == 1 ? "" : "s", r->n_jacobians, r->n_jacobians == 1 ? "" : "s");
@@ -446,15 +447,22 @@ static void print_table(const fit_args *a, const nb_lsq_result *r, const compari
         if (!c->ran) {
             printf("solver    the least-squares solver, for comparison, failed: %s\n", c->error);
         } else {
-            printf("solver    %s on the same data from the same start: sum of squares %.6g (%d "
-                   "iteration%s)\n",
-                   solver_name(c->solver.method), c->solver.sse, c->solver.iterations,
-                   c->solver.iterations == 1 ? "" : "s");
-            printf("          %s: %s (largest difference: %s by %.3g)\n", nb_lsq_method_name(r->method),
+            printf("solver    %s on the same data%s: sum of squares %.6g (%d iteration%s)\n",
+                   solver_name(c->solver.method), c->solver.method == NB_LSQ_LINEAR ? "" : " from the same start",
+                   c->solver.sse, c->solver.iterations, c->solver.iterations == 1 ? "" : "s");
+            printf("          %s %s (furthest parameter: %s = %.10g against %.10g)\n",
+                   nb_lsq_method_name(r->method),
                    c->reached ? "reached the least-squares optimum" : "did NOT reach the least-squares optimum",
-                   r->names[c->worst], c->worst_diff);
+                   r->names[c->worst], r->params[c->worst], c->solver.params[c->worst]);
         }
     }
+    bool no_errors = false;
+    for (int j = 0; j < r->n_params; j++)
+        no_errors |= isnan(r->std_error[j]) && r->dof > 0;
+    if (no_errors)
+        printf("note: the Jacobian is singular where %s ended (the model does not react to some parameter "
+               "there), so the standard errors are not defined\n",
+               nb_lsq_method_name(r->method));
     /* A standard error far beyond the estimate: the data do not pin that parameter down
      * (often a start on a plateau where the model does not react to it). */
     for (int j = 0; j < r->n_params; j++)

@@ -86,7 +86,7 @@ static void residual_limits(nb_panel *panel, const double *residual, int64_t m)
 
 static void label_residuals(nb_panel *panel, const fit_picture *p, const char *xlabel)
 {
-    nb_panel_labels(panel, xlabel, p->sigma ? "residual / sigma" : "residual");
+    nb_panel_labels(panel, xlabel, p->sigma ? "residual/\xcf\x83" : "residual"); /* σ */
     nb_style zero = {.color = NB_RGB(110, 110, 110), .dashed = true};
     nb_panel_hline(panel, NULL, 0, &zero);
     nb_panel_legend(panel, NB_LEGEND_NONE);
@@ -113,7 +113,7 @@ static nb_status draw_one_input(nb_figure *figure, const fit_picture *p, int col
     nb_panel_labels(top, x_name, p->response_name);
     char data_label[64];
     snprintf(data_label, sizeof data_label, "data (%lld points)", (long long)m);
-    nb_style dots = {.color = NB_CYCLE(0), .alpha = m > 200 ? 0.7 : 0.9};
+    nb_style dots = {.color = NB_CYCLE(0), .alpha = m > 200 ? 0.7 : 1};
     nb_panel_scatter(top, data_label, x, p->response, (size_t)m, &dots);
     nb_style line = {.color = NB_CYCLE(1)};
     nb_panel_line(top, "fitted curve", curve_x, curve_y, (size_t)n_curve, &line);
@@ -139,11 +139,17 @@ static nb_status draw_observed_fitted(nb_figure *figure, const fit_picture *p, c
     range_of(fitted, m, &lo_f, &hi_f);
     range_of(p->response, m, &lo_o, &hi_o);
     double diagonal[2] = {fmin(lo_f, lo_o), fmax(hi_f, hi_o)};
+    /* both panels measure fitted values across: the same scale for both */
+    double margin = 0.03 * (diagonal[1] - diagonal[0]);
+    if (margin > 0) {
+        nb_panel_xlim(top, diagonal[0] - margin, diagonal[1] + margin);
+        nb_panel_xlim(nb_figure_panel(figure, 1, 0), diagonal[0] - margin, diagonal[1] + margin);
+    }
     nb_style line = {.color = NB_CYCLE(1), .dashed = true};
     nb_panel_line(top, "observed = fitted", diagonal, diagonal, 2, &line);
     char data_label[64];
     snprintf(data_label, sizeof data_label, "data (%lld points)", (long long)m);
-    nb_style dots = {.color = NB_CYCLE(0), .alpha = m > 200 ? 0.7 : 0.9};
+    nb_style dots = {.color = NB_CYCLE(0), .alpha = m > 200 ? 0.7 : 1};
     nb_panel_scatter(top, data_label, fitted, p->response, (size_t)m, &dots);
 
     nb_panel *bottom = nb_figure_panel(figure, 1, 0);
@@ -180,7 +186,7 @@ nb_status fit_plot_save(const fit_picture *p, const char *path)
 {
     int64_t m = p->data->n_rows;
     double *fitted = malloc((size_t)m * sizeof *fitted), *residual = malloc((size_t)m * sizeof *residual);
-    nb_figure *figure = nb_figure_new(900, 680, 2, 1);
+    nb_figure *figure = nb_figure_new(900, 720, 2, 1);
     nb_status status = fitted && residual && figure ? NB_OK : nb_fail(NB_ENOMEM, "out of memory for the plot");
     if (status == NB_OK)
         status = model_and_residuals(p, fitted, residual);

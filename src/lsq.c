@@ -671,7 +671,8 @@ static char *name_of_scalar(const lsq_problem *pb, int j)
 /* Covariance, standard errors and intervals at the solution; fails on a singular
  * Jacobian, naming a parameter that the others make redundant. */
 static nb_status finish_statistics(lsq_problem *pb, const double *x, double *jac, double *f_scratch,
-                                   const double *cov_given, const nb_lsq_options *opt, nb_lsq_result *result)
+                                   const double *cov_given, const nb_lsq_options *opt, bool tolerate_singular,
+                                   nb_lsq_result *result)
 {
     int n = pb->n, m = pb->m;
     bool finite;
@@ -704,6 +705,14 @@ static nb_status finish_statistics(lsq_problem *pb, const double *x, double *jac
             return nb_fail(NB_ENUMERIC, "the Jacobian is not finite at the solution");
         if ((status = lsq_inverse_normal(m, n, jac, result->covariance, &rank, &dependent)) != NB_OK)
             return status;
+    }
+    if (rank < n && tolerate_singular) {
+        /* A point found by other means is reported as it is; it has no covariance. */
+        for (int a = 0; a < n * n; a++)
+            result->covariance[a] = NAN;
+        for (int j = 0; j < n; j++)
+            result->std_error[j] = result->ci_low[j] = result->ci_high[j] = NAN;
+        return NB_OK;
     }
     if (rank < n) {
         char names[512] = "";
@@ -774,7 +783,7 @@ static nb_status solve(lsq_problem *pb, const double *start, nb_lsq_method metho
         result->method = NB_LSQ_LINEAR;
         result->stop = NB_LSQ_STOP_LINEAR;
         result->iterations = 1;
-        status = finish_statistics(pb, x, jac, f, cov, opt, result);
+        status = finish_statistics(pb, x, jac, f, cov, opt, false, result);
     } else {
         lm_outcome outcome = {0, NB_LSQ_STOP_NONE};
         if ((status = lm_solve(pb, x, opt, &outcome)) != NB_OK)
@@ -782,7 +791,7 @@ static nb_status solve(lsq_problem *pb, const double *start, nb_lsq_method metho
         result->method = NB_LSQ_LM;
         result->stop = outcome.stop;
         result->iterations = outcome.iterations;
-        status = finish_statistics(pb, x, jac, f, NULL, opt, result);
+        status = finish_statistics(pb, x, jac, f, NULL, opt, false, result);
     }
     result->converged = result->stop != NB_LSQ_STOP_MAX_EVALS && result->stop != NB_LSQ_STOP_NONE;
     result->n_evals = pb->n_evals;
@@ -884,7 +893,7 @@ nb_status lsq_statistics_at(nb_node *residual, int n_nodes, nb_node *const *para
         status = nb_fail(NB_EARG, "%d data points cannot determine %d parameters", pb.m, pb.n);
         goto done;
     }
-    status = finish_statistics(&pb, x, jac, f, NULL, options, result);
+    status = finish_statistics(&pb, x, jac, f, NULL, options, true, result);
     result->n_evals = pb.n_evals;
     result->n_jacobians = pb.n_jacobians;
     result->r_squared = NAN;

@@ -52,8 +52,9 @@ nb_status lsq_check_options(const nb_lsq_options *options);
 
 /* Fill `result` with the statistics of the point x (n scalars, laid out as for
  * nb_lsq_fit_graph): the sum of squares, the covariance from the autodiff Jacobian,
- * standard errors and intervals. For a point found by other means (a gradient method);
- * the caller sets method, stop, iterations and evaluations. */
+ * standard errors and intervals. For a point found by other means (a gradient method),
+ * which is reported as it is: where the Jacobian is singular the covariance, standard
+ * errors and intervals are NaN. The caller sets method, stop, iterations and evaluations. */
 nb_status lsq_statistics_at(nb_node *residual, int n_nodes, nb_node *const *params, const double *x,
                             const double *weights, const nb_lsq_options *options, nb_lsq_result *result);
 

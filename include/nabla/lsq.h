@@ -134,7 +134,8 @@ typedef struct nb_fit_setup {
  * built a second time, with scalar parameters (nb_param) and inputs of the batch's size,
  * and trained with nb_optim on nb_loader's shuffled batches; the standard errors and
  * intervals are then computed where it ended, from the autodiff Jacobian as for
- * Levenberg–Marquardt. result->converged is true only when L-BFGS stopped by itself; a
+ * Levenberg–Marquardt (NaN where that Jacobian is singular: the end point is reported as
+ * it is). result->converged is true only when L-BFGS stopped by itself; a
  * loss that becomes NaN or infinite is an error (NB_ENUMERIC) naming the epoch. */
 nb_status nb_fit_formula(const char *formula, const nb_lsq_data *data, const nb_fit_setup *setup,
                          const nb_lsq_options *options, nb_lsq_result *result);
