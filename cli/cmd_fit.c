@@ -554,11 +554,15 @@ static void plot_caption(const nb_lsq_result *r, char *buf, size_t size)
                       : r->method == NB_LSQ_ADAM ? "Adam"
                       : r->method == NB_LSQ_LBFGS ? "L-BFGS"
                                                   : "Levenberg-Marquardt";
-    int used = snprintf(buf, size, "%s: ", how);
-    for (int j = 0; j < r->n_params && j < 4 && used < (int)size; j++)
-        used += snprintf(buf + used, size - (size_t)used, "%s%s = %.5g", j ? ", " : "", r->names[j], r->params[j]);
-    if (r->n_params > 4 && used < (int)size)
-        used += snprintf(buf + used, size - (size_t)used, ", ...");
+    int used;
+    if (r->n_params <= 4) { /* more would not be readable: the table has them all */
+        used = snprintf(buf, size, "%s: ", how);
+        for (int j = 0; j < r->n_params && used < (int)size; j++)
+            used += snprintf(buf + used, size - (size_t)used, "%s%s = %.5g", j ? ", " : "", r->names[j],
+                             r->params[j]);
+    } else {
+        used = snprintf(buf, size, "%s, %d parameters", how, r->n_params);
+    }
     if (used < (int)size)
         snprintf(buf + used, size - (size_t)used, "   (SSE %.4g, R\xc2\xb2 %.5g)", r->sse, r->r_squared);
 }

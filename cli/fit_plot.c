@@ -92,8 +92,7 @@ static void label_residuals(nb_panel *panel, const fit_picture *p, const char *x
     nb_panel_legend(panel, NB_LEGEND_NONE);
 }
 
-static nb_status draw_one_input(nb_figure *figure, const fit_picture *p, int column, const double *fitted,
-                                const double *residual)
+static nb_status draw_one_input(nb_figure *figure, const fit_picture *p, int column, const double *residual)
 {
     int64_t m = p->data->n_rows;
     const double *x = p->data->columns[column];
@@ -105,7 +104,6 @@ static nb_status draw_one_input(nb_figure *figure, const fit_picture *p, int col
     nb_status status = curve(p, column, lo, hi, curve_x, curve_y, &n_curve);
     if (status != NB_OK)
         return status;
-    (void)fitted;
 
     nb_panel *top = nb_figure_panel(figure, 0, 0);
     if (p->caption)
@@ -197,7 +195,7 @@ nb_status fit_plot_save(const fit_picture *p, const char *path)
         compact_formula(nb_expr_text(p->expr), title, sizeof title);
         nb_figure_title(figure, title);
         int column;
-        status = input_columns(p, &column) == 1 ? draw_one_input(figure, p, column, fitted, residual)
+        status = input_columns(p, &column) == 1 ? draw_one_input(figure, p, column, residual)
                                                 : draw_observed_fitted(figure, p, fitted, residual);
     }
     if (status == NB_OK)
