@@ -1,8 +1,12 @@
-/* nabla fit FORMULA FILE: least-squares fit of any formula to a table of data. */
+/* nabla fit FORMULA FILE: least-squares fit of any formula to a table of data, by the
+ * solver or, for comparison, by the toolkit's gradient methods; optionally a plot. */
 #include "cli.h"
+#include "fit_plot.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
@@ -14,7 +18,8 @@ static void usage(FILE *out)
           "\n"
           "Fit the parameters of FORMULA to the data in FILE by least squares: Levenberg-Marquardt\n"
           "with exact derivatives from automatic differentiation, or one QR solve when the formula\n"
-          "is linear in its parameters.\n"
+          "is linear in its parameters. The toolkit's gradient methods (sgd, adam, lbfgs) can run\n"
+          "instead, to compare the tutorials' way with the solver's on the same problem.\n"
           "\n"
           "FORMULA   'y = b1*(1-exp(-b2*x))', 'log(y) = a - b*x', or just 'a*exp(-k*t)'.\n"
           "          Numbers (2, .5, 1e-5), + - * /, powers ^ or ** (right-associative; -x^2 is\n"
@@ -25,7 +30,7 @@ static void usage(FILE *out)
           "FILE      CSV, semicolon-separated, TSV or whitespace-separated numbers, with or\n"
           "          without a header line; '-' reads standard input; lines starting with #\n"
           "          are skipped. Without a header the columns are c1, c2, ... (x and y when\n"
-          "          there are two).\n"
+          "          there are two). Errors name the file, line and column.\n"
           "\n"
           "options:\n"
           "  --y COL            the response when the formula has no left side: a column name\n"
@@ -34,19 +39,48 @@ static void usage(FILE *out)
           "  --absolute-sigma   take the sigmas as absolute: do not scale the covariance by the\n"
           "                     residual variance\n"
           "  --init LIST        start values, e.g. b1=500,b2=1e-4; parameters not given start at 1\n"
-          "  --method M         lm (Levenberg-Marquardt) or linear (QR; only for formulas linear in\n"
-          "                     their parameters); default: linear when it applies, else lm\n"
-          "  --max-evals N      give up after N model evaluations (default 400 * (parameters + 1))\n"
+          "  --method M         lm (Levenberg-Marquardt), linear (QR; only for formulas linear in\n"
+          "                     their parameters), or a gradient method: sgd, adam (shuffled\n"
+          "                     mini-batches) or lbfgs (all points, strong Wolfe line search);\n"
+          "                     default: linear when it applies, else lm\n"
+          "  --lr R             gradient methods: the learning rate (sgd 0.01, adam 0.01, lbfgs 1)\n"
+          "  --epochs N         gradient methods: passes over the data (1000); for lbfgs the most\n"
+          "                     iterations (1000): it stops earlier when it can go no lower\n"
+          "  --batch N          sgd and adam: points per step (32, or all when fewer); the loss\n"
+          "                     of a batch is the mean of its squared (weighted) residuals\n"
+          "  --seed N           sgd and adam: the shuffling of the batches (default 0)\n"
+          "  --max-evals N      lm: give up after N model evaluations (default 400 * (parameters + 1))\n"
           "  --confidence P     level of the confidence intervals (default 0.95)\n"
           "  --header           the first line names the columns\n"
-          "  --no-header        the first line is data (default: guess from its fields)\n"
-          "  --delimiter C      ',' ';' 'tab' or 'space' (default: guess from the first line)\n"
+          "  --no-header        the first line is data (default: a header when it has text where\n"
+          "                     the second line has numbers)\n"
+          "  --delimiter C      ',' ';' 'tab' or 'space' (default: guessed from the first lines)\n"
+          "  --plot FILE        draw the fit (.png, .svg or .pdf). With one input column: the data\n"
+          "                     and the fitted curve, the residuals below. With several: observed\n"
+          "                     against fitted values, the residuals against the fitted values below\n"
           "  --json             print one JSON object instead of the table\n"
           "  --help             this text\n"
           "\n"
-          "Exit status: 0 converged, 1 failed (bad formula or data, no convergence), 2 bad usage.\n",
+          "A gradient method's standard errors are computed where it ended, as for lm; the output\n"
+          "compares its sum of squares with the solver's on the same data and start, and says\n"
+          "whether it reached the least-squares optimum.\n"
+          "\n"
+          "Exit status: 0 converged (a gradient method: it ran without diverging), 1 failed (bad\n"
+          "data, a singular or non-finite model, no convergence, a plot that cannot be written),\n"
+          "2 bad usage (unknown or conflicting options, a formula that does not parse).\n",
           out);
 }
+
+typedef struct fit_args {
+    const char *formula, *file, *plot;
+    nb_fit_setup setup;
+    nb_lsq_options lsq;
+    nb_csv_options read;
+    const char *init_text;
+    bool json;
+    /* Options given that apply to some methods only, for the check of combinations. */
+    const char *lr_text, *epochs_text, *batch_text, *seed_text, *max_evals_text;
+} fit_args;
 
 /* "b1=500,b2=1e-4" into names and values (names point into `text`, which is modified). */
 static bool parse_init(char *text, const char ***names, double **values, int *count)
@@ -106,21 +140,285 @@ static bool parse_delimiter(const char *text, char *delimiter)
     return true;
 }
 
-static const char *method_name(nb_lsq_method method)
+static bool parse_method(const char *text, nb_lsq_method *method)
 {
-    return method == NB_LSQ_LINEAR ? "linear" : "lm";
+    static const nb_lsq_method methods[] = {NB_LSQ_LM, NB_LSQ_LINEAR, NB_LSQ_SGD, NB_LSQ_ADAM, NB_LSQ_LBFGS};
+    for (size_t k = 0; k < sizeof methods / sizeof methods[0]; k++)
+        if (strcmp(text, nb_lsq_method_name(methods[k])) == 0) {
+            *method = methods[k];
+            return true;
+        }
+    return false;
 }
 
-static void print_table(const char *formula, const char *file, const nb_lsq_data *data, const nb_lsq_result *r,
-                        bool weighted)
+/* A whole number in [1, max]. */
+static bool parse_count(const char *option, const char *text, long long max, long long *value)
 {
-    printf("formula   %s\n", formula);
-    printf("data      %s: %lld points%s\n", file, (long long)r->n_points, weighted ? ", weighted by 1/sigma^2" : "");
-    printf("method    %s\n", r->method == NB_LSQ_LINEAR
-                                 ? "linear least squares (QR in extended precision, refined)"
-                                 : "Levenberg-Marquardt, derivatives by automatic differentiation");
-    printf("stopped   %s%s\n\n", nb_lsq_stop_text(r->stop), r->converged ? "" : "  ** NOT CONVERGED **");
-    (void)data;
+    char *end;
+    errno = 0;
+    *value = strtoll(text, &end, 10);
+    if (end == text || *end || errno == ERANGE || *value < 1 || *value > max) {
+        cli_error("fit", "%s: expected a whole number from 1 to %lld, got '%s'", option, max, text);
+        return false;
+    }
+    return true;
+}
+
+/* The options that make sense only with some methods, and their values. */
+static bool check_method_options(fit_args *a)
+{
+    bool gradient = nb_lsq_method_is_gradient(a->lsq.method), lbfgs = a->lsq.method == NB_LSQ_LBFGS;
+    const char *method = a->lsq.method == NB_LSQ_AUTO ? "the default method" : nb_lsq_method_name(a->lsq.method);
+    const char *gradient_only[][2] = {{"--lr", a->lr_text}, {"--epochs", a->epochs_text},
+                                      {"--batch", a->batch_text}, {"--seed", a->seed_text}};
+    for (int k = 0; k < 4; k++)
+        if (gradient_only[k][1] && !gradient) {
+            cli_error("fit", "%s applies to the gradient methods (--method sgd, adam or lbfgs), not to %s",
+                      gradient_only[k][0], method);
+            return false;
+        }
+    if (a->max_evals_text && gradient) {
+        cli_error("fit", "--max-evals is the budget of lm; %s runs for --epochs", method);
+        return false;
+    }
+    if ((a->batch_text || a->seed_text) && lbfgs) {
+        cli_error("fit", "%s: lbfgs takes all points at once (its line search compares losses of the same "
+                         "points); mini-batches are for sgd and adam",
+                  a->batch_text ? "--batch" : "--seed");
+        return false;
+    }
+    long long value;
+    if (a->lr_text) {
+        char *end;
+        a->lsq.lr = strtod(a->lr_text, &end);
+        if (end == a->lr_text || *end || !(a->lsq.lr > 0) || !isfinite(a->lsq.lr)) {
+            cli_error("fit", "--lr: expected a positive number, got '%s'", a->lr_text);
+            return false;
+        }
+    }
+    if (a->epochs_text) {
+        if (!parse_count("--epochs", a->epochs_text, 100000000, &value))
+            return false;
+        a->lsq.epochs = (int)value;
+    }
+    if (a->batch_text) {
+        if (!parse_count("--batch", a->batch_text, INT32_MAX, &value))
+            return false;
+        a->lsq.batch = value;
+    }
+    if (a->seed_text) {
+        char *end;
+        errno = 0;
+        unsigned long long seed = strtoull(a->seed_text, &end, 10);
+        if (end == a->seed_text || *end || errno == ERANGE || a->seed_text[0] == '-') {
+            cli_error("fit", "--seed: expected a whole number >= 0, got '%s'", a->seed_text);
+            return false;
+        }
+        a->lsq.seed = seed;
+    }
+    if (a->max_evals_text) {
+        if (!parse_count("--max-evals", a->max_evals_text, INT32_MAX, &value))
+            return false;
+        a->lsq.max_evals = (int)value;
+    }
+    return true;
+}
+
+/* Options into `a`; 0 to go on, else the exit status (0 after --help). */
+static int parse_args(int argc, char **argv, fit_args *a)
+{
+    enum { OPT_Y = 1, OPT_SIGMA, OPT_ABS_SIGMA, OPT_INIT, OPT_METHOD, OPT_LR, OPT_EPOCHS, OPT_BATCH, OPT_SEED,
+           OPT_MAX_EVALS, OPT_CONFIDENCE, OPT_HEADER, OPT_NO_HEADER, OPT_DELIMITER, OPT_PLOT, OPT_JSON, OPT_HELP };
+    static const struct option options[] = {
+        {"y", required_argument, NULL, OPT_Y},
+        {"sigma", required_argument, NULL, OPT_SIGMA},
+        {"absolute-sigma", no_argument, NULL, OPT_ABS_SIGMA},
+        {"init", required_argument, NULL, OPT_INIT},
+        {"method", required_argument, NULL, OPT_METHOD},
+        {"lr", required_argument, NULL, OPT_LR},
+        {"epochs", required_argument, NULL, OPT_EPOCHS},
+        {"batch", required_argument, NULL, OPT_BATCH},
+        {"seed", required_argument, NULL, OPT_SEED},
+        {"max-evals", required_argument, NULL, OPT_MAX_EVALS},
+        {"confidence", required_argument, NULL, OPT_CONFIDENCE},
+        {"header", no_argument, NULL, OPT_HEADER},
+        {"no-header", no_argument, NULL, OPT_NO_HEADER},
+        {"delimiter", required_argument, NULL, OPT_DELIMITER},
+        {"plot", required_argument, NULL, OPT_PLOT},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    optind = 1;
+    opterr = 0;
+    int option;
+    while ((option = getopt_long(argc, argv, ":", options, NULL)) != -1) {
+        char *end;
+        switch (option) {
+        case OPT_Y: a->setup.response = optarg; break;
+        case OPT_SIGMA: a->setup.sigma = optarg; break;
+        case OPT_ABS_SIGMA: a->lsq.absolute_sigma = true; break;
+        case OPT_INIT: a->init_text = optarg; break;
+        case OPT_METHOD:
+            if (!parse_method(optarg, &a->lsq.method)) {
+                cli_error("fit", "--method: unknown method '%s' (lm, linear, sgd, adam or lbfgs)", optarg);
+                return 2;
+            }
+            break;
+        case OPT_LR: a->lr_text = optarg; break;
+        case OPT_EPOCHS: a->epochs_text = optarg; break;
+        case OPT_BATCH: a->batch_text = optarg; break;
+        case OPT_SEED: a->seed_text = optarg; break;
+        case OPT_MAX_EVALS: a->max_evals_text = optarg; break;
+        case OPT_CONFIDENCE:
+            a->lsq.confidence = strtod(optarg, &end);
+            if (end == optarg || *end || !(a->lsq.confidence > 0 && a->lsq.confidence < 1)) {
+                cli_error("fit", "--confidence: expected a number between 0 and 1, got '%s'", optarg);
+                return 2;
+            }
+            break;
+        case OPT_HEADER: a->read.header = NB_CSV_HEADER_YES; break;
+        case OPT_NO_HEADER: a->read.header = NB_CSV_HEADER_NO; break;
+        case OPT_DELIMITER:
+            if (!parse_delimiter(optarg, &a->read.delimiter)) {
+                cli_error("fit", "--delimiter: expected ',', ';', 'tab' or 'space', got '%s'", optarg);
+                return 2;
+            }
+            break;
+        case OPT_PLOT:
+            if (!fit_plot_path_ok(optarg)) {
+                cli_error("fit", "--plot: cannot tell the image format of '%s': use .png, .svg or .pdf", optarg);
+                return 2;
+            }
+            a->plot = optarg;
+            break;
+        case OPT_JSON: a->json = true; break;
+        case OPT_HELP: usage(stdout); return -1;
+        case ':':
+            cli_error("fit", "option '%s' needs a value", argv[optind - 1]);
+            return 2;
+        default:
+            cli_error("fit", "unknown option '%s' (nabla fit --help lists them)", argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (argc - optind != 2) {
+        cli_error("fit", "expected FORMULA and FILE, got %d argument%s (nabla fit --help)", argc - optind,
+                  argc - optind == 1 ? "" : "s");
+        return 2;
+    }
+    a->formula = argv[optind];
+    a->file = argv[optind + 1];
+    return check_method_options(a) ? 0 : 2;
+}
+
+/* ---- what the output shows besides the result ------------------------------------------ */
+
+/* The fit's response per row, and what to call it: the left side evaluated (named as
+ * written), or the response column by the rule of nb_fit_setup. */
+typedef struct response_info {
+    double *values;
+    char name[160];
+    double *sigma; /* per row, or NULL */
+} response_info;
+
+static nb_status find_response(const fit_args *a, const nb_lsq_data *data, const nb_expr *expr, response_info *r)
+{
+    int64_t m = data->n_rows;
+    r->values = malloc((size_t)m * sizeof *r->values);
+    if (!r->values)
+        return nb_fail(NB_ENOMEM, "out of memory");
+    if (nb_expr_has_response(expr)) {
+        const char *formula = nb_expr_text(expr), *equals = strchr(formula, '=');
+        while (isspace((unsigned char)*formula))
+            formula++;
+        int length = (int)(equals - formula);
+        while (length > 0 && isspace((unsigned char)formula[length - 1]))
+            length--;
+        snprintf(r->name, sizeof r->name, "%.*s", length, formula);
+        nb_status status = nb_expr_eval(expr, true, m, (const double *const *)data->columns, NULL, r->values);
+        if (status != NB_OK)
+            return status;
+    } else {
+        int k = nb_lsq_data_column(data, a->setup.response ? a->setup.response : "y");
+        if (k < 0)
+            k = data->n_columns - 1; /* only reached without --y: nb_fit_formula checked it */
+        snprintf(r->name, sizeof r->name, "%s", data->names[k]);
+        memcpy(r->values, data->columns[k], (size_t)m * sizeof *r->values);
+    }
+    int sigma = a->setup.sigma ? nb_lsq_data_column(data, a->setup.sigma) : -1;
+    r->sigma = sigma >= 0 ? data->columns[sigma] : NULL;
+    return NB_OK;
+}
+
+/* How a gradient method's end point compares with the solver's. */
+typedef struct comparison {
+    bool ran;            /* the solver fitted (else `error` says why not) */
+    char error[512];
+    nb_lsq_result solver;
+    bool reached;        /* the gradient method is at the solver's optimum */
+    int worst;           /* the parameter furthest from the solver's, relative to its size */
+    double worst_diff;
+} comparison;
+
+/* Reached: a sum of squares within a millionth of the solver's, or both at the level of
+ * rounding (1e-20 of the sum of the squared weighted responses, residuals of 1e-10). */
+static void compare_with_solver(const fit_args *a, const nb_lsq_data *data, const nb_lsq_result *r,
+                                const response_info *response, comparison *c)
+{
+    memset(c, 0, sizeof *c);
+    nb_lsq_options solver = a->lsq;
+    solver.method = NB_LSQ_AUTO;
+    solver.lr = 0, solver.epochs = 0, solver.batch = 0;
+    if (nb_fit_formula(a->formula, data, &a->setup, &solver, &c->solver) != NB_OK) {
+        snprintf(c->error, sizeof c->error, "%s", nb_errmsg());
+        return;
+    }
+    c->ran = true;
+    double scale = 0;
+    for (int64_t i = 0; i < data->n_rows; i++) {
+        double wy = response->values[i] / (response->sigma ? response->sigma[i] : 1);
+        scale += wy * wy;
+    }
+    c->reached = r->sse <= c->solver.sse * (1 + 1e-6) + 1e-20 * scale;
+    for (int j = 0; j < r->n_params; j++) { /* relative: parameters differ in scale */
+        double diff = fabs(r->params[j] - c->solver.params[j]) / fmax(fabs(c->solver.params[j]), DBL_MIN);
+        if (j == 0 || diff > c->worst_diff)
+            c->worst = j, c->worst_diff = diff;
+    }
+}
+
+static const char *solver_name(nb_lsq_method method)
+{
+    return method == NB_LSQ_LINEAR ? "the linear least-squares solve" : "Levenberg-Marquardt";
+}
+
+static void print_method(const nb_lsq_result *r)
+{
+    switch (r->method) {
+    case NB_LSQ_LINEAR: printf("method    linear least squares (QR in extended precision, refined)\n"); break;
+    case NB_LSQ_SGD:
+    case NB_LSQ_ADAM:
+        printf("method    %s, a gradient method: learning rate %g, batches of %lld shuffled every epoch\n",
+               r->method == NB_LSQ_SGD ? "SGD" : "Adam", r->lr, (long long)r->batch);
+        break;
+    case NB_LSQ_LBFGS:
+        printf("method    L-BFGS, a gradient method: all points at once, strong Wolfe line search (first try "
+               "%g)\n",
+               r->lr);
+        break;
+    default: printf("method    Levenberg-Marquardt, derivatives by automatic differentiation\n"); break;
+    }
+}
+
+static void print_table(const fit_args *a, const nb_lsq_result *r, const comparison *c)
+{
+    bool gradient = nb_lsq_method_is_gradient(r->method);
+    printf("formula   %s\n", a->formula);
+    printf("data      %s: %lld points%s\n", a->file, (long long)r->n_points,
+           a->setup.sigma ? ", weighted by 1/sigma^2" : "");
+    print_method(r);
+    printf("stopped   %s%s\n\n", nb_lsq_stop_text(r->stop), r->converged || gradient ? "" : "  ** NOT CONVERGED **");
 
     int width = 9;
     for (int j = 0; j < r->n_params; j++)
@@ -136,9 +434,35 @@ static void print_table(const char *formula, const char *file, const nb_lsq_data
     printf("sum of squares      %.11g\n", r->sse);
     printf("residual std error  %.6g on %lld degrees of freedom\n", r->residual_std, (long long)r->dof);
     printf("R^2                 %.10g\n", r->r_squared);
-    printf("iterations          %d (%d model evaluation%s, %d Jacobian evaluation%s)\n", r->iterations,
-           r->n_evals, r->n_evals == 1 ? "" : "s", r->n_jacobians, r->n_jacobians == 1 ? "" : "s");
-    /* A linear solve does not start anywhere. */
+    if (r->method == NB_LSQ_LBFGS)
+        printf("iterations          %d (%d evaluation%s of the loss and its gradient, line searches included)\n",
+               r->iterations, r->n_evals, r->n_evals == 1 ? "" : "s");
+    else if (gradient)
+        printf("iterations          %d update%s in %d epoch%s (a gradient of a batch each)\n", r->iterations,
+               r->iterations == 1 ? "" : "s", r->epochs, r->epochs == 1 ? "" : "s");
+    else
+        printf("iterations          %d (%d model evaluation%s, %d Jacobian evaluation%s)\n", r->iterations,
+               r->n_evals, r->n_evals == 1 ? "" : "s", r->n_jacobians, r->n_jacobians == 1 ? "" : "s");
+    if (gradient) {
+        if (!c->ran) {
+            printf("solver    the least-squares solver, for comparison, failed: %s\n", c->error);
+        } else {
+            printf("solver    %s on the same data%s: sum of squares %.6g (%d iteration%s)\n",
+                   solver_name(c->solver.method), c->solver.method == NB_LSQ_LINEAR ? "" : " from the same start",
+                   c->solver.sse, c->solver.iterations, c->solver.iterations == 1 ? "" : "s");
+            printf("          %s %s (furthest parameter: %s = %.10g against %.10g)\n",
+                   nb_lsq_method_name(r->method),
+                   c->reached ? "reached the least-squares optimum" : "did NOT reach the least-squares optimum",
+                   r->names[c->worst], r->params[c->worst], c->solver.params[c->worst]);
+        }
+    }
+    bool no_errors = false;
+    for (int j = 0; j < r->n_params; j++)
+        no_errors |= isnan(r->std_error[j]) && r->dof > 0;
+    if (no_errors)
+        printf("note: the Jacobian is singular where %s ended (the model does not react to some parameter "
+               "there), so the standard errors are not defined\n",
+               nb_lsq_method_name(r->method));
     /* A standard error far beyond the estimate: the data do not pin that parameter down
      * (often a start on a plateau where the model does not react to it). */
     for (int j = 0; j < r->n_params; j++)
@@ -146,6 +470,7 @@ static void print_table(const char *formula, const char *file, const nb_lsq_data
             printf("note: %s is barely determined by the data (std error %.3g for an estimate of %.3g); "
                    "check the model and the start values\n",
                    r->names[j], r->std_error[j], r->params[j]);
+    /* A linear solve does not start anywhere. */
     int defaulted = 0;
     for (int j = 0; j < r->n_params && r->method != NB_LSQ_LINEAR; j++)
         defaulted += r->defaulted[j];
@@ -166,13 +491,13 @@ static cJSON *named_numbers(const nb_lsq_result *r, const double *values)
     return object;
 }
 
-static bool print_json(const char *formula, const nb_lsq_result *r)
+static bool print_json(const char *formula, const nb_lsq_result *r, const comparison *c)
 {
     cJSON *root = cJSON_CreateObject();
     if (!root)
         return false;
     cJSON_AddStringToObject(root, "formula", formula);
-    cJSON_AddStringToObject(root, "method", method_name(r->method));
+    cJSON_AddStringToObject(root, "method", nb_lsq_method_name(r->method));
     cJSON_AddItemToObject(root, "params", named_numbers(r, r->params));
     cJSON_AddItemToObject(root, "stderr", named_numbers(r, r->std_error));
     cJSON *ci = cJSON_AddObjectToObject(root, "ci");
@@ -195,6 +520,23 @@ static bool print_json(const char *formula, const nb_lsq_result *r)
     for (int j = 0; j < r->n_params; j++)
         if (r->defaulted[j])
             cJSON_AddItemToArray(defaulted, cJSON_CreateString(r->names[j]));
+    if (nb_lsq_method_is_gradient(r->method)) {
+        cJSON *gradient = cJSON_AddObjectToObject(root, "gradient");
+        cJSON_AddNumberToObject(gradient, "epochs", r->epochs);
+        cJSON_AddNumberToObject(gradient, "lr", r->lr);
+        cJSON_AddNumberToObject(gradient, "batch", (double)r->batch);
+        cJSON *solver = cJSON_AddObjectToObject(root, "solver");
+        if (c->ran) {
+            cJSON_AddStringToObject(solver, "method", nb_lsq_method_name(c->solver.method));
+            cJSON_AddItemToObject(solver, "params", named_numbers(&c->solver, c->solver.params));
+            cJSON_AddNumberToObject(solver, "sse", c->solver.sse);
+            cJSON_AddNumberToObject(solver, "iterations", c->solver.iterations);
+            cJSON_AddBoolToObject(root, "reached_optimum", c->reached);
+        } else {
+            cJSON_AddStringToObject(solver, "error", c->error);
+            cJSON_AddNullToObject(root, "reached_optimum");
+        }
+    }
     char *text = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     if (!text)
@@ -204,125 +546,107 @@ static bool print_json(const char *formula, const nb_lsq_result *r)
     return true;
 }
 
-int cmd_fit(int argc, char **argv)
+/* The caption over the plot: how the fit was made and how well it fits. */
+static void plot_caption(const nb_lsq_result *r, char *buf, size_t size)
 {
-    enum { OPT_Y = 1, OPT_SIGMA, OPT_ABS_SIGMA, OPT_INIT, OPT_METHOD, OPT_MAX_EVALS, OPT_CONFIDENCE, OPT_HEADER,
-           OPT_NO_HEADER, OPT_DELIMITER, OPT_JSON, OPT_HELP };
-    static const struct option options[] = {
-        {"y", required_argument, NULL, OPT_Y},
-        {"sigma", required_argument, NULL, OPT_SIGMA},
-        {"absolute-sigma", no_argument, NULL, OPT_ABS_SIGMA},
-        {"init", required_argument, NULL, OPT_INIT},
-        {"method", required_argument, NULL, OPT_METHOD},
-        {"max-evals", required_argument, NULL, OPT_MAX_EVALS},
-        {"confidence", required_argument, NULL, OPT_CONFIDENCE},
-        {"header", no_argument, NULL, OPT_HEADER},
-        {"no-header", no_argument, NULL, OPT_NO_HEADER},
-        {"delimiter", required_argument, NULL, OPT_DELIMITER},
-        {"json", no_argument, NULL, OPT_JSON},
-        {"help", no_argument, NULL, OPT_HELP},
-        {NULL, 0, NULL, 0},
-    };
-    nb_fit_setup setup = {0};
-    nb_lsq_options lsq = nb_lsq_defaults();
-    nb_lsq_read_options read = nb_lsq_read_defaults();
-    char *init_text = NULL;
-    bool json = false;
-    int status = 2;
-    const char **init_names = NULL;
-    double *init_values = NULL;
+    const char *how = r->method == NB_LSQ_LINEAR ? "linear least squares"
+                      : r->method == NB_LSQ_SGD  ? "SGD"
+                      : r->method == NB_LSQ_ADAM ? "Adam"
+                      : r->method == NB_LSQ_LBFGS ? "L-BFGS"
+                                                  : "Levenberg-Marquardt";
+    int used;
+    if (r->n_params <= 4) { /* more would not be readable: the table has them all */
+        used = snprintf(buf, size, "%s: ", how);
+        for (int j = 0; j < r->n_params && used < (int)size; j++)
+            used += snprintf(buf + used, size - (size_t)used, "%s%s = %.5g", j ? ", " : "", r->names[j],
+                             r->params[j]);
+    } else {
+        used = snprintf(buf, size, "%s, %d parameters", how, r->n_params);
+    }
+    if (used < (int)size)
+        snprintf(buf + used, size - (size_t)used, "   (SSE %.4g, R\xc2\xb2 %.5g)", r->sse, r->r_squared);
+}
 
-    optind = 1;
-    opterr = 0;
-    int option;
-    while ((option = getopt_long(argc, argv, ":", options, NULL)) != -1) {
-        char *end;
-        switch (option) {
-        case OPT_Y: setup.response = optarg; break;
-        case OPT_SIGMA: setup.sigma = optarg; break;
-        case OPT_ABS_SIGMA: lsq.absolute_sigma = true; break;
-        case OPT_INIT: init_text = optarg; break;
-        case OPT_METHOD:
-            if (strcmp(optarg, "lm") == 0) {
-                lsq.method = NB_LSQ_LM;
-            } else if (strcmp(optarg, "linear") == 0) {
-                lsq.method = NB_LSQ_LINEAR;
-            } else {
-                cli_error("fit", "--method: unknown method '%s' (lm or linear)", optarg);
-                goto out;
-            }
-            break;
-        case OPT_MAX_EVALS:
-            lsq.max_evals = (int)strtol(optarg, &end, 10);
-            if (*end || lsq.max_evals < 1) {
-                cli_error("fit", "--max-evals: expected a positive whole number, got '%s'", optarg);
-                goto out;
-            }
-            break;
-        case OPT_CONFIDENCE:
-            lsq.confidence = strtod(optarg, &end);
-            if (*end || !(lsq.confidence > 0 && lsq.confidence < 1)) {
-                cli_error("fit", "--confidence: expected a number between 0 and 1, got '%s'", optarg);
-                goto out;
-            }
-            break;
-        case OPT_HEADER: read.header = 1; break;
-        case OPT_NO_HEADER: read.header = 0; break;
-        case OPT_DELIMITER:
-            if (!parse_delimiter(optarg, &read.delimiter)) {
-                cli_error("fit", "--delimiter: expected ',', ';', 'tab' or 'space', got '%s'", optarg);
-                goto out;
-            }
-            break;
-        case OPT_JSON: json = true; break;
-        case OPT_HELP: usage(stdout); return 0;
-        case ':':
-            cli_error("fit", "option '%s' needs a value", argv[optind - 1]);
-            goto out;
-        default:
-            cli_error("fit", "unknown option '%s' (nabla fit --help lists them)", argv[optind - 1]);
-            goto out;
+static int run_fit(fit_args *a)
+{
+    nb_lsq_data data;
+    if (nb_lsq_data_read(a->file, &a->read, &data) != NB_OK) {
+        cli_error("fit", NULL);
+        return 1;
+    }
+    /* A formula that does not parse is bad usage, told with a caret under the column. */
+    nb_expr *expr = nb_expr_parse(a->formula, data.n_columns, (const char *const *)data.names);
+    if (!expr) {
+        cli_error("fit", NULL);
+        nb_lsq_data_free(&data);
+        return 2;
+    }
+    int status = 1;
+    nb_lsq_result result;
+    response_info response = {0};
+    comparison compare = {0};
+    if (nb_fit_formula(a->formula, &data, &a->setup, &a->lsq, &result) != NB_OK) {
+        cli_error("fit", NULL);
+        goto done_data;
+    }
+    if (find_response(a, &data, expr, &response) != NB_OK) {
+        cli_error("fit", NULL);
+        goto done;
+    }
+    if (nb_lsq_method_is_gradient(result.method))
+        compare_with_solver(a, &data, &result, &response, &compare);
+    bool printed = a->json ? print_json(a->formula, &result, &compare)
+                           : (print_table(a, &result, &compare), true);
+    if (!printed) {
+        cli_error("fit", "out of memory printing the result");
+        goto done;
+    }
+    bool ok = result.converged || nb_lsq_method_is_gradient(result.method);
+    if (!ok)
+        cli_error("fit", "did not converge within %d model evaluations (raise --max-evals, or give better "
+                         "start values with --init)",
+                  result.n_evals);
+    if (a->plot) {
+        char caption[400];
+        plot_caption(&result, caption, sizeof caption);
+        fit_picture picture = {.data = &data, .expr = expr, .params = result.params, .response = response.values,
+                               .response_name = response.name, .sigma = response.sigma, .caption = caption};
+        if (fit_plot_save(&picture, a->plot) != NB_OK) {
+            cli_error("fit", NULL);
+            ok = false;
+        } else if (!a->json) {
+            printf("plot      %s\n", a->plot);
         }
     }
-    if (argc - optind != 2) {
-        cli_error("fit", "expected FORMULA and FILE, got %d argument%s (nabla fit --help)", argc - optind,
-                  argc - optind == 1 ? "" : "s");
-        goto out;
-    }
-    const char *formula = argv[optind], *file = argv[optind + 1];
-    char *init_copy = init_text ? strdup(init_text) : NULL;
-    if (init_text && (!init_copy || !parse_init(init_copy, &init_names, &init_values, &setup.n_init))) {
-        free(init_copy);
-        goto out;
-    }
-    setup.init_names = init_names;
-    setup.init_values = init_values;
-
-    status = 1;
-    nb_lsq_data data;
-    if (nb_lsq_data_read(file, &read, &data) != NB_OK) {
-        cli_error("fit", NULL);
-        free(init_copy);
-        goto out;
-    }
-    nb_lsq_result result;
-    if (nb_fit_formula(formula, &data, &setup, &lsq, &result) != NB_OK) {
-        cli_error("fit", NULL);
-    } else {
-        bool printed = json ? print_json(formula, &result) : (print_table(formula, file, &data, &result,
-                                                                          setup.sigma != NULL), true);
-        if (!printed)
-            cli_error("fit", "out of memory printing the result");
-        else if (!result.converged)
-            cli_error("fit", "did not converge within %d model evaluations (raise --max-evals, or give better "
-                             "start values with --init)",
-                      result.n_evals);
-        status = printed && result.converged ? 0 : 1;
-        nb_lsq_result_free(&result);
-    }
+    status = ok ? 0 : 1;
+done:
+    if (compare.ran)
+        nb_lsq_result_free(&compare.solver);
+    free(response.values);
+    nb_lsq_result_free(&result);
+done_data:
+    nb_expr_free(expr);
     nb_lsq_data_free(&data);
+    return status;
+}
+
+int cmd_fit(int argc, char **argv)
+{
+    fit_args a = {.lsq = nb_lsq_defaults(), .read = nb_lsq_csv_defaults()};
+    int status = parse_args(argc, argv, &a);
+    if (status != 0)
+        return status < 0 ? 0 : status;
+    const char **init_names = NULL;
+    double *init_values = NULL;
+    char *init_copy = a.init_text ? strdup(a.init_text) : NULL;
+    if (a.init_text && (!init_copy || !parse_init(init_copy, &init_names, &init_values, &a.setup.n_init))) {
+        status = 2;
+    } else {
+        a.setup.init_names = init_names;
+        a.setup.init_values = init_values;
+        status = run_fit(&a);
+    }
     free(init_copy);
-out:
     free(init_names);
     free(init_values);
     return status;

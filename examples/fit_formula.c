@@ -3,7 +3,9 @@
  * 1. A formula string and a table in, a result out (NIST's Misra1a problem).
  * 2. The same model as a graph you build yourself, fitted with nb_lsq_fit_graph: each
  *    parameter is an input holding one value per data point, so that one backward
- *    pass gives the whole Jacobian. */
+ *    pass gives the whole Jacobian.
+ * 3. SEEDS.md's quadratic fitted the tutorials' way (the toolkit's optimizers on the mean
+ *    squared residual of mini-batches) and by the solver, through the same call. */
 #include <math.h>
 #include <stdio.h>
 
@@ -78,11 +80,54 @@ static int fit_a_graph(void)
     return 0;
 }
 
+static int compare_methods(void)
+{
+    double xs[100], ys[100];
+    for (int i = 0; i < 100; i++) {
+        xs[i] = i / 100.0;
+        ys[i] = 2 * xs[i] * xs[i] + 3 * xs[i] + 4;
+    }
+    const char *names[2] = {"x", "y"};
+    const double *columns[2] = {xs, ys};
+    nb_lsq_data data;
+    if (nb_lsq_data_from_columns(2, names, 100, columns, &data) != NB_OK)
+        return 1;
+    const char *init_names[3] = {"w1", "w2", "w3"};
+    double init_values[3] = {1, 2, 3};
+    nb_fit_setup setup = {.n_init = 3, .init_names = init_names, .init_values = init_values};
+    struct {
+        nb_lsq_method method;
+        double lr;
+        int epochs;
+        int64_t batch;
+    } runs[] = {{NB_LSQ_SGD, 0.1, 500, 1}, {NB_LSQ_ADAM, 0, 0, 0}, {NB_LSQ_LBFGS, 0, 0, 0}, {NB_LSQ_LM, 0, 0, 0}};
+    printf("y = w1*x^2 + w2*x + w3 from (1, 2, 3), SEEDS.md section 1:\n");
+    for (size_t k = 0; k < sizeof runs / sizeof runs[0]; k++) {
+        nb_lsq_options options = nb_lsq_defaults();
+        options.method = runs[k].method;
+        options.lr = runs[k].lr, options.epochs = runs[k].epochs, options.batch = runs[k].batch;
+        nb_lsq_result r;
+        if (nb_fit_formula("y = w1*x^2 + w2*x + w3", &data, &setup, &options, &r) != NB_OK) {
+            fprintf(stderr, "fit failed: %s\n", nb_errmsg());
+            nb_lsq_data_free(&data);
+            return 1;
+        }
+        printf("  %-6s (%.12g, %.12g, %.12g)  SSE %.3g after %d updates, %d evaluations\n",
+               nb_lsq_method_name(r.method), r.params[0], r.params[1], r.params[2], r.sse, r.iterations, r.n_evals);
+        nb_lsq_result_free(&r);
+    }
+    nb_lsq_data_free(&data);
+    return 0;
+}
+
 int main(void)
 {
     printf("NIST certifies b1 = 2.3894212918E+02 (2.7070075241E+00), b2 = 5.5015643181E-04 (7.2668688436E-06)\n\n");
     if (fit_a_formula() != 0)
         return 1;
     printf("\n");
-    return fit_a_graph();
+    if (fit_a_graph() != 0)
+        return 1;
+    printf("\n");
+    return compare_methods();
 }

@@ -367,6 +367,17 @@ static bool start_table(csv_reader *r)
 
 /* ---- converting data ------------------------------------------------------------------ */
 
+/* "column 3 ('y')" for messages; a file without a header has only numbers for its
+ * columns, so the generated name (which the caller may rename) is left out. */
+static void column_label(const csv_reader *r, int field, int c, char *buf, size_t size)
+{
+    const nb_csv_table *t = r->table;
+    if (t->has_header)
+        snprintf(buf, size, "column %d ('%.200s')", field + 1, t->names[c]);
+    else
+        snprintf(buf, size, "column %d", field + 1);
+}
+
 static void convert_field(csv_reader *r, int field, const char *text, size_t len)
 {
     int c = field < r->n_file_fields ? r->column_of_field[field] : -1;
@@ -380,17 +391,19 @@ static void convert_field(csv_reader *r, int field, const char *text, size_t len
         return;
     }
     double value;
+    char column[256];
     if (len == 0 || blank_line(text, len)) {
-        nb_fail(NB_EPARSE, "%s:%lld: column %d ('%s') is empty", r->source, (long long)r->line, field + 1,
-                t->names[c]);
+        column_label(r, field, c, column, sizeof column);
+        nb_fail(NB_EPARSE, "%s:%lld: %s is empty", r->source, (long long)r->line, column);
         r->failed = true;
     } else if (!parse_number(text, len, &value)) {
-        nb_fail(NB_EPARSE, "%s:%lld: column %d ('%s'): '%.64s' is not a number", r->source, (long long)r->line,
-                field + 1, t->names[c], text);
+        column_label(r, field, c, column, sizeof column);
+        nb_fail(NB_EPARSE, "%s:%lld: %s: '%.64s' is not a number", r->source, (long long)r->line, column, text);
         r->failed = true;
     } else if (!isfinite(value) && !r->options->allow_nonfinite) {
-        nb_fail(NB_ENUMERIC, "%s:%lld: column %d ('%s'): '%.64s' is not a finite number", r->source,
-                (long long)r->line, field + 1, t->names[c], text);
+        column_label(r, field, c, column, sizeof column);
+        nb_fail(NB_ENUMERIC, "%s:%lld: %s: '%.64s' is not a finite number", r->source, (long long)r->line, column,
+                text);
         r->failed = true;
     } else {
         r->row[c] = value;

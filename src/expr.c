@@ -962,3 +962,55 @@ nb_node *nb_expr_build_response(const nb_expr *expr, nb_graph *graph, nb_node *c
     builder b = {expr, graph, columns, NULL, false};
     return build(&b, expr->lhs_root);
 }
+
+nb_status nb_expr_eval(const nb_expr *expr, bool left_side, int64_t n, const double *const *columns,
+                       const double *params, double *out)
+{
+    if (!expr || !out || n < 1 || (!params && !left_side && expr->n_params > 0))
+        return nb_fail(NB_EARG, "nb_expr_eval: needs a formula, at least one point, parameter values and room "
+                                "for the results");
+    if (left_side && expr->lhs_root < 0)
+        return nb_fail(NB_EARG, "the formula '%s' has no left side", expr->text);
+    nb_graph *graph = nb_graph_new(NB_F64);
+    nb_node **column_nodes = nb_calloc((size_t)expr->n_columns + 1, sizeof *column_nodes);
+    nb_node **param_nodes = nb_calloc((size_t)expr->n_params + 1, sizeof *param_nodes);
+    nb_status status = graph && column_nodes && param_nodes ? NB_OK : nb_fail(NB_ENOMEM, "nb_expr_eval: out of memory");
+    int64_t shape[1] = {n};
+    for (int k = 0; k < expr->n_columns && status == NB_OK; k++) {
+        if (!(left_side ? expr->column_in_lhs[k] : expr->column_in_rhs[k]))
+            continue;
+        if (!columns || !columns[k]) {
+            status = nb_fail(NB_EARG, "nb_expr_eval: the formula reads column %d, but no values were given for it",
+                             k + 1);
+            break;
+        }
+        column_nodes[k] = nb_input(graph, "column", 1, shape);
+        status = column_nodes[k] ? nb_input_set_doubles(column_nodes[k], columns[k], n) : nb_errcode();
+    }
+    for (int j = 0; j < expr->n_params && !left_side && status == NB_OK; j++)
+        if (!(param_nodes[j] = nb_scalar(graph, params[j])))
+            status = nb_errcode();
+    nb_node *value = NULL;
+    if (status == NB_OK) {
+        builder b = {expr, graph, column_nodes, param_nodes, false};
+        value = build(&b, left_side ? expr->lhs_root : expr->root);
+        status = value ? nb_forward(value) : nb_errcode();
+    }
+    if (status == NB_OK) {
+        const nb_tensor *v = nb_value(value);
+        if (v->size == n) {
+            nb_tensor_to_doubles(v, out);
+        } else if (v->size == 1) {
+            double constant = nb_item(value);
+            for (int64_t i = 0; i < n; i++)
+                out[i] = constant;
+        } else {
+            status = nb_fail(NB_ESHAPE, "nb_expr_eval: the formula gives %lld values for %lld points",
+                             (long long)v->size, (long long)n);
+        }
+    }
+    nb_free(column_nodes);
+    nb_free(param_nodes);
+    nb_graph_free(graph);
+    return status;
+}

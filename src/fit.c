@@ -278,6 +278,44 @@ static double r_squared(const fit_state *s, double sse)
     return sst > 0 ? 1 - sse / sst : NAN;
 }
 
+/* Levenberg–Marquardt, or one QR solve for a formula linear in its parameters. */
+static nb_status fit_by_solver(fit_state *s, nb_lsq_options *opt, nb_lsq_result *result)
+{
+    if (opt->method == NB_LSQ_AUTO)
+        opt->method = nb_expr_is_linear(s->expr) ? NB_LSQ_LINEAR : NB_LSQ_LM;
+    double value_norm = 0;
+    for (int i = 0; i < s->m; i++) {
+        double v = s->weights ? s->weights[i] * s->y[i] : s->y[i];
+        value_norm += v * v;
+    }
+    return lsq_fit(s->residual, s->n, s->params, s->start, s->weights, sqrt(value_norm), opt, result);
+}
+
+/* A gradient method trains its own graph of the formula; the statistics are then those of
+ * its end point, from the fit graph's Jacobian. */
+static nb_status fit_by_gradient(fit_state *s, const nb_lsq_options *opt, nb_lsq_result *result)
+{
+    double *x = nb_alloc((size_t)s->n * sizeof *x);
+    if (!x)
+        return nb_fail(NB_ENOMEM, "out of memory");
+    lsq_gradient_run run;
+    nb_status status = lsq_gradient_fit(s->expr, s->data, s->y, s->weights, s->start, opt, x, &run);
+    if (status == NB_OK)
+        status = lsq_statistics_at(s->residual, s->n, s->params, x, s->weights, opt, result);
+    nb_free(x);
+    if (status != NB_OK)
+        return status;
+    result->method = opt->method;
+    result->stop = run.stop;
+    result->iterations = run.iterations;
+    result->n_evals = run.n_evals;
+    result->epochs = run.epochs;
+    result->lr = run.lr;
+    result->batch = run.batch;
+    result->converged = run.stop == NB_LSQ_STOP_STALLED;
+    return NB_OK;
+}
+
 nb_status nb_fit_formula(const char *formula, const nb_lsq_data *data, const nb_fit_setup *setup,
                          const nb_lsq_options *options, nb_lsq_result *result)
 {
@@ -289,6 +327,8 @@ nb_status nb_fit_formula(const char *formula, const nb_lsq_data *data, const nb_
     if (data->n_rows > INT32_MAX / 64)
         return nb_fail(NB_EARG, "nb_fit_formula: %lld rows are too many", (long long)data->n_rows);
     nb_lsq_options opt = options ? *options : nb_lsq_defaults();
+    if (lsq_check_options(&opt) != NB_OK)
+        return nb_errcode();
 
     fit_state s = {.data = data, .m = (int)data->n_rows};
     nb_status status = NB_OK;
@@ -310,14 +350,8 @@ nb_status nb_fit_formula(const char *formula, const nb_lsq_data *data, const nb_
     }
     if ((status = build_graph(&s)) != NB_OK || (status = check_start(&s)) != NB_OK)
         goto done;
-    if (opt.method == NB_LSQ_AUTO)
-        opt.method = nb_expr_is_linear(s.expr) ? NB_LSQ_LINEAR : NB_LSQ_LM;
-    double value_norm = 0;
-    for (int i = 0; i < s.m; i++) {
-        double v = s.weights ? s.weights[i] * s.y[i] : s.y[i];
-        value_norm += v * v;
-    }
-    status = lsq_fit(s.residual, s.n, s.params, s.start, s.weights, sqrt(value_norm), &opt, result);
+    status = nb_lsq_method_is_gradient(opt.method) ? fit_by_gradient(&s, &opt, result)
+                                                   : fit_by_solver(&s, &opt, result);
     if (status != NB_OK)
         goto done;
     memcpy(result->defaulted, s.defaulted, (size_t)s.n * sizeof *s.defaulted);

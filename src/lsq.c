@@ -30,8 +30,28 @@ const char *nb_lsq_stop_text(nb_lsq_stop stop)
     case NB_LSQ_STOP_EXACT: return "every residual is zero";
     case NB_LSQ_STOP_LINEAR: return "solved directly (the model is linear in its parameters)";
     case NB_LSQ_STOP_MAX_EVALS: return "the evaluation budget ran out before convergence";
+    case NB_LSQ_STOP_EPOCHS: return "ran all its epochs (L-BFGS: iterations): a gradient method stops on its budget";
+    case NB_LSQ_STOP_STALLED: return "the line search found no lower point (the limit of double precision)";
     }
     return "unknown";
+}
+
+const char *nb_lsq_method_name(nb_lsq_method method)
+{
+    switch (method) {
+    case NB_LSQ_AUTO: return "auto";
+    case NB_LSQ_LM: return "lm";
+    case NB_LSQ_LINEAR: return "linear";
+    case NB_LSQ_SGD: return "sgd";
+    case NB_LSQ_ADAM: return "adam";
+    case NB_LSQ_LBFGS: return "lbfgs";
+    }
+    return "unknown";
+}
+
+bool nb_lsq_method_is_gradient(nb_lsq_method method)
+{
+    return method == NB_LSQ_SGD || method == NB_LSQ_ADAM || method == NB_LSQ_LBFGS;
 }
 
 void nb_lsq_result_free(nb_lsq_result *result)
@@ -651,7 +671,8 @@ static char *name_of_scalar(const lsq_problem *pb, int j)
 /* Covariance, standard errors and intervals at the solution; fails on a singular
  * Jacobian, naming a parameter that the others make redundant. */
 static nb_status finish_statistics(lsq_problem *pb, const double *x, double *jac, double *f_scratch,
-                                   const double *cov_given, const nb_lsq_options *opt, nb_lsq_result *result)
+                                   const double *cov_given, const nb_lsq_options *opt, bool tolerate_singular,
+                                   nb_lsq_result *result)
 {
     int n = pb->n, m = pb->m;
     bool finite;
@@ -684,6 +705,14 @@ static nb_status finish_statistics(lsq_problem *pb, const double *x, double *jac
             return nb_fail(NB_ENUMERIC, "the Jacobian is not finite at the solution");
         if ((status = lsq_inverse_normal(m, n, jac, result->covariance, &rank, &dependent)) != NB_OK)
             return status;
+    }
+    if (rank < n && tolerate_singular) {
+        /* A point found by other means is reported as it is; it has no covariance. */
+        for (int a = 0; a < n * n; a++)
+            result->covariance[a] = NAN;
+        for (int j = 0; j < n; j++)
+            result->std_error[j] = result->ci_low[j] = result->ci_high[j] = NAN;
+        return NB_OK;
     }
     if (rank < n) {
         char names[512] = "";
@@ -754,7 +783,7 @@ static nb_status solve(lsq_problem *pb, const double *start, nb_lsq_method metho
         result->method = NB_LSQ_LINEAR;
         result->stop = NB_LSQ_STOP_LINEAR;
         result->iterations = 1;
-        status = finish_statistics(pb, x, jac, f, cov, opt, result);
+        status = finish_statistics(pb, x, jac, f, cov, opt, false, result);
     } else {
         lm_outcome outcome = {0, NB_LSQ_STOP_NONE};
         if ((status = lm_solve(pb, x, opt, &outcome)) != NB_OK)
@@ -762,7 +791,7 @@ static nb_status solve(lsq_problem *pb, const double *start, nb_lsq_method metho
         result->method = NB_LSQ_LM;
         result->stop = outcome.stop;
         result->iterations = outcome.iterations;
-        status = finish_statistics(pb, x, jac, f, NULL, opt, result);
+        status = finish_statistics(pb, x, jac, f, NULL, opt, false, result);
     }
     result->converged = result->stop != NB_LSQ_STOP_MAX_EVALS && result->stop != NB_LSQ_STOP_NONE;
     result->n_evals = pb->n_evals;
@@ -783,10 +812,17 @@ static nb_status check_options(const nb_lsq_options *opt)
                        opt->xtol, opt->gtol);
     if (!(opt->step_bound > 0) || !(opt->confidence > 0 && opt->confidence < 1) || opt->max_evals < 0)
         return nb_fail(NB_EARG, "least squares: step_bound must be > 0, confidence in (0, 1), max_evals >= 0");
-    if (opt->method != NB_LSQ_AUTO && opt->method != NB_LSQ_LM && opt->method != NB_LSQ_LINEAR)
+    if (opt->method != NB_LSQ_AUTO && opt->method != NB_LSQ_LM && opt->method != NB_LSQ_LINEAR &&
+        !nb_lsq_method_is_gradient(opt->method))
         return nb_fail(NB_EARG, "least squares: unknown method %d", (int)opt->method);
+    if (!(opt->lr >= 0) || !isfinite(opt->lr) || opt->epochs < 0 || opt->batch < 0)
+        return nb_fail(NB_EARG, "least squares: the learning rate, epochs and batch size must be >= 0 (0: the "
+                                "default), got %g, %d and %lld",
+                       opt->lr, opt->epochs, (long long)opt->batch);
     return NB_OK;
 }
+
+nb_status lsq_check_options(const nb_lsq_options *options) { return check_options(options); }
 
 nb_status nb_lsq_fit_graph(nb_node *residual, int n_nodes, nb_node *const *params, const double *start,
                            const double *weights, const nb_lsq_options *options, nb_lsq_result *result)
@@ -817,11 +853,55 @@ nb_status lsq_fit(nb_node *residual, int n_nodes, nb_node *const *params, const 
             status = nb_fail(NB_ENOMEM, "least squares: out of memory");
             goto done;
         }
+    if (nb_lsq_method_is_gradient(opt.method)) {
+        status = nb_fail(NB_EARG, "least squares: the gradient method '%s' fits formulas (nb_fit_formula), not "
+                                  "residual graphs",
+                         nb_lsq_method_name(opt.method));
+        goto done;
+    }
     /* A graph is linear only if its user says so: AUTO means Levenberg–Marquardt. */
     status = solve(&pb, start, opt.method == NB_LSQ_LINEAR ? NB_LSQ_LINEAR : NB_LSQ_LM, &opt, result);
 done:
     if (status != NB_OK)
         nb_lsq_result_free(result);
+    problem_free(&pb);
+    return status;
+}
+
+nb_status lsq_statistics_at(nb_node *residual, int n_nodes, nb_node *const *params, const double *x,
+                            const double *weights, const nb_lsq_options *options, nb_lsq_result *result)
+{
+    memset(result, 0, sizeof *result);
+    lsq_problem pb;
+    nb_status status = problem_init(&pb, residual, n_nodes, params, weights);
+    if (status != NB_OK)
+        return status;
+    double *f = nb_alloc((size_t)pb.m * sizeof *f);
+    double *jac = nb_alloc((size_t)pb.m * pb.n * sizeof *jac);
+    if (!f || !jac) {
+        status = nb_fail(NB_ENOMEM, "least squares: out of memory");
+        goto done;
+    }
+    if ((status = result_alloc(result, pb.n)) != NB_OK)
+        goto done;
+    for (int j = 0; j < pb.n; j++)
+        if (!(result->names[j] = name_of_scalar(&pb, j))) {
+            status = nb_fail(NB_ENOMEM, "least squares: out of memory");
+            goto done;
+        }
+    if (pb.m < pb.n) {
+        status = nb_fail(NB_EARG, "%d data points cannot determine %d parameters", pb.m, pb.n);
+        goto done;
+    }
+    status = finish_statistics(&pb, x, jac, f, NULL, options, true, result);
+    result->n_evals = pb.n_evals;
+    result->n_jacobians = pb.n_jacobians;
+    result->r_squared = NAN;
+done:
+    if (status != NB_OK)
+        nb_lsq_result_free(result);
+    nb_free(f);
+    nb_free(jac);
     problem_free(&pb);
     return status;
 }

@@ -47,4 +47,33 @@ nb_status lsq_inverse_normal(int m, int n, const double *jac, double *cov, int *
 nb_status lsq_fit(nb_node *residual, int n_nodes, nb_node *const *params, const double *start,
                   const double *weights, double value_norm, const nb_lsq_options *options, nb_lsq_result *result);
 
+/* The options' values are in range (NB_EARG with a message otherwise). */
+nb_status lsq_check_options(const nb_lsq_options *options);
+
+/* Fill `result` with the statistics of the point x (n scalars, laid out as for
+ * nb_lsq_fit_graph): the sum of squares, the covariance from the autodiff Jacobian,
+ * standard errors and intervals. For a point found by other means (a gradient method),
+ * which is reported as it is: where the Jacobian is singular the covariance, standard
+ * errors and intervals are NaN. The caller sets method, stop, iterations and evaluations. */
+nb_status lsq_statistics_at(nb_node *residual, int n_nodes, nb_node *const *params, const double *x,
+                            const double *weights, const nb_lsq_options *options, nb_lsq_result *result);
+
+/* What a gradient method did. */
+typedef struct lsq_gradient_run {
+    int epochs;     /* passes over the data (L-BFGS: iterations) */
+    int iterations; /* updates of the parameters */
+    int n_evals;    /* loss and gradient evaluations, each on a batch */
+    double lr;      /* the learning rate used */
+    int64_t batch;  /* points per step */
+    nb_lsq_stop stop;
+} lsq_gradient_run;
+
+/* Minimise the mean of (weights[i] (model_i - y[i]))² over batches of points with the
+ * optimizer of options->method, from start; x gets the end point (n_params values in the
+ * formula's order). The model is `expr` built with scalar parameters and inputs of the
+ * batch's size holding the columns it reads. NB_ENUMERIC when the loss stops being
+ * finite. */
+nb_status lsq_gradient_fit(const nb_expr *expr, const nb_lsq_data *data, const double *y, const double *weights,
+                           const double *start, const nb_lsq_options *options, double *x, lsq_gradient_run *run);
+
 #endif

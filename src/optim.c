@@ -156,6 +156,11 @@ nb_optimizer *nb_optim_new(nb_graph *graph, const nb_optim_config *config)
     return o;
 }
 
+int64_t nb_optim_steps(const nb_optimizer *optimizer)
+{
+    return optimizer->config.kind == NB_LBFGS ? optimizer->n_iter : optimizer->step;
+}
+
 void nb_optim_set_lr(nb_optimizer *optimizer, double lr) { optimizer->config.lr = lr; }
 double nb_optim_lr(const nb_optimizer *optimizer) { return optimizer->config.lr; }
 const nb_optim_config *nb_optim_config_of(const nb_optimizer *optimizer) { return &optimizer->config; }

@@ -965,6 +965,15 @@ typedef struct panel_layout {
     heatmap_layout map;
 } panel_layout;
 
+/* The widest text that, centred at x, stays inside the panel's cell (pad from each edge):
+ * a title centred over a plot whose left margin is wider than its right must not run off
+ * the right side. */
+static double centered_room(const panel_layout *pl, double x, double pad)
+{
+    double left = x - pl->cell.x - pad, right = pl->cell.x + pl->cell.w - pad - x;
+    return 2 * fmax(0, fmin(left, right));
+}
+
 typedef struct figure_layout {
     theme th;
     double title_height;
@@ -1406,7 +1415,7 @@ static void draw_axes(cairo_t *cr, const theme *th, const panel_layout *pl)
         set_font(cr, th->title_font, true);
         double above = pl->y.multiplier[0] ? tick_h + 0.2 * th->pad : 0;
         draw_text_fit(cr, panel->title, plot->x + plot->w / 2, y0 - above - 0.6 * th->pad, 0.5, 1, 0,
-                      pl->cell.w - 2 * th->pad);
+                      centered_room(pl, plot->x + plot->w / 2, th->pad));
     }
 }
 
@@ -1704,7 +1713,8 @@ static void draw_heatmap(cairo_t *cr, const theme *th, const panel_layout *pl)
 
     set_font(cr, th->font, false);
     if (panel->xlabel)
-        draw_text_fit(cr, panel->xlabel, grid->x + grid->w / 2, below, 0.5, 0, 0, pl->cell.w - 2 * th->pad);
+        draw_text_fit(cr, panel->xlabel, grid->x + grid->w / 2, below, 0.5, 0, 0,
+                      centered_room(pl, grid->x + grid->w / 2, th->pad));
     if (panel->ylabel) {
         set_font(cr, th->tick_font, false);
         double row_w = widest_text(cr, map->row_labels, map->rows);
@@ -1715,7 +1725,7 @@ static void draw_heatmap(cairo_t *cr, const theme *th, const panel_layout *pl)
     if (panel->title) {
         set_font(cr, th->title_font, true);
         draw_text_fit(cr, panel->title, grid->x + grid->w / 2, grid->y - 0.6 * th->pad, 0.5, 1, 0,
-                      pl->cell.w - 2 * th->pad);
+                      centered_room(pl, grid->x + grid->w / 2, th->pad));
     }
     draw_colorbar(cr, th, pl);
 }

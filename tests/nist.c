@@ -193,8 +193,10 @@ static bool read_linear_values(const lines *ls, nist_problem *p)
     return false;
 }
 
-/* The data through the same reader as `nabla fit`: a header made from the "Data:" line. */
-static bool read_data(const lines *ls, nist_problem *p, char *error, size_t error_size)
+/* The data through the same reader as `nabla fit`, straight from the file: the lines
+ * before the data are skipped, and the columns take their names from the "Data:" line
+ * above them (which is not a header the reader could use: it starts with "Data:"). */
+static bool read_data(const lines *ls, const char *path, nist_problem *p, char *error, size_t error_size)
 {
     int from, to;
     if (!line_range(ls, "Data", &from, &to) || from < 2 || to > ls->n)
@@ -202,22 +204,29 @@ static bool read_data(const lines *ls, nist_problem *p, char *error, size_t erro
     const char *header = strstr(ls->text[from - 1], "Data:");
     if (!header)
         return false;
-    size_t size = 64;
-    for (int i = from - 1; i <= to; i++)
-        size += strlen(ls->text[i]) + 1;
-    char *text = malloc(size);
-    size_t used = (size_t)snprintf(text, size, "%s\n", header + 5);
-    for (int i = from; i <= to; i++)
-        used += (size_t)snprintf(text + used, size - used, "%s\n", ls->text[i]);
-    nb_lsq_read_options options = nb_lsq_read_defaults();
-    options.header = 1;
-    nb_status status = nb_lsq_data_parse(text, used, p->name, &options, &p->data);
-    free(text);
-    if (status != NB_OK) {
+    char names[NIST_MAX_PARAMS][16];
+    const char *name_list[NIST_MAX_PARAMS];
+    int n_names = 0;
+    for (const char *s = skip_blanks(header + 5); *s && n_names < NIST_MAX_PARAMS; s = skip_blanks(s)) {
+        int length = 0;
+        while (s[length] && s[length] != ' ' && s[length] != '\t')
+            length++;
+        snprintf(names[n_names], sizeof names[n_names], "%.*s", length, s);
+        name_list[n_names] = names[n_names];
+        n_names++;
+        s += length;
+    }
+    nb_csv_options options = {.header = NB_CSV_HEADER_NO, .delimiter = ' ', .skip_lines = from - 1};
+    nb_csv_table *table = nb_csv_read(path, &options);
+    if (!table) {
         snprintf(error, error_size, "%s", nb_errmsg());
         return false;
     }
-    return p->data.n_rows == to - from + 1;
+    bool ok = table->n_cols == n_names && table->n_rows == to - from + 1 &&
+              nb_lsq_data_from_columns(n_names, name_list, table->n_rows, (const double *const *)table->columns,
+                                       &p->data) == NB_OK;
+    nb_csv_free(table);
+    return ok;
 }
 
 bool nist_load(const char *path, nist_problem *p, char *error, size_t error_size)
@@ -243,7 +252,7 @@ bool nist_load(const char *path, nist_problem *p, char *error, size_t error_size
     ok = ok && (p->linear ? read_linear_values(&ls, p) : read_nonlinear_values(&ls, p));
     if (ok)
         snprintf(error, error_size, "%s: cannot read the data", path);
-    ok = ok && read_data(&ls, p, error, error_size);
+    ok = ok && read_data(&ls, path, p, error, error_size);
     free_lines(&ls);
     if (!ok)
         nist_free(p);

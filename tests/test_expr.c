@@ -2,6 +2,7 @@
  * builds, and one test per bad input with its message and caret. */
 #include "nb_test.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -238,6 +239,50 @@ static void expect_error(const char *formula, const char *needle, int column)
         fail_msg("'%s': message '%s' lacks '%s'", formula, msg, where);
 }
 
+/* Evaluation at many points at once: both sides, a formula of no column, and misuse. */
+static void test_eval(void **state)
+{
+    (void)state;
+    const char *const cols[] = {"t", "y"};
+    nb_expr *e = nb_expr_parse("log(y) = a*exp(-k*t) + c", 2, cols);
+    assert_non_null(e);
+    double t[4] = {0, 0.5, 1, 2.5}, y[4] = {1, 2, 3, 4}, out[4];
+    const double *columns[2] = {t, y};
+    double p[3] = {2, 0.75, -1}; /* a, c, k in natural order */
+    assert_string_equal(nb_expr_param_name(e, 1), "c");
+    assert_int_equal(nb_expr_eval(e, false, 4, columns, p, out), NB_OK);
+    for (int i = 0; i < 4; i++)
+        assert_close(out[i], 2 * exp(1.0 * t[i]) + 0.75, 1e-15);
+    assert_int_equal(nb_expr_eval(e, true, 4, columns, NULL, out), NB_OK);
+    for (int i = 0; i < 4; i++)
+        assert_close(out[i], log(y[i]), 1e-15);
+    /* points where the formula is not defined are NaN, not an error */
+    double neg[2] = {-1, 4};
+    const double *neg_columns[2] = {t, neg};
+    assert_int_equal(nb_expr_eval(e, true, 2, neg_columns, NULL, out), NB_OK);
+    assert_true(isnan(out[0]));
+    assert_close(out[1], log(4), 1e-15);
+    /* the right side reads t only: y may be missing for it, t may not */
+    const double *only_t[2] = {t, NULL};
+    assert_int_equal(nb_expr_eval(e, false, 4, only_t, p, out), NB_OK);
+    const double *only_y[2] = {NULL, y};
+    assert_int_equal(nb_expr_eval(e, false, 4, only_y, p, out), NB_EARG);
+    assert_non_null(strstr(nb_errmsg(), "reads column 1"));
+    assert_int_equal(nb_expr_eval(e, false, 4, columns, NULL, out), NB_EARG);
+    assert_int_equal(nb_expr_eval(e, false, 0, columns, p, out), NB_EARG);
+    nb_expr_free(e);
+
+    e = nb_expr_parse("a + 1", 2, cols);
+    assert_non_null(e);
+    double a = 2.5;
+    assert_int_equal(nb_expr_eval(e, false, 3, NULL, &a, out), NB_OK);
+    for (int i = 0; i < 3; i++)
+        assert_close(out[i], 3.5, 0);
+    assert_int_equal(nb_expr_eval(e, true, 3, NULL, &a, out), NB_EARG);
+    assert_non_null(strstr(nb_errmsg(), "has no left side"));
+    nb_expr_free(e);
+}
+
 static void test_bad_formulas(void **state)
 {
     (void)state;
@@ -310,6 +355,7 @@ int main(void)
         cmocka_unit_test(test_constant_folding),
         cmocka_unit_test(test_gradients),
         cmocka_unit_test(test_build_fixed),
+        cmocka_unit_test(test_eval),
         cmocka_unit_test(test_bad_formulas),
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_caret_utf8),

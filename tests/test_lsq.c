@@ -434,6 +434,182 @@ static void test_graph_bad_inputs(void **state)
     nb_graph_free(g);
 }
 
+/* ---- gradient methods --------------------------------------------------------------- */
+
+#define QUAD_N 40
+static void quadratic_with_scatter(double *x, double *y)
+{
+    for (int i = 0; i < QUAD_N; i++) {
+        x[i] = i / 20.0;
+        y[i] = 2 * x[i] * x[i] - 3 * x[i] + 4 + 0.01 * sin(7.0 * i); /* deterministic scatter */
+    }
+}
+
+static nb_lsq_options gradient(nb_lsq_method method, double lr, int epochs, int64_t batch, uint64_t seed)
+{
+    nb_lsq_options o = nb_lsq_defaults();
+    o.method = method, o.lr = lr, o.epochs = epochs, o.batch = batch, o.seed = seed;
+    return o;
+}
+
+/* L-BFGS ends at the solver's optimum, and its statistics, computed there from the
+ * autodiff Jacobian, are the solver's. */
+static void test_lbfgs_reaches_the_optimum(void **state)
+{
+    (void)state;
+    double x[QUAD_N], y[QUAD_N];
+    quadratic_with_scatter(x, y);
+    nb_lsq_data data = table(QUAD_N, x, y, NULL);
+    const char *formula = "y = a*x^2 + b*x + c";
+    nb_lsq_result ref, r;
+    nb_lsq_options lm = nb_lsq_defaults();
+    lm.method = NB_LSQ_LM;
+    assert_int_equal(fit(formula, &data, NULL, NULL, &lm, &ref), NB_OK);
+    nb_lsq_options o = gradient(NB_LSQ_LBFGS, 0, 0, 0, 0);
+    assert_int_equal(fit(formula, &data, NULL, NULL, &o, &r), NB_OK);
+    assert_int_equal(r.method, NB_LSQ_LBFGS);
+    assert_int_equal(r.stop, NB_LSQ_STOP_STALLED);
+    assert_true(r.converged);
+    for (int j = 0; j < 3; j++) {
+        assert_close(r.params[j], ref.params[j], 1e-7 * fabs(ref.params[j]));
+        assert_close(r.std_error[j], ref.std_error[j], 1e-5 * ref.std_error[j]);
+        assert_close(r.ci_high[j], ref.ci_high[j], 1e-6 * fabs(ref.ci_high[j]));
+    }
+    assert_close(r.sse, ref.sse, 1e-9 * ref.sse);
+    assert_close(r.r_squared, ref.r_squared, 1e-12);
+    assert_int_equal(r.batch, QUAD_N);
+    assert_close(r.lr, 1, 0);
+    assert_true(r.epochs >= 1 && r.epochs < 1000);
+    assert_int_equal(r.iterations, r.epochs);
+    assert_true(r.n_evals >= r.iterations);
+    assert_int_equal(r.n_jacobians, 1); /* for the standard errors */
+    nb_lsq_result_free(&r);
+    nb_lsq_result_free(&ref);
+    nb_lsq_data_free(&data);
+}
+
+static void test_minibatch_methods(void **state)
+{
+    (void)state;
+    double x[QUAD_N], y[QUAD_N];
+    quadratic_with_scatter(x, y);
+    nb_lsq_data data = table(QUAD_N, x, y, NULL);
+    const char *formula = "y = a*x^2 + b*x + c";
+    nb_lsq_result r, again, other;
+
+    /* per-sample SGD: one update per point and epoch */
+    nb_lsq_options o = gradient(NB_LSQ_SGD, 0.1, 3, 1, 0);
+    assert_int_equal(fit(formula, &data, NULL, NULL, &o, &r), NB_OK);
+    assert_int_equal(r.method, NB_LSQ_SGD);
+    assert_int_equal(r.iterations, 3 * QUAD_N);
+    assert_int_equal(r.n_evals, 3 * QUAD_N);
+    assert_int_equal(r.epochs, 3);
+    assert_int_equal(r.stop, NB_LSQ_STOP_EPOCHS);
+    assert_false(r.converged);
+    assert_int_equal(r.batch, 1);
+    assert_close(r.lr, 0.1, 0);
+    nb_lsq_result_free(&r);
+
+    /* Adam's defaults: batches of 32 (the last of 8), lr 0.01; the same seed gives the
+     * same numbers, another seed other ones */
+    o = gradient(NB_LSQ_ADAM, 0, 50, 0, 5);
+    assert_int_equal(fit(formula, &data, NULL, NULL, &o, &r), NB_OK);
+    assert_int_equal(r.batch, 32);
+    assert_close(r.lr, 0.01, 0);
+    assert_int_equal(r.n_evals, 50 * 2);
+    assert_int_equal(fit(formula, &data, NULL, NULL, &o, &again), NB_OK);
+    assert_memory_equal(r.params, again.params, 3 * sizeof(double));
+    o.seed = 6;
+    assert_int_equal(fit(formula, &data, NULL, NULL, &o, &other), NB_OK);
+    assert_memory_not_equal(r.params, other.params, 3 * sizeof(double));
+    nb_lsq_result_free(&r);
+    nb_lsq_result_free(&again);
+    nb_lsq_result_free(&other);
+
+    /* a batch larger than the data is all of it */
+    o = gradient(NB_LSQ_SGD, 0.01, 2, 1000, 0);
+    assert_int_equal(fit(formula, &data, NULL, NULL, &o, &r), NB_OK);
+    assert_int_equal(r.batch, QUAD_N);
+    assert_int_equal(r.iterations, 2);
+    nb_lsq_result_free(&r);
+    nb_lsq_data_free(&data);
+}
+
+/* Where a gradient method ends, the model may not react to a parameter at all: that end
+ * point is reported as it is, without standard errors. A learning rate far too large is
+ * an error that names the epoch. */
+static void test_gradient_failures(void **state)
+{
+    (void)state;
+    static const double x[14] = {77.6, 114.9, 141.1, 190.8, 239.9, 289.0, 332.8,
+                                 378.4, 434.8, 477.3, 536.8, 593.1, 689.1, 760.0};
+    static const double y[14] = {10.07, 14.73, 17.94, 23.93, 29.61, 35.18, 40.02,
+                                 44.82, 50.76, 55.05, 61.01, 66.40, 75.47, 81.78};
+    nb_lsq_data data = table(14, x, y, NULL);
+    nb_lsq_result r;
+    /* Misra1a from NIST's first start: SGD's first steps throw b2 far out, where
+     * exp(-b2 x) is 0 and the model is the constant b1 */
+    nb_lsq_options o = gradient(NB_LSQ_SGD, 0.01, 100, 0, 0);
+    assert_int_equal(fit("y = b1*(1 - exp(-b2*x))", &data, "b1=500,b2=1e-4", NULL, &o, &r), NB_OK);
+    assert_true(fabs(r.params[1]) > 1);
+    assert_true(isfinite(r.params[0]) && isfinite(r.sse));
+    assert_true(isnan(r.std_error[0]) && isnan(r.std_error[1]) && isnan(r.ci_low[1]));
+    nb_lsq_result_free(&r);
+    /* Levenberg–Marquardt still calls a singular Jacobian an error */
+    expect_fit_error("y = a*b*exp(-x)", &data, NULL, NULL, NB_ENUMERIC, "the Jacobian is singular");
+
+    o = gradient(NB_LSQ_SGD, 1e6, 10, 1, 0);
+    assert_int_equal(fit("y = b1*(1 - exp(-b2*x))", &data, "b1=500,b2=1e-4", NULL, &o, &r), NB_ENUMERIC);
+    assert_non_null(strstr(nb_errmsg(), "sgd diverged at epoch "));
+    assert_non_null(strstr(nb_errmsg(), ": the mean squared residual of the batch is inf"));
+    assert_non_null(strstr(nb_errmsg(), "try a smaller learning rate (this one is 1e+06)"));
+    assert_int_equal(r.n_params, 0);
+    assert_null(r.params);
+    nb_lsq_data_free(&data);
+}
+
+static void test_gradient_bad_options(void **state)
+{
+    (void)state;
+    double x[QUAD_N], y[QUAD_N];
+    quadratic_with_scatter(x, y);
+    nb_lsq_data data = table(QUAD_N, x, y, NULL);
+    nb_lsq_result r;
+    nb_lsq_options o = gradient(NB_LSQ_SGD, -1, 0, 0, 0);
+    assert_int_equal(fit("y = a*x + b", &data, NULL, NULL, &o, &r), NB_EARG);
+    assert_non_null(strstr(nb_errmsg(), "learning rate, epochs and batch size must be >= 0"));
+    o = gradient(NB_LSQ_ADAM, 0, -3, 0, 0);
+    assert_int_equal(fit("y = a*x + b", &data, NULL, NULL, &o, &r), NB_EARG);
+    o = gradient(NB_LSQ_ADAM, 0, 0, -1, 0);
+    assert_int_equal(fit("y = a*x + b", &data, NULL, NULL, &o, &r), NB_EARG);
+    o = gradient(NB_LSQ_LBFGS, 0, 0, 10, 0);
+    assert_int_equal(fit("y = a*x + b", &data, NULL, NULL, &o, &r), NB_EARG);
+    assert_non_null(strstr(nb_errmsg(), "L-BFGS takes all 40 points at once"));
+    o = gradient(NB_LSQ_LBFGS, 0, 0, QUAD_N, 0); /* all of them: fine */
+    assert_int_equal(fit("y = a*x + b", &data, NULL, NULL, &o, &r), NB_OK);
+    nb_lsq_result_free(&r);
+    o.method = (nb_lsq_method)42;
+    assert_int_equal(fit("y = a*x + b", &data, NULL, NULL, &o, &r), NB_EARG);
+    assert_non_null(strstr(nb_errmsg(), "unknown method 42"));
+    nb_lsq_data_free(&data);
+
+    /* a residual graph has no batches to train on */
+    nb_graph *g = nb_graph_new(NB_F64);
+    nb_node *p = nb_param(g, "p", 0, NULL);
+    nb_node *residual = nb_sub(nb_mul(p, nb_const(g, 1, (int64_t[]){3}, (double[]){1, 2, 3})),
+                               nb_const(g, 1, (int64_t[]){3}, (double[]){2, 4, 6}));
+    double start = 1;
+    o = gradient(NB_LSQ_ADAM, 0, 0, 0, 0);
+    assert_int_equal(nb_lsq_fit_graph(residual, 1, &p, &start, NULL, &o, &r), NB_EARG);
+    assert_non_null(strstr(nb_errmsg(), "the gradient method 'adam' fits formulas"));
+    nb_graph_free(g);
+
+    assert_string_equal(nb_lsq_method_name(NB_LSQ_LBFGS), "lbfgs");
+    assert_string_equal(nb_lsq_method_name(NB_LSQ_LM), "lm");
+    assert_true(nb_lsq_method_is_gradient(NB_LSQ_SGD));
+    assert_false(nb_lsq_method_is_gradient(NB_LSQ_LINEAR));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -448,6 +624,10 @@ int main(void)
         cmocka_unit_test(test_graph_tensor_param),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_graph_bad_inputs),
+        cmocka_unit_test(test_lbfgs_reaches_the_optimum),
+        cmocka_unit_test(test_minibatch_methods),
+        cmocka_unit_test(test_gradient_failures),
+        cmocka_unit_test(test_gradient_bad_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -76,7 +76,7 @@ static void run_suite(const char *folder, bool linear, double *lres, int *n_fits
     *n_fits = 0;
     for (int k = 0; k < n; k++) {
         char path[700], error[600];
-        snprintf(path, sizeof path, "%s/%s", dir, names[k]);
+        snprintf(path, sizeof path, "%.511s/%.63s", dir, names[k]);
         nist_problem p;
         if (!nist_load(path, &p, error, sizeof error))
             fail_msg("%s", error);

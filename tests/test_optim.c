@@ -51,6 +51,37 @@ static void converges(nb_optim_config config, int steps, double tolerance, nb_dt
     nb_graph_free(b.graph);
 }
 
+/* nb_optim_steps: one per first-order step; L-BFGS counts its iterations, up to max_iter
+ * per call, and fewer when it has converged. */
+static void test_steps_counted(void **state)
+{
+    (void)state;
+    bowl b = make_bowl(NB_F64);
+    nb_optim_config sgd = nb_optim_defaults(NB_SGD);
+    nb_optimizer *opt = nb_optim_new(b.graph, &sgd);
+    assert_int_equal(nb_optim_steps(opt), 0);
+    double loss;
+    for (int step = 0; step < 5; step++)
+        assert_int_equal(nb_optim_step_closure(opt, bowl_closure, &b, &loss), NB_OK);
+    assert_int_equal(nb_optim_steps(opt), 5);
+    nb_optim_free(opt);
+
+    nb_optim_config lbfgs = nb_optim_defaults(NB_LBFGS);
+    lbfgs.max_iter = 2;
+    opt = nb_optim_new(b.graph, &lbfgs);
+    assert_int_equal(nb_optim_step_closure(opt, bowl_closure, &b, &loss), NB_OK);
+    assert_int_equal(nb_optim_steps(opt), 2); /* a 3-D bowl takes more than 2 */
+    nb_optim_free(opt);
+    lbfgs.max_iter = 1000, lbfgs.tolerance_grad = 0, lbfgs.tolerance_change = 0;
+    opt = nb_optim_new(b.graph, &lbfgs);
+    assert_int_equal(nb_optim_step_closure(opt, bowl_closure, &b, &loss), NB_OK);
+    int64_t iterations = nb_optim_steps(opt);
+    if (!(iterations >= 1 && iterations < 100))
+        fail_msg("L-BFGS took %lld iterations on a quadratic bowl in 3 dimensions", (long long)iterations);
+    nb_optim_free(opt);
+    nb_graph_free(b.graph);
+}
+
 static void test_every_optimizer_converges(void **state)
 {
     (void)state;
@@ -235,6 +266,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_optimizer_converges),
+        cmocka_unit_test(test_steps_counted),
         cmocka_unit_test(test_adam_first_steps),
         cmocka_unit_test(test_rmsprop_first_steps),
         cmocka_unit_test(test_sgd_momentum_and_weight_decay),

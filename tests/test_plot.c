@@ -369,6 +369,33 @@ static void test_nonfinite_points_break_the_line(void **state)
     assert_true(longest_gap > 60);
 }
 
+/* A long panel title over a plot with wide tick labels on its left: centred over the
+ * plot, it is shrunk to stay inside the figure, not cut at its right edge. */
+static void test_long_title_stays_inside(void **state)
+{
+    (void)state;
+    double x[3] = {0, 1, 2}, y[3] = {123456.5, 234567.25, 345678.125};
+    nb_figure *figure = nb_figure_new(500, 300, 1, 1);
+    nb_panel *panel = nb_figure_panel(figure, 0, 0);
+    nb_panel_title(panel, "Levenberg-Marquardt: b1 = 238.942, b2 = 0.000550156   (SSE 0.1246, R\xc2\xb2 0.999982)");
+    nb_panel_labels(panel, "x", "a quantity with a long name");
+    nb_panel_scatter(panel, NULL, x, y, 3, NULL);
+    const char *path = in_dir("title.png");
+    assert_int_equal(nb_figure_save(figure, path), NB_OK);
+    nb_figure_free(figure);
+    cairo_surface_t *image = cairo_image_surface_create_from_png(path);
+    assert_int_equal(cairo_surface_status(image), CAIRO_STATUS_SUCCESS);
+    int width = cairo_image_surface_get_width(image), height = cairo_image_surface_get_height(image);
+    int stride = cairo_image_surface_get_stride(image);
+    const unsigned char *data = cairo_image_surface_get_data(image);
+    int inked = 0; /* the two rightmost columns are the figure's padding: white */
+    for (int row = 0; row < height; row++)
+        for (int col = width - 2; col < width; col++)
+            inked += (*(const uint32_t *)(data + row * stride + 4 * col) & 0xFFFFFF) != 0xFFFFFF;
+    cairo_surface_destroy(image);
+    assert_int_equal(inked, 0);
+}
+
 static void test_heatmap_colours(void **state)
 {
     (void)state;
@@ -690,6 +717,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_full_figure, make_dir, remove_dir),
         cmocka_unit_test(test_linear_ticks),
         cmocka_unit_test(test_log_ticks),
+        cmocka_unit_test_setup_teardown(test_long_title_stays_inside, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_bad_figures, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_bad_series, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_bad_heatmaps, make_dir, remove_dir),

@@ -61,6 +61,14 @@ nb_node *nb_expr_build_fixed(const nb_expr *expr, nb_graph *graph, nb_node *cons
 /* Build the left side (the response); fails when the formula has none. */
 nb_node *nb_expr_build_response(const nb_expr *expr, nb_graph *graph, nb_node *const *columns);
 
+/* Evaluate the right side (or, with left_side, the left side) at n points in float64:
+ * columns[k] holds the n values of column k (NULL for columns the formula does not read),
+ * params[j] the value of parameter j (not read for the left side). out gets n values (a
+ * formula that reads no column gives the same value n times). The formula is compiled to
+ * a graph and run once per call; points where it is not defined come out NaN or ±inf. */
+nb_status nb_expr_eval(const nb_expr *expr, bool left_side, int64_t n, const double *const *columns,
+                       const double *params, double *out);
+
 #ifdef __cplusplus
 }
 #endif

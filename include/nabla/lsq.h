@@ -21,8 +21,19 @@ extern "C" {
 typedef enum nb_lsq_method {
     NB_LSQ_AUTO = 0, /* NB_LSQ_LINEAR when the formula is linear in its parameters, else NB_LSQ_LM */
     NB_LSQ_LM,       /* Levenberg–Marquardt (MINPACK's scaled trust region, QR-based steps) */
-    NB_LSQ_LINEAR    /* one Householder QR solve, in extended precision, with refinement */
+    NB_LSQ_LINEAR,   /* one Householder QR solve, in extended precision, with refinement */
+    /* The gradient methods of nabla/optim.h, for comparison with the solver (formula fits
+     * only): they minimise the mean squared (weighted) residual of a batch of points,
+     * the tutorials' way. */
+    NB_LSQ_SGD,      /* plain SGD on shuffled mini-batches */
+    NB_LSQ_ADAM,     /* Adam on shuffled mini-batches */
+    NB_LSQ_LBFGS     /* L-BFGS with a strong Wolfe line search, on all points at once */
 } nb_lsq_method;
+
+/* "lm", "linear", "sgd", "adam", "lbfgs" ("auto" for NB_LSQ_AUTO). */
+const char *nb_lsq_method_name(nb_lsq_method method);
+/* Whether a method is one of the gradient methods. */
+bool nb_lsq_method_is_gradient(nb_lsq_method method);
 
 typedef struct nb_lsq_options {
     nb_lsq_method method;
@@ -36,6 +47,17 @@ typedef struct nb_lsq_options {
     /* false (the default): standard errors scale (JᵀWJ)⁻¹ by the residual variance s²;
      * true: the sigmas are absolute and (JᵀWJ)⁻¹ is the covariance. */
     bool absolute_sigma;
+    /* The gradient methods; 0 picks the default.
+     *   lr:     the learning rate: SGD 0.01, Adam 0.01 (L-BFGS 1: its line search's first try)
+     *   epochs: passes over the data, 1000; for L-BFGS the most iterations, 1000 (each one
+     *           gradient and a line search on all points), and it stops earlier when its
+     *           line search finds no lower point: the limit of double precision
+     *   batch:  points per step, 32 (all of them when there are fewer); L-BFGS takes all
+     *   seed:   the shuffling of the mini-batches, drawn anew every epoch */
+    double lr;
+    int epochs;
+    int64_t batch;
+    uint64_t seed;
 } nb_lsq_options;
 
 /* The defaults the CLI uses: tight tolerances (ftol = xtol = 1e-15, gtol = 0). */
@@ -50,7 +72,9 @@ typedef enum nb_lsq_stop {
     NB_LSQ_STOP_PRECISION, /* no further progress is possible in double precision */
     NB_LSQ_STOP_EXACT,     /* every residual is zero */
     NB_LSQ_STOP_LINEAR,    /* solved directly (linear model) */
-    NB_LSQ_STOP_MAX_EVALS  /* the evaluation budget ran out: not converged */
+    NB_LSQ_STOP_MAX_EVALS, /* the evaluation budget ran out: not converged */
+    NB_LSQ_STOP_EPOCHS,    /* a gradient method ran all its epochs (SGD and Adam stop only so) */
+    NB_LSQ_STOP_STALLED    /* L-BFGS: the line search found no lower point (converged) */
 } nb_lsq_stop;
 
 /* A sentence for a stop reason. */
@@ -71,9 +95,14 @@ typedef struct nb_lsq_result {
                            NaN from nb_lsq_fit_graph, which sees residuals, not responses */
     double residual_std; /* sqrt(sse / dof) */
     double confidence;
-    int iterations;     /* Jacobians factored: Levenberg–Marquardt steps and the final polish */
-    int n_evals;        /* residual evaluations */
-    int n_jacobians;    /* Jacobian evaluations */
+    int iterations;     /* Jacobians factored: Levenberg–Marquardt steps and the final polish;
+                           gradient methods: updates of the parameters */
+    int n_evals;        /* residual evaluations; gradient methods: loss and gradient
+                           evaluations (each on a batch) */
+    int n_jacobians;    /* Jacobian evaluations (gradient methods: 1, for the standard errors) */
+    int epochs;         /* gradient methods: passes over the data (L-BFGS: iterations); else 0 */
+    double lr;          /* gradient methods: the learning rate used; else 0 */
+    int64_t batch;      /* gradient methods: points per step; else 0 */
     nb_lsq_method method; /* the method that ran */
     nb_lsq_stop stop;
     bool converged;
@@ -99,7 +128,15 @@ typedef struct nb_fit_setup {
  * (a formula that does not parse, a column that is not there, a start value for a name
  * that is not a parameter, fewer points than parameters, a model that is not finite at
  * the start, a singular Jacobian) returns an error with its own message and leaves
- * `result` empty. Not converging within the budget is not an error: see result->converged. */
+ * `result` empty. Not converging within the budget is not an error: see result->converged.
+ *
+ * With a gradient method (options->method NB_LSQ_SGD, ADAM or LBFGS) the formula is
+ * built a second time, with scalar parameters (nb_param) and inputs of the batch's size,
+ * and trained with nb_optim on nb_loader's shuffled batches; the standard errors and
+ * intervals are then computed where it ended, from the autodiff Jacobian as for
+ * Levenberg–Marquardt (NaN where that Jacobian is singular: the end point is reported as
+ * it is). result->converged is true only when L-BFGS stopped by itself; a
+ * loss that becomes NaN or infinite is an error (NB_ENUMERIC) naming the epoch. */
 nb_status nb_fit_formula(const char *formula, const nb_lsq_data *data, const nb_fit_setup *setup,
                          const nb_lsq_options *options, nb_lsq_result *result);
 

@@ -1,11 +1,14 @@
-/* nabla lsq_data: the table a fit reads, from CSV, TSV or whitespace-separated text.
+/* nabla lsq_data: the table a fit reads — named columns of doubles.
  *
- * Deliberately small (named columns of doubles), so that the shared CSV reader can take
- * its place later. */
+ * Files are read by the shared CSV reader (nabla/csv.h: CSV, ';'-separated, TSV or
+ * whitespace-separated, header and delimiter detected, '-' for standard input, errors
+ * with file, line and column); this header adds only what fitting needs: the names of
+ * columns that have none, and lookups by name or number ("y", "3", "$3"). */
 #ifndef NABLA_LSQ_DATA_H
 #define NABLA_LSQ_DATA_H
 
 #include "nabla/core.h"
+#include "nabla/csv.h"
 
 #include <stdbool.h>
 
@@ -21,25 +24,17 @@ typedef struct nb_lsq_data {
     bool has_header;
 } nb_lsq_data;
 
-typedef struct nb_lsq_read_options {
-    /* 1: the first row names the columns; 0: it is data; -1 (the default): it is a header
-     * when one of its fields is not a number. */
-    int header;
-    /* ',', ';', '\t', or ' ' for runs of blanks; 0 (the default) guesses from the first
-     * line: a comma, else a semicolon, else a tab, else blanks. */
-    char delimiter;
-} nb_lsq_read_options;
+/* What `nabla fit` reads with: header and delimiter detected, lines starting with '#'
+ * skipped. */
+nb_csv_options nb_lsq_csv_defaults(void);
 
-/* Defaults: guess both. */
-nb_lsq_read_options nb_lsq_read_defaults(void);
-
-/* Read a file ("-" reads standard input). Blank lines and lines starting with '#' are
- * skipped. Every field must be a finite number; errors name file:line:column. On failure
- * `data` is left empty. */
-nb_status nb_lsq_data_read(const char *path, const nb_lsq_read_options *options, nb_lsq_data *data);
-/* The same from memory; `source` names it in messages. */
-nb_status nb_lsq_data_parse(const char *text, size_t length, const char *source,
-                            const nb_lsq_read_options *options, nb_lsq_data *data);
+/* Read a file through nb_csv_read ("-" reads standard input); options NULL means
+ * nb_lsq_csv_defaults(). Every cell must be a finite number. On failure `data` is left
+ * empty and the reader's message (file:line: column N ...) is in nb_errmsg(). */
+nb_status nb_lsq_data_read(const char *path, const nb_csv_options *options, nb_lsq_data *data);
+/* A copy of a table read by nb_csv_read; the columns of a table without a header are
+ * named x and y when there are two, else c1, c2, .... */
+nb_status nb_lsq_data_from_csv(const nb_csv_table *table, nb_lsq_data *data);
 /* A table from caller arrays (copied): columns[k] holds n_rows values. */
 nb_status nb_lsq_data_from_columns(int n_columns, const char *const *names, int64_t n_rows,
                                    const double *const *columns, nb_lsq_data *data);

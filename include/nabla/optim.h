@@ -52,6 +52,10 @@ typedef nb_status (*nb_loss_closure)(void *ctx, double *loss);
  * other kinds evaluate once and step). *loss is the loss before the step. */
 nb_status nb_optim_step_closure(nb_optimizer *optimizer, nb_loss_closure closure, void *ctx, double *loss);
 
+/* Updates made so far: steps of a first-order method, iterations of L-BFGS (a call of
+ * nb_optim_step_closure makes up to max_iter of them, fewer when it converges). */
+int64_t nb_optim_steps(const nb_optimizer *optimizer);
+
 void nb_optim_set_lr(nb_optimizer *optimizer, double lr);
 double nb_optim_lr(const nb_optimizer *optimizer);
 const nb_optim_config *nb_optim_config_of(const nb_optimizer *optimizer);
