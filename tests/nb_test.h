@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdlib.h>
 
 #include "nabla.h"
 
@@ -21,5 +22,46 @@
             fail_msg("%s = %.17g, expected %.17g within %g", #actual, actual_, expected_,          \
                      tolerance_);                                                                  \
     } while (0)
+
+/* A counting allocator: every library allocation is counted, the one numbered fail_at
+ * (from 0) returns NULL (-1: none), and `live` counts blocks not yet freed. */
+typedef struct nb_alloc_counter {
+    long calls, live, fail_at;
+} nb_alloc_counter;
+
+static inline void *nb_counted_alloc(size_t size, void *ctx)
+{
+    nb_alloc_counter *c = ctx;
+    if (c->calls++ == c->fail_at)
+        return NULL;
+    void *p = malloc(size);
+    c->live += p != NULL;
+    return p;
+}
+
+static inline void *nb_counted_realloc(void *ptr, size_t size, void *ctx)
+{
+    nb_alloc_counter *c = ctx;
+    if (c->calls++ == c->fail_at)
+        return NULL;
+    void *p = realloc(ptr, size);
+    c->live += p != NULL && ptr == NULL;
+    return p;
+}
+
+static inline void nb_counted_free(void *ptr, void *ctx)
+{
+    nb_alloc_counter *c = ctx;
+    c->live -= ptr != NULL;
+    free(ptr);
+}
+
+/* Reset the counter and route the library's allocations through it
+ * (nb_set_allocator(NULL) restores malloc). */
+static inline void nb_count_allocations(nb_alloc_counter *counter, long fail_at)
+{
+    *counter = (nb_alloc_counter){0, 0, fail_at};
+    nb_set_allocator(&(nb_allocator){nb_counted_alloc, nb_counted_realloc, nb_counted_free, counter});
+}
 
 #endif

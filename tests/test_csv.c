@@ -412,45 +412,19 @@ static void test_binary_file(void **state)
 }
 
 /* ---- every allocation failing in turn: a clean failure, nothing leaked -------------- */
-typedef struct { long calls, live, fail_at; } alloc_counter;
-static alloc_counter counter;
-static void *count_alloc(size_t size, void *ctx)
-{
-    alloc_counter *c = ctx;
-    if (c->calls++ == c->fail_at)
-        return NULL;
-    void *p = malloc(size);
-    c->live += p != NULL;
-    return p;
-}
-static void *count_realloc(void *ptr, size_t size, void *ctx)
-{
-    alloc_counter *c = ctx;
-    if (c->calls++ == c->fail_at)
-        return NULL;
-    void *p = realloc(ptr, size);
-    c->live += p != NULL && ptr == NULL;
-    return p;
-}
-static void count_free(void *ptr, void *ctx)
-{
-    alloc_counter *c = ctx;
-    c->live -= ptr != NULL;
-    free(ptr);
-}
+static nb_alloc_counter counter;
 
 static void test_allocation_failures(void **state)
 {
     (void)state;
     const char *path = write_file("alloc.csv", "a,b,cls\n1,2,x\n3,4,y\n5,6,x\n");
     nb_csv_options options = {.class_column = "cls"};
-    counter = (alloc_counter){0, 0, -1};
-    nb_set_allocator(&(nb_allocator){count_alloc, count_realloc, count_free, &counter});
+    nb_count_allocations(&counter, -1);
     nb_csv_free(nb_csv_read(path, &options));
     long n_calls = counter.calls;
     assert_true(n_calls > 10);
     for (long fail_at = 0; fail_at < n_calls; fail_at++) {
-        counter = (alloc_counter){0, 0, fail_at};
+        counter = (nb_alloc_counter){0, 0, fail_at};
         nb_clear_error();
         nb_csv_table *t = nb_csv_read(path, &options);
         if (t) { /* libcsv retries a failed buffer growth with a smaller one */

@@ -485,32 +485,7 @@ static void test_corrupt_files(void **state)
 }
 
 /* ---- every allocation failing in turn ---------------------------------------------- */
-typedef struct { long calls, live, fail_at; } alloc_counter;
-static alloc_counter counter;
-static void *count_alloc(size_t size, void *ctx)
-{
-    alloc_counter *c = ctx;
-    if (c->calls++ == c->fail_at)
-        return NULL;
-    void *p = malloc(size);
-    c->live += p != NULL;
-    return p;
-}
-static void *count_realloc(void *ptr, size_t size, void *ctx)
-{
-    alloc_counter *c = ctx;
-    if (c->calls++ == c->fail_at)
-        return NULL;
-    void *p = realloc(ptr, size);
-    c->live += p != NULL && ptr == NULL;
-    return p;
-}
-static void count_free(void *ptr, void *ctx)
-{
-    alloc_counter *c = ctx;
-    c->live -= ptr != NULL;
-    free(ptr);
-}
+static nb_alloc_counter counter;
 
 static void test_allocation_failures(void **state)
 {
@@ -520,9 +495,9 @@ static void test_allocation_failures(void **state)
     assert_int_equal(save_peer_set(path, &s), NB_OK);
     size_t old_size;
     unsigned char *old = slurp(path, &old_size);
-    nb_set_allocator(&(nb_allocator){count_alloc, count_realloc, count_free, &counter});
+    nb_count_allocations(&counter, -1);
     for (int pass = 0; pass < 2; pass++) { /* 0: load, 1: save */
-        counter = (alloc_counter){0, 0, -1};
+        counter = (nb_alloc_counter){0, 0, -1};
         if (pass == 0)
             nb_safetensors_free(nb_safetensors_load(path));
         else
@@ -530,7 +505,7 @@ static void test_allocation_failures(void **state)
         long n_calls = counter.calls;
         assert_true(n_calls >= 2);
         for (long fail_at = 0; fail_at < n_calls; fail_at++) {
-            counter = (alloc_counter){0, 0, fail_at};
+            counter = (nb_alloc_counter){0, 0, fail_at};
             nb_clear_error();
             if (pass == 0) {
                 assert_null(nb_safetensors_load(path));
