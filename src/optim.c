@@ -1,6 +1,7 @@
 /* Optimizers (SGD, Adam, AdamW, RMSprop, Adagrad, L-BFGS), gradient clipping and
  * learning-rate schedules. */
 #include "graph_internal.h"
+#include "parallel.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -26,6 +27,8 @@ struct nb_optimizer {
     nb_graph *graph;
     nb_optim_config config;
     int64_t step;       /* updates made */
+    int parts;          /* the current step runs in this many parts (threads) */
+    bool zeroing;       /* ... and zeroes the gradients it used */
     void *state[2];     /* per-parameter state in the graph dtype (moments, buffers) */
     /* L-BFGS works in double on the trainable parameters laid end to end. */
     int64_t n;          /* trainable scalars */
@@ -160,14 +163,19 @@ void nb_optim_set_lr(nb_optimizer *optimizer, double lr) { optimizer->config.lr 
 double nb_optim_lr(const nb_optimizer *optimizer) { return optimizer->config.lr; }
 const nb_optim_config *nb_optim_config_of(const nb_optimizer *optimizer) { return &optimizer->config; }
 
-/* One first-order update of every trainable parameter. */
-#define FIRST_ORDER_STEP(T, SFX)                                                                    \
+/* One first-order update of part `part` of `parts` of every trainable parameter: the
+ * elements [size·part/parts, size·(part+1)/parts) of each, and their gradients zeroed
+ * after when asked. Each element's update reads only its own gradient and state, so the
+ * split changes no number. */
+#define FIRST_ORDER_PART(T, SFX)                                                                    \
     do {                                                                                            \
         T *state0 = o->state[0], *state1 = o->state[1];                                             \
         FOR_TRAINABLE(o->graph, node)                                                               \
         {                                                                                           \
-            int64_t at = node->param_offset, n = node->value.size;                                  \
-            T *p = node->value.data, *g = node->grad.data;                                          \
+            int64_t size = node->value.size;                                                        \
+            int64_t from = size * part / parts, n = size * (part + 1) / parts - from;               \
+            int64_t at = node->param_offset + from;                                                 \
+            T *p = (T *)node->value.data + from, *g = (T *)node->grad.data + from;                  \
             switch (c->kind) {                                                                      \
             case NB_SGD: sgd_##SFX(n, p, g, state0 ? state0 + at : NULL, c, o->step == 1, c->lr); break; \
             case NB_ADAM:                                                                           \
@@ -178,23 +186,46 @@ const nb_optim_config *nb_optim_config_of(const nb_optimizer *optimizer) { retur
             case NB_ADAGRAD: adagrad_##SFX(n, p, g, state0 + at, c, c->lr); break;                  \
             case NB_LBFGS: break;                                                                   \
             }                                                                                       \
+            if (o->zeroing)                                                                         \
+                memset(g, 0, (size_t)n * sizeof(T));                                                \
         }                                                                                           \
     } while (0)
 
-nb_status nb_optim_step(nb_optimizer *o)
+static void step_part(void *ctx, int part)
+{
+    nb_optimizer *o = ctx;
+    const nb_optim_config *c = &o->config;
+    int parts = o->parts;
+    if (o->graph->dtype == NB_F64)
+        FIRST_ORDER_PART(double, f64);
+    else
+        FIRST_ORDER_PART(float, f32);
+}
+
+/* The update is a pass over the parameters, their gradients and the state: on nabla's
+ * threads when large. Each tensor is cut into equal contiguous parts, part t of every
+ * tensor on one thread, which is how the matrix products cut a weight gradient's rows
+ * (bench: the gradient a thread has just written is still in its core's cache, and
+ * when another core updates it instead, the step takes 3 times as long). */
+static nb_status first_order_step(nb_optimizer *o, bool zero_grads)
 {
     if (!o)
         return nb_fail(NB_EARG, "nb_optim_step: optimizer is NULL");
-    const nb_optim_config *c = &o->config;
-    if (c->kind == NB_LBFGS)
+    if (o->config.kind == NB_LBFGS)
         return nb_fail(NB_ESTATE, "lbfgs: needs the loss itself; use nb_optim_step_closure");
     o->step++;
-    if (o->graph->dtype == NB_F64)
-        FIRST_ORDER_STEP(double, f64);
+    o->zeroing = zero_grads;
+    o->parts = nb_threads_for(o->graph->n_param_values, NB_PARALLEL_GRAIN);
+    if (o->parts > 1)
+        nb_parallel_chunks(o->parts, step_part, o);
     else
-        FIRST_ORDER_STEP(float, f32);
+        step_part(o, 0);
     return NB_OK;
 }
+
+nb_status nb_optim_step(nb_optimizer *o) { return first_order_step(o, false); }
+
+nb_status nb_optim_step_zero_grad(nb_optimizer *o) { return first_order_step(o, true); }
 
 /* ---- L-BFGS --------------------------------------------------------------------------- */
 
