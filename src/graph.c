@@ -368,13 +368,21 @@ nb_status nb_set_requires_grad(nb_node *node, bool requires_grad)
 /* ---- node access ----------------------------------------------------------------- */
 
 nb_tensor *nb_value(nb_node *node) { return node ? &node->value : NULL; }
-/* An op node's gradient that no op wrote in the last backward is zeros. */
-static void settle_grad(nb_node *node)
+/* An op node's gradient that no op wrote in the last backward is zeros, and so is a
+ * parameter's after nb_optim_step_zero_grad until a backward writes it. */
+void nb_grad_settle(nb_node *node)
 {
     if (node->grad_unset) {
         memset(node->grad.data, 0, (size_t)node->grad.size * nb_dtype_size(node->graph->dtype));
         node->grad_unset = false;
     }
+}
+
+void nb_grads_settle(nb_graph *graph)
+{
+    for (int i = 0; i < graph->n_nodes; i++)
+        if (graph->nodes[i]->kind == NB_NODE_PARAM)
+            nb_grad_settle(graph->nodes[i]);
 }
 
 bool nb_grad_fresh(nb_node *input)
@@ -388,7 +396,7 @@ nb_tensor *nb_grad(nb_node *node)
 {
     if (!node || !node->requires_grad || !node->grad.data)
         return NULL;
-    settle_grad(node);
+    nb_grad_settle(node);
     return &node->grad;
 }
 double nb_item(const nb_node *node) { return nb_tensor_get(&node->value, 0); }
@@ -436,7 +444,11 @@ nb_node *nb_find(const nb_graph *graph, const char *name)
 
 int64_t nb_n_params(const nb_graph *graph) { return graph->n_param_values; }
 void *nb_params_data(nb_graph *graph) { return graph->param_values; }
-void *nb_grads_data(nb_graph *graph) { return graph->param_grads; }
+void *nb_grads_data(nb_graph *graph)
+{
+    nb_grads_settle(graph);
+    return graph->param_grads;
+}
 
 /* ---- building ops ---------------------------------------------------------------- */
 
@@ -649,7 +661,8 @@ nb_status nb_backward_seed(nb_node *node, const void *seed)
      * are then written once by the op that consumes the node (see nb_grad_fresh). */
     for (int i = 0; i < graph->n_nodes; i++) {
         nb_node *op_node = graph->nodes[i];
-        op_node->grad_unset = op_node->kind == NB_NODE_OP && op_node->grad.data != NULL;
+        if (op_node->kind == NB_NODE_OP)
+            op_node->grad_unset = op_node->grad.data != NULL;
     }
     /* the seed: stored into an op node, added to a leaf's accumulated gradient */
     bool store = nb_grad_fresh(node);
@@ -670,10 +683,10 @@ nb_status nb_backward_seed(nb_node *node, const void *seed)
         if (!op_node->requires_grad)
             continue;
         /* a node that no consumer wrote (one that passes it no gradient) holds zeros */
-        settle_grad(op_node);
+        nb_grad_settle(op_node);
         if (!op_node->op->writes_fresh_grads)
             for (int k = 0; k < op_node->n_inputs; k++)
-                settle_grad(op_node->inputs[k]);
+                nb_grad_settle(op_node->inputs[k]);
         op_node->op->backward(op_node);
     }
     return NB_OK;
@@ -695,6 +708,9 @@ void nb_zero_grad(nb_graph *graph)
     size_t elem = nb_dtype_size(graph->dtype);
     if (graph->n_param_values)
         memset(graph->param_grads, 0, (size_t)graph->n_param_values * elem);
+    for (int i = 0; i < graph->n_nodes; i++)
+        if (graph->nodes[i]->kind == NB_NODE_PARAM)
+            graph->nodes[i]->grad_unset = false;
     for (int i = 0; graph->n_input_grads > 0 && i < graph->n_nodes; i++) {
         nb_node *node = graph->nodes[i];
         if (node->kind == NB_NODE_INPUT && node->grad.data)

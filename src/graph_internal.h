@@ -62,9 +62,10 @@ struct nb_node {
     nb_tensor value;
     nb_tensor grad; /* grad.data is NULL when the node needs no gradient */
     bool requires_grad;
-    /* Op nodes during backward: nothing has been written into grad yet in this pass; it
-     * stands for zeros. The first op to write it stores instead of adding, and a buffer
-     * nobody wrote is zeroed when it is read. Spares a pass zeroing every gradient. */
+    /* grad holds no value and stands for zeros: the first op to write it stores instead
+     * of adding, and anything else that reads it zeroes it first (nb_grad_settle). Op
+     * nodes start every backward pass so; parameters after nb_optim_step_zero_grad.
+     * Spares the passes that would write zeros only to have them added to. */
     bool grad_unset;
     char *name;
 
@@ -115,8 +116,13 @@ struct nb_graph {
 
 /* For an op's backward about to write into input's gradient: true when that gradient
  * holds nothing yet in this backward pass (store, do not add), and from then on false.
- * Always false for parameters and inputs, whose gradients accumulate across passes. */
+ * Parameters' and inputs' gradients accumulate across passes: for them it is true only
+ * after nb_optim_step_zero_grad. */
 bool nb_grad_fresh(nb_node *input);
+/* Write the zeros an unset gradient stands for (see grad_unset), before reading it. */
+void nb_grad_settle(nb_node *node);
+/* The same for every parameter of the graph. */
+void nb_grads_settle(nb_graph *graph);
 
 /* Create an op node with the given inputs (already checked non-NULL and of one graph)
  * and run its shape inference. On failure nothing is left behind. */

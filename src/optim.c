@@ -28,7 +28,6 @@ struct nb_optimizer {
     nb_optim_config config;
     int64_t step;       /* updates made */
     int parts;          /* the current step runs in this many parts (threads) */
-    bool zeroing;       /* ... and zeroes the gradients it used */
     void *state[2];     /* per-parameter state in the graph dtype (moments, buffers) */
     /* L-BFGS works in double on the trainable parameters laid end to end. */
     int64_t n;          /* trainable scalars */
@@ -164,9 +163,8 @@ double nb_optim_lr(const nb_optimizer *optimizer) { return optimizer->config.lr;
 const nb_optim_config *nb_optim_config_of(const nb_optimizer *optimizer) { return &optimizer->config; }
 
 /* One first-order update of part `part` of `parts` of every trainable parameter: the
- * elements [size·part/parts, size·(part+1)/parts) of each, and their gradients zeroed
- * after when asked. Each element's update reads only its own gradient and state, so the
- * split changes no number. */
+ * elements [size·part/parts, size·(part+1)/parts) of each. Each element's update reads
+ * only its own gradient and state, so the split changes no number. */
 #define FIRST_ORDER_PART(T, SFX)                                                                    \
     do {                                                                                            \
         T *state0 = o->state[0], *state1 = o->state[1];                                             \
@@ -186,8 +184,6 @@ const nb_optim_config *nb_optim_config_of(const nb_optimizer *optimizer) { retur
             case NB_ADAGRAD: adagrad_##SFX(n, p, g, state0 + at, c, c->lr); break;                  \
             case NB_LBFGS: break;                                                                   \
             }                                                                                       \
-            if (o->zeroing)                                                                         \
-                memset(g, 0, (size_t)n * sizeof(T));                                                \
         }                                                                                           \
     } while (0)
 
@@ -214,12 +210,17 @@ static nb_status first_order_step(nb_optimizer *o, bool zero_grads)
     if (o->config.kind == NB_LBFGS)
         return nb_fail(NB_ESTATE, "lbfgs: needs the loss itself; use nb_optim_step_closure");
     o->step++;
-    o->zeroing = zero_grads;
+    nb_grads_settle(o->graph); /* a parameter the last backward did not reach has zeros */
     o->parts = nb_threads_for(o->graph->n_param_values, NB_PARALLEL_GRAIN);
     if (o->parts > 1)
         nb_parallel_chunks(o->parts, step_part, o);
     else
         step_part(o, 0);
+    /* Zeroing by marking: the gradients now stand for zeros (grad_unset), so the next
+     * backward stores into them (a weight gradient's product with beta 0) instead of
+     * reading zeros written here, and whatever reads them first writes the zeros. */
+    if (zero_grads)
+        FOR_TRAINABLE(o->graph, node) node->grad_unset = true;
     return NB_OK;
 }
 
@@ -232,6 +233,8 @@ nb_status nb_optim_step_zero_grad(nb_optimizer *o) { return first_order_step(o, 
 static void gather(nb_optimizer *o, double *out, bool grads)
 {
     int64_t at = 0;
+    if (grads)
+        nb_grads_settle(o->graph);
     FOR_TRAINABLE(o->graph, node)
     {
         const nb_tensor *t = grads ? &node->grad : &node->value;
@@ -471,6 +474,7 @@ nb_status nb_optim_step_closure(nb_optimizer *o, nb_loss_closure closure, void *
 double nb_grad_norm(nb_graph *graph)
 {
     double total = 0;
+    nb_grads_settle(graph);
     FOR_TRAINABLE(graph, node)
     for (int64_t i = 0; i < node->grad.size; i++) {
         double g = nb_tensor_get(&node->grad, i);
