@@ -12,6 +12,9 @@
 #
 # With RUNS > 1 the configurations are interleaved RUNS times (so that a busy moment of
 # a shared machine hits all of them alike) and every figure is the median over the runs.
+# Run r seeds both sides with 41 + r (initialisation and shuffling): test accuracies
+# after 5 epochs spread by about a point from seed to seed on either side, so the median
+# over a few seeds compares the two better than one seed does.
 #   usage: bench/mlp.sh [RUNS] [EPOCHS]        (defaults 1 and 5)
 set -eu
 cd "$(dirname "$0")/.."
@@ -32,18 +35,19 @@ measure() {
     /usr/bin/time -f %M -o "$out/$name.$run.rss" "$@" >"$out/$name.$run.json"
 }
 
-# the command line of the nabla runs, without --threads (word-split on purpose)
+# the command line of the nabla runs, without --threads and --seed (word-split on purpose)
 nabla_train="build-bench/nabla train --data fashion-mnist --model 784-256-128-10:relu --loss ce --optim sgd
-    --momentum 0.9 --lr 0.05 --batch 64 --epochs $epochs --init torch --seed 42 --json --quiet"
+    --momentum 0.9 --lr 0.05 --batch 64 --epochs $epochs --init torch --json --quiet"
 
 run=1
 while [ "$run" -le "$runs" ]; do
-    measure torch_default /usr/bin/python3 bench/mlp_torch.py 0 "$epochs"
+    seed=$((41 + run))
+    measure torch_default /usr/bin/python3 bench/mlp_torch.py 0 "$epochs" "$seed"
     # shellcheck disable=SC2086
-    measure nabla_cores $nabla_train --threads "$cores"
-    measure torch_cores /usr/bin/python3 bench/mlp_torch.py "$cores" "$epochs"
+    measure nabla_cores $nabla_train --threads "$cores" --seed "$seed"
+    measure torch_cores /usr/bin/python3 bench/mlp_torch.py "$cores" "$epochs" "$seed"
     # shellcheck disable=SC2086
-    measure nabla_1 $nabla_train --threads 1
+    measure nabla_1 $nabla_train --threads 1 --seed "$seed"
     # the sgemm peak on both thread counts, 1024³, median of 5 samples
     for threads in 1 "$cores"; do
         build-bench/bench/bench_gemm_nabla "$threads" 5 |
@@ -81,7 +85,7 @@ results = {key: load(key) for _, key in configs}
 torch_default = median(results["torch_default"], "epoch")
 samples = results["nabla_cores"][0]["train_samples"]
 print(f"MLP 784-256-128-10 on Fashion-MNIST, SGD momentum 0.9, lr 0.05, batch 64, {len(results['nabla_1'][0]['history'])} "
-      f"epochs; median of {runs} run(s)")
+      f"epochs; median of {runs} run(s) (seeds 42..{41 + runs})")
 print(f"nabla's BLAS: {results['nabla_cores'][0]['blas']}; PyTorch {results['torch_default'][0]['version']}")
 print(f"{'':28} {'threads':>7} {'s/epoch':>8} {'vs torch':>9} {'test acc':>9} {'peak MB':>8} {'GFLOP/s':>8} {'of peak':>8}")
 for label, key in configs:
@@ -93,6 +97,9 @@ for label, key in configs:
         rate = flops_per_sample * samples / epoch / 1e9
         line += f" {rate:8.0f} {100 * rate / peak[r[0]['threads']]:7.0f}%"
     print(line)
+if runs > 1:
+    for label, key in configs:
+        print(f"  {label}: s/epoch per run " + ", ".join(f"{r['epoch']:.3f}" for r in results[key]))
 for t in sorted(peak):
     print(f"sgemm peak (1024^3, nabla's kernels) on {t} thread(s): {peak[t]:.0f} GFLOP/s")
 nabla, torch_at_cores = median(results["nabla_cores"], "epoch"), median(results["torch_cores"], "epoch")
