@@ -69,7 +69,8 @@ static void test_fashion_mnist_slice(void **state)
     cJSON_Delete(report);
 
     /* save -> load -> predict: the same accuracy on the same 1,000 test images */
-    snprintf(args, sizeof args, "predict --model %s/fm.safetensors --data fashion-mnist --limit 1000 --json --plot %s/cm.png",
+    snprintf(args, sizeof args,
+             "predict --model %s/fm.safetensors --data fashion-mnist --limit 1000 --threads 2 --json --plot %s/cm.png",
              dir, dir);
     assert_int_equal(run(args, &report, err, sizeof err), 0);
     assert_close(number(report, "accuracy"), accuracy, 1e-9);
@@ -232,6 +233,12 @@ static void test_bad_input(void **state)
     assert_int_equal(run(args, NULL, err, sizeof err), 2);
     assert_int_equal(run("train --data fashion-mnist --model 784-10:swish", NULL, err, sizeof err), 2);
     assert_non_null(strstr(err, "swish"));
+    assert_int_equal(run("train --data fashion-mnist --threads 1.5", NULL, err, sizeof err), 2);
+    assert_non_null(strstr(err, "--threads"));
+    assert_int_equal(run("train --data fashion-mnist --threads 1000", NULL, err, sizeof err), 2);
+    assert_non_null(strstr(err, "at most 256"));
+    assert_int_equal(run("predict --model m --data fashion-mnist --threads two", NULL, err, sizeof err), 2);
+    assert_non_null(strstr(err, "'two'"));
 
     /* a run that fails leaves an existing model as it was */
     snprintf(path, sizeof path, "%s/keep.safetensors", dir);
