@@ -30,7 +30,7 @@ typedef struct linear_pass {
 /* The activation's derivative written with its output y (relu: y > 0 exactly when z > 0). */
 #define LINEAR_KERNELS(T, SFX)                                                                      \
     /* rows [from, to) of y [rows, cols]: y = act(y + b) */                                         \
-    static void linear_forward_rows_##SFX(void *ctx, int64_t from, int64_t to)                      \
+    NB_VECTOR_CLONES static void linear_forward_rows_##SFX(void *ctx, int64_t from, int64_t to)     \
     {                                                                                               \
         const linear_pass *p = ctx;                                                                 \
         const T *b = p->bias;                                                                       \
@@ -59,7 +59,7 @@ typedef struct linear_pass {
     }                                                                                               \
     /* columns [from, to), every row in order: dz = dy · act'(y) and db[j] += Σ_i dz[i, j];     \
      * one loop per activation, so that each vectorises */                                       \
-    static void linear_backward_cols_##SFX(void *ctx, int64_t from, int64_t to)                     \
+    NB_VECTOR_CLONES static void linear_backward_cols_##SFX(void *ctx, int64_t from, int64_t to)    \
     {                                                                                               \
         const linear_pass *p = ctx;                                                                 \
         switch (p->activation) {                                                                    \
