@@ -14,6 +14,7 @@ typedef struct predict_args {
     const char *model, *data, *target, *plot;
     bool json, train_split;
     int64_t limit;
+    int threads;
 } predict_args;
 
 static void usage(FILE *out)
@@ -29,6 +30,7 @@ static void usage(FILE *out)
                  "                   model's target column, when the file has it)\n"
                  "  --limit N        the first N rows only\n"
                  "  --plot FILE      the confusion matrix as a heat map (.png, .svg, .pdf)\n"
+                 "  --threads N      threads for the matrix products (default 0: the cores available)\n"
                  "  --json           one JSON object on stdout\n");
 }
 
@@ -38,7 +40,8 @@ static int parse_args(int argc, char **argv, predict_args *a)
         {"model", required_argument, NULL, 'm'}, {"data", required_argument, NULL, 'd'},
         {"target", required_argument, NULL, 't'}, {"plot", required_argument, NULL, 'p'},
         {"limit", required_argument, NULL, 'l'}, {"json", no_argument, NULL, 'j'},
-        {"train", no_argument, NULL, 'T'},       {"help", no_argument, NULL, 'h'},
+        {"train", no_argument, NULL, 'T'},       {"threads", required_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     *a = (predict_args){0};
@@ -61,6 +64,16 @@ static int parse_args(int argc, char **argv, predict_args *a)
             }
             break;
         }
+        case 'n': {
+            char *end;
+            long threads = strtol(optarg, &end, 10);
+            if (!*optarg || *end || threads < 0 || threads > 1 << 20) {
+                cli_error("predict", "--threads needs a whole number (0: the cores available), got '%s'", optarg);
+                return 2;
+            }
+            a->threads = (int)threads;
+            break;
+        }
         case 'h': usage(stdout); return -1;
         default: usage(stderr); return 2;
         }
@@ -68,6 +81,11 @@ static int parse_args(int argc, char **argv, predict_args *a)
     if (!a->model || !a->data || optind < argc) {
         cli_error("predict", optind < argc ? "unexpected argument '%s'" : "--model and --data are required",
                   optind < argc ? argv[optind] : "");
+        return 2;
+    }
+    /* nabla's threads run the products; the BLAS stays single-threaded inside them */
+    if (nb_set_threads(a->threads) != NB_OK) {
+        cli_error("predict", "--threads: %s", nb_errmsg());
         return 2;
     }
     return 0;

@@ -48,7 +48,8 @@ static void usage(FILE *out)
             "  --epochs N          default 5; --batch N default 64; --patience N stops early\n"
             "  --init I            kaiming (default), xavier, torch, ...\n"
             "  --dtype f32|f64     default f32\n"
-            "  --threads N         threads (default: the cores available)\n"
+            "  --threads N         threads for the matrix products and large loops (default 0: the\n"
+            "                      cores available); the same seed and thread count give the same numbers\n"
             "  --seed S            seed of initialisation and shuffling (default 42)\n\n"
             "output:\n"
             "  --save FILE         write the trained model (safetensors), only if training succeeds\n"
@@ -123,7 +124,13 @@ static int parse_args(int argc, char **argv, train_args *a)
         case O_PATIENCE: a->patience = (int)number; break;
         case O_INIT: a->init = optarg; break;
         case O_DTYPE: a->dtype = optarg; break;
-        case O_THREADS: a->threads = (int)number; break;
+        case O_THREADS:
+            if (number != floor(number) || number < 0 || number > 1 << 20) {
+                cli_error("train", "--threads needs a whole number (0: the cores available), got '%s'", optarg);
+                return 2;
+            }
+            a->threads = (int)number;
+            break;
         case O_SEED: a->seed = (uint64_t)number; break;
         case O_SAVE: a->save = optarg; break;
         case O_PLOT: a->plot = optarg; break;
@@ -155,6 +162,12 @@ static int parse_args(int argc, char **argv, train_args *a)
     }
     if (strcmp(a->dtype, "f32") != 0 && strcmp(a->dtype, "f64") != 0) {
         cli_error("train", "--dtype must be f32 or f64, got '%s'", a->dtype);
+        return 2;
+    }
+    /* one pool of threads for nabla's loops and its matrix products (the BLAS runs
+     * single-threaded inside them), so the two never compete for the cores */
+    if (nb_set_threads(a->threads) != NB_OK) {
+        cli_error("train", "--threads: %s", nb_errmsg());
         return 2;
     }
     return 0;
@@ -426,6 +439,8 @@ static void report(train_job *job, double seconds)
         cJSON_AddStringToObject(root, "loss", loss_name(job->desc.loss));
         cJSON_AddNumberToObject(root, "n_params", (double)nb_n_params(job->model.graph));
         cJSON_AddNumberToObject(root, "train_samples", (double)job->train->n);
+        cJSON_AddNumberToObject(root, "threads", nb_get_threads());
+        cJSON_AddStringToObject(root, "blas", nb_blas_backend());
         cJSON_AddItemToObject(root, "history", job->history);
         job->history = NULL;
         cJSON_AddNumberToObject(root, "epochs_run", job->n_epochs);

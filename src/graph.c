@@ -368,7 +368,37 @@ nb_status nb_set_requires_grad(nb_node *node, bool requires_grad)
 /* ---- node access ----------------------------------------------------------------- */
 
 nb_tensor *nb_value(nb_node *node) { return node ? &node->value : NULL; }
-nb_tensor *nb_grad(nb_node *node) { return node && node->requires_grad && node->grad.data ? &node->grad : NULL; }
+/* An op node's gradient that no op wrote in the last backward is zeros, and so is a
+ * parameter's after nb_optim_step_zero_grad until a backward writes it. */
+void nb_grad_settle(nb_node *node)
+{
+    if (node->grad_unset) {
+        memset(node->grad.data, 0, (size_t)node->grad.size * nb_dtype_size(node->graph->dtype));
+        node->grad_unset = false;
+    }
+}
+
+void nb_grads_settle(nb_graph *graph)
+{
+    for (int i = 0; i < graph->n_nodes; i++)
+        if (graph->nodes[i]->kind == NB_NODE_PARAM)
+            nb_grad_settle(graph->nodes[i]);
+}
+
+bool nb_grad_fresh(nb_node *input)
+{
+    bool fresh = input->grad_unset;
+    input->grad_unset = false;
+    return fresh;
+}
+
+nb_tensor *nb_grad(nb_node *node)
+{
+    if (!node || !node->requires_grad || !node->grad.data)
+        return NULL;
+    nb_grad_settle(node);
+    return &node->grad;
+}
 double nb_item(const nb_node *node) { return nb_tensor_get(&node->value, 0); }
 nb_graph *nb_node_graph(const nb_node *node) { return node->graph; }
 bool nb_is_param(const nb_node *node) { return node && node->kind == NB_NODE_PARAM; }
@@ -414,7 +444,11 @@ nb_node *nb_find(const nb_graph *graph, const char *name)
 
 int64_t nb_n_params(const nb_graph *graph) { return graph->n_param_values; }
 void *nb_params_data(nb_graph *graph) { return graph->param_values; }
-void *nb_grads_data(nb_graph *graph) { return graph->param_grads; }
+void *nb_grads_data(nb_graph *graph)
+{
+    nb_grads_settle(graph);
+    return graph->param_grads;
+}
 
 /* ---- building ops ---------------------------------------------------------------- */
 
@@ -623,24 +657,37 @@ nb_status nb_backward_seed(nb_node *node, const void *seed)
     if (node->kind == NB_NODE_OP && (node->forwarded_at != graph->epoch || !node->plan))
         return nb_fail(NB_ESTATE, "nb_backward: run nb_forward on '%s' first (shapes or storage changed since)",
                        nb_node_name(node));
-    if (graph->grad_arena)
-        memset(graph->grad_arena, 0, graph->grad_arena_size + NB_ALIGN);
+    /* Every op node's gradient starts this pass unset (zeros) rather than zeroed: most
+     * are then written once by the op that consumes the node (see nb_grad_fresh). */
+    for (int i = 0; i < graph->n_nodes; i++) {
+        nb_node *op_node = graph->nodes[i];
+        if (op_node->kind == NB_NODE_OP)
+            op_node->grad_unset = op_node->grad.data != NULL;
+    }
+    /* the seed: stored into an op node, added to a leaf's accumulated gradient */
+    bool store = nb_grad_fresh(node);
     int64_t size = node->value.size;
     if (graph->dtype == NB_F64) {
         double *grad = node->grad.data;
         const double *given = seed;
         for (int64_t i = 0; i < size; i++)
-            grad[i] += given ? given[i] : 1.0;
+            grad[i] = (store ? 0.0 : grad[i]) + (given ? given[i] : 1.0);
     } else {
         float *grad = node->grad.data;
         const float *given = seed;
         for (int64_t i = 0; i < size; i++)
-            grad[i] += given ? given[i] : 1.0f;
+            grad[i] = (store ? 0.0f : grad[i]) + (given ? given[i] : 1.0f);
     }
     for (int p = node->n_plan - 1; p >= 0; p--) {
         nb_node *op_node = graph->nodes[node->plan[p]];
-        if (op_node->requires_grad)
-            op_node->op->backward(op_node);
+        if (!op_node->requires_grad)
+            continue;
+        /* a node that no consumer wrote (one that passes it no gradient) holds zeros */
+        nb_grad_settle(op_node);
+        if (!op_node->op->writes_fresh_grads)
+            for (int k = 0; k < op_node->n_inputs; k++)
+                nb_grad_settle(op_node->inputs[k]);
+        op_node->op->backward(op_node);
     }
     return NB_OK;
 }
@@ -661,6 +708,9 @@ void nb_zero_grad(nb_graph *graph)
     size_t elem = nb_dtype_size(graph->dtype);
     if (graph->n_param_values)
         memset(graph->param_grads, 0, (size_t)graph->n_param_values * elem);
+    for (int i = 0; i < graph->n_nodes; i++)
+        if (graph->nodes[i]->kind == NB_NODE_PARAM)
+            graph->nodes[i]->grad_unset = false;
     for (int i = 0; graph->n_input_grads > 0 && i < graph->n_nodes; i++) {
         nb_node *node = graph->nodes[i];
         if (node->kind == NB_NODE_INPUT && node->grad.data)

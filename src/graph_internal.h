@@ -46,6 +46,10 @@ typedef struct nb_opdef {
     /* inputs' grads += vector-Jacobian product of node->grad; only into inputs whose
      * requires_grad is set. */
     void (*backward)(nb_node *node);
+    /* Backward asks nb_grad_fresh(input) before it writes an input's gradient and, when
+     * true, stores its product there instead of adding it (a matrix product with beta
+     * 0). Ops without it get their inputs' gradients zeroed before their backward. */
+    bool writes_fresh_grads;
 } nb_opdef;
 
 struct nb_node {
@@ -58,6 +62,11 @@ struct nb_node {
     nb_tensor value;
     nb_tensor grad; /* grad.data is NULL when the node needs no gradient */
     bool requires_grad;
+    /* grad holds no value and stands for zeros: the first op to write it stores instead
+     * of adding, and anything else that reads it zeroes it first (nb_grad_settle). Op
+     * nodes start every backward pass so; parameters after nb_optim_step_zero_grad.
+     * Spares the passes that would write zeros only to have them added to. */
+    bool grad_unset;
     char *name;
 
     nb_attr attr;   /* op attributes */
@@ -104,6 +113,16 @@ struct nb_graph {
     uint64_t epoch;       /* bumped when shapes or storage change: old values are gone */
     int n_input_grads;    /* inputs that require a gradient (zero_grad skips the scan if none) */
 };
+
+/* For an op's backward about to write into input's gradient: true when that gradient
+ * holds nothing yet in this backward pass (store, do not add), and from then on false.
+ * Parameters' and inputs' gradients accumulate across passes: for them it is true only
+ * after nb_optim_step_zero_grad. */
+bool nb_grad_fresh(nb_node *input);
+/* Write the zeros an unset gradient stands for (see grad_unset), before reading it. */
+void nb_grad_settle(nb_node *node);
+/* The same for every parameter of the graph. */
+void nb_grads_settle(nb_graph *graph);
 
 /* Create an op node with the given inputs (already checked non-NULL and of one graph)
  * and run its shape inference. On failure nothing is left behind. */

@@ -17,6 +17,18 @@
 #define NB_UNLIKELY(x) (x)
 #endif
 
+/* For the loops over memory that a training step spends real time in (the optimizer
+ * update, the fused layer's elementwise passes): compiled for AVX-512 and AVX2 besides
+ * the baseline, the widest the CPU has chosen when the program loads (GCC's function
+ * multiversioning), so the library stays runnable on any x86-64. Elementwise loops give
+ * the same bits in every version (no contraction to FMA in ISO C mode, no reordering of
+ * sums). Measured: the SGD step over 235,146 parameters, 67 µs with SSE2, 46 µs with
+ * AVX-512. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define NB_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define NB_VECTOR_CLONES
+#endif
 
 /* The allocation hook. nb_alloc_or_fail() also records an NB_ENOMEM message naming
  * `what`. Sizes are checked for overflow by nb_alloc_array(). */

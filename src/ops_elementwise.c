@@ -214,7 +214,7 @@ static void *grad_of(nb_node *input) { return input->requires_grad ? input->grad
             name##_bwd_f32(in->value.size, in->value.data, node->value.data, node->grad.data,         \
                            in->grad.data, (float)node->attr.scalar);                                 \
     }                                                                                                \
-    static const nb_opdef name##_op = {#name, same_shape, name##_forward, name##_backward};
+    static const nb_opdef name##_op = {#name, same_shape, name##_forward, name##_backward, false};
 
 NB_UNARY_OPS(UNARY_OP)
 
@@ -244,7 +244,7 @@ static nb_status broadcast_shape(nb_node *node)
             name##_bwd_f32(&node->bcast, node->value.size, a->value.data, b->value.data,              \
                            node->value.data, node->grad.data, grad_of(a), grad_of(b));               \
     }                                                                                                \
-    static const nb_opdef name##_op = {#name, broadcast_shape, name##_forward, name##_backward};
+    static const nb_opdef name##_op = {#name, broadcast_shape, name##_forward, name##_backward, false};
 
 NB_BINARY_OPS(BINARY_OP)
 

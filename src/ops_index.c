@@ -59,7 +59,7 @@ static void reshape_backward(nb_node *node)
     }
 }
 
-static const nb_opdef reshape_op = {"reshape", reshape_shape, reshape_forward, reshape_backward};
+static const nb_opdef reshape_op = {"reshape", reshape_shape, reshape_forward, reshape_backward, false};
 
 nb_node *nb_reshape(nb_node *x, int ndim, const int64_t *shape)
 {
@@ -127,7 +127,7 @@ static nb_status one_hot_forward(nb_node *node)
 /* Labels are data: nothing flows back into them. */
 static void no_backward(nb_node *node) { (void)node; }
 
-static const nb_opdef one_hot_op = {"one_hot", one_hot_shape, one_hot_forward, no_backward};
+static const nb_opdef one_hot_op = {"one_hot", one_hot_shape, one_hot_forward, no_backward, false};
 
 nb_node *nb_one_hot(nb_node *labels, int64_t n_classes)
 {
@@ -179,7 +179,7 @@ static void pick_backward(nb_node *node)
     }
 }
 
-static const nb_opdef pick_op = {"pick", pick_shape, pick_forward, pick_backward};
+static const nb_opdef pick_op = {"pick", pick_shape, pick_forward, pick_backward, false};
 
 nb_node *nb_pick(nb_node *x, nb_node *labels)
 {

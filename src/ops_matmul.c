@@ -53,20 +53,22 @@ static void matmul_backward(nb_node *node)
     int64_t lda = a->value.shape[1], ldb = b->value.shape[1];
     const void *grad = node->grad.data;
     if (a->requires_grad) {
+        double beta = nb_grad_fresh(a) ? 0.0 : 1.0; /* store into a gradient that holds nothing yet */
         if (!ta) /* dA[M,K] += dC[M,N] · op(B)ᵀ */
-            gemm(dtype, false, !tb, m, k, n, grad, n, b->value.data, ldb, 1.0, a->grad.data, k);
+            gemm(dtype, false, !tb, m, k, n, grad, n, b->value.data, ldb, beta, a->grad.data, k);
         else /* dA[K,M] += op(B)[K,N] · dCᵀ */
-            gemm(dtype, tb, true, k, m, n, b->value.data, ldb, grad, n, 1.0, a->grad.data, m);
+            gemm(dtype, tb, true, k, m, n, b->value.data, ldb, grad, n, beta, a->grad.data, m);
     }
     if (b->requires_grad) {
+        double beta = nb_grad_fresh(b) ? 0.0 : 1.0;
         if (!tb) /* dB[K,N] += op(A)ᵀ · dC */
-            gemm(dtype, !ta, false, k, n, m, a->value.data, lda, grad, n, 1.0, b->grad.data, n);
+            gemm(dtype, !ta, false, k, n, m, a->value.data, lda, grad, n, beta, b->grad.data, n);
         else /* dB[N,K] += dCᵀ · op(A) */
-            gemm(dtype, true, ta, n, k, m, grad, n, a->value.data, lda, 1.0, b->grad.data, k);
+            gemm(dtype, true, ta, n, k, m, grad, n, a->value.data, lda, beta, b->grad.data, k);
     }
 }
 
-static const nb_opdef matmul_op = {"matmul", matmul_shape, matmul_forward, matmul_backward};
+static const nb_opdef matmul_op = {"matmul", matmul_shape, matmul_forward, matmul_backward, true};
 
 nb_node *nb_matmul(nb_node *a, nb_node *b, bool transpose_a, bool transpose_b)
 {
@@ -136,6 +138,6 @@ static void transpose_backward(nb_node *node)
         TRANSPOSE_LOOP(float, node->grad.data, x->grad.data, +=);
 }
 
-static const nb_opdef transpose_op = {"transpose", transpose_shape, transpose_forward, transpose_backward};
+static const nb_opdef transpose_op = {"transpose", transpose_shape, transpose_forward, transpose_backward, false};
 
 nb_node *nb_transpose(nb_node *x) { return nb_op_node(&transpose_op, 1, &x, NULL); }

@@ -135,9 +135,9 @@ static void max_backward(nb_node *node)
         max_bwd_f32(outer, len, inner, node->grad.data, x->grad.data, node->aux);
 }
 
-static const nb_opdef sum_op = {"sum", reduce_shape, sum_forward, sum_backward};
-static const nb_opdef mean_op = {"mean", reduce_shape, sum_forward, sum_backward};
-static const nb_opdef max_op = {"max", reduce_shape, max_forward, max_backward};
+static const nb_opdef sum_op = {"sum", reduce_shape, sum_forward, sum_backward, false};
+static const nb_opdef mean_op = {"mean", reduce_shape, sum_forward, sum_backward, false};
+static const nb_opdef max_op = {"max", reduce_shape, max_forward, max_backward, false};
 
 /* x [...] -> [...] along axis */
 static nb_status softmax_shape(nb_node *node)
@@ -174,8 +174,8 @@ static void softmax_backward(nb_node *node)
         softmax_bwd_f32(outer, len, inner, node->value.data, node->grad.data, x->grad.data, take_log);
 }
 
-static const nb_opdef softmax_op = {"softmax", softmax_shape, softmax_forward, softmax_backward};
-static const nb_opdef log_softmax_op = {"log_softmax", softmax_shape, softmax_forward, softmax_backward};
+static const nb_opdef softmax_op = {"softmax", softmax_shape, softmax_forward, softmax_backward, false};
+static const nb_opdef log_softmax_op = {"log_softmax", softmax_shape, softmax_forward, softmax_backward, false};
 
 static nb_node *along_axis(const nb_opdef *op, nb_node *x, int axis, bool keepdim)
 {

@@ -1,6 +1,7 @@
 /* Optimizers (SGD, Adam, AdamW, RMSprop, Adagrad, L-BFGS), gradient clipping and
  * learning-rate schedules. */
 #include "graph_internal.h"
+#include "parallel.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@ struct nb_optimizer {
     nb_graph *graph;
     nb_optim_config config;
     int64_t step;       /* updates made */
+    int parts;          /* the current step runs in this many parts (threads) */
     void *state[2];     /* per-parameter state in the graph dtype (moments, buffers) */
     /* L-BFGS works in double on the trainable parameters laid end to end. */
     int64_t n;          /* trainable scalars */
@@ -165,14 +167,18 @@ void nb_optim_set_lr(nb_optimizer *optimizer, double lr) { optimizer->config.lr 
 double nb_optim_lr(const nb_optimizer *optimizer) { return optimizer->config.lr; }
 const nb_optim_config *nb_optim_config_of(const nb_optimizer *optimizer) { return &optimizer->config; }
 
-/* One first-order update of every trainable parameter. */
-#define FIRST_ORDER_STEP(T, SFX)                                                                    \
+/* One first-order update of part `part` of `parts` of every trainable parameter: the
+ * elements [size·part/parts, size·(part+1)/parts) of each. Each element's update reads
+ * only its own gradient and state, so the split changes no number. */
+#define FIRST_ORDER_PART(T, SFX)                                                                    \
     do {                                                                                            \
         T *state0 = o->state[0], *state1 = o->state[1];                                             \
         FOR_TRAINABLE(o->graph, node)                                                               \
         {                                                                                           \
-            int64_t at = node->param_offset, n = node->value.size;                                  \
-            T *p = node->value.data, *g = node->grad.data;                                          \
+            int64_t size = node->value.size;                                                        \
+            int64_t from = size * part / parts, n = size * (part + 1) / parts - from;               \
+            int64_t at = node->param_offset + from;                                                 \
+            T *p = (T *)node->value.data + from, *g = (T *)node->grad.data + from;                  \
             switch (c->kind) {                                                                      \
             case NB_SGD: sgd_##SFX(n, p, g, state0 ? state0 + at : NULL, c, o->step == 1, c->lr); break; \
             case NB_ADAM:                                                                           \
@@ -186,26 +192,54 @@ const nb_optim_config *nb_optim_config_of(const nb_optimizer *optimizer) { retur
         }                                                                                           \
     } while (0)
 
-nb_status nb_optim_step(nb_optimizer *o)
+static void step_part(void *ctx, int part)
+{
+    nb_optimizer *o = ctx;
+    const nb_optim_config *c = &o->config;
+    int parts = o->parts;
+    if (o->graph->dtype == NB_F64)
+        FIRST_ORDER_PART(double, f64);
+    else
+        FIRST_ORDER_PART(float, f32);
+}
+
+/* The update is a pass over the parameters, their gradients and the state: on nabla's
+ * threads when large. Each tensor is cut into equal contiguous parts, part t of every
+ * tensor on one thread, which is how the matrix products cut a weight gradient's rows
+ * (bench: the gradient a thread has just written is still in its core's cache, and
+ * when another core updates it instead, the step takes 3 times as long). */
+static nb_status first_order_step(nb_optimizer *o, bool zero_grads)
 {
     if (!o)
         return nb_fail(NB_EARG, "nb_optim_step: optimizer is NULL");
-    const nb_optim_config *c = &o->config;
-    if (c->kind == NB_LBFGS)
+    if (o->config.kind == NB_LBFGS)
         return nb_fail(NB_ESTATE, "lbfgs: needs the loss itself; use nb_optim_step_closure");
     o->step++;
-    if (o->graph->dtype == NB_F64)
-        FIRST_ORDER_STEP(double, f64);
+    nb_grads_settle(o->graph); /* a parameter the last backward did not reach has zeros */
+    o->parts = nb_threads_for(o->graph->n_param_values, NB_PARALLEL_GRAIN);
+    if (o->parts > 1)
+        nb_parallel_chunks(o->parts, step_part, o);
     else
-        FIRST_ORDER_STEP(float, f32);
+        step_part(o, 0);
+    /* Zeroing by marking: the gradients now stand for zeros (grad_unset), so the next
+     * backward stores into them (a weight gradient's product with beta 0) instead of
+     * reading zeros written here, and whatever reads them first writes the zeros. */
+    if (zero_grads)
+        FOR_TRAINABLE(o->graph, node) node->grad_unset = true;
     return NB_OK;
 }
+
+nb_status nb_optim_step(nb_optimizer *o) { return first_order_step(o, false); }
+
+nb_status nb_optim_step_zero_grad(nb_optimizer *o) { return first_order_step(o, true); }
 
 /* ---- L-BFGS --------------------------------------------------------------------------- */
 
 static void gather(nb_optimizer *o, double *out, bool grads)
 {
     int64_t at = 0;
+    if (grads)
+        nb_grads_settle(o->graph);
     FOR_TRAINABLE(o->graph, node)
     {
         const nb_tensor *t = grads ? &node->grad : &node->value;
@@ -445,6 +479,7 @@ nb_status nb_optim_step_closure(nb_optimizer *o, nb_loss_closure closure, void *
 double nb_grad_norm(nb_graph *graph)
 {
     double total = 0;
+    nb_grads_settle(graph);
     FOR_TRAINABLE(graph, node)
     for (int64_t i = 0; i < node->grad.size; i++) {
         double g = nb_tensor_get(&node->grad, i);

@@ -131,13 +131,17 @@ static nb_status train_epoch(train_state *s, int epoch, nb_epoch_stats *stats)
         }
         if (accuracy)
             correct += nb_accuracy(&model->output->value, &model->target->value) * (double)batch.size;
-        nb_zero_grad(graph);
+        /* The parameters' gradients are zero here: zeroed before the first step and by
+         * every step since (in its own pass over them). Inputs that want a gradient
+         * are the rare case that still needs nb_zero_grad. */
+        if (graph->n_input_grads > 0)
+            nb_zero_grad(graph);
         status = nb_backward(model->loss);
         if (status != NB_OK)
             return status;
         if (config->clip_norm > 0)
             nb_clip_grad_norm(graph, config->clip_norm);
-        status = nb_optim_step(s->optimizer);
+        status = nb_optim_step_zero_grad(s->optimizer);
         if (status != NB_OK)
             return status;
         total += loss * (double)batch.size;
@@ -251,6 +255,7 @@ nb_status nb_train(const nb_model *model, nb_optimizer *optimizer, nb_dataset *t
         if (config->progress)
             s.progress = nb_progress_new(config->progress, "training",
                                          (int64_t)config->epochs * nb_loader_n_batches(s.loader), "batch");
+        nb_zero_grad(model->graph); /* the steps keep them zero from here on */
         status = train_loop(&s, val);
         nb_progress_finish(s.progress);
     }

@@ -69,7 +69,8 @@ static void test_fashion_mnist_slice(void **state)
     cJSON_Delete(report);
 
     /* save -> load -> predict: the same accuracy on the same 1,000 test images */
-    snprintf(args, sizeof args, "predict --model %s/fm.safetensors --data fashion-mnist --limit 1000 --json --plot %s/cm.png",
+    snprintf(args, sizeof args,
+             "predict --model %s/fm.safetensors --data fashion-mnist --limit 1000 --threads 2 --json --plot %s/cm.png",
              dir, dir);
     assert_int_equal(run(args, &report, err, sizeof err), 0);
     assert_close(number(report, "accuracy"), accuracy, 1e-9);
@@ -82,6 +83,63 @@ static void test_fashion_mnist_slice(void **state)
     assert_int_equal(stat(path, &info), 0);
     snprintf(path, sizeof path, "%s/cm.png", dir);
     assert_int_equal(stat(path, &info), 0);
+}
+
+/* The whole contents of a file (NUL-terminated; *size bytes); NULL if unreadable. */
+static char *slurp(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long length = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *bytes = malloc((size_t)length + 1);
+    *size = fread(bytes, 1, (size_t)length, f);
+    bytes[*size] = '\0';
+    fclose(f);
+    return bytes;
+}
+
+/* The same seed and thread count give the same numbers run after run: the same
+ * history (losses, accuracies, printed to the last digit) and a byte-identical model,
+ * on 1 thread and on 2 (where the matrix products, the step and the batch gathering
+ * are split over both threads). */
+static void test_same_seed_and_threads_same_numbers(void **state)
+{
+    (void)state;
+    for (int threads = 1; threads <= 2; threads++) {
+        char *history[2], *model[2];
+        size_t model_size[2];
+        for (int attempt = 0; attempt < 2; attempt++) {
+            char args[512], err[4096], path[256];
+            snprintf(path, sizeof path, "%s/repro-%d-%d.safetensors", dir, threads, attempt);
+            snprintf(args, sizeof args,
+                     "train --data fashion-mnist --limit 2000 --test-limit 500 --model 784-128-10:relu --optim sgd "
+                     "--momentum 0.9 --lr 0.05 --init torch --epochs 2 --seed 7 --threads %d --json --quiet --save %s",
+                     threads, path);
+            cJSON *report;
+            int status = run(args, &report, err, sizeof err);
+            if (status != 0)
+                fail_msg("train --threads %d failed (%d): %s", threads, status, err);
+            assert_int_equal((int)number(report, "threads"), threads);
+            /* the seconds differ from run to run: compare the numbers that must not */
+            cJSON *epochs = cJSON_GetObjectItemCaseSensitive(report, "history"), *epoch;
+            assert_int_equal(cJSON_GetArraySize(epochs), 2);
+            cJSON_ArrayForEach(epoch, epochs) cJSON_DeleteItemFromObjectCaseSensitive(epoch, "seconds");
+            history[attempt] = cJSON_PrintUnformatted(epochs);
+            cJSON_Delete(report);
+            model[attempt] = slurp(path, &model_size[attempt]);
+            assert_non_null(model[attempt]);
+        }
+        assert_string_equal(history[0], history[1]);
+        assert_int_equal(model_size[0], model_size[1]);
+        assert_memory_equal(model[0], model[1], model_size[0]);
+        for (int attempt = 0; attempt < 2; attempt++) {
+            free(history[attempt]);
+            free(model[attempt]);
+        }
+    }
 }
 
 /* Three classes in the plane, written as a CSV with a header. */
@@ -175,6 +233,12 @@ static void test_bad_input(void **state)
     assert_int_equal(run(args, NULL, err, sizeof err), 2);
     assert_int_equal(run("train --data fashion-mnist --model 784-10:swish", NULL, err, sizeof err), 2);
     assert_non_null(strstr(err, "swish"));
+    assert_int_equal(run("train --data fashion-mnist --threads 1.5", NULL, err, sizeof err), 2);
+    assert_non_null(strstr(err, "--threads"));
+    assert_int_equal(run("train --data fashion-mnist --threads 1000", NULL, err, sizeof err), 2);
+    assert_non_null(strstr(err, "at most 256"));
+    assert_int_equal(run("predict --model m --data fashion-mnist --threads two", NULL, err, sizeof err), 2);
+    assert_non_null(strstr(err, "'two'"));
 
     /* a run that fails leaves an existing model as it was */
     snprintf(path, sizeof path, "%s/keep.safetensors", dir);
@@ -228,6 +292,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fashion_mnist_slice),
+        cmocka_unit_test(test_same_seed_and_threads_same_numbers),
         cmocka_unit_test(test_csv_classification_and_regression),
         cmocka_unit_test(test_bad_input),
     };

@@ -117,6 +117,27 @@ static void test_gradients_accumulate_until_zeroed(void **state)
     nb_graph_free(g);
 }
 
+/* An op node outside the plan of the last backward has no gradient from it: zeros,
+ * not what an earlier backward left there. */
+static void test_op_gradient_outside_the_plan_is_zero(void **state)
+{
+    (void)state;
+    nb_graph *g = nb_graph_new(NB_F64);
+    nb_node *w = nb_param(g, "w", 1, (int64_t[]){2});
+    nb_tensor_from_doubles(nb_value(w), (double[]){3, -1});
+    nb_node *square = nb_mul(w, w);
+    nb_node *first = nb_sum(square), *second = nb_sum(nb_scale(w, 4));
+    assert_int_equal(nb_forward(first), NB_OK);
+    assert_int_equal(nb_backward(first), NB_OK);
+    assert_close(nb_tensor_get(nb_grad(square), 0), 1.0, 0);
+    assert_int_equal(nb_forward(second), NB_OK);
+    assert_int_equal(nb_backward(second), NB_OK);
+    assert_close(nb_tensor_get(nb_grad(square), 0), 0.0, 0);
+    assert_close(nb_tensor_get(nb_grad(square), 1), 0.0, 0);
+    assert_close(nb_tensor_get(nb_grad(w), 0), 6.0 + 4.0, 1e-15); /* the parameter accumulates */
+    nb_graph_free(g);
+}
+
 static void test_call_order_and_shape_errors(void **state)
 {
     (void)state;
@@ -348,6 +369,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_net222_gradcheck),
         cmocka_unit_test(test_gradients_accumulate_until_zeroed),
+        cmocka_unit_test(test_op_gradient_outside_the_plan_is_zero),
         cmocka_unit_test(test_call_order_and_shape_errors),
         cmocka_unit_test(test_batch_dimension_changes),
         cmocka_unit_test(test_input_gradient_and_seed),

@@ -115,6 +115,32 @@ static nb_node *case_mlp(nb_graph *g)
     return nb_softmax_cross_entropy(logits, labels_of(g, 5, (double[]){2, 0, 1, 2, 1}));
 }
 
+/* One hidden node with several consumers, in both orders of the ops that store their
+ * first gradient (linear, matmul, softmax cross-entropy) and those that add (mul, add):
+ * every consumer's share must reach it, whichever writes first. */
+static nb_node *case_shared_hidden(nb_graph *g)
+{
+    nb_node *x = nb_input(g, "x", 2, (int64_t[]){5, 4});
+    nb_tensor_fill_uniform(nb_value(x), &rng, -1, 1);
+    nb_node *h = nb_linear_act(x, param(g, "w1", 6, 4), param(g, "b1", 6, 0), NB_ACT_TANH);
+    nb_node *a = nb_linear(h, param(g, "w2", 3, 6), param(g, "b2", 3, 0));
+    nb_node *b = nb_linear_act(h, param(g, "w3", 3, 6), NULL, NB_ACT_SIGMOID);
+    nb_node *c = nb_matmul(nb_mul(h, h), param(g, "w4", 3, 6), false, true);
+    nb_node *logits = nb_add(nb_add(a, b), nb_add(c, nb_matmul(h, param(g, "w5", 6, 3), false, false)));
+    return nb_add(nb_mul(logits, logits),
+                  nb_softmax_cross_entropy(logits, labels_of(g, 5, (double[]){1, 0, 2, 2, 1})));
+}
+
+/* The same weight used by two layers, and a layer fed by a node that feeds the loss too */
+static nb_node *case_shared_weight(nb_graph *g)
+{
+    nb_node *x = param(g, "x", 4, 5);
+    nb_node *w = param(g, "w", 5, 5);
+    nb_node *h = nb_linear_act(x, w, NULL, NB_ACT_RELU);
+    nb_node *y = nb_linear_act(h, w, param(g, "b", 5, 0), NB_ACT_TANH);
+    return nb_add(y, nb_scale(h, 0.5));
+}
+
 static void test_gradients(void **state)
 {
     (void)state;
@@ -127,6 +153,30 @@ static void test_gradients(void **state)
     check("linear on data", case_linear_data_input);
     check("softmax cross-entropy", case_softmax_ce);
     check("mlp", case_mlp);
+    check("a node with several consumers", case_shared_hidden);
+    check("a weight shared by two layers", case_shared_weight);
+}
+
+static double *gradients_after(nb_graph *graph, nb_node *loss);
+
+/* Parameters' gradients accumulate over backward passes until zeroed, also where an op
+ * stores the first gradient of its (op node) inputs. */
+static void test_gradients_accumulate(void **state)
+{
+    (void)state;
+    nb_graph *graph;
+    nb_node *out;
+    nb_node *loss = build_case(NB_F64, case_mlp, &graph, &out);
+    double *once = gradients_after(graph, loss);
+    for (int pass = 2; pass <= 3; pass++) {
+        assert_int_equal(nb_forward(loss), NB_OK);
+        assert_int_equal(nb_backward(loss), NB_OK);
+        const double *grads = nb_grads_data(graph);
+        for (int64_t i = 0; i < nb_n_params(graph); i++)
+            assert_close(grads[i], pass * once[i], 1e-12 * fmax(1, fabs(once[i])));
+    }
+    free(once);
+    nb_graph_free(graph);
 }
 
 /* ---- against the unfused formula, on sizes that run on several threads -------------------- */
@@ -331,6 +381,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gradients),
+        cmocka_unit_test(test_gradients_accumulate),
         cmocka_unit_test(test_linear_matches_unfused),
         cmocka_unit_test(test_softmax_ce_matches_unfused),
         cmocka_unit_test(test_softmax_ce_stable),

@@ -262,6 +262,74 @@ static void test_clip_grad_norm(void **state)
     nb_graph_free(g);
 }
 
+/* Two losses over one set of parameters: `first` reaches all of them, `second` leaves
+ * out u. Weights large enough for the step to run on several threads. */
+typedef struct two_losses {
+    nb_graph *graph;
+    nb_node *first, *second, *u;
+    nb_optimizer *optimizer;
+} two_losses;
+
+static two_losses make_two_losses(void)
+{
+    two_losses t = {.graph = nb_graph_new(NB_F32)};
+    nb_rng rng;
+    nb_rng_seed(&rng, 3);
+    nb_node *x = nb_input(t.graph, "x", 2, (int64_t[]){8, 300});
+    nb_tensor_fill_uniform(nb_value(x), &rng, -1, 1);
+    nb_node *w = nb_param(t.graph, "w", 2, (int64_t[]){300, 300});
+    t.u = nb_param(t.graph, "u", 2, (int64_t[]){2, 300});
+    nb_tensor_fill_uniform(nb_value(w), &rng, -0.1, 0.1);
+    nb_tensor_fill_uniform(nb_value(t.u), &rng, -0.1, 0.1);
+    nb_node *h = nb_linear_act(x, w, NULL, NB_ACT_TANH);
+    t.first = nb_add(nb_sum(nb_mul(h, h)), nb_sum(nb_linear(h, t.u, NULL)));
+    t.second = nb_mean(nb_mul(h, h));
+    assert_non_null(t.first);
+    assert_non_null(t.second);
+    nb_optim_config c = nb_optim_defaults(NB_SGD);
+    c.lr = 0.01, c.momentum = 0.9;
+    t.optimizer = nb_optim_new(t.graph, &c);
+    return t;
+}
+
+/* nb_optim_step_zero_grad is nb_optim_step then nb_zero_grad, to the bit: also for a
+ * parameter that the next backward does not reach (its gradient reads as zeros, in the
+ * step and through nb_grad / nb_grads_data), and whatever the thread count of the step. */
+static void test_step_zero_grad_is_step_then_zero(void **state)
+{
+    (void)state;
+    for (int threads = 1; threads <= 3; threads += 2) {
+        nb_set_threads(threads);
+        two_losses a = make_two_losses(), b = make_two_losses();
+        nb_node *order[4] = {a.first, a.second, a.first, a.second};
+        nb_node *order_b[4] = {b.first, b.second, b.first, b.second};
+        nb_zero_grad(b.graph);
+        for (int step = 0; step < 4; step++) {
+            nb_zero_grad(a.graph);
+            assert_int_equal(nb_forward(order[step]), NB_OK);
+            assert_int_equal(nb_backward(order[step]), NB_OK);
+            assert_int_equal(nb_optim_step(a.optimizer), NB_OK);
+            assert_int_equal(nb_forward(order_b[step]), NB_OK);
+            assert_int_equal(nb_backward(order_b[step]), NB_OK);
+            assert_int_equal(nb_optim_step_zero_grad(b.optimizer), NB_OK);
+        }
+        int64_t n = nb_n_params(a.graph);
+        assert_memory_equal(nb_params_data(a.graph), nb_params_data(b.graph), (size_t)n * sizeof(float));
+        /* u moved on the last step by its momentum alone: it had no gradient */
+        const float *u_grad = nb_grad(b.u)->data;
+        for (int64_t i = 0; i < 600; i++)
+            assert_true(u_grad[i] == 0);
+        const float *grads = nb_grads_data(b.graph);
+        for (int64_t i = 0; i < n; i++)
+            assert_true(grads[i] == 0);
+        nb_optim_free(a.optimizer);
+        nb_optim_free(b.optimizer);
+        nb_graph_free(a.graph);
+        nb_graph_free(b.graph);
+    }
+    nb_set_threads(0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -274,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_step_schedule_is_the_tutorials),
         cmocka_unit_test(test_other_schedules),
         cmocka_unit_test(test_clip_grad_norm),
+        cmocka_unit_test(test_step_zero_grad_is_step_then_zero),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

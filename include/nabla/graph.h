@@ -56,7 +56,8 @@ nb_status nb_set_requires_grad(nb_node *node, bool requires_grad);
 /* The node's value tensor: writable for inputs and parameters, computed for ops.
  * Valid until the next forward that changes shapes. */
 nb_tensor *nb_value(nb_node *node);
-/* The node's gradient (NULL when it has none). */
+/* The node's gradient (NULL when it has none). For an op node, what the last backward
+ * pushed into it (zeros if that backward did not reach it). */
 nb_tensor *nb_grad(nb_node *node);
 /* The first element of the value (the loss of a scalar node), as a double. */
 double nb_item(const nb_node *node);
@@ -73,7 +74,7 @@ nb_node *nb_param_at(const nb_graph *graph, int index); /* in creation order */
 nb_node *nb_find(const nb_graph *graph, const char *name);
 int64_t nb_n_params(const nb_graph *graph);             /* scalars in all parameters */
 void *nb_params_data(nb_graph *graph);                  /* n_params elements */
-void *nb_grads_data(nb_graph *graph);                   /* n_params elements */
+void *nb_grads_data(nb_graph *graph);                   /* n_params elements (see nb_optim_step_zero_grad) */
 
 /* ---- running --------------------------------------------------------------------- */
 /* Evaluate `node` and everything it depends on. The first run of a node plans and

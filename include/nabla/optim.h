@@ -42,8 +42,17 @@ typedef struct nb_optimizer nb_optimizer;
 /* State is allocated here, once; steps allocate nothing. */
 nb_optimizer *nb_optim_new(nb_graph *graph, const nb_optim_config *config);
 void nb_optim_free(nb_optimizer *optimizer);
-/* One update from the current gradients. L-BFGS needs nb_optim_step_closure. */
+/* One update from the current gradients. L-BFGS needs nb_optim_step_closure. Runs on
+ * nabla's threads when the parameters are many; the numbers do not depend on them. */
 nb_status nb_optim_step(nb_optimizer *optimizer);
+/* The same update, then the gradients of the updated parameters zeroed: nb_optim_step
+ * followed by nb_zero_grad for them, without a pass over memory. The gradients are
+ * marked as zeros rather than written: the next backward stores into them instead of
+ * adding, and nb_grad() or nb_grads_data() write the zeros when asked first, so read
+ * them through those (not through a pointer kept from before this call). A training
+ * loop that zeroes once before its first backward then runs backward, this, backward,
+ * this... */
+nb_status nb_optim_step_zero_grad(nb_optimizer *optimizer);
 
 /* Re-evaluates the loss and its gradient: zero the gradients, forward, backward, and
  * store the loss. */
