@@ -177,8 +177,17 @@ static void params_repoint(nb_graph *graph)
     }
 }
 
-static nb_status params_reserve(nb_graph *graph, int64_t needed)
+/* Room for `more` values after the graph's n_param_values. */
+static nb_status params_reserve(nb_graph *graph, int64_t more)
 {
+    /* the doubling below must stay within size_t bytes */
+    int64_t limit = (int64_t)(SIZE_MAX / nb_dtype_size(graph->dtype) / 2 < INT64_MAX
+                                  ? SIZE_MAX / nb_dtype_size(graph->dtype) / 2
+                                  : INT64_MAX);
+    if (more > limit - graph->n_param_values)
+        return nb_fail(NB_ENOMEM, "%lld more parameter values would have more bytes than memory can address",
+                       (long long)more);
+    int64_t needed = graph->n_param_values + more;
     if (needed <= graph->param_capacity)
         return NB_OK;
     int64_t capacity = graph->param_capacity ? graph->param_capacity : 64;
@@ -206,7 +215,7 @@ nb_node *nb_param(nb_graph *graph, const char *name, int ndim, const int64_t *sh
     if (!node)
         return NULL;
     int64_t size = node->value.size;
-    if (params_reserve(graph, graph->n_param_values + size) != NB_OK || graph_append(graph, node) != NB_OK) {
+    if (params_reserve(graph, size) != NB_OK || graph_append(graph, node) != NB_OK) {
         nb_error_prefix("nb_param '%s'", node->name);
         node_free(node);
         return NULL;
@@ -251,19 +260,28 @@ static nb_status input_set_batch(nb_node *input, int64_t batch, bool need_storag
     if (size < 0)
         return nb_fail(NB_ESHAPE, "%s: input '%s': batch %lld overflows", what, input->name, (long long)batch);
     size_t elem = nb_dtype_size(input->graph->dtype);
-    if (need_storage && size > input->value_capacity) {
-        void *storage = nb_alloc((size_t)size * elem);
-        if (!storage)
-            return nb_fail(NB_ENOMEM, "%s: out of memory for input '%s' of %lld values", what, input->name,
-                           (long long)size);
+    if ((uint64_t)size > SIZE_MAX / elem) {
+        char buf[96];
+        return nb_fail(NB_ENOMEM, "%s: input '%s' of shape %s has more bytes than memory can address", what,
+                       input->name, nb_shape_str(input->value.ndim, shape, buf, sizeof buf));
+    }
+    /* Both allocations first, so that a failure of either leaves the input as it was. */
+    bool grow_values = need_storage && size > input->value_capacity;
+    bool grow_grad = input->requires_grad && size > input->grad_capacity;
+    void *storage = grow_values ? nb_alloc((size_t)size * elem) : NULL;
+    void *grad = grow_grad && (storage || !grow_values) ? nb_calloc((size_t)size, elem) : NULL;
+    if ((grow_values && !storage) || (grow_grad && !grad)) {
+        nb_free(storage);
+        nb_free(grad);
+        return nb_fail(NB_ENOMEM, "%s: out of memory for input '%s' of %lld values%s", what, input->name,
+                       (long long)size, grow_grad ? " and their gradient" : "");
+    }
+    if (grow_values) {
         nb_free(input->aux);
         input->aux = storage;
         input->value_capacity = size;
     }
-    if (input->requires_grad && size > input->grad_capacity) {
-        void *grad = nb_calloc((size_t)size, elem);
-        if (!grad)
-            return nb_fail(NB_ENOMEM, "%s: out of memory for the gradient of input '%s'", what, input->name);
+    if (grow_grad) {
         nb_free(input->grad.data);
         input->grad.data = grad;
         input->grad_capacity = size;
@@ -427,10 +445,11 @@ int nb_param_count(const nb_graph *graph)
 
 nb_node *nb_param_at(const nb_graph *graph, int index)
 {
+    int seen = 0;
     for (int i = 0; i < graph->n_nodes; i++)
-        if (graph->nodes[i]->kind == NB_NODE_PARAM && index-- == 0)
+        if (graph->nodes[i]->kind == NB_NODE_PARAM && seen++ == index)
             return graph->nodes[i];
-    nb_fail(NB_EARG, "nb_param_at: no parameter %d", index);
+    nb_fail(NB_EARG, "nb_param_at: no parameter %d (the graph has %d parameters)", index, seen);
     return NULL;
 }
 
@@ -535,6 +554,20 @@ static nb_status build_plan(nb_node *target)
     return NB_OK;
 }
 
+/* total += align_up(count * size); false when that does not fit in a size_t (with the
+ * slack grow_arenas adds for aligning the start). */
+static bool arena_add(size_t *total, int64_t count, size_t size)
+{
+    const size_t limit = SIZE_MAX - 2 * NB_ALIGN;
+    if (count < 0 || (size && (uint64_t)count > limit / size))
+        return false;
+    size_t bytes = align_up((size_t)count * size);
+    if (bytes > limit - *total)
+        return false;
+    *total += bytes;
+    return true;
+}
+
 /* Give every op node room for its current shape: the arenas are laid out again, each
  * node keeping the largest size it has ever needed, so that shrinking batches (the last
  * one of an epoch) and returning to the full batch allocate nothing. */
@@ -548,10 +581,15 @@ static nb_status grow_arenas(nb_graph *graph)
             continue;
         int64_t values = node->value.size > node->value_capacity ? node->value.size : node->value_capacity;
         size_t aux = node->aux_bytes > node->aux_capacity ? node->aux_bytes : node->aux_capacity;
-        value_bytes += align_up((size_t)values * elem) + align_up(aux);
-        if (node->requires_grad) {
-            int64_t grads = node->value.size > node->grad_capacity ? node->value.size : node->grad_capacity;
-            grad_bytes += align_up((size_t)grads * elem);
+        int64_t grads = !node->requires_grad ? 0
+                        : node->value.size > node->grad_capacity ? node->value.size
+                                                                 : node->grad_capacity;
+        if (!arena_add(&value_bytes, values, elem) || !arena_add(&value_bytes, 1, aux) ||
+            !arena_add(&grad_bytes, grads, elem)) {
+            char buf[96];
+            return nb_fail(NB_ENOMEM, "'%s' of shape %s: the graph's storage would need more bytes than memory "
+                                      "can address",
+                           nb_node_name(node), nb_shape_str(node->value.ndim, node->value.shape, buf, sizeof buf));
         }
     }
     char *values_new = nb_alloc(value_bytes + NB_ALIGN);

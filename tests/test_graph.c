@@ -331,6 +331,97 @@ static void test_every_allocation_failure_is_clean(void **state)
     nb_set_allocator(NULL);
 }
 
+/* nb_param_at names the index it was asked for, not what is left of it after counting. */
+static void test_param_at_names_the_index(void **state)
+{
+    (void)state;
+    nb_graph *g = nb_graph_new(NB_F64);
+    nb_node *a = nb_param(g, "a", 0, NULL), *b = nb_param(g, "b", 1, (int64_t[]){2});
+    assert_ptr_equal(nb_param_at(g, 0), a);
+    assert_ptr_equal(nb_param_at(g, 1), b);
+    assert_null(nb_param_at(g, 5));
+    assert_int_equal(nb_errcode(), NB_EARG);
+    assert_non_null(strstr(nb_errmsg(), "no parameter 5"));
+    assert_non_null(strstr(nb_errmsg(), "2 parameters"));
+    assert_null(nb_param_at(g, -1));
+    assert_non_null(strstr(nb_errmsg(), "no parameter -1"));
+    nb_graph_free(g);
+}
+
+/* A batch whose bytes do not fit in size_t is refused before anything is allocated,
+ * whether the input owns its storage or reads the caller's (then the op nodes' storage
+ * would overflow). */
+static void test_huge_batch_is_refused(void **state)
+{
+    (void)state;
+    nb_graph *g = nb_graph_new(NB_F64);
+    nb_node *x = nb_input(g, "x", 2, (int64_t[]){2, 4});
+    nb_node *y = nb_scale(x, 2);
+    assert_non_null(y);
+    assert_int_equal(nb_input_resize(x, (int64_t)1 << 59), NB_ENOMEM); /* 2^61 values, 2^64 bytes */
+    assert_non_null(strstr(nb_errmsg(), "'x'"));
+    assert_non_null(strstr(nb_errmsg(), "[576460752303423488, 4]"));
+    assert_int_equal(nb_value(x)->shape[0], 2); /* unchanged */
+    assert_int_equal(nb_input_set_doubles(x, (double[]){1, 2, 3, 4, 5, 6, 7, 8}, 2), NB_OK);
+    assert_int_equal(nb_forward(y), NB_OK);
+    assert_close(nb_tensor_get(nb_value(y), 7), 16, 0);
+
+    double data[8] = {0};
+    assert_int_equal(nb_input_bind(x, data, (int64_t)1 << 59), NB_ENOMEM);
+    assert_non_null(strstr(nb_errmsg(), "[576460752303423488, 4]"));
+
+    /* an op node's storage that overflows though its input's does not: [2^40] labels
+     * (bound, 8 TiB claimed) made one-hot over 2^21 classes is 2^61 values */
+    nb_node *labels = nb_input(g, "labels", 1, (int64_t[]){2});
+    nb_node *one_hot = nb_one_hot(labels, (int64_t)1 << 21);
+    assert_non_null(one_hot);
+    double label_data[2] = {0, 1};
+    assert_int_equal(nb_input_bind(labels, label_data, (int64_t)1 << 40), NB_OK);
+    assert_int_equal(nb_forward(one_hot), NB_ENOMEM);
+    assert_non_null(strstr(nb_errmsg(), "one_hot"));
+    assert_non_null(strstr(nb_errmsg(), "[1099511627776, 2097152]"));
+    assert_int_equal(nb_input_bind(labels, label_data, 2), NB_OK);
+    assert_int_equal(nb_forward(y), NB_OK);
+    assert_close(nb_tensor_get(nb_value(y), 7), 16, 0);
+
+    /* a parameter too large to address */
+    assert_null(nb_param(g, "huge", 2, (int64_t[]){(int64_t)1 << 31, (int64_t)1 << 30}));
+    assert_int_equal(nb_errcode(), NB_ENOMEM);
+    assert_non_null(strstr(nb_errmsg(), "'huge'"));
+    nb_graph_free(g);
+}
+
+/* Growing an input that wants a gradient allocates its values and its gradient; when
+ * the second allocation fails, the input keeps its old storage, shape and values. */
+static void test_failed_resize_keeps_the_input(void **state)
+{
+    (void)state;
+    nb_graph *g = nb_graph_new(NB_F64);
+    nb_node *x = nb_input(g, "x", 1, (int64_t[]){2});
+    nb_node *y = nb_sum(nb_mul(x, x));
+    assert_int_equal(nb_set_requires_grad(x, true), NB_OK);
+    assert_int_equal(nb_input_set_doubles(x, (double[]){3, 4}, 2), NB_OK);
+    for (long fail_at = 0; fail_at < 2; fail_at++) {
+        nb_alloc_counter allocations;
+        nb_count_allocations(&allocations, fail_at); /* the values (0), then the gradient (1) */
+        assert_int_equal(nb_input_resize(x, 1000), NB_ENOMEM);
+        assert_non_null(strstr(nb_errmsg(), "'x'"));
+        nb_set_allocator(NULL);
+        assert_int_equal(allocations.live, 0);
+        assert_int_equal(nb_value(x)->shape[0], 2);
+        assert_close(nb_tensor_get(nb_value(x), 0), 3, 0);
+        assert_close(nb_tensor_get(nb_value(x), 1), 4, 0);
+        assert_int_equal(nb_forward(y), NB_OK);
+        assert_close(nb_item(y), 25, 0);
+        nb_zero_grad(g);
+        assert_int_equal(nb_backward(y), NB_OK);
+        assert_close(nb_tensor_get(nb_grad(x), 1), 8, 0);
+    }
+    assert_int_equal(nb_input_resize(x, 1000), NB_OK);
+    assert_int_equal(nb_forward(y), NB_OK);
+    nb_graph_free(g);
+}
+
 /* SEEDS.md §1 variant A with autodiff, against the hand-derived loop in plain C. */
 static void test_quadratic_matches_hand_derived(void **state)
 {
@@ -376,6 +467,9 @@ int main(void)
         cmocka_unit_test(test_no_allocation_per_step),
         cmocka_unit_test(test_every_allocation_failure_is_clean),
         cmocka_unit_test(test_quadratic_matches_hand_derived),
+        cmocka_unit_test(test_param_at_names_the_index),
+        cmocka_unit_test(test_huge_batch_is_refused),
+        cmocka_unit_test(test_failed_resize_keeps_the_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
