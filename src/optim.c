@@ -3,6 +3,7 @@
 #include "graph_internal.h"
 #include "parallel.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +30,9 @@ struct nb_optimizer {
     int64_t step;       /* updates made */
     int parts;          /* the current step runs in this many parts (threads) */
     void *state[2];     /* per-parameter state in the graph dtype (moments, buffers) */
+    int64_t n_param_values; /* the graph's parameter values when the state was sized */
     /* L-BFGS works in double on the trainable parameters laid end to end. */
-    int64_t n;          /* trainable scalars */
+    int64_t n;          /* trainable scalars, at creation */
     double *x, *g, *d, *x0, *g_prev, *g_try, *g_best;
     double *s, *y, *rho, *alpha; /* history ring: history x n */
     int n_history, newest;
@@ -76,6 +78,36 @@ nb_optim_config nb_optim_defaults(nb_optim_kind kind)
     for (int i_ = 0; i_ < (graph)->n_nodes; i_++)                                                   \
         for (nb_node *node = (graph)->nodes[i_]; node; node = NULL)                                 \
             if (node->kind == NB_NODE_PARAM && node->requires_grad)
+
+static int64_t trainable_values(nb_graph *graph)
+{
+    int64_t n = 0;
+    FOR_TRAINABLE(graph, node) n += node->value.size;
+    return n;
+}
+
+/* The state was sized for the model as it was at nb_optim_new: first-order state covers
+ * every parameter value (freezing and unfreezing is fine, adding is not); L-BFGS's
+ * vectors the trainable values laid end to end. */
+static nb_status check_model_unchanged(const nb_optimizer *o)
+{
+    const char *name = nb_optim_name(o->config.kind);
+    if (o->graph->n_param_values != o->n_param_values)
+        return nb_fail(NB_ESTATE,
+                       "%s: the graph has %lld parameter values, but had %lld when the optimizer was created; "
+                       "create the optimizer after the model is complete",
+                       name, (long long)o->graph->n_param_values, (long long)o->n_param_values);
+    if (o->config.kind == NB_LBFGS) {
+        int64_t n = trainable_values(o->graph);
+        if (n != o->n)
+            return nb_fail(NB_ESTATE,
+                           "%s: %lld parameter values are trainable, but %lld were when the optimizer was created; "
+                           "create the optimizer after the model is complete (with the parameters it trains "
+                           "unfrozen)",
+                           name, (long long)n, (long long)o->n);
+    }
+    return NB_OK;
+}
 
 static void optim_free_state(nb_optimizer *o)
 {
@@ -131,6 +163,8 @@ nb_optimizer *nb_optim_new(nb_graph *graph, const nb_optim_config *config)
     }
     o->graph = graph;
     o->config = *config;
+    o->n_param_values = graph->n_param_values;
+    o->n = trainable_values(graph);
     size_t state_bytes = (size_t)(graph->n_param_values ? graph->n_param_values : 1) * nb_dtype_size(graph->dtype);
     int n_states = config->kind == NB_ADAM || config->kind == NB_ADAMW || config->kind == NB_RMSPROP ? 2
                    : config->kind == NB_LBFGS                                                        ? 0
@@ -139,7 +173,6 @@ nb_optimizer *nb_optim_new(nb_graph *graph, const nb_optim_config *config)
     for (int k = 0; k < n_states; k++)
         ok &= (o->state[k] = nb_calloc(1, state_bytes)) != NULL;
     if (config->kind == NB_LBFGS) {
-        FOR_TRAINABLE(graph, node) o->n += node->value.size;
         size_t vec = (size_t)(o->n ? o->n : 1) * sizeof(double), hist = (size_t)config->history;
         double **vectors[] = {&o->x, &o->g, &o->d, &o->x0, &o->g_prev, &o->g_try, &o->g_best};
         for (size_t i = 0; i < sizeof vectors / sizeof vectors[0]; i++)
@@ -214,6 +247,8 @@ static nb_status first_order_step(nb_optimizer *o, bool zero_grads)
         return nb_fail(NB_EARG, "nb_optim_step: optimizer is NULL");
     if (o->config.kind == NB_LBFGS)
         return nb_fail(NB_ESTATE, "lbfgs: needs the loss itself; use nb_optim_step_closure");
+    if (check_model_unchanged(o) != NB_OK)
+        return nb_errcode();
     o->step++;
     nb_grads_settle(o->graph); /* a parameter the last backward did not reach has zeros */
     o->parts = nb_threads_for(o->graph->n_param_values, NB_PARALLEL_GRAIN);
@@ -235,25 +270,50 @@ nb_status nb_optim_step_zero_grad(nb_optimizer *o) { return first_order_step(o, 
 
 /* ---- L-BFGS --------------------------------------------------------------------------- */
 
+/* The trainable parameters' values (or gradients) laid end to end in out, as doubles. An
+ * unset gradient is the zeros it stands for; it stays unset. */
 static void gather(nb_optimizer *o, double *out, bool grads)
 {
+    bool f64 = o->graph->dtype == NB_F64;
     int64_t at = 0;
-    if (grads)
-        nb_grads_settle(o->graph);
     FOR_TRAINABLE(o->graph, node)
     {
-        const nb_tensor *t = grads ? &node->grad : &node->value;
-        for (int64_t i = 0; i < t->size; i++)
-            out[at++] = nb_tensor_get(t, i);
+        int64_t size = node->value.size;
+        double *dst = out + at;
+        at += size;
+        if (grads && node->grad_unset) {
+            memset(dst, 0, (size_t)size * sizeof *dst);
+            continue;
+        }
+        const void *src = grads ? node->grad.data : node->value.data;
+        if (f64) {
+            memcpy(dst, src, (size_t)size * sizeof *dst);
+        } else {
+            const float *from = src;
+            for (int64_t i = 0; i < size; i++)
+                dst[i] = from[i];
+        }
     }
 }
 
+/* The inverse of gather for the values. */
 static void scatter(nb_optimizer *o, const double *in)
 {
+    bool f64 = o->graph->dtype == NB_F64;
     int64_t at = 0;
     FOR_TRAINABLE(o->graph, node)
-    for (int64_t i = 0; i < node->value.size; i++)
-        nb_tensor_set(&node->value, i, in[at++]);
+    {
+        int64_t size = node->value.size;
+        const double *src = in + at;
+        at += size;
+        if (f64) {
+            memcpy(node->value.data, src, (size_t)size * sizeof *src);
+        } else {
+            float *to = node->value.data;
+            for (int64_t i = 0; i < size; i++)
+                to[i] = (float)src[i];
+        }
+    }
 }
 
 static double dot(const double *a, const double *b, int64_t n)
@@ -410,7 +470,10 @@ static nb_status lbfgs_step(nb_optimizer *o, nb_loss_closure closure, void *ctx,
     const nb_optim_config *c = &o->config;
     int64_t n = o->n;
     double loss;
-    nb_status status = closure(ctx, &loss);
+    nb_status status = check_model_unchanged(o);
+    if (status != NB_OK)
+        return status;
+    status = closure(ctx, &loss);
     if (status != NB_OK)
         return status;
     *loss_out = loss;
@@ -425,20 +488,27 @@ static nb_status lbfgs_step(nb_optimizer *o, nb_loss_closure closure, void *ctx,
                 o->d[i] = -o->g[i];
             o->h_diag = 1;
         } else {
-            /* s = the last step, y = the change of gradient it caused */
-            int h = c->history, slot = (o->newest + 1) % h;
-            double *s = o->s + slot * n, *y = o->y + slot * n;
+            /* s = the last step, y = the change of gradient it caused; built in scratch
+             * (the old direction and the line search's gradient are spent), so that a
+             * rejected pair leaves the ring as it was */
+            double *s = o->d, *y = o->g_try;
             for (int64_t i = 0; i < n; i++) {
                 s[i] = o->x[i] - o->x0[i];
                 y[i] = o->g[i] - o->g_prev[i];
             }
-            double ys = dot(y, s, n);
-            if (ys > 1e-10) { /* keep only pairs that keep H positive definite */
+            double ys = dot(y, s, n), yy = dot(y, y, n);
+            /* Keep only pairs with enough curvature to keep H positive definite: a test
+             * relative to y·y (H's scale ys / yy stays above DBL_EPSILON), so that it
+             * holds alike for a loss scaled by 1e-12 or 1e12. */
+            if (ys > DBL_EPSILON * yy) {
+                int h = c->history, slot = (o->newest + 1) % h;
+                memcpy(o->s + slot * n, s, (size_t)n * sizeof(double));
+                memcpy(o->y + slot * n, y, (size_t)n * sizeof(double));
                 o->newest = slot;
                 o->rho[slot] = 1 / ys;
                 if (o->n_history < h)
                     o->n_history++;
-                o->h_diag = ys / dot(y, y, n);
+                o->h_diag = ys / yy;
             }
             lbfgs_direction(o);
         }
@@ -476,14 +546,26 @@ nb_status nb_optim_step_closure(nb_optimizer *o, nb_loss_closure closure, void *
 
 /* ---- clipping ------------------------------------------------------------------------ */
 
+/* Both read each trainable parameter's gradient in place, skipping an unset one (zeros,
+ * which neither add to the norm nor change when scaled). */
 double nb_grad_norm(nb_graph *graph)
 {
+    bool f64 = graph->dtype == NB_F64;
     double total = 0;
-    nb_grads_settle(graph);
     FOR_TRAINABLE(graph, node)
-    for (int64_t i = 0; i < node->grad.size; i++) {
-        double g = nb_tensor_get(&node->grad, i);
-        total += g * g;
+    {
+        if (node->grad_unset)
+            continue;
+        int64_t size = node->grad.size;
+        if (f64) {
+            const double *g = node->grad.data;
+            for (int64_t i = 0; i < size; i++)
+                total += g[i] * g[i];
+        } else {
+            const float *g = node->grad.data;
+            for (int64_t i = 0; i < size; i++)
+                total += (double)g[i] * (double)g[i];
+        }
     }
     return sqrt(total);
 }
@@ -491,11 +573,24 @@ double nb_grad_norm(nb_graph *graph)
 double nb_clip_grad_norm(nb_graph *graph, double max_norm)
 {
     double norm = nb_grad_norm(graph);
-    if (norm > max_norm && norm > 0) {
-        double factor = max_norm / norm;
-        FOR_TRAINABLE(graph, node)
-        for (int64_t i = 0; i < node->grad.size; i++)
-            nb_tensor_set(&node->grad, i, nb_tensor_get(&node->grad, i) * factor);
+    if (!(norm > max_norm && norm > 0))
+        return norm;
+    bool f64 = graph->dtype == NB_F64;
+    double factor = max_norm / norm;
+    FOR_TRAINABLE(graph, node)
+    {
+        if (node->grad_unset)
+            continue;
+        int64_t size = node->grad.size;
+        if (f64) {
+            double *g = node->grad.data;
+            for (int64_t i = 0; i < size; i++)
+                g[i] *= factor;
+        } else {
+            float *g = node->grad.data;
+            for (int64_t i = 0; i < size; i++)
+                g[i] = (float)((double)g[i] * factor);
+        }
     }
     return norm;
 }
