@@ -53,6 +53,71 @@ static nb_status bind_batch(const nb_model *model, const nb_batch *batch)
     return status == NB_OK ? nb_input_bind(model->target, batch->targets, batch->size) : status;
 }
 
+/* The loops bind the model's input and target to a loader's batches, which are freed
+ * with the loader: on the way out each gets back what it held before, its own storage
+ * (its values untouched meanwhile) or the caller's binding. Never allocates: an input's
+ * own storage already held its old batch. */
+typedef struct held_input {
+    nb_node *node;
+    void *data;
+    int64_t batch;
+    bool bound;
+} held_input;
+
+typedef struct held_inputs {
+    held_input input, target;
+} held_inputs;
+
+static held_input hold_input(nb_node *node)
+{
+    return (held_input){node, node->value.data, node->value.shape[0], node->bound};
+}
+
+static held_inputs hold_inputs(const nb_model *model)
+{
+    return (held_inputs){hold_input(model->input), hold_input(model->target)};
+}
+
+static nb_status give_back_input(const held_input *held)
+{
+    return held->bound ? nb_input_bind(held->node, held->data, held->batch) : nb_input_resize(held->node, held->batch);
+}
+
+/* `status`, or the first failure of giving the inputs back when it is NB_OK. */
+static nb_status give_back_inputs(const held_inputs *held, nb_status status)
+{
+    nb_status input = give_back_input(&held->input), target = give_back_input(&held->target);
+    if (status != NB_OK)
+        return status;
+    return input != NB_OK ? input : target;
+}
+
+/* Whether nb_forward(target) computes node's value: a leaf holds its own, an op node is
+ * computed when it is in target's plan (built by target's first forward pass). */
+static bool computed_by(const nb_node *target, const nb_node *node)
+{
+    if (node->kind != NB_NODE_OP)
+        return true;
+    for (int p = 0; p < target->n_plan; p++)
+        if (target->plan[p] == node->index)
+            return true;
+    return false;
+}
+
+/* The loss, and with `output_too` the output: computed by the loss's pass when the loss
+ * reads it, else by a pass of its own, after which the loss runs again if that pass had
+ * to lay the graph's storage out anew (the loss's value went with the old layout). */
+static nb_status forward_model(const nb_model *model, bool output_too)
+{
+    nb_status status = nb_forward(model->loss);
+    if (status != NB_OK || !output_too || computed_by(model->loss, model->output))
+        return status;
+    status = nb_forward(model->output);
+    if (status == NB_OK && model->loss->forwarded_at != model->graph->epoch)
+        status = nb_forward(model->loss);
+    return status;
+}
+
 nb_status nb_evaluate(const nb_model *model, nb_dataset *data, int64_t batch_size, double *loss, double *accuracy)
 {
     nb_status status = check_fit(model, data, "nb_evaluate");
@@ -63,21 +128,21 @@ nb_status nb_evaluate(const nb_model *model, nb_dataset *data, int64_t batch_siz
     nb_loader *loader = nb_loader_new(data, batch_size > 0 ? batch_size : 256, 0, 0);
     if (!loader)
         return nb_errcode();
+    held_inputs held = hold_inputs(model);
     nb_loader_start_epoch(loader, 0);
     nb_batch batch;
     double total = 0, correct = 0;
     while (status == NB_OK && nb_loader_next(loader, &batch)) {
         status = bind_batch(model, &batch);
         if (status == NB_OK)
-            status = nb_forward(model->loss);
-        if (status == NB_OK && accuracy)
-            status = nb_forward(model->output); /* already computed when the loss needs it */
+            status = forward_model(model, accuracy != NULL);
         if (status != NB_OK)
             break;
         total += nb_item(model->loss) * (double)batch.size;
         if (accuracy)
             correct += nb_accuracy(&model->output->value, &model->target->value) * (double)batch.size;
     }
+    status = give_back_inputs(&held, status);
     nb_loader_free(loader);
     if (status != NB_OK)
         return status;
@@ -99,6 +164,41 @@ typedef struct train_state {
     size_t param_bytes;
 } train_state;
 
+/* Divergence: the parameters of the epoch's start come back, and the result says where. */
+static void restore_last_good(train_state *s, int epoch, int64_t batch)
+{
+    memcpy(s->model->graph->param_values, s->last_good, s->param_bytes);
+    s->result->diverged = true;
+    s->result->diverged_epoch = epoch;
+    s->result->diverged_batch = batch;
+    s->result->stop_reason = "diverged";
+}
+
+/* The parameter holding the first value that is not finite, or NULL when all are: one
+ * pass over the flat buffer, made once per epoch (a step can overflow a parameter while
+ * the loss before it was finite). */
+static const nb_node *nonfinite_param(const nb_graph *graph, double *value)
+{
+    int64_t n = graph->n_param_values, at = n;
+    if (graph->dtype == NB_F64) {
+        const double *p = graph->param_values;
+        for (int64_t i = 0; i < n && at == n; i++)
+            if (!isfinite(p[i]))
+                at = i, *value = p[i];
+    } else {
+        const float *p = graph->param_values;
+        for (int64_t i = 0; i < n && at == n; i++)
+            if (!isfinite(p[i]))
+                at = i, *value = p[i];
+    }
+    for (int i = 0; at < n && i < graph->n_nodes; i++) {
+        const nb_node *node = graph->nodes[i];
+        if (node->kind == NB_NODE_PARAM && at >= node->param_offset && at < node->param_offset + node->value.size)
+            return node;
+    }
+    return NULL;
+}
+
 /* One epoch of steps; fills stats->loss, train_accuracy, batches, seconds. */
 static nb_status train_epoch(train_state *s, int epoch, nb_epoch_stats *stats)
 {
@@ -106,29 +206,27 @@ static nb_status train_epoch(train_state *s, int epoch, nb_epoch_stats *stats)
     const nb_train_config *config = s->config;
     nb_graph *graph = model->graph;
     bool accuracy = config->accuracy && model->output && model->target->value.ndim == 1;
-    int64_t n_batches = nb_loader_n_batches(s->loader), seen = 0;
+    int64_t n_batches = nb_loader_n_batches(s->loader), seen = 0, last_batch = 0;
     double total = 0, correct = 0, start = now_seconds();
+    const char *restored = epoch > 1 ? "the last epoch" : "the start";
     nb_loader_start_epoch(s->loader, epoch - 1);
     nb_batch batch;
     while (nb_loader_next(s->loader, &batch)) {
         nb_status status = bind_batch(model, &batch);
         if (status == NB_OK)
-            status = nb_forward(model->loss);
+            status = forward_model(model, accuracy);
         if (status != NB_OK) {
             nb_error_prefix("epoch %d, batch %lld", epoch, (long long)batch.index);
             return status;
         }
         double loss = nb_item(model->loss);
         if (!isfinite(loss)) {
-            memcpy(graph->param_values, s->last_good, s->param_bytes);
-            s->result->diverged = true;
-            s->result->diverged_epoch = epoch;
-            s->result->diverged_batch = batch.index;
-            s->result->stop_reason = "diverged";
+            restore_last_good(s, epoch, batch.index);
             return nb_fail(NB_ENUMERIC, "training diverged at epoch %d, batch %lld: the loss is %g; the parameters "
                                         "of %s were restored (try a smaller learning rate or --clip)",
-                           epoch, (long long)batch.index, loss, epoch > 1 ? "the last epoch" : "the start");
+                           epoch, (long long)batch.index, loss, restored);
         }
+        last_batch = batch.index;
         if (accuracy)
             correct += nb_accuracy(&model->output->value, &model->target->value) * (double)batch.size;
         /* The parameters' gradients are zero here: zeroed before the first step and by
@@ -149,6 +247,14 @@ static nb_status train_epoch(train_state *s, int epoch, nb_epoch_stats *stats)
         if (config->on_batch)
             config->on_batch(epoch, batch.index, n_batches, loss, config->user);
         nb_progress_update(s->progress, (int64_t)(epoch - 1) * n_batches + batch.index + 1, loss);
+    }
+    double value = 0;
+    const nb_node *bad = nonfinite_param(graph, &value);
+    if (bad) {
+        restore_last_good(s, epoch, last_batch);
+        return nb_fail(NB_ENUMERIC, "training diverged at epoch %d, batch %lld: the steps made parameter '%s' %g; "
+                                    "the parameters of %s were restored (try a smaller learning rate or --clip)",
+                       epoch, (long long)last_batch, nb_node_name(bad), value, restored);
     }
     stats->seconds = now_seconds() - start;
     stats->batches = n_batches;
@@ -197,7 +303,8 @@ static nb_status train_loop(train_state *s, nb_dataset *val)
                 nb_error_prefix("validation after epoch %d", epoch);
                 return status;
             }
-            if (!(stats.val_loss >= result->best_val_loss)) { /* also when best is still NAN */
+            /* a NaN validation loss is never the best; the first finite one is */
+            if (isfinite(stats.val_loss) && (isnan(result->best_val_loss) || stats.val_loss < result->best_val_loss)) {
                 result->best_val_loss = stats.val_loss;
                 result->best_epoch = epoch;
                 since_best = 0;
@@ -256,7 +363,9 @@ nb_status nb_train(const nb_model *model, nb_optimizer *optimizer, nb_dataset *t
             s.progress = nb_progress_new(config->progress, "training",
                                          (int64_t)config->epochs * nb_loader_n_batches(s.loader), "batch");
         nb_zero_grad(model->graph); /* the steps keep them zero from here on */
+        held_inputs held = hold_inputs(model);
         status = train_loop(&s, val);
+        status = give_back_inputs(&held, status);
         nb_progress_finish(s.progress);
     }
     nb_progress_free(s.progress);

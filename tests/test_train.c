@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "graph_internal.h" /* which nodes a forward pass evaluated */
+
 /* ---- counting allocator -------------------------------------------------------------- */
 static long alloc_calls;
 static void *count_alloc(size_t size, void *ctx) { (void)ctx; alloc_calls++; return malloc(size); }
@@ -251,6 +253,148 @@ static void test_bad_arguments(void **state)
     nb_dataset_free(train);
 }
 
+/* y = w x on one point (x = 1, y = 1) from w = 0: the loss before the only step is 1,
+ * and the step (lr 1e308 times the gradient -2) takes w to infinity. */
+static void test_step_to_infinity_is_divergence(void **state)
+{
+    (void)state;
+    nb_dataset *data = nb_dataset_from_doubles(NB_F64, 1, 1, (double[]){1}, 1, (double[]){1});
+    nb_graph *g = nb_graph_new(NB_F64);
+    nb_model model = {g, nb_input(g, "x", 2, (int64_t[]){1, 1}), nb_input(g, "y", 2, (int64_t[]){1, 1}), NULL, NULL};
+    nb_node *w = nb_param(g, "w", 2, (int64_t[]){1, 1});
+    model.output = nb_matmul(model.input, w, false, false);
+    model.loss = nb_mse_loss(model.output, model.target, NB_REDUCE_MEAN);
+    nb_optim_config sgd = nb_optim_defaults(NB_SGD);
+    sgd.lr = 1e308;
+    nb_optimizer *opt = nb_optim_new(g, &sgd);
+    nb_train_config config = nb_train_defaults();
+    config.epochs = 1, config.batch_size = 1;
+    nb_train_result result;
+    assert_int_equal(nb_train(&model, opt, data, NULL, &config, &result), NB_ENUMERIC);
+    assert_true(result.diverged);
+    assert_int_equal(result.diverged_epoch, 1);
+    assert_int_equal(result.diverged_batch, 0);
+    assert_string_equal(result.stop_reason, "diverged");
+    assert_int_equal(result.epochs_run, 0);
+    assert_non_null(strstr(nb_errmsg(), "epoch 1, batch 0"));
+    assert_non_null(strstr(nb_errmsg(), "'w'"));
+    assert_close(nb_tensor_get(nb_value(w), 0), 0, 0); /* the start is back */
+    nb_optim_free(opt);
+    nb_graph_free(g);
+    nb_dataset_free(data);
+}
+
+/* A validation loss that is NaN (a NaN among the validation targets) is never the best:
+ * patience runs out, and nothing is restored from a NaN epoch. */
+static void test_nan_validation_loss_is_never_best(void **state)
+{
+    (void)state;
+    nb_rng rng;
+    nb_rng_seed(&rng, 4);
+    const double w[2] = {1, -2};
+    nb_dataset *train = nb_synth_linear(NB_F64, 64, 2, w, 0.5, 0.01, &rng);
+    nb_dataset *val = nb_synth_linear(NB_F64, 16, 2, w, 0.5, 0.01, &rng);
+    nb_tensor_set(val->targets, 3, NAN);
+    linear m = make_linear(2, &rng);
+    nb_optim_config sgd = nb_optim_defaults(NB_SGD);
+    sgd.lr = 0.01;
+    nb_optimizer *opt = nb_optim_new(m.model.graph, &sgd);
+    nb_train_config config = nb_train_defaults();
+    config.epochs = 10, config.batch_size = 16, config.patience = 2, config.restore_best = true;
+    nb_train_result result;
+    assert_int_equal(nb_train(&m.model, opt, train, val, &config, &result), NB_OK);
+    assert_int_equal(result.best_epoch, 0);
+    assert_true(isnan(result.best_val_loss));
+    assert_string_equal(result.stop_reason, "patience");
+    assert_int_equal(result.epochs_run, 2);
+    nb_optim_free(opt);
+    nb_graph_free(m.model.graph);
+    nb_dataset_free(train);
+    nb_dataset_free(val);
+}
+
+/* After nb_train and nb_evaluate the model's input and target hold what they held
+ * before (not the freed batches of a loader): a forward pass afterwards is safe and
+ * sees the caller's data. */
+static void test_inputs_are_given_back(void **state)
+{
+    (void)state;
+    nb_rng rng;
+    nb_rng_seed(&rng, 6);
+    const double w[3] = {1, 2, 3};
+    nb_dataset *data = nb_synth_linear(NB_F64, 50, 3, w, 0, 0.01, &rng); /* 3 batches of 16, one of 2 */
+    linear m = make_linear(3, &rng);
+    double x[16 * 3], y[16];
+    for (int i = 0; i < 48; i++)
+        x[i] = 0.1 * i;
+    for (int i = 0; i < 16; i++)
+        y[i] = i;
+    assert_int_equal(nb_input_set_doubles(m.model.input, x, 16), NB_OK);
+    assert_int_equal(nb_input_bind(m.model.target, y, 16), NB_OK); /* a binding of the caller's */
+    nb_optim_config sgd = nb_optim_defaults(NB_SGD);
+    nb_optimizer *opt = nb_optim_new(m.model.graph, &sgd);
+    nb_train_config config = nb_train_defaults();
+    config.epochs = 2, config.batch_size = 16;
+    nb_train_result result;
+    for (int round = 0; round < 2; round++) {
+        if (round == 0) {
+            assert_int_equal(nb_train(&m.model, opt, data, NULL, &config, &result), NB_OK);
+        } else {
+            double loss;
+            assert_int_equal(nb_evaluate(&m.model, data, 7, &loss, NULL), NB_OK);
+        }
+        assert_int_equal(nb_value(m.model.input)->shape[0], 16);
+        assert_int_equal(nb_value(m.model.target)->shape[0], 16);
+        assert_ptr_equal(nb_value(m.model.target)->data, y);
+        for (int i = 0; i < 48; i++)
+            assert_close(nb_tensor_get(nb_value(m.model.input), i), 0.1 * i, 0);
+        assert_int_equal(nb_forward(m.model.loss), NB_OK);
+        double expected = 0;
+        for (int r = 0; r < 16; r++) {
+            double pred = nb_tensor_get(nb_value(m.b), 0);
+            for (int k = 0; k < 3; k++)
+                pred += x[r * 3 + k] * nb_tensor_get(nb_value(m.w), k);
+            expected += fabs(pred - y[r]) / 16;
+        }
+        assert_close(nb_item(m.model.loss), expected, 1e-9 * expected);
+    }
+    nb_optim_free(opt);
+    nb_graph_free(m.model.graph);
+    nb_dataset_free(data);
+}
+
+/* nb_evaluate's accuracy reads the output the loss's forward pass computed, without a
+ * second pass; an output the loss does not depend on is computed by a pass of its own. */
+static void test_evaluate_forwards_once(void **state)
+{
+    (void)state;
+    nb_dataset *val = blobs(90, 12);
+    classifier c = make_classifier(13);
+    uint64_t before = c.model.output->forwarded_at;
+    double loss, accuracy;
+    assert_int_equal(nb_evaluate(&c.model, val, 32, &loss, &accuracy), NB_OK);
+    assert_true(c.model.output->forwarded_at == before); /* never a target of its own */
+    assert_true(c.model.loss->forwarded_at != 0);
+
+    /* the same accuracy by hand, one batch of all rows */
+    assert_int_equal(nb_input_bind(c.model.input, val->inputs->data, 90), NB_OK);
+    assert_int_equal(nb_forward(c.model.output), NB_OK);
+    double by_hand = nb_accuracy(nb_value(c.model.output), val->targets);
+    assert_close(accuracy, by_hand, 1e-12);
+
+    /* a loss that does not read the output: the output gets a pass of its own */
+    nb_model apart = c.model;
+    apart.loss = nb_scale(nb_sum(c.model.input), 0);
+    assert_non_null(apart.loss);
+    double accuracy_apart;
+    assert_int_equal(nb_evaluate(&apart, val, 32, &loss, &accuracy_apart), NB_OK);
+    assert_close(accuracy_apart, by_hand, 1e-12);
+    assert_close(loss, 0, 0);
+    nb_optim_free(c.opt);
+    nb_graph_free(c.model.graph);
+    nb_dataset_free(val);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -260,6 +404,10 @@ int main(void)
         cmocka_unit_test(test_divergence_restores_parameters),
         cmocka_unit_test(test_no_allocation_per_step),
         cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_step_to_infinity_is_divergence),
+        cmocka_unit_test(test_nan_validation_loss_is_never_best),
+        cmocka_unit_test(test_inputs_are_given_back),
+        cmocka_unit_test(test_evaluate_forwards_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -69,22 +69,27 @@ nb_train_config nb_train_defaults(void);
 typedef struct nb_train_result {
     int epochs_run;
     double final_loss;      /* the last epoch's mean training loss */
-    double best_val_loss;   /* NAN without validation data */
+    double best_val_loss;   /* NAN without validation data, or when no epoch gave a finite one */
     int best_epoch;
-    bool diverged;          /* a loss became NaN or infinite */
+    bool diverged;          /* a loss or a parameter became NaN or infinite */
     int diverged_epoch;
     int64_t diverged_batch; /* 0-based batch of that epoch */
     const char *stop_reason; /* "epochs", "loss threshold", "patience", "callback", "diverged" */
 } nb_train_result;
 
-/* Train `model` on `train` (validation on `val` when not NULL). On divergence the
- * parameters of the last good epoch are restored and NB_ENUMERIC names the epoch and the
- * batch; the result is filled either way. A training step allocates nothing. */
+/* Train `model` on `train` (validation on `val` when not NULL). Divergence is a loss
+ * that is not finite, or a parameter that is not finite at the end of an epoch (checked
+ * then, once per epoch; the batch reported is the epoch's last): the parameters of the
+ * last good epoch are restored and NB_ENUMERIC names the epoch and the batch. The result
+ * is filled either way. A training step allocates nothing. The model's input and target
+ * read the loader's batches meanwhile; on return they hold what they held before (their
+ * own storage, or the caller's binding), so a forward pass afterwards is safe. */
 nb_status nb_train(const nb_model *model, nb_optimizer *optimizer, nb_dataset *train, nb_dataset *val,
                    const nb_train_config *config, nb_train_result *result);
 
 /* The mean loss over a dataset and, for classification (accuracy not NULL), the share of
- * rows predicted right. Forward only. */
+ * rows predicted right. Forward only, one pass per batch when the loss reads the output.
+ * The input and target are given back as nb_train does. */
 nb_status nb_evaluate(const nb_model *model, nb_dataset *data, int64_t batch_size, double *loss, double *accuracy);
 
 #ifdef __cplusplus
