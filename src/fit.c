@@ -281,8 +281,16 @@ static double r_squared(const fit_state *s, double sse)
 /* Levenberg–Marquardt, or one QR solve for a formula linear in its parameters. */
 static nb_status fit_by_solver(fit_state *s, nb_lsq_options *opt, nb_lsq_result *result)
 {
+    bool linear = nb_expr_is_linear(s->expr);
     if (opt->method == NB_LSQ_AUTO)
-        opt->method = nb_expr_is_linear(s->expr) ? NB_LSQ_LINEAR : NB_LSQ_LM;
+        opt->method = linear ? NB_LSQ_LINEAR : NB_LSQ_LM;
+    if (opt->method == NB_LSQ_LINEAR && !linear) {
+        char names[512];
+        return nb_fail(NB_EARG,
+                       "the formula is not linear in its parameters (%s), so the method 'linear' (one QR solve) "
+                       "does not apply; use 'lm' (Levenberg-Marquardt, the default for such a formula)",
+                       param_list(s->expr, names, sizeof names));
+    }
     double value_norm = 0;
     for (int i = 0; i < s->m; i++) {
         double v = s->weights ? s->weights[i] * s->y[i] : s->y[i];
@@ -312,7 +320,10 @@ static nb_status fit_by_gradient(fit_state *s, const nb_lsq_options *opt, nb_lsq
     result->epochs = run.epochs;
     result->lr = run.lr;
     result->batch = run.batch;
-    result->converged = run.stop == NB_LSQ_STOP_STALLED;
+    /* A gradient method cannot tell its end from an optimum: running out of epochs is
+     * no convergence, nor is a line search that could not go lower (it may have stalled
+     * short of the optimum). Compare with the solver to know. */
+    result->converged = false;
     return NB_OK;
 }
 

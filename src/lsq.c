@@ -31,7 +31,7 @@ const char *nb_lsq_stop_text(nb_lsq_stop stop)
     case NB_LSQ_STOP_LINEAR: return "solved directly (the model is linear in its parameters)";
     case NB_LSQ_STOP_MAX_EVALS: return "the evaluation budget ran out before convergence";
     case NB_LSQ_STOP_EPOCHS: return "ran all its epochs (L-BFGS: iterations): a gradient method stops on its budget";
-    case NB_LSQ_STOP_STALLED: return "the line search found no lower point (the limit of double precision)";
+    case NB_LSQ_STOP_STALLED: return "the line search could not decrease the loss";
     }
     return "unknown";
 }

@@ -195,8 +195,9 @@ static nb_optim_config optimizer_config(const nb_lsq_options *options, int epoch
     case NB_LSQ_LBFGS:
         config = nb_optim_defaults(NB_LBFGS);
         config.max_iter = epochs;
-        /* Run to the limit of double precision: the iterations end when the line search
-         * finds no lower point (torch's absolute tolerances would stop 5 digits short). */
+        /* Run as far as double precision lets it: the iterations end when the line search
+         * cannot decrease the loss (torch's absolute tolerances would stop 5 digits
+         * short); that is no proof of an optimum, so it is not reported as converged. */
         config.tolerance_grad = 0;
         config.tolerance_change = 0;
         break;

@@ -51,7 +51,7 @@ typedef struct nb_lsq_options {
      *   lr:     the learning rate: SGD 0.01, Adam 0.01 (L-BFGS 1: its line search's first try)
      *   epochs: passes over the data, 1000; for L-BFGS the most iterations, 1000 (each one
      *           gradient and a line search on all points), and it stops earlier when its
-     *           line search finds no lower point: the limit of double precision
+     *           line search cannot decrease the loss (at the optimum, or stalled short of it)
      *   batch:  points per step, 32 (all of them when there are fewer); L-BFGS takes all
      *   seed:   the shuffling of the mini-batches, drawn anew every epoch */
     double lr;
@@ -74,7 +74,8 @@ typedef enum nb_lsq_stop {
     NB_LSQ_STOP_LINEAR,    /* solved directly (linear model) */
     NB_LSQ_STOP_MAX_EVALS, /* the evaluation budget ran out: not converged */
     NB_LSQ_STOP_EPOCHS,    /* a gradient method ran all its epochs (SGD and Adam stop only so) */
-    NB_LSQ_STOP_STALLED    /* L-BFGS: the line search found no lower point (converged) */
+    NB_LSQ_STOP_STALLED    /* L-BFGS: the line search could not decrease the loss (at the optimum, or
+                              stalled short of it: not reported as converged) */
 } nb_lsq_stop;
 
 /* A sentence for a stop reason. */
@@ -135,8 +136,11 @@ typedef struct nb_fit_setup {
  * and trained with nb_optim on nb_loader's shuffled batches; the standard errors and
  * intervals are then computed where it ended, from the autodiff Jacobian as for
  * Levenberg–Marquardt (NaN where that Jacobian is singular: the end point is reported as
- * it is). result->converged is true only when L-BFGS stopped by itself; a
- * loss that becomes NaN or infinite is an error (NB_ENUMERIC) naming the epoch. */
+ * it is). result->converged is false for them: running out of epochs is no convergence,
+ * and neither is L-BFGS's line search failing to go lower, which happens at the optimum
+ * and also short of it (compare with the solver); a loss that becomes NaN or infinite is
+ * an error (NB_ENUMERIC) naming the epoch. NB_LSQ_LINEAR for a formula that is not linear
+ * in its parameters is an error (NB_EARG). */
 nb_status nb_fit_formula(const char *formula, const nb_lsq_data *data, const nb_fit_setup *setup,
                          const nb_lsq_options *options, nb_lsq_result *result);
 
