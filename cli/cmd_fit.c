@@ -587,6 +587,8 @@ static int run_fit(fit_args *a)
     comparison compare = {0};
     if (nb_fit_formula(a->formula, &data, &a->setup, &a->lsq, &result) != NB_OK) {
         cli_error("fit", NULL);
+        if (a->lsq.method == NB_LSQ_LINEAR && !nb_expr_is_linear(expr))
+            status = 2; /* --method linear for a nonlinear formula is bad usage */
         goto done_data;
     }
     if (find_response(a, &data, expr, &response) != NB_OK) {

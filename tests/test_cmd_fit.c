@@ -211,6 +211,7 @@ static void test_bad_inputs(void **state)
     expect_failure("fit 'y = a*x' decay.csv --init a=1,a=2", 2, "'a' is given twice");
     expect_failure("fit 'y = a*x' decay.csv --delimiter :", 2, "--delimiter: expected");
     expect_failure("fit 'y = a*x' decay.csv --method newton", 2, "unknown method 'newton'");
+    expect_failure("fit 'y = a*x + exp(b)' decay.csv --method linear", 2, "is not linear in its parameters (a, b)");
     expect_failure("fit 'y = a*x' decay.csv --confidence 95", 2, "--confidence: expected a number between 0 and 1");
 }
 
@@ -358,7 +359,8 @@ static void test_gradient_methods(void **state)
     assert_close(json_number(root, "params", "w1"), 2, 1e-6);
     assert_close(json_number(root, "params", "w2"), 3, 1e-6);
     assert_close(json_number(root, "params", "w3"), 4, 1e-6);
-    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(root, "converged")));
+    /* its line search stalls there, which alone proves nothing: the solver's comparison does */
+    assert_false(cJSON_IsTrue(cJSON_GetObjectItem(root, "converged")));
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(root, "reached_optimum")));
     assert_close(json_number(root, "gradient", "batch"), 100, 0);
     assert_true(json_number(root, "solver", "sse") < 1e-20);
