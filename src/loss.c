@@ -2,27 +2,55 @@
 #include "graph_internal.h"
 
 #include <math.h>
+#include <string.h>
 
 static nb_node *reduce(nb_node *x, nb_reduction reduction)
 {
     return reduction == NB_REDUCE_SUM ? nb_sum(x) : nb_mean(x);
 }
 
-nb_node *nb_mse_loss(nb_node *pred, nb_node *target, nb_reduction reduction)
+/* An elementwise loss compares pred and target element for element: shapes that differ
+ * would broadcast ([3, 1] against [3] is [3, 3]) into a loss of something else. */
+static bool same_shape(const char *loss, nb_node *pred, nb_node *target)
 {
+    nb_node *inputs[2] = {pred, target};
+    if (!nb_inputs_ok(loss, 2, inputs))
+        return false;
+    const nb_tensor *p = &pred->value, *t = &target->value;
+    if (p->ndim == t->ndim && memcmp(p->shape, t->shape, (size_t)p->ndim * sizeof p->shape[0]) == 0)
+        return true;
+    char sp[96], st[96];
+    nb_fail(NB_ESHAPE, "%s: the prediction '%s' %s and the target '%s' %s differ in shape; make them the same "
+                       "(nb_reshape)",
+            loss, nb_node_name(pred), nb_shape_str(p->ndim, p->shape, sp, sizeof sp), nb_node_name(target),
+            nb_shape_str(t->ndim, t->shape, st, sizeof st));
+    return false;
+}
+
+static nb_node *squared_error(const char *loss, nb_node *pred, nb_node *target, nb_reduction reduction)
+{
+    if (!same_shape(loss, pred, target))
+        return NULL;
     nb_node *diff = nb_sub(pred, target);
     return reduce(nb_mul(diff, diff), reduction);
 }
 
-nb_node *nb_sse_loss(nb_node *pred, nb_node *target) { return nb_mse_loss(pred, target, NB_REDUCE_SUM); }
+nb_node *nb_mse_loss(nb_node *pred, nb_node *target, nb_reduction reduction)
+{
+    return squared_error("mse loss", pred, target, reduction);
+}
+
+nb_node *nb_sse_loss(nb_node *pred, nb_node *target) { return squared_error("sse loss", pred, target, NB_REDUCE_SUM); }
 
 nb_node *nb_half_sse_loss(nb_node *pred, nb_node *target)
 {
-    return nb_scale(nb_mse_loss(pred, target, NB_REDUCE_SUM), 0.5);
+    return nb_scale(squared_error("sse loss", pred, target, NB_REDUCE_SUM), 0.5);
 }
 
 nb_node *nb_mae_loss(nb_node *pred, nb_node *target, nb_reduction reduction)
 {
+    if (!same_shape("mae loss", pred, target))
+        return NULL;
     return reduce(nb_abs(nb_sub(pred, target)), reduction);
 }
 
@@ -34,6 +62,8 @@ nb_node *nb_huber_loss(nb_node *pred, nb_node *target, double delta, nb_reductio
         nb_fail(NB_EARG, "huber loss: delta must be positive, got %g", delta);
         return NULL;
     }
+    if (!same_shape("huber loss", pred, target))
+        return NULL;
     nb_node *size = nb_abs(nb_sub(pred, target));
     if (!size)
         return NULL;
@@ -45,6 +75,8 @@ nb_node *nb_huber_loss(nb_node *pred, nb_node *target, double delta, nb_reductio
 /* -t log σ(z) - (1-t) log(1-σ(z)) = softplus(z) - z t, and softplus is computed stably. */
 nb_node *nb_bce_logits_loss(nb_node *logits, nb_node *target, nb_reduction reduction)
 {
+    if (!same_shape("bce loss", logits, target))
+        return NULL;
     return reduce(nb_sub(nb_softplus(logits), nb_mul(logits, target)), reduction);
 }
 

@@ -169,12 +169,49 @@ static void test_classification_losses(void **state)
     nb_graph_free(g);
 }
 
+/* A prediction [3, 1] against a target [3] would broadcast to [3, 3] and average nine
+ * differences: every regression loss and BCE refuses shapes that differ, naming both. */
+static void test_losses_need_equal_shapes(void **state)
+{
+    (void)state;
+    nb_graph *g = nb_graph_new(NB_F64);
+    nb_node *column = nb_const(g, 2, (int64_t[]){3, 1}, (double[]){1, 2, 3});
+    nb_node *flat = nb_const(g, 1, (int64_t[]){3}, (double[]){1, 2, 3});
+    nb_node *built[6] = {nb_mse_loss(column, flat, NB_REDUCE_MEAN), nb_sse_loss(column, flat),
+                         nb_half_sse_loss(column, flat),           nb_mae_loss(column, flat, NB_REDUCE_SUM),
+                         nb_huber_loss(column, flat, 1.0, NB_REDUCE_MEAN),
+                         nb_bce_logits_loss(column, flat, NB_REDUCE_MEAN)};
+    const char *names[6] = {"mse", "sse", "sse", "mae", "huber", "bce"};
+    for (int k = 0; k < 6; k++) {
+        if (built[k])
+            fail_msg("loss %d (%s) accepted a prediction [3, 1] and a target [3]", k, names[k]);
+    }
+    /* one of them in full: the code and the message */
+    assert_null(nb_mse_loss(column, flat, NB_REDUCE_MEAN));
+    assert_int_equal(nb_errcode(), NB_ESHAPE);
+    assert_non_null(strstr(nb_errmsg(), "mse"));
+    assert_non_null(strstr(nb_errmsg(), "[3, 1]"));
+    assert_non_null(strstr(nb_errmsg(), "[3]"));
+    assert_null(nb_bce_logits_loss(flat, column, NB_REDUCE_MEAN));
+    assert_non_null(strstr(nb_errmsg(), "bce"));
+    /* a failed builder's NULL keeps its own message */
+    assert_null(nb_mse_loss(nb_reshape(flat, 1, (int64_t[]){4}), flat, NB_REDUCE_MEAN));
+    assert_non_null(strstr(nb_errmsg(), "reshape"));
+    /* the same shapes still work */
+    nb_node *fine = nb_mse_loss(nb_reshape(column, 1, (int64_t[]){-1}), flat, NB_REDUCE_MEAN);
+    assert_non_null(fine);
+    assert_int_equal(nb_forward(fine), NB_OK);
+    assert_close(nb_item(fine), 0, 0);
+    nb_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mlp_spec),           cmocka_unit_test(test_mlp_builds_and_checks_gradients),
         cmocka_unit_test(test_initialisers),       cmocka_unit_test(test_regression_losses),
         cmocka_unit_test(test_classification_losses),
+        cmocka_unit_test(test_losses_need_equal_shapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

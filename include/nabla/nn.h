@@ -61,6 +61,10 @@ nb_node *nb_mlp(nb_node *x, const nb_mlp_spec *spec, nb_init init, nb_rng *rng);
 /* ---- losses ---------------------------------------------------------------------------- */
 typedef enum nb_reduction { NB_REDUCE_MEAN, NB_REDUCE_SUM } nb_reduction;
 
+/* The elementwise losses below (MSE, SSE, MAE, Huber, BCE) take a prediction and a target
+ * of the same shape, compared element for element; shapes that differ are refused
+ * (NB_ESHAPE, naming both) rather than broadcast. */
+
 /* (pred - target)², averaged or summed: MSE, or SSE with NB_REDUCE_SUM. */
 nb_node *nb_mse_loss(nb_node *pred, nb_node *target, nb_reduction reduction);
 nb_node *nb_sse_loss(nb_node *pred, nb_node *target);
