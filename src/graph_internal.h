@@ -131,6 +131,10 @@ nb_node *nb_op_node(const nb_opdef *op, int n_inputs, nb_node *const *inputs, co
  * belong to different graphs (with a message). */
 bool nb_inputs_ok(const char *op_name, int n_inputs, nb_node *const *inputs);
 
+/* Labels are data an op indexes with: every one a whole number in [0, n_classes), checked
+ * before any row is computed; else NB_EARG naming the op, the label and its row. */
+nb_status nb_check_labels(const char *op_name, const nb_tensor *labels, int64_t n_classes);
+
 /* Shape helpers for ops. */
 void nb_set_shape(nb_tensor *t, int ndim, const int64_t *shape);
 nb_status nb_broadcast_plan(const char *op_name, const nb_tensor *a, const nb_tensor *b, nb_bcast *plan,

@@ -293,24 +293,11 @@ static softmax_ce_pass softmax_ce_scratch(nb_node *node)
                              .row_loss = node->aux, .probability = (double *)node->aux + x->shape[0]};
 }
 
-/* Every label a whole number in [0, C), checked before any row is computed. */
-static nb_status check_labels(const nb_tensor *labels, int64_t classes)
-{
-    for (int64_t row = 0; row < labels->size; row++) {
-        double value = labels->dtype == NB_F64 ? ((const double *)labels->data)[row]
-                                               : (double)((const float *)labels->data)[row];
-        if (!(value >= 0 && value < (double)classes) || value != floor(value))
-            return nb_fail(NB_EARG, "softmax_cross_entropy: label %g in row %lld is not a class in 0..%lld", value,
-                           (long long)row, (long long)classes - 1);
-    }
-    return NB_OK;
-}
-
 static nb_status softmax_ce_forward(nb_node *node)
 {
     const nb_tensor *x = &node->inputs[0]->value;
     int64_t rows = x->shape[0];
-    nb_status status = check_labels(&node->inputs[1]->value, x->shape[1]);
+    nb_status status = nb_check_labels(node->op->name, &node->inputs[1]->value, x->shape[1]);
     if (status != NB_OK)
         return status;
     softmax_ce_pass pass = softmax_ce_scratch(node);

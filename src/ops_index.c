@@ -73,15 +73,15 @@ nb_node *nb_reshape(nb_node *x, int ndim, const int64_t *shape)
     return nb_op_node(&reshape_op, 1, &x, &attr);
 }
 
-/* A label must be a whole number in [0, n_classes). */
-static nb_status read_label(const nb_node *node, const nb_tensor *labels, int64_t row, int64_t n_classes,
-                            int64_t *label)
+nb_status nb_check_labels(const char *op_name, const nb_tensor *labels, int64_t n_classes)
 {
-    double value = nb_tensor_get(labels, row);
-    if (!(value >= 0 && value < (double)n_classes) || value != floor(value))
-        return nb_fail(NB_EARG, "%s: label %g in row %lld is not a class in 0..%lld", node->op->name, value,
-                       (long long)row, (long long)n_classes - 1);
-    *label = (int64_t)value;
+    for (int64_t row = 0; row < labels->size; row++) {
+        double value = labels->dtype == NB_F64 ? ((const double *)labels->data)[row]
+                                               : (double)((const float *)labels->data)[row];
+        if (!(value >= 0 && value < (double)n_classes) || value != floor(value))
+            return nb_fail(NB_EARG, "%s: label %g in row %lld is not a class in 0..%lld", op_name, value,
+                           (long long)row, (long long)n_classes - 1);
+    }
     return NB_OK;
 }
 
@@ -114,13 +114,12 @@ static nb_status one_hot_forward(nb_node *node)
 {
     const nb_tensor *labels = &node->inputs[0]->value;
     int64_t n_classes = node->attr.n_classes;
+    nb_status status = nb_check_labels(node->op->name, labels, n_classes);
+    if (status != NB_OK)
+        return status;
     memset(node->value.data, 0, (size_t)node->value.size * nb_dtype_size(node->graph->dtype));
-    for (int64_t row = 0; row < labels->shape[0]; row++) {
-        int64_t label = 0;
-        if (read_label(node, labels, row, n_classes, &label) != NB_OK)
-            return NB_EARG;
-        nb_tensor_set(&node->value, row * n_classes + label, 1.0);
-    }
+    for (int64_t row = 0; row < labels->shape[0]; row++)
+        nb_tensor_set(&node->value, row * n_classes + (int64_t)nb_tensor_get(labels, row), 1.0);
     return NB_OK;
 }
 
@@ -156,12 +155,11 @@ static nb_status pick_forward(nb_node *node)
 {
     const nb_tensor *x = &node->inputs[0]->value, *labels = &node->inputs[1]->value;
     int64_t n_classes = x->shape[1];
-    for (int64_t row = 0; row < x->shape[0]; row++) {
-        int64_t label = 0;
-        if (read_label(node, labels, row, n_classes, &label) != NB_OK)
-            return NB_EARG;
-        nb_tensor_set(&node->value, row, nb_tensor_get(x, row * n_classes + label));
-    }
+    nb_status status = nb_check_labels(node->op->name, labels, n_classes);
+    if (status != NB_OK)
+        return status;
+    for (int64_t row = 0; row < x->shape[0]; row++)
+        nb_tensor_set(&node->value, row, nb_tensor_get(x, row * n_classes + (int64_t)nb_tensor_get(labels, row)));
     return NB_OK;
 }
 

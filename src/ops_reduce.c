@@ -139,10 +139,16 @@ static const nb_opdef sum_op = {"sum", reduce_shape, sum_forward, sum_backward, 
 static const nb_opdef mean_op = {"mean", reduce_shape, sum_forward, sum_backward, false};
 static const nb_opdef max_op = {"max", reduce_shape, max_forward, max_backward, false};
 
-/* x [...] -> [...] along axis */
+/* x [...] -> [...] along axis, which must not be empty (its maximum is the first step) */
 static nb_status softmax_shape(nb_node *node)
 {
     const nb_tensor *x = &node->inputs[0]->value;
+    int axis = node->attr.axis.axis;
+    if (x->shape[axis] == 0) {
+        char buf[96];
+        return nb_fail(NB_ESHAPE, "%s: axis %d of the input %s is empty", node->op->name, axis,
+                       nb_shape_str(x->ndim, x->shape, buf, sizeof buf));
+    }
     nb_set_shape(&node->value, x->ndim, x->shape);
     return NB_OK;
 }

@@ -342,6 +342,57 @@ static void test_one_hot_and_bad_labels(void **state)
     nb_graph_free(g);
 }
 
+/* softmax over an axis of length 0 has nothing to normalise: refused at build, as max
+ * is, and at a forward pass whose batch made the axis empty. */
+static void test_softmax_empty_axis(void **state)
+{
+    (void)state;
+    nb_graph *g = nb_graph_new(NB_F64);
+    nb_node *empty = nb_input(g, "empty", 2, (int64_t[]){3, 0});
+    assert_null(nb_softmax(empty, 1));
+    assert_int_equal(nb_errcode(), NB_ESHAPE);
+    assert_non_null(strstr(nb_errmsg(), "softmax: axis 1 of the input [3, 0] is empty"));
+    assert_null(nb_log_softmax(empty, -1));
+    assert_non_null(strstr(nb_errmsg(), "log_softmax"));
+    nb_node *x = nb_input(g, "x", 2, (int64_t[]){2, 3});
+    nb_node *over_batch = nb_softmax(x, 0), *over_rows = nb_softmax(x, 1);
+    assert_non_null(over_batch);
+    assert_non_null(over_rows);
+    assert_int_equal(nb_input_resize(x, 0), NB_OK);
+    assert_int_equal(nb_forward(over_batch), NB_ESHAPE);
+    assert_int_equal(nb_forward(over_rows), NB_OK); /* no rows: nothing to do */
+    assert_int_equal(nb_input_resize(x, 2), NB_OK);
+    assert_int_equal(nb_forward(over_batch), NB_OK);
+    nb_graph_free(g);
+}
+
+/* one_hot, pick and the fused softmax cross-entropy validate labels alike. */
+static void test_labels_checked_alike(void **state)
+{
+    (void)state;
+    const double bad[4] = {3, -1, 0.5, NAN};
+    const char *shown[4] = {"label 3 in row 1 is not a class in 0..2", "label -1 in row 1", "label 0.5 in row 1",
+                            "label nan in row 1"};
+    for (int dtype = 0; dtype < 2; dtype++)
+        for (int k = 0; k < 4; k++) {
+            nb_graph *g = nb_graph_new(dtype ? NB_F32 : NB_F64);
+            nb_node *labels = nb_input(g, "labels", 1, (int64_t[]){2});
+            nb_node *logits = nb_const(g, 2, (int64_t[]){2, 3}, (double[]){1, 2, 3, 4, 5, 6});
+            nb_node *ops[3] = {nb_one_hot(labels, 3), nb_pick(logits, labels), nb_softmax_cross_entropy(logits, labels)};
+            const char *names[3] = {"one_hot", "pick", "softmax_cross_entropy"};
+            assert_int_equal(nb_input_set_doubles(labels, (double[]){2, bad[k]}, 2), NB_OK);
+            for (int op = 0; op < 3; op++) {
+                assert_int_equal(nb_forward(ops[op]), NB_EARG);
+                if (!strstr(nb_errmsg(), names[op]) || !strstr(nb_errmsg(), shown[k]))
+                    fail_msg("%s: '%s' lacks '%s'", names[op], nb_errmsg(), shown[k]);
+            }
+            assert_int_equal(nb_input_set_doubles(labels, (double[]){2, 0}, 2), NB_OK);
+            for (int op = 0; op < 3; op++)
+                assert_int_equal(nb_forward(ops[op]), NB_OK);
+            nb_graph_free(g);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -353,6 +404,8 @@ int main(void)
         cmocka_unit_test(test_shapes_and_reductions),
         cmocka_unit_test(test_softmax_is_stable),
         cmocka_unit_test(test_one_hot_and_bad_labels),
+        cmocka_unit_test(test_softmax_empty_axis),
+        cmocka_unit_test(test_labels_checked_alike),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
