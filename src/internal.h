@@ -30,6 +30,13 @@
 #define NB_VECTOR_CLONES
 #endif
 
+/* Kernels written once for float and double: a file defines T (the element type) and
+ * SFX (f32 or f64) and expands its kernels once per type; NB_KERNEL(sum_fwd) names the
+ * instance, sum_fwd_f32 or sum_fwd_f64. */
+#define NB_CAT_(a, b) a##b
+#define NB_CAT(a, b) NB_CAT_(a, b)
+#define NB_KERNEL(name) NB_CAT(name##_, SFX)
+
 /* The allocation hook. nb_alloc_or_fail() also records an NB_ENOMEM message naming
  * `what`. Sizes are checked for overflow by nb_alloc_array(). */
 void *nb_alloc(size_t size);

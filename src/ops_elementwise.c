@@ -8,10 +8,6 @@
 
 #include <tgmath.h>
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define KERNEL(name, suffix) CAT(name##_##suffix##_, SFX)
-
 #define LN10 2.302585092994045684017991454684364208
 #define LOG10_E 0.434294481903251827651128918916605082
 
@@ -61,7 +57,7 @@
 
 #define UNARY_KERNELS(name, forward, derivative)                                                    \
     /* y[n] = f(x[n]) */                                                                            \
-    static void KERNEL(name, fwd)(int64_t n, const T *restrict xs, T *restrict ys, T s)             \
+    static void NB_KERNEL(name##_fwd)(int64_t n, const T *restrict xs, T *restrict ys, T s)         \
     {                                                                                               \
         (void)s;                                                                                    \
         for (int64_t i = 0; i < n; i++) {                                                           \
@@ -70,8 +66,8 @@
         }                                                                                           \
     }                                                                                               \
     /* gx[n] += gy[n] * f'(x[n]) */                                                                 \
-    static void KERNEL(name, bwd)(int64_t n, const T *restrict xs, const T *restrict ys,            \
-                                  const T *restrict gys, T *restrict gxs, T s)                      \
+    static void NB_KERNEL(name##_bwd)(int64_t n, const T *restrict xs, const T *restrict ys,        \
+                                      const T *restrict gys, T *restrict gxs, T s)                  \
     {                                                                                               \
         (void)s;                                                                                    \
         for (int64_t i = 0; i < n; i++) {                                                           \
@@ -86,8 +82,8 @@
  * vectorises; the general case walks the 4-D padded output with per-input strides. */
 #define BINARY_KERNELS(name, forward, d_da, d_db)                                                   \
     /* y[out] = f(a[broadcast], b[broadcast]) */                                                   \
-    static void KERNEL(name, fwd)(const nb_bcast *bc, int64_t n, const T *restrict as,              \
-                                  const T *restrict bs, T *restrict ys)                             \
+    static void NB_KERNEL(name##_fwd)(const nb_bcast *bc, int64_t n, const T *restrict as,          \
+                                      const T *restrict bs, T *restrict ys)                         \
     {                                                                                               \
         if (n == 1) { /* scalar models (the tutorials) spend their time here */                     \
             T a = as[0], b = bs[0];                                                                 \
@@ -135,9 +131,9 @@
         }                                                                                           \
     }                                                                                               \
     /* ga[broadcast] += gy * dy/da, gb[broadcast] += gy * dy/db (either may be NULL) */             \
-    static void KERNEL(name, bwd)(const nb_bcast *bc, int64_t n, const T *restrict as,              \
-                                  const T *restrict bs, const T *restrict ys, const T *restrict gys, \
-                                  T *gas, T *gbs) /* may alias: x * x */                                 \
+    static void NB_KERNEL(name##_bwd)(const nb_bcast *bc, int64_t n, const T *restrict as,          \
+                                      const T *restrict bs, const T *restrict ys, const T *restrict gys, \
+                                      T *gas, T *gbs) /* may alias: x * x */                             \
     {                                                                                               \
         const int64_t *o = bc->out, *sa = bc->stride_a, *sb = bc->stride_b;                         \
         int64_t at = 0;                                                                             \

@@ -3,10 +3,6 @@
 
 #include <tgmath.h>
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define KERNEL(name) CAT(name##_, SFX)
-
 #define T float
 #define SFX f32
 #include "ops_reduce.inc"

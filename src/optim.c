@@ -9,10 +9,6 @@
 #include <string.h>
 #include <tgmath.h>
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define KERNEL(name) CAT(name##_, SFX)
-
 #define T float
 #define SFX f32
 #include "optim_kernels.inc"
