@@ -39,7 +39,11 @@ const char *nb_optim_name(nb_optim_kind kind);
 
 typedef struct nb_optimizer nb_optimizer;
 
-/* State is allocated here, once; steps allocate nothing. */
+/* State is allocated here, once, for the graph's parameters as they are now; steps
+ * allocate nothing. Create the optimizer after the model is complete: a step fails
+ * NB_ESTATE once parameters have been added to the graph, and for L-BFGS (which works on
+ * the trainable values laid end to end) once the number of trainable values has changed.
+ * First-order methods may freeze and unfreeze parameters between steps. */
 nb_optimizer *nb_optim_new(nb_graph *graph, const nb_optim_config *config);
 void nb_optim_free(nb_optimizer *optimizer);
 /* One update from the current gradients. L-BFGS needs nb_optim_step_closure. Runs on
@@ -70,9 +74,10 @@ double nb_optim_lr(const nb_optimizer *optimizer);
 const nb_optim_config *nb_optim_config_of(const nb_optimizer *optimizer);
 
 /* ---- gradient clipping ------------------------------------------------------------- */
-/* The Euclidean norm of all parameter gradients. */
+/* The Euclidean norm of the gradients of all trainable parameters (a gradient marked as
+ * zeros by nb_optim_step_zero_grad counts as zeros and stays marked). */
 double nb_grad_norm(nb_graph *graph);
-/* Scale all gradients so that their norm is at most max_norm; returns the norm before. */
+/* Scale those gradients so that their norm is at most max_norm; returns the norm before. */
 double nb_clip_grad_norm(nb_graph *graph, double max_norm);
 
 /* ---- learning-rate schedules ------------------------------------------------------- */
