@@ -11,6 +11,8 @@
 #include <string.h>
 
 #define NB_ALIGN 64
+/* Below this many bytes of op gradients, backward zeroes them all at once. */
+#define NB_SMALL_GRADS 4096
 
 static size_t align_up(size_t n) { return (n + NB_ALIGN - 1) & ~(size_t)(NB_ALIGN - 1); }
 
@@ -388,12 +390,14 @@ nb_status nb_set_requires_grad(nb_node *node, bool requires_grad)
 nb_tensor *nb_value(nb_node *node) { return node ? &node->value : NULL; }
 /* An op node's gradient that no op wrote in the last backward is zeros, and so is a
  * parameter's after nb_optim_step_zero_grad until a backward writes it. */
-void nb_grad_settle(nb_node *node)
+void nb_grad_zero_unset(nb_node *node)
 {
-    if (node->grad_unset) {
-        memset(node->grad.data, 0, (size_t)node->grad.size * nb_dtype_size(node->graph->dtype));
-        node->grad_unset = false;
-    }
+    size_t bytes = (size_t)node->grad.size * (node->graph->dtype == NB_F64 ? sizeof(double) : sizeof(float));
+    if (bytes <= sizeof(double)) /* one scalar: no call into memset */
+        node->graph->dtype == NB_F64 ? (void)(*(double *)node->grad.data = 0) : (void)(*(float *)node->grad.data = 0);
+    else
+        memset(node->grad.data, 0, bytes);
+    node->grad_unset = false;
 }
 
 void nb_grads_settle(nb_graph *graph)
@@ -695,12 +699,23 @@ nb_status nb_backward_seed(nb_node *node, const void *seed)
     if (node->kind == NB_NODE_OP && (node->forwarded_at != graph->epoch || !node->plan))
         return nb_fail(NB_ESTATE, "nb_backward: run nb_forward on '%s' first (shapes or storage changed since)",
                        nb_node_name(node));
-    /* Every op node's gradient starts this pass unset (zeros) rather than zeroed: most
-     * are then written once by the op that consumes the node (see nb_grad_fresh). */
-    for (int i = 0; i < graph->n_nodes; i++) {
-        nb_node *op_node = graph->nodes[i];
-        if (op_node->kind == NB_NODE_OP)
-            op_node->grad_unset = op_node->grad.data != NULL;
+    if (graph->grad_arena_size <= NB_SMALL_GRADS) {
+        /* small gradients (scalar models): one memset costs less than tracking them */
+        if (graph->grad_arena)
+            memset(graph->grad_arena, 0, graph->grad_arena_size + NB_ALIGN);
+        for (int i = 0; graph->grads_marked && i < graph->n_nodes; i++)
+            if (graph->nodes[i]->kind == NB_NODE_OP)
+                graph->nodes[i]->grad_unset = false;
+        graph->grads_marked = false;
+    } else {
+        /* Every op node's gradient starts this pass unset (zeros) rather than zeroed:
+         * most are then written once by the op that consumes the node (nb_grad_fresh). */
+        for (int i = 0; i < graph->n_nodes; i++) {
+            nb_node *op_node = graph->nodes[i];
+            if (op_node->kind == NB_NODE_OP)
+                op_node->grad_unset = op_node->grad.data != NULL;
+        }
+        graph->grads_marked = true;
     }
     /* the seed: stored into an op node, added to a leaf's accumulated gradient */
     bool store = nb_grad_fresh(node);
@@ -716,15 +731,19 @@ nb_status nb_backward_seed(nb_node *node, const void *seed)
         for (int64_t i = 0; i < size; i++)
             grad[i] = (store ? 0.0f : grad[i]) + (given ? given[i] : 1.0f);
     }
+    /* nothing is unset when the arena was zeroed and no optimizer marked parameters */
+    bool settle = graph->grads_marked || graph->params_marked;
     for (int p = node->n_plan - 1; p >= 0; p--) {
         nb_node *op_node = graph->nodes[node->plan[p]];
         if (!op_node->requires_grad)
             continue;
-        /* a node that no consumer wrote (one that passes it no gradient) holds zeros */
-        nb_grad_settle(op_node);
-        if (!op_node->op->writes_fresh_grads)
-            for (int k = 0; k < op_node->n_inputs; k++)
-                nb_grad_settle(op_node->inputs[k]);
+        if (settle) {
+            /* a node that no consumer wrote (one that passes it no gradient) holds zeros */
+            nb_grad_settle(op_node);
+            if (!op_node->op->writes_fresh_grads)
+                for (int k = 0; k < op_node->n_inputs; k++)
+                    nb_grad_settle(op_node->inputs[k]);
+        }
         op_node->op->backward(op_node);
     }
     return NB_OK;
@@ -743,12 +762,13 @@ nb_status nb_backward(nb_node *loss)
 
 void nb_zero_grad(nb_graph *graph)
 {
-    size_t elem = nb_dtype_size(graph->dtype);
+    size_t elem = graph->dtype == NB_F64 ? sizeof(double) : sizeof(float);
     if (graph->n_param_values)
         memset(graph->param_grads, 0, (size_t)graph->n_param_values * elem);
-    for (int i = 0; i < graph->n_nodes; i++)
+    for (int i = 0; graph->params_marked && i < graph->n_nodes; i++)
         if (graph->nodes[i]->kind == NB_NODE_PARAM)
             graph->nodes[i]->grad_unset = false;
+    graph->params_marked = false;
     for (int i = 0; graph->n_input_grads > 0 && i < graph->n_nodes; i++) {
         nb_node *node = graph->nodes[i];
         if (node->kind == NB_NODE_INPUT && node->grad.data)

@@ -112,6 +112,8 @@ struct nb_graph {
     uint64_t shape_stamp; /* bumped whenever an input's shape changes */
     uint64_t epoch;       /* bumped when shapes or storage change: old values are gone */
     int n_input_grads;    /* inputs that require a gradient (zero_grad skips the scan if none) */
+    bool grads_marked;    /* the last backward marked op gradients unset instead of zeroing them */
+    bool params_marked;   /* an optimizer marked parameter gradients unset (nb_optim_step_zero_grad) */
 };
 
 /* For an op's backward about to write into input's gradient: true when that gradient
@@ -119,8 +121,15 @@ struct nb_graph {
  * Parameters' and inputs' gradients accumulate across passes: for them it is true only
  * after nb_optim_step_zero_grad. */
 bool nb_grad_fresh(nb_node *input);
-/* Write the zeros an unset gradient stands for (see grad_unset), before reading it. */
-void nb_grad_settle(nb_node *node);
+/* Write the zeros an unset gradient stands for (see grad_unset), before reading it.
+ * Inline: backward asks it of every input of every elementwise op, and scalar models
+ * (the tutorials) must not pay a call for each. */
+void nb_grad_zero_unset(nb_node *node);
+static inline void nb_grad_settle(nb_node *node)
+{
+    if (node->grad_unset)
+        nb_grad_zero_unset(node);
+}
 /* The same for every parameter of the graph. */
 void nb_grads_settle(nb_graph *graph);
 

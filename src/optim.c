@@ -255,8 +255,10 @@ static nb_status first_order_step(nb_optimizer *o, bool zero_grads)
     /* Zeroing by marking: the gradients now stand for zeros (grad_unset), so the next
      * backward stores into them (a weight gradient's product with beta 0) instead of
      * reading zeros written here, and whatever reads them first writes the zeros. */
-    if (zero_grads)
+    if (zero_grads) {
         FOR_TRAINABLE(o->graph, node) node->grad_unset = true;
+        o->graph->params_marked = true;
+    }
     return NB_OK;
 }
 
