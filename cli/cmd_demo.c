@@ -204,18 +204,19 @@ int cmd_demo(int argc, char **argv)
     while ((option = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
         switch (option) {
         case 'v': options.variant = optarg; break;
-        case 's': {
-            char *end;
-            options.seed = strtoull(optarg, &end, 10);
-            if (*end || !*optarg) {
-                cli_error("demo", "--seed needs a non-negative integer, got '%s'", optarg);
+        case 's':
+            if (!cli_parse_count("demo", "--seed", optarg, 0, UINT64_MAX, &options.seed))
                 return 2;
-            }
             break;
-        }
         case 'j': options.json = true; break;
         case 'S': options.save = optarg; break;
-        case 'p': options.plot = optarg; break;
+        case 'p':
+            if (!cli_plot_path_ok(optarg)) {
+                cli_error("demo", "--plot: cannot tell the image format of '%s': use .png, .svg or .pdf", optarg);
+                return 2;
+            }
+            options.plot = optarg;
+            break;
         case 'f': options.frames = optarg; break;
         case 'l':
             for (int i = 0; i < N_DEMOS; i++)

@@ -193,6 +193,15 @@ static void test_other_demos_and_bad_usage(void **state)
     assert_int_equal(status, 2);
     assert_null(run_json("demo --seed x 2>/dev/null", &status));
     assert_int_equal(status, 2);
+    /* one rule for whole numbers in every command: no sign, no fraction, no overflow */
+    const char *bad_seeds[] = {"-1", "2.5", "+3", "1e3", "18446744073709551616", "''"};
+    for (size_t i = 0; i < sizeof bad_seeds / sizeof bad_seeds[0]; i++) {
+        char args[128];
+        snprintf(args, sizeof args, "demo linreg --json --seed %s 2>/dev/null", bad_seeds[i]);
+        assert_null(run_json(args, &status));
+        if (status != 2)
+            fail_msg("nabla %s: exit %d, expected 2", args, status);
+    }
 }
 
 /* Each demo's --plot is a PNG of the stated size; --save writes safetensors; --frames
@@ -246,9 +255,10 @@ static void test_plots_files_and_frames(void **state)
     snprintf(args, sizeof args, "demo linreg --frames %s/x 2>/dev/null", dir);
     assert_null(run_json(args, &status));
     assert_int_equal(status, 2);
+    /* an image format nabla cannot write is bad usage, refused before the demo runs */
     snprintf(args, sizeof args, "demo linreg --plot %s/plot.bmp 2>/dev/null", dir);
-    run_json(args, &status);
-    assert_int_equal(status, 1);
+    assert_null(run_json(args, &status));
+    assert_int_equal(status, 2);
     snprintf(args, sizeof args, "rm -rf %s", dir);
     assert_int_equal(system(args), 0);
 }
