@@ -60,7 +60,8 @@ static void quad_curve(quad_model *m, double *xs, int64_t n, double *ys)
 
 /* Beyond the tutorial: the same model's residuals on all points at once, solved by
  * Levenberg–Marquardt with the Jacobian from autodiff — a few iterations to full
- * precision, where SGD stopped near the threshold after dozens of epochs. */
+ * precision, where SGD stopped near the threshold after dozens of epochs. The solver
+ * leaves the model's parameters at `solution`. */
 static void quad_solve(demo_run *run, quad_model *m, double *xs, double *ys, int64_t n, const double truth[3],
                        double solution[3])
 {
@@ -308,8 +309,9 @@ int demo_quadratic_decay(demo_run *run)
     demo_log(run, "\na = %.6f, b = %.6f, c = %.6f (true: 2, -4, 3)\n", m.w[0], m.w[1], m.w[2]);
     for (int k = 0; k < 3; k++)
         demo_param(run, names[k], m.w[k]);
-    double solution[3];
+    double solution[3], sgd[3] = {m.w[0], m.w[1], m.w[2]};
     quad_solve(run, &m, xs, ys, N, truth, solution);
+    memcpy(m.w, sgd, sizeof sgd); /* --save writes what SGD learnt, as reported */
     int status = run->options->frames ? write_frames(run, path, run->epochs_run, xs, ys, N) : 0;
     nb_figure *figure = evolution_figure(run, path, run->epochs_run, xs, ys, N);
     if (demo_finish(run, m.graph, figure) != 0)

@@ -4,6 +4,8 @@
 
 #include <cairo.h>
 #include <cjson/cJSON.h>
+#include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,8 +206,47 @@ static void test_other_demos_and_bad_usage(void **state)
     }
 }
 
-/* Each demo's --plot is a PNG of the stated size; --save writes safetensors; --frames
- * writes one PNG per epoch. */
+/* The report's parameters, numbers and lists in their order, flattened into values. */
+static int flat_params(const cJSON *params, double *values, int capacity)
+{
+    int n = 0;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, params)
+    {
+        if (cJSON_IsNumber(item) && n < capacity) {
+            values[n++] = item->valuedouble;
+        } else {
+            const cJSON *element;
+            cJSON_ArrayForEach(element, item) if (n < capacity) values[n++] = element->valuedouble;
+        }
+    }
+    return n;
+}
+
+/* --save writes the parameters the report shows (those SGD learnt, not the least-squares
+ * solution computed after them for comparison). */
+static void expect_saved_as_reported(const cJSON *report, const char *path)
+{
+    double reported[256], saved[256];
+    int n_reported = flat_params(field(report, "params"), reported, 256), n_saved = 0;
+    nb_safetensors *file = nb_safetensors_load(path);
+    if (!file)
+        fail_msg("%s: %s", path, nb_errmsg());
+    for (int t = 0; t < nb_safetensors_count(file); t++) {
+        const nb_tensor *tensor = nb_safetensors_tensor(file, t);
+        assert_true(n_saved + tensor->size <= 256);
+        nb_tensor_to_doubles(tensor, saved + n_saved);
+        n_saved += (int)tensor->size;
+    }
+    nb_safetensors_free(file);
+    assert_int_equal(n_saved, n_reported);
+    for (int i = 0; i < n_saved; i++) /* cJSON prints 15 digits when they read back within an ulp */
+        if (!(fabs(saved[i] - reported[i]) <= 2 * DBL_EPSILON * fabs(reported[i])))
+            fail_msg("%s: value %d is saved as %.17g, reported as %.17g", path, i, saved[i], reported[i]);
+}
+
+/* Each demo's --plot is a PNG of the stated size; --save writes safetensors of the
+ * reported parameters; --frames writes one PNG per epoch. */
 static void test_plots_files_and_frames(void **state)
 {
     (void)state;
@@ -224,6 +265,7 @@ static void test_plots_files_and_frames(void **state)
         int status;
         cJSON *report = run_json(args, &status);
         assert_int_equal(status, 0);
+        expect_saved_as_reported(report, model);
         cJSON_Delete(report);
         cairo_surface_t *image = cairo_image_surface_create_from_png(png);
         if (cairo_surface_status(image) != CAIRO_STATUS_SUCCESS)
