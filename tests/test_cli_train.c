@@ -3,6 +3,7 @@
 #include "nb_test.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,6 +275,149 @@ static void test_bad_input(void **state)
     assert_non_null(strstr(err, "classes"));
 }
 
+/* ---- the review's findings: classes across files, targets, model files, options --------- */
+
+/* The path of a file in the temp folder. */
+static void path_in_dir(const char *name, char *path, size_t size) { snprintf(path, size, "%s/%s", dir, name); }
+
+/* Animals in the plane, one blob per kind, the kind's name in the last column (no
+ * --target needed). Row i is kinds[i % n_kinds]. */
+static void write_animals(const char *name, int n, uint64_t seed, const char *const *kinds, int n_kinds)
+{
+    static const char *const all[] = {"cat", "dog", "fish", "bird"};
+    static const double centres[4][2] = {{-20, 100}, {20, 100}, {0, 125}, {0, 75}};
+    char path[256];
+    path_in_dir(name, path, sizeof path);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "x1,x2,kind\n");
+    nb_rng rng;
+    nb_rng_seed(&rng, seed);
+    for (int i = 0; i < n; i++) {
+        const char *kind = kinds[i % n_kinds];
+        int c = 0;
+        while (strcmp(all[c], kind) != 0)
+            c++;
+        fprintf(f, "%.6f,%.6f,%s\n", centres[c][0] + 6 * nb_rng_normal(&rng), centres[c][1] + 6 * nb_rng_normal(&rng),
+                kind);
+    }
+    fclose(f);
+}
+
+static void expect_in(const char *text, const char *needle)
+{
+    if (!strstr(text, needle))
+        fail_msg("'%s' lacks '%s'", text, needle);
+}
+
+/* A copy of a model file with one metadata field changed (value NULL: left out), and
+ * with element 0 of the tensor `nan_tensor` (when not NULL) made NaN. */
+static void rewrite_model(const char *from, const char *to, const char *key, const char *value,
+                          const char *nan_tensor)
+{
+    nb_safetensors *file = nb_safetensors_load(from);
+    if (!file)
+        fail_msg("%s: %s", from, nb_errmsg());
+    int n_tensors = nb_safetensors_count(file), n_meta = 0;
+    nb_st_entry entries[16];
+    nb_tensor *changed = NULL;
+    assert_true(n_tensors <= 16);
+    for (int t = 0; t < n_tensors; t++) {
+        entries[t] = (nb_st_entry){nb_safetensors_name(file, t), nb_safetensors_tensor(file, t)};
+        if (nan_tensor && strcmp(entries[t].name, nan_tensor) == 0) {
+            const nb_tensor *original = entries[t].tensor;
+            changed = nb_tensor_from_data(original->dtype, original->ndim, original->shape, original->data);
+            nb_tensor_set(changed, 0, NAN);
+            entries[t].tensor = changed;
+        }
+    }
+    nb_st_meta meta[32];
+    for (int m = 0; m < nb_safetensors_meta_count(file); m++) {
+        const char *k = nb_safetensors_meta_key(file, m);
+        if (key && strcmp(k, key) == 0 && !value)
+            continue;
+        meta[n_meta++] = (nb_st_meta){k, key && strcmp(k, key) == 0 ? value : nb_safetensors_meta(file, k)};
+    }
+    if (nb_safetensors_save(to, entries, n_tensors, meta, n_meta) != NB_OK)
+        fail_msg("%s: %s", to, nb_errmsg());
+    nb_tensor_free(changed);
+    nb_safetensors_free(file);
+}
+
+/* predict refuses a model file whose description does not hold together, or whose
+ * parameters are not finite, with a message naming the file and the field or tensor. */
+static void test_model_file_checked(void **state)
+{
+    (void)state;
+    static const char *const three[] = {"cat", "dog", "fish"};
+    write_animals("zoo.csv", 90, 21, three, 3);
+    char args[1024], err[4096], good[256], bad[256];
+    path_in_dir("zoo.safetensors", good, sizeof good);
+    path_in_dir("bad.safetensors", bad, sizeof bad);
+    snprintf(args, sizeof args, "train --data %s/zoo.csv --target kind --model 2-4-3 --epochs 1 --quiet --save %s", dir, good);
+    assert_int_equal(run(args, NULL, err, sizeof err), 0);
+    snprintf(args, sizeof args, "predict --model %s --data %s/zoo.csv --json", good, dir);
+    assert_int_equal(run(args, NULL, err, sizeof err), 0);
+
+    const struct {
+        const char *key, *value, *message;
+    } cases[] = {
+        {"n_classes", "100", "'n_classes' is 100, but a ce model has one output per class, at least 2, and this "
+                             "network has 3"},
+        {"n_classes", "3x", "metadata field 'n_classes' is '3x'; expected a whole number"},
+        {"n_classes", "-3", "metadata field 'n_classes' is '-3'; expected a whole number"},
+        {"n_classes", NULL, "the metadata lack the field 'n_classes'"},
+        {"loss", "mse", "'n_classes' is 3, but the loss is mse, which has no classes"},
+        {"loss", "hinge", "metadata field 'loss' is 'hinge'; expected ce, mse, mae, huber or bce"},
+        {"dtype", "f16", "metadata field 'dtype' is 'f16'; expected f32 or f64"},
+        {"model", "2-4-x", "metadata field 'model'"},
+        {"class_names", "[\"cat\",\"dog\"]", "metadata field 'class_names' is '[\"cat\",\"dog\"]'; expected [] or a "
+                                             "JSON list of one name per class"},
+        {"class_names", "[\"cat\",\"dog\",\"cat\"]", "metadata field 'class_names' holds 'cat' twice"},
+        {"class_names", "{", "metadata field 'class_names' is '{'"},
+        {"features", "x1", "metadata field 'features' is 'x1'; expected the names of the network's 2 input columns"},
+        {"features", "x1,,x2", "metadata field 'features' is 'x1,,x2'; expected comma-separated column names"},
+        {"data", "mnist", "metadata field 'data' is 'mnist'; expected csv or fashion-mnist"},
+        {"target", "", "metadata field 'target' is empty, but the data are csv"},
+        {"standardized", "maybe", "metadata field 'standardized' is 'maybe'; expected yes or no"},
+        {"targets_standardized", "yes", "'targets_standardized' is yes, but a ce model predicts classes"},
+        {"format", "nabla-mlp-2", "its metadata field 'format' is 'nabla-mlp-2', not nabla-mlp-1"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        rewrite_model(good, bad, cases[i].key, cases[i].value, NULL);
+        snprintf(args, sizeof args, "predict --model %s --data %s/zoo.csv", bad, dir);
+        int status = run(args, NULL, err, sizeof err);
+        if (status != 1 || !strstr(err, cases[i].message) || !strstr(err, bad))
+            fail_msg("%s = %s: exit %d, message: %s", cases[i].key, cases[i].value ? cases[i].value : "(none)",
+                     status, err);
+    }
+    /* a parameter, or a scale, that is not finite */
+    const char *tensors[] = {"fc1.weight", "scaler.std"};
+    const char *messages[] = {"parameter 'fc1.weight' holds nan (element 0 of 8)", "scaler.std holds nan (element 0)"};
+    for (int i = 0; i < 2; i++) {
+        rewrite_model(good, bad, NULL, NULL, tensors[i]);
+        snprintf(args, sizeof args, "predict --model %s --data %s/zoo.csv", bad, dir);
+        assert_int_equal(run(args, NULL, err, sizeof err), 1);
+        expect_in(err, messages[i]);
+        expect_in(err, bad);
+    }
+}
+
+/* Training that leaves parameters infinite fails and saves nothing. */
+static void test_nonfinite_never_saved(void **state)
+{
+    (void)state;
+    char args[1024], err[4096], path[256];
+    path_in_dir("inf.safetensors", path, sizeof path);
+    /* one step (one batch of all rows) of a rate of 1e308 makes the weights infinite; no
+     * forward pass after it sees them */
+    snprintf(args, sizeof args, "train --data %s/zoo.csv --target kind --model 2-4-3 --optim sgd --lr 1e308 --epochs 1 --batch 1000 "
+                                "--quiet --save %s", dir, path);
+    assert_int_equal(run(args, NULL, err, sizeof err), 1);
+    struct stat info;
+    assert_int_not_equal(stat(path, &info), 0);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -295,6 +439,8 @@ int main(void)
         cmocka_unit_test(test_same_seed_and_threads_same_numbers),
         cmocka_unit_test(test_csv_classification_and_regression),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_model_file_checked),
+        cmocka_unit_test(test_nonfinite_never_saved),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
