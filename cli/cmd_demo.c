@@ -44,8 +44,14 @@ void demo_log(demo_run *run, const char *fmt, ...)
 void demo_history(demo_run *run, int epoch, double loss)
 {
     if (run->n_losses == run->losses_capacity) {
-        run->losses_capacity = run->losses_capacity ? 2 * run->losses_capacity : 128;
-        run->losses = realloc(run->losses, (size_t)run->losses_capacity * sizeof *run->losses);
+        int capacity = run->losses_capacity ? 2 * run->losses_capacity : 128;
+        double *grown = realloc(run->losses, (size_t)capacity * sizeof *run->losses);
+        if (!grown) {
+            run->out_of_memory = true;
+            return;
+        }
+        run->losses = grown;
+        run->losses_capacity = capacity;
     }
     run->losses[run->n_losses++] = loss;
     cJSON *entry = cJSON_CreateObject();
@@ -136,6 +142,10 @@ nb_figure *demo_figure(demo_run *run, const char *title, int cols)
     if (!run->options->plot)
         return NULL;
     nb_figure *figure = nb_figure_new(cols == 1 ? 720 : 1200, 500, 1, cols);
+    if (!figure) { /* NULL would read as "no --plot" */
+        run->out_of_memory = true;
+        return NULL;
+    }
     nb_figure_title(figure, title);
     return figure;
 }
@@ -261,6 +271,10 @@ int cmd_demo(int argc, char **argv)
         return 2;
     }
     int status = chosen->run(&run);
+    if (status == 0 && run.out_of_memory) {
+        cli_error("demo", "out of memory");
+        status = 1;
+    }
     nb_progress_free(run.progress);
     cJSON_AddNumberToObject(run.report, "epochs_run", run.epochs_run);
     if (status == 0 && !options.json && isatty(fileno(stdout)) && run.n_losses > 1) {

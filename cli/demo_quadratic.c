@@ -102,6 +102,13 @@ static nb_figure *quad_figure(demo_run *run, quad_model *m, const char *title, d
     if (!figure)
         return NULL;
     double *fitted = malloc((size_t)n * sizeof(double)), *exact = malloc((size_t)n * sizeof(double));
+    if (!fitted || !exact) {
+        free(fitted);
+        free(exact);
+        nb_figure_free(figure);
+        run->out_of_memory = true;
+        return NULL;
+    }
     quad_curve(m, xs, n, fitted);
     for (int64_t i = 0; i < n; i++)
         exact[i] = solution[0] * xs[i] * xs[i] + solution[1] * xs[i] + solution[2];
@@ -211,6 +218,11 @@ static nb_figure *evolution_figure(demo_run *run, double path[][3], int epochs, 
     if (!figure)
         return NULL;
     double *curve = malloc((size_t)n * sizeof(double));
+    if (!curve) {
+        nb_figure_free(figure);
+        run->out_of_memory = true;
+        return NULL;
+    }
     nb_panel *panel = nb_figure_panel(figure, 0, 0);
     nb_panel_title(panel, "target and model (light: early, dark: late)");
     evolution_panel(panel, path, epochs, 0, xs, ys, n, curve);
@@ -228,6 +240,10 @@ static int write_frames(demo_run *run, double path[][3], int epochs, const doubl
         return 1;
     }
     double *curve = malloc((size_t)n * sizeof(double));
+    if (!curve) {
+        cli_error("demo", "out of memory");
+        return 1;
+    }
     int status = 0;
     for (int e = 0; e <= epochs && status == 0; e++) {
         nb_figure *figure = nb_figure_new(800, 520, 1, 1);
