@@ -192,11 +192,12 @@ static void usage(FILE *out)
                  "  --variant NAME   one of the demo's variants (default: the tutorial's first)\n"
                  "  --seed N         seed of the random numbers, where the demo uses any (default 42)\n"
                  "  --json           print one JSON object on stdout: params, history, epochs_run, ...\n"
-                 "  --save FILE      write the trained parameters (safetensors)\n"
+                 "  --save FILE      write the trained parameters, those the report shows (safetensors)\n"
                  "  --plot FILE      draw what the tutorial drew (.png, .svg or .pdf)\n"
                  "  --frames DIR     quadratic-decay: one PNG per epoch of the fit's evolution\n"
                  "  --list           list the demos, one line each\n"
-                 "  --help           this text\n");
+                 "  --help           this text\n\n"
+                 "Exit status: 0 done, 1 failed (a file that cannot be written), 2 bad usage.\n");
 }
 
 int cmd_demo(int argc, char **argv)
@@ -211,7 +212,8 @@ int cmd_demo(int argc, char **argv)
     };
     int option;
     optind = 1;
-    while ((option = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+    opterr = 0;
+    while ((option = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
         switch (option) {
         case 'v': options.variant = optarg; break;
         case 's':
@@ -233,7 +235,8 @@ int cmd_demo(int argc, char **argv)
                 printf("%-16s %s\n", demos[i].name, demos[i].summary);
             return 0;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case ':': cli_error("demo", "option '%s' needs a value", argv[optind - 1]); return 2;
+        default: cli_error("demo", "unknown option '%s' (nabla demo --help lists them)", argv[optind - 1]); return 2;
         }
     }
     if (argc - optind > 1) {

@@ -66,7 +66,9 @@ static void usage(FILE *out)
           "\n"
           "Exit status: 0 converged (a gradient method: it ran without diverging), 1 failed (bad\n"
           "data, a singular or non-finite model, no convergence, a plot that cannot be written),\n"
-          "2 bad usage (unknown or conflicting options, a formula that does not parse).\n",
+          "2 bad usage (unknown or conflicting options, bad values, a formula that does not parse,\n"
+          "options that contradict it: --init for a name that is not a parameter, --sigma or a\n"
+          "response column that the formula reads).\n",
           out);
 }
 

@@ -38,18 +38,19 @@ static void usage(FILE *out)
             "  --test FILE         held-out CSV data, with the same columns (Fashion-MNIST uses its\n"
             "                      10,000 test images); its class names must be the training data's\n"
             "  --val-split F       hold out this fraction of the training data instead (0 < F < 1)\n"
-            "  --limit N           train on the first N rows only; --test-limit N likewise\n"
+            "  --limit N           train on the first N rows only (0: all); --test-limit N likewise\n"
             "  --no-standardize    do not scale CSV inputs (and regression targets) to mean 0, std 1\n"
             "                      (done by default for CSV; losses are then in the scaled units)\n\n"
             "model and training:\n"
-            "  --model SPEC        layer sizes and activation, e.g. 784-256-128-10:relu\n"
-            "                      (default: 784-256-128-10:relu for Fashion-MNIST, IN-64-OUT:relu for CSV)\n"
+            "  --model SPEC        layer sizes and activation (relu, tanh, sigmoid, leaky_relu,\n"
+            "                      softplus, none), e.g. 784-256-128-10:relu (default:\n"
+            "                      784-256-128-10:relu for Fashion-MNIST, IN-64-OUT:relu for CSV)\n"
             "  --loss L            ce: classification, one output per class (Fashion-MNIST's only loss);\n"
             "                      mse, mae, huber: regression; bce: targets from 0 to 1.\n"
-            "                      Default: ce when the target holds class names, or class numbers\n"
-            "                      (whole numbers from 0 or 1 up to at most %d, at least ten rows per\n"
-            "                      distinct value, or only two values); mse otherwise. The first line\n"
-            "                      of the output says which was chosen.\n"
+            "                      Default: ce when the target holds class names (at most %d), or\n"
+            "                      class numbers (whole numbers from 0 or 1 up to at most %d, at least\n"
+            "                      ten rows per distinct value, or only two values); mse otherwise.\n"
+            "                      The first line on stderr (with --json: task) says which it chose.\n"
             "  --optim O           sgd, adam (default), adamw, rmsprop, adagrad\n"
             "  --lr X              learning rate (default: the optimizer's, e.g. 1e-3 for adam)\n"
             "  --momentum X        SGD/RMSprop momentum; --nesterov for Nesterov's\n"
@@ -60,7 +61,7 @@ static void usage(FILE *out)
             "  --patience N        stop after N epochs without a better held-out loss, and keep the\n"
             "                      parameters of the best epoch (needs --test, --val-split or\n"
             "                      Fashion-MNIST's test images)\n"
-            "  --init I            kaiming (default), xavier, torch, ...\n"
+            "  --init I            kaiming (default), kaiming-normal, xavier, xavier-normal, torch, zeros\n"
             "  --dtype f32|f64     default f32\n"
             "  --threads N         threads for the matrix products and large loops (default 0: the\n"
             "                      cores available); the same seed and thread count give the same numbers\n"
@@ -77,7 +78,7 @@ static void usage(FILE *out)
             "Exit status: 0 trained, 1 failed (unreadable or unsuitable data, divergence, a file\n"
             "that cannot be written), 2 bad usage (unknown or conflicting options, bad values, a\n"
             "model or loss that does not fit the data).\n",
-            AUTO_MAX_CLASSES - 1);
+            AUTO_MAX_CLASSES, AUTO_MAX_CLASSES - 1);
 }
 
 /* ---- options: one table gives each its kind, its field and its range ------------------ */

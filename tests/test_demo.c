@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 /* Run `nabla ARGS` and parse its stdout as JSON (NULL when it does not parse). */
 static cJSON *run_json(const char *args, int *exit_status)
@@ -195,6 +196,13 @@ static void test_other_demos_and_bad_usage(void **state)
     assert_int_equal(status, 2);
     assert_null(run_json("demo --seed x 2>/dev/null", &status));
     assert_int_equal(status, 2);
+    /* messages in the words of the other commands */
+    char command[512], message[512] = "";
+    snprintf(command, sizeof command, "%s demo --bogus 2>&1", NB_CLI_PATH);
+    FILE *pipe = popen(command, "r");
+    assert_non_null(fgets(message, sizeof message, pipe));
+    assert_int_equal(WEXITSTATUS(pclose(pipe)), 2);
+    assert_string_equal(message, "nabla demo: unknown option '--bogus' (nabla demo --help lists them)\n");
     /* one rule for whole numbers in every command: no sign, no fraction, no overflow */
     const char *bad_seeds[] = {"-1", "2.5", "+3", "1e3", "18446744073709551616", "''"};
     for (size_t i = 0; i < sizeof bad_seeds / sizeof bad_seeds[0]; i++) {
