@@ -605,6 +605,11 @@ static void test_patience_reports_the_kept_epoch(void **state)
     const cJSON *epoch = cJSON_GetArrayItem(history, best);
     assert_close(number(report, "test_loss"), number(epoch, "test_loss"), 0);
     assert_close(number(report, "final_loss"), number(epoch, "loss"), 0);
+    /* the time reported is the training steps' (nb_train's per-epoch clock), summed */
+    double seconds = 0;
+    for (int e = 0; e < epochs; e++)
+        seconds += number(cJSON_GetArrayItem(history, e), "seconds");
+    assert_close(number(report, "seconds"), seconds, 1e-9);
     cJSON_Delete(report);
     /* the human summary says so too */
     snprintf(args, sizeof args, "train --data %s/wave.csv --test %s/wave_test.csv --model 1-64-64-1 --lr 0.01 "
