@@ -16,7 +16,36 @@ typedef struct nb_command {
 } nb_command;
 
 /* Print "nabla NAME: message" to stderr (the library's message when fmt is NULL). */
-void cli_error(const char *command, const char *fmt, ...);
+void cli_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- option values, the same rules in every command (cli/options.c) ------------------
+ * The parsers print "nabla COMMAND: OPTION: expected ..., got 'TEXT'" and return false
+ * when the text is not what the option takes. */
+
+/* A whole number from low to high: digits only (no sign, fraction or exponent), no
+ * overflow. */
+bool cli_parse_count(const char *command, const char *option, const char *text, uint64_t low, uint64_t high,
+                     uint64_t *value);
+
+/* The most epochs a command runs (fit's gradient methods, train). */
+#define CLI_MAX_EPOCHS 100000000
+
+/* What a number may be. */
+typedef enum cli_bound {
+    CLI_ANY,         /* any finite number */
+    CLI_POSITIVE,    /* > 0 */
+    CLI_NONNEGATIVE, /* >= 0 */
+    CLI_FRACTION     /* > 0 and < 1 */
+} cli_bound;
+/* A finite number within the bound. */
+bool cli_parse_number(const char *command, const char *option, const char *text, cli_bound bound, double *value);
+/* The same rule without a message: the whole text one finite number (surrounding blanks
+ * allowed), not out of a double's range. */
+bool cli_number(const char *text, double *value);
+
+/* Whether `path` ends in an extension nb_figure_save knows (.png, .svg, .pdf), so that a
+ * --plot FILE can be refused before any work is done. */
+bool cli_plot_path_ok(const char *path);
 
 /* The commands. */
 int cmd_demo(int argc, char **argv);

@@ -44,8 +44,14 @@ void demo_log(demo_run *run, const char *fmt, ...)
 void demo_history(demo_run *run, int epoch, double loss)
 {
     if (run->n_losses == run->losses_capacity) {
-        run->losses_capacity = run->losses_capacity ? 2 * run->losses_capacity : 128;
-        run->losses = realloc(run->losses, (size_t)run->losses_capacity * sizeof *run->losses);
+        int capacity = run->losses_capacity ? 2 * run->losses_capacity : 128;
+        double *grown = realloc(run->losses, (size_t)capacity * sizeof *run->losses);
+        if (!grown) {
+            run->out_of_memory = true;
+            return;
+        }
+        run->losses = grown;
+        run->losses_capacity = capacity;
     }
     run->losses[run->n_losses++] = loss;
     cJSON *entry = cJSON_CreateObject();
@@ -136,6 +142,10 @@ nb_figure *demo_figure(demo_run *run, const char *title, int cols)
     if (!run->options->plot)
         return NULL;
     nb_figure *figure = nb_figure_new(cols == 1 ? 720 : 1200, 500, 1, cols);
+    if (!figure) { /* NULL would read as "no --plot" */
+        run->out_of_memory = true;
+        return NULL;
+    }
     nb_figure_title(figure, title);
     return figure;
 }
@@ -182,11 +192,12 @@ static void usage(FILE *out)
                  "  --variant NAME   one of the demo's variants (default: the tutorial's first)\n"
                  "  --seed N         seed of the random numbers, where the demo uses any (default 42)\n"
                  "  --json           print one JSON object on stdout: params, history, epochs_run, ...\n"
-                 "  --save FILE      write the trained parameters (safetensors)\n"
+                 "  --save FILE      write the trained parameters, those the report shows (safetensors)\n"
                  "  --plot FILE      draw what the tutorial drew (.png, .svg or .pdf)\n"
                  "  --frames DIR     quadratic-decay: one PNG per epoch of the fit's evolution\n"
                  "  --list           list the demos, one line each\n"
-                 "  --help           this text\n");
+                 "  --help           this text\n\n"
+                 "Exit status: 0 done, 1 failed (a file that cannot be written), 2 bad usage.\n");
 }
 
 int cmd_demo(int argc, char **argv)
@@ -201,28 +212,31 @@ int cmd_demo(int argc, char **argv)
     };
     int option;
     optind = 1;
-    while ((option = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+    opterr = 0;
+    while ((option = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
         switch (option) {
         case 'v': options.variant = optarg; break;
-        case 's': {
-            char *end;
-            options.seed = strtoull(optarg, &end, 10);
-            if (*end || !*optarg) {
-                cli_error("demo", "--seed needs a non-negative integer, got '%s'", optarg);
+        case 's':
+            if (!cli_parse_count("demo", "--seed", optarg, 0, UINT64_MAX, &options.seed))
                 return 2;
-            }
             break;
-        }
         case 'j': options.json = true; break;
         case 'S': options.save = optarg; break;
-        case 'p': options.plot = optarg; break;
+        case 'p':
+            if (!cli_plot_path_ok(optarg)) {
+                cli_error("demo", "--plot: cannot tell the image format of '%s': use .png, .svg or .pdf", optarg);
+                return 2;
+            }
+            options.plot = optarg;
+            break;
         case 'f': options.frames = optarg; break;
         case 'l':
             for (int i = 0; i < N_DEMOS; i++)
                 printf("%-16s %s\n", demos[i].name, demos[i].summary);
             return 0;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case ':': cli_error("demo", "option '%s' needs a value", argv[optind - 1]); return 2;
+        default: cli_error("demo", "unknown option '%s' (nabla demo --help lists them)", argv[optind - 1]); return 2;
         }
     }
     if (argc - optind > 1) {
@@ -260,6 +274,10 @@ int cmd_demo(int argc, char **argv)
         return 2;
     }
     int status = chosen->run(&run);
+    if (status == 0 && run.out_of_memory) {
+        cli_error("demo", "out of memory");
+        status = 1;
+    }
     nb_progress_free(run.progress);
     cJSON_AddNumberToObject(run.report, "epochs_run", run.epochs_run);
     if (status == 0 && !options.json && isatty(fileno(stdout)) && run.n_losses > 1) {

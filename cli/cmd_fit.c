@@ -5,7 +5,6 @@
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
-#include <errno.h>
 #include <float.h>
 #include <getopt.h>
 #include <math.h>
@@ -67,7 +66,9 @@ static void usage(FILE *out)
           "\n"
           "Exit status: 0 converged (a gradient method: it ran without diverging), 1 failed (bad\n"
           "data, a singular or non-finite model, no convergence, a plot that cannot be written),\n"
-          "2 bad usage (unknown or conflicting options, a formula that does not parse).\n",
+          "2 bad usage (unknown or conflicting options, bad values, a formula that does not parse,\n"
+          "options that contradict it: --init for a name that is not a parameter, --sigma or a\n"
+          "response column that the formula reads).\n",
           out);
 }
 
@@ -100,16 +101,13 @@ static bool parse_init(char *text, const char ***names, double **values, int *co
             return false;
         }
         *equals = '\0';
-        char *name = item, *value = equals + 1, *end;
+        char *name = item, *value = equals + 1;
         while (*name == ' ')
             name++;
         for (char *t = equals - 1; t >= name && *t == ' '; t--)
             *t = '\0';
-        errno = 0;
-        double number = strtod(value, &end);
-        while (*end == ' ')
-            end++;
-        if (!*name || end == value || *end || errno == ERANGE) {
+        double number;
+        if (!*name || !cli_number(value, &number)) {
             cli_error("fit", "--init: '%s=%s' is not NAME=NUMBER", name, value);
             return false;
         }
@@ -151,19 +149,6 @@ static bool parse_method(const char *text, nb_lsq_method *method)
     return false;
 }
 
-/* A whole number in [1, max]. */
-static bool parse_count(const char *option, const char *text, long long max, long long *value)
-{
-    char *end;
-    errno = 0;
-    *value = strtoll(text, &end, 10);
-    if (end == text || *end || errno == ERANGE || *value < 1 || *value > max) {
-        cli_error("fit", "%s: expected a whole number from 1 to %lld, got '%s'", option, max, text);
-        return false;
-    }
-    return true;
-}
-
 /* The options that make sense only with some methods, and their values. */
 static bool check_method_options(fit_args *a)
 {
@@ -187,37 +172,23 @@ static bool check_method_options(fit_args *a)
                   a->batch_text ? "--batch" : "--seed");
         return false;
     }
-    long long value;
-    if (a->lr_text) {
-        char *end;
-        a->lsq.lr = strtod(a->lr_text, &end);
-        if (end == a->lr_text || *end || !(a->lsq.lr > 0) || !isfinite(a->lsq.lr)) {
-            cli_error("fit", "--lr: expected a positive number, got '%s'", a->lr_text);
-            return false;
-        }
-    }
+    uint64_t value;
+    if (a->lr_text && !cli_parse_number("fit", "--lr", a->lr_text, CLI_POSITIVE, &a->lsq.lr))
+        return false;
     if (a->epochs_text) {
-        if (!parse_count("--epochs", a->epochs_text, 100000000, &value))
+        if (!cli_parse_count("fit", "--epochs", a->epochs_text, 1, CLI_MAX_EPOCHS, &value))
             return false;
         a->lsq.epochs = (int)value;
     }
     if (a->batch_text) {
-        if (!parse_count("--batch", a->batch_text, INT32_MAX, &value))
+        if (!cli_parse_count("fit", "--batch", a->batch_text, 1, INT32_MAX, &value))
             return false;
-        a->lsq.batch = value;
+        a->lsq.batch = (int64_t)value;
     }
-    if (a->seed_text) {
-        char *end;
-        errno = 0;
-        unsigned long long seed = strtoull(a->seed_text, &end, 10);
-        if (end == a->seed_text || *end || errno == ERANGE || a->seed_text[0] == '-') {
-            cli_error("fit", "--seed: expected a whole number >= 0, got '%s'", a->seed_text);
-            return false;
-        }
-        a->lsq.seed = seed;
-    }
+    if (a->seed_text && !cli_parse_count("fit", "--seed", a->seed_text, 0, UINT64_MAX, &a->lsq.seed))
+        return false;
     if (a->max_evals_text) {
-        if (!parse_count("--max-evals", a->max_evals_text, INT32_MAX, &value))
+        if (!cli_parse_count("fit", "--max-evals", a->max_evals_text, 1, INT32_MAX, &value))
             return false;
         a->lsq.max_evals = (int)value;
     }
@@ -253,7 +224,6 @@ static int parse_args(int argc, char **argv, fit_args *a)
     opterr = 0;
     int option;
     while ((option = getopt_long(argc, argv, ":", options, NULL)) != -1) {
-        char *end;
         switch (option) {
         case OPT_Y: a->setup.response = optarg; break;
         case OPT_SIGMA: a->setup.sigma = optarg; break;
@@ -271,11 +241,8 @@ static int parse_args(int argc, char **argv, fit_args *a)
         case OPT_SEED: a->seed_text = optarg; break;
         case OPT_MAX_EVALS: a->max_evals_text = optarg; break;
         case OPT_CONFIDENCE:
-            a->lsq.confidence = strtod(optarg, &end);
-            if (end == optarg || *end || !(a->lsq.confidence > 0 && a->lsq.confidence < 1)) {
-                cli_error("fit", "--confidence: expected a number between 0 and 1, got '%s'", optarg);
+            if (!cli_parse_number("fit", "--confidence", optarg, CLI_FRACTION, &a->lsq.confidence))
                 return 2;
-            }
             break;
         case OPT_HEADER: a->read.header = NB_CSV_HEADER_YES; break;
         case OPT_NO_HEADER: a->read.header = NB_CSV_HEADER_NO; break;
@@ -286,7 +253,7 @@ static int parse_args(int argc, char **argv, fit_args *a)
             }
             break;
         case OPT_PLOT:
-            if (!fit_plot_path_ok(optarg)) {
+            if (!cli_plot_path_ok(optarg)) {
                 cli_error("fit", "--plot: cannot tell the image format of '%s': use .png, .svg or .pdf", optarg);
                 return 2;
             }
@@ -567,6 +534,47 @@ static void plot_caption(const nb_lsq_result *r, char *buf, size_t size)
         snprintf(buf + used, size - (size_t)used, "   (SSE %.4g, R\xc2\xb2 %.5g)", r->sse, r->r_squared);
 }
 
+/* Options that contradict the formula are bad usage, found before any fitting: a start
+ * value for a name that is not a parameter, an uncertainty column the formula reads, a
+ * response column (no left side) that the right side reads. */
+static bool options_fit_formula(const fit_args *a, const nb_lsq_data *data, const nb_expr *expr)
+{
+    for (int k = 0; k < a->setup.n_init; k++) {
+        const char *name = a->setup.init_names[k];
+        if (nb_expr_param_index(expr, name) >= 0)
+            continue;
+        int column = nb_lsq_data_column(data, name);
+        if (column >= 0 && strcmp(data->names[column], name) == 0) {
+            cli_error("fit", "--init: '%s' is a data column, not a parameter of the formula", name);
+        } else {
+            char params[512] = "";
+            for (int j = 0, used = 0; j < nb_expr_n_params(expr) && used < (int)sizeof params; j++)
+                used += snprintf(params + used, sizeof params - (size_t)used, j ? ", %s" : "%s",
+                                 nb_expr_param_name(expr, j));
+            cli_error("fit", "--init: a start value is given for '%s', which does not occur in the formula (its "
+                             "parameters: %s)", name, params);
+        }
+        return false;
+    }
+    int response = -1;
+    if (!nb_expr_has_response(expr)) {
+        response = nb_lsq_data_column(data, a->setup.response ? a->setup.response : "y");
+        if (response < 0 && !a->setup.response)
+            response = data->n_columns - 1;
+        if (response >= 0 && nb_expr_uses_column(expr, response, false)) {
+            cli_error("fit", "the response is column '%s', which the formula also reads; name the response (a left "
+                             "side such as 'y = ...', or --y COL)", data->names[response]);
+            return false;
+        }
+    }
+    int sigma = a->setup.sigma ? nb_lsq_data_column(data, a->setup.sigma) : -1;
+    if (sigma >= 0 && (nb_expr_uses_column(expr, sigma, false) || sigma == response)) {
+        cli_error("fit", "--sigma: column '%s' is also used as data by the formula", data->names[sigma]);
+        return false;
+    }
+    return true;
+}
+
 static int run_fit(fit_args *a)
 {
     nb_lsq_data data;
@@ -576,8 +584,10 @@ static int run_fit(fit_args *a)
     }
     /* A formula that does not parse is bad usage, told with a caret under the column. */
     nb_expr *expr = nb_expr_parse(a->formula, data.n_columns, (const char *const *)data.names);
-    if (!expr) {
-        cli_error("fit", NULL);
+    if (!expr || !options_fit_formula(a, &data, expr)) {
+        if (!expr)
+            cli_error("fit", NULL);
+        nb_expr_free(expr);
         nb_lsq_data_free(&data);
         return 2;
     }

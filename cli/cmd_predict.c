@@ -22,16 +22,24 @@ static void usage(FILE *out)
     fprintf(out, "usage: nabla predict --model FILE --data fashion-mnist|FILE.csv [options]\n\n"
                  "Runs a model saved by `nabla train --save` on data. Prints one prediction per row\n"
                  "(a class name or number, or the predicted values); when the data hold the labels,\n"
-                 "prints the accuracy and the confusion matrix instead.\n\n"
-                 "  --model FILE     the model (safetensors written by nabla train)\n"
+                 "prints the accuracy and the confusion matrix instead (for a regression model, the\n"
+                 "root mean squared error).\n\n"
+                 "  --model FILE     the model (safetensors written by nabla train); a file whose\n"
+                 "                   description does not hold together, or whose parameters are not\n"
+                 "                   finite, is refused\n"
                  "  --data SRC       fashion-mnist (its 10,000 test images; --train for the 60,000\n"
                  "                   training images) or a CSV file with the model's input columns\n"
                  "  --target COL     the CSV column holding the true labels/values (default: the\n"
-                 "                   model's target column, when the file has it)\n"
+                 "                   model's target column, when the file has it). Class names must\n"
+                 "                   be those of the training data, class numbers below the model's\n"
+                 "                   number of classes\n"
                  "  --limit N        the first N rows only\n"
-                 "  --plot FILE      the confusion matrix as a heat map (.png, .svg, .pdf)\n"
+                 "  --plot FILE      the confusion matrix as a heat map (.png, .svg, .pdf); needs a\n"
+                 "                   classification model and data with labels\n"
                  "  --threads N      threads for the matrix products (default 0: the cores available)\n"
-                 "  --json           one JSON object on stdout\n");
+                 "  --json           one JSON object on stdout\n\n"
+                 "Exit status: 0 done, 1 failed (unreadable model or data, data that do not fit the\n"
+                 "model, a plot that cannot be written), 2 bad usage.\n");
 }
 
 static int parse_args(int argc, char **argv, predict_args *a)
@@ -46,41 +54,55 @@ static int parse_args(int argc, char **argv, predict_args *a)
     };
     *a = (predict_args){0};
     int option;
+    uint64_t count;
     optind = 1;
-    while ((option = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+    opterr = 0;
+    while ((option = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
         switch (option) {
         case 'm': a->model = optarg; break;
         case 'd': a->data = optarg; break;
         case 't': a->target = optarg; break;
-        case 'p': a->plot = optarg; break;
+        case 'p':
+            if (!cli_plot_path_ok(optarg)) {
+                cli_error("predict", "--plot: cannot tell the image format of '%s': use .png, .svg or .pdf", optarg);
+                return 2;
+            }
+            a->plot = optarg;
+            break;
         case 'j': a->json = true; break;
         case 'T': a->train_split = true; break;
-        case 'l': {
-            char *end;
-            a->limit = strtoll(optarg, &end, 10);
-            if (*end || a->limit < 0) {
-                cli_error("predict", "--limit needs a non-negative integer, got '%s'", optarg);
+        case 'l':
+            if (!cli_parse_count("predict", "--limit", optarg, 0, INT64_MAX, &count))
                 return 2;
-            }
+            a->limit = (int64_t)count;
             break;
-        }
-        case 'n': {
-            char *end;
-            long threads = strtol(optarg, &end, 10);
-            if (!*optarg || *end || threads < 0 || threads > 1 << 20) {
-                cli_error("predict", "--threads needs a whole number (0: the cores available), got '%s'", optarg);
+        case 'n': /* nb_set_threads says how many it takes */
+            if (!cli_parse_count("predict", "--threads", optarg, 0, INT32_MAX, &count))
                 return 2;
-            }
-            a->threads = (int)threads;
+            a->threads = (int)count;
             break;
-        }
         case 'h': usage(stdout); return -1;
-        default: usage(stderr); return 2;
+        case ':': cli_error("predict", "option '%s' needs a value", argv[optind - 1]); return 2;
+        default:
+            cli_error("predict", "unknown option '%s' (nabla predict --help lists them)", argv[optind - 1]);
+            return 2;
         }
     }
-    if (!a->model || !a->data || optind < argc) {
-        cli_error("predict", optind < argc ? "unexpected argument '%s'" : "--model and --data are required",
-                  optind < argc ? argv[optind] : "");
+    if (optind < argc) {
+        cli_error("predict", "unexpected argument '%s' (options start with --; see nabla predict --help)",
+                  argv[optind]);
+        return 2;
+    }
+    if (!a->model || !a->data) {
+        cli_error("predict", "--model and --data are required (see nabla predict --help)");
+        return 2;
+    }
+    if (a->train_split && !source_is_fashion_mnist(a->data)) {
+        cli_error("predict", "--train picks Fashion-MNIST's training images; it does not apply to %s", a->data);
+        return 2;
+    }
+    if (a->target && source_is_fashion_mnist(a->data)) {
+        cli_error("predict", "--target is for CSV data; Fashion-MNIST has its own labels");
         return 2;
     }
     /* nabla's threads run the products; the BLAS stays single-threaded inside them */
@@ -91,52 +113,84 @@ static int parse_args(int argc, char **argv, predict_args *a)
     return 0;
 }
 
+/* A CSV model's classes have names: the data's labels are read through them, so that a
+ * name means the class it meant in training (a Fashion-MNIST model's are numbers). */
+static bool classes_have_names(const model_desc *desc)
+{
+    return desc->n_classes > 0 && desc->class_names && desc->data && strcmp(desc->data, "csv") == 0;
+}
+
+/* The inputs by column: the model's feature columns by name, or all columns in order. */
+static nb_dataset *inputs_only(const predict_args *a, const model_desc *desc, const nb_csv_table *table)
+{
+    int64_t n = a->limit > 0 && a->limit < table->n_rows ? a->limit : table->n_rows, n_in = desc->spec.sizes[0];
+    int *columns = calloc((size_t)n_in, sizeof *columns);
+    char *names = desc->features && table->has_header ? strdup(desc->features) : NULL;
+    if (!columns || (desc->features && table->has_header && !names)) {
+        free(columns);
+        free(names);
+        nb_fail(NB_ENOMEM, "out of memory");
+        return NULL;
+    }
+    char *save = NULL, *name = names ? strtok_r(names, ",", &save) : NULL;
+    bool ok = true;
+    for (int64_t j = 0; j < n_in && ok; j++) {
+        columns[j] = name ? nb_csv_column(table, name) : (int)j;
+        ok = columns[j] >= 0 && columns[j] < table->n_cols;
+        name = name ? strtok_r(NULL, ",", &save) : NULL;
+    }
+    if (!ok && nb_errcode() == NB_OK)
+        nb_fail(NB_ESHAPE, "%s: the model takes %lld input columns, the file has %d", a->data, (long long)n_in,
+                table->n_cols);
+    nb_dataset *data = ok ? nb_dataset_new(desc->dtype, n, n_in, 1) : NULL;
+    for (int64_t i = 0; data && i < n; i++)
+        for (int64_t j = 0; j < n_in; j++)
+            nb_tensor_set(data->inputs, i * n_in + j, table->columns[columns[j]][i]);
+    free(columns);
+    free(names);
+    return data;
+}
+
 /* Inputs (and targets when present) from a CSV file, in the model's columns. */
 static nb_dataset *csv_data(const predict_args *a, const model_desc *desc, bool *has_targets)
 {
-    nb_csv_options options = {.class_column = a->target ? a->target : desc->target};
+    const char *target = a->target ? a->target : desc->target;
+    bool names = classes_have_names(desc);
+    nb_csv_options options = {0};
+    if (target && names) {
+        options.class_column = target;
+        options.known_classes = (const char *const *)desc->class_names;
+        options.n_known_classes = desc->n_classes;
+    }
+    nb_clear_error();
     nb_csv_table *table = nb_csv_read(a->data, &options);
-    if (!table && !a->target) { /* rows to predict need not hold the target column */
-        options.class_column = NULL;
+    /* rows to predict need not hold the target column: a missing class column (NB_EARG;
+     * the model's class names are distinct, so nothing else gives it) is no error */
+    if (!table && options.class_column && !a->target && nb_errcode() == NB_EARG) {
+        options = (nb_csv_options){0};
         table = nb_csv_read(a->data, &options);
     }
     if (!table)
         return NULL;
-    const char *target = a->target ? a->target : desc->target;
     int column = target && table->has_header == (desc->features != NULL) ? nb_csv_column(table, target) : -1;
     if (a->target && column < 0) {
         nb_csv_free(table);
         return NULL;
     }
-    nb_clear_error();
-    nb_dataset *data = NULL;
-    int64_t n_in = desc->spec.sizes[0];
-    *has_targets = column >= 0;
-    if (*has_targets) {
-        data = dataset_from_table(table, desc->features, table->names[column], desc->n_classes > 0, desc->dtype,
-                                  a->limit);
-    } else {
-        /* no targets: the model's feature columns by name, or all columns in order */
-        int64_t n = a->limit > 0 && a->limit < table->n_rows ? a->limit : table->n_rows;
-        int *columns = calloc((size_t)n_in, sizeof *columns);
-        char *names = desc->features && table->has_header ? strdup(desc->features) : NULL;
-        char *save = NULL, *name = names ? strtok_r(names, ",", &save) : NULL;
-        bool ok = true;
-        for (int64_t j = 0; j < n_in && ok; j++) {
-            columns[j] = name ? nb_csv_column(table, name) : (int)j;
-            ok = columns[j] >= 0 && columns[j] < table->n_cols;
-            name = name ? strtok_r(NULL, ",", &save) : NULL;
+    if (column >= 0 && desc->n_classes > 0 && !names) {
+        char expected[96];
+        snprintf(expected, sizeof expected, "one of the model's classes (a whole number from 0 to %d)",
+                 desc->n_classes - 1);
+        if (!csv_column_within(table, column, 0, desc->n_classes - 1, true, expected)) {
+            nb_csv_free(table);
+            return NULL;
         }
-        if (!ok && nb_errcode() == NB_OK)
-            nb_fail(NB_ESHAPE, "%s: the model takes %lld input columns, the file has %d", a->data, (long long)n_in,
-                    table->n_cols);
-        if (ok && (data = nb_dataset_new(desc->dtype, n, n_in, 1)))
-            for (int64_t i = 0; i < n; i++)
-                for (int64_t j = 0; j < n_in; j++)
-                    nb_tensor_set(data->inputs, i * n_in + j, table->columns[columns[j]][i]);
-        free(columns);
-        free(names);
     }
+    nb_clear_error();
+    *has_targets = column >= 0;
+    nb_dataset *data = *has_targets ? dataset_from_table(table, desc->features, table->names[column],
+                                                         desc->n_classes > 0, desc->dtype, a->limit)
+                                    : inputs_only(a, desc, table);
     nb_csv_free(table);
     return data;
 }
@@ -172,6 +226,39 @@ static int draw_confusion(const predict_args *a, const model_desc *desc, const d
     return status == NB_OK ? 0 : (cli_error("predict", NULL), 1);
 }
 
+/* Whether the data fit the model: 0, or the exit status after a message. */
+static int check_data(const predict_args *a, const model_desc *desc, const nb_dataset *data, bool has_targets)
+{
+    int64_t n_in = desc->spec.sizes[0], n_out = desc->spec.sizes[desc->spec.n_sizes - 1];
+    int k = desc->n_classes;
+    if (nb_dataset_n_features(data) != n_in) {
+        cli_error("predict", "the model takes %lld inputs, %s has %lld features", (long long)n_in, a->data,
+                  (long long)nb_dataset_n_features(data));
+        return 1;
+    }
+    if (has_targets && (data->n_classes > 0) != (k > 0)) {
+        cli_error("predict", "the model is a %s model, but %s holds %s", k > 0 ? "classification" : "regression",
+                  a->data, k > 0 ? "values" : "class labels");
+        return 1;
+    }
+    if (has_targets && k > 0 && data->n_classes > k) {
+        cli_error("predict", "%s has labels up to %d; the model knows %d classes", a->data, data->n_classes - 1, k);
+        return 1;
+    }
+    if (has_targets && k == 0 && nb_dataset_n_outputs(data) != n_out) {
+        cli_error("predict", "the model gives %lld outputs, %s has %lld targets", (long long)n_out, a->data,
+                  (long long)nb_dataset_n_outputs(data));
+        return 1;
+    }
+    /* before any output: a confusion matrix needs classes and the true ones */
+    if (a->plot && !(k > 0 && has_targets)) {
+        cli_error("predict", "--plot draws a confusion matrix, which needs a classification model and data with "
+                             "labels; %s", k > 0 ? "these data hold none" : "this model predicts values");
+        return 2;
+    }
+    return 0;
+}
+
 static int run(const predict_args *a, model_desc *desc, nb_model *model)
 {
     bool has_targets = true;
@@ -181,25 +268,22 @@ static int run(const predict_args *a, model_desc *desc, nb_model *model)
         cli_error("predict", NULL);
         return 1;
     }
-    int64_t n_in = desc->spec.sizes[0], n_out = desc->spec.sizes[desc->spec.n_sizes - 1];
-    int status = 0;
-    if (nb_dataset_n_features(data) != n_in) {
-        cli_error("predict", "the model takes %lld inputs, %s has %lld features", (long long)n_in, a->data,
-                  (long long)nb_dataset_n_features(data));
+    int status = check_data(a, desc, data, has_targets);
+    if (status != 0) {
         nb_dataset_free(data);
-        return 1;
+        return status;
     }
+    int64_t n_in = desc->spec.sizes[0], n_out = desc->spec.sizes[desc->spec.n_sizes - 1];
     if (desc->standardized) {
         nb_scaler scaler = {0};
-        nb_scaler_set(&scaler, n_in, desc->mean, desc->std);
-        nb_scaler_apply(&scaler, data->inputs);
+        if (nb_scaler_set(&scaler, n_in, desc->mean, desc->std) != NB_OK ||
+            nb_scaler_apply(&scaler, data->inputs) != NB_OK) {
+            cli_error("predict", NULL);
+            nb_scaler_clear(&scaler);
+            nb_dataset_free(data);
+            return 1;
+        }
         nb_scaler_clear(&scaler);
-    }
-    if (has_targets && desc->n_classes > 0 && data->n_classes > desc->n_classes) {
-        cli_error("predict", "%s has labels up to %d; the model knows %d classes", a->data, data->n_classes - 1,
-                  desc->n_classes);
-        nb_dataset_free(data);
-        return 1;
     }
     /* forward in batches: predictions, and the confusion matrix when labels are known */
     int k = desc->n_classes;
@@ -207,9 +291,14 @@ static int run(const predict_args *a, model_desc *desc, nb_model *model)
     double *outputs = malloc((size_t)(data->n * n_out) * sizeof(double));
     int64_t *predicted = malloc((size_t)data->n * sizeof(int64_t));
     nb_loader *loader = nb_loader_new(data, 256, 0, 0);
+    if ((k > 0 && !confusion) || !outputs || !predicted || !loader) {
+        cli_error("predict", loader ? "out of memory" : NULL);
+        status = 1;
+    }
     nb_batch batch;
     int64_t done = 0;
-    nb_loader_start_epoch(loader, 0);
+    if (loader)
+        nb_loader_start_epoch(loader, 0);
     while (status == 0 && nb_loader_next(loader, &batch)) {
         if (nb_input_bind(model->input, batch.inputs, batch.size) != NB_OK || nb_forward(model->output) != NB_OK) {
             cli_error("predict", NULL);
@@ -223,7 +312,7 @@ static int run(const predict_args *a, model_desc *desc, nb_model *model)
         done += batch.size;
     }
     nb_loader_free(loader);
-    if (desc->targets_standardized) /* back to the data's units */
+    if (status == 0 && desc->targets_standardized) /* back to the data's units */
         for (int64_t i = 0; i < data->n; i++)
             for (int64_t j = 0; j < n_out; j++)
                 outputs[i * n_out + j] = outputs[i * n_out + j] * desc->target_std[j] + desc->target_mean[j];
@@ -262,7 +351,10 @@ static int run(const predict_args *a, model_desc *desc, nb_model *model)
             cJSON_AddNumberToObject(root, "rmse", rmse);
         }
         char *text = cJSON_Print(root);
-        puts(text);
+        if (text)
+            puts(text);
+        else
+            cli_error("predict", "out of memory printing the report"), status = 1;
         free(text);
         cJSON_Delete(root);
     } else if (status == 0 && has_targets) {
@@ -283,12 +375,8 @@ static int run(const predict_args *a, model_desc *desc, nb_model *model)
                     printf(j + 1 < n_out ? "%.9g," : "%.9g\n", outputs[i * n_out + j]);
         }
     }
-    if (status == 0 && a->plot) {
-        if (k > 0 && has_targets)
-            status = draw_confusion(a, desc, confusion, k, accuracy);
-        else
-            cli_error("predict", "--plot draws a confusion matrix, which needs class labels in the data"), status = 1;
-    }
+    if (status == 0 && a->plot) /* check_data made sure of classes and labels */
+        status = draw_confusion(a, desc, confusion, k, accuracy);
     free(confusion);
     free(outputs);
     free(predicted);

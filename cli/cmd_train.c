@@ -1,9 +1,9 @@
 /* nabla train: train a network on Fashion-MNIST or any CSV file. */
 #include <getopt.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -11,12 +11,18 @@
 #include "model_file.h"
 
 typedef struct train_args {
+    /* as given */
     const char *data, *target, *features, *test, *model, *loss, *optim, *schedule, *save, *plot, *init, *dtype;
     double lr, momentum, weight_decay, val_split, clip;
-    bool nesterov, json, quiet, standardize, standardize_set;
-    int epochs, threads, patience;
-    int64_t batch, limit, test_limit;
-    uint64_t seed;
+    bool nesterov, json, quiet, no_standardize, help;
+    uint64_t epochs, batch, patience, threads, limit, test_limit, seed;
+    /* what the text options name, settled by parse_args */
+    nb_optim_kind optim_kind;
+    nb_init init_kind;
+    nb_dtype dtype_kind;
+    bool loss_given;
+    cli_loss loss_kind;
+    bool standardize;
 } train_args;
 
 static void usage(FILE *out)
@@ -29,148 +35,215 @@ static void usage(FILE *out)
             "  --data SRC          fashion-mnist (Debian's dataset-fashion-mnist), or a CSV/TSV file\n"
             "  --target COL        the CSV column to predict (name or 1-based index; default: the last)\n"
             "  --features A,B,...  the CSV input columns (default: all but the target)\n"
-            "  --test FILE         held-out CSV data (Fashion-MNIST uses its 10,000 test images)\n"
+            "  --test FILE         held-out CSV data, with the same columns (Fashion-MNIST uses its\n"
+            "                      10,000 test images); its class names must be the training data's\n"
             "  --val-split F       hold out this fraction of the training data instead (0 < F < 1)\n"
-            "  --limit N           train on the first N rows only; --test-limit N likewise\n"
+            "  --limit N           train on the first N rows only (0: all); --test-limit N likewise\n"
             "  --no-standardize    do not scale CSV inputs (and regression targets) to mean 0, std 1\n"
             "                      (done by default for CSV; losses are then in the scaled units)\n\n"
             "model and training:\n"
-            "  --model SPEC        layer sizes and activation, e.g. 784-256-128-10:relu\n"
-            "                      (default: 784-256-128-10:relu for Fashion-MNIST, IN-64-OUT:relu for CSV)\n"
-            "  --loss L            ce (classification; default when the target holds class labels),\n"
-            "                      mse (default otherwise), mae, huber, bce\n"
+            "  --model SPEC        layer sizes and activation (relu, tanh, sigmoid, leaky_relu,\n"
+            "                      softplus, none), e.g. 784-256-128-10:relu (default:\n"
+            "                      784-256-128-10:relu for Fashion-MNIST, IN-64-OUT:relu for CSV)\n"
+            "  --loss L            ce: classification, one output per class (Fashion-MNIST's only loss);\n"
+            "                      mse, mae, huber: regression; bce: targets from 0 to 1.\n"
+            "                      Default: ce when the target holds class names (at most %d), or\n"
+            "                      class numbers (whole numbers from 0 or 1 up to at most %d, at least\n"
+            "                      ten rows per distinct value, or only two values); mse otherwise.\n"
+            "                      The first line on stderr (with --json: task) says which it chose.\n"
             "  --optim O           sgd, adam (default), adamw, rmsprop, adagrad\n"
             "  --lr X              learning rate (default: the optimizer's, e.g. 1e-3 for adam)\n"
             "  --momentum X        SGD/RMSprop momentum; --nesterov for Nesterov's\n"
             "  --weight-decay X    L2 penalty (decoupled for adamw)\n"
             "  --schedule S        constant, step:SIZE:GAMMA, exp:GAMMA, cosine[:MIN], warmup:N,...\n"
-            "  --clip X            clip the gradients' global norm\n"
-            "  --epochs N          default 5; --batch N default 64; --patience N stops early\n"
-            "  --init I            kaiming (default), xavier, torch, ...\n"
+            "  --clip X            clip the gradients' global norm (0: off)\n"
+            "  --epochs N          default 5; --batch N default 64\n"
+            "  --patience N        stop after N epochs without a better held-out loss, and keep the\n"
+            "                      parameters of the best epoch (needs --test, --val-split or\n"
+            "                      Fashion-MNIST's test images)\n"
+            "  --init I            kaiming (default), kaiming-normal, xavier, xavier-normal, torch, zeros\n"
             "  --dtype f32|f64     default f32\n"
             "  --threads N         threads for the matrix products and large loops (default 0: the\n"
             "                      cores available); the same seed and thread count give the same numbers\n"
             "  --seed S            seed of initialisation and shuffling (default 42)\n\n"
             "output:\n"
             "  --save FILE         write the trained model (safetensors), only if training succeeds\n"
+            "                      with finite parameters\n"
             "  --plot FILE         loss and accuracy curves (.png, .svg, .pdf)\n"
-            "  --json              one JSON object on stdout: history, test_accuracy, ...\n"
-            "  --quiet             no progress on stderr\n");
+            "  --json              one JSON object on stdout: history (per epoch), epochs_run, and for\n"
+            "                      the parameters kept (model_epoch: the epoch they come from, the best\n"
+            "                      one with --patience) final_loss, test_loss, test_accuracy; seconds\n"
+            "                      (the training steps' time, summed over the epochs)\n"
+            "  --quiet             no progress on stderr\n\n"
+            "Exit status: 0 trained, 1 failed (unreadable or unsuitable data, divergence, a file\n"
+            "that cannot be written), 2 bad usage (unknown or conflicting options, bad values, a\n"
+            "model or loss that does not fit the data).\n",
+            AUTO_MAX_CLASSES, AUTO_MAX_CLASSES - 1);
 }
 
-static bool parse_number(const char *text, double *out)
+/* ---- options: one table gives each its kind, its field and its range ------------------ */
+
+typedef enum arg_kind { ARG_TEXT, ARG_FLAG, ARG_COUNT, ARG_NUMBER } arg_kind;
+
+typedef struct arg_spec {
+    const char *name;
+    arg_kind kind;
+    size_t offset;       /* of the field in train_args: const char *, bool, uint64_t or double */
+    uint64_t low, high;  /* ARG_COUNT */
+    cli_bound bound;     /* ARG_NUMBER */
+} arg_spec;
+
+#define TEXT(name, field) {name, ARG_TEXT, offsetof(train_args, field), 0, 0, CLI_ANY}
+#define FLAG(name, field) {name, ARG_FLAG, offsetof(train_args, field), 0, 0, CLI_ANY}
+#define COUNT(name, field, low, high) {name, ARG_COUNT, offsetof(train_args, field), low, high, CLI_ANY}
+#define NUMBER(name, field, bound) {name, ARG_NUMBER, offsetof(train_args, field), 0, 0, bound}
+
+static const arg_spec arg_specs[] = {
+    TEXT("data", data),
+    TEXT("target", target),
+    TEXT("features", features),
+    TEXT("test", test),
+    NUMBER("val-split", val_split, CLI_FRACTION),
+    COUNT("limit", limit, 0, INT64_MAX),
+    COUNT("test-limit", test_limit, 0, INT64_MAX),
+    FLAG("no-standardize", no_standardize),
+    TEXT("model", model),
+    TEXT("loss", loss),
+    TEXT("optim", optim),
+    NUMBER("lr", lr, CLI_POSITIVE),
+    NUMBER("momentum", momentum, CLI_NONNEGATIVE),
+    FLAG("nesterov", nesterov),
+    NUMBER("weight-decay", weight_decay, CLI_NONNEGATIVE),
+    TEXT("schedule", schedule),
+    NUMBER("clip", clip, CLI_NONNEGATIVE),
+    COUNT("epochs", epochs, 1, CLI_MAX_EPOCHS),
+    COUNT("batch", batch, 1, INT32_MAX),
+    COUNT("patience", patience, 0, INT32_MAX),
+    TEXT("init", init),
+    TEXT("dtype", dtype),
+    COUNT("threads", threads, 0, INT32_MAX), /* nb_set_threads says how many it takes */
+    COUNT("seed", seed, 0, UINT64_MAX),
+    TEXT("save", save),
+    TEXT("plot", plot),
+    FLAG("json", json),
+    FLAG("quiet", quiet),
+    FLAG("help", help),
+};
+enum { N_ARGS = sizeof arg_specs / sizeof arg_specs[0] };
+
+/* One option's value into its field; false (after a message) when it does not parse. */
+static bool store_arg(const arg_spec *spec, const char *text, train_args *a)
 {
-    char *end;
-    *out = strtod(text, &end);
-    return *text && !*end && isfinite(*out);
+    char *field = (char *)a + spec->offset, option[64];
+    snprintf(option, sizeof option, "--%s", spec->name);
+    switch (spec->kind) {
+    case ARG_TEXT: *(const char **)field = text; return true;
+    case ARG_FLAG: *(bool *)field = true; return true;
+    case ARG_COUNT: return cli_parse_count("train", option, text, spec->low, spec->high, (uint64_t *)field);
+    case ARG_NUMBER: return cli_parse_number("train", option, text, spec->bound, (double *)field);
+    }
+    return false;
 }
 
-static int parse_args(int argc, char **argv, train_args *a)
+/* The text options into what they name, and the combinations checked: 0 or 2. */
+static int settle_args(train_args *a)
 {
-    enum { O_TARGET = 256, O_FEATURES, O_TEST, O_VAL, O_LIMIT, O_TEST_LIMIT, O_NOSTD, O_LOSS, O_OPTIM, O_LR,
-           O_MOMENTUM, O_NESTEROV, O_WD, O_SCHEDULE, O_CLIP, O_EPOCHS, O_BATCH, O_PATIENCE, O_INIT, O_DTYPE,
-           O_THREADS, O_SEED, O_SAVE, O_PLOT, O_JSON, O_QUIET, O_DATA, O_MODEL };
-    static const struct option options[] = {
-        {"data", required_argument, NULL, O_DATA}, {"target", required_argument, NULL, O_TARGET},
-        {"features", required_argument, NULL, O_FEATURES}, {"test", required_argument, NULL, O_TEST},
-        {"val-split", required_argument, NULL, O_VAL}, {"limit", required_argument, NULL, O_LIMIT},
-        {"test-limit", required_argument, NULL, O_TEST_LIMIT}, {"no-standardize", no_argument, NULL, O_NOSTD},
-        {"model", required_argument, NULL, O_MODEL}, {"loss", required_argument, NULL, O_LOSS},
-        {"optim", required_argument, NULL, O_OPTIM}, {"lr", required_argument, NULL, O_LR},
-        {"momentum", required_argument, NULL, O_MOMENTUM}, {"nesterov", no_argument, NULL, O_NESTEROV},
-        {"weight-decay", required_argument, NULL, O_WD}, {"schedule", required_argument, NULL, O_SCHEDULE},
-        {"clip", required_argument, NULL, O_CLIP}, {"epochs", required_argument, NULL, O_EPOCHS},
-        {"batch", required_argument, NULL, O_BATCH}, {"patience", required_argument, NULL, O_PATIENCE},
-        {"init", required_argument, NULL, O_INIT}, {"dtype", required_argument, NULL, O_DTYPE},
-        {"threads", required_argument, NULL, O_THREADS}, {"seed", required_argument, NULL, O_SEED},
-        {"save", required_argument, NULL, O_SAVE}, {"plot", required_argument, NULL, O_PLOT},
-        {"json", no_argument, NULL, O_JSON}, {"quiet", no_argument, NULL, O_QUIET},
-        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
-    };
-    *a = (train_args){.optim = "adam", .epochs = 5, .batch = 64, .seed = 42, .lr = NAN, .standardize = true,
-                      .init = "kaiming", .dtype = "f32"};
-    int option;
-    optind = 1;
-    while ((option = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        double number = 0;
-        bool numeric = option >= O_VAL && option != O_NOSTD && option != O_LOSS && option != O_OPTIM &&
-                       option != O_NESTEROV && option != O_SCHEDULE && option != O_INIT && option != O_DTYPE &&
-                       option != O_SAVE && option != O_PLOT && option != O_JSON && option != O_QUIET &&
-                       option != O_DATA && option != O_MODEL;
-        if (numeric && !parse_number(optarg, &number)) {
-            cli_error("train", "--%s needs a number, got '%s'", options[option - O_TARGET + 1].name, optarg);
-            return 2;
-        }
-        switch (option) {
-        case O_DATA: a->data = optarg; break;
-        case O_TARGET: a->target = optarg; break;
-        case O_FEATURES: a->features = optarg; break;
-        case O_TEST: a->test = optarg; break;
-        case O_VAL: a->val_split = number; break;
-        case O_LIMIT: a->limit = (int64_t)number; break;
-        case O_TEST_LIMIT: a->test_limit = (int64_t)number; break;
-        case O_NOSTD: a->standardize = false, a->standardize_set = true; break;
-        case O_MODEL: a->model = optarg; break;
-        case O_LOSS: a->loss = optarg; break;
-        case O_OPTIM: a->optim = optarg; break;
-        case O_LR: a->lr = number; break;
-        case O_MOMENTUM: a->momentum = number; break;
-        case O_NESTEROV: a->nesterov = true; break;
-        case O_WD: a->weight_decay = number; break;
-        case O_SCHEDULE: a->schedule = optarg; break;
-        case O_CLIP: a->clip = number; break;
-        case O_EPOCHS: a->epochs = (int)number; break;
-        case O_BATCH: a->batch = (int64_t)number; break;
-        case O_PATIENCE: a->patience = (int)number; break;
-        case O_INIT: a->init = optarg; break;
-        case O_DTYPE: a->dtype = optarg; break;
-        case O_THREADS:
-            if (number != floor(number) || number < 0 || number > 1 << 20) {
-                cli_error("train", "--threads needs a whole number (0: the cores available), got '%s'", optarg);
-                return 2;
-            }
-            a->threads = (int)number;
-            break;
-        case O_SEED: a->seed = (uint64_t)number; break;
-        case O_SAVE: a->save = optarg; break;
-        case O_PLOT: a->plot = optarg; break;
-        case O_JSON: a->json = true; break;
-        case O_QUIET: a->quiet = true; break;
-        case 'h': usage(stdout); return -1;
-        default: usage(stderr); return 2;
-        }
-    }
-    if (optind < argc) {
-        cli_error("train", "unexpected argument '%s' (options start with --; see nabla train --help)", argv[optind]);
-        return 2;
-    }
     if (!a->data) {
         cli_error("train", "--data is required: fashion-mnist or a CSV file (see nabla train --help)");
         return 2;
     }
-    if (a->epochs < 1 || a->batch < 1 || a->limit < 0 || a->test_limit < 0 || a->patience < 0 || a->threads < 0) {
-        cli_error("train", "--epochs and --batch must be at least 1; --limit, --patience, --threads not negative");
+    bool fashion = source_is_fashion_mnist(a->data);
+    a->loss_given = a->loss != NULL;
+    if (a->loss_given && loss_parse(a->loss, &a->loss_kind) != 0) {
+        cli_error("train", "--loss: unknown loss '%s' (known: ce, mse, mae, huber, bce)", a->loss);
         return 2;
     }
-    if (a->val_split != 0 && !(a->val_split > 0 && a->val_split < 1)) {
-        cli_error("train", "--val-split must be between 0 and 1, got %g", a->val_split);
+    if (nb_optim_parse(a->optim, &a->optim_kind) != NB_OK || nb_init_parse(a->init, &a->init_kind) != NB_OK) {
+        cli_error("train", NULL);
         return 2;
     }
-    if (a->val_split > 0 && a->test) {
-        cli_error("train", "give --test or --val-split, not both");
+    if (a->optim_kind == NB_LBFGS) {
+        cli_error("train", "--optim lbfgs needs full batches; use nabla fit for it");
         return 2;
     }
     if (strcmp(a->dtype, "f32") != 0 && strcmp(a->dtype, "f64") != 0) {
         cli_error("train", "--dtype must be f32 or f64, got '%s'", a->dtype);
         return 2;
     }
+    a->dtype_kind = strcmp(a->dtype, "f64") == 0 ? NB_F64 : NB_F32;
+    nb_mlp_spec spec;
+    nb_schedule schedule;
+    if ((a->model && nb_mlp_parse(a->model, &spec) != NB_OK) ||
+        (a->schedule && nb_schedule_parse(a->schedule, 1, (int)a->epochs, &schedule) != NB_OK)) {
+        cli_error("train", NULL);
+        return 2;
+    }
+    if (a->plot && !cli_plot_path_ok(a->plot)) {
+        cli_error("train", "--plot: cannot tell the image format of '%s': use .png, .svg or .pdf", a->plot);
+        return 2;
+    }
+    if (a->val_split > 0 && a->test) {
+        cli_error("train", "give --test or --val-split, not both");
+        return 2;
+    }
+    if (fashion && (a->target || a->features || a->test)) {
+        cli_error("train", "--target, --features and --test are for CSV data; Fashion-MNIST has its own labels and "
+                           "test images");
+        return 2;
+    }
+    if (fashion && a->loss_given && a->loss_kind != LOSS_CE) {
+        cli_error("train", "Fashion-MNIST holds class labels: its loss is ce, not %s", a->loss);
+        return 2;
+    }
+    if (a->patience > 0 && !fashion && !a->test && a->val_split == 0) {
+        cli_error("train", "--patience watches the loss on held-out data: give --test FILE or --val-split F");
+        return 2;
+    }
+    a->standardize = !a->no_standardize && !fashion; /* pixels are already in [0, 1] */
     /* one pool of threads for nabla's loops and its matrix products (the BLAS runs
      * single-threaded inside them), so the two never compete for the cores */
-    if (nb_set_threads(a->threads) != NB_OK) {
+    if (nb_set_threads((int)a->threads) != NB_OK) {
         cli_error("train", "--threads: %s", nb_errmsg());
         return 2;
     }
     return 0;
+}
+
+/* Options into `a`; 0 to go on, else the exit status (-1 after --help). */
+static int parse_args(int argc, char **argv, train_args *a)
+{
+    struct option options[N_ARGS + 1];
+    for (int i = 0; i < N_ARGS; i++)
+        options[i] = (struct option){arg_specs[i].name, arg_specs[i].kind == ARG_FLAG ? no_argument : required_argument,
+                                     NULL, 0};
+    options[N_ARGS] = (struct option){NULL, 0, NULL, 0};
+    *a = (train_args){.optim = "adam", .epochs = 5, .batch = 64, .seed = 42, .lr = NAN, .init = "kaiming",
+                      .dtype = "f32"};
+    optind = 1;
+    opterr = 0;
+    int option, index;
+    while ((option = getopt_long(argc, argv, ":h", options, &index)) != -1) {
+        if (option == 'h') {
+            a->help = true;
+        } else if (option == ':') {
+            cli_error("train", "option '%s' needs a value", argv[optind - 1]);
+            return 2;
+        } else if (option != 0) {
+            cli_error("train", "unknown option '%s' (nabla train --help lists them)", argv[optind - 1]);
+            return 2;
+        } else if (!store_arg(&arg_specs[index], optarg, a)) {
+            return 2;
+        }
+        if (a->help) {
+            usage(stdout);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        cli_error("train", "unexpected argument '%s' (options start with --; see nabla train --help)", argv[optind]);
+        return 2;
+    }
+    return settle_args(a);
 }
 
 /* ---- the run ------------------------------------------------------------------------- */
@@ -183,19 +256,46 @@ typedef struct train_job {
     nb_optimizer *optimizer;
     nb_schedule schedule;
     cJSON *history;
-    double *losses, *test_losses, *train_acc, *test_acc; /* per epoch, for the plot */
-    int n_epochs;
+    /* per epoch, for the plot and the report */
+    double *losses, *test_losses, *train_acc, *test_acc;
+    int n_epochs, capacity;
+    bool out_of_memory;
+    double seconds;  /* the training steps' time, summed over the epochs */
+    int model_epoch; /* the epoch whose parameters the model holds */
 } train_job;
+
+/* Room for one more epoch in the per-epoch arrays. */
+static bool grow_epochs(train_job *job)
+{
+    if (job->n_epochs < job->capacity)
+        return true;
+    int capacity = job->capacity ? 2 * job->capacity : 16;
+    double **arrays[4] = {&job->losses, &job->test_losses, &job->train_acc, &job->test_acc};
+    for (int i = 0; i < 4; i++) {
+        double *grown = realloc(*arrays[i], (size_t)capacity * sizeof(double));
+        if (!grown)
+            return false;
+        *arrays[i] = grown;
+    }
+    job->capacity = capacity;
+    return true;
+}
 
 static bool record_epoch(const nb_epoch_stats *stats, void *user)
 {
     train_job *job = user;
+    cJSON *entry = cJSON_CreateObject();
+    if (!entry || !grow_epochs(job)) {
+        cJSON_Delete(entry);
+        job->out_of_memory = true;
+        return false; /* stops training */
+    }
     int e = job->n_epochs++;
     job->losses[e] = stats->loss;
     job->test_losses[e] = stats->val_loss;
     job->train_acc[e] = stats->train_accuracy;
     job->test_acc[e] = stats->val_accuracy;
-    cJSON *entry = cJSON_CreateObject();
+    job->seconds += stats->seconds;
     cJSON_AddNumberToObject(entry, "epoch", stats->epoch);
     cJSON_AddNumberToObject(entry, "loss", stats->loss);
     if (!isnan(stats->train_accuracy))
@@ -210,61 +310,142 @@ static bool record_epoch(const nb_epoch_stats *stats, void *user)
     return true;
 }
 
-/* Load the training and held-out data; settle the loss and the class count. */
+static int out_of_memory(void)
+{
+    cli_error("train", "out of memory");
+    return 1;
+}
+
+/* The target's kind: class labels (names, or numbers that look like classes) or values;
+ * 0, or the exit status after a message. */
+static int settle_labels(const train_args *a, const nb_csv_table *table, int column, bool *labels)
+{
+    bool names = column == table->class_col;
+    const char *target = table->names[column];
+    if (a->loss_given) {
+        *labels = a->loss_kind == LOSS_CE;
+        if (names && !*labels) {
+            cli_error("train", "the target '%s' holds class names ('%s', ...); --loss %s needs numbers (use --loss ce)",
+                      target, table->class_names[0], a->loss);
+            return 2;
+        }
+        return 0;
+    }
+    if (names && table->n_classes > AUTO_MAX_CLASSES) {
+        cli_error("train", "the target '%s' holds %d different names: too many to be classes (choose the target with "
+                           "--target, or insist with --loss ce)", target, table->n_classes);
+        return 1;
+    }
+    *labels = names || csv_numbers_are_labels(table, column);
+    return 0;
+}
+
+/* The CSV held-out data, read as the training data were: the training classes' names,
+ * numbers within the training classes, values in [0, 1] for bce. */
+static int load_csv_test(train_job *job, bool labels, bool names)
+{
+    train_args *a = &job->args;
+    model_desc *desc = &job->desc;
+    nb_csv_options options = {0};
+    if (names) {
+        options.class_column = desc->target;
+        options.known_classes = (const char *const *)desc->class_names;
+        options.n_known_classes = desc->n_classes;
+    }
+    nb_csv_table *table = nb_csv_read(a->test, &options);
+    int column = table ? nb_csv_column(table, desc->target) : -1;
+    bool ok = column >= 0;
+    if (ok && labels && !names) {
+        char expected[96];
+        snprintf(expected, sizeof expected, "one of the training data's classes (a whole number from 0 to %d)",
+                 desc->n_classes - 1);
+        ok = csv_column_within(table, column, 0, desc->n_classes - 1, true, expected);
+    }
+    /* like the training data's: a loss that does not suit the targets is bad usage */
+    bool bce_misfit = ok && a->loss_given && a->loss_kind == LOSS_BCE &&
+                      !csv_column_within(table, column, 0, 1, false, "from 0 to 1, as --loss bce needs");
+    if (ok && !bce_misfit)
+        job->test = dataset_from_table(table, desc->features, desc->target, labels, a->dtype_kind,
+                                       (int64_t)a->test_limit);
+    nb_csv_free(table);
+    if (!job->test) {
+        cli_error("train", NULL);
+        return bce_misfit ? 2 : 1;
+    }
+    return 0;
+}
+
+/* A CSV file's training (and held-out) data; the target column holds names when it is
+ * the table's class column. */
+static int load_csv(train_job *job, bool *labels)
+{
+    train_args *a = &job->args;
+    model_desc *desc = &job->desc;
+    nb_csv_options options = {.class_column = a->target, .class_column_last = !a->target};
+    nb_csv_table *table = nb_csv_read(a->data, &options);
+    int column = !table ? -1 : a->target ? nb_csv_column(table, a->target) : table->n_cols - 1;
+    if (column < 0) {
+        cli_error("train", NULL);
+        nb_csv_free(table);
+        return 1;
+    }
+    int status = settle_labels(a, table, column, labels);
+    bool names = column == table->class_col && *labels;
+    if (status == 0 && a->loss_given && a->loss_kind == LOSS_BCE &&
+        !csv_column_within(table, column, 0, 1, false, "from 0 to 1, as --loss bce needs")) {
+        cli_error("train", NULL);
+        status = 2;
+    }
+    if (status == 0) {
+        job->train = dataset_from_table(table, a->features, table->names[column], *labels, a->dtype_kind,
+                                        (int64_t)a->limit);
+        if (!job->train)
+            cli_error("train", NULL), status = 1;
+    }
+    if (status == 0) {
+        bool no_memory;
+        desc->features = join_feature_names(job->train, nb_dataset_n_features(job->train), &no_memory);
+        desc->target = strdup(table->names[column]);
+        desc->data = strdup("csv");
+        if (no_memory || !desc->target || !desc->data)
+            status = out_of_memory();
+    }
+    nb_csv_free(table);
+    if (status == 0 && names && !(desc->class_names = calloc((size_t)job->train->n_classes, sizeof(char *))))
+        status = out_of_memory();
+    if (status == 0 && names) {
+        desc->n_classes = job->train->n_classes; /* the class names, for the held-out data */
+        for (int i = 0; i < desc->n_classes && status == 0; i++)
+            if (!(desc->class_names[i] = strdup(job->train->class_names[i])))
+                status = out_of_memory();
+    }
+    if (status == 0 && *labels && !names)
+        desc->n_classes = job->train->n_classes;
+    if (status == 0 && a->test)
+        status = load_csv_test(job, *labels, names);
+    return status;
+}
+
+/* Load the training and held-out data; settle the classes. */
 static int load_data(train_job *job)
 {
     train_args *a = &job->args;
-    nb_dtype dtype = strcmp(a->dtype, "f64") == 0 ? NB_F64 : NB_F32;
     bool labels;
     if (source_is_fashion_mnist(a->data)) {
-        job->train = nb_fashion_mnist_load(NULL, true, dtype, a->limit);
+        job->train = nb_fashion_mnist_load(NULL, true, a->dtype_kind, (int64_t)a->limit);
         if (job->train && a->val_split == 0)
-            job->test = nb_fashion_mnist_load(NULL, false, dtype, a->test_limit);
+            job->test = nb_fashion_mnist_load(NULL, false, a->dtype_kind, (int64_t)a->test_limit);
         if (!job->train || (a->val_split == 0 && !job->test)) {
             cli_error("train", NULL);
             return 1;
         }
-        job->desc.data = strdup("fashion-mnist");
+        if (!(job->desc.data = strdup("fashion-mnist")))
+            return out_of_memory();
         labels = true;
-        if (!a->standardize_set)
-            a->standardize = false; /* pixels are already in [0, 1] */
     } else {
-        nb_csv_options options = {.class_column = a->target};
-        nb_csv_table *table = nb_csv_read(a->data, &options);
-        if (!table) {
-            cli_error("train", NULL);
-            return 1;
-        }
-        const char *target = a->target ? a->target : table->names[table->n_cols - 1];
-        int column = nb_csv_column(table, target);
-        if (column < 0) {
-            cli_error("train", NULL);
-            nb_csv_free(table);
-            return 1;
-        }
-        cli_loss loss;
-        labels = a->loss ? loss_parse(a->loss, &loss) == 0 && loss == LOSS_CE : csv_column_is_labels(table, column);
-        job->train = dataset_from_table(table, a->features, target, labels, dtype, a->limit);
-        job->desc.target = strdup(table->names[column]);
-        nb_csv_free(table);
-        if (!job->train) {
-            cli_error("train", NULL);
-            return 1;
-        }
-        job->desc.data = strdup("csv");
-        job->desc.features = join_feature_names(job->train, nb_dataset_n_features(job->train));
-        if (a->test) {
-            nb_csv_table *test_table = nb_csv_read(a->test, &options);
-            if (test_table) {
-                job->test = dataset_from_table(test_table, job->desc.features, job->desc.target, labels, dtype,
-                                               a->test_limit);
-                nb_csv_free(test_table);
-            }
-            if (!job->test) {
-                cli_error("train", NULL);
-                return 1;
-            }
-        }
+        int status = load_csv(job, &labels);
+        if (status != 0)
+            return status;
     }
     if (a->val_split > 0) {
         nb_dataset *part_train, *part_val;
@@ -275,124 +456,153 @@ static int load_data(train_job *job)
         nb_dataset_free(job->train);
         job->train = part_train, job->test = part_val;
     }
-    if (labels && job->test && job->test->n_classes > job->train->n_classes)
-        job->train->n_classes = job->test->n_classes; /* a class missing from a small slice */
-    job->desc.n_classes = labels ? job->train->n_classes : 0;
-    if (labels && job->train->class_names) {
-        job->desc.class_names = calloc((size_t)job->desc.n_classes, sizeof(char *));
-        for (int i = 0; i < job->desc.n_classes; i++)
-            job->desc.class_names[i] = strdup(job->train->class_names[i]);
+    if (!labels)
+        return 0;
+    model_desc *desc = &job->desc;
+    desc->n_classes = job->train->n_classes;
+    if (desc->n_classes < 2) {
+        cli_error("train", "the target holds a single class: there is nothing to tell apart");
+        return 1;
+    }
+    if (job->train->class_names && !desc->class_names) { /* Fashion-MNIST's */
+        if (!(desc->class_names = calloc((size_t)desc->n_classes, sizeof(char *))))
+            return out_of_memory();
+        for (int i = 0; i < desc->n_classes; i++)
+            if (!(desc->class_names[i] = strdup(job->train->class_names[i])))
+                return out_of_memory();
     }
     return 0;
 }
 
-/* The spec, loss and optimizer, checked against the data. */
+/* The spec and loss, checked against the data. */
 static int settle_model(train_job *job)
 {
     train_args *a = &job->args;
+    model_desc *desc = &job->desc;
     int64_t n_in = nb_dataset_n_features(job->train);
-    int64_t n_out = job->desc.n_classes > 0 ? job->desc.n_classes : nb_dataset_n_outputs(job->train);
+    int64_t n_out = desc->n_classes > 0 ? desc->n_classes : nb_dataset_n_outputs(job->train);
     char default_spec[64];
     snprintf(default_spec, sizeof default_spec, "%lld-%s-%lld:relu", (long long)n_in,
              source_is_fashion_mnist(a->data) ? "256-128" : "64", (long long)n_out);
-    if (nb_mlp_parse(a->model ? a->model : default_spec, &job->desc.spec) != NB_OK) {
+    if (nb_mlp_parse(a->model ? a->model : default_spec, &desc->spec) != NB_OK) {
         cli_error("train", NULL);
         return 2;
     }
-    const nb_mlp_spec *spec = &job->desc.spec;
+    const nb_mlp_spec *spec = &desc->spec;
     if (spec->sizes[0] != n_in || spec->sizes[spec->n_sizes - 1] != n_out) {
         cli_error("train", "the model %s takes %lld inputs and gives %lld outputs; the data have %lld features and %lld %s",
                   a->model, (long long)spec->sizes[0], (long long)spec->sizes[spec->n_sizes - 1], (long long)n_in,
-                  (long long)n_out, job->desc.n_classes > 0 ? "classes" : "targets");
+                  (long long)n_out, desc->n_classes > 0 ? "classes" : "targets");
         return 2;
     }
-    job->desc.loss = job->desc.n_classes > 0 ? LOSS_CE : LOSS_MSE;
-    if (a->loss && loss_parse(a->loss, &job->desc.loss) != 0) {
-        cli_error("train", "unknown loss '%s' (known: ce, mse, mae, huber, bce)", a->loss);
-        return 2;
-    }
-    job->desc.dtype = strcmp(a->dtype, "f64") == 0 ? NB_F64 : NB_F32;
+    desc->loss = a->loss_given ? a->loss_kind : desc->n_classes > 0 ? LOSS_CE : LOSS_MSE;
+    desc->dtype = a->dtype_kind;
     return 0;
+}
+
+/* Scale x's columns to mean 0, std 1 (learnt on x; `also`, when not NULL, scaled the
+ * same way), and keep the n means and deviations. */
+static nb_status standardize(nb_tensor *x, nb_tensor *also, int64_t n, double **mean, double **std)
+{
+    nb_scaler scaler = {0};
+    nb_status status = nb_scaler_fit(&scaler, x);
+    if (status == NB_OK)
+        status = nb_scaler_apply(&scaler, x);
+    if (status == NB_OK && also)
+        status = nb_scaler_apply(&scaler, also);
+    if (status == NB_OK && (!(*mean = malloc((size_t)n * sizeof(double))) || !(*std = malloc((size_t)n * sizeof(double)))))
+        status = nb_fail(NB_ENOMEM, "out of memory for the scaler");
+    if (status == NB_OK) {
+        memcpy(*mean, scaler.mean, (size_t)n * sizeof(double));
+        memcpy(*std, scaler.std, (size_t)n * sizeof(double));
+    }
+    nb_scaler_clear(&scaler);
+    return status;
+}
+
+/* "classification, 3 classes" or "regression", with the target's name for CSV data. */
+static void describe_task(const train_job *job, char *buf, size_t size)
+{
+    int used = job->desc.target ? snprintf(buf, size, "target '%s': ", job->desc.target) : 0;
+    if (job->desc.n_classes > 0)
+        snprintf(buf + used, size - (size_t)used, "classification, %d classes", job->desc.n_classes);
+    else
+        snprintf(buf + used, size - (size_t)used, "regression");
 }
 
 static int build_and_train(train_job *job)
 {
     train_args *a = &job->args;
     model_desc *desc = &job->desc;
-    int64_t n_in = desc->spec.sizes[0];
+    int64_t n_in = desc->spec.sizes[0], n_out = desc->spec.sizes[desc->spec.n_sizes - 1];
     if (a->standardize) {
-        nb_scaler scaler = {0};
-        if (nb_scaler_fit(&scaler, job->train->inputs) != NB_OK || nb_scaler_apply(&scaler, job->train->inputs) != NB_OK ||
-            (job->test && nb_scaler_apply(&scaler, job->test->inputs) != NB_OK)) {
+        desc->standardized = true;
+        if (standardize(job->train->inputs, job->test ? job->test->inputs : NULL, n_in, &desc->mean, &desc->std) !=
+            NB_OK) {
             cli_error("train", NULL);
-            nb_scaler_clear(&scaler);
             return 1;
         }
-        desc->standardized = true;
-        desc->mean = malloc((size_t)n_in * sizeof(double));
-        desc->std = malloc((size_t)n_in * sizeof(double));
-        memcpy(desc->mean, scaler.mean, (size_t)n_in * sizeof(double));
-        memcpy(desc->std, scaler.std, (size_t)n_in * sizeof(double));
-        nb_scaler_clear(&scaler);
     }
     if (a->standardize && desc->n_classes == 0 && desc->loss != LOSS_BCE) {
         /* regression targets too: the network then learns values near 0 at any scale of y */
-        int64_t n_out = desc->spec.sizes[desc->spec.n_sizes - 1];
-        nb_scaler scaler = {0};
-        if (nb_scaler_fit(&scaler, job->train->targets) != NB_OK || nb_scaler_apply(&scaler, job->train->targets) != NB_OK ||
-            (job->test && nb_scaler_apply(&scaler, job->test->targets) != NB_OK)) {
+        desc->targets_standardized = true;
+        if (standardize(job->train->targets, job->test ? job->test->targets : NULL, n_out, &desc->target_mean,
+                        &desc->target_std) != NB_OK) {
             cli_error("train", NULL);
-            nb_scaler_clear(&scaler);
             return 1;
         }
-        desc->targets_standardized = true;
-        desc->target_mean = malloc((size_t)n_out * sizeof(double));
-        desc->target_std = malloc((size_t)n_out * sizeof(double));
-        memcpy(desc->target_mean, scaler.mean, (size_t)n_out * sizeof(double));
-        memcpy(desc->target_std, scaler.std, (size_t)n_out * sizeof(double));
-        nb_scaler_clear(&scaler);
-    }
-    nb_init init;
-    nb_optim_kind kind;
-    if (nb_init_parse(a->init, &init) != NB_OK || nb_optim_parse(a->optim, &kind) != NB_OK || kind == NB_LBFGS) {
-        cli_error("train", kind == NB_LBFGS ? "lbfgs needs full batches; use nabla fit for it" : NULL);
-        return 2;
     }
     nb_rng rng;
     nb_rng_seed(&rng, a->seed);
-    if (model_build(desc, a->batch, init, &rng, &job->model) != NB_OK) {
+    /* no batch holds more rows than the training data */
+    int64_t rows = (int64_t)a->batch < job->train->n ? (int64_t)a->batch : job->train->n;
+    if (model_build(desc, rows, a->init_kind, &rng, &job->model) != NB_OK) {
         cli_error("train", NULL);
         return 1;
     }
-    nb_optim_config config = nb_optim_defaults(kind);
+    nb_optim_config config = nb_optim_defaults(a->optim_kind);
     if (!isnan(a->lr))
         config.lr = a->lr;
     config.momentum = a->momentum, config.nesterov = a->nesterov;
-    if (a->weight_decay > 0 || kind != NB_ADAMW)
+    if (a->weight_decay > 0 || a->optim_kind != NB_ADAMW)
         config.weight_decay = a->weight_decay;
     job->optimizer = nb_optim_new(job->model.graph, &config);
-    if (!job->optimizer || (a->schedule && nb_schedule_parse(a->schedule, config.lr, a->epochs, &job->schedule) != NB_OK)) {
+    if (!job->optimizer ||
+        (a->schedule && nb_schedule_parse(a->schedule, config.lr, (int)a->epochs, &job->schedule) != NB_OK)) {
         cli_error("train", NULL);
         return 2;
     }
     nb_train_config train = nb_train_defaults();
-    train.epochs = a->epochs, train.batch_size = a->batch, train.seed = a->seed;
-    train.patience = a->patience, train.restore_best = a->patience > 0, train.clip_norm = a->clip;
+    train.epochs = (int)a->epochs, train.batch_size = (int64_t)a->batch, train.seed = a->seed;
+    train.patience = (int)a->patience, train.restore_best = a->patience > 0, train.clip_norm = a->clip;
     train.schedule = a->schedule ? &job->schedule : NULL;
     train.accuracy = desc->n_classes > 0;
     train.progress = a->quiet ? NULL : stderr;
     train.val_name = a->val_split > 0 ? "val" : "test";
     train.on_epoch = record_epoch, train.user = job;
+    if (!a->quiet) {
+        char spec[256], task[256];
+        nb_mlp_format(&desc->spec, spec, sizeof spec);
+        describe_task(job, task, sizeof task);
+        fprintf(stderr, "training %s on %lld samples of %s (%s), %s loss, %s lr %g, batch %lld, %d epochs\n", spec,
+                (long long)job->train->n, a->data, task, loss_name(desc->loss), nb_optim_name(a->optim_kind), config.lr,
+                (long long)a->batch, train.epochs);
+    }
     nb_train_result result;
-    if (!a->quiet)
-        fprintf(stderr, "training %s on %lld samples (%s), %s, %s lr %g, batch %lld, %d epochs\n",
-                a->model ? a->model : "the default model", (long long)job->train->n, a->data, loss_name(desc->loss),
-                nb_optim_name(kind), config.lr, (long long)a->batch, a->epochs);
     nb_status status = nb_train(&job->model, job->optimizer, job->train, job->test, &train, &result);
+    if (job->out_of_memory)
+        return out_of_memory();
     if (status != NB_OK) {
         cli_error("train", NULL);
         return 1;
     }
+    /* a step can leave parameters infinite without a loss showing it yet */
+    if (model_check_finite(job->model.graph) != NB_OK) {
+        cli_error("train", "training diverged: %s; nothing is saved (try a smaller learning rate or --clip)",
+                  nb_errmsg());
+        return 1;
+    }
+    job->model_epoch = train.restore_best && result.best_epoch > 0 ? result.best_epoch : job->n_epochs;
     return 0;
 }
 
@@ -400,6 +610,10 @@ static int draw_curves(train_job *job)
 {
     bool classes = job->desc.n_classes > 0;
     nb_figure *figure = nb_figure_new(classes ? 1100 : 700, 450, 1, classes ? 2 : 1);
+    if (!figure) {
+        cli_error("train", NULL);
+        return 1;
+    }
     nb_panel *loss = nb_figure_panel(figure, 0, 0);
     nb_figure_title(figure, source_is_fashion_mnist(job->args.data) ? "nabla train: Fashion-MNIST" : "nabla train");
     nb_panel_title(loss, "loss");
@@ -426,16 +640,24 @@ static int draw_curves(train_job *job)
     return 0;
 }
 
-static void report(train_job *job, double seconds)
+/* The summary: the history, and the numbers of the parameters kept (model_epoch's). */
+static void report(train_job *job)
 {
-    int last = job->n_epochs - 1;
-    double test_accuracy = last >= 0 ? job->test_acc[last] : NAN;
+    int kept = job->model_epoch - 1;
+    double loss = kept >= 0 ? job->losses[kept] : NAN, test_loss = kept >= 0 ? job->test_losses[kept] : NAN;
+    double test_accuracy = kept >= 0 ? job->test_acc[kept] : NAN;
+    const char *held_out = job->args.val_split > 0 ? "validation" : "test";
     if (job->args.json) {
         cJSON *root = cJSON_CreateObject();
         char spec[256];
         nb_mlp_format(&job->desc.spec, spec, sizeof spec);
         cJSON_AddStringToObject(root, "model", spec);
         cJSON_AddStringToObject(root, "data", job->args.data);
+        if (job->desc.target)
+            cJSON_AddStringToObject(root, "target", job->desc.target);
+        cJSON_AddStringToObject(root, "task", job->desc.n_classes > 0 ? "classification" : "regression");
+        if (job->desc.n_classes > 0)
+            cJSON_AddNumberToObject(root, "classes", job->desc.n_classes);
         cJSON_AddStringToObject(root, "loss", loss_name(job->desc.loss));
         cJSON_AddNumberToObject(root, "n_params", (double)nb_n_params(job->model.graph));
         cJSON_AddNumberToObject(root, "train_samples", (double)job->train->n);
@@ -444,33 +666,34 @@ static void report(train_job *job, double seconds)
         cJSON_AddItemToObject(root, "history", job->history);
         job->history = NULL;
         cJSON_AddNumberToObject(root, "epochs_run", job->n_epochs);
-        if (last >= 0) {
-            cJSON_AddNumberToObject(root, "final_loss", job->losses[last]);
+        cJSON_AddNumberToObject(root, "model_epoch", job->model_epoch);
+        if (kept >= 0) {
+            cJSON_AddNumberToObject(root, "final_loss", loss);
             if (!isnan(test_accuracy))
                 cJSON_AddNumberToObject(root, "test_accuracy", test_accuracy);
-            if (!isnan(job->test_losses[last]))
-                cJSON_AddNumberToObject(root, "test_loss", job->test_losses[last]);
+            if (!isnan(test_loss))
+                cJSON_AddNumberToObject(root, "test_loss", test_loss);
         }
-        cJSON_AddNumberToObject(root, "seconds", seconds);
+        cJSON_AddNumberToObject(root, "seconds", job->seconds);
         char *text = cJSON_Print(root);
-        puts(text);
+        if (text)
+            puts(text);
+        else
+            cli_error("train", "out of memory printing the report");
         free(text);
         cJSON_Delete(root);
         return;
     }
-    printf("trained %d epochs in %.1f s: loss %.4f", job->n_epochs, seconds, last >= 0 ? job->losses[last] : NAN);
+    printf("trained %d epoch%s (%.1f s of training steps)", job->n_epochs, job->n_epochs == 1 ? "" : "s",
+           job->seconds);
+    if (job->model_epoch != job->n_epochs)
+        printf("; kept epoch %d, the best %s loss", job->model_epoch, held_out);
+    printf(": loss %.4f", loss);
     if (!isnan(test_accuracy))
-        printf(", %s accuracy %.4f", job->args.val_split > 0 ? "validation" : "test", test_accuracy);
-    else if (last >= 0 && !isnan(job->test_losses[last]))
-        printf(", %s loss %.4f", job->args.val_split > 0 ? "validation" : "test", job->test_losses[last]);
+        printf(", %s accuracy %.4f", held_out, test_accuracy);
+    else if (!isnan(test_loss))
+        printf(", %s loss %.4f", held_out, test_loss);
     printf("\n");
-}
-
-static double wall_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 int cmd_train(int argc, char **argv)
@@ -479,17 +702,12 @@ int cmd_train(int argc, char **argv)
     int status = parse_args(argc, argv, &job.args);
     if (status != 0)
         return status < 0 ? 0 : status;
-    double start = wall_seconds();
     job.history = cJSON_CreateArray();
-    status = load_data(&job);
+    status = job.history ? load_data(&job) : out_of_memory();
     if (status == 0)
         status = settle_model(&job);
-    if (status == 0) {
-        size_t n = (size_t)job.args.epochs;
-        job.losses = calloc(n, sizeof(double)), job.test_losses = calloc(n, sizeof(double));
-        job.train_acc = calloc(n, sizeof(double)), job.test_acc = calloc(n, sizeof(double));
+    if (status == 0)
         status = build_and_train(&job);
-    }
     if (status == 0 && job.args.plot)
         status = draw_curves(&job);
     if (status == 0 && job.args.save) {
@@ -501,7 +719,7 @@ int cmd_train(int argc, char **argv)
         }
     }
     if (status == 0)
-        report(&job, wall_seconds() - start);
+        report(&job);
     cJSON_Delete(job.history);
     free(job.losses), free(job.test_losses), free(job.train_acc), free(job.test_acc);
     nb_optim_free(job.optimizer);

@@ -8,16 +8,34 @@
 
 bool source_is_fashion_mnist(const char *data) { return data && strcasecmp(data, "fashion-mnist") == 0; }
 
-bool csv_column_is_labels(const nb_csv_table *table, int column)
+bool csv_numbers_are_labels(const nb_csv_table *table, int column)
 {
-    if (table->class_col == column && table->n_classes > 0)
-        return true;
+    bool seen[AUTO_MAX_CLASSES] = {false};
+    int distinct = 0, smallest = AUTO_MAX_CLASSES;
     for (int64_t row = 0; row < table->n_rows; row++) {
         double value = table->columns[column][row];
-        if (!(value >= 0) || value != floor(value) || value > 1e6)
+        if (!(value >= 0 && value < AUTO_MAX_CLASSES) || value != floor(value))
             return false;
+        int label = (int)value;
+        distinct += !seen[label];
+        seen[label] = true;
+        smallest = label < smallest ? label : smallest;
     }
-    return table->n_rows > 0;
+    return smallest <= 1 && (distinct <= 2 || (int64_t)distinct * 10 <= table->n_rows);
+}
+
+bool csv_column_within(const nb_csv_table *table, int column, double low, double high, bool whole,
+                       const char *expected)
+{
+    for (int64_t row = 0; row < table->n_rows; row++) {
+        double value = table->columns[column][row];
+        if (!(value >= low && value <= high) || (whole && value != floor(value))) {
+            nb_fail(NB_EARG, "%s:%lld: column '%s' holds %g, not %s", table->source, (long long)table->lines[row],
+                    table->names[column], value, expected);
+            return false;
+        }
+    }
+    return true;
 }
 
 nb_dataset *dataset_from_table(const nb_csv_table *table, const char *features, const char *target, bool labels,
@@ -32,14 +50,20 @@ nb_dataset *dataset_from_table(const nb_csv_table *table, const char *features, 
     return data;
 }
 
-char *join_feature_names(const nb_dataset *data, int64_t n_features)
+char *join_feature_names(const nb_dataset *data, int64_t n_features, bool *out_of_memory)
 {
+    *out_of_memory = false;
     if (!data->feature_names)
         return NULL;
     size_t length = 1;
     for (int64_t j = 0; j < n_features; j++)
         length += strlen(data->feature_names[j]) + 1;
     char *joined = malloc(length), *at = joined;
+    if (!joined) {
+        nb_fail(NB_ENOMEM, "out of memory for the names of %lld features", (long long)n_features);
+        *out_of_memory = true;
+        return NULL;
+    }
     for (int64_t j = 0; j < n_features; j++)
         at += sprintf(at, j ? ",%s" : "%s", data->feature_names[j]);
     *at = '\0';

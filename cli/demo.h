@@ -27,6 +27,7 @@ typedef struct demo_run {
     double *losses;       /* the history's losses, for charts */
     int n_losses, losses_capacity;
     nb_progress *progress; /* a live line on a terminal, else NULL */
+    bool out_of_memory;    /* something was left out for want of memory: the run fails */
 } demo_run;
 
 typedef struct demo {

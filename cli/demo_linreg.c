@@ -87,7 +87,12 @@ int demo_linreg(demo_run *run)
     start[FEATURES] = learned_b;
     nb_lsq_options options = nb_lsq_defaults();
     nb_lsq_result result;
-    if (nb_lsq_fit_graph(residual, 2, params, start, NULL, &options, &result) == NB_OK) {
+    nb_status solved_status = nb_lsq_fit_graph(residual, 2, params, start, NULL, &options, &result);
+    /* the solver leaves w and b at its solution: back to what SGD learnt, which --save writes */
+    nb_tensor_set(nb_value(b), 0, learned_b);
+    for (int j = 0; j < FEATURES; j++)
+        nb_tensor_set(nb_value(w), j, learned_w[j]);
+    if (solved_status == NB_OK) {
         memcpy(exact, result.params, sizeof exact);
         demo_log(run, "least sq. %8.4f %8.4f %8.4f %8.4f %8.4f  (beyond the tutorial: %d iterations on all rows, "
                       "no epochs)\n", exact[0], exact[1], exact[2], exact[3], exact[4], result.iterations);

@@ -2,6 +2,8 @@
 #include "demo.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 int demo_and_gate(demo_run *run)
 {
@@ -123,6 +125,16 @@ int demo_two_layer(demo_run *run)
     demo_history(run, 1, after);
     run->epochs_run = 1;
     demo_params_of(run, graph);
+    /* what the tutorial's step gave, which --save writes after Adam has moved on */
+    size_t param_bytes = (size_t)nb_n_params(graph) * sizeof(double);
+    double *tutorial_params = malloc(param_bytes);
+    if (!tutorial_params) {
+        cli_error("demo", "out of memory");
+        nb_optim_free(optimizer);
+        nb_graph_free(graph);
+        return 1;
+    }
+    memcpy(tutorial_params, nb_params_data(graph), param_bytes);
 
     /* beyond: check the gradient, then keep training with Adam */
     nb_gradcheck_result check;
@@ -157,6 +169,8 @@ int demo_two_layer(demo_run *run)
         nb_panel_line(panel, "Adam, lr 0.01", steps, adam_losses, 501, NULL);
         nb_panel_scatter(panel, "before and after the tutorial's step", first, tutorial, 2, &(nb_style){.width = 9});
     }
+    memcpy(nb_params_data(graph), tutorial_params, param_bytes);
+    free(tutorial_params);
     int status = demo_finish(run, graph, figure);
     nb_optim_free(adam_opt);
     nb_optim_free(optimizer);

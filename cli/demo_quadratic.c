@@ -60,7 +60,8 @@ static void quad_curve(quad_model *m, double *xs, int64_t n, double *ys)
 
 /* Beyond the tutorial: the same model's residuals on all points at once, solved by
  * Levenberg–Marquardt with the Jacobian from autodiff — a few iterations to full
- * precision, where SGD stopped near the threshold after dozens of epochs. */
+ * precision, where SGD stopped near the threshold after dozens of epochs. The solver
+ * leaves the model's parameters at `solution`. */
 static void quad_solve(demo_run *run, quad_model *m, double *xs, double *ys, int64_t n, const double truth[3],
                        double solution[3])
 {
@@ -101,6 +102,13 @@ static nb_figure *quad_figure(demo_run *run, quad_model *m, const char *title, d
     if (!figure)
         return NULL;
     double *fitted = malloc((size_t)n * sizeof(double)), *exact = malloc((size_t)n * sizeof(double));
+    if (!fitted || !exact) {
+        free(fitted);
+        free(exact);
+        nb_figure_free(figure);
+        run->out_of_memory = true;
+        return NULL;
+    }
     quad_curve(m, xs, n, fitted);
     for (int64_t i = 0; i < n; i++)
         exact[i] = solution[0] * xs[i] * xs[i] + solution[1] * xs[i] + solution[2];
@@ -210,6 +218,11 @@ static nb_figure *evolution_figure(demo_run *run, double path[][3], int epochs, 
     if (!figure)
         return NULL;
     double *curve = malloc((size_t)n * sizeof(double));
+    if (!curve) {
+        nb_figure_free(figure);
+        run->out_of_memory = true;
+        return NULL;
+    }
     nb_panel *panel = nb_figure_panel(figure, 0, 0);
     nb_panel_title(panel, "target and model (light: early, dark: late)");
     evolution_panel(panel, path, epochs, 0, xs, ys, n, curve);
@@ -227,6 +240,10 @@ static int write_frames(demo_run *run, double path[][3], int epochs, const doubl
         return 1;
     }
     double *curve = malloc((size_t)n * sizeof(double));
+    if (!curve) {
+        cli_error("demo", "out of memory");
+        return 1;
+    }
     int status = 0;
     for (int e = 0; e <= epochs && status == 0; e++) {
         nb_figure *figure = nb_figure_new(800, 520, 1, 1);
@@ -308,8 +325,9 @@ int demo_quadratic_decay(demo_run *run)
     demo_log(run, "\na = %.6f, b = %.6f, c = %.6f (true: 2, -4, 3)\n", m.w[0], m.w[1], m.w[2]);
     for (int k = 0; k < 3; k++)
         demo_param(run, names[k], m.w[k]);
-    double solution[3];
+    double solution[3], sgd[3] = {m.w[0], m.w[1], m.w[2]};
     quad_solve(run, &m, xs, ys, N, truth, solution);
+    memcpy(m.w, sgd, sizeof sgd); /* --save writes what SGD learnt, as reported */
     int status = run->options->frames ? write_frames(run, path, run->epochs_run, xs, ys, N) : 0;
     nb_figure *figure = evolution_figure(run, path, run->epochs_run, xs, ys, N);
     if (demo_finish(run, m.graph, figure) != 0)

@@ -4,17 +4,8 @@
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
-#include <string.h>
-#include <strings.h>
 
 #define CURVE_POINTS 512
-
-bool fit_plot_path_ok(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    const char *dot = strrchr(slash ? slash + 1 : path, '.');
-    return dot && (strcasecmp(dot, ".png") == 0 || strcasecmp(dot, ".svg") == 0 || strcasecmp(dot, ".pdf") == 0);
-}
 
 /* The columns the formula's right side reads: how many, and the first. */
 static int input_columns(const fit_picture *p, int *first)

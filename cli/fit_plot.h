@@ -14,9 +14,6 @@ typedef struct fit_picture {
     const char *caption;      /* a line under the title: method, points, SSE */
 } fit_picture;
 
-/* Whether `path` ends in an extension nb_figure_save knows (.png, .svg, .pdf). */
-bool fit_plot_path_ok(const char *path);
-
 /* Draw the fit into `path` (the format follows the extension).
  *   - One input column: the data and the fitted curve, evaluated at 512 points evenly
  *     spread over the column's range, above the residuals (row heights 3:1).

@@ -3,6 +3,9 @@
 #include "model_file.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,7 +24,6 @@ int loss_parse(const char *name, cli_loss *loss)
 }
 
 const char *loss_name(cli_loss loss) { return loss_names[loss]; }
-bool loss_is_classification(cli_loss loss) { return loss == LOSS_CE; }
 
 nb_status model_build(const model_desc *desc, int64_t batch, nb_init init, nb_rng *rng, nb_model *model)
 {
@@ -50,16 +52,69 @@ nb_status model_build(const model_desc *desc, int64_t batch, nb_init init, nb_rn
     return NB_OK;
 }
 
+nb_status model_check_finite(const nb_graph *graph)
+{
+    for (int i = 0; i < nb_param_count(graph); i++) {
+        nb_node *param = nb_param_at(graph, i);
+        const nb_tensor *value = nb_value(param);
+        for (int64_t k = 0; k < value->size; k++) {
+            double v = nb_tensor_get(value, k);
+            if (!isfinite(v))
+                return nb_fail(NB_ENUMERIC, "parameter '%s' holds %g (element %lld of %lld)", nb_node_name(param), v,
+                               (long long)k, (long long)value->size);
+        }
+    }
+    return NB_OK;
+}
+
+/* The first of n values that is not finite (or, for a std, not positive), or -1. */
+static int64_t first_bad(const double *values, int64_t n, bool positive)
+{
+    for (int64_t k = 0; k < n; k++)
+        if (!isfinite(values[k]) || (positive && !(values[k] > 0)))
+            return k;
+    return -1;
+}
+
+/* The scalers' values: finite means, finite positive deviations. */
+static nb_status check_scales(const model_desc *desc)
+{
+    int64_t n_in = desc->spec.sizes[0], n_out = desc->spec.sizes[desc->spec.n_sizes - 1];
+    const struct {
+        bool used;
+        const char *name;
+        const double *values;
+        int64_t n;
+        bool positive;
+    } scales[4] = {{desc->standardized, "scaler.mean", desc->mean, n_in, false},
+                   {desc->standardized, "scaler.std", desc->std, n_in, true},
+                   {desc->targets_standardized, "target_scaler.mean", desc->target_mean, n_out, false},
+                   {desc->targets_standardized, "target_scaler.std", desc->target_std, n_out, true}};
+    for (int i = 0; i < 4; i++) {
+        int64_t k = scales[i].used ? first_bad(scales[i].values, scales[i].n, scales[i].positive) : -1;
+        if (k >= 0)
+            return nb_fail(NB_ENUMERIC, "%s holds %g (element %lld of %lld)", scales[i].name, scales[i].values[k],
+                           (long long)k, (long long)scales[i].n);
+    }
+    return NB_OK;
+}
+
 nb_status model_save(const char *path, const model_desc *desc, const nb_model *model)
 {
+    if (model_check_finite(model->graph) != NB_OK || check_scales(desc) != NB_OK) {
+        nb_error_prefix("%s: not saved", path);
+        return nb_errcode();
+    }
     char spec[256], n_classes[32];
     nb_mlp_format(&desc->spec, spec, sizeof spec);
     snprintf(n_classes, sizeof n_classes, "%d", desc->n_classes);
     cJSON *names = cJSON_CreateArray();
-    for (int i = 0; desc->class_names && i < desc->n_classes; i++)
+    for (int i = 0; names && desc->class_names && i < desc->n_classes; i++)
         cJSON_AddItemToArray(names, cJSON_CreateString(desc->class_names[i]));
-    char *class_names = cJSON_PrintUnformatted(names);
+    char *class_names = names ? cJSON_PrintUnformatted(names) : NULL;
     cJSON_Delete(names);
+    if (!class_names)
+        return nb_fail(NB_ENOMEM, "%s: out of memory for the class names", path);
     nb_st_meta meta[] = {
         {"format", "nabla-mlp-1"},
         {"model", spec},
@@ -104,9 +159,142 @@ nb_status model_save(const char *path, const model_desc *desc, const nb_model *m
     return status;
 }
 
-static char *copy_or_null(const char *text) { return text && *text ? strdup(text) : NULL; }
+/* ---- reading a description back: every field checked ------------------------------- */
 
-/* PREFIX.mean and PREFIX.std of n values each, as doubles. */
+/* A metadata field that must be there (NULL, with a message, when it is not). */
+static const char *field(const nb_safetensors *file, const char *path, const char *key)
+{
+    const char *value = nb_safetensors_meta(file, key);
+    if (!value)
+        nb_fail(NB_EFORMAT, "%s: the metadata lack the field '%s'", path, key);
+    return value;
+}
+
+static nb_status bad_field(const char *path, const char *key, const char *value, const char *expected)
+{
+    return nb_fail(NB_EFORMAT, "%s: metadata field '%s' is '%.80s'; expected %s", path, key, value, expected);
+}
+
+static nb_status read_yes_no(const nb_safetensors *file, const char *path, const char *key, bool *out)
+{
+    const char *value = field(file, path, key);
+    if (!value)
+        return nb_errcode();
+    if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
+        return bad_field(path, key, value, "yes or no");
+    *out = strcmp(value, "yes") == 0;
+    return NB_OK;
+}
+
+/* A copy of a text field, NULL when it is empty. */
+static nb_status read_text(const nb_safetensors *file, const char *path, const char *key, char **out)
+{
+    const char *value = field(file, path, key);
+    if (!value)
+        return nb_errcode();
+    if (*value && !(*out = strdup(value)))
+        return nb_fail(NB_ENOMEM, "%s: out of memory for the field '%s'", path, key);
+    return NB_OK;
+}
+
+/* n_classes: a whole number that fits the loss and the network (see model_desc). */
+static nb_status read_n_classes(const nb_safetensors *file, const char *path, model_desc *desc)
+{
+    const char *value = field(file, path, "n_classes");
+    if (!value)
+        return nb_errcode();
+    char *end;
+    errno = 0;
+    long n = isdigit((unsigned char)value[0]) ? strtol(value, &end, 10) : -1;
+    if (n < 0 || *end || errno == ERANGE || n > INT32_MAX)
+        return bad_field(path, "n_classes", value, "a whole number");
+    int64_t n_out = desc->spec.sizes[desc->spec.n_sizes - 1];
+    if (desc->loss == LOSS_CE && (n < 2 || n != n_out))
+        return nb_fail(NB_EFORMAT, "%s: metadata field 'n_classes' is %ld, but a ce model has one output per class, at "
+                                   "least 2, and this network has %lld", path, n, (long long)n_out);
+    if (desc->loss != LOSS_CE && n != 0)
+        return nb_fail(NB_EFORMAT, "%s: metadata field 'n_classes' is %ld, but the loss is %s, which has no classes "
+                                   "(expected 0)", path, n, loss_name(desc->loss));
+    desc->n_classes = (int)n;
+    return NB_OK;
+}
+
+static int compare_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* class_names: [] or a JSON list of n_classes distinct strings, kept when not empty. */
+static nb_status read_class_names(const nb_safetensors *file, const char *path, model_desc *desc)
+{
+    const char *value = field(file, path, "class_names");
+    if (!value)
+        return nb_errcode();
+    cJSON *list = cJSON_Parse(value);
+    int n = cJSON_IsArray(list) ? cJSON_GetArraySize(list) : -1;
+    bool ok = n == 0 || (n > 0 && n == desc->n_classes);
+    for (int i = 0; ok && i < n; i++)
+        ok = cJSON_IsString(cJSON_GetArrayItem(list, i));
+    nb_status status = NB_OK;
+    if (ok && n > 0) {
+        desc->class_names = calloc((size_t)n, sizeof *desc->class_names);
+        for (int i = 0; desc->class_names && i < n && status == NB_OK; i++)
+            if (!(desc->class_names[i] = strdup(cJSON_GetStringValue(cJSON_GetArrayItem(list, i)))))
+                status = nb_fail(NB_ENOMEM, "%s: out of memory for the class names", path);
+        if (!desc->class_names)
+            status = nb_fail(NB_ENOMEM, "%s: out of memory for the class names", path);
+    }
+    cJSON_Delete(list);
+    if (status != NB_OK || !ok)
+        return ok ? status : bad_field(path, "class_names", value, "[] or a JSON list of one name per class");
+    if (n < 2)
+        return NB_OK;
+    /* the same name twice would make two classes one when data are read with them */
+    char **sorted = malloc((size_t)n * sizeof *sorted);
+    if (!sorted)
+        return nb_fail(NB_ENOMEM, "%s: out of memory for the class names", path);
+    memcpy(sorted, desc->class_names, (size_t)n * sizeof *sorted);
+    qsort(sorted, (size_t)n, sizeof *sorted, compare_names);
+    for (int i = 1; i < n && status == NB_OK; i++)
+        if (strcmp(sorted[i], sorted[i - 1]) == 0)
+            status = nb_fail(NB_EFORMAT, "%s: metadata field 'class_names' holds '%.80s' twice", path, sorted[i]);
+    free(sorted);
+    return status;
+}
+
+/* data, features and target: Fashion-MNIST has no columns; a CSV model names its n_in
+ * input columns and its target column. */
+static nb_status read_columns(const nb_safetensors *file, const char *path, model_desc *desc)
+{
+    nb_status status = read_text(file, path, "data", &desc->data);
+    if (status == NB_OK)
+        status = read_text(file, path, "features", &desc->features);
+    if (status == NB_OK)
+        status = read_text(file, path, "target", &desc->target);
+    if (status != NB_OK)
+        return status;
+    const char *data = desc->data ? desc->data : "";
+    bool csv = strcmp(data, "csv") == 0;
+    if (!csv && strcmp(data, "fashion-mnist") != 0)
+        return bad_field(path, "data", data, "csv or fashion-mnist");
+    if (csv != (desc->target != NULL))
+        return nb_fail(NB_EFORMAT, "%s: metadata field 'target' is %s, but the data are %s", path,
+                       desc->target ? "given" : "empty", data);
+    int64_t n_in = desc->spec.sizes[0], n_names = 0;
+    for (const char *name = desc->features; name; n_names++) {
+        const char *comma = strchr(name, ',');
+        if ((comma ? (size_t)(comma - name) : strlen(name)) == 0)
+            return bad_field(path, "features", desc->features, "comma-separated column names");
+        name = comma ? comma + 1 : NULL;
+    }
+    if (csv ? n_names != n_in : n_names != 0) {
+        char expected[96];
+        if (csv)
+            snprintf(expected, sizeof expected, "the names of the network's %lld input columns", (long long)n_in);
+        else
+            snprintf(expected, sizeof expected, "nothing for %s data", data);
+        return bad_field(path, "features", desc->features ? desc->features : "", expected);
+    }
+    return NB_OK;
+}
+/* PREFIX.mean and PREFIX.std, n values each, finite (the deviations positive). */
 static nb_status read_scale(const nb_safetensors *file, const char *path, const char *prefix, int64_t n,
                             double **mean_out, double **std_out)
 {
@@ -114,54 +302,62 @@ static nb_status read_scale(const nb_safetensors *file, const char *path, const 
     snprintf(mean_name, sizeof mean_name, "%s.mean", prefix);
     snprintf(std_name, sizeof std_name, "%s.std", prefix);
     const nb_tensor *mean = nb_safetensors_get(file, mean_name), *std = nb_safetensors_get(file, std_name);
-    if (!mean || !std || mean->size != n || std->size != n)
+    if (!mean || !std || mean->ndim != 1 || std->ndim != 1 || mean->size != n || std->size != n)
         return nb_fail(NB_EFORMAT, "%s: says it is standardized but lacks %s and %s of %lld values", path, mean_name,
                        std_name, (long long)n);
-    *mean_out = malloc((size_t)n * sizeof(double));
-    *std_out = malloc((size_t)n * sizeof(double));
+    if (!(*mean_out = malloc((size_t)n * sizeof(double))) || !(*std_out = malloc((size_t)n * sizeof(double))))
+        return nb_fail(NB_ENOMEM, "%s: out of memory for %s", path, prefix);
     nb_tensor_to_doubles(mean, *mean_out);
     nb_tensor_to_doubles(std, *std_out);
+    int64_t bad_mean = first_bad(*mean_out, n, false), bad_std = first_bad(*std_out, n, true);
+    if (bad_mean >= 0 || bad_std >= 0)
+        return nb_fail(NB_EFORMAT, "%s: %s holds %g (element %lld): not a usable scale", path,
+                       bad_mean >= 0 ? mean_name : std_name, bad_mean >= 0 ? (*mean_out)[bad_mean] : (*std_out)[bad_std],
+                       (long long)(bad_mean >= 0 ? bad_mean : bad_std));
     return NB_OK;
 }
 
-/* The description from a file's metadata. */
+/* The description from a file's metadata, every field checked. */
 static nb_status read_desc(const nb_safetensors *file, const char *path, model_desc *desc)
 {
-    const char *format = nb_safetensors_meta(file, "format"), *spec = nb_safetensors_meta(file, "model");
-    const char *loss = nb_safetensors_meta(file, "loss"), *dtype = nb_safetensors_meta(file, "dtype");
-    if (!format || strcmp(format, "nabla-mlp-1") != 0 || !spec || !loss || !dtype)
-        return nb_fail(NB_EFORMAT, "%s: not a model written by `nabla train` (its metadata lack format, model, "
-                                   "loss or dtype)", path);
-    if (nb_mlp_parse(spec, &desc->spec) != NB_OK || loss_parse(loss, &desc->loss) != 0) {
-        nb_error_prefix("%s", path);
+    const char *format = nb_safetensors_meta(file, "format");
+    if (!format || strcmp(format, "nabla-mlp-1") != 0)
+        return nb_fail(NB_EFORMAT, "%s: not a model written by `nabla train` (its metadata field 'format' is %s%s%s, "
+                                   "not nabla-mlp-1)", path, format ? "'" : "", format ? format : "missing",
+                       format ? "'" : "");
+    const char *spec = field(file, path, "model"), *loss = spec ? field(file, path, "loss") : NULL;
+    const char *dtype = loss ? field(file, path, "dtype") : NULL;
+    if (!dtype)
+        return nb_errcode();
+    if (nb_mlp_parse(spec, &desc->spec) != NB_OK) {
+        nb_error_prefix("%s: metadata field 'model'", path);
         return NB_EFORMAT;
     }
+    if (loss_parse(loss, &desc->loss) != 0)
+        return bad_field(path, "loss", loss, "ce, mse, mae, huber or bce");
+    if (strcmp(dtype, "f32") != 0 && strcmp(dtype, "f64") != 0)
+        return bad_field(path, "dtype", dtype, "f32 or f64");
     desc->dtype = strcmp(dtype, "f64") == 0 ? NB_F64 : NB_F32;
-    const char *n_classes = nb_safetensors_meta(file, "n_classes");
-    desc->n_classes = n_classes ? atoi(n_classes) : 0;
-    const char *names = nb_safetensors_meta(file, "class_names");
-    cJSON *list = names ? cJSON_Parse(names) : NULL;
-    if (cJSON_IsArray(list) && cJSON_GetArraySize(list) == desc->n_classes && desc->n_classes > 0) {
-        desc->class_names = calloc((size_t)desc->n_classes, sizeof *desc->class_names);
-        for (int i = 0; i < desc->n_classes; i++) {
-            const char *name = cJSON_GetStringValue(cJSON_GetArrayItem(list, i));
-            desc->class_names[i] = strdup(name ? name : "?");
-        }
-    }
-    cJSON_Delete(list);
-    desc->features = copy_or_null(nb_safetensors_meta(file, "features"));
-    desc->target = copy_or_null(nb_safetensors_meta(file, "target"));
-    desc->data = copy_or_null(nb_safetensors_meta(file, "data"));
-    const char *standardized = nb_safetensors_meta(file, "standardized");
-    desc->standardized = standardized && strcmp(standardized, "yes") == 0;
-    const char *targets_standardized = nb_safetensors_meta(file, "targets_standardized");
-    desc->targets_standardized = targets_standardized && strcmp(targets_standardized, "yes") == 0;
+    nb_status status = read_n_classes(file, path, desc);
+    if (status == NB_OK)
+        status = read_class_names(file, path, desc);
+    if (status == NB_OK)
+        status = read_columns(file, path, desc);
+    if (status == NB_OK)
+        status = read_yes_no(file, path, "standardized", &desc->standardized);
+    if (status == NB_OK)
+        status = read_yes_no(file, path, "targets_standardized", &desc->targets_standardized);
+    if (status != NB_OK)
+        return status;
+    if (desc->targets_standardized && desc->loss == LOSS_CE)
+        return nb_fail(NB_EFORMAT, "%s: metadata field 'targets_standardized' is yes, but a ce model predicts classes",
+                       path);
     int64_t n_in = desc->spec.sizes[0], n_out = desc->spec.sizes[desc->spec.n_sizes - 1];
-    if ((desc->standardized && read_scale(file, path, "scaler", n_in, &desc->mean, &desc->std) != NB_OK) ||
-        (desc->targets_standardized &&
-         read_scale(file, path, "target_scaler", n_out, &desc->target_mean, &desc->target_std) != NB_OK))
-        return nb_errcode();
-    return NB_OK;
+    if (desc->standardized && (status = read_scale(file, path, "scaler", n_in, &desc->mean, &desc->std)) != NB_OK)
+        return status;
+    if (desc->targets_standardized)
+        status = read_scale(file, path, "target_scaler", n_out, &desc->target_mean, &desc->target_std);
+    return status;
 }
 
 nb_status model_load(const char *path, int64_t batch, model_desc *desc, nb_model *model)
@@ -174,7 +370,9 @@ nb_status model_load(const char *path, int64_t batch, model_desc *desc, nb_model
     nb_status status = read_desc(file, path, desc);
     if (status == NB_OK)
         status = model_build(desc, batch, NB_INIT_ZEROS, NULL, model);
-    if (status == NB_OK && (status = nb_safetensors_to_graph(file, model->graph, true)) != NB_OK)
+    if (status == NB_OK &&
+        ((status = nb_safetensors_to_graph(file, model->graph, true)) != NB_OK ||
+         (status = model_check_finite(model->graph)) != NB_OK))
         nb_error_prefix("%s", path);
     nb_safetensors_free(file);
     if (status != NB_OK) {

@@ -8,6 +8,8 @@
 
 typedef enum cli_loss { LOSS_CE, LOSS_MSE, LOSS_MAE, LOSS_HUBER, LOSS_BCE } cli_loss;
 
+/* A description holds together only when the loss is ce exactly when n_classes >= 2
+ * equals the network's output width (model_load refuses a file where it does not). */
 typedef struct model_desc {
     nb_mlp_spec spec;
     cli_loss loss;
@@ -26,14 +28,19 @@ typedef struct model_desc {
 /* "ce" (or "cross-entropy"), "mse", "mae", "huber", "bce". */
 int loss_parse(const char *name, cli_loss *loss);
 const char *loss_name(cli_loss loss);
-bool loss_is_classification(cli_loss loss);
 
 /* Build the network, its inputs and its loss for batches of `batch` rows. */
 nb_status model_build(const model_desc *desc, int64_t batch, nb_init init, nb_rng *rng, nb_model *model);
 
-/* Save the model's parameters and description atomically. */
+/* NB_ENUMERIC naming the first parameter that holds a NaN or an infinity (and where),
+ * NB_OK when all are finite. A model must not be saved, nor used, with one. */
+nb_status model_check_finite(const nb_graph *graph);
+
+/* Save the model's parameters and description atomically; refuses (NB_ENUMERIC, no
+ * file written) parameters or scalers that are not finite. */
 nb_status model_save(const char *path, const model_desc *desc, const nb_model *model);
-/* Read a description and rebuild the model with the saved parameters. */
+/* Read a description, check every field of it (the message names the file and the
+ * field), and rebuild the model with the saved parameters, which must be finite. */
 nb_status model_load(const char *path, int64_t batch, model_desc *desc, nb_model *model);
 void model_desc_clear(model_desc *desc);
 

@@ -289,6 +289,8 @@ static bool select_columns(csv_reader *r, char **file_names)
             nb_error_prefix("class column");
             return r->failed = true, false;
         }
+    } else if (o->class_column_last) {
+        class_field = n_fields - 1;
     }
     for (int j = 0; j < n_fields; j++)
         r->column_of_field[j] = -1;
@@ -558,12 +560,70 @@ static int compare_strings(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A known class name and its number, sorted by name for bsearch. */
+typedef struct known_class {
+    const char *name;
+    int index;
+} known_class;
+
+static int compare_known(const void *a, const void *b)
+{
+    return strcmp(((const known_class *)a)->name, ((const known_class *)b)->name);
+}
+
+/* The class column through the caller's class names: cell -> its number in that list. */
+static bool map_known_classes(csv_reader *r)
+{
+    const nb_csv_options *o = r->options;
+    nb_csv_table *t = r->table;
+    int k = o->n_known_classes;
+    known_class *sorted = nb_alloc((size_t)k * sizeof *sorted);
+    if (!sorted)
+        return fail_nomem(r, "the known classes");
+    for (int c = 0; c < k; c++)
+        sorted[c] = (known_class){o->known_classes[c], c};
+    qsort(sorted, (size_t)k, sizeof *sorted, compare_known);
+    for (int c = 1; c < k; c++)
+        if (strcmp(sorted[c].name, sorted[c - 1].name) == 0) {
+            int a = sorted[c - 1].index, b = sorted[c].index;
+            nb_fail(NB_EARG, "nb_csv_read: known class '%s' is given twice (classes %d and %d)", sorted[c].name,
+                    (a < b ? a : b) + 1, (a < b ? b : a) + 1);
+            nb_free(sorted);
+            return r->failed = true, false;
+        }
+    double *column = t->columns[t->class_col];
+    for (int64_t i = 0; i < t->n_rows; i++) {
+        known_class key = {r->class_cells[i], 0};
+        const known_class *hit = bsearch(&key, sorted, (size_t)k, sizeof *sorted, compare_known);
+        if (!hit) {
+            char list[512];
+            list_names((char *const *)o->known_classes, k, list, sizeof list);
+            nb_fail(NB_EFORMAT, "%s:%lld: column '%s': '%.64s' is not one of the %d known classes (%s)", r->source,
+                    (long long)t->lines[i], t->names[t->class_col], r->class_cells[i], k, list);
+            nb_free(sorted);
+            return r->failed = true, false;
+        }
+        column[i] = hit->index;
+    }
+    nb_free(sorted);
+    t->class_names = nb_calloc((size_t)k, sizeof *t->class_names);
+    if (!t->class_names)
+        return fail_nomem(r, "the class names");
+    t->n_classes = k; /* counted before the copies so that nb_csv_free frees those made */
+    for (int c = 0; c < k; c++)
+        if (!(t->class_names[c] = nb_strdup(o->known_classes[c])))
+            return fail_nomem(r, "the class names");
+    return true;
+}
+
 /* The class column: numbers when every cell is one, otherwise sorted distinct names. */
 static bool finish_class_column(csv_reader *r)
 {
     nb_csv_table *t = r->table;
     if (t->class_col < 0)
         return true;
+    if (r->options->known_classes)
+        return map_known_classes(r);
     int64_t n = t->n_rows;
     double *column = t->columns[t->class_col];
     bool numeric = true;
@@ -639,6 +699,27 @@ static void reader_clear(csv_reader *r)
     nb_free(r->row);
 }
 
+static bool known_classes_ok(const nb_csv_options *o)
+{
+    if (!o->known_classes && o->n_known_classes == 0)
+        return true;
+    if (!o->known_classes || o->n_known_classes < 1) {
+        nb_fail(NB_EARG, "nb_csv_read: %d known classes %s", o->n_known_classes,
+                o->known_classes ? "(at least one is needed)" : "but no list given");
+        return false;
+    }
+    if (!o->class_column && !o->class_column_last) {
+        nb_fail(NB_EARG, "nb_csv_read: known classes are given but no class column");
+        return false;
+    }
+    for (int c = 0; c < o->n_known_classes; c++)
+        if (!o->known_classes[c]) {
+            nb_fail(NB_EARG, "nb_csv_read: known class %d is NULL", c + 1);
+            return false;
+        }
+    return true; /* duplicates are found once the names are sorted */
+}
+
 static bool options_ok(const nb_csv_options *o)
 {
     if (o->delimiter && !strchr(",;\t ", o->delimiter)) {
@@ -662,7 +743,7 @@ static bool options_ok(const nb_csv_options *o)
             nb_fail(NB_EARG, "nb_csv_read: selected column %d is NULL", i + 1);
             return false;
         }
-    return true;
+    return known_classes_ok(o);
 }
 
 /* Parse the open stream into r->table. */

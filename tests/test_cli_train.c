@@ -3,6 +3,7 @@
 #include "nb_test.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,6 +275,418 @@ static void test_bad_input(void **state)
     assert_non_null(strstr(err, "classes"));
 }
 
+/* ---- the review's findings: classes across files, targets, model files, options --------- */
+
+/* The path of a file in the temp folder. */
+static void path_in_dir(const char *name, char *path, size_t size) { snprintf(path, size, "%s/%s", dir, name); }
+
+static void write_text(const char *name, const char *text)
+{
+    char path[256];
+    path_in_dir(name, path, sizeof path);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Animals in the plane, one blob per kind, the kind's name in the last column (no
+ * --target needed). Row i is kinds[i % n_kinds]. */
+static void write_animals(const char *name, int n, uint64_t seed, const char *const *kinds, int n_kinds)
+{
+    static const char *const all[] = {"cat", "dog", "fish", "bird"};
+    static const double centres[4][2] = {{-20, 100}, {20, 100}, {0, 125}, {0, 75}};
+    char path[256];
+    path_in_dir(name, path, sizeof path);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "x1,x2,kind\n");
+    nb_rng rng;
+    nb_rng_seed(&rng, seed);
+    for (int i = 0; i < n; i++) {
+        const char *kind = kinds[i % n_kinds];
+        int c = 0;
+        while (strcmp(all[c], kind) != 0)
+            c++;
+        fprintf(f, "%.6f,%.6f,%s\n", centres[c][0] + 6 * nb_rng_normal(&rng), centres[c][1] + 6 * nb_rng_normal(&rng),
+                kind);
+    }
+    fclose(f);
+}
+
+static void expect_in(const char *text, const char *needle)
+{
+    if (!strstr(text, needle))
+        fail_msg("'%s' lacks '%s'", text, needle);
+}
+
+/* Class names mean the same class in every file: the held-out and predicted files are
+ * read through the training file's names. The default target (the last column) may hold
+ * names. */
+static void test_class_names_across_files(void **state)
+{
+    (void)state;
+    static const char *const three[] = {"cat", "dog", "fish"}, *const cat_fish[] = {"cat", "fish"};
+    static const char *const with_bird[] = {"cat", "fish", "bird", "dog"};
+    write_animals("animals.csv", 300, 11, three, 3);
+    write_animals("cat_fish.csv", 60, 12, cat_fish, 2);
+    write_animals("with_bird.csv", 40, 13, with_bird, 4);
+    char args[1024], err[4096];
+    cJSON *report;
+    /* no --target: the last column, which holds names */
+    snprintf(args, sizeof args, "train --data %s/animals.csv --epochs 20 --batch 32 --lr 0.01 --json --quiet --save "
+                                "%s/animals.safetensors", dir, dir);
+    int status = run(args, &report, err, sizeof err);
+    if (status != 0)
+        fail_msg("train failed (%d): %s", status, err);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(report, "task")->valuestring, "classification");
+    assert_int_equal((int)number(report, "classes"), 3);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(report, "target")->valuestring, "kind");
+    cJSON_Delete(report);
+
+    /* a file holding only cats and fish: fish is still class 2, no dog is claimed */
+    snprintf(args, sizeof args, "predict --model %s/animals.safetensors --data %s/cat_fish.csv --json", dir, dir);
+    assert_int_equal(run(args, &report, err, sizeof err), 0);
+    assert_true(number(report, "accuracy") > 0.9);
+    const cJSON *confusion = cJSON_GetObjectItemCaseSensitive(report, "confusion");
+    assert_int_equal(cJSON_GetArraySize(confusion), 3);
+    double dogs = 0, fish_as_fish = cJSON_GetArrayItem(cJSON_GetArrayItem(confusion, 2), 2)->valuedouble;
+    for (int c = 0; c < 3; c++)
+        dogs += cJSON_GetArrayItem(cJSON_GetArrayItem(confusion, 1), c)->valuedouble;
+    assert_close(dogs, 0, 0);
+    assert_true(fish_as_fish >= 27); /* 30 fish */
+    cJSON_Delete(report);
+    /* the same with --test: the held-out accuracy is right too */
+    snprintf(args, sizeof args, "train --data %s/animals.csv --test %s/cat_fish.csv --epochs 20 --batch 32 --lr 0.01 "
+                                "--json --quiet", dir, dir);
+    assert_int_equal(run(args, &report, err, sizeof err), 0);
+    assert_true(number(report, "test_accuracy") > 0.9);
+    cJSON_Delete(report);
+
+    /* a class the training data lack: an error naming the value, the file and the line */
+    snprintf(args, sizeof args, "train --data %s/animals.csv --test %s/with_bird.csv --epochs 1 --quiet", dir, dir);
+    assert_int_equal(run(args, NULL, err, sizeof err), 1);
+    expect_in(err, "with_bird.csv:4: column 'kind': 'bird' is not one of the 3 known classes (cat, dog, fish)");
+    snprintf(args, sizeof args, "predict --model %s/animals.safetensors --data %s/with_bird.csv", dir, dir);
+    assert_int_equal(run(args, NULL, err, sizeof err), 1);
+    expect_in(err, "with_bird.csv:4: column 'kind': 'bird' is not one of the 3 known classes");
+
+    /* class numbers: one beyond the training data's is an error naming it */
+    write_text("labels.csv", "x,label\n0.1,0\n0.2,1\n0.3,2\n0.4,0\n0.5,1\n0.6,2\n0.7,0\n0.8,1\n0.9,2\n1.0,0\n"
+                             "1.1,1\n1.2,2\n1.3,0\n1.4,1\n1.5,2\n1.6,0\n1.7,1\n1.8,2\n1.9,0\n2.0,1\n2.1,2\n2.2,0\n"
+                             "2.3,1\n2.4,2\n2.5,0\n2.6,1\n2.7,2\n2.8,0\n2.9,1\n3.0,2\n");
+    write_text("labels_test.csv", "x,label\n0.1,0\n0.2,5\n");
+    snprintf(args, sizeof args, "train --data %s/labels.csv --test %s/labels_test.csv --epochs 1 --quiet", dir, dir);
+    assert_int_equal(run(args, NULL, err, sizeof err), 1);
+    expect_in(err, "labels_test.csv:3: column 'label' holds 5, not one of the training data's classes (a whole "
+                   "number from 0 to 2)");
+}
+
+/* Whether a target of numbers is classes or values, and the line that says which. */
+static void test_target_kind(void **state)
+{
+    (void)state;
+    char text[16384], args[1024], err[4096];
+    cJSON *report;
+    /* a price in whole dollars: values, not 4,000 classes */
+    int used = snprintf(text, sizeof text, "rooms,area,price\n");
+    for (int i = 0; i < 200; i++)
+        used += snprintf(text + used, sizeof text - (size_t)used, "%d,%d,%d\n", 1 + i % 5, 40 + i, 1000 + 17 * i);
+    write_text("prices.csv", text);
+    snprintf(args, sizeof args, "train --data %s/prices.csv --epochs 1 --json", dir);
+    assert_int_equal(run(args, &report, err, sizeof err), 0);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(report, "task")->valuestring, "regression");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(report, "loss")->valuestring, "mse");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(report, "model")->valuestring, "2-64-1:relu");
+    cJSON_Delete(report);
+    expect_in(err, "(target 'price': regression)");
+    /* rooms 1..5 over 200 rows: classes (0 unseen) */
+    snprintf(args, sizeof args, "train --data %s/prices.csv --target rooms --epochs 1 --json", dir);
+    assert_int_equal(run(args, &report, err, sizeof err), 0);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(report, "task")->valuestring, "classification");
+    assert_int_equal((int)number(report, "classes"), 6);
+    cJSON_Delete(report);
+    expect_in(err, "(target 'rooms': classification, 6 classes)");
+    /* the area (40 .. 239, every value once): values */
+    snprintf(args, sizeof args, "train --data %s/prices.csv --target area --epochs 1 --json --quiet", dir);
+    assert_int_equal(run(args, &report, err, sizeof err), 0);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(report, "task")->valuestring, "regression");
+    cJSON_Delete(report);
+    /* a yes/no column of four rows: classes */
+    write_text("and.csv", "a,b,both\n0,0,0\n0,1,0\n1,0,0\n1,1,1\n");
+    snprintf(args, sizeof args, "train --data %s/and.csv --epochs 1 --json --quiet", dir);
+    assert_int_equal(run(args, &report, err, sizeof err), 0);
+    assert_int_equal((int)number(report, "classes"), 2);
+    cJSON_Delete(report);
+    /* a column of 300 different names is no set of classes, unless one insists */
+    used = snprintf(text, sizeof text, "x,name\n");
+    for (int i = 0; i < 300; i++)
+        used += snprintf(text + used, sizeof text - (size_t)used, "%d,n%d\n", i, i);
+    write_text("names.csv", text);
+    snprintf(args, sizeof args, "train --data %s/names.csv --epochs 1 --quiet", dir);
+    assert_int_equal(run(args, NULL, err, sizeof err), 1);
+    expect_in(err, "the target 'name' holds 300 different names: too many to be classes");
+    /* a single class: nothing to learn */
+    write_text("one_class.csv", "x,kind\n1,cat\n2,cat\n3,cat\n");
+    snprintf(args, sizeof args, "train --data %s/one_class.csv --epochs 1 --quiet", dir);
+    assert_int_equal(run(args, NULL, err, sizeof err), 1);
+    expect_in(err, "single class");
+}
+
+/* A loss that does not suit the target is refused before training. */
+static void test_loss_fits_target(void **state)
+{
+    (void)state;
+    char args[1024], err[4096];
+    write_text("binary.csv", "x,y\n0.1,0\n0.2,1\n0.3,0.5\n0.4,1\n0.5,0\n0.6,1.5\n");
+    snprintf(args, sizeof args, "train --data %s/binary.csv --loss bce --epochs 1 --quiet", dir);
+    assert_int_equal(run(args, NULL, err, sizeof err), 2);
+    expect_in(err, "binary.csv:7: column 'y' holds 1.5, not from 0 to 1, as --loss bce needs");
+    write_text("binary_ok.csv", "x,y\n0.1,0\n0.2,1\n0.3,0.5\n0.4,1\n");
+    write_text("binary_test.csv", "x,y\n0.1,0\n0.2,-1\n");
+    snprintf(args, sizeof args, "train --data %s/binary_ok.csv --test %s/binary_test.csv --loss bce --epochs 1 --quiet",
+             dir, dir);
+    assert_int_equal(run(args, NULL, err, sizeof err), 2);
+    expect_in(err, "binary_test.csv:3: column 'y' holds -1, not from 0 to 1, as --loss bce needs");
+    snprintf(args, sizeof args, "train --data %s/animals.csv --loss mse --epochs 1 --quiet", dir);
+    assert_int_equal(run(args, NULL, err, sizeof err), 2);
+    expect_in(err, "the target 'kind' holds class names ('cat', ...); --loss mse needs numbers");
+    assert_int_equal(run("train --data fashion-mnist --loss mse", NULL, err, sizeof err), 2);
+    expect_in(err, "its loss is ce, not mse");
+    assert_int_equal(run("train --data fashion-mnist --test x.csv", NULL, err, sizeof err), 2);
+    expect_in(err, "--test are for CSV data");
+}
+
+/* A copy of a model file with one metadata field changed (value NULL: left out), and
+ * with element 0 of the tensor `nan_tensor` (when not NULL) made NaN. */
+static void rewrite_model(const char *from, const char *to, const char *key, const char *value,
+                          const char *nan_tensor)
+{
+    nb_safetensors *file = nb_safetensors_load(from);
+    if (!file)
+        fail_msg("%s: %s", from, nb_errmsg());
+    int n_tensors = nb_safetensors_count(file), n_meta = 0;
+    nb_st_entry entries[16];
+    nb_tensor *changed = NULL;
+    assert_true(n_tensors <= 16);
+    for (int t = 0; t < n_tensors; t++) {
+        entries[t] = (nb_st_entry){nb_safetensors_name(file, t), nb_safetensors_tensor(file, t)};
+        if (nan_tensor && strcmp(entries[t].name, nan_tensor) == 0) {
+            const nb_tensor *original = entries[t].tensor;
+            changed = nb_tensor_from_data(original->dtype, original->ndim, original->shape, original->data);
+            nb_tensor_set(changed, 0, NAN);
+            entries[t].tensor = changed;
+        }
+    }
+    nb_st_meta meta[32];
+    for (int m = 0; m < nb_safetensors_meta_count(file); m++) {
+        const char *k = nb_safetensors_meta_key(file, m);
+        if (key && strcmp(k, key) == 0 && !value)
+            continue;
+        meta[n_meta++] = (nb_st_meta){k, key && strcmp(k, key) == 0 ? value : nb_safetensors_meta(file, k)};
+    }
+    if (nb_safetensors_save(to, entries, n_tensors, meta, n_meta) != NB_OK)
+        fail_msg("%s: %s", to, nb_errmsg());
+    nb_tensor_free(changed);
+    nb_safetensors_free(file);
+}
+
+/* predict refuses a model file whose description does not hold together, or whose
+ * parameters are not finite, with a message naming the file and the field or tensor. */
+static void test_model_file_checked(void **state)
+{
+    (void)state;
+    static const char *const three[] = {"cat", "dog", "fish"};
+    write_animals("zoo.csv", 90, 21, three, 3);
+    char args[1024], err[4096], good[256], bad[256];
+    path_in_dir("zoo.safetensors", good, sizeof good);
+    path_in_dir("bad.safetensors", bad, sizeof bad);
+    snprintf(args, sizeof args, "train --data %s/zoo.csv --model 2-4-3 --epochs 1 --quiet --save %s", dir, good);
+    assert_int_equal(run(args, NULL, err, sizeof err), 0);
+    snprintf(args, sizeof args, "predict --model %s --data %s/zoo.csv --json", good, dir);
+    assert_int_equal(run(args, NULL, err, sizeof err), 0);
+
+    const struct {
+        const char *key, *value, *message;
+    } cases[] = {
+        {"n_classes", "100", "'n_classes' is 100, but a ce model has one output per class, at least 2, and this "
+                             "network has 3"},
+        {"n_classes", "3x", "metadata field 'n_classes' is '3x'; expected a whole number"},
+        {"n_classes", "-3", "metadata field 'n_classes' is '-3'; expected a whole number"},
+        {"n_classes", NULL, "the metadata lack the field 'n_classes'"},
+        {"loss", "mse", "'n_classes' is 3, but the loss is mse, which has no classes"},
+        {"loss", "hinge", "metadata field 'loss' is 'hinge'; expected ce, mse, mae, huber or bce"},
+        {"dtype", "f16", "metadata field 'dtype' is 'f16'; expected f32 or f64"},
+        {"model", "2-4-x", "metadata field 'model'"},
+        {"class_names", "[\"cat\",\"dog\"]", "metadata field 'class_names' is '[\"cat\",\"dog\"]'; expected [] or a "
+                                             "JSON list of one name per class"},
+        {"class_names", "[\"cat\",\"dog\",\"cat\"]", "metadata field 'class_names' holds 'cat' twice"},
+        {"class_names", "{", "metadata field 'class_names' is '{'"},
+        {"features", "x1", "metadata field 'features' is 'x1'; expected the names of the network's 2 input columns"},
+        {"features", "x1,,x2", "metadata field 'features' is 'x1,,x2'; expected comma-separated column names"},
+        {"data", "mnist", "metadata field 'data' is 'mnist'; expected csv or fashion-mnist"},
+        {"target", "", "metadata field 'target' is empty, but the data are csv"},
+        {"standardized", "maybe", "metadata field 'standardized' is 'maybe'; expected yes or no"},
+        {"targets_standardized", "yes", "'targets_standardized' is yes, but a ce model predicts classes"},
+        {"format", "nabla-mlp-2", "its metadata field 'format' is 'nabla-mlp-2', not nabla-mlp-1"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        rewrite_model(good, bad, cases[i].key, cases[i].value, NULL);
+        snprintf(args, sizeof args, "predict --model %s --data %s/zoo.csv", bad, dir);
+        int status = run(args, NULL, err, sizeof err);
+        if (status != 1 || !strstr(err, cases[i].message) || !strstr(err, bad))
+            fail_msg("%s = %s: exit %d, message: %s", cases[i].key, cases[i].value ? cases[i].value : "(none)",
+                     status, err);
+    }
+    /* a parameter, or a scale, that is not finite */
+    const char *tensors[] = {"fc1.weight", "scaler.std"};
+    const char *messages[] = {"parameter 'fc1.weight' holds nan (element 0 of 8)", "scaler.std holds nan (element 0)"};
+    for (int i = 0; i < 2; i++) {
+        rewrite_model(good, bad, NULL, NULL, tensors[i]);
+        snprintf(args, sizeof args, "predict --model %s --data %s/zoo.csv", bad, dir);
+        assert_int_equal(run(args, NULL, err, sizeof err), 1);
+        expect_in(err, messages[i]);
+        expect_in(err, bad);
+    }
+}
+
+/* Training that leaves parameters infinite fails and saves nothing. */
+static void test_nonfinite_never_saved(void **state)
+{
+    (void)state;
+    char args[1024], err[4096], path[256];
+    path_in_dir("inf.safetensors", path, sizeof path);
+    /* one step (one batch of all rows) of a rate of 1e308 makes the weights infinite; no
+     * forward pass after it sees them */
+    snprintf(args, sizeof args, "train --data %s/zoo.csv --model 2-4-3 --optim sgd --lr 1e308 --epochs 1 --batch 1000 "
+                                "--quiet --save %s", dir, path);
+    assert_int_equal(run(args, NULL, err, sizeof err), 1);
+    struct stat info;
+    assert_int_not_equal(stat(path, &info), 0);
+}
+
+/* y = sin x + noise on x in [-3, 3]. */
+static void write_wave(const char *name, int n, uint64_t seed)
+{
+    char path[256];
+    path_in_dir(name, path, sizeof path);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "x,y\n");
+    nb_rng rng;
+    nb_rng_seed(&rng, seed);
+    for (int i = 0; i < n; i++) {
+        double x = -3 + 6 * nb_rng_uniform(&rng);
+        fprintf(f, "%.6f,%.6f\n", x, sin(x) + 0.3 * nb_rng_normal(&rng));
+    }
+    fclose(f);
+}
+
+/* With --patience the model keeps the best epoch's parameters: the report gives that
+ * epoch and its numbers, not the last epoch's. */
+static void test_patience_reports_the_kept_epoch(void **state)
+{
+    (void)state;
+    write_wave("wave.csv", 40, 5);
+    write_wave("wave_test.csv", 40, 6);
+    char args[1024], err[4096];
+    cJSON *report;
+    snprintf(args, sizeof args, "train --data %s/wave.csv --test %s/wave_test.csv --model 1-64-64-1 --lr 0.01 "
+                                "--epochs 60 --batch 8 --patience 5 --threads 1 --json --quiet", dir, dir);
+    assert_int_equal(run(args, &report, err, sizeof err), 0);
+    const cJSON *history = cJSON_GetObjectItemCaseSensitive(report, "history");
+    int epochs = (int)number(report, "epochs_run"), kept = (int)number(report, "model_epoch"), best = 0;
+    assert_int_equal(cJSON_GetArraySize(history), epochs);
+    for (int e = 1; e < epochs; e++)
+        if (number(cJSON_GetArrayItem(history, e), "test_loss") < number(cJSON_GetArrayItem(history, best), "test_loss"))
+            best = e;
+    assert_int_equal(kept, best + 1);
+    assert_true(kept < epochs); /* stopped by patience after the best epoch */
+    const cJSON *epoch = cJSON_GetArrayItem(history, best);
+    assert_close(number(report, "test_loss"), number(epoch, "test_loss"), 0);
+    assert_close(number(report, "final_loss"), number(epoch, "loss"), 0);
+    /* the time reported is the training steps' (nb_train's per-epoch clock), summed */
+    double seconds = 0;
+    for (int e = 0; e < epochs; e++)
+        seconds += number(cJSON_GetArrayItem(history, e), "seconds");
+    assert_close(number(report, "seconds"), seconds, 1e-9);
+    cJSON_Delete(report);
+    /* the human summary says so too */
+    snprintf(args, sizeof args, "train --data %s/wave.csv --test %s/wave_test.csv --model 1-64-64-1 --lr 0.01 "
+                                "--epochs 60 --batch 8 --patience 5 --threads 1 --quiet", dir, dir);
+    char command[1200], line[512] = "";
+    snprintf(command, sizeof command, "%s %s", NB_CLI_PATH, args);
+    FILE *pipe = popen(command, "r");
+    assert_non_null(fgets(line, sizeof line, pipe));
+    assert_int_equal(pclose(pipe), 0);
+    char expected[64];
+    snprintf(expected, sizeof expected, "; kept epoch %d, the best test loss", kept);
+    expect_in(line, expected);
+}
+
+/* Every option's value goes through the same checks; the message names the option; bad
+ * usage is found before any data are read or any training is done (exit 2). */
+static void test_option_values(void **state)
+{
+    (void)state;
+    char args[1024], err[4096];
+    const struct {
+        const char *options, *message;
+    } cases[] = {
+        {"--lr x", "--lr: expected a positive number, got 'x'"},
+        {"--lr 0", "--lr: expected a positive number, got '0'"},
+        {"--momentum x", "--momentum: expected a number >= 0, got 'x'"},
+        {"--weight-decay -1", "--weight-decay: expected a number >= 0, got '-1'"},
+        {"--clip nan", "--clip: expected a number >= 0, got 'nan'"},
+        {"--val-split 1.5", "--val-split: expected a number between 0 and 1 (both excluded), got '1.5'"},
+        {"--epochs 2.7", "--epochs: expected a whole number from 1 to 100000000, got '2.7'"},
+        {"--epochs 3e9", "--epochs: expected a whole number from 1 to 100000000, got '3e9'"},
+        {"--epochs 0", "--epochs: expected a whole number from 1 to 100000000, got '0'"},
+        {"--batch 0", "--batch: expected a whole number from 1 to 2147483647, got '0'"},
+        {"--threads 1e12", "--threads: expected a whole number from 0 to 2147483647, got '1e12'"},
+        {"--seed -5", "--seed: expected a whole number >= 0, got '-5'"},
+        {"--limit -1", "--limit: expected a whole number from 0 to 9223372036854775807, got '-1'"},
+        {"--patience 1.5", "--patience: expected a whole number from 0 to 2147483647, got '1.5'"},
+        {"--init nope", "nope"},
+        {"--optim nope", "nope"},
+        {"--optim lbfgs", "--optim lbfgs needs full batches; use nabla fit for it"},
+        {"--schedule wobble", "wobble"},
+        {"--dtype f16", "--dtype must be f32 or f64, got 'f16'"},
+        {"--plot curves.xyz", "--plot: cannot tell the image format of 'curves.xyz': use .png, .svg or .pdf"},
+        {"--patience 3", "--patience watches the loss on held-out data: give --test FILE or --val-split F"},
+        {"--test t.csv --val-split 0.2", "give --test or --val-split, not both"},
+        {"--bogus", "unknown option '--bogus'"},
+        {"--epochs", "option '--epochs' needs a value"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(args, sizeof args, "train --data %s/wave.csv %s", dir, cases[i].options);
+        int status = run(args, NULL, err, sizeof err);
+        if (status != 2 || !strstr(err, cases[i].message) || strstr(err, "training"))
+            fail_msg("train %s: exit %d, message: %s", cases[i].options, status, err);
+    }
+    /* predict: the same rules; --plot is checked before anything is printed */
+    snprintf(args, sizeof args, "predict --model %s/zoo.safetensors --data %s/zoo.csv --limit 2.5", dir, dir);
+    assert_int_equal(run(args, NULL, err, sizeof err), 2);
+    expect_in(err, "--limit: expected a whole number from 0 to 9223372036854775807, got '2.5'");
+    snprintf(args, sizeof args, "predict --model %s/zoo.safetensors --data %s/zoo.csv --plot cm.bmp", dir, dir);
+    assert_int_equal(run(args, NULL, err, sizeof err), 2);
+    expect_in(err, "cannot tell the image format of 'cm.bmp'");
+    char path[256];
+    path_in_dir("unlabelled.csv", path, sizeof path);
+    FILE *f = fopen(path, "w");
+    fputs("x1,x2\n-20,100\n20,100\n", f);
+    fclose(f);
+    cJSON *json = NULL;
+    snprintf(args, sizeof args, "predict --model %s/zoo.safetensors --data %s --plot %s/cm.png --json", dir, path,
+             dir);
+    assert_int_equal(run(args, &json, err, sizeof err), 2);
+    assert_null(json); /* nothing printed */
+    expect_in(err, "--plot draws a confusion matrix, which needs a classification model and data with labels");
+    snprintf(args, sizeof args, "predict --model %s/zoo.safetensors --data %s/zoo.csv --train", dir, dir);
+    assert_int_equal(run(args, NULL, err, sizeof err), 2);
+    expect_in(err, "--train picks Fashion-MNIST's training images");
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -295,6 +708,13 @@ int main(void)
         cmocka_unit_test(test_same_seed_and_threads_same_numbers),
         cmocka_unit_test(test_csv_classification_and_regression),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_class_names_across_files),
+        cmocka_unit_test(test_target_kind),
+        cmocka_unit_test(test_loss_fits_target),
+        cmocka_unit_test(test_model_file_checked),
+        cmocka_unit_test(test_nonfinite_never_saved),
+        cmocka_unit_test(test_patience_reports_the_kept_epoch),
+        cmocka_unit_test(test_option_values),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

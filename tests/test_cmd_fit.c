@@ -193,7 +193,13 @@ static void test_bad_inputs(void **state)
     expect_failure("fit 'y = a*(1 - exp(-k*x)' decay.csv", 2, "never closed");
     expect_failure("fit 'y = a*x)' decay.csv", 2, "this ')' closes nothing");
     expect_failure("fit 'y = a*x +' decay.csv", 2, "operand is expected");
-    expect_failure("fit 'y = a*x' decay.csv --init b=2", 1, "'b', which does not occur in the formula");
+    /* options that contradict the formula are bad usage, refused before fitting */
+    expect_failure("fit 'y = a*x' decay.csv --init b=2", 2, "'b', which does not occur in the formula (its parameters: a)");
+    expect_failure("fit 'y = a*x' decay.csv --init x=2", 2, "--init: 'x' is a data column, not a parameter");
+    expect_failure("fit 'y = a*exp(-k*x)' decay.csv --sigma x", 2, "--sigma: column 'x' is also used as data");
+    expect_failure("fit 'a*exp(-k*x)' decay.csv --sigma y", 2, "--sigma: column 'y' is also used as data");
+    expect_failure("fit 'a*y + b' decay.csv", 2, "the response is column 'y', which the formula also reads");
+    expect_failure("fit 'a*exp(-k*x)' decay.csv --y x", 2, "the response is column 'x', which the formula also reads");
     expect_failure("fit 'y = a+b*x+c*x^2+d*x^3+f*x^4+g*x^5+h*x^6+i*x^7+j*x^8' decay.csv", 1,
                    "8 data points cannot determine 9 parameters");
     expect_failure("fit 'y = a*log(x - 1)' decay.csv", 1, "the model is not finite at the start values");
@@ -213,6 +219,9 @@ static void test_bad_inputs(void **state)
     expect_failure("fit 'y = a*x' decay.csv --method newton", 2, "unknown method 'newton'");
     expect_failure("fit 'y = a*x + exp(b)' decay.csv --method linear", 2, "is not linear in its parameters (a, b)");
     expect_failure("fit 'y = a*x' decay.csv --confidence 95", 2, "--confidence: expected a number between 0 and 1");
+    expect_failure("fit 'y = a*x' decay.csv --confidence nan", 2, "--confidence: expected a number between 0 and 1");
+    expect_failure("fit 'y = a*x' decay.csv --init a=inf", 2, "--init: 'a=inf' is not NAME=NUMBER");
+    expect_failure("fit 'y = a*x' decay.csv --init a=1e999", 2, "--init: 'a=1e999' is not NAME=NUMBER");
 }
 
 /* ---- plots ------------------------------------------------------------------------------ */
@@ -416,6 +425,11 @@ static void test_gradient_methods(void **state)
     expect_failure(QUAD " --method lbfgs --seed 3", 2, "--seed: lbfgs takes all points at once");
     expect_failure(QUAD " --method adam --max-evals 5", 2, "--max-evals is the budget of lm");
     expect_failure(QUAD " --method sgd --seed -2", 2, "--seed: expected a whole number >= 0");
+    expect_failure(QUAD " --method sgd --seed 18446744073709551616", 2, "--seed: expected a whole number >= 0");
+    expect_failure(QUAD " --method sgd --epochs 2.7", 2, "--epochs: expected a whole number from 1 to 100000000");
+    expect_failure(QUAD " --method sgd --epochs 3e9", 2, "--epochs: expected a whole number from 1 to 100000000");
+    expect_failure(QUAD " --method sgd --epochs ' 5'", 2, "--epochs: expected a whole number");
+    expect_failure(QUAD " --method sgd --lr 1e999", 2, "--lr: expected a positive number, got '1e999'");
     expect_failure(QUAD " --method gd", 2, "unknown method 'gd' (lm, linear, sgd, adam or lbfgs)");
 }
 

@@ -250,6 +250,69 @@ static void test_class_column(void **state)
     expect_failure("x,k\n1,a\n", &missing, NB_EARG, "class column", "no column 'kind'; available columns: x, k");
 }
 
+/* Class names read through a training file's list: the same number for the same name in
+ * every file, whatever names a file happens to hold. */
+static void test_known_classes(void **state)
+{
+    (void)state;
+    static const char *const known[] = {"cat", "dog", "fish"};
+    nb_csv_options options = {.class_column = "kind", .known_classes = known, .n_known_classes = 3};
+    nb_csv_table *t = read_text("x,kind\n1,fish\n2,cat\n3,fish\n", &options);
+    assert_non_null(t);
+    assert_int_equal(t->class_col, 1);
+    assert_int_equal(t->n_classes, 3); /* dog is absent but keeps its number */
+    for (int c = 0; c < 3; c++)
+        assert_string_equal(t->class_names[c], known[c]);
+    static const double expected[3] = {2, 0, 2};
+    for (int i = 0; i < 3; i++)
+        assert_close(t->columns[1][i], expected[i], 0);
+    nb_csv_free(t);
+
+    /* names that look like numbers are still names */
+    static const char *const digits[] = {"7", "3"};
+    nb_csv_options numeric = {.class_column = "2", .known_classes = digits, .n_known_classes = 2};
+    t = read_text("x,k\n1,3\n2,7\n", &numeric);
+    assert_non_null(t);
+    assert_int_equal(t->class_col, 1);
+    assert_close(t->columns[1][0], 1, 0);
+    assert_close(t->columns[1][1], 0, 0);
+    nb_csv_free(t);
+
+    expect_failure("x,kind\n1,cat\n2,bird\n", &options, NB_EFORMAT,
+                   "data.csv:3: column 'kind': 'bird' is not one of the 3 known classes (cat, dog, fish)", NULL);
+    static const char *const twice[] = {"cat", "dog", "cat"};
+    nb_csv_options duplicate = {.class_column = "kind", .known_classes = twice, .n_known_classes = 3};
+    expect_failure("x,kind\n1,cat\n", &duplicate, NB_EARG, "known class 'cat' is given twice (classes 1 and 3)",
+                   NULL);
+    nb_csv_options no_column = {.known_classes = known, .n_known_classes = 3};
+    expect_failure("x,kind\n1,cat\n", &no_column, NB_EARG, "known classes are given but no class column", NULL);
+    nb_csv_options no_list = {.class_column = "kind", .n_known_classes = 2};
+    expect_failure("x,kind\n1,cat\n", &no_list, NB_EARG, "2 known classes but no list given", NULL);
+    static const char *const with_null[] = {"cat", NULL};
+    nb_csv_options null_name = {.class_column = "kind", .known_classes = with_null, .n_known_classes = 2};
+    expect_failure("x,kind\n1,cat\n", &null_name, NB_EARG, "known class 2 is NULL", NULL);
+}
+
+/* The last column as the class column, without knowing its name. */
+static void test_class_column_last(void **state)
+{
+    (void)state;
+    nb_csv_options options = {.class_column_last = true};
+    nb_csv_table *t = read_text("x,y,animal\n1,2,dog\n3,4,cat\n", &options);
+    assert_non_null(t);
+    assert_int_equal(t->class_col, 2);
+    assert_int_equal(t->n_classes, 2);
+    assert_string_equal(t->class_names[0], "cat");
+    assert_close(t->columns[2][0], 1, 0);
+    nb_csv_free(t);
+    /* numbers there: an ordinary column */
+    t = read_text("1,2,3\n4,5,6\n", &options);
+    assert_non_null(t);
+    assert_int_equal(t->class_col, -1);
+    assert_close(t->columns[2][1], 6, 0);
+    nb_csv_free(t);
+}
+
 static void test_comments(void **state)
 {
     (void)state;
@@ -414,19 +477,17 @@ static void test_binary_file(void **state)
 /* ---- every allocation failing in turn: a clean failure, nothing leaked -------------- */
 static nb_alloc_counter counter;
 
-static void test_allocation_failures(void **state)
+/* Every allocation of one read failing in turn: a clean failure, nothing leaked. */
+static void read_failing_each_allocation(const char *path, const nb_csv_options *options)
 {
-    (void)state;
-    const char *path = write_file("alloc.csv", "a,b,cls\n1,2,x\n3,4,y\n5,6,x\n");
-    nb_csv_options options = {.class_column = "cls"};
     nb_count_allocations(&counter, -1);
-    nb_csv_free(nb_csv_read(path, &options));
+    nb_csv_free(nb_csv_read(path, options));
     long n_calls = counter.calls;
     assert_true(n_calls > 10);
     for (long fail_at = 0; fail_at < n_calls; fail_at++) {
         counter = (nb_alloc_counter){0, 0, fail_at};
         nb_clear_error();
-        nb_csv_table *t = nb_csv_read(path, &options);
+        nb_csv_table *t = nb_csv_read(path, options);
         if (t) { /* libcsv retries a failed buffer growth with a smaller one */
             assert_int_equal(t->n_classes, 2);
             nb_csv_free(t);
@@ -439,6 +500,18 @@ static void test_allocation_failures(void **state)
     nb_set_allocator(NULL);
 }
 
+/* Sorted class names, and names mapped through known classes. */
+static void test_allocation_failures(void **state)
+{
+    (void)state;
+    const char *path = write_file("alloc.csv", "a,b,cls\n1,2,x\n3,4,y\n5,6,x\n");
+    static const char *const known[] = {"y", "x"};
+    const nb_csv_options option_sets[2] = {{.class_column = "cls"},
+                                           {.class_column = "cls", .known_classes = known, .n_known_classes = 2}};
+    for (int set = 0; set < 2; set++)
+        read_failing_each_allocation(path, &option_sets[set]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -449,6 +522,8 @@ int main(void)
         cmocka_unit_test(test_header_modes),
         cmocka_unit_test(test_select_columns),
         cmocka_unit_test(test_class_column),
+        cmocka_unit_test(test_known_classes),
+        cmocka_unit_test(test_class_column_last),
         cmocka_unit_test(test_comments),
         cmocka_unit_test(test_stdin),
         cmocka_unit_test(test_preamble_bom_stream),

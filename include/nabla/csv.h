@@ -46,6 +46,18 @@ typedef struct nb_csv_options {
      * become the classes 0..k-1 and the names are kept in the table. When all of its
      * cells are numbers it is an ordinary column. NULL: none. */
     const char *class_column;
+    /* With class_column NULL: the last column is the class column (whatever its name,
+     * e.g. a default target that is the last column). */
+    bool class_column_last;
+    /* The classes that the class column's names must come from, in this order (e.g. a
+     * training file's, so that class i means the same thing in every file read with
+     * them): the column is read as names even when its cells look like numbers, class i
+     * is known_classes[i], the table's class_names are copies of these n_known_classes
+     * names, and a cell that is none of them fails with the file, the line and the
+     * value. Needs a class column; the names must be distinct. NULL: the names found,
+     * sorted. */
+    const char *const *known_classes;
+    int n_known_classes;
     /* Lines that begin with this character are skipped (0: none; '#' is a common
      * choice). Only outside quoted fields. */
     char comment;
@@ -65,7 +77,7 @@ typedef struct nb_csv_table {
     bool has_header;
     char delimiter;    /* the one used (' ' for whitespace) */
     int class_col;     /* the column holding class names, or -1 */
-    int n_classes;     /* distinct class names in it (0 when class_col is -1) */
+    int n_classes;     /* distinct class names in it, or n_known_classes (0 when class_col is -1) */
     char **class_names; /* n_classes; class i is class_names[i] */
 } nb_csv_table;
 
