@@ -119,47 +119,6 @@ static void test_ranges_cover(void **state)
     nb_set_threads(0);
 }
 
-/* Which thread ran each chunk. Chunk 0 gives a sleeping worker 10 ms to wake and take
- * chunk 1; in a slow job chunk 1 then takes 3 ms, as if its thread had been preempted. */
-typedef struct thread_log {
-    pthread_t ran_on[2];
-    bool slow;
-    atomic_bool started[2];
-} thread_log;
-
-static void log_chunk(void *ctx, int chunk)
-{
-    thread_log *log = ctx;
-    log->ran_on[chunk] = pthread_self();
-    atomic_store(&log->started[chunk], true);
-    if (chunk == 0)
-        for (int i = 0; i < 100 && !atomic_load(&log->started[1]); i++)
-            nanosleep(&(struct timespec){.tv_nsec = 100000}, NULL);
-    if (log->slow && chunk == 1)
-        nanosleep(&(struct timespec){.tv_nsec = 3000000}, NULL);
-}
-
-/* A worker that keeps the caller waiting for milliseconds (another process has its
- * core) sends the next jobs to the caller alone; their chunks still all run. */
-static void test_late_worker_sends_jobs_to_the_caller(void **state)
-{
-    (void)state;
-    nb_set_threads(2);
-    thread_log slow;
-    int attempt = 0;
-    do { /* until a worker, not the caller, has run the slow chunk */
-        slow = (thread_log){.slow = true};
-        nb_parallel_chunks(2, log_chunk, &slow);
-    } while (pthread_equal(slow.ran_on[1], pthread_self()) && ++attempt < 20);
-    if (attempt == 20)
-        skip(); /* the worker never got there first: nothing to check */
-    thread_log next = {.slow = false};
-    nb_parallel_chunks(2, log_chunk, &next);
-    assert_true(pthread_equal(next.ran_on[0], pthread_self()));
-    assert_true(pthread_equal(next.ran_on[1], pthread_self()));
-    nb_set_threads(0);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -169,7 +128,6 @@ int main(void)
         cmocka_unit_test(test_threads_for_work),
         cmocka_unit_test(test_chunks_run_once),
         cmocka_unit_test(test_ranges_cover),
-        cmocka_unit_test(test_late_worker_sends_jobs_to_the_caller),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
