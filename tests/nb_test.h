@@ -10,7 +10,9 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "nabla.h"
 
@@ -22,6 +24,39 @@
             fail_msg("%s = %.17g, expected %.17g within %g", #actual, actual_, expected_,          \
                      tolerance_);                                                                  \
     } while (0)
+
+/* A scratch directory for a test program: made before its tests (group setup), removed
+ * after (group teardown). */
+static inline char *nb_test_dir(void)
+{
+    static char dir[64];
+    return dir;
+}
+
+static inline int nb_test_make_dir(void **state)
+{
+    (void)state;
+    strcpy(nb_test_dir(), "/tmp/nabla-test-XXXXXX");
+    return mkdtemp(nb_test_dir()) ? 0 : -1;
+}
+
+static inline int nb_test_remove_dir(void **state)
+{
+    (void)state;
+    char command[128];
+    snprintf(command, sizeof command, "rm -rf '%s'", nb_test_dir());
+    return system(command) == 0 ? 0 : -1;
+}
+
+/* A path in the scratch directory; a ring of buffers, so that a test can hold many. */
+static inline const char *nb_test_path(const char *name)
+{
+    static char path[64][256];
+    static int next;
+    char *p = path[next++ % 64];
+    snprintf(p, 256, "%s/%s", nb_test_dir(), name);
+    return p;
+}
 
 /* A counting allocator: every library allocation is counted, the one numbered fail_at
  * (from 0) returns NULL (-1: none), and `live` counts blocks not yet freed. */

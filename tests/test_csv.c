@@ -7,28 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
-static char tmpdir[64];
-
-static int make_tmpdir(void **state)
-{
-    (void)state;
-    strcpy(tmpdir, "/tmp/nb_csv_XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int remove_tmpdir(void **state)
-{
-    (void)state;
-    char command[128];
-    snprintf(command, sizeof command, "rm -rf '%s'", tmpdir);
-    return system(command) == 0 ? 0 : -1;
-}
-
 /* Writes `text` to a file in the test directory; returns its path (static buffer). */
 static const char *write_file(const char *name, const char *text)
 {
     static char path[256];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    snprintf(path, sizeof path, "%s/%s", nb_test_dir(), name);
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
     fputs(text, f);
@@ -415,7 +398,7 @@ static void test_bad_input(void **state)
     (void)state;
     nb_clear_error();
     char missing[300];
-    snprintf(missing, sizeof missing, "%s/nothing-here.csv", tmpdir);
+    snprintf(missing, sizeof missing, "%s/nothing-here.csv", nb_test_dir());
     assert_null(nb_csv_read(missing, NULL));
     assert_int_equal(nb_errcode(), NB_EIO);
     assert_non_null(strstr(nb_errmsg(), "nothing-here.csv"));
@@ -532,5 +515,5 @@ int main(void)
         cmocka_unit_test(test_binary_file),
         cmocka_unit_test(test_allocation_failures),
     };
-    return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
+    return cmocka_run_group_tests(tests, nb_test_make_dir, nb_test_remove_dir);
 }

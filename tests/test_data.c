@@ -5,23 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char tmpdir[64];
-
-static int make_tmpdir(void **state)
-{
-    (void)state;
-    strcpy(tmpdir, "/tmp/nb_data_XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int remove_tmpdir(void **state)
-{
-    (void)state;
-    char command[128];
-    snprintf(command, sizeof command, "rm -rf '%s'", tmpdir);
-    return system(command) == 0 ? 0 : -1;
-}
-
 /* n rows: inputs (i, 10 i, 100 i), target i + 0.5. Row i is recognisable from any cell. */
 static nb_dataset *numbered(nb_dtype dtype, int64_t n)
 {
@@ -259,26 +242,23 @@ static void test_loader_shuffled(void **state)
 }
 
 /* A counting allocator: epochs after the loader exists allocate nothing. */
-static long n_allocations;
-static void *count_alloc(size_t size, void *ctx) { (void)ctx; n_allocations++; return malloc(size); }
-static void *count_realloc(void *p, size_t size, void *ctx) { (void)ctx; n_allocations++; return realloc(p, size); }
-static void count_free(void *p, void *ctx) { (void)ctx; free(p); }
+static nb_alloc_counter counter;
 
 static void test_loader_allocates_nothing_per_batch(void **state)
 {
     (void)state;
-    nb_set_allocator(&(nb_allocator){count_alloc, count_realloc, count_free, NULL});
+    nb_count_allocations(&counter, -1);
     nb_dataset *data = numbered(NB_F32, 1000);
     nb_loader *loader = nb_loader_new(data, 64, NB_LOADER_SHUFFLE, 5);
     assert_non_null(loader);
-    n_allocations = 0;
+    long before = counter.calls;
     nb_batch batch;
     for (int epoch = 0; epoch < 3; epoch++) {
         nb_loader_start_epoch(loader, epoch);
         while (nb_loader_next(loader, &batch))
             assert_true(batch.size > 0);
     }
-    assert_int_equal(n_allocations, 0);
+    assert_int_equal(counter.calls, before);
     nb_loader_free(loader);
     nb_dataset_free(data);
     nb_set_allocator(NULL);
@@ -289,7 +269,7 @@ static void test_loader_allocates_nothing_per_batch(void **state)
 static nb_csv_table *csv(const char *text, const char *class_column)
 {
     char path[256];
-    snprintf(path, sizeof path, "%s/data.csv", tmpdir);
+    snprintf(path, sizeof path, "%s/data.csv", nb_test_dir());
     FILE *f = fopen(path, "w");
     fputs(text, f);
     fclose(f);
@@ -511,5 +491,5 @@ int main(void)
         cmocka_unit_test(test_synthetic_grids),
         cmocka_unit_test(test_synthetic_linear),
     };
-    return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
+    return cmocka_run_group_tests(tests, nb_test_make_dir, nb_test_remove_dir);
 }

@@ -7,47 +7,9 @@
 #include <string.h>
 
 
-/* ---- a counting allocator that can be told to fail ---------------------------------- */
-typedef struct {
-    long calls;      /* alloc + realloc calls */
-    long live;       /* blocks outstanding */
-    long fail_at;    /* the call number that returns NULL (-1: never) */
-} alloc_counter;
-
-static void *count_alloc(size_t size, void *ctx)
-{
-    alloc_counter *c = ctx;
-    if (c->calls++ == c->fail_at)
-        return NULL;
-    void *p = malloc(size);
-    c->live += p != NULL;
-    return p;
-}
-
-static void *count_realloc(void *ptr, size_t size, void *ctx)
-{
-    alloc_counter *c = ctx;
-    if (c->calls++ == c->fail_at)
-        return NULL;
-    void *p = realloc(ptr, size);
-    c->live += p != NULL && ptr == NULL;
-    return p;
-}
-
-static void count_free(void *ptr, void *ctx)
-{
-    alloc_counter *c = ctx;
-    c->live -= ptr != NULL;
-    free(ptr);
-}
-
-static alloc_counter counter;
-static void install_counter(long fail_at)
-{
-    counter = (alloc_counter){0, 0, fail_at};
-    nb_allocator a = {count_alloc, count_realloc, count_free, &counter};
-    nb_set_allocator(&a);
-}
+/* The counting allocator of nb_test.h: every allocation counted, one told to fail. */
+static nb_alloc_counter counter;
+static void install_counter(long fail_at) { nb_count_allocations(&counter, fail_at); }
 
 /* ---- SEEDS.md §5: the 2-2-2 sigmoid network ----------------------------------------- */
 typedef struct {

@@ -7,39 +7,12 @@
 #include <string.h>
 #include <zlib.h>
 
-static char tmpdir[64];
-
-static int make_tmpdir(void **state)
-{
-    (void)state;
-    strcpy(tmpdir, "/tmp/nb_idx_XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int remove_tmpdir(void **state)
-{
-    (void)state;
-    char command[128];
-    snprintf(command, sizeof command, "rm -rf '%s'", tmpdir);
-    return system(command) == 0 ? 0 : -1;
-}
-
-/* A path in the test directory; a ring of buffers, so that a test can hold many. */
-static const char *tmp_path(const char *name)
-{
-    static char path[64][256];
-    static int next;
-    char *p = path[next++ % 64];
-    snprintf(p, 256, "%s/%s", tmpdir, name);
-    return p;
-}
-
 /* An IDX file: magic (0, 0, type, ndim), big-endian dims, then `size` data bytes;
  * gzip-compressed when the name ends in .gz. */
 static const char *write_idx(const char *name, int type, int ndim, const uint32_t *dims, const uint8_t *data,
                              size_t size)
 {
-    const char *path = tmp_path(name);
+    const char *path = nb_test_path(name);
     uint8_t header[4 + 4 * 8] = {0, 0, (uint8_t)type, (uint8_t)ndim};
     for (int d = 0; d < ndim; d++)
         for (int b = 0; b < 4; b++)
@@ -157,8 +130,8 @@ static void test_bad_files(void **state)
 {
     (void)state;
     uint8_t data[64] = {0};
-    expect_read_error(tmp_path("missing-idx3-ubyte.gz"), NB_EIO, "No such file");
-    const char *path = tmp_path("bad");
+    expect_read_error(nb_test_path("missing-idx3-ubyte.gz"), NB_EIO, "No such file");
+    const char *path = nb_test_path("bad");
     write_raw(path, "", 0);
     expect_read_error(path, NB_EFORMAT, "empty (0 bytes): not an IDX file");
     write_raw(path, "\x89PNG\r\n\x1a\n", 8);
@@ -236,8 +209,8 @@ static void test_bad_pairs(void **state)
     expect_load_error(images, square, 0, 0, "labels must be one-dimensional, the file has dimensions [5, 1]");
     const char *flat = write_idx("flat-images", 0x08, 1, (uint32_t[]){5}, pixels, 5);
     expect_load_error(flat, label_file, 0, 0, "images need at least two dimensions");
-    expect_load_error(tmp_path("nothing"), label_file, 0, 0, "cannot open");
-    expect_load_error(images, tmp_path("nothing"), 0, 0, "cannot open");
+    expect_load_error(nb_test_path("nothing"), label_file, 0, 0, "cannot open");
+    expect_load_error(images, nb_test_path("nothing"), 0, 0, "cannot open");
 
     /* [N, features] images are fine: no image shape. */
     const char *rows = write_idx("rows", 0x08, 2, (uint32_t[]){5, 6}, pixels, 30);
@@ -295,7 +268,7 @@ static void test_fashion_mnist_elsewhere(void **state)
 {
     (void)state;
     char images[4096], label_file[4096];
-    assert_int_equal(nb_fashion_mnist_find(tmpdir, true, images, label_file, sizeof images), NB_EIO);
+    assert_int_equal(nb_fashion_mnist_find(nb_test_dir(), true, images, label_file, sizeof images), NB_EIO);
     assert_non_null(strstr(nb_errmsg(), "Fashion-MNIST not found"));
     assert_non_null(strstr(nb_errmsg(), "train-images-idx3-ubyte.gz"));
     assert_non_null(strstr(nb_errmsg(), "dataset-fashion-mnist"));
@@ -306,9 +279,9 @@ static void test_fashion_mnist_elsewhere(void **state)
     uint8_t bad_labels[5] = {1, 2, 12, 0, 0};
     write_idx("t10k-images-idx3-ubyte", 0x08, 3, (uint32_t[]){5, 2, 3}, pixels, 30);
     write_idx("t10k-labels-idx1-ubyte", 0x08, 1, (uint32_t[]){5}, bad_labels, 5);
-    setenv(NB_FASHION_MNIST_ENV, tmpdir, 1);
+    setenv(NB_FASHION_MNIST_ENV, nb_test_dir(), 1);
     assert_int_equal(nb_fashion_mnist_find(NULL, false, images, label_file, sizeof images), NB_OK);
-    assert_non_null(strstr(images, tmpdir));
+    assert_non_null(strstr(images, nb_test_dir()));
     assert_null(nb_fashion_mnist_load(NULL, false, NB_F32, 0));
     assert_non_null(strstr(nb_errmsg(), "the label of item 2 is 12, outside the classes 0..9"));
     bad_labels[2] = 9;
@@ -329,5 +302,5 @@ int main(void)
         cmocka_unit_test(test_fashion_mnist),
         cmocka_unit_test(test_fashion_mnist_elsewhere),
     };
-    return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
+    return cmocka_run_group_tests(tests, nb_test_make_dir, nb_test_remove_dir);
 }

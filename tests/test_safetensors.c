@@ -11,33 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char tmpdir[64];
-
-static int make_tmpdir(void **state)
-{
-    (void)state;
-    strcpy(tmpdir, "/tmp/nb_st_XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int remove_tmpdir(void **state)
-{
-    (void)state;
-    char command[128];
-    snprintf(command, sizeof command, "rm -rf '%s'", tmpdir);
-    return system(command) == 0 ? 0 : -1;
-}
-
-/* A path in the test directory; a ring of buffers, so that a test can hold many. */
-static const char *tmp_path(const char *name)
-{
-    static char path[64][256];
-    static int next;
-    char *p = path[next++ % 64];
-    snprintf(p, 256, "%s/%s", tmpdir, name);
-    return p;
-}
-
 /* The whole file, malloc'ed (NULL when missing). */
 static unsigned char *slurp(const char *path, size_t *size)
 {
@@ -64,7 +37,7 @@ static void spit(const char *path, const void *data, size_t size)
 
 static int count_temp_files(void)
 {
-    DIR *dir = opendir(tmpdir);
+    DIR *dir = opendir(nb_test_dir());
     assert_non_null(dir);
     int n = 0;
     for (struct dirent *e; (e = readdir(dir));)
@@ -145,7 +118,7 @@ static void test_round_trip(void **state)
 {
     (void)state;
     peer_set s = make_peer_set();
-    const char *path = tmp_path("peer.safetensors");
+    const char *path = nb_test_path("peer.safetensors");
     assert_int_equal(save_peer_set(path, &s), NB_OK);
     nb_safetensors *file = nb_safetensors_load(path);
     if (!file)
@@ -173,7 +146,7 @@ static void test_python_reads_nabla(void **state)
 {
     (void)state;
     peer_set s = make_peer_set();
-    const char *path = tmp_path("for-python.safetensors");
+    const char *path = nb_test_path("for-python.safetensors");
     assert_int_equal(save_peer_set(path, &s), NB_OK);
     assert_int_equal(run_peer("check", path), 0);
     free_peer_set(&s);
@@ -189,7 +162,7 @@ static void test_python_reads_nabla(void **state)
 static void test_nabla_reads_python(void **state)
 {
     (void)state;
-    const char *path = tmp_path("from-python.safetensors");
+    const char *path = nb_test_path("from-python.safetensors");
     assert_int_equal(run_peer("write", path), 0);
     nb_safetensors *file = nb_safetensors_load(path);
     if (!file)
@@ -225,7 +198,7 @@ static void test_graph_save_load_predict(void **state)
     nb_node *out1, *out2, *x1, *x2;
     nb_graph *g1 = make_model(NB_F32, 2, &out1, &x1, 7);
     nb_graph *g2 = make_model(NB_F32, 2, &out2, &x2, 8); /* other values */
-    const char *path = tmp_path("model.safetensors");
+    const char *path = nb_test_path("model.safetensors");
     nb_st_meta meta[1] = {{"model", "3-2:tanh"}};
     double mean[3] = {1, 2, 3};
     nb_tensor *scaler = nb_tensor_from(NB_F64, 1, (int64_t[]){3}, mean);
@@ -260,7 +233,7 @@ static void test_graph_mismatch(void **state)
     (void)state;
     nb_node *out, *x;
     nb_graph *saved = make_model(NB_F32, 2, &out, &x, 1);
-    const char *path = tmp_path("small.safetensors");
+    const char *path = nb_test_path("small.safetensors");
     assert_int_equal(nb_safetensors_save_graph(path, saved, NULL, 0, NULL, 0), NB_OK);
 
     /* A wider model: the message names the tensor and both shapes; nothing changes. */
@@ -300,7 +273,7 @@ static void test_atomic_save(void **state)
 {
     (void)state;
     peer_set s = make_peer_set();
-    const char *path = tmp_path("keep.safetensors");
+    const char *path = nb_test_path("keep.safetensors");
     assert_int_equal(save_peer_set(path, &s), NB_OK);
     size_t old_size;
     unsigned char *old = slurp(path, &old_size);
@@ -338,7 +311,7 @@ static void test_atomic_save(void **state)
     assert_int_equal(count_temp_files(), 0);
 
     /* A directory that does not exist. */
-    assert_int_equal(nb_safetensors_save(tmp_path("no/such/dir/x.safetensors"), entries, 1, NULL, 0), NB_EIO);
+    assert_int_equal(nb_safetensors_save(nb_test_path("no/such/dir/x.safetensors"), entries, 1, NULL, 0), NB_EIO);
     assert_non_null(strstr(nb_errmsg(), "cannot create a temporary file"));
 
     /* A successful save replaces the file whole and keeps its mode. */
@@ -358,7 +331,7 @@ static void test_atomic_save(void **state)
 /* A file of a given header text and data bytes (header length field computed). */
 static const char *craft(const char *header, const void *data, size_t data_size)
 {
-    const char *path = tmp_path("crafted.safetensors");
+    const char *path = nb_test_path("crafted.safetensors");
     size_t len = strlen(header);
     unsigned char *blob = malloc(8 + len + data_size + 1);
     for (int b = 0; b < 8; b++)
@@ -396,9 +369,9 @@ static void test_corrupt_files(void **state)
     nb_safetensors_free(good);
 
     /* Missing, not a file, too short, foreign. */
-    expect_refused(tmp_path("missing.safetensors"), NB_EIO, "No such file");
-    expect_refused(tmpdir, NB_EIO, "not a regular file");
-    const char *path = tmp_path("short.safetensors");
+    expect_refused(nb_test_path("missing.safetensors"), NB_EIO, "No such file");
+    expect_refused(nb_test_dir(), NB_EIO, "not a regular file");
+    const char *path = nb_test_path("short.safetensors");
     spit(path, "\x10\0\0", 3);
     expect_refused(path, NB_EFORMAT, "3 bytes is too short for a safetensors file");
     spit(path, "\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10", 20);
@@ -491,7 +464,7 @@ static void test_allocation_failures(void **state)
 {
     (void)state;
     peer_set s = make_peer_set();
-    const char *path = tmp_path("alloc.safetensors");
+    const char *path = nb_test_path("alloc.safetensors");
     assert_int_equal(save_peer_set(path, &s), NB_OK);
     size_t old_size;
     unsigned char *old = slurp(path, &old_size);
@@ -542,5 +515,5 @@ int main(void)
         cmocka_unit_test(test_corrupt_files),
         cmocka_unit_test(test_allocation_failures),
     };
-    return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
+    return cmocka_run_group_tests(tests, nb_test_make_dir, nb_test_remove_dir);
 }

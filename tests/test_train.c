@@ -8,10 +8,7 @@
 #include "graph_internal.h" /* which nodes a forward pass evaluated */
 
 /* ---- counting allocator -------------------------------------------------------------- */
-static long alloc_calls;
-static void *count_alloc(size_t size, void *ctx) { (void)ctx; alloc_calls++; return malloc(size); }
-static void *count_realloc(void *p, size_t size, void *ctx) { (void)ctx; alloc_calls++; return realloc(p, size); }
-static void count_free(void *p, void *ctx) { (void)ctx; free(p); }
+static nb_alloc_counter counter; /* nb_test.h's */
 
 /* A linear model x·w + b on inputs [N, d] with MAE, as SEEDS.md §3. */
 typedef struct {
@@ -210,15 +207,14 @@ static void record_allocations(int epoch, int64_t batch, int64_t n_batches, doub
 {
     (void)batch, (void)loss, (void)user, (void)n_batches;
     if (batch == 0 && (epoch == 2 || epoch == 6))
-        calls_at[epoch == 6] = alloc_calls;
+        calls_at[epoch == 6] = counter.calls;
 }
 
 static void test_no_allocation_per_step(void **state)
 {
     (void)state;
     nb_dataset *train = blobs(250, 7); /* 250 = 7 batches of 32 and one of 26 */
-    nb_allocator counting = {count_alloc, count_realloc, count_free, NULL};
-    nb_set_allocator(&counting);
+    nb_count_allocations(&counter, -1);
     classifier c = make_classifier(8);
     nb_train_config config = nb_train_defaults();
     config.epochs = 6, config.on_batch = record_allocations;
