@@ -26,7 +26,7 @@ char *openblas_get_corename(void);
 #define LIB_NAME "libxsmm"
 #elif defined(GEMM_LIB_NABLA)
 #include "nabla.h"
-#include "blas.h"
+#include "core/core.h"
 #define LIB_NAME "nabla"
 #else
 #error "define one GEMM_LIB_*"

@@ -1,15 +1,24 @@
-/* nabla layers and losses, built from graph ops.
- *
- * Parameters made here are ordinary graph parameters: the optimizers, nb_zero_grad,
- * nb_gradcheck and model files all walk the graph's one parameter list. */
+/* nabla nn: layers, losses, optimizers and schedules, datasets and mini-batch loaders,
+ * standardisation, and the one training loop. Built on nabla/autodiff.h. */
 #ifndef NABLA_NN_H
 #define NABLA_NN_H
 
-#include "nabla/graph.h"
+#include "nabla/autodiff.h"
+#include <stdbool.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
+/* ====================================================================================== */
+/* nabla layers and losses, built from graph ops.
+ *
+ * Parameters made here are ordinary graph parameters: the optimizers, nb_zero_grad,
+ * nb_gradcheck and model files all walk the graph's one parameter list. */
 
 /* ---- initialisers -------------------------------------------------------------------- */
 typedef enum nb_init {
@@ -84,6 +93,298 @@ nb_node *nb_cross_entropy_loss(nb_node *logits, nb_node *labels, nb_reduction re
 double nb_accuracy(const nb_tensor *logits, const nb_tensor *labels);
 /* Index of the largest entry of each row of x [N, C] into out[N]. */
 void nb_argmax_rows(const nb_tensor *x, int64_t *out);
+
+/* ====================================================================================== */
+/* nabla optimizers, learning-rate schedules and gradient clipping.
+ *
+ * An optimizer updates every parameter of a graph that requires a gradient, from the
+ * gradients backward left in the graph's flat gradient buffer. The rules follow
+ * PyTorch's (torch.optim) so that results can be compared number for number. */
+
+typedef enum nb_optim_kind { NB_SGD, NB_ADAM, NB_ADAMW, NB_RMSPROP, NB_ADAGRAD, NB_LBFGS } nb_optim_kind;
+
+typedef struct nb_optim_config {
+    nb_optim_kind kind;
+    double lr;
+    double momentum;         /* SGD, RMSprop */
+    double dampening;        /* SGD */
+    bool nesterov;           /* SGD */
+    double weight_decay;     /* L2 added to the gradient; AdamW decays the weights directly */
+    double beta1, beta2;     /* Adam, AdamW */
+    double eps;              /* Adam, AdamW, RMSprop, Adagrad */
+    double alpha;            /* RMSprop smoothing constant */
+    int history;             /* L-BFGS: pairs kept */
+    int max_iter;            /* L-BFGS: iterations per step */
+    double tolerance_grad;   /* L-BFGS: stop when max |grad| <= this */
+    double tolerance_change; /* L-BFGS: stop when the loss or step changes less */
+} nb_optim_config;
+
+/* PyTorch's defaults for a kind (lr 1e-3 for Adam/AdamW/RMSprop, 1e-2 Adagrad, 1 for
+ * L-BFGS, 0.01 for SGD). */
+nb_optim_config nb_optim_defaults(nb_optim_kind kind);
+/* "sgd", "adam", "adamw", "rmsprop", "adagrad", "lbfgs". */
+nb_status nb_optim_parse(const char *name, nb_optim_kind *kind);
+const char *nb_optim_name(nb_optim_kind kind);
+
+typedef struct nb_optimizer nb_optimizer;
+
+/* State is allocated here, once, for the graph's parameters as they are now; steps
+ * allocate nothing. Create the optimizer after the model is complete: a step fails
+ * NB_ESTATE once parameters have been added to the graph, and for L-BFGS (which works on
+ * the trainable values laid end to end) once the number of trainable values has changed.
+ * First-order methods may freeze and unfreeze parameters between steps. */
+nb_optimizer *nb_optim_new(nb_graph *graph, const nb_optim_config *config);
+void nb_optim_free(nb_optimizer *optimizer);
+/* One update from the current gradients. L-BFGS needs nb_optim_step_closure. Runs on
+ * nabla's threads when the parameters are many; the numbers do not depend on them. */
+nb_status nb_optim_step(nb_optimizer *optimizer);
+/* The same update, then the gradients of the updated parameters zeroed: nb_optim_step
+ * followed by nb_zero_grad for them, without a pass over memory. The gradients are
+ * marked as zeros rather than written: the next backward stores into them instead of
+ * adding, and nb_grad() or nb_grads_data() write the zeros when asked first, so read
+ * them through those (not through a pointer kept from before this call). A training
+ * loop that zeroes once before its first backward then runs backward, this, backward,
+ * this... */
+nb_status nb_optim_step_zero_grad(nb_optimizer *optimizer);
+
+/* Re-evaluates the loss and its gradient: zero the gradients, forward, backward, and
+ * store the loss. */
+typedef nb_status (*nb_loss_closure)(void *ctx, double *loss);
+/* A step that may evaluate the loss several times (L-BFGS with its line search; the
+ * other kinds evaluate once and step). *loss is the loss before the step. */
+nb_status nb_optim_step_closure(nb_optimizer *optimizer, nb_loss_closure closure, void *ctx, double *loss);
+
+/* Updates made so far: steps of a first-order method, iterations of L-BFGS (a call of
+ * nb_optim_step_closure makes up to max_iter of them, fewer when it converges). */
+int64_t nb_optim_steps(const nb_optimizer *optimizer);
+
+void nb_optim_set_lr(nb_optimizer *optimizer, double lr);
+double nb_optim_lr(const nb_optimizer *optimizer);
+const nb_optim_config *nb_optim_config_of(const nb_optimizer *optimizer);
+
+/* ---- gradient clipping ------------------------------------------------------------- */
+/* The Euclidean norm of the gradients of all trainable parameters (a gradient marked as
+ * zeros by nb_optim_step_zero_grad counts as zeros and stays marked). */
+double nb_grad_norm(nb_graph *graph);
+/* Scale those gradients so that their norm is at most max_norm; returns the norm before. */
+double nb_clip_grad_norm(nb_graph *graph, double max_norm);
+
+/* ---- learning-rate schedules ------------------------------------------------------- */
+typedef enum nb_schedule_kind {
+    NB_SCHED_CONSTANT,
+    NB_SCHED_STEP,        /* base * gamma^floor(epoch / step_size) */
+    NB_SCHED_EXPONENTIAL, /* base * gamma^epoch */
+    NB_SCHED_COSINE       /* min + (base - min)(1 + cos(pi epoch / total)) / 2 */
+} nb_schedule_kind;
+
+typedef struct nb_schedule {
+    nb_schedule_kind kind;
+    double base_lr;
+    int step_size;
+    double gamma;
+    int total_epochs;  /* cosine: the epochs of the decay */
+    double min_lr;     /* cosine floor */
+    int warmup_epochs; /* linear warm-up from base/warmup to base, before the schedule */
+} nb_schedule;
+
+/* The rate for a 0-based epoch. */
+double nb_schedule_lr(const nb_schedule *schedule, int epoch);
+/* "constant", "step:SIZE:GAMMA", "exp:GAMMA", "cosine[:MIN_LR]", optionally prefixed by
+ * "warmup:N," (e.g. "warmup:2,cosine"). */
+nb_status nb_schedule_parse(const char *text, double base_lr, int total_epochs, nb_schedule *schedule);
+
+/* ====================================================================================== */
+/* nabla data: datasets in memory, mini-batch loaders, train/validation splits, feature
+ * standardisation, and the synthetic data of the tutorials (SEEDS.md §1-§3).
+ *
+ * A dataset holds inputs [n, n_features] and targets, either [n, n_outputs] (regression)
+ * or class labels [n] stored as whole numbers in the dataset's dtype (what nb_one_hot and
+ * nb_pick read). A loader walks a dataset in mini-batches, reshuffled every epoch from a
+ * seed: the order of an epoch depends only on (seed, epoch), so the same seed gives the
+ * same batches, run after run. */
+
+typedef struct nb_dataset {
+    int64_t n;              /* samples */
+    nb_tensor *inputs;      /* [n, n_features] */
+    nb_tensor *targets;     /* [n, n_outputs], or [n] labels when n_classes > 0 */
+    int n_classes;          /* > 0: targets are class labels 0 .. n_classes-1 */
+    char **class_names;     /* n_classes names, or NULL */
+    char **feature_names;   /* n_features names, or NULL */
+    char **target_names;    /* n_outputs names (1 for labels), or NULL */
+    int64_t image_shape[2]; /* rows, columns of each input when it is an image; else 0, 0 */
+} nb_dataset;
+
+/* All-zero datasets to fill: targets [n, n_outputs] / labels [n]. NULL on failure. */
+nb_dataset *nb_dataset_new(nb_dtype dtype, int64_t n, int64_t n_features, int64_t n_outputs);
+nb_dataset *nb_dataset_new_labels(nb_dtype dtype, int64_t n, int64_t n_features, int n_classes);
+/* From row-major doubles: inputs n x n_features, targets n x n_outputs. */
+nb_dataset *nb_dataset_from_doubles(nb_dtype dtype, int64_t n, int64_t n_features, const double *inputs,
+                                    int64_t n_outputs, const double *targets);
+void nb_dataset_free(nb_dataset *data);
+
+nb_dtype nb_dataset_dtype(const nb_dataset *data);
+int64_t nb_dataset_n_features(const nb_dataset *data);
+/* Columns of the targets: n_outputs, or 1 for labels. */
+int64_t nb_dataset_n_outputs(const nb_dataset *data);
+/* The label of a row (labelled datasets). */
+int64_t nb_dataset_label(const nb_dataset *data, int64_t row);
+/* Every label a whole number in 0 .. n_classes-1; otherwise NB_EFORMAT naming the row. */
+nb_status nb_dataset_check_labels(const nb_dataset *data);
+
+/* Copies of some rows: rows[0..n) in that order / count rows from start. */
+nb_dataset *nb_dataset_subset(const nb_dataset *data, const int64_t *rows, int64_t n);
+nb_dataset *nb_dataset_slice(const nb_dataset *data, int64_t start, int64_t count);
+/* A seeded random split: round(n * val_fraction) rows go to *val, the rest to *train;
+ * each part keeps the original order of its rows. Both parts must be non-empty. */
+nb_status nb_dataset_split(const nb_dataset *data, double val_fraction, uint64_t seed, nb_dataset **train,
+                           nb_dataset **val);
+
+/* ---- mini-batches ------------------------------------------------------------------ */
+enum {
+    NB_LOADER_SHUFFLE = 1,   /* a new order every epoch, from (seed, epoch) */
+    NB_LOADER_DROP_LAST = 2, /* drop the last batch when it is short */
+    NB_LOADER_COPY = 4       /* copy rows even when not shuffling (see nb_batch) */
+};
+
+typedef struct nb_batch {
+    int64_t size;        /* rows in this batch (the last may be short) */
+    int64_t index;       /* the batch's number in its epoch */
+    void *inputs;        /* size x n_features, the dataset's dtype */
+    void *targets;       /* size x n_outputs, or size labels */
+    const int64_t *rows; /* the dataset rows in this batch */
+} nb_batch;
+
+typedef struct nb_loader nb_loader;
+
+/* A loader over `data` (which must outlive it and is never written). It allocates its
+ * batch buffers once; nb_loader_next copies rows into them. Without NB_LOADER_SHUFFLE
+ * (and without NB_LOADER_COPY) rows are consecutive, so a batch points straight into the
+ * dataset: read-only memory, no copy. Starts at epoch 0. */
+nb_loader *nb_loader_new(nb_dataset *data, int64_t batch_size, unsigned flags, uint64_t seed);
+void nb_loader_free(nb_loader *loader);
+/* Batches per epoch. */
+int64_t nb_loader_n_batches(const nb_loader *loader);
+/* Begin an epoch (0-based): rewinds and, when shuffling, draws the epoch's order. */
+void nb_loader_start_epoch(nb_loader *loader, int64_t epoch);
+/* The next batch of the epoch; false when the epoch is over (until the next start). */
+bool nb_loader_next(nb_loader *loader, nb_batch *batch);
+
+/* ---- standardisation: x' = (x - mean) / std, per feature --------------------------- */
+typedef struct nb_scaler {
+    int64_t n_features;
+    double *mean; /* n_features */
+    double *std;  /* n_features; 1 for a constant feature, which is only centred */
+} nb_scaler;
+
+/* Learn mean and (population) standard deviation per column of x [n, d] (or [n]). The
+ * scaler must be zeroed or cleared first. */
+nb_status nb_scaler_fit(nb_scaler *scaler, const nb_tensor *x);
+/* Set from known values (e.g. read back from a model file); copies them. */
+nb_status nb_scaler_set(nb_scaler *scaler, int64_t n_features, const double *mean, const double *std);
+/* In place; the columns of x must match. */
+nb_status nb_scaler_apply(const nb_scaler *scaler, nb_tensor *x);
+nb_status nb_scaler_invert(const nb_scaler *scaler, nb_tensor *x);
+void nb_scaler_clear(nb_scaler *scaler);
+
+/* ---- synthetic data of the tutorials -------------------------------------------------- */
+/* x = i / divisor for i = first .. last (inputs [n, 1]), y = f(x) (targets [n, 1]).
+ * SEEDS.md §1: first 0, last 99, divisor 100; §2: first -400, last 399, divisor 400. */
+nb_dataset *nb_synth_grid(nb_dtype dtype, int64_t first, int64_t last, double divisor,
+                          double (*f)(double x, void *ctx), void *ctx);
+/* The same with y = a x² + b x + c (§1: 2, 3, 4; §2: 2, -4, 3). */
+nb_dataset *nb_synth_quadratic(nb_dtype dtype, int64_t first, int64_t last, double divisor, double a, double b,
+                               double c);
+/* SEEDS.md §3: X ~ N(0, 1) [n, d]; y = X·w + b + N(0, noise²) [n, 1]. All of X is drawn
+ * first (row-major), then the noise, as the tutorial does. */
+nb_dataset *nb_synth_linear(nb_dtype dtype, int64_t n, int64_t d, const double *w, double b, double noise,
+                            nb_rng *rng);
+
+/* ====================================================================================== */
+/* nabla training loop: epochs of shuffled mini-batches through a model's graph, with
+ * a schedule, clipping, early stopping, divergence detection and progress.
+ *
+ *     nb_model model = {graph, x, labels, logits, loss};
+ *     nb_train_config config = nb_train_defaults();
+ *     config.epochs = 5, config.batch_size = 64, config.progress = stderr;
+ *     nb_train_result result;
+ *     nb_train(&model, optimizer, train, test, &config, &result); */
+
+/* What the loop needs to know of a graph. */
+typedef struct nb_model {
+    nb_graph *graph;
+    nb_node *input;  /* [N, n_features] */
+    nb_node *target; /* [N, n_outputs], or labels [N] for classification */
+    nb_node *output; /* predictions, or logits [N, n_classes] */
+    nb_node *loss;   /* a scalar: the mean loss of the batch */
+} nb_model;
+
+typedef struct nb_epoch_stats {
+    int epoch;             /* 1-based */
+    double loss;           /* mean training loss over the epoch's samples */
+    double lr;             /* the rate used in this epoch */
+    double seconds;        /* wall time of the epoch's training steps */
+    double train_accuracy; /* on the batches as trained (classification), else NAN */
+    double val_loss;       /* on the validation data after the epoch; NAN without it */
+    double val_accuracy;   /* NAN unless classification with validation data */
+    int64_t batches;
+} nb_epoch_stats;
+
+/* Called after every epoch; return false to stop training. */
+typedef bool (*nb_epoch_fn)(const nb_epoch_stats *stats, void *user);
+/* Called after every batch with its loss. */
+typedef void (*nb_batch_fn)(int epoch, int64_t batch, int64_t n_batches, double loss, void *user);
+
+typedef struct nb_train_config {
+    int epochs;
+    int64_t batch_size;
+    bool shuffle;            /* a new order every epoch (default true) */
+    bool drop_last;          /* drop a short last batch (default false) */
+    uint64_t seed;           /* of the shuffling */
+    double loss_threshold;   /* stop when an epoch's mean loss is below this (0: off) */
+    int patience;            /* stop after this many epochs without a better validation loss (0: off) */
+    bool restore_best;       /* with patience: end with the parameters of the best epoch */
+    double clip_norm;        /* clip the gradients' global norm to this (0: off) */
+    const nb_schedule *schedule; /* the rate per epoch (NULL: the optimizer's throughout) */
+    bool accuracy;           /* classification: report accuracies */
+    FILE *progress;          /* a progress line (live on a terminal) and one line per epoch; NULL: silent */
+    const char *val_name;    /* what the epoch lines call the validation data (NULL: "val") */
+    nb_epoch_fn on_epoch;
+    nb_batch_fn on_batch;
+    void *user;
+} nb_train_config;
+
+/* epochs 10, batch 32, shuffle on, everything else off. */
+nb_train_config nb_train_defaults(void);
+
+typedef struct nb_train_result {
+    int epochs_run;
+    double final_loss;      /* the last epoch's mean training loss */
+    double best_val_loss;   /* NAN without validation data, or when no epoch gave a finite one */
+    int best_epoch;
+    bool diverged;          /* a loss or a parameter became NaN or infinite */
+    int diverged_epoch;
+    int64_t diverged_batch; /* 0-based batch of that epoch */
+    const char *stop_reason; /* "epochs", "loss threshold", "patience", "callback", "diverged" */
+} nb_train_result;
+
+/* Train `model` on `train` (validation on `val` when not NULL). Divergence is a loss
+ * that is not finite, or a parameter that is not finite at the end of an epoch (checked
+ * then, once per epoch; the batch reported is the epoch's last): the parameters of the
+ * last good epoch are restored and NB_ENUMERIC names the epoch and the batch. The result
+ * is filled either way. A training step allocates nothing. The model's input and target
+ * read the loader's batches meanwhile; on return they hold what they held before (their
+ * own storage, or the caller's binding), so a forward pass afterwards is safe. */
+nb_status nb_train(const nb_model *model, nb_optimizer *optimizer, nb_dataset *train, nb_dataset *val,
+                   const nb_train_config *config, nb_train_result *result);
+
+/* The mean loss over a dataset and, for classification (accuracy not NULL), the share of
+ * rows predicted right. Forward only, one pass per batch when the loss reads the output.
+ * The input and target are given back as nb_train does. */
+nb_status nb_evaluate(const nb_model *model, nb_dataset *data, int64_t batch_size, double *loss, double *accuracy);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

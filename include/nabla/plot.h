@@ -36,6 +36,9 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
 
 typedef struct nb_figure nb_figure;
 typedef struct nb_panel nb_panel;
@@ -133,6 +136,10 @@ nb_status nb_panel_hline(nb_panel *panel, const char *label, double y, const nb_
 nb_status nb_panel_heatmap(nb_panel *panel, const double *values, int rows, int cols,
                            const char *const *row_labels, const char *const *col_labels, bool annotate,
                            const char *colorbar_label);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,258 @@
+/* nabla io: tables read from delimited text (CSV through libcsv), datasets from tables,
+ * IDX (gzip) files, safetensors model files. Built on nabla/nn.h. */
+#ifndef NABLA_IO_H
+#define NABLA_IO_H
+
+#include "nabla/nn.h"
+#include <stdbool.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
+/* ====================================================================================== */
+/* nabla CSV: delimited text files (CSV, semicolon-separated, TSV, whitespace-separated)
+ * read through libcsv into a table of named columns of doubles.
+ *
+ * Every problem is reported with the file, the line and the column (the field number):
+ * a missing or empty file, a header without data, ragged rows, a cell that is not a
+ * number, NaN or infinite values (refused unless allowed), malformed quotes, and, when
+ * columns are selected, a column that is not there (the message lists those that are). */
+
+typedef enum nb_csv_header {
+    NB_CSV_HEADER_AUTO = 0, /* the first row is a header when it holds a cell that is not a
+                               number where the second row holds one, or (one-row file)
+                               when any of its cells is not a number */
+    NB_CSV_HEADER_YES,
+    NB_CSV_HEADER_NO
+} nb_csv_header;
+
+/* Options; a zero-initialised struct (or NULL) means: detect the header, detect the
+ * delimiter, refuse NaN and infinity, keep every column, no class-name column, no
+ * comments, skip no lines. */
+typedef struct nb_csv_options {
+    nb_csv_header header;
+    /* ',', ';', '\t', or ' ' for runs of spaces and tabs; 0 detects it from the first
+     * lines (tab, then semicolon, then comma when each occurs the same number of times,
+     * outside quotes, on every sampled line; otherwise whitespace). */
+    char delimiter;
+    /* Accept "nan", "inf" and values that overflow a double. */
+    bool allow_nonfinite;
+    /* Keep only these columns, in this order: names, or 1-based indices written as
+     * numbers ("3"). A name wins over an index when a header names a column "3".
+     * Cells of the other columns are not converted (they may hold text). */
+    const char *const *columns;
+    int n_columns;
+    /* A column (name or 1-based index) that may hold class names ("setosa", "cat"):
+     * when any of its cells is not a number, its distinct values, in sorted order,
+     * become the classes 0..k-1 and the names are kept in the table. When all of its
+     * cells are numbers it is an ordinary column. NULL: none. */
+    const char *class_column;
+    /* With class_column NULL: the last column is the class column (whatever its name,
+     * e.g. a default target that is the last column). */
+    bool class_column_last;
+    /* The classes that the class column's names must come from, in this order (e.g. a
+     * training file's, so that class i means the same thing in every file read with
+     * them): the column is read as names even when its cells look like numbers, class i
+     * is known_classes[i], the table's class_names are copies of these n_known_classes
+     * names, and a cell that is none of them fails with the file, the line and the
+     * value. Needs a class column; the names must be distinct. NULL: the names found,
+     * sorted. */
+    const char *const *known_classes;
+    int n_known_classes;
+    /* Lines that begin with this character are skipped (0: none; '#' is a common
+     * choice). Only outside quoted fields. */
+    char comment;
+    /* Skip this many lines at the top, whatever they hold (e.g. a preamble). Line
+     * numbers in messages still count them. */
+    int64_t skip_lines;
+} nb_csv_options;
+
+/* A table read from a file: n_rows rows, n_cols named columns, each column contiguous. */
+typedef struct nb_csv_table {
+    char *source;      /* the path, or "<stdin>" */
+    int64_t n_rows;    /* data rows (the header is not counted) */
+    int n_cols;
+    char **names;      /* n_cols; "col1", "col2", ... when the file has no header */
+    double **columns;  /* n_cols arrays of n_rows values */
+    int64_t *lines;    /* n_rows: the line of the file each row came from, for messages */
+    bool has_header;
+    char delimiter;    /* the one used (' ' for whitespace) */
+    int class_col;     /* the column holding class names, or -1 */
+    int n_classes;     /* distinct class names in it, or n_known_classes (0 when class_col is -1) */
+    char **class_names; /* n_classes; class i is class_names[i] */
+} nb_csv_table;
+
+/* Read `path` ("-" reads standard input). A UTF-8 byte-order mark is skipped. NULL on
+ * failure, with a message such as "data.csv:7: column 3 ('y'): 'abc' is not a number". */
+nb_csv_table *nb_csv_read(const char *path, const nb_csv_options *options);
+/* The same from an open stream (a pipe, fmemopen'ed text), named `name` in messages. The
+ * stream is read to its end and not closed. */
+nb_csv_table *nb_csv_read_stream(FILE *stream, const char *name, const nb_csv_options *options);
+void nb_csv_free(nb_csv_table *table);
+
+/* The 0-based column for a name or a 1-based index ("x", "3"); -1 with a message that
+ * lists the available columns when there is none, or when a name is ambiguous. */
+int nb_csv_column(const nb_csv_table *table, const char *name_or_index);
+
+/* ====================================================================================== */
+/* nabla lsq_data: the table a fit reads — named columns of doubles.
+ *
+ * Files are read by the shared CSV reader (nabla/csv.h: CSV, ';'-separated, TSV or
+ * whitespace-separated, header and delimiter detected, '-' for standard input, errors
+ * with file, line and column); this header adds only what fitting needs: the names of
+ * columns that have none, and lookups by name or number ("y", "3", "$3"). */
+
+typedef struct nb_lsq_data {
+    int n_columns;
+    int64_t n_rows;
+    char **names;     /* the header's names; without a header c1, c2, ... (x and y for two columns) */
+    double **columns; /* columns[k][i]: row i of column k */
+    bool has_header;
+} nb_lsq_data;
+
+/* What `nabla fit` reads with: header and delimiter detected, lines starting with '#'
+ * skipped. */
+nb_csv_options nb_lsq_csv_defaults(void);
+
+/* Read a file through nb_csv_read ("-" reads standard input); options NULL means
+ * nb_lsq_csv_defaults(). Every cell must be a finite number. On failure `data` is left
+ * empty and the reader's message (file:line: column N ...) is in nb_errmsg(). */
+nb_status nb_lsq_data_read(const char *path, const nb_csv_options *options, nb_lsq_data *data);
+/* A copy of a table read by nb_csv_read; the columns of a table without a header are
+ * named x and y when there are two, else c1, c2, .... */
+nb_status nb_lsq_data_from_csv(const nb_csv_table *table, nb_lsq_data *data);
+/* A table from caller arrays (copied): columns[k] holds n_rows values. */
+nb_status nb_lsq_data_from_columns(int n_columns, const char *const *names, int64_t n_rows,
+                                   const double *const *columns, nb_lsq_data *data);
+void nb_lsq_data_free(nb_lsq_data *data);
+
+/* A column by name, or by 1-based number ("3" or "$3"); -1 when there is none. */
+int nb_lsq_data_column(const nb_lsq_data *data, const char *name_or_number);
+/* "x, y, sigma" into buf (for messages); returns buf. */
+char *nb_lsq_data_names(const nb_lsq_data *data, char *buf, size_t size);
+
+/* A dataset from columns of a CSV table. `targets` and `features` are comma-separated
+ * column names or 1-based indices ("y", "3", "x1,x2"); features NULL takes every column
+ * that is not a target. With `labels`, the one target column holds class labels: whole
+ * numbers >= 0 (n_classes = the largest + 1) or the table's class names; anything else
+ * fails with the file's line. */
+nb_dataset *nb_dataset_from_csv(const nb_csv_table *table, const char *features, const char *targets, bool labels,
+                                nb_dtype dtype);
+
+/* ====================================================================================== */
+/* nabla IDX: the MNIST file format (a magic number, big-endian dimensions, unsigned
+ * bytes), plain or gzip-compressed, and the Fashion-MNIST set as Debian installs it.
+ *
+ * Refused with a message naming the file: a wrong magic number or data type, a file
+ * shorter than its dimensions say (truncated), data beyond them, corrupt gzip data, and
+ * images and labels that do not count the same items. */
+
+/* A raw IDX array of unsigned bytes (data type 0x08), at most NB_MAX_DIMS dimensions. */
+typedef struct nb_idx {
+    int ndim;
+    int64_t dims[NB_MAX_DIMS];
+    int64_t size;  /* bytes in data: the product of dims (with dims[0] cut to max_items) */
+    uint8_t *data;
+} nb_idx;
+
+/* Read an IDX file (plain or gzip). max_items > 0 reads only the first items (along the
+ * first dimension); otherwise all, and nothing may follow them. Clear with nb_idx_clear. */
+nb_status nb_idx_read(const char *path, int64_t max_items, nb_idx *idx);
+void nb_idx_clear(nb_idx *idx);
+
+/* Images [N, rows, cols] (or [N, features]) and labels [N] into a labelled dataset:
+ * inputs [N, rows*cols] scaled to [0, 1] once, here; labels as whole numbers. With
+ * n_classes > 0 every label must be below it; with 0 it is the largest label + 1.
+ * max_items > 0 loads only the first items. */
+nb_dataset *nb_idx_load(const char *images_path, const char *labels_path, nb_dtype dtype, int n_classes,
+                        int64_t max_items);
+
+/* ---- Fashion-MNIST (Debian package dataset-fashion-mnist) ---------------------------- */
+#define NB_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
+#define NB_FASHION_MNIST_ENV "NABLA_FASHION_MNIST"
+
+/* The paths of the training (train) or test set's two files, in `dir`, else in the
+ * directory named by $NABLA_FASHION_MNIST, else in NB_FASHION_MNIST_DIR; each file as
+ * NAME.gz or uncompressed NAME. Fails with NB_EIO naming the missing file and the
+ * package that provides it. */
+nb_status nb_fashion_mnist_find(const char *dir, bool train, char *images_path, char *labels_path,
+                                size_t path_size);
+/* Load the training or test set: 60,000 or 10,000 images of 28x28 and 10 classes (with
+ * their names). max_items > 0 loads only the first items. */
+nb_dataset *nb_fashion_mnist_load(const char *dir, bool train, nb_dtype dtype, int64_t max_items);
+/* The names of the 10 classes ("T-shirt/top", ..., "Ankle boot"). */
+const char *nb_fashion_mnist_class_name(int label);
+
+/* ====================================================================================== */
+/* nabla safetensors: named tensors and string metadata in the safetensors format, the
+ * model files of nabla.
+ *
+ * Layout: an 8-byte little-endian header length N; N bytes of JSON (padded with spaces
+ * so that the data start at a multiple of 8) mapping each name to {"dtype": "F32" or
+ * "F64", "shape": [...], "data_offsets": [begin, end]}, plus "__metadata__": {string:
+ * string}; then the raw row-major little-endian data, tensor after tensor.
+ *
+ * Saving is atomic: the file is written beside the target under a temporary name,
+ * flushed to disk, then renamed over it; on any failure the temporary file is removed
+ * and an existing file is left as it was. Loading checks everything and refuses a
+ * truncated, overlapping, padded-out or foreign file with a message that says why. */
+
+/* A tensor to save under a name (borrowed for the duration of the call). */
+typedef struct nb_st_entry {
+    const char *name;
+    const nb_tensor *tensor;
+} nb_st_entry;
+
+/* A metadata pair: what it takes to rebuild the model ("model": "784-256-10:relu"). */
+typedef struct nb_st_meta {
+    const char *key;
+    const char *value;
+} nb_st_meta;
+
+/* Save tensors (f32/f64, names unique and not "__metadata__") and metadata. */
+nb_status nb_safetensors_save(const char *path, const nb_st_entry *tensors, int n_tensors, const nb_st_meta *meta,
+                              int n_meta);
+/* Save every parameter of a graph under its name (names must be unique), followed by
+ * optional extra tensors (e.g. a scaler's mean and std). */
+nb_status nb_safetensors_save_graph(const char *path, const nb_graph *graph, const nb_st_entry *extra, int n_extra,
+                                    const nb_st_meta *meta, int n_meta);
+
+/* A loaded file: its tensors, in the order of their data, and its metadata. */
+typedef struct nb_safetensors nb_safetensors;
+
+nb_safetensors *nb_safetensors_load(const char *path);
+void nb_safetensors_free(nb_safetensors *file);
+
+int nb_safetensors_count(const nb_safetensors *file);
+const char *nb_safetensors_name(const nb_safetensors *file, int index);
+const nb_tensor *nb_safetensors_tensor(const nb_safetensors *file, int index);
+/* The tensor of that name; NULL, with a message, when there is none. */
+const nb_tensor *nb_safetensors_get(const nb_safetensors *file, const char *name);
+
+int nb_safetensors_meta_count(const nb_safetensors *file);
+const char *nb_safetensors_meta_key(const nb_safetensors *file, int index);
+/* The metadata value for a key; NULL (no error set) when absent. */
+const char *nb_safetensors_meta(const nb_safetensors *file, const char *key);
+
+/* Copy the file's tensors into the graph's parameters of the same names, converting
+ * f32 <-> f64 to the graph's dtype. Every parameter must be in the file with its exact
+ * shape; with allow_extra false every tensor of the file must be a parameter. Nothing
+ * is changed unless all of it fits; a mismatch names the tensor and both shapes. */
+nb_status nb_safetensors_to_graph(const nb_safetensors *file, nb_graph *graph, bool allow_extra);
+/* Load a file and copy it into the graph's parameters in one call. */
+nb_status nb_safetensors_load_graph(const char *path, nb_graph *graph, bool allow_extra);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

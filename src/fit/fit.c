@@ -1,0 +1,373 @@
+/* Fitting a formula to a table: parse the formula, pick the response, weights and start
+ * values, build the residual graph once, check the start, and hand it to the solver.
+ *
+ * The graph holds each parameter as an input of shape [n] (n copies of its value), so
+ * that one backward pass gives the whole Jacobian (see lsq.c). */
+#include "fit/lsq_internal.h"
+
+#include "nabla/fit.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct fit_state {
+    const nb_lsq_data *data;
+    nb_expr *expr;
+    int n;        /* parameters */
+    int m;        /* points */
+    double *y;    /* the response */
+    double *weights;
+    double *start;
+    bool *defaulted;
+    int response_column; /* -1 when the formula's left side is the response */
+    nb_graph *graph;
+    nb_node **columns;
+    nb_node **params;
+    nb_node *residual;
+} fit_state;
+
+static void state_free(fit_state *s)
+{
+    nb_expr_free(s->expr);
+    nb_free(s->y);
+    nb_free(s->weights);
+    nb_free(s->start);
+    nb_free(s->defaulted);
+    nb_graph_free(s->graph);
+    nb_free(s->columns);
+    nb_free(s->params);
+}
+
+/* %g, but NaN prints as "nan" whatever its sign bit. */
+static const char *show(double value, char *buf, size_t size)
+{
+    if (isnan(value))
+        return "nan";
+    snprintf(buf, size, "%g", value);
+    return buf;
+}
+
+static char *param_list(const nb_expr *expr, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int j = 0; j < nb_expr_n_params(expr) && used < size; j++)
+        used += (size_t)snprintf(buf + used, size - used, j ? ", %s" : "%s", nb_expr_param_name(expr, j));
+    return buf;
+}
+
+/* "row 3 (x = 0, t = 2.5)": the data a formula reads on one row. */
+static void describe_row(const fit_state *s, int row, bool left_side, char *buf, size_t size)
+{
+    size_t used = (size_t)snprintf(buf, size, "row %d", row + 1);
+    bool first = true;
+    for (int k = 0; k < s->data->n_columns && used < size; k++) {
+        if (!nb_expr_uses_column(s->expr, k, left_side))
+            continue;
+        used += (size_t)snprintf(buf + used, size - used, "%s%s = %.10g", first ? " (" : ", ", s->data->names[k],
+                                 s->data->columns[k][row]);
+        first = false;
+    }
+    if (!first && used < size)
+        snprintf(buf + used, size - used, ")");
+}
+
+/* The response: the left side evaluated on the data, or a column. */
+static nb_status pick_response(fit_state *s, const nb_fit_setup *setup)
+{
+    const nb_lsq_data *data = s->data;
+    s->y = nb_alloc((size_t)s->m * sizeof *s->y);
+    if (!s->y)
+        return nb_fail(NB_ENOMEM, "out of memory for %d responses", s->m);
+    char names[512];
+    if (nb_expr_has_response(s->expr)) {
+        if (setup && setup->response)
+            return nb_fail(NB_EARG, "the formula has a left side, so the response column '%s' is not used; give "
+                                    "one or the other",
+                           setup->response);
+        s->response_column = -1;
+        nb_graph *graph = nb_graph_new(NB_F64);
+        nb_node **columns = nb_calloc((size_t)data->n_columns, sizeof *columns);
+        nb_status status = graph && columns ? NB_OK : nb_fail(NB_ENOMEM, "out of memory");
+        int64_t shape[1] = {s->m};
+        for (int k = 0; k < data->n_columns && status == NB_OK; k++) {
+            if (!nb_expr_uses_column(s->expr, k, true))
+                continue;
+            columns[k] = nb_input(graph, data->names[k], 1, shape);
+            status = columns[k] ? nb_input_set_doubles(columns[k], data->columns[k], s->m) : nb_errcode();
+        }
+        nb_node *response = status == NB_OK ? nb_expr_build_response(s->expr, graph, columns) : NULL;
+        if (status == NB_OK && !response)
+            status = nb_errcode();
+        if (status == NB_OK)
+            status = nb_forward(response);
+        if (status == NB_OK && nb_value(response)->size != s->m)
+            status = nb_fail(NB_ESHAPE, "the left side of the formula gives %lld values for %d rows",
+                             (long long)nb_value(response)->size, s->m);
+        if (status == NB_OK) {
+            nb_tensor_to_doubles(nb_value(response), s->y);
+            for (int i = 0; i < s->m; i++)
+                if (!isfinite(s->y[i])) {
+                    char row[256], value[32];
+                    describe_row(s, i, true, row, sizeof row);
+                    status = nb_fail(NB_ENUMERIC, "the left side of the formula is %s at %s",
+                                     show(s->y[i], value, sizeof value), row);
+                    break;
+                }
+        }
+        nb_free(columns);
+        nb_graph_free(graph);
+        return status;
+    }
+    int k;
+    if (setup && setup->response) {
+        k = nb_lsq_data_column(data, setup->response);
+        if (k < 0)
+            return nb_fail(NB_EARG, "there is no column '%s' for the response (columns: %s)", setup->response,
+                           nb_lsq_data_names(data, names, sizeof names));
+    } else {
+        k = nb_lsq_data_column(data, "y");
+        if (k < 0)
+            k = data->n_columns - 1;
+    }
+    if (nb_expr_uses_column(s->expr, k, false))
+        return nb_fail(NB_EARG,
+                       "the response is column '%s', which the formula also reads; name the response (a left "
+                       "side such as 'y = ...', or the response option)",
+                       data->names[k]);
+    s->response_column = k;
+    memcpy(s->y, data->columns[k], (size_t)s->m * sizeof *s->y);
+    return NB_OK;
+}
+
+static nb_status pick_weights(fit_state *s, const nb_fit_setup *setup)
+{
+    if (!setup || !setup->sigma)
+        return NB_OK;
+    char names[512];
+    int k = nb_lsq_data_column(s->data, setup->sigma);
+    if (k < 0)
+        return nb_fail(NB_EARG, "there is no column '%s' for the uncertainties (columns: %s)", setup->sigma,
+                       nb_lsq_data_names(s->data, names, sizeof names));
+    if (nb_expr_uses_column(s->expr, k, false) || k == s->response_column)
+        return nb_fail(NB_EARG, "the uncertainties' column '%s' is also used as data", s->data->names[k]);
+    s->weights = nb_alloc((size_t)s->m * sizeof *s->weights);
+    if (!s->weights)
+        return nb_fail(NB_ENOMEM, "out of memory for %d weights", s->m);
+    for (int i = 0; i < s->m; i++) {
+        double sigma = s->data->columns[k][i];
+        if (!(sigma > 0) || !isfinite(sigma))
+            return nb_fail(NB_EARG, "uncertainties must be positive and finite, but row %d of column '%s' is %g",
+                           i + 1, s->data->names[k], sigma);
+        s->weights[i] = 1 / sigma;
+    }
+    return NB_OK;
+}
+
+static nb_status pick_start(fit_state *s, const nb_fit_setup *setup)
+{
+    s->start = nb_alloc((size_t)s->n * sizeof *s->start);
+    s->defaulted = nb_alloc((size_t)s->n * sizeof *s->defaulted);
+    if (!s->start || !s->defaulted)
+        return nb_fail(NB_ENOMEM, "out of memory");
+    for (int j = 0; j < s->n; j++) {
+        s->start[j] = 1;
+        s->defaulted[j] = true;
+    }
+    if (!setup || setup->n_init == 0)
+        return NB_OK;
+    if (setup->n_init < 0 || !setup->init_names || !setup->init_values)
+        return nb_fail(NB_EARG, "start values: names and values must not be NULL");
+    char names[512];
+    for (int k = 0; k < setup->n_init; k++) {
+        const char *name = setup->init_names[k];
+        int j = name ? nb_expr_param_index(s->expr, name) : -1;
+        if (j < 0) {
+            int column = name ? nb_lsq_data_column(s->data, name) : -1;
+            if (column >= 0 && strcmp(s->data->names[column], name) == 0)
+                return nb_fail(NB_EARG, "a start value is given for '%s', which is a data column, not a parameter",
+                               name);
+            return nb_fail(NB_EARG,
+                           "a start value is given for '%s', which does not occur in the formula (its "
+                           "parameters: %s)",
+                           name ? name : "(null)", param_list(s->expr, names, sizeof names));
+        }
+        if (!isfinite(setup->init_values[k]))
+            return nb_fail(NB_EARG, "the start value of '%s' is %g, not a finite number", name,
+                           setup->init_values[k]);
+        s->start[j] = setup->init_values[k];
+        s->defaulted[j] = false;
+    }
+    return NB_OK;
+}
+
+static nb_status build_graph(fit_state *s)
+{
+    const nb_lsq_data *data = s->data;
+    s->graph = nb_graph_new(NB_F64);
+    s->columns = nb_calloc((size_t)data->n_columns, sizeof *s->columns);
+    s->params = nb_calloc((size_t)s->n, sizeof *s->params);
+    if (!s->graph || !s->columns || !s->params)
+        return nb_fail(NB_ENOMEM, "out of memory building the formula's graph");
+    int64_t shape[1] = {s->m};
+    for (int k = 0; k < data->n_columns; k++) {
+        if (!nb_expr_uses_column(s->expr, k, false))
+            continue;
+        s->columns[k] = nb_input(s->graph, data->names[k], 1, shape);
+        if (!s->columns[k] || nb_input_set_doubles(s->columns[k], data->columns[k], s->m) != NB_OK)
+            return nb_errcode();
+    }
+    for (int j = 0; j < s->n; j++) {
+        s->params[j] = nb_input(s->graph, nb_expr_param_name(s->expr, j), 1, shape);
+        if (!s->params[j] || nb_set_requires_grad(s->params[j], true) != NB_OK)
+            return nb_errcode();
+    }
+    nb_node *model = nb_expr_build_fixed(s->expr, s->graph, s->columns, s->params);
+    nb_node *response = nb_const(s->graph, 1, shape, s->y);
+    s->residual = nb_sub(model, response);
+    return s->residual ? NB_OK : nb_errcode();
+}
+
+/* A model that is not finite at the start cannot be fitted: say where and why. */
+static nb_status check_start(fit_state *s)
+{
+    for (int j = 0; j < s->n; j++) {
+        double *value = nb_value(s->params[j])->data;
+        for (int i = 0; i < s->m; i++)
+            value[i] = s->start[j];
+    }
+    nb_status status = nb_forward(s->residual);
+    if (status != NB_OK)
+        return status;
+    const double *r = nb_value(s->residual)->data;
+    for (int i = 0; i < s->m; i++) {
+        if (isfinite(r[i]))
+            continue;
+        char row[256], start[512], value[32];
+        describe_row(s, i, false, row, sizeof row);
+        size_t used = 0;
+        start[0] = '\0';
+        for (int j = 0; j < s->n && used < sizeof start; j++)
+            used += (size_t)snprintf(start + used, sizeof start - used, "%s%s = %g%s", j ? ", " : "",
+                                     nb_expr_param_name(s->expr, j), s->start[j],
+                                     s->defaulted[j] ? " (default)" : "");
+        return nb_fail(NB_ENUMERIC,
+                       "the model is not finite at the start values: it gives %s at %s; start values: %s; "
+                       "choose start values where the formula is defined",
+                       show(r[i] + s->y[i], value, sizeof value), row, start);
+    }
+    return NB_OK;
+}
+
+/* 1 - SSE / SST, both weighted; SST about the weighted mean. */
+static double r_squared(const fit_state *s, double sse)
+{
+    double sum_w = 0, mean = 0;
+    for (int i = 0; i < s->m; i++) {
+        double w = s->weights ? s->weights[i] * s->weights[i] : 1;
+        sum_w += w;
+        mean += w * s->y[i];
+    }
+    mean /= sum_w;
+    double sst = 0;
+    for (int i = 0; i < s->m; i++) {
+        double w = s->weights ? s->weights[i] * s->weights[i] : 1;
+        sst += w * (s->y[i] - mean) * (s->y[i] - mean);
+    }
+    return sst > 0 ? 1 - sse / sst : NAN;
+}
+
+/* Levenberg–Marquardt, or one QR solve for a formula linear in its parameters. */
+static nb_status fit_by_solver(fit_state *s, nb_lsq_options *opt, nb_lsq_result *result)
+{
+    bool linear = nb_expr_is_linear(s->expr);
+    if (opt->method == NB_LSQ_AUTO)
+        opt->method = linear ? NB_LSQ_LINEAR : NB_LSQ_LM;
+    if (opt->method == NB_LSQ_LINEAR && !linear) {
+        char names[512];
+        return nb_fail(NB_EARG,
+                       "the formula is not linear in its parameters (%s), so the method 'linear' (one QR solve) "
+                       "does not apply; use 'lm' (Levenberg-Marquardt, the default for such a formula)",
+                       param_list(s->expr, names, sizeof names));
+    }
+    double value_norm = 0;
+    for (int i = 0; i < s->m; i++) {
+        double v = s->weights ? s->weights[i] * s->y[i] : s->y[i];
+        value_norm += v * v;
+    }
+    return lsq_fit(s->residual, s->n, s->params, s->start, s->weights, sqrt(value_norm), opt, result);
+}
+
+/* A gradient method trains its own graph of the formula; the statistics are then those of
+ * its end point, from the fit graph's Jacobian. */
+static nb_status fit_by_gradient(fit_state *s, const nb_lsq_options *opt, nb_lsq_result *result)
+{
+    double *x = nb_alloc((size_t)s->n * sizeof *x);
+    if (!x)
+        return nb_fail(NB_ENOMEM, "out of memory");
+    lsq_gradient_run run;
+    nb_status status = lsq_gradient_fit(s->expr, s->data, s->y, s->weights, s->start, opt, x, &run);
+    if (status == NB_OK)
+        status = lsq_statistics_at(s->residual, s->n, s->params, x, s->weights, opt, result);
+    nb_free(x);
+    if (status != NB_OK)
+        return status;
+    result->method = opt->method;
+    result->stop = run.stop;
+    result->iterations = run.iterations;
+    result->n_evals = run.n_evals;
+    result->epochs = run.epochs;
+    result->lr = run.lr;
+    result->batch = run.batch;
+    /* A gradient method cannot tell its end from an optimum: running out of epochs is
+     * no convergence, nor is a line search that could not go lower (it may have stalled
+     * short of the optimum). Compare with the solver to know. */
+    result->converged = false;
+    return NB_OK;
+}
+
+nb_status nb_fit_formula(const char *formula, const nb_lsq_data *data, const nb_fit_setup *setup,
+                         const nb_lsq_options *options, nb_lsq_result *result)
+{
+    if (!result)
+        return nb_fail(NB_EARG, "nb_fit_formula: result must not be NULL");
+    memset(result, 0, sizeof *result);
+    if (!formula || !data || data->n_columns < 1 || !data->names || !data->columns)
+        return nb_fail(NB_EARG, "nb_fit_formula: needs a formula and a table with at least one column");
+    if (data->n_rows > INT32_MAX / 64)
+        return nb_fail(NB_EARG, "nb_fit_formula: %lld rows are too many", (long long)data->n_rows);
+    nb_lsq_options opt = options ? *options : nb_lsq_defaults();
+    if (lsq_check_options(&opt) != NB_OK)
+        return nb_errcode();
+
+    fit_state s = {.data = data, .m = (int)data->n_rows};
+    nb_status status = NB_OK;
+    s.expr = nb_expr_parse(formula, data->n_columns, (const char *const *)data->names);
+    if (!s.expr) {
+        status = nb_errcode();
+        goto done;
+    }
+    s.n = nb_expr_n_params(s.expr);
+    if ((status = pick_response(&s, setup)) != NB_OK || (status = pick_weights(&s, setup)) != NB_OK ||
+        (status = pick_start(&s, setup)) != NB_OK)
+        goto done;
+    if (s.m < s.n) {
+        char names[512];
+        status = nb_fail(NB_EARG, "%d data point%s cannot determine %d parameters (%s): fewer points than "
+                                  "parameters",
+                         s.m, s.m == 1 ? "" : "s", s.n, param_list(s.expr, names, sizeof names));
+        goto done;
+    }
+    if ((status = build_graph(&s)) != NB_OK || (status = check_start(&s)) != NB_OK)
+        goto done;
+    status = nb_lsq_method_is_gradient(opt.method) ? fit_by_gradient(&s, &opt, result)
+                                                   : fit_by_solver(&s, &opt, result);
+    if (status != NB_OK)
+        goto done;
+    memcpy(result->defaulted, s.defaulted, (size_t)s.n * sizeof *s.defaulted);
+    result->r_squared = r_squared(&s, result->sse);
+done:
+    state_free(&s);
+    return status;
+}

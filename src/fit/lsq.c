@@ -1,0 +1,907 @@
+/* Least squares on a graph: Levenberg–Marquardt with Jacobians from backpropagation, a
+ * direct extended-precision QR solve for linear models, and the statistics of the fit.
+ *
+ * The Jacobian trick: when every parameter of the fit is an input of shape [m] holding m
+ * copies of one value, and the model is pointwise (row i reads element i only), one
+ * backward pass seeded with ones leaves d r_i / d p_j in element i of parameter j's
+ * gradient: the whole Jacobian, column by column, for the price of one backward. */
+#include "fit/lsq_internal.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+nb_lsq_options nb_lsq_defaults(void)
+{
+    return (nb_lsq_options){.method = NB_LSQ_AUTO, .ftol = 1e-15, .xtol = 1e-15, .gtol = 0, .max_evals = 0,
+                            .step_bound = 100, .confidence = 0.95, .absolute_sigma = false};
+}
+
+const char *nb_lsq_stop_text(nb_lsq_stop stop)
+{
+    switch (stop) {
+    case NB_LSQ_STOP_NONE: return "did not run";
+    case NB_LSQ_STOP_FTOL: return "the sum of squares stopped decreasing (relative change <= ftol)";
+    case NB_LSQ_STOP_XTOL: return "the step became negligible (relative to the parameters <= xtol)";
+    case NB_LSQ_STOP_BOTH: return "the sum of squares and the parameters stopped changing (ftol and xtol)";
+    case NB_LSQ_STOP_GTOL: return "the residuals are orthogonal to the Jacobian (<= gtol)";
+    case NB_LSQ_STOP_PRECISION: return "no further progress is possible in double precision";
+    case NB_LSQ_STOP_EXACT: return "every residual is zero";
+    case NB_LSQ_STOP_LINEAR: return "solved directly (the model is linear in its parameters)";
+    case NB_LSQ_STOP_MAX_EVALS: return "the evaluation budget ran out before convergence";
+    case NB_LSQ_STOP_EPOCHS: return "ran all its epochs (L-BFGS: iterations): a gradient method stops on its budget";
+    case NB_LSQ_STOP_STALLED: return "the line search could not decrease the loss";
+    }
+    return "unknown";
+}
+
+const char *nb_lsq_method_name(nb_lsq_method method)
+{
+    switch (method) {
+    case NB_LSQ_AUTO: return "auto";
+    case NB_LSQ_LM: return "lm";
+    case NB_LSQ_LINEAR: return "linear";
+    case NB_LSQ_SGD: return "sgd";
+    case NB_LSQ_ADAM: return "adam";
+    case NB_LSQ_LBFGS: return "lbfgs";
+    }
+    return "unknown";
+}
+
+bool nb_lsq_method_is_gradient(nb_lsq_method method)
+{
+    return method == NB_LSQ_SGD || method == NB_LSQ_ADAM || method == NB_LSQ_LBFGS;
+}
+
+void nb_lsq_result_free(nb_lsq_result *result)
+{
+    if (!result)
+        return;
+    if (result->names)
+        for (int j = 0; j < result->n_params; j++)
+            nb_free(result->names[j]);
+    nb_free(result->names);
+    nb_free(result->params);
+    nb_free(result->std_error);
+    nb_free(result->ci_low);
+    nb_free(result->ci_high);
+    nb_free(result->covariance);
+    nb_free(result->defaulted);
+    memset(result, 0, sizeof *result);
+}
+
+/* ---- Student's t ----------------------------------------------------------------------- */
+
+/* The continued fraction of the regularized incomplete beta function I_x(a, b), valid for
+ * x < (a + 1) / (a + b + 2) (modified Lentz). */
+static double beta_fraction(double a, double b, double x)
+{
+    const double tiny = 1e-300;
+    double c = 1, d = 1 - (a + b) * x / (a + 1);
+    if (fabs(d) < tiny)
+        d = tiny;
+    d = 1 / d;
+    double h = d;
+    for (int k = 1; k < 20000; k++) {
+        double even = k * (b - k) * x / ((a + 2 * k - 1) * (a + 2 * k));
+        d = 1 + even * d;
+        c = 1 + even / c;
+        d = 1 / (fabs(d) < tiny ? tiny : d);
+        c = fabs(c) < tiny ? tiny : c;
+        h *= d * c;
+        double odd = -(a + k) * (a + b + k) * x / ((a + 2 * k) * (a + 2 * k + 1));
+        d = 1 + odd * d;
+        c = 1 + odd / c;
+        d = 1 / (fabs(d) < tiny ? tiny : d);
+        c = fabs(c) < tiny ? tiny : c;
+        double step = d * c;
+        h *= step;
+        if (fabs(step - 1) < 1e-16)
+            break;
+    }
+    return h;
+}
+
+/* I_x(a, b), given x and 1 - x separately (both accurate). */
+static double incomplete_beta(double a, double b, double x, double one_minus_x)
+{
+    if (x <= 0)
+        return 0;
+    if (one_minus_x <= 0)
+        return 1;
+    double log_front = lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log(one_minus_x);
+    if (x < (a + 1) / (a + b + 2))
+        return exp(log_front) * beta_fraction(a, b, x) / a;
+    return 1 - exp(log_front) * beta_fraction(b, a, one_minus_x) / b;
+}
+
+/* P(T > t) for t >= 0. */
+static double student_t_upper(double t, double dof)
+{
+    double t2 = t * t;
+    return 0.5 * incomplete_beta(dof / 2, 0.5, dof / (dof + t2), t2 / (dof + t2));
+}
+
+double nb_student_t_quantile(double p, double dof)
+{
+    if (!(p > 0 && p < 1) || !(dof > 0))
+        return NAN;
+    if (p == 0.5)
+        return 0;
+    if (p < 0.5)
+        return -nb_student_t_quantile(1 - p, dof);
+    double tail = 1 - p;
+    double lo = 0, hi = 1;
+    while (student_t_upper(hi, dof) > tail && hi < 1e300)
+        hi *= 2;
+    /* Newton's method on the tail (its derivative is minus the density), kept inside a
+     * bracket that bisection shrinks whenever a Newton step would leave it. */
+    double log_norm = lgamma((dof + 1) / 2) - lgamma(dof / 2) - 0.5 * log(dof * M_PI);
+    double t = 0.5 * (lo + hi);
+    for (int i = 0; i < 200; i++) {
+        double excess = student_t_upper(t, dof) - tail;
+        if (excess > 0)
+            lo = t;
+        else
+            hi = t;
+        double density = exp(log_norm - (dof + 1) / 2 * log1p(t * t / dof));
+        double next = t + excess / density;
+        if (!(next > lo && next < hi))
+            next = 0.5 * (lo + hi);
+        if (fabs(next - t) <= 2 * DBL_EPSILON * next || hi - lo <= 2 * DBL_EPSILON * hi)
+            return next;
+        t = next;
+    }
+    return t;
+}
+
+/* ---- the problem: a residual node and the leaves that hold the fit's scalars ---------- */
+
+typedef struct lsq_problem {
+    nb_node *residual;
+    int n_nodes;
+    nb_node *const *nodes;
+    int n;     /* scalars of the fit */
+    int m;     /* residuals */
+    const double *weights;
+    bool pointwise; /* every node is an [m] input: one backward gives the Jacobian */
+    int *node_of, *elem_of;
+    double *seed;   /* one-hot seeds (general case) */
+    double *x_graph; /* the point of the graph's last forward */
+    bool have_graph_point;
+    int n_evals, n_jacobians;
+    double value_norm; /* |w y|: rounding in the residuals is about eps times this */
+} lsq_problem;
+
+static void problem_free(lsq_problem *pb)
+{
+    nb_free(pb->node_of);
+    nb_free(pb->elem_of);
+    nb_free(pb->seed);
+    nb_free(pb->x_graph);
+}
+
+static bool node_is_pointwise_input(const nb_node *node, int m)
+{
+    const nb_tensor *v = nb_value((nb_node *)node);
+    return strcmp(nb_node_op(node), "input") == 0 && v->ndim == 1 && v->shape[0] == m;
+}
+
+static nb_status problem_init(lsq_problem *pb, nb_node *residual, int n_nodes, nb_node *const *nodes,
+                              const double *weights)
+{
+    memset(pb, 0, sizeof *pb);
+    if (!residual || n_nodes < 1 || !nodes)
+        return nb_fail(NB_EARG, "least squares: needs a residual node and at least one parameter node");
+    nb_graph *graph = nb_node_graph(residual);
+    if (nb_graph_dtype(graph) != NB_F64)
+        return nb_fail(NB_EDTYPE, "least squares: the graph must be float64 (got %s)",
+                       nb_dtype_name(nb_graph_dtype(graph)));
+    int64_t m = nb_value(residual)->size;
+    if (m > INT32_MAX / 64)
+        return nb_fail(NB_EARG, "least squares: %lld residuals are too many", (long long)m);
+    pb->residual = residual;
+    pb->n_nodes = n_nodes;
+    pb->nodes = nodes;
+    pb->m = (int)m;
+    pb->weights = weights;
+    pb->pointwise = true;
+    int64_t n = 0;
+    for (int k = 0; k < n_nodes; k++) {
+        nb_node *node = nodes[k];
+        if (!node || nb_node_graph(node) != graph)
+            return nb_fail(NB_EARG, "least squares: parameter node %d is NULL or from another graph", k + 1);
+        if (node_is_pointwise_input(node, pb->m)) {
+            if (!nb_requires_grad(node))
+                return nb_fail(NB_EARG,
+                               "least squares: input '%s' must be marked nb_set_requires_grad(node, true)",
+                               nb_node_name(node));
+            n += 1;
+        } else if (nb_is_param(node)) {
+            pb->pointwise = false;
+            n += nb_value(node)->size;
+        } else {
+            char shape[96];
+            const nb_tensor *v = nb_value(node);
+            return nb_fail(NB_EARG,
+                           "least squares: '%s' (%s, shape %s) is neither a parameter nor an input of shape "
+                           "[%d] (one per residual)",
+                           nb_node_name(node), nb_node_op(node), nb_shape_str(v->ndim, v->shape, shape, sizeof shape),
+                           pb->m);
+        }
+    }
+    if (n > 100000)
+        return nb_fail(NB_EARG, "least squares: %lld parameters are too many for a dense solver", (long long)n);
+    pb->n = (int)n;
+    pb->node_of = nb_alloc((size_t)n * sizeof(int));
+    pb->elem_of = nb_alloc((size_t)n * sizeof(int));
+    pb->seed = nb_calloc((size_t)pb->m, sizeof(double));
+    pb->x_graph = nb_alloc((size_t)n * sizeof(double));
+    if (!pb->node_of || !pb->elem_of || !pb->seed || !pb->x_graph) {
+        problem_free(pb);
+        return nb_fail(NB_ENOMEM, "least squares: out of memory");
+    }
+    int j = 0;
+    for (int k = 0; k < n_nodes; k++) {
+        int count = nb_is_param(nodes[k]) ? (int)nb_value(nodes[k])->size : 1;
+        for (int e = 0; e < count; e++, j++) {
+            pb->node_of[j] = k;
+            pb->elem_of[j] = e;
+        }
+    }
+    return NB_OK;
+}
+
+static void set_point(lsq_problem *pb, const double *x)
+{
+    for (int j = 0; j < pb->n; j++) {
+        nb_node *node = pb->nodes[pb->node_of[j]];
+        double *value = nb_value(node)->data;
+        if (nb_is_param(node)) {
+            value[pb->elem_of[j]] = x[j];
+        } else {
+            for (int i = 0; i < pb->m; i++)
+                value[i] = x[j];
+        }
+    }
+}
+
+/* f := weighted residuals at x. *finite tells whether they all are. */
+static nb_status evaluate(lsq_problem *pb, const double *x, double *f, bool *finite)
+{
+    set_point(pb, x);
+    nb_status status = nb_forward(pb->residual);
+    if (status != NB_OK)
+        return status;
+    pb->n_evals++;
+    memcpy(pb->x_graph, x, (size_t)pb->n * sizeof *x);
+    pb->have_graph_point = true;
+    const double *r = nb_value(pb->residual)->data;
+    bool ok = true;
+    for (int i = 0; i < pb->m; i++) {
+        f[i] = pb->weights ? pb->weights[i] * r[i] : r[i];
+        ok &= isfinite(f[i]) != 0;
+    }
+    *finite = ok;
+    return NB_OK;
+}
+
+/* jac (m x n, column-major) := d f / d x at x, by backpropagation. *finite as above. */
+static nb_status jacobian(lsq_problem *pb, const double *x, double *f_scratch, double *jac, bool *finite)
+{
+    if (!pb->have_graph_point || memcmp(pb->x_graph, x, (size_t)pb->n * sizeof *x) != 0) {
+        bool values_finite;
+        nb_status status = evaluate(pb, x, f_scratch, &values_finite);
+        if (status != NB_OK)
+            return status;
+    }
+    nb_graph *graph = nb_node_graph(pb->residual);
+    int m = pb->m, n = pb->n;
+    if (pb->pointwise) {
+        nb_zero_grad(graph);
+        nb_status status = nb_backward_seed(pb->residual, NULL);
+        if (status != NB_OK)
+            return status;
+        for (int j = 0; j < n; j++) {
+            const double *grad = nb_grad(pb->nodes[pb->node_of[j]])->data;
+            double *column = jac + (size_t)j * m;
+            for (int i = 0; i < m; i++)
+                column[i] = pb->weights ? pb->weights[i] * grad[i] : grad[i];
+        }
+    } else {
+        /* One backward pass per residual: row i of the Jacobian. */
+        for (int i = 0; i < m; i++) {
+            pb->seed[i] = 1;
+            nb_zero_grad(graph);
+            nb_status status = nb_backward_seed(pb->residual, pb->seed);
+            pb->seed[i] = 0;
+            if (status != NB_OK)
+                return status;
+            double w = pb->weights ? pb->weights[i] : 1;
+            for (int j = 0; j < n; j++) {
+                nb_node *node = pb->nodes[pb->node_of[j]];
+                const double *grad = nb_grad(node)->data;
+                double d;
+                if (nb_is_param(node)) {
+                    d = grad[pb->elem_of[j]];
+                } else {
+                    d = 0;
+                    for (int k = 0; k < m; k++)
+                        d += grad[k];
+                }
+                jac[i + (size_t)j * m] = w * d;
+            }
+        }
+    }
+    pb->n_jacobians++;
+    bool ok = true;
+    for (size_t k = 0; k < (size_t)m * n; k++)
+        ok &= isfinite(jac[k]) != 0;
+    *finite = ok;
+    return NB_OK;
+}
+
+/* ---- Levenberg–Marquardt --------------------------------------------------------------- */
+
+typedef struct lm_outcome {
+    int iterations;
+    nb_lsq_stop stop;
+} lm_outcome;
+
+typedef struct lm_work {
+    double *f, *f_trial, *jac, *qtf, *diag, *rdiag, *col_norm, *step, *x_trial, *x_prev, *f_prev, *work;
+    int *perm;
+} lm_work;
+
+static void lm_work_free(lm_work *w)
+{
+    nb_free(w->f), nb_free(w->f_trial), nb_free(w->jac), nb_free(w->qtf), nb_free(w->diag), nb_free(w->rdiag);
+    nb_free(w->col_norm), nb_free(w->step), nb_free(w->x_trial), nb_free(w->x_prev), nb_free(w->f_prev);
+    nb_free(w->work), nb_free(w->perm);
+}
+
+static nb_status lm_work_alloc(int m, int n, lm_work *w)
+{
+    memset(w, 0, sizeof *w);
+    size_t mm = (size_t)m, nn = (size_t)n;
+    w->f = nb_alloc(mm * sizeof(double));
+    w->f_trial = nb_alloc(mm * sizeof(double));
+    w->f_prev = nb_alloc(mm * sizeof(double));
+    w->jac = nb_alloc(mm * nn * sizeof(double));
+    w->qtf = nb_alloc(nn * sizeof(double));
+    w->diag = nb_alloc(nn * sizeof(double));
+    w->rdiag = nb_alloc(nn * sizeof(double));
+    w->col_norm = nb_alloc(nn * sizeof(double));
+    w->step = nb_alloc(nn * sizeof(double));
+    w->x_trial = nb_alloc(nn * sizeof(double));
+    w->x_prev = nb_alloc(nn * sizeof(double));
+    w->work = nb_alloc((mm > 4 * nn ? mm : 4 * nn) * sizeof(double));
+    w->perm = nb_alloc(nn * sizeof(int));
+    if (!w->f || !w->f_trial || !w->f_prev || !w->jac || !w->qtf || !w->diag || !w->rdiag || !w->col_norm ||
+        !w->step || !w->x_trial || !w->x_prev || !w->work || !w->perm) {
+        lm_work_free(w);
+        return nb_fail(NB_ENOMEM, "least squares: out of memory for %d residuals and %d parameters", m, n);
+    }
+    return NB_OK;
+}
+
+static double scaled_norm(int n, const double *diag, const double *x, double *work)
+{
+    for (int j = 0; j < n; j++)
+        work[j] = diag[j] * x[j];
+    return lsq_norm(n, work);
+}
+
+/* J, its pivoted QR and qtf = (Qᵀ f)[0:n] at x, with R (diagonal included) in the upper
+ * triangle of w->jac. */
+static nb_status linearize(lsq_problem *pb, const double *x, lm_work *w, bool *finite)
+{
+    int m = pb->m, n = pb->n;
+    nb_status status = jacobian(pb, x, w->f_trial, w->jac, finite);
+    if (status != NB_OK || !*finite)
+        return status;
+    lsq_qr(m, n, w->jac, w->perm, w->rdiag, w->col_norm, w->work);
+    memcpy(w->work, w->f, (size_t)m * sizeof *w->f);
+    lsq_qr_apply_qt(m, n, w->jac, w->work);
+    for (int j = 0; j < n; j++) {
+        w->qtf[j] = w->work[j];
+        w->jac[j + (size_t)j * m] = w->rdiag[j];
+    }
+    return NB_OK;
+}
+
+/* After convergence: Gauss–Newton steps, judged by their size rather than by the sum of
+ * squares. Near the minimum the sum of squares changes by less than its own rounding
+ * error while the parameters may still be off in their 7th digit along a flat
+ * direction; the Gauss–Newton step -J⁺f, linear in that error, still sees it. The size
+ * of the step from a point estimates its distance to the minimum, so the point with the
+ * smallest step is kept, and a step that raises the sum of squares beyond rounding ends
+ * the polish. */
+static nb_status polish(lsq_problem *pb, double *x, lm_work *w, double *fnorm, int *iterations)
+{
+    const int m = pb->m, n = pb->n;
+    const int max_steps = 10;
+    /* The sum of squares may rise by its rounding noise, never by more than that and a
+     * small fraction of itself: larger rises mean the linearisation no longer holds. */
+    const double fnorm_limit = *fnorm * (1 + 1e-4) + 16 * DBL_EPSILON * pb->value_norm;
+    double best_size = INFINITY;
+    nb_status status = NB_OK;
+    bool finite;
+    memcpy(w->x_prev, x, (size_t)n * sizeof *x);
+    for (int k = 0; k < max_steps; k++) {
+        if ((status = linearize(pb, x, w, &finite)) != NB_OK || !finite)
+            break;
+        double par = 0;
+        lsq_lm_step(n, w->jac, m, w->perm, w->diag, w->qtf, INFINITY, &par, w->step, w->work);
+        double size = scaled_norm(n, w->diag, w->step, w->work);
+        if (!(size < best_size))
+            break;
+        best_size = size;
+        memcpy(w->x_prev, x, (size_t)n * sizeof *x);
+        double xnorm = scaled_norm(n, w->diag, x, w->work);
+        if (size <= 2 * DBL_EPSILON * xnorm)
+            break;
+        for (int j = 0; j < n; j++)
+            w->x_trial[j] = x[j] - w->step[j];
+        if ((status = evaluate(pb, w->x_trial, w->f_trial, &finite)) != NB_OK || !finite)
+            break;
+        double fnorm1 = lsq_norm(m, w->f_trial);
+        if (!(fnorm1 <= fnorm_limit))
+            break;
+        memcpy(x, w->x_trial, (size_t)n * sizeof *x);
+        memcpy(w->f, w->f_trial, (size_t)m * sizeof *w->f);
+        *fnorm = fnorm1;
+        ++*iterations;
+    }
+    memcpy(x, w->x_prev, (size_t)n * sizeof *x);
+    return status;
+}
+
+#define DIAG_FLOOR 1e-8
+
+/* MINPACK's scaled trust-region Levenberg–Marquardt (Moré 1978), with two additions: a
+ * trial point where the model is not finite counts as a failed step (the region
+ * shrinks), and a point where the Jacobian is not finite is stepped back from. x holds
+ * the start on entry (already checked finite) and the solution on exit. */
+static nb_status lm_solve(lsq_problem *pb, double *x, const nb_lsq_options *opt, lm_outcome *out)
+{
+    const int m = pb->m, n = pb->n;
+    const double eps = DBL_EPSILON;
+    int max_evals = opt->max_evals > 0 ? opt->max_evals : 400 * (n + 1);
+    lm_work w;
+    if (lm_work_alloc(m, n, &w) != NB_OK)
+        return nb_errcode();
+    nb_status status;
+    bool finite;
+    out->stop = NB_LSQ_STOP_NONE;
+    out->iterations = 0;
+
+    if ((status = evaluate(pb, x, w.f, &finite)) != NB_OK)
+        goto done;
+    if (!finite) {
+        int row = 0;
+        while (row < m && isfinite(w.f[row]))
+            row++;
+        status = nb_fail(NB_ENUMERIC, "the residuals are not finite at the start values (residual %d is %g)",
+                         row + 1, w.f[row]);
+        goto done;
+    }
+    double fnorm = lsq_norm(m, w.f);
+    double delta = 0, xnorm = 0, par = 0, fnorm_prev = fnorm;
+    bool have_prev = false;
+    if (fnorm == 0) {
+        out->stop = NB_LSQ_STOP_EXACT;
+        goto done;
+    }
+
+    for (int iter = 1;; iter++) {
+        if ((status = jacobian(pb, x, w.f_trial, w.jac, &finite)) != NB_OK)
+            goto done;
+        if (!finite) {
+            if (!have_prev) {
+                status = nb_fail(NB_ENUMERIC, "the Jacobian is not finite at the start values");
+                goto done;
+            }
+            /* Step back to the last point whose Jacobian was finite, with a smaller region. */
+            memcpy(x, w.x_prev, (size_t)n * sizeof *x);
+            memcpy(w.f, w.f_prev, (size_t)m * sizeof *w.f);
+            fnorm = fnorm_prev;
+            delta *= 0.25;
+            have_prev = false;
+            if ((status = jacobian(pb, x, w.f_trial, w.jac, &finite)) != NB_OK)
+                goto done;
+        }
+        out->iterations = iter;
+        lsq_qr(m, n, w.jac, w.perm, w.rdiag, w.col_norm, w.work);
+        if (iter == 1) {
+            /* MINPACK's scaling by the column norms, with a floor: a parameter the model
+             * barely reacts to at the start (a column 1e-20 of the others) would otherwise
+             * be allowed astronomic steps, every one of them overflowing. */
+            double largest = 0;
+            for (int j = 0; j < n; j++)
+                largest = fmax(largest, w.col_norm[j]);
+            for (int j = 0; j < n; j++)
+                w.diag[j] = w.col_norm[j] > DIAG_FLOOR * largest ? w.col_norm[j]
+                            : largest > 0                        ? DIAG_FLOOR * largest
+                                                                 : 1;
+            xnorm = scaled_norm(n, w.diag, x, w.work);
+            delta = opt->step_bound * xnorm;
+            if (delta == 0)
+                delta = opt->step_bound;
+        }
+        memcpy(w.work, w.f, (size_t)m * sizeof *w.f);
+        lsq_qr_apply_qt(m, n, w.jac, w.work);
+        for (int j = 0; j < n; j++) {
+            w.qtf[j] = w.work[j];
+            w.jac[j + (size_t)j * m] = w.rdiag[j]; /* R's diagonal back in place */
+        }
+        /* The largest cosine between f and a column of J. */
+        double gnorm = 0;
+        for (int j = 0; j < n; j++) {
+            int l = w.perm[j];
+            if (w.col_norm[l] == 0)
+                continue;
+            double sum = 0;
+            for (int i = 0; i <= j; i++)
+                sum += w.jac[i + (size_t)j * m] * (w.qtf[i] / fnorm);
+            gnorm = fmax(gnorm, fabs(sum / w.col_norm[l]));
+        }
+        if (gnorm <= opt->gtol) {
+            out->stop = NB_LSQ_STOP_GTOL;
+            goto done;
+        }
+        for (int j = 0; j < n; j++)
+            w.diag[j] = fmax(w.diag[j], w.col_norm[j]);
+
+        double ratio;
+        do {
+            lsq_lm_step(n, w.jac, m, w.perm, w.diag, w.qtf, delta, &par, w.step, w.work);
+            for (int j = 0; j < n; j++) {
+                w.step[j] = -w.step[j];
+                w.x_trial[j] = x[j] + w.step[j];
+            }
+            double pnorm = scaled_norm(n, w.diag, w.step, w.work);
+            if (iter == 1)
+                delta = fmin(delta, pnorm);
+            if ((status = evaluate(pb, w.x_trial, w.f_trial, &finite)) != NB_OK)
+                goto done;
+            double fnorm1 = finite ? lsq_norm(m, w.f_trial) : INFINITY;
+
+            double actred = 0.1 * fnorm1 < fnorm ? 1 - (fnorm1 / fnorm) * (fnorm1 / fnorm) : -1;
+            /* The reduction the linear model predicts: |J step|² + 2 par |D step|². */
+            for (int j = 0; j < n; j++) {
+                w.work[j] = 0;
+                double t = w.step[w.perm[j]];
+                for (int i = 0; i <= j; i++)
+                    w.work[i] += w.jac[i + (size_t)j * m] * t;
+            }
+            double t1 = lsq_norm(n, w.work) / fnorm;
+            double t2 = sqrt(par) * pnorm / fnorm;
+            double prered = t1 * t1 + t2 * t2 / 0.5;
+            double dirder = -(t1 * t1 + t2 * t2);
+            ratio = prered != 0 ? actred / prered : 0;
+
+            if (ratio <= 0.25) {
+                double shrink = actred >= 0 ? 0.5 : 0.5 * dirder / (dirder + 0.5 * actred);
+                if (0.1 * fnorm1 >= fnorm || shrink < 0.1)
+                    shrink = 0.1;
+                delta = shrink * fmin(delta, pnorm / 0.1);
+                par /= shrink;
+            } else if (par == 0 || ratio >= 0.75) {
+                delta = pnorm / 0.5;
+                par *= 0.5;
+            }
+
+            if (ratio >= 1e-4) { /* a successful step */
+                memcpy(w.x_prev, x, (size_t)n * sizeof *x);
+                memcpy(w.f_prev, w.f, (size_t)m * sizeof *w.f);
+                fnorm_prev = fnorm;
+                have_prev = true;
+                memcpy(x, w.x_trial, (size_t)n * sizeof *x);
+                memcpy(w.f, w.f_trial, (size_t)m * sizeof *w.f);
+                xnorm = scaled_norm(n, w.diag, x, w.work);
+                fnorm = fnorm1;
+                if (fnorm == 0) {
+                    out->stop = NB_LSQ_STOP_EXACT;
+                    goto done;
+                }
+            }
+
+            bool f_converged = fabs(actred) <= opt->ftol && prered <= opt->ftol && 0.5 * ratio <= 1;
+            bool x_converged = delta <= opt->xtol * xnorm;
+            if (f_converged || x_converged) {
+                out->stop = f_converged && x_converged ? NB_LSQ_STOP_BOTH
+                            : f_converged              ? NB_LSQ_STOP_FTOL
+                                                       : NB_LSQ_STOP_XTOL;
+                goto done;
+            }
+            if (pb->n_evals >= max_evals) {
+                out->stop = NB_LSQ_STOP_MAX_EVALS;
+                goto done;
+            }
+            if ((fabs(actred) <= eps && prered <= eps && 0.5 * ratio <= 1) || delta <= eps * xnorm ||
+                gnorm <= eps) {
+                out->stop = NB_LSQ_STOP_PRECISION;
+                goto done;
+            }
+        } while (ratio < 1e-4);
+    }
+done:
+    if (status == NB_OK && out->stop != NB_LSQ_STOP_MAX_EVALS && out->stop != NB_LSQ_STOP_EXACT &&
+        out->stop != NB_LSQ_STOP_NONE)
+        status = polish(pb, x, &w, &fnorm, &out->iterations);
+    lm_work_free(&w);
+    return status;
+}
+
+/* ---- results --------------------------------------------------------------------------- */
+
+static nb_status result_alloc(nb_lsq_result *result, int n)
+{
+    memset(result, 0, sizeof *result);
+    result->n_params = n;
+    size_t nn = (size_t)n;
+    result->names = nb_calloc(nn, sizeof(char *));
+    result->params = nb_alloc(nn * sizeof(double));
+    result->std_error = nb_alloc(nn * sizeof(double));
+    result->ci_low = nb_alloc(nn * sizeof(double));
+    result->ci_high = nb_alloc(nn * sizeof(double));
+    result->covariance = nb_alloc(nn * nn * sizeof(double));
+    result->defaulted = nb_calloc(nn, sizeof(bool));
+    if (!result->names || !result->params || !result->std_error || !result->ci_low || !result->ci_high ||
+        !result->covariance || !result->defaulted) {
+        nb_lsq_result_free(result);
+        return nb_fail(NB_ENOMEM, "least squares: out of memory for the result");
+    }
+    return NB_OK;
+}
+
+static char *name_of_scalar(const lsq_problem *pb, int j)
+{
+    nb_node *node = pb->nodes[pb->node_of[j]];
+    char buf[256];
+    if (nb_is_param(node) && nb_value(node)->size > 1)
+        snprintf(buf, sizeof buf, "%s[%d]", nb_node_name(node), pb->elem_of[j]);
+    else
+        snprintf(buf, sizeof buf, "%s", nb_node_name(node));
+    return nb_strdup(buf);
+}
+
+/* Covariance, standard errors and intervals at the solution; fails on a singular
+ * Jacobian, naming a parameter that the others make redundant. */
+static nb_status finish_statistics(lsq_problem *pb, const double *x, double *jac, double *f_scratch,
+                                   const double *cov_given, const nb_lsq_options *opt, bool tolerate_singular,
+                                   nb_lsq_result *result)
+{
+    int n = pb->n, m = pb->m;
+    bool finite;
+    nb_status status;
+    /* The residuals at the solution (and the graph's values with them). */
+    if ((status = evaluate(pb, x, f_scratch, &finite)) != NB_OK)
+        return status;
+    double sse = 0;
+    for (int i = 0; i < m; i++)
+        sse += f_scratch[i] * f_scratch[i];
+    result->sse = sse;
+    result->n_points = m;
+    result->dof = m - n;
+    result->residual_std = result->dof > 0 ? sqrt(sse / (double)result->dof) : NAN;
+    result->confidence = opt->confidence;
+    memcpy(result->params, x, (size_t)n * sizeof *x);
+    if (!finite)
+        return nb_fail(NB_ENUMERIC, "the residuals are not finite at the solution");
+
+    int rank = n, dependent = -1;
+    if (cov_given) {
+        memcpy(result->covariance, cov_given, (size_t)n * n * sizeof(double));
+        for (int j = 0; j < n && rank == n; j++)
+            if (isnan(cov_given[j * n + j]))
+                rank = j, dependent = j;
+    } else {
+        if ((status = jacobian(pb, x, f_scratch, jac, &finite)) != NB_OK)
+            return status;
+        if (!finite)
+            return nb_fail(NB_ENUMERIC, "the Jacobian is not finite at the solution");
+        if ((status = lsq_inverse_normal(m, n, jac, result->covariance, &rank, &dependent)) != NB_OK)
+            return status;
+    }
+    if (rank < n && tolerate_singular) {
+        /* A point found by other means is reported as it is; it has no covariance. */
+        for (int a = 0; a < n * n; a++)
+            result->covariance[a] = NAN;
+        for (int j = 0; j < n; j++)
+            result->std_error[j] = result->ci_low[j] = result->ci_high[j] = NAN;
+        return NB_OK;
+    }
+    if (rank < n) {
+        char names[512] = "";
+        size_t used = 0;
+        for (int j = 0; j < n && used < sizeof names; j++)
+            if (j != dependent)
+                used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "",
+                                         result->names[j]);
+        return nb_fail(NB_ENUMERIC,
+                       "the Jacobian is singular (rank %d of %d): the data cannot tell '%s' apart from a "
+                       "combination of %s, so the parameters are not determined; drop or fix one of them",
+                       rank, n, result->names[dependent], names);
+    }
+    double s2 = result->dof > 0 ? sse / (double)result->dof : NAN;
+    double scale = opt->absolute_sigma ? 1 : s2;
+    double t = result->dof > 0 ? nb_student_t_quantile(0.5 + opt->confidence / 2, (double)result->dof) : NAN;
+    for (int a = 0; a < n * n; a++)
+        result->covariance[a] *= scale;
+    for (int j = 0; j < n; j++) {
+        result->std_error[j] = sqrt(result->covariance[j * n + j]);
+        result->ci_low[j] = x[j] - t * result->std_error[j];
+        result->ci_high[j] = x[j] + t * result->std_error[j];
+    }
+    return NB_OK;
+}
+
+/* Linear models: J does not depend on the parameters, f(x) = f(0) + J x. */
+static nb_status linear_solve(lsq_problem *pb, double *x, double *jac, double *f, double *cov)
+{
+    int m = pb->m, n = pb->n;
+    bool finite;
+    nb_status status;
+    for (int j = 0; j < n; j++)
+        x[j] = 0;
+    if ((status = jacobian(pb, x, f, jac, &finite)) != NB_OK)
+        return status;
+    if (!finite)
+        return nb_fail(NB_ENUMERIC, "the design matrix of the linear model is not finite");
+    for (int i = 0; i < m; i++)
+        f[i] = -f[i];
+    int rank;
+    if ((status = lsq_linear_solve(m, n, jac, f, x, cov, &rank)) != NB_OK)
+        return status;
+    return NB_OK;
+}
+
+/* The solve shared by both entry points; start holds n values. */
+static nb_status solve(lsq_problem *pb, const double *start, nb_lsq_method method, const nb_lsq_options *opt,
+                       nb_lsq_result *result)
+{
+    int m = pb->m, n = pb->n;
+    if (m < n)
+        return nb_fail(NB_EARG, "%d data point%s cannot determine %d parameters: fewer points than parameters",
+                       m, m == 1 ? "" : "s", n);
+    double *x = nb_alloc((size_t)n * sizeof *x);
+    double *f = nb_alloc((size_t)m * sizeof *f);
+    double *jac = nb_alloc((size_t)m * n * sizeof *jac);
+    double *cov = nb_alloc((size_t)n * n * sizeof *cov);
+    nb_status status = NB_OK;
+    if (!x || !f || !jac || !cov) {
+        status = nb_fail(NB_ENOMEM, "least squares: out of memory");
+        goto done;
+    }
+    memcpy(x, start, (size_t)n * sizeof *x);
+    if (method == NB_LSQ_LINEAR) {
+        if ((status = linear_solve(pb, x, jac, f, cov)) != NB_OK)
+            goto done;
+        result->method = NB_LSQ_LINEAR;
+        result->stop = NB_LSQ_STOP_LINEAR;
+        result->iterations = 1;
+        status = finish_statistics(pb, x, jac, f, cov, opt, false, result);
+    } else {
+        lm_outcome outcome = {0, NB_LSQ_STOP_NONE};
+        if ((status = lm_solve(pb, x, opt, &outcome)) != NB_OK)
+            goto done;
+        result->method = NB_LSQ_LM;
+        result->stop = outcome.stop;
+        result->iterations = outcome.iterations;
+        status = finish_statistics(pb, x, jac, f, NULL, opt, false, result);
+    }
+    result->converged = result->stop != NB_LSQ_STOP_MAX_EVALS && result->stop != NB_LSQ_STOP_NONE;
+    result->n_evals = pb->n_evals;
+    result->n_jacobians = pb->n_jacobians;
+    result->r_squared = NAN;
+done:
+    nb_free(x);
+    nb_free(f);
+    nb_free(jac);
+    nb_free(cov);
+    return status;
+}
+
+static nb_status check_options(const nb_lsq_options *opt)
+{
+    if (!(opt->ftol >= 0) || !(opt->xtol >= 0) || !(opt->gtol >= 0))
+        return nb_fail(NB_EARG, "least squares: tolerances must be >= 0 (ftol %g, xtol %g, gtol %g)", opt->ftol,
+                       opt->xtol, opt->gtol);
+    if (!(opt->step_bound > 0) || !(opt->confidence > 0 && opt->confidence < 1) || opt->max_evals < 0)
+        return nb_fail(NB_EARG, "least squares: step_bound must be > 0, confidence in (0, 1), max_evals >= 0");
+    if (opt->method != NB_LSQ_AUTO && opt->method != NB_LSQ_LM && opt->method != NB_LSQ_LINEAR &&
+        !nb_lsq_method_is_gradient(opt->method))
+        return nb_fail(NB_EARG, "least squares: unknown method %d", (int)opt->method);
+    if (!(opt->lr >= 0) || !isfinite(opt->lr) || opt->epochs < 0 || opt->batch < 0)
+        return nb_fail(NB_EARG, "least squares: the learning rate, epochs and batch size must be >= 0 (0: the "
+                                "default), got %g, %d and %lld",
+                       opt->lr, opt->epochs, (long long)opt->batch);
+    return NB_OK;
+}
+
+nb_status lsq_check_options(const nb_lsq_options *options) { return check_options(options); }
+
+nb_status nb_lsq_fit_graph(nb_node *residual, int n_nodes, nb_node *const *params, const double *start,
+                           const double *weights, const nb_lsq_options *options, nb_lsq_result *result)
+{
+    return lsq_fit(residual, n_nodes, params, start, weights, 0, options, result);
+}
+
+nb_status lsq_fit(nb_node *residual, int n_nodes, nb_node *const *params, const double *start,
+                  const double *weights, double value_norm, const nb_lsq_options *options, nb_lsq_result *result)
+{
+    if (!result)
+        return nb_fail(NB_EARG, "nb_lsq_fit_graph: result must not be NULL");
+    memset(result, 0, sizeof *result);
+    nb_lsq_options opt = options ? *options : nb_lsq_defaults();
+    if (check_options(&opt) != NB_OK)
+        return nb_errcode();
+    if (!start)
+        return nb_fail(NB_EARG, "nb_lsq_fit_graph: start values must not be NULL");
+    lsq_problem pb;
+    nb_status status = problem_init(&pb, residual, n_nodes, params, weights);
+    if (status != NB_OK)
+        return status;
+    pb.value_norm = isfinite(value_norm) ? value_norm : 0;
+    if ((status = result_alloc(result, pb.n)) != NB_OK)
+        goto done;
+    for (int j = 0; j < pb.n; j++)
+        if (!(result->names[j] = name_of_scalar(&pb, j))) {
+            status = nb_fail(NB_ENOMEM, "least squares: out of memory");
+            goto done;
+        }
+    if (nb_lsq_method_is_gradient(opt.method)) {
+        status = nb_fail(NB_EARG, "least squares: the gradient method '%s' fits formulas (nb_fit_formula), not "
+                                  "residual graphs",
+                         nb_lsq_method_name(opt.method));
+        goto done;
+    }
+    /* A graph is linear only if its user says so: AUTO means Levenberg–Marquardt. */
+    status = solve(&pb, start, opt.method == NB_LSQ_LINEAR ? NB_LSQ_LINEAR : NB_LSQ_LM, &opt, result);
+done:
+    if (status != NB_OK)
+        nb_lsq_result_free(result);
+    problem_free(&pb);
+    return status;
+}
+
+nb_status lsq_statistics_at(nb_node *residual, int n_nodes, nb_node *const *params, const double *x,
+                            const double *weights, const nb_lsq_options *options, nb_lsq_result *result)
+{
+    memset(result, 0, sizeof *result);
+    lsq_problem pb;
+    nb_status status = problem_init(&pb, residual, n_nodes, params, weights);
+    if (status != NB_OK)
+        return status;
+    double *f = nb_alloc((size_t)pb.m * sizeof *f);
+    double *jac = nb_alloc((size_t)pb.m * pb.n * sizeof *jac);
+    if (!f || !jac) {
+        status = nb_fail(NB_ENOMEM, "least squares: out of memory");
+        goto done;
+    }
+    if ((status = result_alloc(result, pb.n)) != NB_OK)
+        goto done;
+    for (int j = 0; j < pb.n; j++)
+        if (!(result->names[j] = name_of_scalar(&pb, j))) {
+            status = nb_fail(NB_ENOMEM, "least squares: out of memory");
+            goto done;
+        }
+    if (pb.m < pb.n) {
+        status = nb_fail(NB_EARG, "%d data points cannot determine %d parameters", pb.m, pb.n);
+        goto done;
+    }
+    status = finish_statistics(&pb, x, jac, f, NULL, options, true, result);
+    result->n_evals = pb.n_evals;
+    result->n_jacobians = pb.n_jacobians;
+    result->r_squared = NAN;
+done:
+    if (status != NB_OK)
+        nb_lsq_result_free(result);
+    nb_free(f);
+    nb_free(jac);
+    problem_free(&pb);
+    return status;
+}

@@ -1,0 +1,874 @@
+/* Delimited text files through libcsv: the file is read in blocks and fed to the parser
+ * one physical line at a time, so that every message can name the line it is about.
+ * The first two records are held back as text until the header has been decided; after
+ * that each cell is converted as soon as libcsv reports it. */
+#include "core/core.h"
+#include "nabla/io.h"
+
+#include <csv.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BLOCK_SIZE (1 << 16)
+#define SAMPLE_LINES 20
+#define FIRST_CAPACITY 256
+
+typedef struct text_record {
+    char **fields;
+    int n_fields;
+    int capacity;
+    int64_t line;
+} text_record;
+
+typedef struct csv_reader {
+    const char *source;
+    const nb_csv_options *options;
+    struct csv_parser parser;
+    bool whitespace;       /* runs of blanks separate fields: empty unquoted fields are dropped */
+    bool failed;
+
+    int64_t line;          /* the physical line being fed (1-based) */
+    int64_t record_line;   /* the line the current record began on */
+    size_t line_offset;    /* bytes of the current line already fed */
+    int n_fields;          /* fields seen in the current record */
+
+    /* Before the header is decided: the first two records as text. */
+    bool streaming;
+    text_record held[2];
+    int n_held;
+
+    /* After: how file fields map to table columns. */
+    int n_file_fields;
+    int64_t header_line;   /* the first record's line, quoted by ragged-row messages */
+    int *column_of_field;  /* n_file_fields entries: table column or -1 (not kept) */
+    double *row;           /* the row being converted, n_cols values */
+    char *class_cell;      /* the class column's text in the row being converted */
+    char **class_cells;    /* per row, while it is not known whether they are names */
+    int64_t capacity;      /* rows the column arrays can hold */
+
+    nb_csv_table *table;
+} csv_reader;
+
+/* ---- small helpers ------------------------------------------------------------------ */
+
+static bool fail_nomem(csv_reader *r, const char *what)
+{
+    nb_fail(NB_ENOMEM, "%s: out of memory for %s", r->source, what);
+    r->failed = true;
+    return false;
+}
+
+/* A cell is a number when strtod consumes all of it but trailing blanks. */
+static bool parse_number(const char *text, size_t len, double *value)
+{
+    if (strlen(text) != len) /* a NUL byte inside the cell: binary data */
+        return false;
+    char *end;
+    double v = strtod(text, &end);
+    if (end == text)
+        return false;
+    while (*end == ' ' || *end == '\t')
+        end++;
+    if (*end)
+        return false;
+    *value = v;
+    return true;
+}
+
+static bool is_number(const char *text)
+{
+    double ignored;
+    return parse_number(text, strlen(text), &ignored);
+}
+
+static bool all_digits(const char *text)
+{
+    if (!*text)
+        return false;
+    for (; *text; text++)
+        if (*text < '0' || *text > '9')
+            return false;
+    return true;
+}
+
+/* "x, y, z" into buf, cut short with "..." when it does not fit. */
+static void list_names(char *const *names, int n, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(names[i]);
+        if (used + len + 8 >= size) {
+            snprintf(buf + used, size - used, "%s...", i ? ", " : "");
+            return;
+        }
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", names[i]);
+    }
+}
+
+/* The 0-based column named `spec`, or with the 1-based index `spec`; -1 with a message. */
+static int find_column(char *const *names, int n, const char *spec, const char *source)
+{
+    int found = -1;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(names[i], spec) != 0)
+            continue;
+        if (found >= 0) {
+            nb_fail(NB_EARG, "%s: column name '%s' is ambiguous (columns %d and %d); select it by number",
+                    source, spec, found + 1, i + 1);
+            return -1;
+        }
+        found = i;
+    }
+    if (found >= 0)
+        return found;
+    if (all_digits(spec)) {
+        long index = strtol(spec, NULL, 10);
+        if (index >= 1 && index <= n)
+            return (int)index - 1;
+        nb_fail(NB_EARG, "%s: no column %s (there are %d columns)", source, spec, n);
+        return -1;
+    }
+    char list[768];
+    list_names(names, n, list, sizeof list);
+    nb_fail(NB_EARG, "%s: no column '%s'; available columns: %s", source, spec, list);
+    return -1;
+}
+
+static void record_clear(text_record *record)
+{
+    for (int i = 0; i < record->n_fields; i++)
+        nb_free(record->fields[i]);
+    nb_free(record->fields);
+    memset(record, 0, sizeof *record);
+}
+
+/* ---- delimiter detection ---------------------------------------------------------------- */
+
+/* Occurrences of c outside double quotes in one line. */
+static int count_outside_quotes(const char *line, size_t len, char c)
+{
+    int count = 0;
+    bool quoted = false;
+    for (size_t i = 0; i < len; i++) {
+        if (line[i] == '"')
+            quoted = !quoted;
+        else if (line[i] == c && !quoted)
+            count++;
+    }
+    return count;
+}
+
+static bool blank_line(const char *line, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r' && line[i] != '\n')
+            return false;
+    return true;
+}
+
+/* Fields of a whitespace-separated line: runs of non-blanks, quotes kept together. */
+static int count_tokens(const char *line, size_t len)
+{
+    int count = 0;
+    bool quoted = false, in_token = false;
+    for (size_t i = 0; i < len; i++) {
+        bool blank = !quoted && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r');
+        if (line[i] == '"')
+            quoted = !quoted;
+        if (!blank && !in_token)
+            count++;
+        in_token = !blank;
+    }
+    return count;
+}
+
+/* Tab, semicolon, comma, in that order of preference: the first that occurs the same
+ * (non-zero) number of times on every sampled line; else whitespace when every line has
+ * the same number of blank-separated fields; else the first of the three on the first
+ * line (so that ragged rows are reported as such); else whitespace. A semicolon beats the
+ * comma because files that separate with semicolons use decimal commas. */
+static char detect_delimiter(const char *text, size_t len, char comment, int64_t skip_lines)
+{
+    static const char candidates[4] = {'\t', ';', ',', ' '};
+    int counts[SAMPLE_LINES][4];
+    int n_lines = 0;
+    size_t pos = 0;
+    while (pos < len && n_lines < SAMPLE_LINES) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t end = nl ? (size_t)(nl - text) : len;
+        const char *line = text + pos;
+        size_t line_len = end - pos;
+        pos = end + 1;
+        if (skip_lines > 0) {
+            skip_lines--;
+            continue;
+        }
+        if (blank_line(line, line_len) || (comment && line[0] == comment))
+            continue;
+        for (int c = 0; c < 3; c++)
+            counts[n_lines][c] = count_outside_quotes(line, line_len, candidates[c]);
+        counts[n_lines][3] = count_tokens(line, line_len) - 1;
+        n_lines++;
+    }
+    if (n_lines == 0)
+        return ',';
+    for (int c = 0; c < 4; c++) {
+        bool consistent = counts[0][c] > 0;
+        for (int i = 1; i < n_lines && consistent; i++)
+            consistent = counts[i][c] == counts[0][c];
+        if (consistent)
+            return candidates[c];
+    }
+    for (int c = 0; c < 3; c++)
+        if (counts[0][c] > 0)
+            return candidates[c];
+    return ' ';
+}
+
+/* ---- the table ----------------------------------------------------------------------- */
+
+static bool table_grow(csv_reader *r)
+{
+    nb_csv_table *t = r->table;
+    int64_t capacity = r->capacity ? 2 * r->capacity : FIRST_CAPACITY;
+    for (int c = 0; c < t->n_cols; c++) {
+        double *grown = nb_realloc(t->columns[c], (size_t)capacity * sizeof(double));
+        if (!grown)
+            return fail_nomem(r, "the table's columns");
+        t->columns[c] = grown;
+    }
+    int64_t *lines = nb_realloc(t->lines, (size_t)capacity * sizeof *lines);
+    if (!lines)
+        return fail_nomem(r, "the table's line numbers");
+    t->lines = lines;
+    if (t->class_col >= 0) {
+        char **cells = nb_realloc(r->class_cells, (size_t)capacity * sizeof *cells);
+        if (!cells)
+            return fail_nomem(r, "the class names");
+        r->class_cells = cells;
+    }
+    r->capacity = capacity;
+    return true;
+}
+
+/* Decide whether the first record is a header (see nb_csv_header). */
+static bool first_record_is_header(const csv_reader *r)
+{
+    switch (r->options->header) {
+    case NB_CSV_HEADER_YES: return true;
+    case NB_CSV_HEADER_NO: return false;
+    case NB_CSV_HEADER_AUTO: break;
+    }
+    const text_record *first = &r->held[0];
+    if (r->n_held < 2) {
+        for (int j = 0; j < first->n_fields; j++)
+            if (!is_number(first->fields[j]))
+                return true;
+        return false;
+    }
+    const text_record *second = &r->held[1];
+    for (int j = 0; j < first->n_fields && j < second->n_fields; j++)
+        if (!is_number(first->fields[j]) && is_number(second->fields[j]))
+            return true;
+    return false;
+}
+
+/* Resolve the selected columns (all when none) to file fields; fills table names. */
+static bool select_columns(csv_reader *r, char **file_names)
+{
+    const nb_csv_options *o = r->options;
+    nb_csv_table *t = r->table;
+    int n_fields = r->n_file_fields;
+    int class_field = -1;
+    if (o->class_column) {
+        class_field = find_column(file_names, n_fields, o->class_column, r->source);
+        if (class_field < 0) {
+            nb_error_prefix("class column");
+            return r->failed = true, false;
+        }
+    } else if (o->class_column_last) {
+        class_field = n_fields - 1;
+    }
+    for (int j = 0; j < n_fields; j++)
+        r->column_of_field[j] = -1;
+    int n_cols = o->n_columns > 0 ? o->n_columns : n_fields;
+    bool class_selected = class_field < 0 || o->n_columns <= 0;
+    for (int i = 0; i < o->n_columns; i++) {
+        int j = find_column(file_names, n_fields, o->columns[i], r->source);
+        if (j < 0)
+            return r->failed = true, false;
+        if (r->column_of_field[j] >= 0) {
+            nb_fail(NB_EARG, "%s: column '%s' is selected twice", r->source, file_names[j]);
+            return r->failed = true, false;
+        }
+        r->column_of_field[j] = i;
+        class_selected = class_selected || j == class_field;
+    }
+    if (o->n_columns <= 0)
+        for (int j = 0; j < n_fields; j++)
+            r->column_of_field[j] = j;
+    if (!class_selected) /* asked for a class column but not in the list: keep it, last */
+        r->column_of_field[class_field] = n_cols++;
+
+    t->n_cols = n_cols;
+    t->class_col = class_field >= 0 ? r->column_of_field[class_field] : -1;
+    t->names = nb_calloc((size_t)n_cols, sizeof *t->names);
+    t->columns = nb_calloc((size_t)n_cols, sizeof *t->columns);
+    r->row = nb_calloc((size_t)n_cols, sizeof *r->row);
+    if (!t->names || !t->columns || !r->row)
+        return fail_nomem(r, "the table");
+    for (int j = 0; j < n_fields; j++) {
+        int c = r->column_of_field[j];
+        if (c >= 0 && !(t->names[c] = nb_strdup(file_names[j])))
+            return fail_nomem(r, "the column names");
+    }
+    return true;
+}
+
+static bool convert_records(csv_reader *r, int first);
+
+/* The first records are in: decide the header, name and select the columns, then
+ * convert the held records that are data. */
+static bool start_table(csv_reader *r)
+{
+    nb_csv_table *t = r->table;
+    text_record *first = &r->held[0];
+    r->n_file_fields = first->n_fields;
+    r->header_line = first->line;
+    t->has_header = first_record_is_header(r);
+
+    char **file_names = nb_calloc((size_t)r->n_file_fields, sizeof *file_names);
+    r->column_of_field = nb_calloc((size_t)r->n_file_fields, sizeof *r->column_of_field);
+    if (!file_names || !r->column_of_field) {
+        nb_free(file_names);
+        return fail_nomem(r, "the column names");
+    }
+    bool ok = true;
+    for (int j = 0; j < r->n_file_fields && ok; j++) {
+        char generated[32];
+        snprintf(generated, sizeof generated, "col%d", j + 1);
+        const char *name = t->has_header && first->fields[j][0] ? first->fields[j] : generated;
+        ok = (file_names[j] = nb_strdup(name)) != NULL;
+    }
+    if (!ok)
+        fail_nomem(r, "the column names");
+    else
+        ok = select_columns(r, file_names);
+    for (int j = 0; j < r->n_file_fields; j++)
+        nb_free(file_names[j]);
+    nb_free(file_names);
+    if (!ok)
+        return false;
+
+    r->streaming = true;
+    return convert_records(r, t->has_header ? 1 : 0);
+}
+
+/* ---- converting data ------------------------------------------------------------------ */
+
+/* "column 3 ('y')" for messages; a file without a header has only numbers for its
+ * columns, so the generated name (which the caller may rename) is left out. */
+static void column_label(const csv_reader *r, int field, int c, char *buf, size_t size)
+{
+    const nb_csv_table *t = r->table;
+    if (t->has_header)
+        snprintf(buf, size, "column %d ('%.200s')", field + 1, t->names[c]);
+    else
+        snprintf(buf, size, "column %d", field + 1);
+}
+
+static void convert_field(csv_reader *r, int field, const char *text, size_t len)
+{
+    int c = field < r->n_file_fields ? r->column_of_field[field] : -1;
+    if (c < 0)
+        return; /* not kept, or a ragged row reported at its end */
+    nb_csv_table *t = r->table;
+    if (c == t->class_col && !(len == 0 || blank_line(text, len))) {
+        nb_free(r->class_cell);
+        if (!(r->class_cell = nb_strdup(text)))
+            fail_nomem(r, "the class names");
+        return;
+    }
+    double value;
+    char column[256];
+    if (len == 0 || blank_line(text, len)) {
+        column_label(r, field, c, column, sizeof column);
+        nb_fail(NB_EPARSE, "%s:%lld: %s is empty", r->source, (long long)r->line, column);
+        r->failed = true;
+    } else if (!parse_number(text, len, &value)) {
+        column_label(r, field, c, column, sizeof column);
+        nb_fail(NB_EPARSE, "%s:%lld: %s: '%.64s' is not a number", r->source, (long long)r->line, column, text);
+        r->failed = true;
+    } else if (!isfinite(value) && !r->options->allow_nonfinite) {
+        column_label(r, field, c, column, sizeof column);
+        nb_fail(NB_ENUMERIC, "%s:%lld: %s: '%.64s' is not a finite number", r->source, (long long)r->line, column,
+                text);
+        r->failed = true;
+    } else {
+        r->row[c] = value;
+    }
+}
+
+static void end_data_row(csv_reader *r, int n_fields, int64_t line)
+{
+    nb_csv_table *t = r->table;
+    if (n_fields != r->n_file_fields) {
+        nb_fail(NB_EPARSE, "%s:%lld: ragged row: %d fields, but %d on line %lld", r->source, (long long)line,
+                n_fields, r->n_file_fields, (long long)r->header_line);
+        r->failed = true;
+        return;
+    }
+    if (t->n_rows == r->capacity && !table_grow(r))
+        return;
+    for (int c = 0; c < t->n_cols; c++)
+        t->columns[c][t->n_rows] = r->row[c];
+    t->lines[t->n_rows] = line;
+    if (t->class_col >= 0) {
+        r->class_cells[t->n_rows] = r->class_cell;
+        r->class_cell = NULL;
+    }
+    t->n_rows++;
+}
+
+/* Convert held records from index `first` on, as if they were being parsed now. */
+static bool convert_records(csv_reader *r, int first)
+{
+    int64_t line = r->line;
+    for (int i = first; i < r->n_held && !r->failed; i++) {
+        text_record *record = &r->held[i];
+        r->line = record->line;
+        for (int j = 0; j < record->n_fields && !r->failed; j++)
+            convert_field(r, j, record->fields[j], strlen(record->fields[j]));
+        if (!r->failed)
+            end_data_row(r, record->n_fields, record->line);
+    }
+    r->line = line;
+    return !r->failed;
+}
+
+/* ---- libcsv callbacks ---------------------------------------------------------------- */
+
+static void hold_field(csv_reader *r, const char *text)
+{
+    text_record *record = &r->held[r->n_held];
+    if (record->n_fields == record->capacity) {
+        int capacity = record->capacity ? 2 * record->capacity : 16;
+        char **fields = nb_realloc(record->fields, (size_t)capacity * sizeof *fields);
+        if (!fields) {
+            fail_nomem(r, "the first rows");
+            return;
+        }
+        record->fields = fields;
+        record->capacity = capacity;
+    }
+    if (!(record->fields[record->n_fields] = nb_strdup(text))) {
+        fail_nomem(r, "the first rows");
+        return;
+    }
+    record->n_fields++;
+}
+
+static void on_field(void *text, size_t len, void *data)
+{
+    csv_reader *r = data;
+    if (r->failed)
+        return;
+    if (!text) {
+        if (r->whitespace) /* an empty unquoted field: just more blanks between fields */
+            return;
+        text = "";
+    }
+    int field = r->n_fields++;
+    if (r->streaming)
+        convert_field(r, field, text, len);
+    else
+        hold_field(r, text);
+}
+
+static void on_row(int terminator, void *data)
+{
+    (void)terminator;
+    csv_reader *r = data;
+    int n_fields = r->n_fields;
+    r->n_fields = 0;
+    if (r->failed || n_fields == 0) /* n_fields 0: a blank line between whitespace */
+        return;
+    if (r->streaming) {
+        end_data_row(r, n_fields, r->record_line);
+        return;
+    }
+    r->held[r->n_held].line = r->record_line;
+    if (++r->n_held == 2)
+        start_table(r);
+}
+
+/* ---- feeding the parser ------------------------------------------------------------ */
+
+static void parse_failed(csv_reader *r, size_t done)
+{
+    if (csv_error(&r->parser) == CSV_ENOMEM) {
+        fail_nomem(r, "a field");
+        return;
+    }
+    nb_fail(NB_EPARSE, "%s:%lld: malformed quotes at character %zu (a quote inside an unquoted field, or text "
+            "after a closing quote)", r->source, (long long)r->line, r->line_offset + done + 1);
+    r->failed = true;
+}
+
+/* Feed one block, line by line; lines that begin with the comment character outside
+ * a record are skipped whole. */
+static void feed_block(csv_reader *r, char *block, size_t size, bool *skipping)
+{
+    size_t pos = 0;
+    while (pos < size && !r->failed) {
+        /* libcsv's state 0 is "no row begun": we are not inside a quoted field. */
+        bool between_records = r->parser.pstate == 0;
+        if (r->line_offset == 0 && between_records &&
+            (r->line <= r->options->skip_lines || (r->options->comment && block[pos] == r->options->comment)))
+            *skipping = true;
+        const char *nl = memchr(block + pos, '\n', size - pos);
+        size_t end = nl ? (size_t)(nl - block) + 1 : size;
+        if (r->whitespace) /* libcsv has one delimiter: make tabs spaces */
+            for (size_t i = pos; i < end; i++)
+                if (block[i] == '\t')
+                    block[i] = ' ';
+        if (!*skipping) {
+            if (between_records)
+                r->record_line = r->line;
+            size_t done = csv_parse(&r->parser, block + pos, end - pos, on_field, on_row, r);
+            if (done != end - pos && !r->failed)
+                parse_failed(r, done);
+        }
+        if (nl) {
+            r->line++;
+            r->line_offset = 0;
+            *skipping = false;
+        } else {
+            r->line_offset += end - pos;
+        }
+        pos = end;
+    }
+}
+
+/* ---- finishing -------------------------------------------------------------------------- */
+
+static int compare_strings(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A known class name and its number, sorted by name for bsearch. */
+typedef struct known_class {
+    const char *name;
+    int index;
+} known_class;
+
+static int compare_known(const void *a, const void *b)
+{
+    return strcmp(((const known_class *)a)->name, ((const known_class *)b)->name);
+}
+
+/* The class column through the caller's class names: cell -> its number in that list. */
+static bool map_known_classes(csv_reader *r)
+{
+    const nb_csv_options *o = r->options;
+    nb_csv_table *t = r->table;
+    int k = o->n_known_classes;
+    known_class *sorted = nb_alloc((size_t)k * sizeof *sorted);
+    if (!sorted)
+        return fail_nomem(r, "the known classes");
+    for (int c = 0; c < k; c++)
+        sorted[c] = (known_class){o->known_classes[c], c};
+    qsort(sorted, (size_t)k, sizeof *sorted, compare_known);
+    for (int c = 1; c < k; c++)
+        if (strcmp(sorted[c].name, sorted[c - 1].name) == 0) {
+            int a = sorted[c - 1].index, b = sorted[c].index;
+            nb_fail(NB_EARG, "nb_csv_read: known class '%s' is given twice (classes %d and %d)", sorted[c].name,
+                    (a < b ? a : b) + 1, (a < b ? b : a) + 1);
+            nb_free(sorted);
+            return r->failed = true, false;
+        }
+    double *column = t->columns[t->class_col];
+    for (int64_t i = 0; i < t->n_rows; i++) {
+        known_class key = {r->class_cells[i], 0};
+        const known_class *hit = bsearch(&key, sorted, (size_t)k, sizeof *sorted, compare_known);
+        if (!hit) {
+            char list[512];
+            list_names((char *const *)o->known_classes, k, list, sizeof list);
+            nb_fail(NB_EFORMAT, "%s:%lld: column '%s': '%.64s' is not one of the %d known classes (%s)", r->source,
+                    (long long)t->lines[i], t->names[t->class_col], r->class_cells[i], k, list);
+            nb_free(sorted);
+            return r->failed = true, false;
+        }
+        column[i] = hit->index;
+    }
+    nb_free(sorted);
+    t->class_names = nb_calloc((size_t)k, sizeof *t->class_names);
+    if (!t->class_names)
+        return fail_nomem(r, "the class names");
+    t->n_classes = k; /* counted before the copies so that nb_csv_free frees those made */
+    for (int c = 0; c < k; c++)
+        if (!(t->class_names[c] = nb_strdup(o->known_classes[c])))
+            return fail_nomem(r, "the class names");
+    return true;
+}
+
+/* The class column: numbers when every cell is one, otherwise sorted distinct names. */
+static bool finish_class_column(csv_reader *r)
+{
+    nb_csv_table *t = r->table;
+    if (t->class_col < 0)
+        return true;
+    if (r->options->known_classes)
+        return map_known_classes(r);
+    int64_t n = t->n_rows;
+    double *column = t->columns[t->class_col];
+    bool numeric = true;
+    for (int64_t i = 0; i < n && numeric; i++)
+        numeric = parse_number(r->class_cells[i], strlen(r->class_cells[i]), &column[i]);
+    if (numeric) {
+        for (int64_t i = 0; i < n; i++)
+            if (!isfinite(column[i]) && !r->options->allow_nonfinite) {
+                nb_fail(NB_ENUMERIC, "%s:%lld: column '%s': '%.64s' is not a finite number", r->source,
+                        (long long)t->lines[i], t->names[t->class_col], r->class_cells[i]);
+                return r->failed = true, false;
+            }
+        t->class_col = -1;
+        return true;
+    }
+    char **sorted = nb_alloc((size_t)n * sizeof *sorted);
+    if (!sorted)
+        return fail_nomem(r, "sorting the class names");
+    memcpy(sorted, r->class_cells, (size_t)n * sizeof *sorted);
+    qsort(sorted, (size_t)n, sizeof *sorted, compare_strings);
+    int64_t distinct = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (i == 0 || strcmp(sorted[i], sorted[distinct - 1]) != 0)
+            sorted[distinct++] = sorted[i];
+    if (distinct > INT32_MAX) {
+        nb_free(sorted);
+        nb_fail(NB_EFORMAT, "%s: %lld distinct class names is too many", r->source, (long long)distinct);
+        return r->failed = true, false;
+    }
+    t->class_names = nb_calloc((size_t)distinct, sizeof *t->class_names);
+    bool ok = t->class_names != NULL;
+    if (ok) /* counted before the copies so that nb_csv_free frees those made */
+        t->n_classes = (int)distinct;
+    for (int64_t k = 0; k < distinct && ok; k++)
+        ok = (t->class_names[k] = nb_strdup(sorted[k])) != NULL;
+    for (int64_t i = 0; i < n && ok; i++) {
+        char **hit = bsearch(&r->class_cells[i], sorted, (size_t)distinct, sizeof *sorted, compare_strings);
+        column[i] = (double)(hit - sorted);
+    }
+    nb_free(sorted);
+    return ok ? true : fail_nomem(r, "the class names");
+}
+
+static bool finish(csv_reader *r, bool read_anything)
+{
+    nb_csv_table *t = r->table;
+    if (!r->streaming) {
+        if (r->n_held == 0) {
+            nb_fail(NB_EFORMAT, read_anything ? "%s: no rows (only blank or comment lines)" : "%s: the file is empty",
+                    r->source);
+            return r->failed = true, false;
+        }
+        if (!start_table(r))
+            return false;
+    }
+    if (t->n_rows == 0) {
+        nb_fail(NB_EFORMAT, "%s:%lld: a header but no data rows", r->source, (long long)r->header_line);
+        return r->failed = true, false;
+    }
+    return finish_class_column(r);
+}
+
+static void reader_clear(csv_reader *r)
+{
+    for (int i = 0; i < 2; i++)
+        record_clear(&r->held[i]);
+    if (r->class_cells && r->table)
+        for (int64_t i = 0; i < r->table->n_rows; i++)
+            nb_free(r->class_cells[i]);
+    nb_free(r->class_cells);
+    nb_free(r->class_cell);
+    nb_free(r->column_of_field);
+    nb_free(r->row);
+}
+
+static bool known_classes_ok(const nb_csv_options *o)
+{
+    if (!o->known_classes && o->n_known_classes == 0)
+        return true;
+    if (!o->known_classes || o->n_known_classes < 1) {
+        nb_fail(NB_EARG, "nb_csv_read: %d known classes %s", o->n_known_classes,
+                o->known_classes ? "(at least one is needed)" : "but no list given");
+        return false;
+    }
+    if (!o->class_column && !o->class_column_last) {
+        nb_fail(NB_EARG, "nb_csv_read: known classes are given but no class column");
+        return false;
+    }
+    for (int c = 0; c < o->n_known_classes; c++)
+        if (!o->known_classes[c]) {
+            nb_fail(NB_EARG, "nb_csv_read: known class %d is NULL", c + 1);
+            return false;
+        }
+    return true; /* duplicates are found once the names are sorted */
+}
+
+static bool options_ok(const nb_csv_options *o)
+{
+    if (o->delimiter && !strchr(",;\t ", o->delimiter)) {
+        nb_fail(NB_EARG, "nb_csv_read: delimiter must be ',', ';', tab or ' ' (whitespace), not '%c'", o->delimiter);
+        return false;
+    }
+    if (o->header != NB_CSV_HEADER_AUTO && o->header != NB_CSV_HEADER_YES && o->header != NB_CSV_HEADER_NO) {
+        nb_fail(NB_EARG, "nb_csv_read: unknown header mode %d", (int)o->header);
+        return false;
+    }
+    if (o->skip_lines < 0) {
+        nb_fail(NB_EARG, "nb_csv_read: cannot skip %lld lines", (long long)o->skip_lines);
+        return false;
+    }
+    if (o->n_columns < 0 || (o->n_columns > 0 && !o->columns)) {
+        nb_fail(NB_EARG, "nb_csv_read: %d columns selected but no list given", o->n_columns);
+        return false;
+    }
+    for (int i = 0; i < o->n_columns; i++)
+        if (!o->columns[i]) {
+            nb_fail(NB_EARG, "nb_csv_read: selected column %d is NULL", i + 1);
+            return false;
+        }
+    return known_classes_ok(o);
+}
+
+/* Parse the open stream into r->table. */
+static bool read_stream(csv_reader *r, FILE *file)
+{
+    char *block = nb_alloc(BLOCK_SIZE);
+    if (!block)
+        return fail_nomem(r, "the read buffer");
+    bool started = false, skipping = false;
+    size_t got;
+    while (!r->failed && (got = fread(block, 1, BLOCK_SIZE, file)) > 0) {
+        char *text = block;
+        if (!started && got >= 3 && memcmp(block, "\xEF\xBB\xBF", 3) == 0) { /* a UTF-8 byte-order mark */
+            text += 3;
+            got -= 3;
+        }
+        if (!started) {
+            char delimiter = r->options->delimiter ? r->options->delimiter
+                                                    : detect_delimiter(text, got, r->options->comment,
+                                                                       r->options->skip_lines);
+            r->whitespace = delimiter == ' ';
+            r->table->delimiter = delimiter;
+            unsigned char flags = CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL;
+            if (csv_init(&r->parser, flags | (r->whitespace ? CSV_EMPTY_IS_NULL : 0)) != 0) {
+                nb_free(block);
+                return fail_nomem(r, "the CSV parser");
+            }
+            csv_set_realloc_func(&r->parser, nb_realloc);
+            csv_set_free_func(&r->parser, nb_free);
+            csv_set_delim(&r->parser, (unsigned char)delimiter);
+            started = true;
+        }
+        feed_block(r, text, got, &skipping);
+    }
+    nb_free(block);
+    if (!r->failed && ferror(file)) {
+        nb_fail(NB_EIO, "%s: read error: %s", r->source, strerror(errno));
+        r->failed = true;
+    }
+    if (started) {
+        if (!r->failed && csv_fini(&r->parser, on_field, on_row, r) != 0 && !r->failed) {
+            if (csv_error(&r->parser) == CSV_ENOMEM)
+                fail_nomem(r, "a field");
+            else {
+                nb_fail(NB_EPARSE, "%s:%lld: a quoted field is never closed", r->source, (long long)r->record_line);
+                r->failed = true;
+            }
+        }
+        csv_free(&r->parser);
+    }
+    return !r->failed && finish(r, started);
+}
+
+nb_csv_table *nb_csv_read_stream(FILE *stream, const char *name, const nb_csv_options *options)
+{
+    static const nb_csv_options defaults = {0};
+    if (!options)
+        options = &defaults;
+    if (!stream || !name) {
+        nb_fail(NB_EARG, "nb_csv_read_stream: %s is NULL", stream ? "the name" : "the stream");
+        return NULL;
+    }
+    if (!options_ok(options))
+        return NULL;
+    nb_csv_table *table = nb_calloc(1, sizeof *table);
+    if (!table || !(table->source = nb_strdup(name))) {
+        nb_free(table);
+        nb_fail(NB_ENOMEM, "nb_csv_read: out of memory");
+        return NULL;
+    }
+    table->class_col = -1;
+    csv_reader r = {.source = table->source, .options = options, .line = 1, .record_line = 1, .table = table};
+    bool ok = read_stream(&r, stream);
+    reader_clear(&r);
+    if (!ok) {
+        nb_csv_free(table);
+        return NULL;
+    }
+    return table;
+}
+
+nb_csv_table *nb_csv_read(const char *path, const nb_csv_options *options)
+{
+    if (!path) {
+        nb_fail(NB_EARG, "nb_csv_read: path is NULL");
+        return NULL;
+    }
+    if (strcmp(path, "-") == 0)
+        return nb_csv_read_stream(stdin, "<stdin>", options);
+    FILE *file = fopen(path, "rb");
+    if (!file) {
+        nb_fail(NB_EIO, "cannot open '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    nb_csv_table *table = nb_csv_read_stream(file, path, options);
+    fclose(file);
+    return table;
+}
+
+void nb_csv_free(nb_csv_table *table)
+{
+    if (!table)
+        return;
+    for (int c = 0; c < table->n_cols; c++) {
+        if (table->names)
+            nb_free(table->names[c]);
+        if (table->columns)
+            nb_free(table->columns[c]);
+    }
+    for (int k = 0; k < table->n_classes; k++)
+        nb_free(table->class_names[k]);
+    nb_free(table->class_names);
+    nb_free(table->names);
+    nb_free(table->columns);
+    nb_free(table->lines);
+    nb_free(table->source);
+    nb_free(table);
+}
+
+int nb_csv_column(const nb_csv_table *table, const char *name_or_index)
+{
+    if (!table || !name_or_index) {
+        nb_fail(NB_EARG, "nb_csv_column: %s is NULL", table ? "the column" : "the table");
+        return -1;
+    }
+    return find_column(table->names, table->n_cols, name_or_index, table->source);
+}

@@ -1,0 +1,375 @@
+/* The training loop: epochs of mini-batches, schedule, clipping, early stopping,
+ * divergence detection, progress. */
+#include "autodiff/graph_internal.h"
+
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#include "nabla/nn.h"
+
+nb_train_config nb_train_defaults(void) { return (nb_train_config){.epochs = 10, .batch_size = 32, .shuffle = true}; }
+
+static double now_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* The model's input takes the dataset's rows, and its target the dataset's targets. */
+static nb_status check_fit(const nb_model *model, const nb_dataset *data, const char *what)
+{
+    if (!model || !model->graph || !model->input || !model->target || !model->loss)
+        return nb_fail(NB_EARG, "%s: the model needs a graph, an input, a target and a loss", what);
+    if (!data)
+        return nb_fail(NB_EARG, "%s: no data", what);
+    if (nb_dataset_dtype(data) != model->graph->dtype)
+        return nb_fail(NB_EDTYPE, "%s: the data are %s, the model %s", what, nb_dtype_name(nb_dataset_dtype(data)),
+                       nb_dtype_name(model->graph->dtype));
+    const nb_tensor *input = &model->input->value, *target = &model->target->value;
+    int64_t features = nb_dataset_n_features(data), outputs = nb_dataset_n_outputs(data);
+    if (input->ndim != 2 || input->shape[1] != features) {
+        char buf[96];
+        return nb_fail(NB_ESHAPE, "%s: the model's input %s does not take rows of %lld features", what,
+                       nb_shape_str(input->ndim, input->shape, buf, sizeof buf), (long long)features);
+    }
+    bool labels = data->n_classes > 0;
+    if (labels ? target->ndim != 1 : (target->ndim != 2 || target->shape[1] != outputs)) {
+        char buf[96];
+        return nb_fail(NB_ESHAPE, "%s: the model's target %s does not take %s", what,
+                       nb_shape_str(target->ndim, target->shape, buf, sizeof buf),
+                       labels ? "class labels [N]" : "the data's target columns");
+    }
+    if (data->n == 0)
+        return nb_fail(NB_EARG, "%s: the data set is empty", what);
+    return NB_OK;
+}
+
+static nb_status bind_batch(const nb_model *model, const nb_batch *batch)
+{
+    nb_status status = nb_input_bind(model->input, batch->inputs, batch->size);
+    return status == NB_OK ? nb_input_bind(model->target, batch->targets, batch->size) : status;
+}
+
+/* The loops bind the model's input and target to a loader's batches, which are freed
+ * with the loader: on the way out each gets back what it held before, its own storage
+ * (its values untouched meanwhile) or the caller's binding. Never allocates: an input's
+ * own storage already held its old batch. */
+typedef struct held_input {
+    nb_node *node;
+    void *data;
+    int64_t batch;
+    bool bound;
+} held_input;
+
+typedef struct held_inputs {
+    held_input input, target;
+} held_inputs;
+
+static held_input hold_input(nb_node *node)
+{
+    return (held_input){node, node->value.data, node->value.shape[0], node->bound};
+}
+
+static held_inputs hold_inputs(const nb_model *model)
+{
+    return (held_inputs){hold_input(model->input), hold_input(model->target)};
+}
+
+static nb_status give_back_input(const held_input *held)
+{
+    return held->bound ? nb_input_bind(held->node, held->data, held->batch) : nb_input_resize(held->node, held->batch);
+}
+
+/* `status`, or the first failure of giving the inputs back when it is NB_OK. */
+static nb_status give_back_inputs(const held_inputs *held, nb_status status)
+{
+    nb_status input = give_back_input(&held->input), target = give_back_input(&held->target);
+    if (status != NB_OK)
+        return status;
+    return input != NB_OK ? input : target;
+}
+
+/* Whether nb_forward(target) computes node's value: a leaf holds its own, an op node is
+ * computed when it is in target's plan (built by target's first forward pass). */
+static bool computed_by(const nb_node *target, const nb_node *node)
+{
+    if (node->kind != NB_NODE_OP)
+        return true;
+    for (int p = 0; p < target->n_plan; p++)
+        if (target->plan[p] == node->index)
+            return true;
+    return false;
+}
+
+/* The loss, and with `output_too` the output: computed by the loss's pass when the loss
+ * reads it, else by a pass of its own, after which the loss runs again if that pass had
+ * to lay the graph's storage out anew (the loss's value went with the old layout). */
+static nb_status forward_model(const nb_model *model, bool output_too)
+{
+    nb_status status = nb_forward(model->loss);
+    if (status != NB_OK || !output_too || computed_by(model->loss, model->output))
+        return status;
+    status = nb_forward(model->output);
+    if (status == NB_OK && model->loss->forwarded_at != model->graph->epoch)
+        status = nb_forward(model->loss);
+    return status;
+}
+
+nb_status nb_evaluate(const nb_model *model, nb_dataset *data, int64_t batch_size, double *loss, double *accuracy)
+{
+    nb_status status = check_fit(model, data, "nb_evaluate");
+    if (status != NB_OK)
+        return status;
+    if (accuracy && (!model->output || data->n_classes <= 0))
+        return nb_fail(NB_EARG, "nb_evaluate: accuracy needs class labels and the model's output");
+    nb_loader *loader = nb_loader_new(data, batch_size > 0 ? batch_size : 256, 0, 0);
+    if (!loader)
+        return nb_errcode();
+    held_inputs held = hold_inputs(model);
+    nb_loader_start_epoch(loader, 0);
+    nb_batch batch;
+    double total = 0, correct = 0;
+    while (status == NB_OK && nb_loader_next(loader, &batch)) {
+        status = bind_batch(model, &batch);
+        if (status == NB_OK)
+            status = forward_model(model, accuracy != NULL);
+        if (status != NB_OK)
+            break;
+        total += nb_item(model->loss) * (double)batch.size;
+        if (accuracy)
+            correct += nb_accuracy(&model->output->value, &model->target->value) * (double)batch.size;
+    }
+    status = give_back_inputs(&held, status);
+    nb_loader_free(loader);
+    if (status != NB_OK)
+        return status;
+    *loss = total / (double)data->n;
+    if (accuracy)
+        *accuracy = correct / (double)data->n;
+    return NB_OK;
+}
+
+typedef struct train_state {
+    const nb_model *model;
+    nb_optimizer *optimizer;
+    const nb_train_config *config;
+    nb_train_result *result;
+    nb_loader *loader;
+    nb_progress *progress;
+    void *last_good; /* the parameters at the start of the epoch */
+    void *best;      /* the parameters of the best validation epoch */
+    size_t param_bytes;
+} train_state;
+
+/* Divergence: the parameters of the epoch's start come back, and the result says where. */
+static void restore_last_good(train_state *s, int epoch, int64_t batch)
+{
+    memcpy(s->model->graph->param_values, s->last_good, s->param_bytes);
+    s->result->diverged = true;
+    s->result->diverged_epoch = epoch;
+    s->result->diverged_batch = batch;
+    s->result->stop_reason = "diverged";
+}
+
+/* The parameter holding the first value that is not finite, or NULL when all are: one
+ * pass over the flat buffer, made once per epoch (a step can overflow a parameter while
+ * the loss before it was finite). */
+static const nb_node *nonfinite_param(const nb_graph *graph, double *value)
+{
+    int64_t n = graph->n_param_values, at = n;
+    if (graph->dtype == NB_F64) {
+        const double *p = graph->param_values;
+        for (int64_t i = 0; i < n && at == n; i++)
+            if (!isfinite(p[i]))
+                at = i, *value = p[i];
+    } else {
+        const float *p = graph->param_values;
+        for (int64_t i = 0; i < n && at == n; i++)
+            if (!isfinite(p[i]))
+                at = i, *value = p[i];
+    }
+    for (int i = 0; at < n && i < graph->n_nodes; i++) {
+        const nb_node *node = graph->nodes[i];
+        if (node->kind == NB_NODE_PARAM && at >= node->param_offset && at < node->param_offset + node->value.size)
+            return node;
+    }
+    return NULL;
+}
+
+/* One epoch of steps; fills stats->loss, train_accuracy, batches, seconds. */
+static nb_status train_epoch(train_state *s, int epoch, nb_epoch_stats *stats)
+{
+    const nb_model *model = s->model;
+    const nb_train_config *config = s->config;
+    nb_graph *graph = model->graph;
+    bool accuracy = config->accuracy && model->output && model->target->value.ndim == 1;
+    int64_t n_batches = nb_loader_n_batches(s->loader), seen = 0, last_batch = 0;
+    double total = 0, correct = 0, start = now_seconds();
+    const char *restored = epoch > 1 ? "the last epoch" : "the start";
+    nb_loader_start_epoch(s->loader, epoch - 1);
+    nb_batch batch;
+    while (nb_loader_next(s->loader, &batch)) {
+        nb_status status = bind_batch(model, &batch);
+        if (status == NB_OK)
+            status = forward_model(model, accuracy);
+        if (status != NB_OK) {
+            nb_error_prefix("epoch %d, batch %lld", epoch, (long long)batch.index);
+            return status;
+        }
+        double loss = nb_item(model->loss);
+        if (!isfinite(loss)) {
+            restore_last_good(s, epoch, batch.index);
+            return nb_fail(NB_ENUMERIC, "training diverged at epoch %d, batch %lld: the loss is %g; the parameters "
+                                        "of %s were restored (try a smaller learning rate or --clip)",
+                           epoch, (long long)batch.index, loss, restored);
+        }
+        last_batch = batch.index;
+        if (accuracy)
+            correct += nb_accuracy(&model->output->value, &model->target->value) * (double)batch.size;
+        /* The parameters' gradients are zero here: zeroed before the first step and by
+         * every step since (in its own pass over them). Inputs that want a gradient
+         * are the rare case that still needs nb_zero_grad. */
+        if (graph->n_input_grads > 0)
+            nb_zero_grad(graph);
+        status = nb_backward(model->loss);
+        if (status != NB_OK)
+            return status;
+        if (config->clip_norm > 0)
+            nb_clip_grad_norm(graph, config->clip_norm);
+        status = nb_optim_step_zero_grad(s->optimizer);
+        if (status != NB_OK)
+            return status;
+        total += loss * (double)batch.size;
+        seen += batch.size;
+        if (config->on_batch)
+            config->on_batch(epoch, batch.index, n_batches, loss, config->user);
+        nb_progress_update(s->progress, (int64_t)(epoch - 1) * n_batches + batch.index + 1, loss);
+    }
+    double value = 0;
+    const nb_node *bad = nonfinite_param(graph, &value);
+    if (bad) {
+        restore_last_good(s, epoch, last_batch);
+        return nb_fail(NB_ENUMERIC, "training diverged at epoch %d, batch %lld: the steps made parameter '%s' %g; "
+                                    "the parameters of %s were restored (try a smaller learning rate or --clip)",
+                       epoch, (long long)last_batch, nb_node_name(bad), value, restored);
+    }
+    stats->seconds = now_seconds() - start;
+    stats->batches = n_batches;
+    stats->loss = seen ? total / (double)seen : NAN;
+    stats->train_accuracy = accuracy && seen ? correct / (double)seen : NAN;
+    return NB_OK;
+}
+
+static void note_epoch(train_state *s, const nb_epoch_stats *stats)
+{
+    char line[256];
+    int used = snprintf(line, sizeof line, "epoch %3d  loss %.6g", stats->epoch, stats->loss);
+    if (!isnan(stats->train_accuracy))
+        used += snprintf(line + used, sizeof line - (size_t)used, "  train acc %.4f", stats->train_accuracy);
+    const char *val = s->config->val_name ? s->config->val_name : "val";
+    if (!isnan(stats->val_loss))
+        used += snprintf(line + used, sizeof line - (size_t)used, "  %s loss %.6g", val, stats->val_loss);
+    if (!isnan(stats->val_accuracy))
+        used += snprintf(line + used, sizeof line - (size_t)used, "  %s acc %.4f", val, stats->val_accuracy);
+    snprintf(line + used, sizeof line - (size_t)used, "  lr %.3g  %.2f s", stats->lr, stats->seconds);
+    nb_progress_note(s->progress, "%s", line);
+}
+
+static nb_status train_loop(train_state *s, nb_dataset *val)
+{
+    const nb_train_config *config = s->config;
+    nb_train_result *result = s->result;
+    nb_graph *graph = s->model->graph;
+    double base_lr = nb_optim_lr(s->optimizer);
+    int since_best = 0;
+    for (int epoch = 1; epoch <= config->epochs; epoch++) {
+        nb_epoch_stats stats = {.epoch = epoch, .val_loss = NAN, .val_accuracy = NAN};
+        stats.lr = config->schedule ? nb_schedule_lr(config->schedule, epoch - 1) : base_lr;
+        nb_optim_set_lr(s->optimizer, stats.lr);
+        memcpy(s->last_good, graph->param_values, s->param_bytes);
+        nb_status status = train_epoch(s, epoch, &stats);
+        result->epochs_run = epoch - (status != NB_OK);
+        if (status != NB_OK)
+            return status;
+        result->final_loss = stats.loss;
+        if (val) {
+            bool accuracy = config->accuracy && s->model->output && val->n_classes > 0;
+            status = nb_evaluate(s->model, val, config->batch_size, &stats.val_loss,
+                                 accuracy ? &stats.val_accuracy : NULL);
+            if (status != NB_OK) {
+                nb_error_prefix("validation after epoch %d", epoch);
+                return status;
+            }
+            /* a NaN validation loss is never the best; the first finite one is */
+            if (isfinite(stats.val_loss) && (isnan(result->best_val_loss) || stats.val_loss < result->best_val_loss)) {
+                result->best_val_loss = stats.val_loss;
+                result->best_epoch = epoch;
+                since_best = 0;
+                if (s->best)
+                    memcpy(s->best, graph->param_values, s->param_bytes);
+            } else {
+                since_best++;
+            }
+        }
+        note_epoch(s, &stats);
+        if (config->on_epoch && !config->on_epoch(&stats, config->user)) {
+            result->stop_reason = "callback";
+            break;
+        }
+        if (config->loss_threshold > 0 && stats.loss < config->loss_threshold) {
+            result->stop_reason = "loss threshold";
+            break;
+        }
+        if (config->patience > 0 && val && since_best >= config->patience) {
+            result->stop_reason = "patience";
+            break;
+        }
+    }
+    if (s->best && result->best_epoch > 0)
+        memcpy(graph->param_values, s->best, s->param_bytes);
+    return NB_OK;
+}
+
+nb_status nb_train(const nb_model *model, nb_optimizer *optimizer, nb_dataset *train, nb_dataset *val,
+                   const nb_train_config *config, nb_train_result *result)
+{
+    if (!optimizer || !config || !result)
+        return nb_fail(NB_EARG, "nb_train: optimizer, config and result must not be NULL");
+    *result = (nb_train_result){.best_val_loss = NAN, .stop_reason = "epochs"};
+    nb_status status = check_fit(model, train, "nb_train");
+    if (status == NB_OK && val)
+        status = check_fit(model, val, "nb_train (validation data)");
+    if (status != NB_OK)
+        return status;
+    if (config->epochs < 1 || config->batch_size < 1)
+        return nb_fail(NB_EARG, "nb_train: epochs and batch size must be at least 1 (got %d and %lld)", config->epochs,
+                       (long long)config->batch_size);
+    if (config->accuracy && train->n_classes > 0 && !model->output)
+        return nb_fail(NB_EARG, "nb_train: accuracy needs the model's output");
+    unsigned flags = (config->shuffle ? NB_LOADER_SHUFFLE : 0) | (config->drop_last ? NB_LOADER_DROP_LAST : 0);
+    train_state s = {.model = model, .optimizer = optimizer, .config = config, .result = result};
+    s.param_bytes = (size_t)nb_n_params(model->graph) * nb_dtype_size(model->graph->dtype);
+    s.loader = nb_loader_new(train, config->batch_size, flags, config->seed);
+    s.last_good = nb_alloc(s.param_bytes ? s.param_bytes : 1);
+    if (config->restore_best && val)
+        s.best = nb_alloc(s.param_bytes ? s.param_bytes : 1);
+    if (!s.loader || !s.last_good || (config->restore_best && val && !s.best)) {
+        status = s.loader ? nb_fail(NB_ENOMEM, "nb_train: out of memory for a copy of the parameters") : nb_errcode();
+    } else {
+        if (config->progress)
+            s.progress = nb_progress_new(config->progress, "training",
+                                         (int64_t)config->epochs * nb_loader_n_batches(s.loader), "batch");
+        nb_zero_grad(model->graph); /* the steps keep them zero from here on */
+        held_inputs held = hold_inputs(model);
+        status = train_loop(&s, val);
+        status = give_back_inputs(&held, status);
+        nb_progress_finish(s.progress);
+    }
+    nb_progress_free(s.progress);
+    nb_free(s.last_good);
+    nb_free(s.best);
+    nb_loader_free(s.loader);
+    return status;
+}

@@ -1,0 +1,35 @@
+#!/bin/sh
+# The libraries export the public API and nothing else: every function they define
+# with default visibility is declared in include/nabla/ and starts with nb_; everything
+# else is hidden (the library is compiled with -fvisibility=hidden). Prints what is
+# exported but not public, and what is public but not defined, and exits 1 on either.
+#   usage: tests/check_exports.sh SOURCE_DIR LIBRARY.a...
+set -eu
+src=$1
+shift
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# Declared: every nb_name( in a public header (function pointers are typedefs, not names).
+cat "$src"/include/nabla/*.h | grep -o '\bnb_[a-z0-9_]*[[:space:]]*(' | tr -d ' (' | sort -u >"$tmp/called"
+# ... less the names of types ("nb_status (" in a comment is not a function).
+cat "$src"/include/nabla/*.h | grep -o '\(typedef [a-z ]*\|} \)nb_[a-z0-9_]*' | grep -o 'nb_[a-z0-9_]*' | sort -u >"$tmp/types"
+comm -23 "$tmp/called" "$tmp/types" >"$tmp/public"
+# Defined and visible: FUNC symbols, GLOBAL binding, DEFAULT visibility, not undefined.
+for lib in "$@"; do
+    readelf -sW "$lib" | awk '$4 == "FUNC" && $5 == "GLOBAL" && $6 == "DEFAULT" && $7 != "UND" { print $8 }'
+done | sed 's/@.*//' | sort -u >"$tmp/exported"
+status=0
+extra=$(comm -23 "$tmp/exported" "$tmp/public")
+if [ -n "$extra" ]; then
+    echo "exported but not in the public headers (make them static, or hide them):"
+    echo "$extra" | sed 's/^/  /'
+    status=1
+fi
+missing=$(comm -13 "$tmp/exported" "$tmp/public")
+if [ -n "$missing" ]; then
+    echo "declared in the public headers but not defined by the libraries:"
+    echo "$missing" | sed 's/^/  /'
+    status=1
+fi
+[ "$status" = 0 ] && echo "exports: $(wc -l <"$tmp/exported") functions, exactly the public API"
+exit $status
