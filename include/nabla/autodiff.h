@@ -48,8 +48,10 @@ nb_node *nb_scalar(nb_graph *graph, double value);
 /* Change an input's leading dimension (keeps the others). Reallocates only when the
  * input grows past every size it has had; the data are then undefined. */
 nb_status nb_input_resize(nb_node *input, int64_t batch);
-/* Copy `batch` rows of data (graph dtype) into an input, resizing it. */
-nb_status nb_input_set(nb_node *input, const void *data, int64_t batch);
+/* Copy rows into an input, resizing its batch (leading) dimension to rows' and
+ * converting to the graph's dtype: rows must have the input's shape but for the first
+ * dimension (NB_ESHAPE otherwise). */
+nb_status nb_input_set(nb_node *input, const nb_tensor *rows);
 /* Copy from doubles, converting to the graph dtype. */
 nb_status nb_input_set_doubles(nb_node *input, const double *values, int64_t batch);
 /* Let an input read caller memory (graph dtype, batch rows) without copying. The memory
@@ -66,7 +68,8 @@ nb_tensor *nb_value(nb_node *node);
 /* The node's gradient (NULL when it has none). For an op node, what the last backward
  * pushed into it (zeros if that backward did not reach it). */
 nb_tensor *nb_grad(nb_node *node);
-/* The first element of the value (the loss of a scalar node), as a double. */
+/* The first element of the value (the loss of a scalar node), as a double; NaN with
+ * NB_ESTATE when the node has not been evaluated, NB_EARG when it is NULL. */
 double nb_item(const nb_node *node);
 const char *nb_node_name(const nb_node *node);
 /* The op's name ("matmul", "input", "param", "const"). */

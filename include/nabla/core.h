@@ -156,9 +156,10 @@ nb_tensor *nb_tensor_normal(nb_dtype dtype, int ndim, const int64_t *shape, nb_r
 nb_tensor *nb_tensor_clone(const nb_tensor *t);
 void nb_tensor_free(nb_tensor *t);
 
-/* Element access through double, whatever the dtype (flat, row-major index). */
+/* Element access through double, whatever the dtype (flat, row-major index). An index
+ * outside 0 .. size-1 (or a NULL tensor) is refused with NB_EARG: get returns NaN then. */
 double nb_tensor_get(const nb_tensor *t, int64_t index);
-void nb_tensor_set(nb_tensor *t, int64_t index, double value);
+nb_status nb_tensor_set(nb_tensor *t, int64_t index, double value);
 /* Copy all elements out as doubles / in from doubles (size elements). */
 void nb_tensor_to_doubles(const nb_tensor *t, double *out);
 void nb_tensor_from_doubles(nb_tensor *t, const double *values);

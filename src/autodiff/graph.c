@@ -97,24 +97,24 @@ static nb_node *leaf_new(nb_graph *graph, nb_node_kind kind, const char *name, i
 {
     if (!graph) {
         nb_fail(NB_EARG, "%s: graph is NULL", what);
-        return NULL;
+        return nb_builder_failed();
     }
     if (ndim < 0 || ndim > NB_MAX_DIMS || (ndim > 0 && !shape)) {
         nb_fail(NB_EARG, "%s '%s': ndim must be 0..%d with a shape, got %d", what, name ? name : "", NB_MAX_DIMS,
                 ndim);
-        return NULL;
+        return nb_builder_failed();
     }
     int64_t size = nb_shape_size(ndim, shape);
     if (size < 0) {
         char buf[96];
         nb_fail(NB_ESHAPE, "%s '%s': invalid shape %s", what, name ? name : "",
                 nb_shape_str(ndim, shape, buf, sizeof buf));
-        return NULL;
+        return nb_builder_failed();
     }
     nb_node *node = nb_calloc(1, sizeof *node);
     if (!node) {
         nb_fail(NB_ENOMEM, "%s: out of memory", what);
-        return NULL;
+        return nb_builder_failed();
     }
     node->graph = graph;
     node->kind = kind;
@@ -128,7 +128,7 @@ static nb_node *leaf_new(nb_graph *graph, nb_node_kind kind, const char *name, i
         if (!node->name) {
             nb_free(node);
             nb_fail(NB_ENOMEM, "%s: out of memory", what);
-            return NULL;
+            return nb_builder_failed();
         }
     }
     return node;
@@ -140,12 +140,12 @@ static nb_node *owned_leaf(nb_graph *graph, nb_node_kind kind, const char *name,
 {
     nb_node *node = leaf_new(graph, kind, name, ndim, shape, what);
     if (!node)
-        return NULL;
+        return nb_builder_failed();
     node->aux = nb_calloc((size_t)node->value.size, nb_dtype_size(graph->dtype));
     if (!node->aux || graph_append(graph, node) != NB_OK) {
         node_free(node);
         nb_fail(NB_ENOMEM, "%s '%s': out of memory", what, name ? name : "");
-        return NULL;
+        return nb_builder_failed();
     }
     node->value.data = node->aux;
     node->value_capacity = node->value.size;
@@ -215,12 +215,12 @@ nb_node *nb_param(nb_graph *graph, const char *name, int ndim, const int64_t *sh
 {
     nb_node *node = leaf_new(graph, NB_NODE_PARAM, name ? name : "param", ndim, shape, "nb_param");
     if (!node)
-        return NULL;
+        return nb_builder_failed();
     int64_t size = node->value.size;
     if (params_reserve(graph, size) != NB_OK || graph_append(graph, node) != NB_OK) {
         nb_error_prefix("nb_param '%s'", node->name);
         node_free(node);
-        return NULL;
+        return nb_builder_failed();
     }
     node->requires_grad = true;
     node->param_offset = graph->n_param_values;
@@ -238,8 +238,7 @@ nb_node *nb_param(nb_graph *graph, const char *name, int ndim, const int64_t *sh
 static bool is_input(const nb_node *node, const char *what)
 {
     if (!node) {
-        if (nb_errcode() == NB_OK)
-            nb_fail(NB_EARG, "%s: node is NULL", what);
+        nb_fail_null(what, "the input node");
         return false;
     }
     if (node->kind != NB_NODE_INPUT) {
@@ -308,16 +307,38 @@ nb_status nb_input_resize(nb_node *input, int64_t batch)
     return input_set_batch(input, batch, true, "nb_input_resize");
 }
 
-nb_status nb_input_set(nb_node *input, const void *data, int64_t batch)
+/* rows must be the input's shape but for the leading (batch) dimension. */
+static nb_status check_rows(const nb_node *input, const nb_tensor *rows)
+{
+    bool fits = rows->ndim == input->value.ndim && rows->ndim > 0;
+    for (int d = 1; fits && d < rows->ndim; d++)
+        fits = rows->shape[d] == input->value.shape[d];
+    if (fits)
+        return NB_OK;
+    char have[96], want[96];
+    nb_shape_str(rows->ndim, rows->shape, have, sizeof have);
+    nb_shape_str(input->value.ndim, input->value.shape, want, sizeof want);
+    return nb_fail(NB_ESHAPE, "nb_input_set: rows of shape %s do not fit input '%s' of shape %s (only the first "
+                              "dimension, the batch, may differ)", have, input->name, want);
+}
+
+nb_status nb_input_set(nb_node *input, const nb_tensor *rows)
 {
     if (!is_input(input, "nb_input_set"))
         return nb_errcode();
-    if (!data)
-        return nb_fail(NB_EARG, "nb_input_set: data for '%s' is NULL", input->name);
-    nb_status status = input_set_batch(input, batch, true, "nb_input_set");
+    if (!rows)
+        return nb_fail(NB_EARG, "nb_input_set: the rows for '%s' are NULL", input->name);
+    nb_status status = check_rows(input, rows);
     if (status == NB_OK)
-        memcpy(input->value.data, data, (size_t)input->value.size * nb_dtype_size(input->graph->dtype));
-    return status;
+        status = input_set_batch(input, rows->shape[0], true, "nb_input_set");
+    if (status != NB_OK)
+        return status;
+    if (rows->dtype == input->graph->dtype)
+        memcpy(input->value.data, rows->data, (size_t)rows->size * nb_dtype_size(rows->dtype));
+    else
+        for (int64_t i = 0; i < rows->size; i++)
+            nb_tensor_set(&input->value, i, nb_tensor_get(rows, i));
+    return NB_OK;
 }
 
 nb_status nb_input_set_doubles(nb_node *input, const double *values, int64_t batch)
@@ -364,7 +385,7 @@ static void propagate_requires_grad(nb_graph *graph)
 nb_status nb_set_requires_grad(nb_node *node, bool requires_grad)
 {
     if (!node)
-        return nb_fail(NB_EARG, "nb_set_requires_grad: node is NULL");
+        return nb_fail_null("nb_set_requires_grad", "the node");
     if (node->kind == NB_NODE_OP || node->kind == NB_NODE_CONST)
         return nb_fail(NB_EARG, "nb_set_requires_grad: '%s' is a %s; only inputs and parameters can be marked",
                        nb_node_name(node), nb_node_op(node));
@@ -387,7 +408,12 @@ nb_status nb_set_requires_grad(nb_node *node, bool requires_grad)
 
 /* ---- node access ----------------------------------------------------------------- */
 
-nb_tensor *nb_value(nb_node *node) { return node ? &node->value : NULL; }
+nb_tensor *nb_value(nb_node *node)
+{
+    if (!node)
+        return nb_fail_null("nb_value", "the node"), NULL;
+    return &node->value;
+}
 /* An op node's gradient that no op wrote in the last backward is zeros, and so is a
  * parameter's after nb_optim_step_zero_grad until a backward writes it. */
 void nb_grad_zero_unset(nb_node *node)
@@ -416,13 +442,24 @@ bool nb_grad_fresh(nb_node *input)
 
 nb_tensor *nb_grad(nb_node *node)
 {
-    if (!node || !node->requires_grad || !node->grad.data)
+    if (!node)
+        return nb_fail_null("nb_grad", "the node"), NULL;
+    if (!node->requires_grad || !node->grad.data)
         return NULL;
     nb_grad_settle(node);
     return &node->grad;
 }
-double nb_item(const nb_node *node) { return nb_tensor_get(&node->value, 0); }
-nb_graph *nb_node_graph(const nb_node *node) { return node->graph; }
+double nb_item(const nb_node *node)
+{
+    if (!node)
+        return nb_fail_null("nb_item", "the node"), NAN;
+    if (!node->value.data || node->value.size < 1)
+        return nb_fail(NB_ESTATE, "nb_item: '%s' has no value yet; evaluate it with nb_forward first",
+                       nb_node_name(node)), NAN;
+    return nb_tensor_get(&node->value, 0);
+}
+
+nb_graph *nb_node_graph(const nb_node *node) { return node ? node->graph : NULL; }
 bool nb_is_param(const nb_node *node) { return node && node->kind == NB_NODE_PARAM; }
 bool nb_requires_grad(const nb_node *node) { return node && node->requires_grad; }
 
@@ -479,9 +516,9 @@ bool nb_inputs_ok(const char *op_name, int n_inputs, nb_node *const *inputs)
 {
     for (int k = 0; k < n_inputs; k++) {
         if (!inputs[k]) {
-            /* A NULL from a failed builder keeps that builder's message. */
-            if (nb_errcode() == NB_OK)
-                nb_fail(NB_EARG, "%s: input %d is NULL", op_name, k + 1);
+            char what[32];
+            snprintf(what, sizeof what, "input %d", k + 1);
+            nb_fail_null(op_name, what);
             return false;
         }
         if (inputs[k]->graph != inputs[0]->graph) {
@@ -496,12 +533,12 @@ bool nb_inputs_ok(const char *op_name, int n_inputs, nb_node *const *inputs)
 nb_node *nb_op_node(const nb_opdef *op, int n_inputs, nb_node *const *inputs, const nb_attr *attr)
 {
     if (!nb_inputs_ok(op->name, n_inputs, inputs))
-        return NULL;
+        return nb_builder_failed();
     nb_graph *graph = inputs[0]->graph;
     nb_node *node = nb_calloc(1, sizeof *node);
     if (!node) {
         nb_fail(NB_ENOMEM, "%s: out of memory", op->name);
-        return NULL;
+        return nb_builder_failed();
     }
     node->graph = graph;
     node->kind = NB_NODE_OP;
@@ -516,7 +553,7 @@ nb_node *nb_op_node(const nb_opdef *op, int n_inputs, nb_node *const *inputs, co
     node->value.dtype = node->grad.dtype = graph->dtype;
     if (op->shape(node) != NB_OK || graph_append(graph, node) != NB_OK) {
         nb_free(node);
-        return NULL;
+        return nb_builder_failed();
     }
     nb_set_shape(&node->grad, node->value.ndim, node->value.shape);
     node->shape_stamp = graph->shape_stamp;
@@ -671,7 +708,7 @@ static nb_status prepare(nb_node *target)
 nb_status nb_forward(nb_node *node)
 {
     if (!node)
-        return nb_errcode() != NB_OK ? nb_errcode() : nb_fail(NB_EARG, "nb_forward: node is NULL");
+        return nb_fail_null("nb_forward", "the node");
     nb_graph *graph = node->graph;
     nb_status status = prepare(node);
     if (status != NB_OK)
@@ -690,7 +727,7 @@ nb_status nb_forward(nb_node *node)
 nb_status nb_backward_seed(nb_node *node, const void *seed)
 {
     if (!node)
-        return nb_errcode() != NB_OK ? nb_errcode() : nb_fail(NB_EARG, "nb_backward: node is NULL");
+        return nb_fail_null("nb_backward", "the node");
     nb_graph *graph = node->graph;
     if (!node->requires_grad)
         return nb_fail(NB_ESTATE,

@@ -40,6 +40,14 @@
 #define NB_CAT(a, b) NB_CAT_(a, b)
 #define NB_KERNEL(name) NB_CAT(name##_, SFX)
 
+/* A builder (a function that returns a node) returns nb_builder_failed() on failure:
+ * NULL, with its failure marked as a builder's, so that a call handed that NULL keeps the
+ * message that explains it. A call handed a NULL it cannot use reports it with
+ * nb_fail_null(): that kept message, or "<fn>: <what> is NULL" — never the message of an
+ * unrelated earlier failure (a file that did not open, say). */
+void *nb_builder_failed(void);
+nb_status nb_fail_null(const char *fn, const char *what);
+
 /* The allocation hook. nb_alloc_or_fail() also records an NB_ENOMEM message naming
  * `what`. Sizes are checked for overflow by nb_alloc_array(). */
 void *nb_alloc(size_t size);

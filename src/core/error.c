@@ -9,6 +9,9 @@
 
 static _Thread_local char errmsg[NB_ERRMSG_SIZE];
 static _Thread_local nb_status errcode = NB_OK;
+/* The last failure is a builder's, which returned NULL: a call handed that NULL keeps its
+ * message. Any other failure clears it, so that a NULL never reports an unrelated one. */
+static _Thread_local bool builder_failed;
 
 const char *nb_errmsg(void) { return errmsg; }
 nb_status nb_errcode(void) { return errcode; }
@@ -17,6 +20,20 @@ void nb_clear_error(void)
 {
     errmsg[0] = '\0';
     errcode = NB_OK;
+    builder_failed = false;
+}
+
+void *nb_builder_failed(void)
+{
+    builder_failed = errcode != NB_OK;
+    return NULL;
+}
+
+nb_status nb_fail_null(const char *fn, const char *what)
+{
+    if (builder_failed && errcode != NB_OK)
+        return errcode;
+    return nb_fail(NB_EARG, "%s: %s is NULL", fn, what);
 }
 
 nb_status nb_fail(nb_status status, const char *fmt, ...)
@@ -26,6 +43,7 @@ nb_status nb_fail(nb_status status, const char *fmt, ...)
     vsnprintf(errmsg, sizeof errmsg, fmt, args);
     va_end(args);
     errcode = status;
+    builder_failed = false;
     return status;
 }
 

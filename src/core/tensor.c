@@ -4,6 +4,19 @@
 #include <math.h>
 #include <string.h>
 
+static inline double get_at(const nb_tensor *t, int64_t i)
+{
+    return t->dtype == NB_F64 ? ((const double *)t->data)[i] : (double)((const float *)t->data)[i];
+}
+
+static inline void set_at(nb_tensor *t, int64_t i, double value)
+{
+    if (t->dtype == NB_F64)
+        ((double *)t->data)[i] = value;
+    else
+        ((float *)t->data)[i] = (float)value;
+}
+
 int64_t nb_shape_size(int ndim, const int64_t *shape)
 {
     int64_t size = 1;
@@ -140,7 +153,7 @@ nb_tensor *nb_tensor_arange(nb_dtype dtype, double start, double stop, double st
     nb_tensor *t = tensor_alloc(dtype, 1, &n, "nb_tensor_arange");
     if (t)
         for (int64_t i = 0; i < n; i++)
-            nb_tensor_set(t, i, start + (double)i * step); /* no accumulated rounding */
+            set_at(t, i, start + (double)i * step); /* no accumulated rounding */
     return t;
 }
 
@@ -155,9 +168,9 @@ nb_tensor *nb_tensor_linspace(nb_dtype dtype, double start, double stop, int64_t
     if (!t)
         return NULL;
     for (int64_t i = 0; i < n; i++)
-        nb_tensor_set(t, i, n == 1 ? start : start + (stop - start) * (double)i / (double)(n - 1));
+        set_at(t, i, n == 1 ? start : start + (stop - start) * (double)i / (double)(n - 1));
     if (n > 1)
-        nb_tensor_set(t, n - 1, stop);
+        set_at(t, n - 1, stop);
     return t;
 }
 
@@ -195,47 +208,57 @@ void nb_tensor_free(nb_tensor *t)
     nb_free(t);
 }
 
-double nb_tensor_get(const nb_tensor *t, int64_t index)
+static nb_status check_index(const nb_tensor *t, int64_t index, const char *fn)
 {
-    return t->dtype == NB_F64 ? ((const double *)t->data)[index] : (double)((const float *)t->data)[index];
+    if (!t)
+        return nb_fail(NB_EARG, "%s: the tensor is NULL", fn);
+    if (index < 0 || index >= t->size)
+        return nb_fail(NB_EARG, "%s: index %lld is outside the tensor's %lld elements (0 .. %lld)", fn,
+                       (long long)index, (long long)t->size, (long long)t->size - 1);
+    return NB_OK;
 }
 
-void nb_tensor_set(nb_tensor *t, int64_t index, double value)
+double nb_tensor_get(const nb_tensor *t, int64_t index)
 {
-    if (t->dtype == NB_F64)
-        ((double *)t->data)[index] = value;
-    else
-        ((float *)t->data)[index] = (float)value;
+    return check_index(t, index, "nb_tensor_get") == NB_OK ? get_at(t, index) : NAN;
+}
+
+nb_status nb_tensor_set(nb_tensor *t, int64_t index, double value)
+{
+    nb_status status = check_index(t, index, "nb_tensor_set");
+    if (status == NB_OK)
+        set_at(t, index, value);
+    return status;
 }
 
 void nb_tensor_to_doubles(const nb_tensor *t, double *out)
 {
     for (int64_t i = 0; i < t->size; i++)
-        out[i] = nb_tensor_get(t, i);
+        out[i] = get_at(t, i);
 }
 
 void nb_tensor_from_doubles(nb_tensor *t, const double *values)
 {
     for (int64_t i = 0; i < t->size; i++)
-        nb_tensor_set(t, i, values[i]);
+        set_at(t, i, values[i]);
 }
 
 void nb_tensor_fill(nb_tensor *t, double value)
 {
     for (int64_t i = 0; i < t->size; i++)
-        nb_tensor_set(t, i, value);
+        set_at(t, i, value);
 }
 
 void nb_tensor_fill_uniform(nb_tensor *t, nb_rng *rng, double low, double high)
 {
     for (int64_t i = 0; i < t->size; i++)
-        nb_tensor_set(t, i, low + (high - low) * nb_rng_uniform(rng));
+        set_at(t, i, low + (high - low) * nb_rng_uniform(rng));
 }
 
 void nb_tensor_fill_normal(nb_tensor *t, nb_rng *rng, double mean, double std)
 {
     for (int64_t i = 0; i < t->size; i++)
-        nb_tensor_set(t, i, mean + std * nb_rng_normal(rng));
+        set_at(t, i, mean + std * nb_rng_normal(rng));
 }
 
 float *nb_tensor_f32(const nb_tensor *t) { return t && t->dtype == NB_F32 ? (float *)t->data : NULL; }

@@ -78,20 +78,20 @@ nb_node *nb_activate(nb_node *x, nb_activation activation)
     case NB_ACT_SOFTPLUS: return nb_softplus(x);
     }
     nb_fail(NB_EARG, "nb_activate: unknown activation %d", (int)activation);
-    return NULL;
+    return nb_builder_failed();
 }
 
 nb_node *nb_dense_act(nb_node *x, const char *name, int64_t out_features, bool with_bias, nb_activation activation,
                       nb_init init, nb_rng *rng)
 {
     if (!nb_inputs_ok("dense", 1, &x))
-        return NULL;
+        return nb_builder_failed();
     const nb_tensor *in = nb_value(x);
     if (in->ndim != 2 || out_features <= 0) {
         char buf[96];
         nb_fail(NB_ESHAPE, "dense '%s': needs x [N, in] and out_features > 0, got x %s and %lld", name ? name : "",
                 nb_shape_str(in->ndim, in->shape, buf, sizeof buf), (long long)out_features);
-        return NULL;
+        return nb_builder_failed();
     }
     int64_t in_features = in->shape[1];
     char weight_name[128], bias_name[128];
@@ -100,12 +100,12 @@ nb_node *nb_dense_act(nb_node *x, const char *name, int64_t out_features, bool w
     nb_graph *graph = nb_node_graph(x);
     nb_node *weight = nb_param(graph, weight_name, 2, (int64_t[]){out_features, in_features});
     if (!weight || nb_init_param(weight, init, in_features, out_features, rng) != NB_OK)
-        return NULL;
+        return nb_builder_failed();
     nb_node *bias = NULL;
     if (with_bias) {
         bias = nb_param(graph, bias_name, 1, &out_features);
         if (!bias)
-            return NULL;
+            return nb_builder_failed();
         if (init != NB_INIT_ZEROS) {
             double bound = 1 / sqrt((double)in_features);
             nb_tensor_fill_uniform(nb_value(bias), rng, -bound, bound);
@@ -169,13 +169,13 @@ void nb_mlp_format(const nb_mlp_spec *spec, char *buf, size_t buf_size)
 nb_node *nb_mlp(nb_node *x, const nb_mlp_spec *spec, nb_init init, nb_rng *rng)
 {
     if (!nb_inputs_ok("mlp", 1, &x))
-        return NULL;
+        return nb_builder_failed();
     const nb_tensor *in = nb_value(x);
     if (in->ndim != 2 || in->shape[1] != spec->sizes[0]) {
         char buf[96];
         nb_fail(NB_ESHAPE, "mlp: the model takes %lld inputs per row, the data has shape %s",
                 (long long)spec->sizes[0], nb_shape_str(in->ndim, in->shape, buf, sizeof buf));
-        return NULL;
+        return nb_builder_failed();
     }
     nb_node *h = x;
     for (int layer = 1; layer < spec->n_sizes && h; layer++) {

@@ -31,7 +31,7 @@ static bool same_shape(const char *loss, nb_node *pred, nb_node *target)
 static nb_node *squared_error(const char *loss, nb_node *pred, nb_node *target, nb_reduction reduction)
 {
     if (!same_shape(loss, pred, target))
-        return NULL;
+        return nb_builder_failed();
     nb_node *diff = nb_sub(pred, target);
     return reduce(nb_mul(diff, diff), reduction);
 }
@@ -51,7 +51,7 @@ nb_node *nb_half_sse_loss(nb_node *pred, nb_node *target)
 nb_node *nb_mae_loss(nb_node *pred, nb_node *target, nb_reduction reduction)
 {
     if (!same_shape("mae loss", pred, target))
-        return NULL;
+        return nb_builder_failed();
     return reduce(nb_abs(nb_sub(pred, target)), reduction);
 }
 
@@ -61,13 +61,13 @@ nb_node *nb_huber_loss(nb_node *pred, nb_node *target, double delta, nb_reductio
 {
     if (!(delta > 0)) {
         nb_fail(NB_EARG, "huber loss: delta must be positive, got %g", delta);
-        return NULL;
+        return nb_builder_failed();
     }
     if (!same_shape("huber loss", pred, target))
-        return NULL;
+        return nb_builder_failed();
     nb_node *size = nb_abs(nb_sub(pred, target));
     if (!size)
-        return NULL;
+        return nb_builder_failed();
     nb_node *q = nb_minimum(size, nb_scalar(nb_node_graph(size), delta));
     nb_node *loss = nb_add(nb_scale(nb_mul(q, q), 0.5), nb_scale(nb_sub(size, q), delta));
     return reduce(loss, reduction);
@@ -77,7 +77,7 @@ nb_node *nb_huber_loss(nb_node *pred, nb_node *target, double delta, nb_reductio
 nb_node *nb_bce_logits_loss(nb_node *logits, nb_node *target, nb_reduction reduction)
 {
     if (!same_shape("bce loss", logits, target))
-        return NULL;
+        return nb_builder_failed();
     return reduce(nb_sub(nb_softplus(logits), nb_mul(logits, target)), reduction);
 }
 
@@ -112,8 +112,15 @@ void nb_argmax_rows(const nb_tensor *x, int64_t *out)
 
 double nb_accuracy(const nb_tensor *logits, const nb_tensor *labels)
 {
-    if (logits->ndim != 2 || labels->size != logits->shape[0] || logits->shape[0] == 0)
-        return NAN;
+    if (!logits || !labels)
+        return nb_fail(NB_EARG, "nb_accuracy: the %s are NULL", logits ? "labels" : "logits"), NAN;
+    if (logits->ndim != 2 || labels->size != logits->shape[0] || logits->shape[0] == 0) {
+        char l[96], t[96];
+        nb_shape_str(logits->ndim, logits->shape, l, sizeof l);
+        nb_shape_str(labels->ndim, labels->shape, t, sizeof t);
+        return nb_fail(NB_ESHAPE, "nb_accuracy: needs logits [N, C] and N labels with N > 0, got logits %s and "
+                                  "labels %s", l, t), NAN;
+    }
     int64_t rows = logits->shape[0], correct = 0;
     for (int64_t r = 0; r < rows; r++)
         correct += (double)row_argmax(logits, r, logits->shape[1]) == nb_tensor_get(labels, r);

@@ -194,7 +194,7 @@ nb_node *nb_linear_act(nb_node *x, nb_node *weight, nb_node *bias, nb_activation
         activation != NB_ACT_SIGMOID) {
         nb_fail(NB_EARG, "linear: unknown activation %d (NB_ACT_NONE, NB_ACT_RELU, NB_ACT_TANH or NB_ACT_SIGMOID)",
                 (int)activation);
-        return NULL;
+        return nb_builder_failed();
     }
     nb_node *inputs[3] = {x, weight, bias};
     nb_attr attr = {.activation = activation};

@@ -65,7 +65,7 @@ nb_node *nb_reshape(nb_node *x, int ndim, const int64_t *shape)
 {
     if (ndim < 0 || ndim > NB_MAX_DIMS || (ndim > 0 && !shape)) {
         nb_fail(NB_EARG, "reshape: ndim must be 0..%d with a shape, got %d", NB_MAX_DIMS, ndim);
-        return NULL;
+        return nb_builder_failed();
     }
     nb_attr attr = {.reshape = {.ndim = ndim}};
     for (int d = 0; d < ndim; d++)

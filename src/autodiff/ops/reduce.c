@@ -182,9 +182,9 @@ static const nb_opdef log_softmax_op = {"log_softmax", softmax_shape, softmax_fo
 static nb_node *along_axis(const nb_opdef *op, nb_node *x, int axis, bool keepdim)
 {
     if (!nb_inputs_ok(op->name, 1, &x))
-        return NULL;
+        return nb_builder_failed();
     if (axis != NB_MAX_DIMS && normalise_axis(op->name, &x->value, &axis) != NB_OK)
-        return NULL;
+        return nb_builder_failed();
     nb_attr attr = {.axis = {axis, keepdim}};
     return nb_op_node(op, 1, &x, &attr);
 }
