@@ -23,8 +23,8 @@ extern "C" {
  * Columns without a name (every column of a file without a header, or a header cell
  * left empty) are named by their place in the file: x and y when the file has two
  * columns, otherwise c1, c2, ..., cN. So `nabla fit 'y = a*x' data.txt` reads a
- * headerless two-column file, and a model trained on a headerless file names its
- * columns the same way in every file of that shape.
+ * headerless two-column file, and headerless files of one shape name their columns
+ * alike (a model trained on one finds its columns in the next).
  *
  * Every problem is reported with the file, the line and the column (the field number):
  * a missing or empty file, a header without data, ragged rows, a cell that is not a
@@ -55,7 +55,7 @@ typedef struct nb_csv_options {
      * "3"). Cells of the other columns are not converted (they may hold text). */
     const char *const *columns;
     int n_columns;
-    /* A column (name or 1-based index) that may hold class names ("setosa", "cat"):
+    /* A column (as nb_table_column finds it) that may hold class names ("setosa", "cat"):
      * when any of its cells is not a number, its distinct values, in sorted order,
      * become the classes 0..k-1 and the names are kept in the table. When all of its
      * cells are numbers it is an ordinary column. NULL: none. */
@@ -102,15 +102,15 @@ nb_table *nb_table_read(const char *path, const nb_csv_options *options);
  * stream is read to its end and not closed. */
 nb_table *nb_table_read_stream(FILE *stream, const char *name, const nb_csv_options *options);
 /* A table of caller arrays (copied): columns[k] holds n_rows values. names NULL names the
- * columns by the rule above (and has_header is false). NULL with a message on bad
- * arguments. */
+ * columns by the rule above (and has_header is false). NULL, with a message, on bad
+ * arguments or out of memory. */
 nb_table *nb_table_from_columns(int n_columns, const char *const *names, int64_t n_rows,
                                 const double *const *columns);
 void nb_table_free(nb_table *table);
 
 /* The 0-based column of a name, or of a 1-based number written "3" or "$3" (a name wins
- * when a header names a column "3"); -1 with a message that lists the table's columns
- * when there is none, or when two columns have that name (then select it by number). */
+ * when a header names a column "3"). -1 with a message when there is none (the message
+ * lists the table's columns) or when two columns have that name (select it by number). */
 int nb_table_column(const nb_table *table, const char *name_or_number);
 
 /* A dataset from columns of a table. `targets` and `features` are comma-separated
