@@ -52,7 +52,7 @@ static double fit_once(const nist_problem *p, int start)
         names[j] = p->param_names[j];
     nb_fit_setup setup = {.n_init = p->n_params, .init_names = names, .init_values = p->start[start]};
     nb_lsq_result r;
-    if (nb_fit_formula(p->formula, &p->data, &setup, NULL, &r) != NB_OK)
+    if (nb_fit_formula(p->formula, p->data, &setup, NULL, &r) != NB_OK)
         return 0;
     double lre = 11;
     for (int j = 0; j < p->n_params; j++)

@@ -289,7 +289,7 @@ typedef struct response_info {
     double *sigma; /* per row, or NULL */
 } response_info;
 
-static nb_status find_response(const fit_args *a, const nb_lsq_data *data, const nb_expr *expr, response_info *r)
+static nb_status find_response(const fit_args *a, const nb_table *data, const nb_expr *expr, response_info *r)
 {
     int64_t m = data->n_rows;
     r->values = malloc((size_t)m * sizeof *r->values);
@@ -307,13 +307,13 @@ static nb_status find_response(const fit_args *a, const nb_lsq_data *data, const
         if (status != NB_OK)
             return status;
     } else {
-        int k = nb_lsq_data_column(data, a->setup.response ? a->setup.response : "y");
+        int k = nb_table_column(data, a->setup.response ? a->setup.response : "y");
         if (k < 0)
             k = data->n_columns - 1; /* only reached without --y: nb_fit_formula checked it */
         snprintf(r->name, sizeof r->name, "%s", data->names[k]);
         memcpy(r->values, data->columns[k], (size_t)m * sizeof *r->values);
     }
-    int sigma = a->setup.sigma ? nb_lsq_data_column(data, a->setup.sigma) : -1;
+    int sigma = a->setup.sigma ? nb_table_column(data, a->setup.sigma) : -1;
     r->sigma = sigma >= 0 ? data->columns[sigma] : NULL;
     return NB_OK;
 }
@@ -330,7 +330,7 @@ typedef struct comparison {
 
 /* Reached: a sum of squares within a millionth of the solver's, or both at the level of
  * rounding (1e-20 of the sum of the squared weighted responses, residuals of 1e-10). */
-static void compare_with_solver(const fit_args *a, const nb_lsq_data *data, const nb_lsq_result *r,
+static void compare_with_solver(const fit_args *a, const nb_table *data, const nb_lsq_result *r,
                                 const response_info *response, comparison *c)
 {
     memset(c, 0, sizeof *c);
@@ -537,13 +537,13 @@ static void plot_caption(const nb_lsq_result *r, char *buf, size_t size)
 /* Options that contradict the formula are bad usage, found before any fitting: a start
  * value for a name that is not a parameter, an uncertainty column the formula reads, a
  * response column (no left side) that the right side reads. */
-static bool options_fit_formula(const fit_args *a, const nb_lsq_data *data, const nb_expr *expr)
+static bool options_fit_formula(const fit_args *a, const nb_table *data, const nb_expr *expr)
 {
     for (int k = 0; k < a->setup.n_init; k++) {
         const char *name = a->setup.init_names[k];
         if (nb_expr_param_index(expr, name) >= 0)
             continue;
-        int column = nb_lsq_data_column(data, name);
+        int column = nb_table_column(data, name);
         if (column >= 0 && strcmp(data->names[column], name) == 0) {
             cli_error("fit", "--init: '%s' is a data column, not a parameter of the formula", name);
         } else {
@@ -558,7 +558,7 @@ static bool options_fit_formula(const fit_args *a, const nb_lsq_data *data, cons
     }
     int response = -1;
     if (!nb_expr_has_response(expr)) {
-        response = nb_lsq_data_column(data, a->setup.response ? a->setup.response : "y");
+        response = nb_table_column(data, a->setup.response ? a->setup.response : "y");
         if (response < 0 && !a->setup.response)
             response = data->n_columns - 1;
         if (response >= 0 && nb_expr_uses_column(expr, response, false)) {
@@ -567,7 +567,7 @@ static bool options_fit_formula(const fit_args *a, const nb_lsq_data *data, cons
             return false;
         }
     }
-    int sigma = a->setup.sigma ? nb_lsq_data_column(data, a->setup.sigma) : -1;
+    int sigma = a->setup.sigma ? nb_table_column(data, a->setup.sigma) : -1;
     if (sigma >= 0 && (nb_expr_uses_column(expr, sigma, false) || sigma == response)) {
         cli_error("fit", "--sigma: column '%s' is also used as data by the formula", data->names[sigma]);
         return false;
@@ -577,36 +577,36 @@ static bool options_fit_formula(const fit_args *a, const nb_lsq_data *data, cons
 
 static int run_fit(fit_args *a)
 {
-    nb_lsq_data data;
-    if (nb_lsq_data_read(a->file, &a->read, &data) != NB_OK) {
+    nb_table *data = nb_table_read(a->file, &a->read);
+    if (!data) {
         cli_error("fit", NULL);
         return 1;
     }
     /* A formula that does not parse is bad usage, told with a caret under the column. */
-    nb_expr *expr = nb_expr_parse(a->formula, data.n_columns, (const char *const *)data.names);
-    if (!expr || !options_fit_formula(a, &data, expr)) {
+    nb_expr *expr = nb_expr_parse(a->formula, data->n_columns, (const char *const *)data->names);
+    if (!expr || !options_fit_formula(a, data, expr)) {
         if (!expr)
             cli_error("fit", NULL);
         nb_expr_free(expr);
-        nb_lsq_data_free(&data);
+        nb_table_free(data);
         return 2;
     }
     int status = 1;
     nb_lsq_result result;
     response_info response = {0};
     comparison compare = {0};
-    if (nb_fit_formula(a->formula, &data, &a->setup, &a->lsq, &result) != NB_OK) {
+    if (nb_fit_formula(a->formula, data, &a->setup, &a->lsq, &result) != NB_OK) {
         cli_error("fit", NULL);
         if (a->lsq.method == NB_LSQ_LINEAR && !nb_expr_is_linear(expr))
             status = 2; /* --method linear for a nonlinear formula is bad usage */
         goto done_data;
     }
-    if (find_response(a, &data, expr, &response) != NB_OK) {
+    if (find_response(a, data, expr, &response) != NB_OK) {
         cli_error("fit", NULL);
         goto done;
     }
     if (nb_lsq_method_is_gradient(result.method))
-        compare_with_solver(a, &data, &result, &response, &compare);
+        compare_with_solver(a, data, &result, &response, &compare);
     bool printed = a->json ? print_json(a->formula, &result, &compare)
                            : (print_table(a, &result, &compare), true);
     if (!printed) {
@@ -621,7 +621,7 @@ static int run_fit(fit_args *a)
     if (a->plot) {
         char caption[400];
         plot_caption(&result, caption, sizeof caption);
-        fit_picture picture = {.data = &data, .expr = expr, .params = result.params, .response = response.values,
+        fit_picture picture = {.data = data, .expr = expr, .params = result.params, .response = response.values,
                                .response_name = response.name, .sigma = response.sigma, .caption = caption};
         if (fit_plot_save(&picture, a->plot) != NB_OK) {
             cli_error("fit", NULL);
@@ -638,13 +638,13 @@ done:
     nb_lsq_result_free(&result);
 done_data:
     nb_expr_free(expr);
-    nb_lsq_data_free(&data);
+    nb_table_free(data);
     return status;
 }
 
 int cmd_fit(int argc, char **argv)
 {
-    fit_args a = {.lsq = nb_lsq_defaults(), .read = nb_lsq_csv_defaults()};
+    fit_args a = {.lsq = nb_lsq_defaults(), .read = {.comment = '#'}};
     int status = parse_args(argc, argv, &a);
     if (status != 0)
         return status < 0 ? 0 : status;

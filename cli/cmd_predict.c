@@ -121,7 +121,7 @@ static bool classes_have_names(const model_desc *desc)
 }
 
 /* The inputs by column: the model's feature columns by name, or all columns in order. */
-static nb_dataset *inputs_only(const predict_args *a, const model_desc *desc, const nb_csv_table *table)
+static nb_dataset *inputs_only(const predict_args *a, const model_desc *desc, const nb_table *table)
 {
     int64_t n = a->limit > 0 && a->limit < table->n_rows ? a->limit : table->n_rows, n_in = desc->spec.sizes[0];
     int *columns = calloc((size_t)n_in, sizeof *columns);
@@ -135,13 +135,13 @@ static nb_dataset *inputs_only(const predict_args *a, const model_desc *desc, co
     char *save = NULL, *name = names ? strtok_r(names, ",", &save) : NULL;
     bool ok = true;
     for (int64_t j = 0; j < n_in && ok; j++) {
-        columns[j] = name ? nb_csv_column(table, name) : (int)j;
-        ok = columns[j] >= 0 && columns[j] < table->n_cols;
+        columns[j] = name ? nb_table_column(table, name) : (int)j;
+        ok = columns[j] >= 0 && columns[j] < table->n_columns;
         name = name ? strtok_r(NULL, ",", &save) : NULL;
     }
     if (!ok && nb_errcode() == NB_OK)
         nb_fail(NB_ESHAPE, "%s: the model takes %lld input columns, the file has %d", a->data, (long long)n_in,
-                table->n_cols);
+                table->n_columns);
     nb_dataset *data = ok ? nb_dataset_new(desc->dtype, n, n_in, 1) : NULL;
     for (int64_t i = 0; data && i < n; i++)
         for (int64_t j = 0; j < n_in; j++)
@@ -163,26 +163,29 @@ static nb_dataset *csv_data(const predict_args *a, const model_desc *desc, bool 
         options.n_known_classes = desc->n_classes;
     }
     nb_clear_error();
-    nb_csv_table *table = nb_csv_read(a->data, &options);
+    nb_table *table = nb_table_read(a->data, &options);
     /* rows to predict need not hold the target column: a missing class column (NB_EARG;
      * the model's class names are distinct, so nothing else gives it) is no error */
     if (!table && options.class_column && !a->target && nb_errcode() == NB_EARG) {
         options = (nb_csv_options){0};
-        table = nb_csv_read(a->data, &options);
+        table = nb_table_read(a->data, &options);
     }
     if (!table)
         return NULL;
-    int column = target && table->has_header == (desc->features != NULL) ? nb_csv_column(table, target) : -1;
+    /* --target is looked up in any file (a file without a header names its columns as
+     * nabla/io.h says); the model's own target only in a file with a header */
+    bool lookup = a->target || (target && table->has_header == (desc->features != NULL));
+    int column = lookup ? nb_table_column(table, target) : -1;
     if (a->target && column < 0) {
-        nb_csv_free(table);
+        nb_table_free(table);
         return NULL;
     }
     if (column >= 0 && desc->n_classes > 0 && !names) {
         char expected[96];
         snprintf(expected, sizeof expected, "one of the model's classes (a whole number from 0 to %d)",
                  desc->n_classes - 1);
-        if (!csv_column_within(table, column, 0, desc->n_classes - 1, true, expected)) {
-            nb_csv_free(table);
+        if (!table_column_within(table, column, 0, desc->n_classes - 1, true, expected)) {
+            nb_table_free(table);
             return NULL;
         }
     }
@@ -191,7 +194,7 @@ static nb_dataset *csv_data(const predict_args *a, const model_desc *desc, bool 
     nb_dataset *data = *has_targets ? dataset_from_table(table, desc->features, table->names[column],
                                                          desc->n_classes > 0, desc->dtype, a->limit)
                                     : inputs_only(a, desc, table);
-    nb_csv_free(table);
+    nb_table_free(table);
     return data;
 }
 

@@ -33,8 +33,10 @@ static void usage(FILE *out)
             "accuracy and the seconds taken.\n\n"
             "data:\n"
             "  --data SRC          fashion-mnist (Debian's dataset-fashion-mnist), or a CSV/TSV file\n"
-            "  --target COL        the CSV column to predict (name or 1-based index; default: the last)\n"
-            "  --features A,B,...  the CSV input columns (default: all but the target)\n"
+            "  --target COL        the CSV column to predict (a name, or 3 or $3 for the third;\n"
+            "                      default: the last)\n"
+            "  --features A,B,...  the CSV input columns (default: all but the target). A file without\n"
+            "                      a header names its columns x and y (two columns) or c1, c2, ...\n"
             "  --test FILE         held-out CSV data, with the same columns (Fashion-MNIST uses its\n"
             "                      10,000 test images); its class names must be the training data's\n"
             "  --val-split F       hold out this fraction of the training data instead (0 < F < 1)\n"
@@ -318,7 +320,7 @@ static int out_of_memory(void)
 
 /* The target's kind: class labels (names, or numbers that look like classes) or values;
  * 0, or the exit status after a message. */
-static int settle_labels(const train_args *a, const nb_csv_table *table, int column, bool *labels)
+static int settle_labels(const train_args *a, const nb_table *table, int column, bool *labels)
 {
     bool names = column == table->class_col;
     const char *target = table->names[column];
@@ -336,7 +338,7 @@ static int settle_labels(const train_args *a, const nb_csv_table *table, int col
                            "--target, or insist with --loss ce)", target, table->n_classes);
         return 1;
     }
-    *labels = names || csv_numbers_are_labels(table, column);
+    *labels = names || table_numbers_are_labels(table, column);
     return 0;
 }
 
@@ -352,22 +354,22 @@ static int load_csv_test(train_job *job, bool labels, bool names)
         options.known_classes = (const char *const *)desc->class_names;
         options.n_known_classes = desc->n_classes;
     }
-    nb_csv_table *table = nb_csv_read(a->test, &options);
-    int column = table ? nb_csv_column(table, desc->target) : -1;
+    nb_table *table = nb_table_read(a->test, &options);
+    int column = table ? nb_table_column(table, desc->target) : -1;
     bool ok = column >= 0;
     if (ok && labels && !names) {
         char expected[96];
         snprintf(expected, sizeof expected, "one of the training data's classes (a whole number from 0 to %d)",
                  desc->n_classes - 1);
-        ok = csv_column_within(table, column, 0, desc->n_classes - 1, true, expected);
+        ok = table_column_within(table, column, 0, desc->n_classes - 1, true, expected);
     }
     /* like the training data's: a loss that does not suit the targets is bad usage */
     bool bce_misfit = ok && a->loss_given && a->loss_kind == LOSS_BCE &&
-                      !csv_column_within(table, column, 0, 1, false, "from 0 to 1, as --loss bce needs");
+                      !table_column_within(table, column, 0, 1, false, "from 0 to 1, as --loss bce needs");
     if (ok && !bce_misfit)
         job->test = dataset_from_table(table, desc->features, desc->target, labels, a->dtype_kind,
                                        (int64_t)a->test_limit);
-    nb_csv_free(table);
+    nb_table_free(table);
     if (!job->test) {
         cli_error("train", NULL);
         return bce_misfit ? 2 : 1;
@@ -382,17 +384,17 @@ static int load_csv(train_job *job, bool *labels)
     train_args *a = &job->args;
     model_desc *desc = &job->desc;
     nb_csv_options options = {.class_column = a->target, .class_column_last = !a->target};
-    nb_csv_table *table = nb_csv_read(a->data, &options);
-    int column = !table ? -1 : a->target ? nb_csv_column(table, a->target) : table->n_cols - 1;
+    nb_table *table = nb_table_read(a->data, &options);
+    int column = !table ? -1 : a->target ? nb_table_column(table, a->target) : table->n_columns - 1;
     if (column < 0) {
         cli_error("train", NULL);
-        nb_csv_free(table);
+        nb_table_free(table);
         return 1;
     }
     int status = settle_labels(a, table, column, labels);
     bool names = column == table->class_col && *labels;
     if (status == 0 && a->loss_given && a->loss_kind == LOSS_BCE &&
-        !csv_column_within(table, column, 0, 1, false, "from 0 to 1, as --loss bce needs")) {
+        !table_column_within(table, column, 0, 1, false, "from 0 to 1, as --loss bce needs")) {
         cli_error("train", NULL);
         status = 2;
     }
@@ -410,7 +412,7 @@ static int load_csv(train_job *job, bool *labels)
         if (no_memory || !desc->target || !desc->data)
             status = out_of_memory();
     }
-    nb_csv_free(table);
+    nb_table_free(table);
     if (status == 0 && names && !(desc->class_names = calloc((size_t)job->train->n_classes, sizeof(char *))))
         status = out_of_memory();
     if (status == 0 && names) {

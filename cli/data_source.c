@@ -1,4 +1,4 @@
-/* Data for the CLI: Fashion-MNIST or CSV tables turned into datasets. */
+/* Data for the CLI: Fashion-MNIST, or tables read from CSV files turned into datasets. */
 #include "data_source.h"
 
 #include <math.h>
@@ -8,7 +8,7 @@
 
 bool source_is_fashion_mnist(const char *data) { return data && strcasecmp(data, "fashion-mnist") == 0; }
 
-bool csv_numbers_are_labels(const nb_csv_table *table, int column)
+bool table_numbers_are_labels(const nb_table *table, int column)
 {
     bool seen[AUTO_MAX_CLASSES] = {false};
     int distinct = 0, smallest = AUTO_MAX_CLASSES;
@@ -24,8 +24,8 @@ bool csv_numbers_are_labels(const nb_csv_table *table, int column)
     return smallest <= 1 && (distinct <= 2 || (int64_t)distinct * 10 <= table->n_rows);
 }
 
-bool csv_column_within(const nb_csv_table *table, int column, double low, double high, bool whole,
-                       const char *expected)
+bool table_column_within(const nb_table *table, int column, double low, double high, bool whole,
+                         const char *expected)
 {
     for (int64_t row = 0; row < table->n_rows; row++) {
         double value = table->columns[column][row];
@@ -38,10 +38,10 @@ bool csv_column_within(const nb_csv_table *table, int column, double low, double
     return true;
 }
 
-nb_dataset *dataset_from_table(const nb_csv_table *table, const char *features, const char *target, bool labels,
+nb_dataset *dataset_from_table(const nb_table *table, const char *features, const char *target, bool labels,
                                nb_dtype dtype, int64_t limit)
 {
-    nb_dataset *data = nb_dataset_from_csv(table, features, target, labels, dtype);
+    nb_dataset *data = nb_dataset_from_table(table, features, target, labels, dtype);
     if (data && limit > 0 && limit < data->n) {
         nb_dataset *head = nb_dataset_slice(data, 0, limit);
         nb_dataset_free(data);

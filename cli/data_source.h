@@ -12,21 +12,21 @@
 /* "fashion-mnist" (any case) names the Debian data set. */
 bool source_is_fashion_mnist(const char *data);
 
-/* Whether a CSV column of numbers looks like class labels rather than values to
+/* Whether a table column of numbers looks like class labels rather than values to
  * regress on: whole numbers counted from 0 or 1, none above AUTO_MAX_CLASSES - 1, and at
  * least ten rows per distinct value on average (a column of two values always counts).
  * A price in whole dollars, an age or a row number is not taken for classes. */
-bool csv_numbers_are_labels(const nb_csv_table *table, int column);
+bool table_numbers_are_labels(const nb_table *table, int column);
 
 /* Whether every value of a column lies in [low, high] (and is a whole number when
  * `whole`); otherwise false with a message "FILE:LINE: column 'NAME' holds V, not
  * EXPECTED" (for cli_error(..., NULL)). */
-bool csv_column_within(const nb_csv_table *table, int column, double low, double high, bool whole,
-                       const char *expected);
+bool table_column_within(const nb_table *table, int column, double low, double high, bool whole,
+                         const char *expected);
 
-/* A dataset from a CSV table: `target` (name or 1-based index) against `features`
- * (comma-separated, NULL: every other column), as labels or as values. */
-nb_dataset *dataset_from_table(const nb_csv_table *table, const char *features, const char *target, bool labels,
+/* A dataset from a table: `target` (a column as nb_table_column finds it) against
+ * `features` (comma-separated, NULL: every other column), as labels or as values. */
+nb_dataset *dataset_from_table(const nb_table *table, const char *features, const char *target, bool labels,
                                nb_dtype dtype, int64_t limit);
 
 /* "a,b,c" from the dataset's feature names (NULL when it has none, or with a message

@@ -5,7 +5,7 @@
 #include "cli.h"
 
 typedef struct fit_picture {
-    const nb_lsq_data *data;
+    const nb_table *data;
     const nb_expr *expr;      /* parsed with the data's column names */
     const double *params;     /* the estimates, in the formula's parameter order */
     const double *response;   /* per row: the response column, or the left side evaluated */

@@ -30,15 +30,15 @@ static int fit_a_formula(void)
 {
     const char *names[2] = {"x", "y"};
     const double *columns[2] = {x, y};
-    nb_lsq_data data;
-    if (nb_lsq_data_from_columns(2, names, 14, columns, &data) != NB_OK)
+    nb_table *data = nb_table_from_columns(2, names, 14, columns);
+    if (!data)
         return 1;
     const char *init_names[2] = {"b1", "b2"};
     double init_values[2] = {500, 1e-4};
     nb_fit_setup setup = {.n_init = 2, .init_names = init_names, .init_values = init_values};
     nb_lsq_result result;
-    nb_status status = nb_fit_formula("y = b1*(1 - exp(-b2*x))", &data, &setup, NULL, &result);
-    nb_lsq_data_free(&data);
+    nb_status status = nb_fit_formula("y = b1*(1 - exp(-b2*x))", data, &setup, NULL, &result);
+    nb_table_free(data);
     if (status != NB_OK) {
         fprintf(stderr, "fit failed: %s\n", nb_errmsg());
         return 1;
@@ -89,8 +89,8 @@ static int compare_methods(void)
     }
     const char *names[2] = {"x", "y"};
     const double *columns[2] = {xs, ys};
-    nb_lsq_data data;
-    if (nb_lsq_data_from_columns(2, names, 100, columns, &data) != NB_OK)
+    nb_table *data = nb_table_from_columns(2, names, 100, columns);
+    if (!data)
         return 1;
     const char *init_names[3] = {"w1", "w2", "w3"};
     double init_values[3] = {1, 2, 3};
@@ -107,16 +107,16 @@ static int compare_methods(void)
         options.method = runs[k].method;
         options.lr = runs[k].lr, options.epochs = runs[k].epochs, options.batch = runs[k].batch;
         nb_lsq_result r;
-        if (nb_fit_formula("y = w1*x^2 + w2*x + w3", &data, &setup, &options, &r) != NB_OK) {
+        if (nb_fit_formula("y = w1*x^2 + w2*x + w3", data, &setup, &options, &r) != NB_OK) {
             fprintf(stderr, "fit failed: %s\n", nb_errmsg());
-            nb_lsq_data_free(&data);
+            nb_table_free(data);
             return 1;
         }
         printf("  %-6s (%.12g, %.12g, %.12g)  SSE %.3g after %d updates, %d evaluations\n",
                nb_lsq_method_name(r.method), r.params[0], r.params[1], r.params[2], r.sse, r.iterations, r.n_evals);
         nb_lsq_result_free(&r);
     }
-    nb_lsq_data_free(&data);
+    nb_table_free(data);
     return 0;
 }
 

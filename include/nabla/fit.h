@@ -83,7 +83,7 @@ nb_status nb_expr_eval(const nb_expr *expr, bool left_side, int64_t n, const dou
  * models that are linear in their parameters.
  *
  * Two ways in:
- *   - a formula and a table:  nb_fit_formula("y = b1*(1-exp(-b2*x))", &data, &setup, NULL, &result)
+ *   - a formula and a table:  nb_fit_formula("y = b1*(1-exp(-b2*x))", table, &setup, NULL, &result)
  *   - a graph you built:      nb_lsq_fit_graph(residual, n, params, start, weights, NULL, &result)
  * Both fill an nb_lsq_result: parameters, standard errors, confidence intervals, the sum
  * of squares, R², degrees of freedom, iterations, evaluations and why it stopped. */
@@ -183,10 +183,11 @@ void nb_lsq_result_free(nb_lsq_result *result);
 
 /* What a formula fit needs besides the formula and the data. */
 typedef struct nb_fit_setup {
-    /* The response column, by name or 1-based number, when the formula has no left side;
-     * NULL: the column named y, else the last column. */
+    /* The response column, as nb_table_column finds it ("y", "3", "$3"), when the formula
+     * has no left side; NULL: the column named y, else the last column. */
     const char *response;
-    /* A column of per-point uncertainties (weights 1/sigma²); NULL for none. */
+    /* A column of per-point uncertainties (weights 1/sigma²), found the same way; NULL for
+     * none. */
     const char *sigma;
     /* Start values by name; parameters not named start at 1. */
     int n_init;
@@ -211,7 +212,7 @@ typedef struct nb_fit_setup {
  * and also short of it (compare with the solver); a loss that becomes NaN or infinite is
  * an error (NB_ENUMERIC) naming the epoch. NB_LSQ_LINEAR for a formula that is not linear
  * in its parameters is an error (NB_EARG). */
-nb_status nb_fit_formula(const char *formula, const nb_lsq_data *data, const nb_fit_setup *setup,
+nb_status nb_fit_formula(const char *formula, const nb_table *data, const nb_fit_setup *setup,
                          const nb_lsq_options *options, nb_lsq_result *result);
 
 /* Fit a graph you built: minimise sum_i (weights[i] * residual[i])² over the n_params

@@ -15,8 +15,16 @@ extern "C" {
 #endif
 
 /* ====================================================================================== */
-/* nabla CSV: delimited text files (CSV, semicolon-separated, TSV, whitespace-separated)
- * read through libcsv into a table of named columns of doubles.
+/* nabla table: named columns of doubles, read from delimited text files (CSV,
+ * semicolon-separated, TSV, whitespace-separated) through libcsv, or copied from arrays.
+ * The one table of nabla: `nabla fit` fits formulas to it (nabla/fit.h) and datasets
+ * for training are made from it (nb_dataset_from_table below).
+ *
+ * Columns without a name (every column of a file without a header, or a header cell
+ * left empty) are named by their place in the file: x and y when the file has two
+ * columns, otherwise c1, c2, ..., cN. So `nabla fit 'y = a*x' data.txt` reads a
+ * headerless two-column file, and headerless files of one shape name their columns
+ * alike (a model trained on one finds its columns in the next).
  *
  * Every problem is reported with the file, the line and the column (the field number):
  * a missing or empty file, a header without data, ragged rows, a cell that is not a
@@ -31,9 +39,9 @@ typedef enum nb_csv_header {
     NB_CSV_HEADER_NO
 } nb_csv_header;
 
-/* Options; a zero-initialised struct (or NULL) means: detect the header, detect the
- * delimiter, refuse NaN and infinity, keep every column, no class-name column, no
- * comments, skip no lines. */
+/* How a file is read; a zero-initialised struct (or NULL) means: detect the header,
+ * detect the delimiter, refuse NaN and infinity, keep every column, no class-name column,
+ * no comments, skip no lines. */
 typedef struct nb_csv_options {
     nb_csv_header header;
     /* ',', ';', '\t', or ' ' for runs of spaces and tabs; 0 detects it from the first
@@ -42,12 +50,12 @@ typedef struct nb_csv_options {
     char delimiter;
     /* Accept "nan", "inf" and values that overflow a double. */
     bool allow_nonfinite;
-    /* Keep only these columns, in this order: names, or 1-based indices written as
-     * numbers ("3"). A name wins over an index when a header names a column "3".
-     * Cells of the other columns are not converted (they may hold text). */
+    /* Keep only these columns, in this order, each found as nb_table_column finds it
+     * (a name, "3" or "$3"; a name wins over a number when a header names a column
+     * "3"). Cells of the other columns are not converted (they may hold text). */
     const char *const *columns;
     int n_columns;
-    /* A column (name or 1-based index) that may hold class names ("setosa", "cat"):
+    /* A column (as nb_table_column finds it) that may hold class names ("setosa", "cat"):
      * when any of its cells is not a number, its distinct values, in sorted order,
      * become the classes 0..k-1 and the names are kept in the table. When all of its
      * cells are numbers it is an ordinary column. NULL: none. */
@@ -65,84 +73,53 @@ typedef struct nb_csv_options {
     const char *const *known_classes;
     int n_known_classes;
     /* Lines that begin with this character are skipped (0: none; '#' is a common
-     * choice). Only outside quoted fields. */
+     * choice, and what `nabla fit` uses). Only outside quoted fields. */
     char comment;
     /* Skip this many lines at the top, whatever they hold (e.g. a preamble). Line
      * numbers in messages still count them. */
     int64_t skip_lines;
 } nb_csv_options;
 
-/* A table read from a file: n_rows rows, n_cols named columns, each column contiguous. */
-typedef struct nb_csv_table {
-    char *source;      /* the path, or "<stdin>" */
-    int64_t n_rows;    /* data rows (the header is not counted) */
-    int n_cols;
-    char **names;      /* n_cols; "col1", "col2", ... when the file has no header */
-    double **columns;  /* n_cols arrays of n_rows values */
-    int64_t *lines;    /* n_rows: the line of the file each row came from, for messages */
+/* A table: n_rows rows, n_columns named columns, each column contiguous. */
+typedef struct nb_table {
+    char *source;      /* the path, "<stdin>", the stream's name, or "<arrays>" */
+    int64_t n_rows;    /* data rows (a header is not counted) */
+    int n_columns;
+    char **names;      /* n_columns; named as the file's header does, else by the rule above */
+    double **columns;  /* columns[k][i]: row i of column k */
+    int64_t *lines;    /* n_rows: the line of the file each row came from (arrays: i + 1), for messages */
     bool has_header;
-    char delimiter;    /* the one used (' ' for whitespace) */
+    char delimiter;    /* the one used (' ' for whitespace; 0 for arrays) */
     int class_col;     /* the column holding class names, or -1 */
     int n_classes;     /* distinct class names in it, or n_known_classes (0 when class_col is -1) */
     char **class_names; /* n_classes; class i is class_names[i] */
-} nb_csv_table;
+} nb_table;
 
 /* Read `path` ("-" reads standard input). A UTF-8 byte-order mark is skipped. NULL on
  * failure, with a message such as "data.csv:7: column 3 ('y'): 'abc' is not a number". */
-nb_csv_table *nb_csv_read(const char *path, const nb_csv_options *options);
+nb_table *nb_table_read(const char *path, const nb_csv_options *options);
 /* The same from an open stream (a pipe, fmemopen'ed text), named `name` in messages. The
  * stream is read to its end and not closed. */
-nb_csv_table *nb_csv_read_stream(FILE *stream, const char *name, const nb_csv_options *options);
-void nb_csv_free(nb_csv_table *table);
+nb_table *nb_table_read_stream(FILE *stream, const char *name, const nb_csv_options *options);
+/* A table of caller arrays (copied): columns[k] holds n_rows values. names NULL names the
+ * columns by the rule above (and has_header is false). NULL, with a message, on bad
+ * arguments or out of memory. */
+nb_table *nb_table_from_columns(int n_columns, const char *const *names, int64_t n_rows,
+                                const double *const *columns);
+void nb_table_free(nb_table *table);
 
-/* The 0-based column for a name or a 1-based index ("x", "3"); -1 with a message that
- * lists the available columns when there is none, or when a name is ambiguous. */
-int nb_csv_column(const nb_csv_table *table, const char *name_or_index);
+/* The 0-based column of a name, or of a 1-based number written "3" or "$3" (a name wins
+ * when a header names a column "3"). -1 with a message when there is none (the message
+ * lists the table's columns) or when two columns have that name (select it by number). */
+int nb_table_column(const nb_table *table, const char *name_or_number);
 
-/* ====================================================================================== */
-/* nabla lsq_data: the table a fit reads — named columns of doubles.
- *
- * Files are read by the shared CSV reader (nabla/csv.h: CSV, ';'-separated, TSV or
- * whitespace-separated, header and delimiter detected, '-' for standard input, errors
- * with file, line and column); this header adds only what fitting needs: the names of
- * columns that have none, and lookups by name or number ("y", "3", "$3"). */
-
-typedef struct nb_lsq_data {
-    int n_columns;
-    int64_t n_rows;
-    char **names;     /* the header's names; without a header c1, c2, ... (x and y for two columns) */
-    double **columns; /* columns[k][i]: row i of column k */
-    bool has_header;
-} nb_lsq_data;
-
-/* What `nabla fit` reads with: header and delimiter detected, lines starting with '#'
- * skipped. */
-nb_csv_options nb_lsq_csv_defaults(void);
-
-/* Read a file through nb_csv_read ("-" reads standard input); options NULL means
- * nb_lsq_csv_defaults(). Every cell must be a finite number. On failure `data` is left
- * empty and the reader's message (file:line: column N ...) is in nb_errmsg(). */
-nb_status nb_lsq_data_read(const char *path, const nb_csv_options *options, nb_lsq_data *data);
-/* A copy of a table read by nb_csv_read; the columns of a table without a header are
- * named x and y when there are two, else c1, c2, .... */
-nb_status nb_lsq_data_from_csv(const nb_csv_table *table, nb_lsq_data *data);
-/* A table from caller arrays (copied): columns[k] holds n_rows values. */
-nb_status nb_lsq_data_from_columns(int n_columns, const char *const *names, int64_t n_rows,
-                                   const double *const *columns, nb_lsq_data *data);
-void nb_lsq_data_free(nb_lsq_data *data);
-
-/* A column by name, or by 1-based number ("3" or "$3"); -1 when there is none. */
-int nb_lsq_data_column(const nb_lsq_data *data, const char *name_or_number);
-/* "x, y, sigma" into buf (for messages); returns buf. */
-char *nb_lsq_data_names(const nb_lsq_data *data, char *buf, size_t size);
-
-/* A dataset from columns of a CSV table. `targets` and `features` are comma-separated
- * column names or 1-based indices ("y", "3", "x1,x2"); features NULL takes every column
- * that is not a target. With `labels`, the one target column holds class labels: whole
- * numbers >= 0 (n_classes = the largest + 1) or the table's class names; anything else
- * fails with the file's line. */
-nb_dataset *nb_dataset_from_csv(const nb_csv_table *table, const char *features, const char *targets, bool labels,
-                                nb_dtype dtype);
+/* A dataset from columns of a table. `targets` and `features` are comma-separated
+ * columns as nb_table_column finds them ("y", "3", "x1,x2"); features NULL takes every
+ * column that is not a target. With `labels`, the one target column holds class labels:
+ * whole numbers >= 0 (n_classes = the largest + 1) or the table's class names; anything
+ * else fails with the file's line. */
+nb_dataset *nb_dataset_from_table(const nb_table *table, const char *features, const char *targets, bool labels,
+                                  nb_dtype dtype);
 
 /* ====================================================================================== */
 /* nabla IDX: the MNIST file format (a magic number, big-endian dimensions, unsigned

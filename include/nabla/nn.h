@@ -198,9 +198,11 @@ nb_status nb_schedule_parse(const char *text, double base_lr, int total_epochs, 
 /* nabla data: datasets in memory, mini-batch loaders, train/validation splits, feature
  * standardisation, and the synthetic data of the tutorials (SEEDS.md §1-§3).
  *
- * A dataset holds inputs [n, n_features] and targets, either [n, n_outputs] (regression)
- * or class labels [n] stored as whole numbers in the dataset's dtype (what nb_one_hot and
- * nb_pick read). A loader walks a dataset in mini-batches, reshuffled every epoch from a
+ * A dataset is the training view of data: inputs [n, n_features] and targets, either
+ * [n, n_outputs] (regression) or class labels [n] stored as whole numbers in the
+ * dataset's dtype (what nb_one_hot and nb_pick read), as tensors. Data read from files
+ * are tables (nb_table, nabla/io.h); a dataset is made from a table by
+ * nb_dataset_from_table. A loader walks a dataset in mini-batches, reshuffled every epoch from a
  * seed: the order of an epoch depends only on (seed, epoch), so the same seed gives the
  * same batches, run after run. */
 

@@ -12,7 +12,7 @@
 #include <string.h>
 
 typedef struct fit_state {
-    const nb_lsq_data *data;
+    const nb_table *data;
     nb_expr *expr;
     int n;        /* parameters */
     int m;        /* points */
@@ -76,11 +76,10 @@ static void describe_row(const fit_state *s, int row, bool left_side, char *buf,
 /* The response: the left side evaluated on the data, or a column. */
 static nb_status pick_response(fit_state *s, const nb_fit_setup *setup)
 {
-    const nb_lsq_data *data = s->data;
+    const nb_table *data = s->data;
     s->y = nb_alloc((size_t)s->m * sizeof *s->y);
     if (!s->y)
         return nb_fail(NB_ENOMEM, "out of memory for %d responses", s->m);
-    char names[512];
     if (nb_expr_has_response(s->expr)) {
         if (setup && setup->response)
             return nb_fail(NB_EARG, "the formula has a left side, so the response column '%s' is not used; give "
@@ -122,14 +121,14 @@ static nb_status pick_response(fit_state *s, const nb_fit_setup *setup)
     }
     int k;
     if (setup && setup->response) {
-        k = nb_lsq_data_column(data, setup->response);
-        if (k < 0)
-            return nb_fail(NB_EARG, "there is no column '%s' for the response (columns: %s)", setup->response,
-                           nb_lsq_data_names(data, names, sizeof names));
-    } else {
-        k = nb_lsq_data_column(data, "y");
-        if (k < 0)
-            k = data->n_columns - 1;
+        k = nb_table_column(data, setup->response);
+        if (k < 0) {
+            nb_error_prefix("the response column");
+            return nb_errcode();
+        }
+    } else if ((k = nb_table_column(data, "y")) < 0) {
+        nb_clear_error();
+        k = data->n_columns - 1;
     }
     if (nb_expr_uses_column(s->expr, k, false))
         return nb_fail(NB_EARG,
@@ -145,11 +144,11 @@ static nb_status pick_weights(fit_state *s, const nb_fit_setup *setup)
 {
     if (!setup || !setup->sigma)
         return NB_OK;
-    char names[512];
-    int k = nb_lsq_data_column(s->data, setup->sigma);
-    if (k < 0)
-        return nb_fail(NB_EARG, "there is no column '%s' for the uncertainties (columns: %s)", setup->sigma,
-                       nb_lsq_data_names(s->data, names, sizeof names));
+    int k = nb_table_column(s->data, setup->sigma);
+    if (k < 0) {
+        nb_error_prefix("the uncertainties' column");
+        return nb_errcode();
+    }
     if (nb_expr_uses_column(s->expr, k, false) || k == s->response_column)
         return nb_fail(NB_EARG, "the uncertainties' column '%s' is also used as data", s->data->names[k]);
     s->weights = nb_alloc((size_t)s->m * sizeof *s->weights);
@@ -184,7 +183,7 @@ static nb_status pick_start(fit_state *s, const nb_fit_setup *setup)
         const char *name = setup->init_names[k];
         int j = name ? nb_expr_param_index(s->expr, name) : -1;
         if (j < 0) {
-            int column = name ? nb_lsq_data_column(s->data, name) : -1;
+            int column = name ? nb_table_column(s->data, name) : -1;
             if (column >= 0 && strcmp(s->data->names[column], name) == 0)
                 return nb_fail(NB_EARG, "a start value is given for '%s', which is a data column, not a parameter",
                                name);
@@ -204,7 +203,7 @@ static nb_status pick_start(fit_state *s, const nb_fit_setup *setup)
 
 static nb_status build_graph(fit_state *s)
 {
-    const nb_lsq_data *data = s->data;
+    const nb_table *data = s->data;
     s->graph = nb_graph_new(NB_F64);
     s->columns = nb_calloc((size_t)data->n_columns, sizeof *s->columns);
     s->params = nb_calloc((size_t)s->n, sizeof *s->params);
@@ -327,7 +326,7 @@ static nb_status fit_by_gradient(fit_state *s, const nb_lsq_options *opt, nb_lsq
     return NB_OK;
 }
 
-nb_status nb_fit_formula(const char *formula, const nb_lsq_data *data, const nb_fit_setup *setup,
+nb_status nb_fit_formula(const char *formula, const nb_table *data, const nb_fit_setup *setup,
                          const nb_lsq_options *options, nb_lsq_result *result)
 {
     if (!result)

@@ -40,7 +40,7 @@ static void trainer_free(trainer *t)
 
 /* The graph of the batch loss. `sources` gets the n_values arrays of m values a row is
  * made of, in the order of the inputs. */
-static nb_status trainer_build(trainer *t, const nb_expr *expr, const nb_lsq_data *data, const double *y,
+static nb_status trainer_build(trainer *t, const nb_expr *expr, const nb_table *data, const double *y,
                                const double *weights, const double *start, int64_t batch, const double **sources)
 {
     memset(t, 0, sizeof *t);
@@ -210,7 +210,7 @@ static nb_optim_config optimizer_config(const nb_lsq_options *options, int epoch
     return config;
 }
 
-nb_status lsq_gradient_fit(const nb_expr *expr, const nb_lsq_data *data, const double *y, const double *weights,
+nb_status lsq_gradient_fit(const nb_expr *expr, const nb_table *data, const double *y, const double *weights,
                            const double *start, const nb_lsq_options *options, double *x, lsq_gradient_run *run)
 {
     memset(run, 0, sizeof *run);

@@ -73,7 +73,7 @@ typedef struct lsq_gradient_run {
  * formula's order). The model is `expr` built with scalar parameters and inputs of the
  * batch's size holding the columns it reads. NB_ENUMERIC when the loss stops being
  * finite. */
-nb_status lsq_gradient_fit(const nb_expr *expr, const nb_lsq_data *data, const double *y, const double *weights,
+nb_status lsq_gradient_fit(const nb_expr *expr, const nb_table *data, const double *y, const double *weights,
                            const double *start, const nb_lsq_options *options, double *x, lsq_gradient_run *run);
 
 #endif

@@ -1,9 +1,10 @@
-/* Delimited text files through libcsv: the file is read in blocks and fed to the parser
- * one physical line at a time, so that every message can name the line it is about.
- * The first two records are held back as text until the header has been decided; after
- * that each cell is converted as soon as libcsv reports it. */
+/* Tables from delimited text files through libcsv (the table itself, its names and its
+ * column lookup are table.c's): the file is read in blocks and fed to the parser one
+ * physical line at a time, so that every message can name the line it is about. The
+ * first two records are held back as text until the header has been decided; after that
+ * each cell is converted as soon as libcsv reports it. */
 #include "core/core.h"
-#include "nabla/io.h"
+#include "io/table_internal.h"
 
 #include <csv.h>
 #include <errno.h>
@@ -44,12 +45,12 @@ typedef struct csv_reader {
     int n_file_fields;
     int64_t header_line;   /* the first record's line, quoted by ragged-row messages */
     int *column_of_field;  /* n_file_fields entries: table column or -1 (not kept) */
-    double *row;           /* the row being converted, n_cols values */
+    double *row;           /* the row being converted, one value per table column */
     char *class_cell;      /* the class column's text in the row being converted */
     char **class_cells;    /* per row, while it is not known whether they are names */
     int64_t capacity;      /* rows the column arrays can hold */
 
-    nb_csv_table *table;
+    nb_table *table;
 } csv_reader;
 
 /* ---- small helpers ------------------------------------------------------------------ */
@@ -82,60 +83,6 @@ static bool is_number(const char *text)
 {
     double ignored;
     return parse_number(text, strlen(text), &ignored);
-}
-
-static bool all_digits(const char *text)
-{
-    if (!*text)
-        return false;
-    for (; *text; text++)
-        if (*text < '0' || *text > '9')
-            return false;
-    return true;
-}
-
-/* "x, y, z" into buf, cut short with "..." when it does not fit. */
-static void list_names(char *const *names, int n, char *buf, size_t size)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < n; i++) {
-        size_t len = strlen(names[i]);
-        if (used + len + 8 >= size) {
-            snprintf(buf + used, size - used, "%s...", i ? ", " : "");
-            return;
-        }
-        used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", names[i]);
-    }
-}
-
-/* The 0-based column named `spec`, or with the 1-based index `spec`; -1 with a message. */
-static int find_column(char *const *names, int n, const char *spec, const char *source)
-{
-    int found = -1;
-    for (int i = 0; i < n; i++) {
-        if (strcmp(names[i], spec) != 0)
-            continue;
-        if (found >= 0) {
-            nb_fail(NB_EARG, "%s: column name '%s' is ambiguous (columns %d and %d); select it by number",
-                    source, spec, found + 1, i + 1);
-            return -1;
-        }
-        found = i;
-    }
-    if (found >= 0)
-        return found;
-    if (all_digits(spec)) {
-        long index = strtol(spec, NULL, 10);
-        if (index >= 1 && index <= n)
-            return (int)index - 1;
-        nb_fail(NB_EARG, "%s: no column %s (there are %d columns)", source, spec, n);
-        return -1;
-    }
-    char list[768];
-    list_names(names, n, list, sizeof list);
-    nb_fail(NB_EARG, "%s: no column '%s'; available columns: %s", source, spec, list);
-    return -1;
 }
 
 static void record_clear(text_record *record)
@@ -233,9 +180,9 @@ static char detect_delimiter(const char *text, size_t len, char comment, int64_t
 
 static bool table_grow(csv_reader *r)
 {
-    nb_csv_table *t = r->table;
+    nb_table *t = r->table;
     int64_t capacity = r->capacity ? 2 * r->capacity : FIRST_CAPACITY;
-    for (int c = 0; c < t->n_cols; c++) {
+    for (int c = 0; c < t->n_columns; c++) {
         double *grown = nb_realloc(t->columns[c], (size_t)capacity * sizeof(double));
         if (!grown)
             return fail_nomem(r, "the table's columns");
@@ -281,11 +228,11 @@ static bool first_record_is_header(const csv_reader *r)
 static bool select_columns(csv_reader *r, char **file_names)
 {
     const nb_csv_options *o = r->options;
-    nb_csv_table *t = r->table;
+    nb_table *t = r->table;
     int n_fields = r->n_file_fields;
     int class_field = -1;
     if (o->class_column) {
-        class_field = find_column(file_names, n_fields, o->class_column, r->source);
+        class_field = table_find_column(file_names, n_fields, o->class_column, r->source);
         if (class_field < 0) {
             nb_error_prefix("class column");
             return r->failed = true, false;
@@ -298,7 +245,7 @@ static bool select_columns(csv_reader *r, char **file_names)
     int n_cols = o->n_columns > 0 ? o->n_columns : n_fields;
     bool class_selected = class_field < 0 || o->n_columns <= 0;
     for (int i = 0; i < o->n_columns; i++) {
-        int j = find_column(file_names, n_fields, o->columns[i], r->source);
+        int j = table_find_column(file_names, n_fields, o->columns[i], r->source);
         if (j < 0)
             return r->failed = true, false;
         if (r->column_of_field[j] >= 0) {
@@ -314,7 +261,7 @@ static bool select_columns(csv_reader *r, char **file_names)
     if (!class_selected) /* asked for a class column but not in the list: keep it, last */
         r->column_of_field[class_field] = n_cols++;
 
-    t->n_cols = n_cols;
+    t->n_columns = n_cols;
     t->class_col = class_field >= 0 ? r->column_of_field[class_field] : -1;
     t->names = nb_calloc((size_t)n_cols, sizeof *t->names);
     t->columns = nb_calloc((size_t)n_cols, sizeof *t->columns);
@@ -335,7 +282,7 @@ static bool convert_records(csv_reader *r, int first);
  * convert the held records that are data. */
 static bool start_table(csv_reader *r)
 {
-    nb_csv_table *t = r->table;
+    nb_table *t = r->table;
     text_record *first = &r->held[0];
     r->n_file_fields = first->n_fields;
     r->header_line = first->line;
@@ -350,7 +297,7 @@ static bool start_table(csv_reader *r)
     bool ok = true;
     for (int j = 0; j < r->n_file_fields && ok; j++) {
         char generated[32];
-        snprintf(generated, sizeof generated, "col%d", j + 1);
+        table_unnamed_column(j, r->n_file_fields, generated, sizeof generated);
         const char *name = t->has_header && first->fields[j][0] ? first->fields[j] : generated;
         ok = (file_names[j] = nb_strdup(name)) != NULL;
     }
@@ -370,11 +317,11 @@ static bool start_table(csv_reader *r)
 
 /* ---- converting data ------------------------------------------------------------------ */
 
-/* "column 3 ('y')" for messages; a file without a header has only numbers for its
- * columns, so the generated name (which the caller may rename) is left out. */
+/* "column 3 ('y')" for messages; a file without a header shows no names, so its columns
+ * are told by number only (the name the table gives them is not in the file). */
 static void column_label(const csv_reader *r, int field, int c, char *buf, size_t size)
 {
-    const nb_csv_table *t = r->table;
+    const nb_table *t = r->table;
     if (t->has_header)
         snprintf(buf, size, "column %d ('%.200s')", field + 1, t->names[c]);
     else
@@ -386,7 +333,7 @@ static void convert_field(csv_reader *r, int field, const char *text, size_t len
     int c = field < r->n_file_fields ? r->column_of_field[field] : -1;
     if (c < 0)
         return; /* not kept, or a ragged row reported at its end */
-    nb_csv_table *t = r->table;
+    nb_table *t = r->table;
     if (c == t->class_col && !(len == 0 || blank_line(text, len))) {
         nb_free(r->class_cell);
         if (!(r->class_cell = nb_strdup(text)))
@@ -415,7 +362,7 @@ static void convert_field(csv_reader *r, int field, const char *text, size_t len
 
 static void end_data_row(csv_reader *r, int n_fields, int64_t line)
 {
-    nb_csv_table *t = r->table;
+    nb_table *t = r->table;
     if (n_fields != r->n_file_fields) {
         nb_fail(NB_EPARSE, "%s:%lld: ragged row: %d fields, but %d on line %lld", r->source, (long long)line,
                 n_fields, r->n_file_fields, (long long)r->header_line);
@@ -424,7 +371,7 @@ static void end_data_row(csv_reader *r, int n_fields, int64_t line)
     }
     if (t->n_rows == r->capacity && !table_grow(r))
         return;
-    for (int c = 0; c < t->n_cols; c++)
+    for (int c = 0; c < t->n_columns; c++)
         t->columns[c][t->n_rows] = r->row[c];
     t->lines[t->n_rows] = line;
     if (t->class_col >= 0) {
@@ -576,7 +523,7 @@ static int compare_known(const void *a, const void *b)
 static bool map_known_classes(csv_reader *r)
 {
     const nb_csv_options *o = r->options;
-    nb_csv_table *t = r->table;
+    nb_table *t = r->table;
     int k = o->n_known_classes;
     known_class *sorted = nb_alloc((size_t)k * sizeof *sorted);
     if (!sorted)
@@ -587,7 +534,7 @@ static bool map_known_classes(csv_reader *r)
     for (int c = 1; c < k; c++)
         if (strcmp(sorted[c].name, sorted[c - 1].name) == 0) {
             int a = sorted[c - 1].index, b = sorted[c].index;
-            nb_fail(NB_EARG, "nb_csv_read: known class '%s' is given twice (classes %d and %d)", sorted[c].name,
+            nb_fail(NB_EARG, "nb_table_read: known class '%s' is given twice (classes %d and %d)", sorted[c].name,
                     (a < b ? a : b) + 1, (a < b ? b : a) + 1);
             nb_free(sorted);
             return r->failed = true, false;
@@ -598,7 +545,7 @@ static bool map_known_classes(csv_reader *r)
         const known_class *hit = bsearch(&key, sorted, (size_t)k, sizeof *sorted, compare_known);
         if (!hit) {
             char list[512];
-            list_names((char *const *)o->known_classes, k, list, sizeof list);
+            table_list_names((char *const *)o->known_classes, k, list, sizeof list);
             nb_fail(NB_EFORMAT, "%s:%lld: column '%s': '%.64s' is not one of the %d known classes (%s)", r->source,
                     (long long)t->lines[i], t->names[t->class_col], r->class_cells[i], k, list);
             nb_free(sorted);
@@ -610,7 +557,7 @@ static bool map_known_classes(csv_reader *r)
     t->class_names = nb_calloc((size_t)k, sizeof *t->class_names);
     if (!t->class_names)
         return fail_nomem(r, "the class names");
-    t->n_classes = k; /* counted before the copies so that nb_csv_free frees those made */
+    t->n_classes = k; /* counted before the copies so that nb_table_free frees those made */
     for (int c = 0; c < k; c++)
         if (!(t->class_names[c] = nb_strdup(o->known_classes[c])))
             return fail_nomem(r, "the class names");
@@ -620,7 +567,7 @@ static bool map_known_classes(csv_reader *r)
 /* The class column: numbers when every cell is one, otherwise sorted distinct names. */
 static bool finish_class_column(csv_reader *r)
 {
-    nb_csv_table *t = r->table;
+    nb_table *t = r->table;
     if (t->class_col < 0)
         return true;
     if (r->options->known_classes)
@@ -656,7 +603,7 @@ static bool finish_class_column(csv_reader *r)
     }
     t->class_names = nb_calloc((size_t)distinct, sizeof *t->class_names);
     bool ok = t->class_names != NULL;
-    if (ok) /* counted before the copies so that nb_csv_free frees those made */
+    if (ok) /* counted before the copies so that nb_table_free frees those made */
         t->n_classes = (int)distinct;
     for (int64_t k = 0; k < distinct && ok; k++)
         ok = (t->class_names[k] = nb_strdup(sorted[k])) != NULL;
@@ -670,7 +617,7 @@ static bool finish_class_column(csv_reader *r)
 
 static bool finish(csv_reader *r, bool read_anything)
 {
-    nb_csv_table *t = r->table;
+    nb_table *t = r->table;
     if (!r->streaming) {
         if (r->n_held == 0) {
             nb_fail(NB_EFORMAT, read_anything ? "%s: no rows (only blank or comment lines)" : "%s: the file is empty",
@@ -705,17 +652,17 @@ static bool known_classes_ok(const nb_csv_options *o)
     if (!o->known_classes && o->n_known_classes == 0)
         return true;
     if (!o->known_classes || o->n_known_classes < 1) {
-        nb_fail(NB_EARG, "nb_csv_read: %d known classes %s", o->n_known_classes,
+        nb_fail(NB_EARG, "nb_table_read: %d known classes %s", o->n_known_classes,
                 o->known_classes ? "(at least one is needed)" : "but no list given");
         return false;
     }
     if (!o->class_column && !o->class_column_last) {
-        nb_fail(NB_EARG, "nb_csv_read: known classes are given but no class column");
+        nb_fail(NB_EARG, "nb_table_read: known classes are given but no class column");
         return false;
     }
     for (int c = 0; c < o->n_known_classes; c++)
         if (!o->known_classes[c]) {
-            nb_fail(NB_EARG, "nb_csv_read: known class %d is NULL", c + 1);
+            nb_fail(NB_EARG, "nb_table_read: known class %d is NULL", c + 1);
             return false;
         }
     return true; /* duplicates are found once the names are sorted */
@@ -724,24 +671,24 @@ static bool known_classes_ok(const nb_csv_options *o)
 static bool options_ok(const nb_csv_options *o)
 {
     if (o->delimiter && !strchr(",;\t ", o->delimiter)) {
-        nb_fail(NB_EARG, "nb_csv_read: delimiter must be ',', ';', tab or ' ' (whitespace), not '%c'", o->delimiter);
+        nb_fail(NB_EARG, "nb_table_read: delimiter must be ',', ';', tab or ' ' (whitespace), not '%c'", o->delimiter);
         return false;
     }
     if (o->header != NB_CSV_HEADER_AUTO && o->header != NB_CSV_HEADER_YES && o->header != NB_CSV_HEADER_NO) {
-        nb_fail(NB_EARG, "nb_csv_read: unknown header mode %d", (int)o->header);
+        nb_fail(NB_EARG, "nb_table_read: unknown header mode %d", (int)o->header);
         return false;
     }
     if (o->skip_lines < 0) {
-        nb_fail(NB_EARG, "nb_csv_read: cannot skip %lld lines", (long long)o->skip_lines);
+        nb_fail(NB_EARG, "nb_table_read: cannot skip %lld lines", (long long)o->skip_lines);
         return false;
     }
     if (o->n_columns < 0 || (o->n_columns > 0 && !o->columns)) {
-        nb_fail(NB_EARG, "nb_csv_read: %d columns selected but no list given", o->n_columns);
+        nb_fail(NB_EARG, "nb_table_read: %d columns selected but no list given", o->n_columns);
         return false;
     }
     for (int i = 0; i < o->n_columns; i++)
         if (!o->columns[i]) {
-            nb_fail(NB_EARG, "nb_csv_read: selected column %d is NULL", i + 1);
+            nb_fail(NB_EARG, "nb_table_read: selected column %d is NULL", i + 1);
             return false;
         }
     return known_classes_ok(o);
@@ -798,21 +745,21 @@ static bool read_stream(csv_reader *r, FILE *file)
     return !r->failed && finish(r, started);
 }
 
-nb_csv_table *nb_csv_read_stream(FILE *stream, const char *name, const nb_csv_options *options)
+nb_table *nb_table_read_stream(FILE *stream, const char *name, const nb_csv_options *options)
 {
     static const nb_csv_options defaults = {0};
     if (!options)
         options = &defaults;
     if (!stream || !name) {
-        nb_fail(NB_EARG, "nb_csv_read_stream: %s is NULL", stream ? "the name" : "the stream");
+        nb_fail(NB_EARG, "nb_table_read_stream: %s is NULL", stream ? "the name" : "the stream");
         return NULL;
     }
     if (!options_ok(options))
         return NULL;
-    nb_csv_table *table = nb_calloc(1, sizeof *table);
+    nb_table *table = nb_calloc(1, sizeof *table);
     if (!table || !(table->source = nb_strdup(name))) {
         nb_free(table);
-        nb_fail(NB_ENOMEM, "nb_csv_read: out of memory");
+        nb_fail(NB_ENOMEM, "nb_table_read: out of memory");
         return NULL;
     }
     table->class_col = -1;
@@ -820,55 +767,26 @@ nb_csv_table *nb_csv_read_stream(FILE *stream, const char *name, const nb_csv_op
     bool ok = read_stream(&r, stream);
     reader_clear(&r);
     if (!ok) {
-        nb_csv_free(table);
+        nb_table_free(table);
         return NULL;
     }
     return table;
 }
 
-nb_csv_table *nb_csv_read(const char *path, const nb_csv_options *options)
+nb_table *nb_table_read(const char *path, const nb_csv_options *options)
 {
     if (!path) {
-        nb_fail(NB_EARG, "nb_csv_read: path is NULL");
+        nb_fail(NB_EARG, "nb_table_read: path is NULL");
         return NULL;
     }
     if (strcmp(path, "-") == 0)
-        return nb_csv_read_stream(stdin, "<stdin>", options);
+        return nb_table_read_stream(stdin, "<stdin>", options);
     FILE *file = fopen(path, "rb");
     if (!file) {
         nb_fail(NB_EIO, "cannot open '%s': %s", path, strerror(errno));
         return NULL;
     }
-    nb_csv_table *table = nb_csv_read_stream(file, path, options);
+    nb_table *table = nb_table_read_stream(file, path, options);
     fclose(file);
     return table;
-}
-
-void nb_csv_free(nb_csv_table *table)
-{
-    if (!table)
-        return;
-    for (int c = 0; c < table->n_cols; c++) {
-        if (table->names)
-            nb_free(table->names[c]);
-        if (table->columns)
-            nb_free(table->columns[c]);
-    }
-    for (int k = 0; k < table->n_classes; k++)
-        nb_free(table->class_names[k]);
-    nb_free(table->class_names);
-    nb_free(table->names);
-    nb_free(table->columns);
-    nb_free(table->lines);
-    nb_free(table->source);
-    nb_free(table);
-}
-
-int nb_csv_column(const nb_csv_table *table, const char *name_or_index)
-{
-    if (!table || !name_or_index) {
-        nb_fail(NB_EARG, "nb_csv_column: %s is NULL", table ? "the column" : "the table");
-        return -1;
-    }
-    return find_column(table->names, table->n_cols, name_or_index, table->source);
 }

@@ -457,6 +457,43 @@ static void test_loss_fits_target(void **state)
     expect_in(err, "--test are for CSV data");
 }
 
+/* A file without a header: its columns are x and y (two columns) or c1, c2, ... (more),
+ * in the report, the messages and the model, and --target finds them by those names or
+ * by number in every file of that shape. */
+static void test_headerless_names(void **state)
+{
+    (void)state;
+    char args[1024], err[4096];
+    cJSON *report;
+    write_text("and.txt", "0 0 0\n0 1 0\n1 0 0\n1 1 1\n");
+    snprintf(args, sizeof args, "train --data %s/and.txt --epochs 1 --json --save %s/and.safetensors", dir, dir);
+    assert_int_equal(run(args, &report, err, sizeof err), 0);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(report, "target")->valuestring, "c3");
+    cJSON_Delete(report);
+    expect_in(err, "(target 'c3': classification, 2 classes)");
+    const char *targets[] = {"c3", "3", "'$3'"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(args, sizeof args, "predict --model %s/and.safetensors --data %s/and.txt --target %s --json", dir,
+                 dir, targets[i]);
+        assert_int_equal(run(args, &report, err, sizeof err), 0);
+        assert_int_equal((int)number(report, "rows"), 4);
+        assert_true(number(report, "accuracy") >= 0);
+        cJSON_Delete(report);
+    }
+    snprintf(args, sizeof args, "predict --model %s/and.safetensors --data %s/and.txt --target col3", dir, dir);
+    assert_int_equal(run(args, NULL, err, sizeof err), 1);
+    expect_in(err, "and.txt: no column 'col3'; available columns: c1, c2, c3");
+    /* two columns: x and y */
+    write_text("pairs.txt", "0.1 0\n0.2 1\n0.3 1.5\n");
+    snprintf(args, sizeof args, "train --data %s/pairs.txt --loss bce --epochs 1 --quiet", dir);
+    assert_int_equal(run(args, NULL, err, sizeof err), 2);
+    expect_in(err, "pairs.txt:3: column 'y' holds 1.5, not from 0 to 1, as --loss bce needs");
+    snprintf(args, sizeof args, "train --data %s/pairs.txt --target x --epochs 1 --json --quiet", dir);
+    assert_int_equal(run(args, &report, err, sizeof err), 0);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(report, "target")->valuestring, "x");
+    cJSON_Delete(report);
+}
+
 /* A copy of a model file with one metadata field changed (value NULL: left out), and
  * with element 0 of the tensor `nan_tensor` (when not NULL) made NaN. */
 static void rewrite_model(const char *from, const char *to, const char *key, const char *value,
@@ -711,6 +748,7 @@ int main(void)
         cmocka_unit_test(test_class_names_across_files),
         cmocka_unit_test(test_target_kind),
         cmocka_unit_test(test_loss_fits_target),
+        cmocka_unit_test(test_headerless_names),
         cmocka_unit_test(test_model_file_checked),
         cmocka_unit_test(test_nonfinite_never_saved),
         cmocka_unit_test(test_patience_reports_the_kept_epoch),

@@ -161,7 +161,7 @@ static void test_inputs(void **state)
     cJSON_Delete(root);
     assert_close(k_ssv, k_stdin, 1e-12);
     /* --no-header on a file that has one fails on the first line */
-    assert_int_equal(run("fit 'a*exp(-k*c1)' decay.ssv --no-header"), 1);
+    assert_int_equal(run("fit 'a*exp(-k*x)' decay.ssv --no-header"), 1);
     expect_err("decay.ssv:1: column 1: 't' is not a number");
 }
 
@@ -204,8 +204,10 @@ static void test_bad_inputs(void **state)
                    "8 data points cannot determine 9 parameters");
     expect_failure("fit 'y = a*log(x - 1)' decay.csv", 1, "the model is not finite at the start values");
     expect_failure("fit 'y = a*b*exp(-x)' decay.csv", 1, "the Jacobian is singular");
-    expect_failure("fit 'a*exp(-k*x)' decay.csv --y z", 1, "there is no column 'z' for the response");
-    expect_failure("fit 'y = a*exp(-k*x)' decay.csv --sigma q", 1, "there is no column 'q' for the uncertainties");
+    expect_failure("fit 'a*exp(-k*x)' decay.csv --y z", 1,
+                   "the response column: decay.csv: no column 'z'; available columns: x, y, s");
+    expect_failure("fit 'y = a*exp(-k*x)' decay.csv --sigma q", 1,
+                   "the uncertainties' column: decay.csv: no column 'q'; available columns: x, y, s");
     expect_failure("fit 'y = a*exp(-k*x)' missing.csv", 1, "cannot open 'missing.csv'");
     expect_failure("fit 'y = a*exp(-k*x)' decay.csv --max-evals 2 --init k=30", 1, "did not converge");
     /* bad usage */

@@ -217,16 +217,15 @@ static bool read_data(const lines *ls, const char *path, nist_problem *p, char *
         s += length;
     }
     nb_csv_options options = {.header = NB_CSV_HEADER_NO, .delimiter = ' ', .skip_lines = from - 1};
-    nb_csv_table *table = nb_csv_read(path, &options);
+    nb_table *table = nb_table_read(path, &options);
     if (!table) {
         snprintf(error, error_size, "%s", nb_errmsg());
         return false;
     }
-    bool ok = table->n_cols == n_names && table->n_rows == to - from + 1 &&
-              nb_lsq_data_from_columns(n_names, name_list, table->n_rows, (const double *const *)table->columns,
-                                       &p->data) == NB_OK;
-    nb_csv_free(table);
-    return ok;
+    if (table->n_columns == n_names && table->n_rows == to - from + 1)
+        p->data = nb_table_from_columns(n_names, name_list, table->n_rows, (const double *const *)table->columns);
+    nb_table_free(table);
+    return p->data != NULL;
 }
 
 bool nist_load(const char *path, nist_problem *p, char *error, size_t error_size)
@@ -259,7 +258,11 @@ bool nist_load(const char *path, nist_problem *p, char *error, size_t error_size
     return ok;
 }
 
-void nist_free(nist_problem *p) { nb_lsq_data_free(&p->data); }
+void nist_free(nist_problem *p)
+{
+    nb_table_free(p->data);
+    p->data = NULL;
+}
 
 double nist_lre(double q, double c, double digits)
 {

@@ -18,7 +18,7 @@ typedef struct nist_problem {
     double certified[NIST_MAX_PARAMS];
     double certified_sd[NIST_MAX_PARAMS];
     double certified_rss;
-    nb_lsq_data data; /* columns named as on the file's "Data:" line, response first */
+    nb_table *data; /* columns named as on the file's "Data:" line, response first */
 } nist_problem;
 
 /* Load one file; false with a message in `error` when it does not read. */

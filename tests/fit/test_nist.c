@@ -31,7 +31,7 @@ static bool fit_problem(const nist_problem *p, int start, fit_score *score)
         setup.init_values = p->start[start];
     }
     nb_lsq_result r;
-    if (nb_fit_formula(p->formula, &p->data, &setup, NULL, &r) != NB_OK) {
+    if (nb_fit_formula(p->formula, p->data, &setup, NULL, &r) != NB_OK) {
         printf("%-10s start %d: %s\n", p->name, start + 1, nb_errmsg());
         return false;
     }
@@ -136,15 +136,15 @@ static void test_model_text(void **state)
     assert_string_equal(p.formula, "y = B0 + B1*x + B2*(x**2) + B3*(x**3) + B4*(x**4) + B5*(x**5) + B6*(x**6) + "
                                    "B7*(x**7) + B8*(x**8) + B9*(x**9) + B10*(x**10)");
     assert_int_equal(p.n_params, 11);
-    assert_int_equal(p.data.n_rows, 82);
+    assert_int_equal(p.data->n_rows, 82);
     nist_free(&p);
     assert_true(nist_load(NIST_DIR "/nonlinear/Roszman1.dat", &p, error, sizeof error));
     assert_string_equal(p.formula, "y =  b1 - b2*x - arctan[b3/(x-b4)]/pi");
     nist_free(&p);
     assert_true(nist_load(NIST_DIR "/nonlinear/Nelson.dat", &p, error, sizeof error));
     assert_string_equal(p.formula, "log[y] = b1 - b2*x1 * exp[-b3*x2]");
-    assert_int_equal(p.data.n_columns, 3);
-    assert_string_equal(p.data.names[2], "x2");
+    assert_int_equal(p.data->n_columns, 3);
+    assert_string_equal(p.data->names[2], "x2");
     nist_free(&p);
 }
 

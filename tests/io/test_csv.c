@@ -19,9 +19,9 @@ static const char *write_file(const char *name, const char *text)
     return path;
 }
 
-static nb_csv_table *read_text(const char *text, const nb_csv_options *options)
+static nb_table *read_text(const char *text, const nb_csv_options *options)
 {
-    return nb_csv_read(write_file("data.csv", text), options);
+    return nb_table_read(write_file("data.csv", text), options);
 }
 
 /* The read must fail with `status` and a message containing each of the fragments. */
@@ -29,7 +29,7 @@ static void expect_failure(const char *text, const nb_csv_options *options, nb_s
                            const char *fragment1, const char *fragment2)
 {
     nb_clear_error();
-    nb_csv_table *t = read_text(text, options);
+    nb_table *t = read_text(text, options);
     if (t)
         fail_msg("read succeeded; expected a failure mentioning '%s'", fragment1);
     if (nb_errcode() != status)
@@ -41,11 +41,11 @@ static void expect_failure(const char *text, const nb_csv_options *options, nb_s
 static void test_comma_with_header(void **state)
 {
     (void)state;
-    nb_csv_table *t = read_text("x,y\n0.5,1\n-2e-3, 7 \n\n3,4\n", NULL);
+    nb_table *t = read_text("x,y\n0.5,1\n-2e-3, 7 \n\n3,4\n", NULL);
     assert_non_null(t);
     assert_true(t->has_header);
     assert_int_equal(t->delimiter, ',');
-    assert_int_equal(t->n_cols, 2);
+    assert_int_equal(t->n_columns, 2);
     assert_int_equal(t->n_rows, 3);
     assert_string_equal(t->names[0], "x");
     assert_string_equal(t->names[1], "y");
@@ -56,7 +56,7 @@ static void test_comma_with_header(void **state)
     assert_int_equal(t->lines[0], 2);
     assert_int_equal(t->lines[2], 5); /* the blank line 4 is skipped but counted */
     assert_int_equal(t->class_col, -1);
-    nb_csv_free(t);
+    nb_table_free(t);
 }
 
 static void test_delimiters_detected(void **state)
@@ -71,11 +71,11 @@ static void test_delimiters_detected(void **state)
         {"\"a\",\"b\",\"c\"\n\"1\",2,\" 3\"\n4,\"5\",6", ','}, /* quotes; no final newline */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        nb_csv_table *t = read_text(cases[i].text, NULL);
+        nb_table *t = read_text(cases[i].text, NULL);
         if (!t)
             fail_msg("case %zu: %s", i, nb_errmsg());
         assert_int_equal(t->delimiter, cases[i].delimiter);
-        assert_int_equal(t->n_cols, 3);
+        assert_int_equal(t->n_columns, 3);
         assert_int_equal(t->n_rows, 2);
         assert_string_equal(t->names[0], "a");
         assert_string_equal(t->names[2], "c");
@@ -83,7 +83,7 @@ static void test_delimiters_detected(void **state)
             assert_close(t->columns[c][0], c + 1, 0);
             assert_close(t->columns[c][1], c + 4, 0);
         }
-        nb_csv_free(t);
+        nb_table_free(t);
     }
 }
 
@@ -97,26 +97,27 @@ static void test_semicolon_beats_comma(void **state)
 static void test_quoted_fields(void **state)
 {
     (void)state;
-    nb_csv_table *t = read_text("\"name, with comma\",\"say \"\"hi\"\"\"\n1,\"2\"\n", NULL);
+    nb_table *t = read_text("\"name, with comma\",\"say \"\"hi\"\"\"\n1,\"2\"\n", NULL);
     assert_non_null(t);
     assert_string_equal(t->names[0], "name, with comma");
     assert_string_equal(t->names[1], "say \"hi\"");
     assert_close(t->columns[1][0], 2, 0);
-    nb_csv_free(t);
+    nb_table_free(t);
 }
 
 static void test_header_modes(void **state)
 {
     (void)state;
-    /* Auto: a numeric first row is data, and columns get generated names. */
-    nb_csv_table *t = read_text("1,2\n3,4\n", NULL);
+    /* Auto: a numeric first row is data, and the columns are named by the rule of
+     * nabla/io.h (two columns: x and y). */
+    nb_table *t = read_text("1,2\n3,4\n", NULL);
     assert_non_null(t);
     assert_false(t->has_header);
     assert_int_equal(t->n_rows, 2);
-    assert_string_equal(t->names[0], "col1");
-    assert_string_equal(t->names[1], "col2");
+    assert_string_equal(t->names[0], "x");
+    assert_string_equal(t->names[1], "y");
     assert_int_equal(t->lines[0], 1);
-    nb_csv_free(t);
+    nb_table_free(t);
 
     /* Forced header: the numeric first row becomes the names. */
     nb_csv_options yes = {.header = NB_CSV_HEADER_YES};
@@ -125,11 +126,10 @@ static void test_header_modes(void **state)
     assert_true(t->has_header);
     assert_int_equal(t->n_rows, 1);
     assert_string_equal(t->names[1], "2");
-    nb_csv_free(t);
+    nb_table_free(t);
 
     /* Forced off: a text first row is data, so it must be numbers. Without a header the
-     * message names the column by number only: its generated name is the reader's
-     * invention, which a caller (nabla fit) may replace. */
+     * message names the column by number only: the file shows no name. */
     nb_csv_options no = {.header = NB_CSV_HEADER_NO};
     expect_failure("x,y\n1,2\n", &no, NB_EPARSE, "data.csv:1: column 1: 'x' is not a number", NULL);
     expect_failure("1 2\n3 \"\"\n", NULL, NB_EPARSE, "data.csv:2: column 2 is empty", NULL);
@@ -140,13 +140,13 @@ static void test_header_modes(void **state)
     assert_non_null(t);
     assert_int_equal(t->n_rows, 1);
     assert_close(t->columns[2][0], 7, 0);
-    nb_csv_free(t);
+    nb_table_free(t);
 
-    /* A header cell left empty gets a generated name. */
+    /* A header cell left empty is named as if the file had no header. */
     t = read_text("x,,z\n1,2,3\n", NULL);
     assert_non_null(t);
-    assert_string_equal(t->names[1], "col2");
-    nb_csv_free(t);
+    assert_string_equal(t->names[1], "c2");
+    nb_table_free(t);
 }
 
 static void test_select_columns(void **state)
@@ -155,21 +155,21 @@ static void test_select_columns(void **state)
     const char *text = "id,x,label,y\nA7,1,cat,10\nB8,2,dog,20\n";
     const char *columns[] = {"y", "2"};
     nb_csv_options options = {.columns = columns, .n_columns = 2};
-    nb_csv_table *t = read_text(text, &options); /* the text columns are not converted */
+    nb_table *t = read_text(text, &options); /* the text columns are not converted */
     assert_non_null(t);
-    assert_int_equal(t->n_cols, 2);
+    assert_int_equal(t->n_columns, 2);
     assert_string_equal(t->names[0], "y");
     assert_string_equal(t->names[1], "x");
     assert_close(t->columns[0][1], 20, 0);
     assert_close(t->columns[1][1], 2, 0);
-    assert_int_equal(nb_csv_column(t, "x"), 1);
-    assert_int_equal(nb_csv_column(t, "1"), 0);
-    assert_int_equal(nb_csv_column(t, "z"), -1);
+    assert_int_equal(nb_table_column(t, "x"), 1);
+    assert_int_equal(nb_table_column(t, "1"), 0);
+    assert_int_equal(nb_table_column(t, "z"), -1);
     assert_int_equal(nb_errcode(), NB_EARG);
     assert_non_null(strstr(nb_errmsg(), "no column 'z'; available columns: y, x"));
-    assert_int_equal(nb_csv_column(t, "3"), -1);
-    assert_non_null(strstr(nb_errmsg(), "no column 3 (there are 2 columns)"));
-    nb_csv_free(t);
+    assert_int_equal(nb_table_column(t, "3"), -1);
+    assert_non_null(strstr(nb_errmsg(), "no column 3 (there are 2 columns: y, x)"));
+    nb_table_free(t);
 
     /* A column that is not there, at read time: the message lists what is. */
     const char *missing[] = {"x", "weight"};
@@ -180,15 +180,15 @@ static void test_select_columns(void **state)
     expect_failure(text, &dup, NB_EARG, "column 'x' is selected twice", NULL);
     const char *out_of_range[] = {"0"};
     nb_csv_options zero = {.columns = out_of_range, .n_columns = 1};
-    expect_failure(text, &zero, NB_EARG, "no column 0 (there are 4 columns)", NULL);
+    expect_failure(text, &zero, NB_EARG, "no column 0 (there are 4 columns: id, x, label, y)", NULL);
 
     /* Two columns with one name: ambiguous by name, fine by number. */
     t = read_text("a,b,a\n1,2,3\n", NULL);
     assert_non_null(t);
-    assert_int_equal(nb_csv_column(t, "a"), -1);
+    assert_int_equal(nb_table_column(t, "a"), -1);
     assert_non_null(strstr(nb_errmsg(), "'a' is ambiguous (columns 1 and 3)"));
-    assert_int_equal(nb_csv_column(t, "3"), 2);
-    nb_csv_free(t);
+    assert_int_equal(nb_table_column(t, "3"), 2);
+    nb_table_free(t);
 }
 
 static void test_class_column(void **state)
@@ -196,7 +196,7 @@ static void test_class_column(void **state)
     (void)state;
     const char *text = "x1,x2,species\n1,2,virginica\n3,4,setosa\n5,6,versicolor\n7,8,setosa\n";
     nb_csv_options options = {.class_column = "species"};
-    nb_csv_table *t = read_text(text, &options);
+    nb_table *t = read_text(text, &options);
     assert_non_null(t);
     assert_int_equal(t->class_col, 2);
     assert_int_equal(t->n_classes, 3);
@@ -206,17 +206,17 @@ static void test_class_column(void **state)
     static const double expected[4] = {2, 0, 1, 0};
     for (int i = 0; i < 4; i++)
         assert_close(t->columns[2][i], expected[i], 0);
-    nb_csv_free(t);
+    nb_table_free(t);
 
     /* Selected columns without the class column: it is kept, last. */
     const char *columns[] = {"x2"};
     nb_csv_options selected = {.columns = columns, .n_columns = 1, .class_column = "3"};
     t = read_text(text, &selected);
     assert_non_null(t);
-    assert_int_equal(t->n_cols, 2);
+    assert_int_equal(t->n_columns, 2);
     assert_int_equal(t->class_col, 1);
     assert_string_equal(t->names[1], "species");
-    nb_csv_free(t);
+    nb_table_free(t);
 
     /* A class column of numbers stays an ordinary column. */
     nb_csv_options k = {.class_column = "k"};
@@ -225,7 +225,7 @@ static void test_class_column(void **state)
     assert_int_equal(t->class_col, -1);
     assert_int_equal(t->n_classes, 0);
     assert_close(t->columns[1][0], 2, 0);
-    nb_csv_free(t);
+    nb_table_free(t);
 
     expect_failure("x,k\n1,nan\n", &k, NB_ENUMERIC, "data.csv:2: column 'k': 'nan' is not a finite number", NULL);
     expect_failure("x,k\n1,a\n2,\n", &k, NB_EPARSE, "data.csv:3: column 2 ('k') is empty", NULL);
@@ -240,7 +240,7 @@ static void test_known_classes(void **state)
     (void)state;
     static const char *const known[] = {"cat", "dog", "fish"};
     nb_csv_options options = {.class_column = "kind", .known_classes = known, .n_known_classes = 3};
-    nb_csv_table *t = read_text("x,kind\n1,fish\n2,cat\n3,fish\n", &options);
+    nb_table *t = read_text("x,kind\n1,fish\n2,cat\n3,fish\n", &options);
     assert_non_null(t);
     assert_int_equal(t->class_col, 1);
     assert_int_equal(t->n_classes, 3); /* dog is absent but keeps its number */
@@ -249,7 +249,7 @@ static void test_known_classes(void **state)
     static const double expected[3] = {2, 0, 2};
     for (int i = 0; i < 3; i++)
         assert_close(t->columns[1][i], expected[i], 0);
-    nb_csv_free(t);
+    nb_table_free(t);
 
     /* names that look like numbers are still names */
     static const char *const digits[] = {"7", "3"};
@@ -259,7 +259,7 @@ static void test_known_classes(void **state)
     assert_int_equal(t->class_col, 1);
     assert_close(t->columns[1][0], 1, 0);
     assert_close(t->columns[1][1], 0, 0);
-    nb_csv_free(t);
+    nb_table_free(t);
 
     expect_failure("x,kind\n1,cat\n2,bird\n", &options, NB_EFORMAT,
                    "data.csv:3: column 'kind': 'bird' is not one of the 3 known classes (cat, dog, fish)", NULL);
@@ -281,33 +281,33 @@ static void test_class_column_last(void **state)
 {
     (void)state;
     nb_csv_options options = {.class_column_last = true};
-    nb_csv_table *t = read_text("x,y,animal\n1,2,dog\n3,4,cat\n", &options);
+    nb_table *t = read_text("x,y,animal\n1,2,dog\n3,4,cat\n", &options);
     assert_non_null(t);
     assert_int_equal(t->class_col, 2);
     assert_int_equal(t->n_classes, 2);
     assert_string_equal(t->class_names[0], "cat");
     assert_close(t->columns[2][0], 1, 0);
-    nb_csv_free(t);
+    nb_table_free(t);
     /* numbers there: an ordinary column */
     t = read_text("1,2,3\n4,5,6\n", &options);
     assert_non_null(t);
     assert_int_equal(t->class_col, -1);
     assert_close(t->columns[2][1], 6, 0);
-    nb_csv_free(t);
+    nb_table_free(t);
 }
 
 static void test_comments(void **state)
 {
     (void)state;
     nb_csv_options options = {.comment = '#'};
-    nb_csv_table *t = read_text("# a comment\nx,y\n1,2\n# x,y\n\"#\",3\n", &options);
+    nb_table *t = read_text("# a comment\nx,y\n1,2\n# x,y\n\"#\",3\n", &options);
     assert_null(t); /* "#" in quotes is a cell, not a comment: and not a number */
     assert_non_null(strstr(nb_errmsg(), "data.csv:5: column 1 ('x'): '#' is not a number"));
     t = read_text("# a comment\nx,y\n1,2\n# x,y, z\n3,4\n", &options);
     assert_non_null(t);
     assert_int_equal(t->n_rows, 2);
     assert_int_equal(t->lines[1], 5);
-    nb_csv_free(t);
+    nb_table_free(t);
 }
 
 static void test_stdin(void **state)
@@ -315,16 +315,16 @@ static void test_stdin(void **state)
     (void)state;
     const char *path = write_file("stdin.csv", "a b\n1 2\n3 x\n");
     assert_non_null(freopen(path, "r", stdin));
-    nb_csv_table *t = nb_csv_read("-", NULL);
+    nb_table *t = nb_table_read("-", NULL);
     assert_null(t);
     assert_string_equal(nb_errmsg(), "<stdin>:3: column 2 ('b'): 'x' is not a number");
     path = write_file("stdin.csv", "a b\n1 2\n3 4\n");
     assert_non_null(freopen(path, "r", stdin));
-    t = nb_csv_read("-", NULL);
+    t = nb_table_read("-", NULL);
     assert_non_null(t);
     assert_string_equal(t->source, "<stdin>");
     assert_int_equal(t->n_rows, 2);
-    nb_csv_free(t);
+    nb_table_free(t);
 }
 
 /* A preamble skipped by count, a byte-order mark, and text from memory. */
@@ -334,17 +334,17 @@ static void test_preamble_bom_stream(void **state)
     const char *nist = "Dataset Name: Misra1a\n\nModel: y = b1*(1-exp(-b2*x))\n   3 parameters, 1, 2\n"
                        "Data:   y          x\n      10.07E0      77.6E0\n      14.73E0     114.9E0\n";
     nb_csv_options options = {.skip_lines = 5};
-    nb_csv_table *t = read_text(nist, &options);
+    nb_table *t = read_text(nist, &options);
     if (!t)
         fail_msg("%s", nb_errmsg());
     assert_false(t->has_header);
     assert_int_equal(t->delimiter, ' ');
-    assert_int_equal(t->n_cols, 2);
+    assert_int_equal(t->n_columns, 2);
     assert_int_equal(t->n_rows, 2);
     assert_close(t->columns[0][1], 14.73, 0);
     assert_close(t->columns[1][0], 77.6, 0);
     assert_int_equal(t->lines[0], 6);
-    nb_csv_free(t);
+    nb_table_free(t);
     options.skip_lines = 4; /* "Data: y x" is then a header of three columns */
     expect_failure(nist, &options, NB_EPARSE, "data.csv:6: ragged row: 2 fields, but 3 on line 5", NULL);
     expect_failure("a\nb\n1\n", &options, NB_EFORMAT, "no rows", NULL);
@@ -354,19 +354,19 @@ static void test_preamble_bom_stream(void **state)
     t = read_text("\xEF\xBB\xBFx;y\n1;2\n", NULL);
     assert_non_null(t);
     assert_string_equal(t->names[0], "x");
-    assert_int_equal(nb_csv_column(t, "x"), 0);
-    nb_csv_free(t);
+    assert_int_equal(nb_table_column(t, "x"), 0);
+    nb_table_free(t);
 
     static char text[] = "u\tv\n0.25\t-1\n";
     FILE *stream = fmemopen(text, strlen(text), "r");
     assert_non_null(stream);
-    t = nb_csv_read_stream(stream, "memory", NULL);
+    t = nb_table_read_stream(stream, "memory", NULL);
     fclose(stream);
     assert_non_null(t);
     assert_string_equal(t->source, "memory");
     assert_close(t->columns[1][0], -1, 0);
-    nb_csv_free(t);
-    assert_null(nb_csv_read_stream(NULL, "x", NULL));
+    nb_table_free(t);
+    assert_null(nb_table_read_stream(NULL, "x", NULL));
     assert_int_equal(nb_errcode(), NB_EARG);
 }
 
@@ -380,12 +380,12 @@ static void test_long_file(void **state)
     size_t used = (size_t)snprintf(text, size, "a,b,c\n");
     for (int i = 1; i <= 5000; i++)
         used += (size_t)snprintf(text + used, size - used, "%d,%.17g,%d\n", i, i * 0.001, -i);
-    nb_csv_table *t = read_text(text, NULL);
+    nb_table *t = read_text(text, NULL);
     assert_non_null(t);
     assert_int_equal(t->n_rows, 5000);
     assert_close(t->columns[1][4321], 4322 * 0.001, 0);
     assert_int_equal(t->lines[4999], 5001);
-    nb_csv_free(t);
+    nb_table_free(t);
 
     char *bad = strstr(text, "\n4500,") + 1; /* row 4500 is on line 4501 */
     bad[5] = 'q';
@@ -399,7 +399,7 @@ static void test_bad_input(void **state)
     nb_clear_error();
     char missing[300];
     snprintf(missing, sizeof missing, "%s/nothing-here.csv", nb_test_dir());
-    assert_null(nb_csv_read(missing, NULL));
+    assert_null(nb_table_read(missing, NULL));
     assert_int_equal(nb_errcode(), NB_EIO);
     assert_non_null(strstr(nb_errmsg(), "nothing-here.csv"));
     assert_non_null(strstr(nb_errmsg(), "No such file"));
@@ -429,18 +429,18 @@ static void test_bad_input(void **state)
 
     /* Non-finite values when allowed. */
     nb_csv_options allow = {.allow_nonfinite = true};
-    nb_csv_table *t = read_text("x,y\n1,nan\ninf,1e999\n", &allow);
+    nb_table *t = read_text("x,y\n1,nan\ninf,1e999\n", &allow);
     assert_non_null(t);
     assert_true(isnan(t->columns[1][0]));
     assert_true(isinf(t->columns[0][1]) && isinf(t->columns[1][1]));
-    nb_csv_free(t);
+    nb_table_free(t);
 
     /* Bad options. */
     nb_csv_options delimiter = {.delimiter = 'x'};
     expect_failure("1\n", &delimiter, NB_EARG, "delimiter must be", NULL);
     nb_csv_options no_list = {.n_columns = 2};
     expect_failure("1\n", &no_list, NB_EARG, "2 columns selected but no list", NULL);
-    assert_null(nb_csv_read(NULL, NULL));
+    assert_null(nb_table_read(NULL, NULL));
     assert_int_equal(nb_errcode(), NB_EARG);
 }
 
@@ -452,7 +452,7 @@ static void test_binary_file(void **state)
     assert_non_null(f);
     fwrite("3,4\0z\n", 1, 6, f);
     fclose(f);
-    assert_null(nb_csv_read(path, NULL));
+    assert_null(nb_table_read(path, NULL));
     assert_non_null(strstr(nb_errmsg(), "binary.csv:3: column 2 ('y')"));
     assert_non_null(strstr(nb_errmsg(), "is not a number"));
 }
@@ -464,16 +464,16 @@ static nb_alloc_counter counter;
 static void read_failing_each_allocation(const char *path, const nb_csv_options *options)
 {
     nb_count_allocations(&counter, -1);
-    nb_csv_free(nb_csv_read(path, options));
+    nb_table_free(nb_table_read(path, options));
     long n_calls = counter.calls;
     assert_true(n_calls > 10);
     for (long fail_at = 0; fail_at < n_calls; fail_at++) {
         counter = (nb_alloc_counter){0, 0, fail_at};
         nb_clear_error();
-        nb_csv_table *t = nb_csv_read(path, options);
+        nb_table *t = nb_table_read(path, options);
         if (t) { /* libcsv retries a failed buffer growth with a smaller one */
             assert_int_equal(t->n_classes, 2);
-            nb_csv_free(t);
+            nb_table_free(t);
         } else if (nb_errcode() != NB_ENOMEM) {
             nb_set_allocator(NULL);
             fail_msg("allocation %ld failing gave: %s", fail_at, nb_errmsg());

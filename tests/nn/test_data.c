@@ -264,9 +264,9 @@ static void test_loader_allocates_nothing_per_batch(void **state)
     nb_set_allocator(NULL);
 }
 
-/* ---- from CSV -------------------------------------------------------------------------- */
+/* ---- from a table ---------------------------------------------------------------------- */
 
-static nb_csv_table *csv(const char *text, const char *class_column)
+static nb_table *table_of(const char *text, const char *class_column)
 {
     char path[256];
     snprintf(path, sizeof path, "%s/data.csv", nb_test_dir());
@@ -274,18 +274,18 @@ static nb_csv_table *csv(const char *text, const char *class_column)
     fputs(text, f);
     fclose(f);
     nb_csv_options options = {.class_column = class_column};
-    nb_csv_table *table = nb_csv_read(path, &options);
+    nb_table *table = nb_table_read(path, &options);
     if (!table)
         fail_msg("%s", nb_errmsg());
     return table;
 }
 
-static void test_from_csv(void **state)
+static void test_from_table(void **state)
 {
     (void)state;
-    nb_csv_table *t = csv("x1,x2,y,species\n1,2,0.5,cat\n3,4,1.5,dog\n5,6,2.5,cat\n", "species");
+    nb_table *t = table_of("x1,x2,y,species\n1,2,0.5,cat\n3,4,1.5,dog\n5,6,2.5,cat\n", "species");
     /* Regression on y from x1, x2 (species named, not taken). */
-    nb_dataset *data = nb_dataset_from_csv(t, "x1,2", "y", false, NB_F32);
+    nb_dataset *data = nb_dataset_from_table(t, "x1,2", "y", false, NB_F32);
     assert_non_null(data);
     assert_int_equal(data->n, 3);
     assert_int_equal(nb_dataset_n_features(data), 2);
@@ -297,7 +297,7 @@ static void test_from_csv(void **state)
     nb_dataset_free(data);
 
     /* Classification from the class names; features: all other columns. */
-    data = nb_dataset_from_csv(t, NULL, "species", true, NB_F64);
+    data = nb_dataset_from_table(t, NULL, "species", true, NB_F64);
     assert_non_null(data);
     assert_int_equal(nb_dataset_n_features(data), 3);
     assert_int_equal(data->n_classes, 2);
@@ -307,38 +307,72 @@ static void test_from_csv(void **state)
     nb_dataset_free(data);
 
     /* Two targets, regression. */
-    data = nb_dataset_from_csv(t, "x1", "y,x2", false, NB_F64);
+    data = nb_dataset_from_table(t, "x1", "y,x2", false, NB_F64);
     assert_non_null(data);
     assert_int_equal(nb_dataset_n_outputs(data), 2);
     assert_close(nb_tensor_get(data->targets, 1), 2, 0);
     nb_dataset_free(data);
 
     /* Bad choices. */
-    assert_null(nb_dataset_from_csv(t, NULL, "z", false, NB_F32));
+    assert_null(nb_dataset_from_table(t, NULL, "z", false, NB_F32));
     assert_non_null(strstr(nb_errmsg(), "no column 'z'; available columns: x1, x2, y, species"));
-    assert_null(nb_dataset_from_csv(t, "x1,y", "y", false, NB_F32));
+    assert_null(nb_dataset_from_table(t, "x1,y", "y", false, NB_F32));
     assert_non_null(strstr(nb_errmsg(), "column 'y' is both a feature and a target"));
-    assert_null(nb_dataset_from_csv(t, "x1,,x2", "y", false, NB_F32));
+    assert_null(nb_dataset_from_table(t, "x1,,x2", "y", false, NB_F32));
     assert_non_null(strstr(nb_errmsg(), "empty column name"));
-    assert_null(nb_dataset_from_csv(t, NULL, "y", true, NB_F32));
+    assert_null(nb_dataset_from_table(t, NULL, "y", true, NB_F32));
     assert_non_null(strstr(nb_errmsg(), "data.csv:2: target 'y': 0.5 is not a class label"));
-    assert_null(nb_dataset_from_csv(t, NULL, "y,x1", true, NB_F32));
+    assert_null(nb_dataset_from_table(t, NULL, "y,x1", true, NB_F32));
     assert_non_null(strstr(nb_errmsg(), "class labels come from one target column, not 2"));
-    nb_csv_free(t);
+    nb_table_free(t);
 
-    t = csv("a,k\n1,2\n2,0\n3,-1\n", NULL);
-    assert_null(nb_dataset_from_csv(t, NULL, "k", true, NB_F32));
+    t = table_of("a,k\n1,2\n2,0\n3,-1\n", NULL);
+    assert_null(nb_dataset_from_table(t, NULL, "k", true, NB_F32));
     assert_non_null(strstr(nb_errmsg(), "data.csv:4: target 'k': -1 is not a class label"));
-    nb_csv_free(t);
-    t = csv("a,k\n1,2\n2,0\n", NULL);
-    data = nb_dataset_from_csv(t, NULL, "2", true, NB_F32);
+    nb_table_free(t);
+    t = table_of("a,k\n1,2\n2,0\n", NULL);
+    data = nb_dataset_from_table(t, NULL, "2", true, NB_F32);
     assert_non_null(data);
     assert_int_equal(data->n_classes, 3);
     assert_null(data->class_names);
     nb_dataset_free(data);
-    assert_null(nb_dataset_from_csv(t, NULL, "a,k", false, NB_F32));
+    assert_null(nb_dataset_from_table(t, NULL, "a,k", false, NB_F32));
     assert_non_null(strstr(nb_errmsg(), "no columns are left for features"));
-    nb_csv_free(t);
+    nb_table_free(t);
+}
+
+/* A file without a header: the dataset's names are the table's (x and y for two
+ * columns, c1, c2, ... otherwise), and columns are chosen by them or by number. */
+static void test_from_headerless_table(void **state)
+{
+    (void)state;
+    nb_table *t = table_of("1 2 0\n3 4 1\n5 6 1\n", NULL);
+    nb_dataset *data = nb_dataset_from_table(t, NULL, "$3", true, NB_F32);
+    assert_non_null(data);
+    assert_string_equal(data->feature_names[0], "c1");
+    assert_string_equal(data->feature_names[1], "c2");
+    assert_string_equal(data->target_names[0], "c3");
+    nb_dataset_free(data);
+    assert_null(nb_dataset_from_table(t, "c1,col2", "c3", false, NB_F32));
+    assert_non_null(strstr(nb_errmsg(), "no column 'col2'; available columns: c1, c2, c3"));
+    nb_table_free(t);
+
+    t = table_of("0.5 1\n1.5 3\n", NULL);
+    data = nb_dataset_from_table(t, NULL, "y", false, NB_F64);
+    assert_non_null(data);
+    assert_string_equal(data->feature_names[0], "x");
+    assert_string_equal(data->target_names[0], "y");
+    assert_close(nb_tensor_get(data->inputs, 1), 1.5, 0);
+    nb_dataset_free(data);
+    nb_table_free(t);
+
+    /* a table of arrays: its rows are its lines in messages */
+    double x[2] = {1, 2}, k[2] = {0, 0.5};
+    t = nb_table_from_columns(2, NULL, 2, (const double *const[]){x, k});
+    assert_non_null(t);
+    assert_null(nb_dataset_from_table(t, "x", "y", true, NB_F32));
+    assert_non_null(strstr(nb_errmsg(), "<arrays>:2: target 'y': 0.5 is not a class label"));
+    nb_table_free(t);
 }
 
 /* ---- standardisation ----------------------------------------------------------------- */
@@ -486,7 +520,7 @@ int main(void)
         cmocka_unit_test(test_loader_in_order),
         cmocka_unit_test(test_loader_shuffled),
         cmocka_unit_test(test_loader_allocates_nothing_per_batch),
-        cmocka_unit_test(test_from_csv),
+        cmocka_unit_test(test_from_table), cmocka_unit_test(test_from_headerless_table),
         cmocka_unit_test(test_scaler),
         cmocka_unit_test(test_synthetic_grids),
         cmocka_unit_test(test_synthetic_linear),

@@ -6,10 +6,8 @@
 #include <math.h>
 #include <string.h>
 
-/* ---- from a CSV table ------------------------------------------------------------------ */
-
 /* Resolve a comma-separated list of column names/indices; *columns is allocated. */
-static int resolve_columns(const nb_csv_table *table, const char *list, int **columns)
+static int resolve_columns(const nb_table *table, const char *list, int **columns)
 {
     *columns = NULL;
     size_t len = strlen(list), n_items = 1;
@@ -29,7 +27,7 @@ static int resolve_columns(const nb_csv_table *table, const char *list, int **co
         next = strchr(item, ',');
         if (next)
             *next++ = '\0';
-        int column = *item ? nb_csv_column(table, item) : -1;
+        int column = *item ? nb_table_column(table, item) : -1;
         if (!*item)
             nb_fail(NB_EARG, "%s: empty column name in the list '%s'", table->source, list);
         if (column < 0) {
@@ -47,16 +45,16 @@ static int resolve_columns(const nb_csv_table *table, const char *list, int **co
 }
 
 /* Every column that is not a target; -1 on failure. */
-static int other_columns(const nb_csv_table *table, const int *targets, int n_targets, int **columns)
+static int other_columns(const nb_table *table, const int *targets, int n_targets, int **columns)
 {
-    int *found = nb_alloc(sizeof(int) * (size_t)table->n_cols);
+    int *found = nb_alloc(sizeof(int) * (size_t)table->n_columns);
     *columns = found;
     if (!found) {
         nb_fail(NB_ENOMEM, "out of memory listing the features");
         return -1;
     }
     int n = 0;
-    for (int c = 0; c < table->n_cols; c++) {
+    for (int c = 0; c < table->n_columns; c++) {
         bool is_target = false;
         for (int k = 0; k < n_targets; k++)
             is_target = is_target || targets[k] == c;
@@ -71,7 +69,7 @@ static int other_columns(const nb_csv_table *table, const int *targets, int n_ta
 }
 
 /* Whole numbers >= 0 (or the table's class names): the number of classes, or -1. */
-static int label_classes(const nb_csv_table *table, int column)
+static int label_classes(const nb_table *table, int column)
 {
     if (column == table->class_col)
         return table->n_classes;
@@ -91,7 +89,7 @@ static int label_classes(const nb_csv_table *table, int column)
 }
 
 /* Copy table columns into a row-major tensor [n_rows, n]. */
-static void fill_from_columns(const nb_csv_table *table, const int *columns, int n, nb_tensor *out)
+static void fill_from_columns(const nb_table *table, const int *columns, int n, nb_tensor *out)
 {
     for (int j = 0; j < n; j++) {
         const double *column = table->columns[columns[j]];
@@ -107,7 +105,7 @@ static void fill_from_columns(const nb_csv_table *table, const int *columns, int
     }
 }
 
-static bool copy_column_names(const nb_csv_table *table, const int *columns, int n, char ***out)
+static bool copy_column_names(const nb_table *table, const int *columns, int n, char ***out)
 {
     char **names = nb_calloc((size_t)n, sizeof *names);
     *out = names;
@@ -117,7 +115,7 @@ static bool copy_column_names(const nb_csv_table *table, const int *columns, int
     return names != NULL;
 }
 
-static nb_dataset *dataset_from_columns(const nb_csv_table *table, const int *features, int n_features,
+static nb_dataset *dataset_from_columns(const nb_table *table, const int *features, int n_features,
                                         const int *targets, int n_targets, bool labels, nb_dtype dtype)
 {
     for (int j = 0; j < n_features; j++)
@@ -152,11 +150,11 @@ static nb_dataset *dataset_from_columns(const nb_csv_table *table, const int *fe
     return data;
 }
 
-nb_dataset *nb_dataset_from_csv(const nb_csv_table *table, const char *features, const char *targets, bool labels,
-                                nb_dtype dtype)
+nb_dataset *nb_dataset_from_table(const nb_table *table, const char *features, const char *targets, bool labels,
+                                  nb_dtype dtype)
 {
     if (!table || !targets) {
-        nb_fail(NB_EARG, "nb_dataset_from_csv: %s is NULL", table ? "the target list" : "the table");
+        nb_fail(NB_EARG, "nb_dataset_from_table: %s is NULL", table ? "the target list" : "the table");
         return NULL;
     }
     int *target_cols = NULL, *feature_cols = NULL;
