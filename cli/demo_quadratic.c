@@ -1,5 +1,6 @@
-/* Demos `quadratic` (SEEDS.md §1) and `quadratic-decay` (§2): a quadratic's three
- * coefficients learnt by SGD, with the gradient from autodiff instead of by hand. */
+/* Demos `quadratic` and `quadratic-decay` (tutorials 1 and 2, docs/tutorials.md): a
+ * quadratic's three coefficients learnt by SGD, with the gradient from autodiff instead
+ * of by hand. */
 #include "demo.h"
 
 #include <errno.h>
@@ -132,7 +133,7 @@ int demo_quadratic(demo_run *run)
     static const char *const names[3] = {"w1", "w2", "w3"};
     const double truth[3] = {2, 3, 4};
     /* the data: x = 0.00 … 0.99, y = 2x² + 3x + 4 */
-    nb_dataset *data = nb_synth_quadratic(NB_F64, 0, 99, 100, 2, 3, 4);
+    nb_dataset *data = demo_quadratic_data(0, 99, 100, truth);
     if (!data) {
         cli_error("demo", NULL);
         return 1;
@@ -146,7 +147,7 @@ int demo_quadratic(demo_run *run)
     m.w[0] = 1, m.w[1] = 2, m.w[2] = 3;
     bool per_sample = strcmp(run->variant, "sgd") == 0;
     int64_t batch = per_sample ? 1 : 20;
-    demo_log(run, "SEEDS.md §1: y = 2x² + 3x + 4 on x = 0.00 … 0.99; model w1·x² + w2·x + w3 from (1, 2, 3)\n");
+    demo_log(run, "tutorial 1: y = 2x² + 3x + 4 on x = 0.00 … 0.99; model w1·x² + w2·x + w3 from (1, 2, 3)\n");
     demo_log(run, "%s, lr 0.1, gradients by autodiff, stop when the epoch's mean loss < 1e-5\n\n",
              per_sample ? "per-sample SGD" : "mini-batches of 20 in data order, batch-mean gradient");
     if (!per_sample)
@@ -174,7 +175,7 @@ int demo_quadratic(demo_run *run)
     double solution[3], sgd[3] = {m.w[0], m.w[1], m.w[2]};
     quad_solve(run, &m, xs, ys, 100, truth, solution);
     memcpy(m.w, sgd, sizeof sgd); /* the figure shows where SGD stopped */
-    nb_figure *figure = quad_figure(run, &m, "SEEDS.md §1: y = 2x² + 3x + 4 by SGD", xs, ys, 100, solution);
+    nb_figure *figure = quad_figure(run, &m, "tutorial 1: y = 2x² + 3x + 4 by SGD", xs, ys, 100, solution);
     int status = demo_finish(run, m.graph, figure);
     nb_graph_free(m.graph);
     nb_dataset_free(data);
@@ -214,7 +215,7 @@ static void evolution_panel(nb_panel *panel, double path[][3], int epoch, int fi
 static nb_figure *evolution_figure(demo_run *run, double path[][3], int epochs, const double *xs, const double *ys,
                                    int64_t n)
 {
-    nb_figure *figure = demo_figure(run, "SEEDS.md §2: the fit of y = 2x² − 4x + 3, epoch by epoch", 2);
+    nb_figure *figure = demo_figure(run, "tutorial 2: the fit of y = 2x² − 4x + 3, epoch by epoch", 2);
     if (!figure)
         return NULL;
     double *curve = malloc((size_t)n * sizeof(double));
@@ -273,7 +274,7 @@ int demo_quadratic_decay(demo_run *run)
     const double truth[3] = {2, -4, 3};
     enum { N = 800 };
     /* the data: x = i/400 for i = -400 … 399, y = 2x² − 4x + 3 */
-    nb_dataset *data = nb_synth_quadratic(NB_F64, -400, 399, 400, 2, -4, 3);
+    nb_dataset *data = demo_quadratic_data(-400, 399, 400, truth);
     bool per_sample = strcmp(run->variant, "sgd") == 0;
     int64_t batch = per_sample ? 1 : 16;
     /* per sample in data order, or shuffled batches of 16 with the remainder dropped */
@@ -294,7 +295,7 @@ int demo_quadratic_decay(demo_run *run)
     memcpy(path[0], m.w, sizeof path[0]);
     nb_schedule schedule;
     nb_schedule_parse("step:10:0.5", 0.5, 100, &schedule);
-    demo_log(run, "SEEDS.md §2: y = 2x² − 4x + 3 on 800 points in [−1, 1); model a·x² + b·x + c from "
+    demo_log(run, "tutorial 2: y = 2x² − 4x + 3 on 800 points in [−1, 1); model a·x² + b·x + c from "
                   "(−11/6, −395/3, −2400)\n%s, lr 0.5 halved every 10 epochs, at most 100 epochs\n",
              per_sample ? "per-sample SGD in data order" : "shuffled mini-batches of 16 (remainder dropped)");
     demo_log(run, "stops when the epoch's mean loss < 1e-5 (the tutorial tests only the last %s's loss,\n"
