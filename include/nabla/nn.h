@@ -194,8 +194,8 @@ double nb_schedule_lr(const nb_schedule *schedule, int epoch);
 nb_status nb_schedule_parse(const char *text, double base_lr, int total_epochs, nb_schedule *schedule);
 
 /* ====================================================================================== */
-/* nabla data: datasets in memory, mini-batch loaders, train/validation splits, feature
- * standardisation, and the synthetic data of the tutorials (SEEDS.md §1-§3).
+/* nabla data: datasets in memory, mini-batch loaders, train/validation splits and
+ * feature standardisation.
  *
  * A dataset holds inputs [n, n_features] and targets, either [n, n_outputs] (regression)
  * or class labels [n] stored as whole numbers in the dataset's dtype (what nb_one_hot and
@@ -285,19 +285,6 @@ nb_status nb_scaler_set(nb_scaler *scaler, int64_t n_features, const double *mea
 nb_status nb_scaler_apply(const nb_scaler *scaler, nb_tensor *x);
 nb_status nb_scaler_invert(const nb_scaler *scaler, nb_tensor *x);
 void nb_scaler_clear(nb_scaler *scaler);
-
-/* ---- synthetic data of the tutorials -------------------------------------------------- */
-/* x = i / divisor for i = first .. last (inputs [n, 1]), y = f(x) (targets [n, 1]).
- * SEEDS.md §1: first 0, last 99, divisor 100; §2: first -400, last 399, divisor 400. */
-nb_dataset *nb_synth_grid(nb_dtype dtype, int64_t first, int64_t last, double divisor,
-                          double (*f)(double x, void *ctx), void *ctx);
-/* The same with y = a x² + b x + c (§1: 2, 3, 4; §2: 2, -4, 3). */
-nb_dataset *nb_synth_quadratic(nb_dtype dtype, int64_t first, int64_t last, double divisor, double a, double b,
-                               double c);
-/* SEEDS.md §3: X ~ N(0, 1) [n, d]; y = X·w + b + N(0, noise²) [n, 1]. All of X is drawn
- * first (row-major), then the noise, as the tutorial does. */
-nb_dataset *nb_synth_linear(nb_dtype dtype, int64_t n, int64_t d, const double *w, double b, double noise,
-                            nb_rng *rng);
 
 /* ====================================================================================== */
 /* nabla training loop: epochs of shuffled mini-batches through a model's graph, with
