@@ -281,7 +281,7 @@ static void predictions_clear(predictions *p)
 static nb_dataset *load_data(const predict_args *a, const model_desc *desc, bool *has_targets)
 {
     *has_targets = true;
-    nb_dataset *data = source_is_fashion_mnist(a->data) ? nb_fashion_mnist_load(NULL, a->train_split, desc->dtype, a->limit)
+    nb_dataset *data = source_is_fashion_mnist(a->data) ? fashion_mnist_load(a->train_split, desc->dtype, a->limit)
                                                          : csv_data(a, desc, has_targets);
     if (!data)
         cli_error("predict", NULL);
