@@ -1,6 +1,6 @@
-/* `nabla demo`: the tutorials of SEEDS.md reproduced, then surpassed. Each demo is a
- * function that fills a demo_run: a human log, and a JSON report with "params",
- * "history" and "epochs_run". */
+/* `nabla demo`: the tutorials of docs/tutorials.md reproduced, then surpassed. Each
+ * demo is a function that fills a demo_run: a human log, and a JSON report with
+ * "params", "history" and "epochs_run". */
 #ifndef NABLA_DEMO_H
 #define NABLA_DEMO_H
 

@@ -77,7 +77,7 @@ typedef enum nb_reduction { NB_REDUCE_MEAN, NB_REDUCE_SUM } nb_reduction;
 /* (pred - target)², averaged or summed: MSE, or SSE with NB_REDUCE_SUM. */
 nb_node *nb_mse_loss(nb_node *pred, nb_node *target, nb_reduction reduction);
 nb_node *nb_sse_loss(nb_node *pred, nb_node *target);
-/* ½ Σ (pred - target)²: the loss of SEEDS.md §5. */
+/* ½ Σ (pred - target)²: the loss of tutorial 5 (docs/tutorials.md). */
 nb_node *nb_half_sse_loss(nb_node *pred, nb_node *target);
 /* |pred - target|. */
 nb_node *nb_mae_loss(nb_node *pred, nb_node *target, nb_reduction reduction);

@@ -10,7 +10,7 @@
 /* ---- counting allocator -------------------------------------------------------------- */
 static nb_alloc_counter counter; /* nb_test.h's */
 
-/* A linear model x·w + b on inputs [N, d] with MAE, as SEEDS.md §3. */
+/* A linear model x·w + b on inputs [N, d] with MAE, as tutorial 3 (docs/tutorials.md). */
 typedef struct {
     nb_model model;
     nb_node *w, *b;
