@@ -1,7 +1,7 @@
 #!/bin/sh
-# SEEDS.md §1 per-sample SGD (50,000 steps), three ways in one run: nabla's autodiff,
-# plain C with hand-derived gradients, PyTorch autograd. Prints each median and the
-# ratios.   usage: bench/quadratic.sh [repeats]
+# Tutorial 1 (docs/tutorials.md), per-sample SGD (50,000 steps), three ways in one run:
+# nabla's autodiff, plain C with hand-derived gradients, PyTorch autograd. Prints each
+# median and the ratios.   usage: bench/quadratic.sh [repeats]
 set -eu
 cd "$(dirname "$0")/.."
 scripts/deps.sh --bench

@@ -1,6 +1,6 @@
-/* SEEDS.md §1 variant A in plain C with the tutorial's hand-derived gradients: the
- * floor nabla's graph engine is measured against. Same output format as
- * quadratic_nabla.c. */
+/* Tutorial 1 (docs/tutorials.md), variant A, in plain C with the tutorial's
+ * hand-derived gradients: the floor nabla's graph engine is measured against. Same
+ * output format as quadratic_nabla.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>

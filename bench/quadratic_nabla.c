@@ -1,7 +1,7 @@
-/* SEEDS.md §1 variant A with nabla's autodiff: 500 epochs x 100 samples = 50,000 SGD
- * steps of a 3-parameter model, no early stop. Prints the median ns per step over
- * repeats and the final weights (so the three programs can be checked against each
- * other). */
+/* Tutorial 1 (docs/tutorials.md), variant A, with nabla's autodiff: 500 epochs x 100
+ * samples = 50,000 SGD steps of a 3-parameter model, no early stop. Prints the median
+ * ns per step over repeats and the final weights (so the three programs can be checked
+ * against each other). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>

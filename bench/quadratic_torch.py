@@ -1,5 +1,5 @@
-"""SEEDS.md §1 variant A in PyTorch with autograd, float64: the peer. Same output
-format as quadratic_nabla.c (median ns per step over repeats)."""
+"""Tutorial 1 (docs/tutorials.md), variant A, in PyTorch with autograd, float64: the
+peer. Same output format as quadratic_nabla.c (median ns per step over repeats)."""
 import sys
 import time
 

@@ -9,16 +9,16 @@
 #include <string.h>
 
 static const demo demos[] = {
-    {"quadratic", "recover y = 2x² + 3x + 4 by SGD (SEEDS.md §1), then exactly by least squares",
+    {"quadratic", "recover y = 2x² + 3x + 4 by SGD (tutorial 1), then exactly by least squares",
      {"sgd", "minibatch", NULL}, demo_quadratic},
-    {"quadratic-decay", "y = 2x² − 4x + 3 from a far start with step learning-rate decay (§2)",
+    {"quadratic-decay", "y = 2x² − 4x + 3 from a far start with step learning-rate decay (tutorial 2)",
      {"sgd", "minibatch", NULL}, demo_quadratic_decay},
-    {"linreg", "linear regression with autodiff, shuffled mini-batches and MAE (§3)", {"sgd", NULL},
+    {"linreg", "linear regression with autodiff, shuffled mini-batches and MAE (tutorial 3)", {"sgd", NULL},
      demo_linreg},
-    {"and-gate", "a single neuron learns logical AND (§4)", {"sgd", NULL}, demo_and_gate},
-    {"two-layer", "a 10-7-10 ReLU network: one backward pass, one SGD step (§4)", {"step", NULL},
+    {"and-gate", "a single neuron learns logical AND (tutorial 4)", {"sgd", NULL}, demo_and_gate},
+    {"two-layer", "a 10-7-10 ReLU network: one backward pass, one SGD step (tutorial 4)", {"step", NULL},
      demo_two_layer},
-    {"fnn-backprop", "hand-derived backpropagation checked against autodiff on a 2-2-2 net (§5)", {"gd", NULL},
+    {"fnn-backprop", "hand-derived backpropagation checked against autodiff on a 2-2-2 net (tutorial 5)", {"gd", NULL},
      demo_fnn_backprop},
 };
 enum { N_DEMOS = sizeof demos / sizeof demos[0] };
@@ -180,7 +180,7 @@ void demo_loss_panel(demo_run *run, nb_panel *panel, const char *title, const ch
 static void usage(FILE *out)
 {
     fprintf(out, "usage: nabla demo [NAME] [options]\n\n"
-                 "Replays a tutorial of SEEDS.md faithfully, then shows what nabla does beyond it.\n\n"
+                 "Replays a tutorial (docs/tutorials.md) faithfully, then shows what nabla does beyond it.\n\n"
                  "demos (default: quadratic):\n");
     for (int i = 0; i < N_DEMOS; i++) {
         fprintf(out, "  %-16s %s\n  %-16s variants:", demos[i].name, demos[i].summary, "");
@@ -200,9 +200,9 @@ static void usage(FILE *out)
                  "Exit status: 0 done, 1 failed (a file that cannot be written), 2 bad usage.\n");
 }
 
-int cmd_demo(int argc, char **argv)
+/* The options; -1 to go on, else the exit status (--help and --list end here). */
+static int parse_options(int argc, char **argv, demo_options *options)
 {
-    demo_options options = {.seed = 42};
     static const struct option long_options[] = {
         {"variant", required_argument, NULL, 'v'}, {"seed", required_argument, NULL, 's'},
         {"json", no_argument, NULL, 'j'},          {"list", no_argument, NULL, 'l'},
@@ -215,21 +215,21 @@ int cmd_demo(int argc, char **argv)
     opterr = 0;
     while ((option = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
         switch (option) {
-        case 'v': options.variant = optarg; break;
+        case 'v': options->variant = optarg; break;
         case 's':
-            if (!cli_parse_count("demo", "--seed", optarg, 0, UINT64_MAX, &options.seed))
+            if (!cli_parse_count("demo", "--seed", optarg, 0, UINT64_MAX, &options->seed))
                 return 2;
             break;
-        case 'j': options.json = true; break;
-        case 'S': options.save = optarg; break;
+        case 'j': options->json = true; break;
+        case 'S': options->save = optarg; break;
         case 'p':
             if (!cli_plot_path_ok(optarg)) {
                 cli_error("demo", "--plot: cannot tell the image format of '%s': use .png, .svg or .pdf", optarg);
                 return 2;
             }
-            options.plot = optarg;
+            options->plot = optarg;
             break;
-        case 'f': options.frames = optarg; break;
+        case 'f': options->frames = optarg; break;
         case 'l':
             for (int i = 0; i < N_DEMOS; i++)
                 printf("%-16s %s\n", demos[i].name, demos[i].summary);
@@ -239,59 +239,82 @@ int cmd_demo(int argc, char **argv)
         default: cli_error("demo", "unknown option '%s' (nabla demo --help lists them)", argv[optind - 1]); return 2;
         }
     }
+    return -1;
+}
+
+/* The demo named on the command line (quadratic when none), or NULL after a message. */
+static const demo *chosen_demo(int argc, char **argv)
+{
     if (argc - optind > 1) {
         cli_error("demo", "one demo at a time (got '%s' and '%s')", argv[optind], argv[optind + 1]);
-        return 2;
+        return NULL;
     }
     const char *name = optind < argc ? argv[optind] : "quadratic";
-    const demo *chosen = NULL;
     for (int i = 0; i < N_DEMOS; i++)
         if (strcmp(demos[i].name, name) == 0)
-            chosen = &demos[i];
-    if (!chosen) {
-        cli_error("demo", "unknown demo '%s' (see nabla demo --list)", name);
+            return &demos[i];
+    cli_error("demo", "unknown demo '%s' (see nabla demo --list)", name);
+    return NULL;
+}
+
+/* The variant asked for (the demo's first by default), or NULL after a message. */
+static const char *chosen_variant(const demo *chosen, const char *asked)
+{
+    if (!asked)
+        return chosen->variants[0];
+    for (int v = 0; chosen->variants[v]; v++)
+        if (strcmp(chosen->variants[v], asked) == 0)
+            return chosen->variants[v];
+    cli_error("demo", "demo '%s' has no variant '%s' (see nabla demo --help)", chosen->name, asked);
+    return NULL;
+}
+
+/* After the demo: the loss chart on a terminal, or the JSON report. */
+static void print_result(demo_run *run)
+{
+    cJSON_AddNumberToObject(run->report, "epochs_run", run->epochs_run);
+    if (!run->options->json && isatty(fileno(stdout)) && run->n_losses > 1) {
+        bool positive = wants_log_scale(run->losses, run->n_losses);
+        nb_text_chart_opts chart = {.title = positive ? "\nloss per epoch (log scale)" : "\nloss per epoch",
+                                    .log_y = positive};
+        nb_text_chart(stdout, run->losses, (size_t)run->n_losses, &chart);
+    }
+    if (run->options->json) {
+        char *text = cJSON_Print(run->report);
+        puts(text);
+        free(text);
+    }
+}
+
+int cmd_demo(int argc, char **argv)
+{
+    demo_options options = {.seed = 42};
+    int status = parse_options(argc, argv, &options);
+    if (status >= 0)
+        return status;
+    const demo *chosen = chosen_demo(argc, argv);
+    const char *variant = chosen ? chosen_variant(chosen, options.variant) : NULL;
+    if (!variant)
+        return 2;
+    if (options.frames && strcmp(chosen->name, "quadratic-decay") != 0) {
+        cli_error("demo", "--frames is for quadratic-decay (the tutorial that animated its fit)");
         return 2;
     }
-    demo_run run = {.options = &options, .variant = chosen->variants[0], .log = options.json ? NULL : stdout};
-    if (options.variant) {
-        run.variant = NULL;
-        for (int v = 0; chosen->variants[v]; v++)
-            if (strcmp(chosen->variants[v], options.variant) == 0)
-                run.variant = chosen->variants[v];
-        if (!run.variant) {
-            cli_error("demo", "demo '%s' has no variant '%s' (see nabla demo --help)", name, options.variant);
-            return 2;
-        }
-    }
+    demo_run run = {.options = &options, .variant = variant, .log = options.json ? NULL : stdout};
     run.report = cJSON_CreateObject();
     cJSON_AddStringToObject(run.report, "demo", chosen->name);
     cJSON_AddStringToObject(run.report, "variant", run.variant);
     params_object(&run);
     run.history = cJSON_AddArrayToObject(run.report, "history");
-    if (options.frames && strcmp(chosen->name, "quadratic-decay") != 0) {
-        cli_error("demo", "--frames is for quadratic-decay (the tutorial that animated its fit)");
-        cJSON_Delete(run.report);
-        return 2;
-    }
-    int status = chosen->run(&run);
+    status = chosen->run(&run);
     if (status == 0 && run.out_of_memory) {
         cli_error("demo", "out of memory");
         status = 1;
     }
     nb_progress_free(run.progress);
-    cJSON_AddNumberToObject(run.report, "epochs_run", run.epochs_run);
-    if (status == 0 && !options.json && isatty(fileno(stdout)) && run.n_losses > 1) {
-        bool positive = wants_log_scale(run.losses, run.n_losses);
-        nb_text_chart_opts chart = {.title = positive ? "\nloss per epoch (log scale)" : "\nloss per epoch",
-                                    .log_y = positive};
-        nb_text_chart(stdout, run.losses, (size_t)run.n_losses, &chart);
-    }
+    if (status == 0)
+        print_result(&run);
     free(run.losses);
-    if (status == 0 && options.json) {
-        char *text = cJSON_Print(run.report);
-        puts(text);
-        free(text);
-    }
     cJSON_Delete(run.report);
     return status;
 }

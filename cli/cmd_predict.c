@@ -262,127 +262,184 @@ static int check_data(const predict_args *a, const model_desc *desc, const nb_da
     return 0;
 }
 
-static int run(const predict_args *a, model_desc *desc, nb_model *model)
+/* The model's outputs on every row, and what they say against the labels. */
+typedef struct predictions {
+    int k;             /* the model's classes (0: a regression model) */
+    int64_t n, n_out;
+    bool has_targets;
+    double *outputs;   /* [n, n_out], in the data's units */
+    int64_t *predicted; /* [n]: the class of each row (classification) */
+    double *confusion; /* [k, k]: rows the true class, columns the predicted one */
+    double correct, accuracy, rmse;
+} predictions;
+
+static void predictions_clear(predictions *p)
 {
-    bool has_targets = true;
-    nb_dataset *data = source_is_fashion_mnist(a->data) ? nb_fashion_mnist_load(NULL, a->train_split, desc->dtype, a->limit)
-                                                         : csv_data(a, desc, &has_targets);
-    if (!data) {
+    free(p->confusion);
+    free(p->outputs);
+    free(p->predicted);
+}
+
+/* The rows to predict (and their labels, when the data hold them); NULL after a message. */
+static nb_dataset *load_data(const predict_args *a, const model_desc *desc, bool *has_targets)
+{
+    *has_targets = true;
+    nb_dataset *data = source_is_fashion_mnist(a->data) ? fashion_mnist_load(a->train_split, desc->dtype, a->limit)
+                                                         : csv_data(a, desc, has_targets);
+    if (!data)
         cli_error("predict", NULL);
-        return 1;
-    }
-    int status = check_data(a, desc, data, has_targets);
-    if (status != 0) {
-        nb_dataset_free(data);
-        return status;
-    }
-    int64_t n_in = desc->spec.sizes[0], n_out = desc->spec.sizes[desc->spec.n_sizes - 1];
-    if (desc->standardized) {
-        nb_scaler scaler = {0};
-        if (nb_scaler_set(&scaler, n_in, desc->mean, desc->std) != NB_OK ||
-            nb_scaler_apply(&scaler, data->inputs) != NB_OK) {
-            cli_error("predict", NULL);
-            nb_scaler_clear(&scaler);
-            nb_dataset_free(data);
-            return 1;
-        }
-        nb_scaler_clear(&scaler);
-    }
-    /* forward in batches: predictions, and the confusion matrix when labels are known */
-    int k = desc->n_classes;
-    double *confusion = k > 0 ? calloc((size_t)k * (size_t)k, sizeof(double)) : NULL;
-    double *outputs = malloc((size_t)(data->n * n_out) * sizeof(double));
-    int64_t *predicted = malloc((size_t)data->n * sizeof(int64_t));
-    nb_loader *loader = nb_loader_new(data, 256, 0, 0);
-    if ((k > 0 && !confusion) || !outputs || !predicted || !loader) {
-        cli_error("predict", loader ? "out of memory" : NULL);
+    return data;
+}
+
+/* The inputs standardised as the model's training data were: 0, or 1 after a message. */
+static int standardize(const model_desc *desc, nb_dataset *data)
+{
+    if (!desc->standardized)
+        return 0;
+    nb_scaler scaler = {0};
+    int status = 0;
+    if (nb_scaler_set(&scaler, desc->spec.sizes[0], desc->mean, desc->std) != NB_OK ||
+        nb_scaler_apply(&scaler, data->inputs) != NB_OK) {
+        cli_error("predict", NULL);
         status = 1;
     }
+    nb_scaler_clear(&scaler);
+    return status;
+}
+
+/* Forward in batches: the outputs, and the classes of a classification model. */
+static int forward_all(nb_model *model, nb_dataset *data, predictions *p)
+{
+    p->confusion = p->k > 0 ? calloc((size_t)p->k * (size_t)p->k, sizeof(double)) : NULL;
+    p->outputs = malloc((size_t)(p->n * p->n_out) * sizeof(double));
+    p->predicted = malloc((size_t)p->n * sizeof(int64_t));
+    nb_loader *loader = nb_loader_new(data, 256, 0, 0);
+    if ((p->k > 0 && !p->confusion) || !p->outputs || !p->predicted || !loader) {
+        cli_error("predict", loader ? "out of memory" : NULL);
+        nb_loader_free(loader);
+        return 1;
+    }
+    int status = 0;
     nb_batch batch;
     int64_t done = 0;
-    if (loader)
-        nb_loader_start_epoch(loader, 0);
-    while (status == 0 && nb_loader_next(loader, &batch)) {
+    nb_loader_start_epoch(loader, 0);
+    while (nb_loader_next(loader, &batch)) {
         if (nb_input_bind(model->input, batch.inputs, batch.size) != NB_OK || nb_forward(model->output) != NB_OK) {
             cli_error("predict", NULL);
             status = 1;
             break;
         }
         const nb_tensor *out = nb_value(model->output);
-        nb_tensor_to_doubles(out, outputs + done * n_out);
-        if (k > 0)
-            nb_argmax_rows(out, predicted + done);
+        nb_tensor_to_doubles(out, p->outputs + done * p->n_out);
+        if (p->k > 0)
+            nb_argmax_rows(out, p->predicted + done);
         done += batch.size;
     }
     nb_loader_free(loader);
-    if (status == 0 && desc->targets_standardized) /* back to the data's units */
-        for (int64_t i = 0; i < data->n; i++)
+    return status;
+}
+
+/* Outputs back to the data's units; against the labels, the confusion matrix and the
+ * accuracy, or the root mean squared error. */
+static void score(const model_desc *desc, const nb_dataset *data, predictions *p)
+{
+    int64_t n_out = p->n_out;
+    if (desc->targets_standardized)
+        for (int64_t i = 0; i < p->n; i++)
             for (int64_t j = 0; j < n_out; j++)
-                outputs[i * n_out + j] = outputs[i * n_out + j] * desc->target_std[j] + desc->target_mean[j];
-    double correct = 0, squared = 0;
-    for (int64_t i = 0; status == 0 && has_targets && i < data->n; i++) {
-        if (k > 0) {
+                p->outputs[i * n_out + j] = p->outputs[i * n_out + j] * desc->target_std[j] + desc->target_mean[j];
+    double squared = 0;
+    for (int64_t i = 0; p->has_targets && i < p->n; i++) {
+        if (p->k > 0) {
             int64_t truth = nb_dataset_label(data, i);
-            confusion[truth * k + predicted[i]]++;
-            correct += truth == predicted[i];
+            p->confusion[truth * p->k + p->predicted[i]]++;
+            p->correct += truth == p->predicted[i];
         } else {
             for (int64_t j = 0; j < n_out; j++) {
-                double d = outputs[i * n_out + j] - nb_tensor_get(data->targets, i * n_out + j);
+                double d = p->outputs[i * n_out + j] - nb_tensor_get(data->targets, i * n_out + j);
                 squared += d * d;
             }
         }
     }
-    double accuracy = correct / (double)data->n, rmse = sqrt(squared / (double)(data->n * n_out));
-    if (status == 0 && a->json) {
-        cJSON *root = cJSON_CreateObject();
-        cJSON_AddNumberToObject(root, "rows", (double)data->n);
-        cJSON *list = cJSON_AddArrayToObject(root, "predictions");
-        for (int64_t i = 0; i < data->n; i++) {
-            if (k > 0)
-                cJSON_AddItemToArray(list, cJSON_CreateNumber((double)predicted[i]));
-            else if (n_out == 1)
-                cJSON_AddItemToArray(list, cJSON_CreateNumber(outputs[i]));
-            else
-                cJSON_AddItemToArray(list, cJSON_CreateDoubleArray(outputs + i * n_out, (int)n_out));
-        }
-        if (has_targets && k > 0) {
-            cJSON_AddNumberToObject(root, "accuracy", accuracy);
-            cJSON *matrix = cJSON_AddArrayToObject(root, "confusion");
-            for (int r = 0; r < k; r++)
-                cJSON_AddItemToArray(matrix, cJSON_CreateDoubleArray(confusion + r * k, k));
-        } else if (has_targets) {
-            cJSON_AddNumberToObject(root, "rmse", rmse);
-        }
-        char *text = cJSON_Print(root);
-        if (text)
-            puts(text);
+    p->accuracy = p->correct / (double)p->n;
+    p->rmse = sqrt(squared / (double)(p->n * n_out));
+}
+
+static int print_json(const predictions *p)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddNumberToObject(root, "rows", (double)p->n);
+    cJSON *list = cJSON_AddArrayToObject(root, "predictions");
+    for (int64_t i = 0; i < p->n; i++) {
+        if (p->k > 0)
+            cJSON_AddItemToArray(list, cJSON_CreateNumber((double)p->predicted[i]));
+        else if (p->n_out == 1)
+            cJSON_AddItemToArray(list, cJSON_CreateNumber(p->outputs[i]));
         else
-            cli_error("predict", "out of memory printing the report"), status = 1;
-        free(text);
-        cJSON_Delete(root);
-    } else if (status == 0 && has_targets) {
-        if (k > 0) {
-            printf("accuracy %.4f (%lld of %lld rows)\n\n", accuracy, (long long)correct, (long long)data->n);
-            print_confusion(desc, confusion, k);
-        } else {
-            printf("root mean squared error %.6g over %lld rows\n", rmse, (long long)data->n);
-        }
-    } else if (status == 0) {
-        for (int64_t i = 0; i < data->n; i++) {
-            if (k > 0 && desc->class_names)
-                printf("%s\n", desc->class_names[predicted[i]]);
-            else if (k > 0)
-                printf("%lld\n", (long long)predicted[i]);
+            cJSON_AddItemToArray(list, cJSON_CreateDoubleArray(p->outputs + i * p->n_out, (int)p->n_out));
+    }
+    if (p->has_targets && p->k > 0) {
+        cJSON_AddNumberToObject(root, "accuracy", p->accuracy);
+        cJSON *matrix = cJSON_AddArrayToObject(root, "confusion");
+        for (int r = 0; r < p->k; r++)
+            cJSON_AddItemToArray(matrix, cJSON_CreateDoubleArray(p->confusion + r * p->k, p->k));
+    } else if (p->has_targets) {
+        cJSON_AddNumberToObject(root, "rmse", p->rmse);
+    }
+    char *text = cJSON_Print(root);
+    int status = 0;
+    if (text)
+        puts(text);
+    else
+        cli_error("predict", "out of memory printing the report"), status = 1;
+    free(text);
+    cJSON_Delete(root);
+    return status;
+}
+
+/* With labels, the scores; without, one prediction per row. */
+static void print_text(const model_desc *desc, const predictions *p)
+{
+    if (p->has_targets && p->k > 0) {
+        printf("accuracy %.4f (%lld of %lld rows)\n\n", p->accuracy, (long long)p->correct, (long long)p->n);
+        print_confusion(desc, p->confusion, p->k);
+    } else if (p->has_targets) {
+        printf("root mean squared error %.6g over %lld rows\n", p->rmse, (long long)p->n);
+    } else {
+        for (int64_t i = 0; i < p->n; i++) {
+            if (p->k > 0 && desc->class_names)
+                printf("%s\n", desc->class_names[p->predicted[i]]);
+            else if (p->k > 0)
+                printf("%lld\n", (long long)p->predicted[i]);
             else
-                for (int64_t j = 0; j < n_out; j++)
-                    printf(j + 1 < n_out ? "%.9g," : "%.9g\n", outputs[i * n_out + j]);
+                for (int64_t j = 0; j < p->n_out; j++)
+                    printf(j + 1 < p->n_out ? "%.9g," : "%.9g\n", p->outputs[i * p->n_out + j]);
         }
     }
+}
+
+static int run(const predict_args *a, model_desc *desc, nb_model *model)
+{
+    predictions p = {.k = desc->n_classes, .n_out = desc->spec.sizes[desc->spec.n_sizes - 1]};
+    nb_dataset *data = load_data(a, desc, &p.has_targets);
+    if (!data)
+        return 1;
+    int status = check_data(a, desc, data, p.has_targets);
+    if (status == 0)
+        status = standardize(desc, data);
+    p.n = data->n;
+    if (status == 0)
+        status = forward_all(model, data, &p);
+    if (status == 0) {
+        score(desc, data, &p);
+        if (a->json)
+            status = print_json(&p);
+        else
+            print_text(desc, &p);
+    }
     if (status == 0 && a->plot) /* check_data made sure of classes and labels */
-        status = draw_confusion(a, desc, confusion, k, accuracy);
-    free(confusion);
-    free(outputs);
-    free(predicted);
+        status = draw_confusion(a, desc, p.confusion, p.k, p.accuracy);
+    predictions_clear(&p);
     nb_dataset_free(data);
     return status;
 }

@@ -434,9 +434,9 @@ static int load_data(train_job *job)
     train_args *a = &job->args;
     bool labels;
     if (source_is_fashion_mnist(a->data)) {
-        job->train = nb_fashion_mnist_load(NULL, true, a->dtype_kind, (int64_t)a->limit);
+        job->train = fashion_mnist_load(true, a->dtype_kind, (int64_t)a->limit);
         if (job->train && a->val_split == 0)
-            job->test = nb_fashion_mnist_load(NULL, false, a->dtype_kind, (int64_t)a->test_limit);
+            job->test = fashion_mnist_load(false, a->dtype_kind, (int64_t)a->test_limit);
         if (!job->train || (a->val_split == 0 && !job->test)) {
             cli_error("train", NULL);
             return 1;
@@ -466,11 +466,11 @@ static int load_data(train_job *job)
         cli_error("train", "the target holds a single class: there is nothing to tell apart");
         return 1;
     }
-    if (job->train->class_names && !desc->class_names) { /* Fashion-MNIST's */
+    if (source_is_fashion_mnist(a->data) && !desc->class_names) {
         if (!(desc->class_names = calloc((size_t)desc->n_classes, sizeof(char *))))
             return out_of_memory();
         for (int i = 0; i < desc->n_classes; i++)
-            if (!(desc->class_names[i] = strdup(job->train->class_names[i])))
+            if (!(desc->class_names[i] = strdup(fashion_mnist_classes[i])))
                 return out_of_memory();
     }
     return 0;

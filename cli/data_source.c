@@ -5,8 +5,45 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 bool source_is_fashion_mnist(const char *data) { return data && strcasecmp(data, "fashion-mnist") == 0; }
+
+const char *const fashion_mnist_classes[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                               "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+
+/* dir/name.gz or dir/name, whichever is readable. */
+static bool find_file(const char *dir, const char *name, char *path, size_t size)
+{
+    int n = snprintf(path, size, "%s/%s.gz", dir, name);
+    if (n < 0 || (size_t)n >= size) {
+        nb_fail(NB_EARG, "%s=%s: the path of %s is longer than %zu bytes", FASHION_MNIST_ENV, dir, name, size);
+        return false;
+    }
+    if (access(path, R_OK) == 0)
+        return true;
+    snprintf(path, size, "%s/%s", dir, name);
+    if (access(path, R_OK) == 0)
+        return true;
+    nb_fail(NB_EIO, "Fashion-MNIST not found: no readable %s/%s.gz (Debian's dataset-fashion-mnist installs it in "
+                    "%s; scripts/deps.sh installs the package)", dir, name, FASHION_MNIST_DIR);
+    return false;
+}
+
+nb_dataset *fashion_mnist_load(bool train, nb_dtype dtype, int64_t max_items)
+{
+    const char *dir = getenv(FASHION_MNIST_ENV), *set = train ? "train" : "t10k";
+    if (!dir || !*dir)
+        dir = FASHION_MNIST_DIR;
+    char images[4096], labels[4096], name[64];
+    snprintf(name, sizeof name, "%s-images-idx3-ubyte", set);
+    if (!find_file(dir, name, images, sizeof images))
+        return NULL;
+    snprintf(name, sizeof name, "%s-labels-idx1-ubyte", set);
+    if (!find_file(dir, name, labels, sizeof labels))
+        return NULL;
+    return nb_idx_load(images, labels, dtype, 10, max_items);
+}
 
 bool table_numbers_are_labels(const nb_table *table, int column)
 {

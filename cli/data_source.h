@@ -12,6 +12,20 @@
 /* "fashion-mnist" (any case) names the Debian data set. */
 bool source_is_fashion_mnist(const char *data);
 
+/* Where Debian's package dataset-fashion-mnist installs the set, and the variable that
+ * names another directory holding the same files. */
+#define FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
+#define FASHION_MNIST_ENV "NABLA_FASHION_MNIST"
+
+/* The names of Fashion-MNIST's 10 classes, in label order. */
+extern const char *const fashion_mnist_classes[10];
+
+/* Fashion-MNIST's training set (60,000 images of 28x28) or test set (10,000), from
+ * $NABLA_FASHION_MNIST or FASHION_MNIST_DIR, each file as NAME.gz or NAME. max_items > 0
+ * loads only the first items. NULL with a message (for cli_error(..., NULL)) naming the
+ * missing file and the package that provides it, or what is wrong with the files. */
+nb_dataset *fashion_mnist_load(bool train, nb_dtype dtype, int64_t max_items);
+
 /* Whether a table column of numbers looks like class labels rather than values to
  * regress on: whole numbers counted from 0 or 1, none above AUTO_MAX_CLASSES - 1, and at
  * least ten rows per distinct value on average (a column of two values always counts).

@@ -1,6 +1,6 @@
-/* `nabla demo`: the tutorials of SEEDS.md reproduced, then surpassed. Each demo is a
- * function that fills a demo_run: a human log, and a JSON report with "params",
- * "history" and "epochs_run". */
+/* `nabla demo`: the tutorials of docs/tutorials.md reproduced, then surpassed. Each
+ * demo is a function that fills a demo_run: a human log, and a JSON report with
+ * "params", "history" and "epochs_run". */
 #ifndef NABLA_DEMO_H
 #define NABLA_DEMO_H
 
@@ -60,6 +60,13 @@ void demo_loss_panel(demo_run *run, nb_panel *panel, const char *title, const ch
 /* Any other field of the report. */
 void demo_field(demo_run *run, const char *name, double value);
 cJSON *demo_object(demo_run *run, const char *name);
+
+/* The tutorials' data (double precision): x = i / divisor for i = first … last and
+ * y = coef[0]·x² + coef[1]·x + coef[2], inputs and targets [n, 1]. */
+nb_dataset *demo_quadratic_data(int64_t first, int64_t last, double divisor, const double coef[3]);
+/* X ~ N(0, 1) [n, d], then y = X·w + b + N(0, noise²) [n, 1]: all of X is drawn first
+ * (row-major), then the noise, in the tutorial's order. */
+nb_dataset *demo_linear_data(int64_t n, int64_t d, const double *w, double b, double noise, nb_rng *rng);
 
 int demo_quadratic(demo_run *run);
 int demo_quadratic_decay(demo_run *run);

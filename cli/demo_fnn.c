@@ -1,9 +1,10 @@
-/* Demo `fnn-backprop` (SEEDS.md §5): a 2-2-2 sigmoid network trained by gradient
- * descent, with the tutorial's hand-derived gradients run beside autodiff and a
- * gradient check that catches their mistake. */
+/* Demo `fnn-backprop` (tutorial 5, docs/tutorials.md): a 2-2-2 sigmoid network trained
+ * by gradient descent, with the tutorial's hand-derived gradients run beside autodiff
+ * and a gradient check that catches their mistake. */
 #include "demo.h"
 
 #include <math.h>
+#include <string.h>
 
 static const double x1 = 0.5, x2 = 0.3, target1 = 0.23, target2 = -0.07;
 static const double start[8] = {0.2, -0.4, 0.5, 0.6, 0.1, -0.5, -0.3, 0.8};
@@ -27,33 +28,40 @@ static void hand_gradients(const double *w, bool corrected, double *grad, double
     grad[1] = back2 * h2 * (1 - h2) * x1, grad[3] = back2 * h2 * (1 - h2) * x2;
 }
 
-int demo_fnn_backprop(demo_run *run)
+/* The network as a graph: its loss and its two outputs. */
+typedef struct fnn_model {
+    nb_graph *graph;
+    nb_node *o1, *o2, *loss;
+} fnn_model;
+
+static int fnn_build(fnn_model *m)
 {
-    nb_graph *graph = nb_graph_new(NB_F64);
+    m->graph = nb_graph_new(NB_F64);
     nb_node *w[8];
     for (int i = 0; i < 8; i++)
-        w[i] = nb_param(graph, names[i], 0, NULL);
-    nb_node *in1 = nb_scalar(graph, x1), *in2 = nb_scalar(graph, x2);
+        w[i] = nb_param(m->graph, names[i], 0, NULL);
+    nb_node *in1 = nb_scalar(m->graph, x1), *in2 = nb_scalar(m->graph, x2);
     nb_node *h1 = nb_sigmoid(nb_add(nb_mul(w[0], in1), nb_mul(w[2], in2)));
     nb_node *h2 = nb_sigmoid(nb_add(nb_mul(w[1], in1), nb_mul(w[3], in2)));
-    nb_node *o1 = nb_sigmoid(nb_add(nb_mul(w[4], h1), nb_mul(w[6], h2)));
-    nb_node *o2 = nb_sigmoid(nb_add(nb_mul(w[5], h1), nb_mul(w[7], h2)));
-    nb_node *e1 = nb_sub(o1, nb_scalar(graph, target1)), *e2 = nb_sub(o2, nb_scalar(graph, target2));
-    nb_node *loss = nb_scale(nb_add(nb_mul(e1, e1), nb_mul(e2, e2)), 0.5);
-    if (!loss) {
+    m->o1 = nb_sigmoid(nb_add(nb_mul(w[4], h1), nb_mul(w[6], h2)));
+    m->o2 = nb_sigmoid(nb_add(nb_mul(w[5], h1), nb_mul(w[7], h2)));
+    nb_node *e1 = nb_sub(m->o1, nb_scalar(m->graph, target1)), *e2 = nb_sub(m->o2, nb_scalar(m->graph, target2));
+    m->loss = nb_scale(nb_add(nb_mul(e1, e1), nb_mul(e2, e2)), 0.5);
+    if (!m->loss) {
         cli_error("demo", NULL);
-        nb_graph_free(graph);
+        nb_graph_free(m->graph);
         return 1;
     }
-    double *weights = nb_params_data(graph), *grad = nb_grads_data(graph);
-    double hand_w[8];
-    for (int i = 0; i < 8; i++)
-        weights[i] = hand_w[i] = start[i];
+    return 0;
+}
 
-    demo_log(run, "SEEDS.md §5: 2-2-2 sigmoid network, no biases, x = (0.5, 0.3), y = (0.23, −0.07),\n"
-                  "loss ½Σ(o − y)², gradient descent with step 1 for 10 iterations\n\n");
-    nb_forward(loss);
-    nb_backward(loss);
+/* The tutorial's gradients, autodiff's and the corrected formula's at the start, side
+ * by side; then the gradient check (which leaves the gradients zeroed). */
+static void fnn_compare_at_start(demo_run *run, fnn_model *m)
+{
+    const double *grad = nb_grads_data(m->graph);
+    nb_forward(m->loss);
+    nb_backward(m->loss);
     double hand[8], corrected[8], hand_loss;
     hand_gradients(start, false, hand, &hand_loss);
     hand_gradients(start, true, corrected, &hand_loss);
@@ -72,22 +80,29 @@ int demo_fnn_backprop(demo_run *run)
         cJSON_AddBoolToObject(row, "tutorial_wrong", differs);
         cJSON_AddItemToArray(comparison, row);
     }
-    nb_gradcheck_result check; /* after the table: it leaves the gradients zeroed */
-    nb_gradcheck(loss, 0, &check);
+    nb_gradcheck_result check;
+    nb_gradcheck(m->loss, 0, &check);
     demo_log(run, "the gradient check (central differences) agrees with autodiff to %.1e; the tutorial's\n"
                   "hidden-layer formula uses ∂L/∂w5 + ∂L/∂w6 where backpropagation needs δo1·w5 + δo2·w6\n\n",
              check.max_error);
     demo_field(run, "gradcheck_max_error", check.max_error);
     demo_field(run, "tutorial_gradients_wrong", wrong);
+}
 
+/* Ten steps of gradient descent (step 1), by autodiff on the graph and by the tutorial's
+ * hand-derived gradients from the same start; the latter's losses go to hand_losses. */
+static void fnn_descend(demo_run *run, fnn_model *m, double hand_losses[10])
+{
+    double *weights = nb_params_data(m->graph), *grad = nb_grads_data(m->graph);
+    double hand_w[8], hand[8], hand_loss;
+    memcpy(hand_w, start, sizeof hand_w);
     demo_log(run, "%-9s %-34s %s\n", "", "autodiff", "tutorial's hand-derived gradients");
     cJSON *hand_history = cJSON_AddArrayToObject(run->report, "tutorial_history");
-    double hand_losses[10];
     for (int iteration = 1; iteration <= 10; iteration++) {
-        nb_zero_grad(graph);
-        nb_forward(loss);
-        double value = nb_item(loss), out1 = nb_item(o1), out2 = nb_item(o2);
-        nb_backward(loss);
+        nb_zero_grad(m->graph);
+        nb_forward(m->loss);
+        double value = nb_item(m->loss), out1 = nb_item(m->o1), out2 = nb_item(m->o2);
+        nb_backward(m->loss);
         hand_gradients(hand_w, false, hand, &hand_loss);
         demo_log(run, "iter %2d   o = (%.6f, %.6f) loss %.9f   loss %.9f\n", iteration, out1, out2, value, hand_loss);
         hand_losses[iteration - 1] = hand_loss;
@@ -102,19 +117,37 @@ int demo_fnn_backprop(demo_run *run)
         }
     }
     run->epochs_run = 10;
+}
+
+static nb_figure *fnn_figure(demo_run *run, const double hand_losses[10])
+{
+    nb_figure *figure = demo_figure(run, "tutorial 5: backpropagation by hand and by autodiff", 1);
+    if (!figure)
+        return NULL;
+    nb_panel *panel = nb_figure_panel(figure, 0, 0);
+    nb_panel_title(panel, "loss against iteration (gradient descent, step 1)");
+    nb_panel_labels(panel, "iteration", "½Σ(o − y)²");
+    nb_panel_line(panel, "autodiff (right gradients)", NULL, run->losses, (size_t)run->n_losses, NULL);
+    nb_panel_line(panel, "the tutorial's hand-derived gradients", NULL, hand_losses, 10, &(nb_style){.dashed = true});
+    return figure;
+}
+
+int demo_fnn_backprop(demo_run *run)
+{
+    fnn_model m;
+    if (fnn_build(&m))
+        return 1;
+    double *weights = nb_params_data(m.graph);
+    memcpy(weights, start, sizeof start);
+    demo_log(run, "tutorial 5: 2-2-2 sigmoid network, no biases, x = (0.5, 0.3), y = (0.23, −0.07),\n"
+                  "loss ½Σ(o − y)², gradient descent with step 1 for 10 iterations\n\n");
+    fnn_compare_at_start(run, &m);
+    double hand_losses[10];
+    fnn_descend(run, &m, hand_losses);
     demo_log(run, "\no2 cannot reach −0.07: a sigmoid output stays in (0, 1), so the loss never reaches 0\n");
     for (int i = 0; i < 8; i++)
         demo_param(run, names[i], weights[i]);
-    nb_figure *figure = demo_figure(run, "SEEDS.md §5: backpropagation by hand and by autodiff", 1);
-    if (figure) {
-        nb_panel *panel = nb_figure_panel(figure, 0, 0);
-        nb_panel_title(panel, "loss against iteration (gradient descent, step 1)");
-        nb_panel_labels(panel, "iteration", "½Σ(o − y)²");
-        nb_panel_line(panel, "autodiff (right gradients)", NULL, run->losses, (size_t)run->n_losses, NULL);
-        nb_panel_line(panel, "the tutorial's hand-derived gradients", NULL, hand_losses, 10,
-                      &(nb_style){.dashed = true});
-    }
-    int status = demo_finish(run, graph, figure);
-    nb_graph_free(graph);
+    int status = demo_finish(run, m.graph, fnn_figure(run, hand_losses));
+    nb_graph_free(m.graph);
     return status;
 }

@@ -1,91 +1,194 @@
-/* Demos `and-gate` and `two-layer` (SEEDS.md §4). */
+/* Demos `and-gate` and `two-layer` (tutorial 4, docs/tutorials.md). */
 #include "demo.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-int demo_and_gate(demo_run *run)
+/* ---- and-gate ------------------------------------------------------------------------ */
+
+static const double and_inputs[4][2] = {{1, 0}, {0, 1}, {0, 0}, {1, 1}}, and_targets[4] = {-1, -1, -1, 1};
+
+/* ŷ = w1·x1 + w2·x2 + b for one sample; loss (y − ŷ)². */
+typedef struct neuron_model {
+    nb_graph *graph;
+    nb_node *x, *y, *w, *b, *y_hat, *loss;
+} neuron_model;
+
+static int neuron_build(neuron_model *m)
 {
-    const double inputs[4][2] = {{1, 0}, {0, 1}, {0, 0}, {1, 1}}, targets[4] = {-1, -1, -1, 1};
-    nb_graph *graph = nb_graph_new(NB_F64);
-    nb_node *x = nb_input(graph, "x", 2, (int64_t[]){1, 2});
-    nb_node *y = nb_input(graph, "y", 1, (int64_t[]){1});
-    nb_node *w = nb_param(graph, "w", 2, (int64_t[]){2, 1});
-    nb_node *b = nb_param(graph, "b", 1, (int64_t[]){1});
-    nb_node *y_hat = nb_reshape(nb_add(nb_matmul(x, w, false, false), b), 1, (int64_t[]){-1});
-    nb_node *loss = nb_sse_loss(y_hat, y); /* (y − ŷ)² for one sample */
-    if (!loss) {
+    m->graph = nb_graph_new(NB_F64);
+    m->x = nb_input(m->graph, "x", 2, (int64_t[]){1, 2});
+    m->y = nb_input(m->graph, "y", 1, (int64_t[]){1});
+    m->w = nb_param(m->graph, "w", 2, (int64_t[]){2, 1});
+    m->b = nb_param(m->graph, "b", 1, (int64_t[]){1});
+    m->y_hat = nb_reshape(nb_add(nb_matmul(m->x, m->w, false, false), m->b), 1, (int64_t[]){-1});
+    m->loss = nb_sse_loss(m->y_hat, m->y); /* (y − ŷ)² for one sample */
+    if (!m->loss) {
         cli_error("demo", NULL);
-        nb_graph_free(graph);
+        nb_graph_free(m->graph);
         return 1;
     }
-    nb_tensor_from_doubles(nb_value(w), (double[]){0.666, 0.333});
-    nb_tensor_set(nb_value(b), 0, 0.233);
+    return 0;
+}
+
+/* The tutorial's training: per-sample gradient descent, lr 0.01, 20 epochs. */
+static void neuron_train(demo_run *run, neuron_model *m)
+{
     nb_optim_config sgd = nb_optim_defaults(NB_SGD);
     sgd.lr = 0.01;
-    nb_optimizer *optimizer = nb_optim_new(graph, &sgd);
-    demo_log(run, "SEEDS.md §4: a neuron w1·x1 + w2·x2 + b learns AND (targets −1/+1), squared error,\n"
-                  "per-sample gradient descent, lr 0.01, 20 epochs, from (0.666, 0.333, 0.233)\n\n");
+    nb_optimizer *optimizer = nb_optim_new(m->graph, &sgd);
     for (int epoch = 1; epoch <= 20; epoch++) {
         double total = 0;
         for (int i = 0; i < 4; i++) {
-            nb_input_set_doubles(x, inputs[i], 1);
-            nb_input_set_doubles(y, &targets[i], 1);
-            nb_forward(loss);
-            nb_zero_grad(graph);
-            nb_backward(loss);
+            nb_input_set_doubles(m->x, and_inputs[i], 1);
+            nb_input_set_doubles(m->y, &and_targets[i], 1);
+            nb_forward(m->loss);
+            nb_zero_grad(m->graph);
+            nb_backward(m->loss);
             nb_optim_step(optimizer);
-            total += nb_item(loss);
+            total += nb_item(m->loss);
         }
         run->epochs_run = epoch;
         demo_history(run, epoch, total / 4);
         demo_log(run, "epoch %2d  mean loss %.6f\n", epoch, total / 4);
     }
-    double w1 = nb_tensor_get(nb_value(w), 0), w2 = nb_tensor_get(nb_value(w), 1), bias = nb_tensor_get(nb_value(b), 0);
-    demo_log(run, "\nw1 = %.4f, w2 = %.4f, b = %.4f\n\n x1  x2 | w·x + b | AND\n", w1, w2, bias);
+    nb_optim_free(optimizer);
+}
+
+/* The neuron's output and the AND it stands for, at the four corners. */
+static void neuron_truth_table(demo_run *run, neuron_model *m)
+{
     cJSON *table = cJSON_AddArrayToObject(run->report, "truth_table");
     double margin = INFINITY;
     for (int i = 0; i < 4; i++) {
-        nb_input_set_doubles(x, inputs[i], 1);
-        nb_forward(y_hat);
-        double z = nb_item(y_hat);
+        nb_input_set_doubles(m->x, and_inputs[i], 1);
+        nb_forward(m->y_hat);
+        double z = nb_item(m->y_hat);
         int predicted = z > 0;
         margin = fmin(margin, fabs(z));
-        demo_log(run, "  %g   %g | %7.4f |  %d\n", inputs[i][0], inputs[i][1], z, predicted);
+        demo_log(run, "  %g   %g | %7.4f |  %d\n", and_inputs[i][0], and_inputs[i][1], z, predicted);
         cJSON *row = cJSON_CreateObject();
-        cJSON_AddNumberToObject(row, "x1", inputs[i][0]);
-        cJSON_AddNumberToObject(row, "x2", inputs[i][1]);
+        cJSON_AddNumberToObject(row, "x1", and_inputs[i][0]);
+        cJSON_AddNumberToObject(row, "x2", and_inputs[i][1]);
         cJSON_AddNumberToObject(row, "output", predicted);
         cJSON_AddItemToArray(table, row);
     }
     demo_log(run, "\nthe smallest |w·x + b| is %.4f: the boundary passes close to a corner after 20 epochs\n",
              margin);
+}
+
+/* The four corners and the line w1·x1 + w2·x2 + b = 0 that separates them. */
+static nb_figure *neuron_figure(demo_run *run, double w1, double w2, double bias)
+{
+    nb_figure *figure = demo_figure(run, "tutorial 4: a neuron learns AND", 2);
+    if (!figure)
+        return NULL;
+    nb_panel *panel = nb_figure_panel(figure, 0, 0);
+    nb_panel_title(panel, "inputs and the decision boundary");
+    nb_panel_labels(panel, "x₁", "x₂");
+    nb_panel_xlim(panel, -0.25, 1.25);
+    nb_panel_ylim(panel, -0.25, 1.4);
+    double off_x[3] = {1, 0, 0}, off_y[3] = {0, 1, 0}, on_x[1] = {1}, on_y[1] = {1};
+    nb_panel_scatter(panel, "AND = 0 (target −1)", off_x, off_y, 3, &(nb_style){.width = 14});
+    nb_panel_scatter(panel, "AND = 1 (target +1)", on_x, on_y, 1, &(nb_style){.width = 14});
+    double line_x[2] = {-0.25, 1.25}, line_y[2];
+    for (int k = 0; k < 2; k++)
+        line_y[k] = -(w1 * line_x[k] + bias) / w2;
+    nb_panel_line(panel, "w₁x₁ + w₂x₂ + b = 0", line_x, line_y, 2, &(nb_style){.color = NB_RGB(0, 0, 0)});
+    demo_loss_panel(run, nb_figure_panel(figure, 0, 1), "mean squared error per epoch", "loss");
+    return figure;
+}
+
+int demo_and_gate(demo_run *run)
+{
+    neuron_model m;
+    if (neuron_build(&m))
+        return 1;
+    nb_tensor_from_doubles(nb_value(m.w), (double[]){0.666, 0.333});
+    nb_tensor_set(nb_value(m.b), 0, 0.233);
+    demo_log(run, "tutorial 4: a neuron w1·x1 + w2·x2 + b learns AND (targets −1/+1), squared error,\n"
+                  "per-sample gradient descent, lr 0.01, 20 epochs, from (0.666, 0.333, 0.233)\n\n");
+    neuron_train(run, &m);
+    double w1 = nb_tensor_get(nb_value(m.w), 0), w2 = nb_tensor_get(nb_value(m.w), 1);
+    double bias = nb_tensor_get(nb_value(m.b), 0);
+    demo_log(run, "\nw1 = %.4f, w2 = %.4f, b = %.4f\n\n x1  x2 | w·x + b | AND\n", w1, w2, bias);
+    neuron_truth_table(run, &m);
     demo_param(run, "w1", w1);
     demo_param(run, "w2", w2);
     demo_param(run, "b", bias);
-
-    /* the four corners and the line w1·x1 + w2·x2 + b = 0 that separates them */
-    nb_figure *figure = demo_figure(run, "SEEDS.md §4: a neuron learns AND", 2);
-    if (figure) {
-        nb_panel *panel = nb_figure_panel(figure, 0, 0);
-        nb_panel_title(panel, "inputs and the decision boundary");
-        nb_panel_labels(panel, "x₁", "x₂");
-        nb_panel_xlim(panel, -0.25, 1.25);
-        nb_panel_ylim(panel, -0.25, 1.4);
-        double off_x[3] = {1, 0, 0}, off_y[3] = {0, 1, 0}, on_x[1] = {1}, on_y[1] = {1};
-        nb_panel_scatter(panel, "AND = 0 (target −1)", off_x, off_y, 3, &(nb_style){.width = 14});
-        nb_panel_scatter(panel, "AND = 1 (target +1)", on_x, on_y, 1, &(nb_style){.width = 14});
-        double line_x[2] = {-0.25, 1.25}, line_y[2];
-        for (int k = 0; k < 2; k++)
-            line_y[k] = -(w1 * line_x[k] + bias) / w2;
-        nb_panel_line(panel, "w₁x₁ + w₂x₂ + b = 0", line_x, line_y, 2, &(nb_style){.color = NB_RGB(0, 0, 0)});
-        demo_loss_panel(run, nb_figure_panel(figure, 0, 1), "mean squared error per epoch", "loss");
-    }
-    int status = demo_finish(run, graph, figure);
-    nb_optim_free(optimizer);
-    nb_graph_free(graph);
+    int status = demo_finish(run, m.graph, neuron_figure(run, w1, w2, bias));
+    nb_graph_free(m.graph);
     return status;
+}
+
+/* ---- two-layer ----------------------------------------------------------------------- */
+
+enum { ROWS = 233, ADAM_STEPS = 500 };
+
+/* The tutorial's one SGD step (lr 1e-4) on the loss; its losses before and after. */
+static void two_layer_step(demo_run *run, nb_graph *graph, nb_node *loss, double *before, double *after)
+{
+    nb_optim_config sgd = nb_optim_defaults(NB_SGD);
+    sgd.lr = 1e-4;
+    nb_optimizer *optimizer = nb_optim_new(graph, &sgd);
+    nb_forward(loss);
+    *before = nb_item(loss);
+    nb_backward(loss);
+    demo_log(run, "loss before the step %.6f; gradient norm %.6f over %lld parameters\n", *before,
+             nb_grad_norm(graph), (long long)nb_n_params(graph));
+    nb_optim_step(optimizer);
+    nb_zero_grad(graph);
+    nb_forward(loss);
+    *after = nb_item(loss);
+    demo_log(run, "loss after the step  %.6f\n", *after);
+    demo_history(run, 0, *before);
+    demo_history(run, 1, *after);
+    run->epochs_run = 1;
+    nb_optim_free(optimizer);
+}
+
+/* Beyond the tutorial: check the gradient, then keep training with full-batch Adam;
+ * losses[0] is the loss after the tutorial's step, losses[k] the one before Adam's k-th
+ * step. */
+static void two_layer_beyond(demo_run *run, nb_graph *graph, nb_node *loss, double losses[ADAM_STEPS + 1])
+{
+    nb_gradcheck_result check;
+    nb_gradcheck(loss, 0, &check);
+    demo_log(run, "\nbeyond the tutorial: gradient check over all %lld parameters: worst relative error %.1e\n",
+             (long long)check.n_checked, check.max_error);
+    nb_optim_config adam = nb_optim_defaults(NB_ADAM);
+    adam.lr = 0.01;
+    nb_optimizer *optimizer = nb_optim_new(graph, &adam);
+    for (int step = 1; step <= ADAM_STEPS; step++) {
+        nb_forward(loss);
+        nb_zero_grad(graph);
+        nb_backward(loss);
+        nb_optim_step(optimizer);
+        losses[step] = nb_item(loss);
+    }
+    nb_forward(loss);
+    demo_log(run, "500 more full-batch steps with Adam (lr 0.01): loss %.3f (random targets cannot be fitted "
+                  "exactly by 7 hidden units)\n", nb_item(loss));
+    demo_field(run, "gradcheck_max_error", check.max_error);
+    demo_field(run, "adam_loss", nb_item(loss));
+    nb_optim_free(optimizer);
+}
+
+static nb_figure *two_layer_figure(demo_run *run, double before, const double losses[ADAM_STEPS + 1])
+{
+    nb_figure *figure = demo_figure(run, "tutorial 4: a 10-7-10 ReLU network", 1);
+    if (!figure)
+        return NULL;
+    nb_panel *panel = nb_figure_panel(figure, 0, 0);
+    nb_panel_title(panel, "the tutorial's one SGD step, then 500 full-batch Adam steps");
+    nb_panel_labels(panel, "step", "Σ(ŷ − y)²");
+    double steps[ADAM_STEPS + 1], first[2] = {0, 1}, tutorial[2] = {before, losses[0]};
+    for (int k = 0; k <= ADAM_STEPS; k++)
+        steps[k] = k + 1;
+    nb_panel_line(panel, "Adam, lr 0.01", steps, losses, ADAM_STEPS + 1, NULL);
+    nb_panel_scatter(panel, "before and after the tutorial's step", first, tutorial, 2, &(nb_style){.width = 9});
+    return figure;
 }
 
 int demo_two_layer(demo_run *run)
@@ -93,87 +196,36 @@ int demo_two_layer(demo_run *run)
     nb_rng rng;
     nb_rng_seed(&rng, run->options->seed);
     nb_graph *graph = nb_graph_new(NB_F64);
-    nb_node *inputs = nb_input(graph, "inputs", 2, (int64_t[]){233, 10});
-    nb_node *targets = nb_input(graph, "targets", 2, (int64_t[]){233, 10});
+    nb_node *inputs = nb_input(graph, "inputs", 2, (int64_t[]){ROWS, 10});
+    nb_node *targets = nb_input(graph, "targets", 2, (int64_t[]){ROWS, 10});
     nb_tensor_fill_normal(nb_value(inputs), &rng, 0, 1);
     nb_tensor_fill_normal(nb_value(targets), &rng, 0, 1);
     nb_node *hidden = nb_relu(nb_dense(inputs, "layer1", 7, true, NB_INIT_TORCH_DEFAULT, &rng));
-    nb_node *outputs = nb_dense(hidden, "layer2", 10, true, NB_INIT_TORCH_DEFAULT, &rng);
-    nb_node *loss = nb_sse_loss(outputs, targets);
+    nb_node *loss = nb_sse_loss(nb_dense(hidden, "layer2", 10, true, NB_INIT_TORCH_DEFAULT, &rng), targets);
     if (!loss) {
         cli_error("demo", NULL);
         nb_graph_free(graph);
         return 1;
     }
-    demo_log(run, "SEEDS.md §4: 233 random inputs of 10 features, random targets of 10; 10 → 7 (ReLU) → 10,\n"
-                  "loss = Σ(ŷ − y)², one backward pass, one SGD step with lr 1e-4 (seed %llu)\n\n",
-             (unsigned long long)run->options->seed);
-    nb_optim_config sgd = nb_optim_defaults(NB_SGD);
-    sgd.lr = 1e-4;
-    nb_optimizer *optimizer = nb_optim_new(graph, &sgd);
-    nb_forward(loss);
-    double before = nb_item(loss);
-    nb_backward(loss);
-    demo_log(run, "loss before the step %.6f; gradient norm %.6f over %lld parameters\n", before,
-             nb_grad_norm(graph), (long long)nb_n_params(graph));
-    nb_optim_step(optimizer);
-    nb_zero_grad(graph);
-    nb_forward(loss);
-    double after = nb_item(loss);
-    demo_log(run, "loss after the step  %.6f\n", after);
-    demo_history(run, 0, before);
-    demo_history(run, 1, after);
-    run->epochs_run = 1;
-    demo_params_of(run, graph);
-    /* what the tutorial's step gave, which --save writes after Adam has moved on */
     size_t param_bytes = (size_t)nb_n_params(graph) * sizeof(double);
-    double *tutorial_params = malloc(param_bytes);
+    double *tutorial_params = malloc(param_bytes); /* what --save writes, after Adam has moved on */
     if (!tutorial_params) {
         cli_error("demo", "out of memory");
-        nb_optim_free(optimizer);
         nb_graph_free(graph);
         return 1;
     }
+    demo_log(run, "tutorial 4: 233 random inputs of 10 features, random targets of 10; 10 → 7 (ReLU) → 10,\n"
+                  "loss = Σ(ŷ − y)², one backward pass, one SGD step with lr 1e-4 (seed %llu)\n\n",
+             (unsigned long long)run->options->seed);
+    double before, losses[ADAM_STEPS + 1];
+    two_layer_step(run, graph, loss, &before, &losses[0]);
+    demo_params_of(run, graph);
     memcpy(tutorial_params, nb_params_data(graph), param_bytes);
-
-    /* beyond: check the gradient, then keep training with Adam */
-    nb_gradcheck_result check;
-    nb_gradcheck(loss, 0, &check);
-    demo_log(run, "\nbeyond the tutorial: gradient check over all %lld parameters: worst relative error %.1e\n",
-             (long long)check.n_checked, check.max_error);
-    nb_optim_config adam = nb_optim_defaults(NB_ADAM);
-    adam.lr = 0.01;
-    nb_optimizer *adam_opt = nb_optim_new(graph, &adam);
-    double adam_losses[501];
-    adam_losses[0] = after;
-    for (int step = 1; step <= 500; step++) {
-        nb_forward(loss);
-        nb_zero_grad(graph);
-        nb_backward(loss);
-        nb_optim_step(adam_opt);
-        adam_losses[step - 1 + 1] = nb_item(loss);
-    }
-    nb_forward(loss);
-    demo_log(run, "500 more full-batch steps with Adam (lr 0.01): loss %.3f (random targets cannot be fitted "
-                  "exactly by 7 hidden units)\n", nb_item(loss));
-    demo_field(run, "gradcheck_max_error", check.max_error);
-    demo_field(run, "adam_loss", nb_item(loss));
-    nb_figure *figure = demo_figure(run, "SEEDS.md §4: a 10-7-10 ReLU network", 1);
-    if (figure) {
-        nb_panel *panel = nb_figure_panel(figure, 0, 0);
-        nb_panel_title(panel, "the tutorial's one SGD step, then 500 full-batch Adam steps");
-        nb_panel_labels(panel, "step", "Σ(ŷ − y)²");
-        double steps[501], first[2] = {0, 1}, tutorial[2] = {before, after};
-        for (int k = 0; k <= 500; k++)
-            steps[k] = k + 1;
-        nb_panel_line(panel, "Adam, lr 0.01", steps, adam_losses, 501, NULL);
-        nb_panel_scatter(panel, "before and after the tutorial's step", first, tutorial, 2, &(nb_style){.width = 9});
-    }
+    two_layer_beyond(run, graph, loss, losses);
+    nb_figure *figure = two_layer_figure(run, before, losses);
     memcpy(nb_params_data(graph), tutorial_params, param_bytes);
     free(tutorial_params);
     int status = demo_finish(run, graph, figure);
-    nb_optim_free(adam_opt);
-    nb_optim_free(optimizer);
     nb_graph_free(graph);
     return status;
 }

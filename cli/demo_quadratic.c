@@ -1,5 +1,6 @@
-/* Demos `quadratic` (SEEDS.md §1) and `quadratic-decay` (§2): a quadratic's three
- * coefficients learnt by SGD, with the gradient from autodiff instead of by hand. */
+/* Demos `quadratic` and `quadratic-decay` (tutorials 1 and 2, docs/tutorials.md): a
+ * quadratic's three coefficients learnt by SGD, with the gradient from autodiff instead
+ * of by hand. */
 #include "demo.h"
 
 #include <errno.h>
@@ -127,36 +128,25 @@ static nb_figure *quad_figure(demo_run *run, quad_model *m, const char *title, d
     return figure;
 }
 
-int demo_quadratic(demo_run *run)
+static void quadratic_header(demo_run *run, bool per_sample)
 {
-    static const char *const names[3] = {"w1", "w2", "w3"};
-    const double truth[3] = {2, 3, 4};
-    /* the data: x = 0.00 … 0.99, y = 2x² + 3x + 4 */
-    nb_dataset *data = nb_synth_quadratic(NB_F64, 0, 99, 100, 2, 3, 4);
-    if (!data) {
-        cli_error("demo", NULL);
-        return 1;
-    }
-    double *xs = data->inputs->data, *ys = data->targets->data;
-    quad_model m;
-    if (quad_build(&m, names, 1.0)) {
-        nb_dataset_free(data);
-        return 1;
-    }
-    m.w[0] = 1, m.w[1] = 2, m.w[2] = 3;
-    bool per_sample = strcmp(run->variant, "sgd") == 0;
-    int64_t batch = per_sample ? 1 : 20;
-    demo_log(run, "SEEDS.md §1: y = 2x² + 3x + 4 on x = 0.00 … 0.99; model w1·x² + w2·x + w3 from (1, 2, 3)\n");
+    demo_log(run, "tutorial 1: y = 2x² + 3x + 4 on x = 0.00 … 0.99; model w1·x² + w2·x + w3 from (1, 2, 3)\n");
     demo_log(run, "%s, lr 0.1, gradients by autodiff, stop when the epoch's mean loss < 1e-5\n\n",
              per_sample ? "per-sample SGD" : "mini-batches of 20 in data order, batch-mean gradient");
     if (!per_sample)
         demo_log(run, "(the tutorial never resets its gradient accumulators between batches, so its\n"
                       " \"mini-batch\" run is not mini-batch SGD; this is the intended algorithm)\n\n");
-    demo_progress_start(run, 500 * (100 / batch), per_sample ? "sample" : "batch");
+}
+
+/* The tutorial's training: batches in data order, lr 0.1, at most 500 epochs, until the
+ * epoch's mean loss is below 1e-5. */
+static void quadratic_sgd(demo_run *run, quad_model *m, double *xs, double *ys, int64_t batch)
+{
+    demo_progress_start(run, 500 * (100 / batch), batch == 1 ? "sample" : "batch");
     for (int epoch = 1; epoch <= 500; epoch++) {
         double total = 0;
         for (int64_t start = 0; start < 100; start += batch) {
-            double loss = quad_step(&m, xs + start, ys + start, batch, 0.1);
+            double loss = quad_step(m, xs + start, ys + start, batch, 0.1);
             total += loss * (double)batch;
             demo_progress(run, (epoch - 1) * (100 / batch) + start / batch + 1, loss);
         }
@@ -168,13 +158,40 @@ int demo_quadratic(demo_run *run)
             break;
     }
     demo_progress_done(run);
-    demo_log(run, "\nw1 = %.6f, w2 = %.6f, w3 = %.6f (true: 2, 3, 4)\n", m.w[0], m.w[1], m.w[2]);
+}
+
+/* Report what SGD learnt, then solve exactly; the model keeps SGD's parameters. */
+static void quad_learnt_and_solved(demo_run *run, quad_model *m, const char *const names[3], double *xs,
+                                   double *ys, int64_t n, const double truth[3], double solution[3])
+{
     for (int k = 0; k < 3; k++)
-        demo_param(run, names[k], m.w[k]);
-    double solution[3], sgd[3] = {m.w[0], m.w[1], m.w[2]};
-    quad_solve(run, &m, xs, ys, 100, truth, solution);
-    memcpy(m.w, sgd, sizeof sgd); /* the figure shows where SGD stopped */
-    nb_figure *figure = quad_figure(run, &m, "SEEDS.md §1: y = 2x² + 3x + 4 by SGD", xs, ys, 100, solution);
+        demo_param(run, names[k], m->w[k]);
+    double sgd[3] = {m->w[0], m->w[1], m->w[2]};
+    quad_solve(run, m, xs, ys, n, truth, solution);
+    memcpy(m->w, sgd, sizeof sgd);
+}
+
+int demo_quadratic(demo_run *run)
+{
+    static const char *const names[3] = {"w1", "w2", "w3"};
+    const double truth[3] = {2, 3, 4};
+    nb_dataset *data = demo_quadratic_data(0, 99, 100, truth); /* x = 0.00 … 0.99 */
+    quad_model m;
+    if (!data || quad_build(&m, names, 1.0)) {
+        if (!data)
+            cli_error("demo", NULL);
+        nb_dataset_free(data);
+        return 1;
+    }
+    double *xs = data->inputs->data, *ys = data->targets->data;
+    m.w[0] = 1, m.w[1] = 2, m.w[2] = 3;
+    bool per_sample = strcmp(run->variant, "sgd") == 0;
+    quadratic_header(run, per_sample);
+    quadratic_sgd(run, &m, xs, ys, per_sample ? 1 : 20);
+    demo_log(run, "\nw1 = %.6f, w2 = %.6f, w3 = %.6f (true: 2, 3, 4)\n", m.w[0], m.w[1], m.w[2]);
+    double solution[3];
+    quad_learnt_and_solved(run, &m, names, xs, ys, 100, truth, solution);
+    nb_figure *figure = quad_figure(run, &m, "tutorial 1: y = 2x² + 3x + 4 by SGD", xs, ys, 100, solution);
     int status = demo_finish(run, m.graph, figure);
     nb_graph_free(m.graph);
     nb_dataset_free(data);
@@ -214,7 +231,7 @@ static void evolution_panel(nb_panel *panel, double path[][3], int epoch, int fi
 static nb_figure *evolution_figure(demo_run *run, double path[][3], int epochs, const double *xs, const double *ys,
                                    int64_t n)
 {
-    nb_figure *figure = demo_figure(run, "SEEDS.md §2: the fit of y = 2x² − 4x + 3, epoch by epoch", 2);
+    nb_figure *figure = demo_figure(run, "tutorial 2: the fit of y = 2x² − 4x + 3, epoch by epoch", 2);
     if (!figure)
         return NULL;
     double *curve = malloc((size_t)n * sizeof(double));
@@ -267,17 +284,58 @@ static int write_frames(demo_run *run, double path[][3], int epochs, const doubl
     return status;
 }
 
+static void decay_header(demo_run *run, bool per_sample)
+{
+    demo_log(run, "tutorial 2: y = 2x² − 4x + 3 on 800 points in [−1, 1); model a·x² + b·x + c from "
+                  "(−11/6, −395/3, −2400)\n%s, lr 0.5 halved every 10 epochs, at most 100 epochs\n",
+             per_sample ? "per-sample SGD in data order" : "shuffled mini-batches of 16 (remainder dropped)");
+    demo_log(run, "stops when the epoch's mean loss < 1e-5 (the tutorial tests only the last %s's loss,\n"
+                  "which can stop it after one epoch with wrong parameters)\n\n",
+             per_sample ? "sample" : "batch");
+}
+
+/* The tutorial's training, at most 100 epochs with the step-decayed rate, until the
+ * epoch's mean loss is below 1e-5; path[e] holds the weights after e epochs. `unit`
+ * names a step on the progress line. */
+static void decay_sgd(demo_run *run, quad_model *m, nb_loader *loader, const char *unit, double path[][3])
+{
+    nb_schedule schedule;
+    nb_schedule_parse("step:10:0.5", 0.5, 100, &schedule);
+    memcpy(path[0], m->w, sizeof path[0]);
+    int64_t steps = nb_loader_n_batches(loader);
+    demo_progress_start(run, 100 * steps, unit);
+    for (int epoch = 0; epoch < 100; epoch++) {
+        /* the tutorial's rate, 0.5 / 2^floor((epoch + 1) / 10), is the step schedule one epoch ahead */
+        double lr = nb_schedule_lr(&schedule, epoch + 1), total = 0;
+        nb_loader_start_epoch(loader, epoch);
+        nb_batch b;
+        while (nb_loader_next(loader, &b)) {
+            double loss = 2 * quad_step(m, b.inputs, b.targets, b.size, lr); /* the MSE, as the tutorial */
+            total += loss;
+            demo_progress(run, epoch * steps + b.index + 1, loss);
+        }
+        double mean = total / (double)steps;
+        memcpy(path[epoch + 1], m->w, sizeof path[0]);
+        run->epochs_run = epoch + 1;
+        demo_history(run, epoch, mean);
+        demo_log(run, "epoch %3d  lr %.5f  gradient (%9.2e, %9.2e, %9.2e)  loss %.3e  a %.2f  b %.2f  c %.2f\n",
+                 epoch, lr, m->grad[0], m->grad[1], m->grad[2], mean, m->w[0], m->w[1], m->w[2]);
+        if (mean < 1e-5)
+            break;
+    }
+    demo_progress_done(run);
+}
+
 int demo_quadratic_decay(demo_run *run)
 {
     static const char *const names[3] = {"a", "b", "c"};
     const double truth[3] = {2, -4, 3};
     enum { N = 800 };
-    /* the data: x = i/400 for i = -400 … 399, y = 2x² − 4x + 3 */
-    nb_dataset *data = nb_synth_quadratic(NB_F64, -400, 399, 400, 2, -4, 3);
+    nb_dataset *data = demo_quadratic_data(-400, 399, 400, truth); /* x = i/400 for i = -400 … 399 */
     bool per_sample = strcmp(run->variant, "sgd") == 0;
-    int64_t batch = per_sample ? 1 : 16;
     /* per sample in data order, or shuffled batches of 16 with the remainder dropped */
-    nb_loader *loader = data ? nb_loader_new(data, batch, per_sample ? 0 : NB_LOADER_SHUFFLE | NB_LOADER_DROP_LAST,
+    nb_loader *loader = data ? nb_loader_new(data, per_sample ? 1 : 16,
+                                             per_sample ? 0 : NB_LOADER_SHUFFLE | NB_LOADER_DROP_LAST,
                                              run->options->seed)
                              : NULL;
     quad_model m;
@@ -291,43 +349,11 @@ int demo_quadratic_decay(demo_run *run)
     double *xs = data->inputs->data, *ys = data->targets->data;
     m.w[0] = -11.0 / 6, m.w[1] = -395.0 / 3, m.w[2] = -2400;
     double path[101][3]; /* the weights at the start and after each epoch, for the pictures */
-    memcpy(path[0], m.w, sizeof path[0]);
-    nb_schedule schedule;
-    nb_schedule_parse("step:10:0.5", 0.5, 100, &schedule);
-    demo_log(run, "SEEDS.md §2: y = 2x² − 4x + 3 on 800 points in [−1, 1); model a·x² + b·x + c from "
-                  "(−11/6, −395/3, −2400)\n%s, lr 0.5 halved every 10 epochs, at most 100 epochs\n",
-             per_sample ? "per-sample SGD in data order" : "shuffled mini-batches of 16 (remainder dropped)");
-    demo_log(run, "stops when the epoch's mean loss < 1e-5 (the tutorial tests only the last %s's loss,\n"
-                  "which can stop it after one epoch with wrong parameters)\n\n",
-             per_sample ? "sample" : "batch");
-    int64_t steps = nb_loader_n_batches(loader);
-    demo_progress_start(run, 100 * steps, per_sample ? "sample" : "batch");
-    for (int epoch = 0; epoch < 100; epoch++) {
-        /* the tutorial's rate, 0.5 / 2^floor((epoch + 1) / 10), is the step schedule one epoch ahead */
-        double lr = nb_schedule_lr(&schedule, epoch + 1), total = 0;
-        nb_loader_start_epoch(loader, epoch);
-        nb_batch b;
-        while (nb_loader_next(loader, &b)) {
-            double loss = 2 * quad_step(&m, b.inputs, b.targets, b.size, lr); /* the MSE, as the tutorial */
-            total += loss;
-            demo_progress(run, epoch * steps + b.index + 1, loss);
-        }
-        double mean = total / (double)steps;
-        memcpy(path[epoch + 1], m.w, sizeof path[0]);
-        run->epochs_run = epoch + 1;
-        demo_history(run, epoch, mean);
-        demo_log(run, "epoch %3d  lr %.5f  gradient (%9.2e, %9.2e, %9.2e)  loss %.3e  a %.2f  b %.2f  c %.2f\n",
-                 epoch, lr, m.grad[0], m.grad[1], m.grad[2], mean, m.w[0], m.w[1], m.w[2]);
-        if (mean < 1e-5)
-            break;
-    }
-    demo_progress_done(run);
+    decay_header(run, per_sample);
+    decay_sgd(run, &m, loader, per_sample ? "sample" : "batch", path);
     demo_log(run, "\na = %.6f, b = %.6f, c = %.6f (true: 2, -4, 3)\n", m.w[0], m.w[1], m.w[2]);
-    for (int k = 0; k < 3; k++)
-        demo_param(run, names[k], m.w[k]);
-    double solution[3], sgd[3] = {m.w[0], m.w[1], m.w[2]};
-    quad_solve(run, &m, xs, ys, N, truth, solution);
-    memcpy(m.w, sgd, sizeof sgd); /* --save writes what SGD learnt, as reported */
+    double solution[3];
+    quad_learnt_and_solved(run, &m, names, xs, ys, N, truth, solution); /* --save writes what SGD learnt */
     int status = run->options->frames ? write_frames(run, path, run->epochs_run, xs, ys, N) : 0;
     nb_figure *figure = evolution_figure(run, path, run->epochs_run, xs, ys, N);
     if (demo_finish(run, m.graph, figure) != 0)

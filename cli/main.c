@@ -5,7 +5,7 @@
 #include <string.h>
 
 static const nb_command commands[] = {
-    {"demo", "replay a tutorial of SEEDS.md, then go beyond it (default: quadratic)", cmd_demo},
+    {"demo", "replay a tutorial (docs/tutorials.md), then go beyond it (default: quadratic)", cmd_demo},
     {"train", "train a network on Fashion-MNIST or a CSV file", cmd_train},
     {"predict", "run a trained model on data: predictions, or accuracy and confusion matrix", cmd_predict},
     {"fit", "fit the parameters of a formula to data (least squares)", cmd_fit},

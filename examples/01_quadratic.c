@@ -1,4 +1,5 @@
-/* SEEDS.md §1: recover the coefficients of y = 2x² + 3x + 4 by per-sample SGD.
+/* Tutorial 1 (docs/tutorials.md): recover the coefficients of y = 2x² + 3x + 4 by
+ * per-sample SGD.
  *
  * The tutorial derives ∂L/∂w1 = 2(ŷ−y)x², ∂L/∂w2 = 2(ŷ−y)x, ∂L/∂w3 = 2(ŷ−y) by hand.
  * Here nabla derives them: write the model and the loss, call nb_backward(). */

@@ -1,6 +1,6 @@
-/* SEEDS.md §2: y = 2x² − 4x + 3 on 800 points in [−1, 1), per-sample SGD with the
- * learning rate halved every 10 epochs, from a start far away (a, b, c) = (−11/6,
- * −395/3, −2400).
+/* Tutorial 2 (docs/tutorials.md): y = 2x² − 4x + 3 on 800 points in [−1, 1), per-sample
+ * SGD with the learning rate halved every 10 epochs, from a start far away (a, b, c) =
+ * (−11/6, −395/3, −2400).
  *
  * The tutorial's gradient, (ŷ−y)·(x², x, 1), works only because it was derived by hand
  * for this one formula; here the model is written once and nabla differentiates it. */

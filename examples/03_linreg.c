@@ -1,6 +1,6 @@
-/* SEEDS.md §3: linear regression the PyTorch way — a shuffling data provider, a model
- * ŷ = X·w + b, the mean absolute error, backward, an SGD step under "no grad", zeroed
- * gradients — in C with nabla. */
+/* Tutorial 3 (docs/tutorials.md): linear regression the PyTorch way — a shuffling data
+ * provider, a model ŷ = X·w + b, the mean absolute error, backward, an SGD step under
+ * "no grad", zeroed gradients — in C with nabla. */
 #include <stdio.h>
 
 #include "nabla.h"

@@ -1,5 +1,6 @@
-/* SEEDS.md §4: one neuron w1·x1 + w2·x2 + b learns logical AND (targets −1 / +1) by
- * per-sample gradient descent on the squared error (y − ŷ)², lr 0.01, 20 epochs. */
+/* Tutorial 4 (docs/tutorials.md): one neuron w1·x1 + w2·x2 + b learns logical AND
+ * (targets −1 / +1) by per-sample gradient descent on the squared error (y − ŷ)², lr
+ * 0.01, 20 epochs. */
 #include <stdio.h>
 
 #include "nabla.h"

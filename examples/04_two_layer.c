@@ -1,5 +1,6 @@
-/* SEEDS.md §4, second part: autograd on f = sigmoid(X·w), then a two-layer network
- * 10 → 7 → 10 with ReLU, sum-of-squares loss, one backward pass and one SGD step. */
+/* Tutorial 4 (docs/tutorials.md), second part: autograd on f = sigmoid(X·w), then a
+ * two-layer network 10 → 7 → 10 with ReLU, sum-of-squares loss, one backward pass and
+ * one SGD step. */
 #include <stdio.h>
 
 #include "nabla.h"

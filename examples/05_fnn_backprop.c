@@ -1,5 +1,6 @@
-/* SEEDS.md §5: a 2-2-2 sigmoid network trained by gradient descent (step 1, 10
- * iterations), with the tutorial's hand-derived gradients set beside autodiff.
+/* Tutorial 5 (docs/tutorials.md): a 2-2-2 sigmoid network trained by gradient descent
+ * (step 1, 10 iterations), with the tutorial's hand-derived gradients set beside
+ * autodiff.
  *
  * The tutorial's gradients for w1..w4 multiply by (∂L/∂w5 + ∂L/∂w6) where
  * backpropagation needs δo1·w5 + δo2·w6; the comparison below shows the error. */

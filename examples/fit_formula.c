@@ -4,8 +4,9 @@
  * 2. The same model as a graph you build yourself, fitted with nb_lsq_fit_graph: each
  *    parameter is an input holding one value per data point, so that one backward
  *    pass gives the whole Jacobian.
- * 3. SEEDS.md's quadratic fitted the tutorials' way (the toolkit's optimizers on the mean
- *    squared residual of mini-batches) and by the solver, through the same call. */
+ * 3. Tutorial 1's quadratic (docs/tutorials.md) fitted the tutorials' way (the
+ *    toolkit's optimizers on the mean squared residual of mini-batches) and by the
+ *    solver, through the same call. */
 #include <math.h>
 #include <stdio.h>
 
@@ -101,7 +102,7 @@ static int compare_methods(void)
         int epochs;
         int64_t batch;
     } runs[] = {{NB_LSQ_SGD, 0.1, 500, 1}, {NB_LSQ_ADAM, 0, 0, 0}, {NB_LSQ_LBFGS, 0, 0, 0}, {NB_LSQ_LM, 0, 0, 0}};
-    printf("y = w1*x^2 + w2*x + w3 from (1, 2, 3), SEEDS.md section 1:\n");
+    printf("y = w1*x^2 + w2*x + w3 from (1, 2, 3), tutorial 1 (docs/tutorials.md):\n");
     for (size_t k = 0; k < sizeof runs / sizeof runs[0]; k++) {
         nb_lsq_options options = nb_lsq_defaults();
         options.method = runs[k].method;

@@ -2,9 +2,9 @@
  *
  *     build/examples/plot_gallery [DIR]      writes DIR/gallery_*.png (DIR defaults to .)
  *
- * The data are the tutorials' own (SEEDS.md §1 and §2, trained here in a few lines of
- * plain C), except the loss/accuracy curves and the confusion matrix, which are
- * made-up but plausible Fashion-MNIST numbers drawn from the seeded generator. */
+ * The data are the tutorials' own (tutorials 1 and 2 of docs/tutorials.md, trained here
+ * in a few lines of plain C), except the loss/accuracy curves and the confusion matrix,
+ * which are made-up but plausible Fashion-MNIST numbers drawn from the seeded generator. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,8 +31,8 @@ static int save(nb_figure *figure, const char *name)
     return 0;
 }
 
-/* SEEDS.md §1, variant A: per-sample SGD on y = 2x² + 3x + 4 from (1, 2, 3), lr 0.1,
- * until the epoch's mean loss < 1e-5. Returns the number of epochs run. */
+/* Tutorial 1 (docs/tutorials.md), variant A: per-sample SGD on y = 2x² + 3x + 4 from
+ * (1, 2, 3), lr 0.1, until the epoch's mean loss < 1e-5. Returns the number of epochs run. */
 static int train_quadratic(const double *x, const double *y, double w[3], double *history)
 {
     w[0] = 1, w[1] = 2, w[2] = 3;
@@ -107,8 +107,8 @@ static int residuals_figure(const double *x, const double *y, const double w[3])
     return save(figure, "gallery_residuals.png");
 }
 
-/* 4. SEEDS.md §2, variant B: shuffled mini-batches of 16 from (−1, 10, 26), lr 0.5;
- * the target and the model after several updates, older ones fainter. */
+/* 4. Tutorial 2 (docs/tutorials.md), variant B: shuffled mini-batches of 16 from
+ * (−1, 10, 26), lr 0.5; the target and the model after several updates, older ones fainter. */
 static int evolution_figure(void)
 {
     enum { N = 800, BATCH = 16, STEPS = 128 };

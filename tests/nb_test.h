@@ -99,4 +99,28 @@ static inline void nb_count_allocations(nb_alloc_counter *counter, long fail_at)
     nb_set_allocator(&(nb_allocator){nb_counted_alloc, nb_counted_realloc, nb_counted_free, counter});
 }
 
+/* A linear regression problem (double precision): x ~ N(0, 1) [n, d], all drawn first,
+ * then y = x·w + b + N(0, noise²) [n, 1]. */
+static inline nb_dataset *nb_test_linear_data(int64_t n, int64_t d, const double *w, double b, double noise,
+                                              nb_rng *rng)
+{
+    double *x = malloc((size_t)(n * d) * sizeof(double)), *y = malloc((size_t)n * sizeof(double));
+    nb_dataset *data = NULL;
+    if (x && y) {
+        for (int64_t i = 0; i < n * d; i++)
+            x[i] = nb_rng_normal(rng);
+        for (int64_t i = 0; i < n; i++) {
+            y[i] = b;
+            for (int64_t j = 0; j < d; j++)
+                y[i] += x[i * d + j] * w[j];
+        }
+        for (int64_t i = 0; i < n; i++)
+            y[i] += noise * nb_rng_normal(rng);
+        data = nb_dataset_from_doubles(NB_F64, n, d, x, 1, y);
+    }
+    free(x);
+    free(y);
+    return data;
+}
+
 #endif

@@ -123,7 +123,7 @@ nb_dataset *nb_dataset_from_table(const nb_table *table, const char *features, c
 
 /* ====================================================================================== */
 /* nabla IDX: the MNIST file format (a magic number, big-endian dimensions, unsigned
- * bytes), plain or gzip-compressed, and the Fashion-MNIST set as Debian installs it.
+ * bytes), plain or gzip-compressed: single files, and pairs of images and labels.
  *
  * Refused with a message naming the file: a wrong magic number or data type, a file
  * shorter than its dimensions say (truncated), data beyond them, corrupt gzip data, and
@@ -148,22 +148,6 @@ void nb_idx_clear(nb_idx *idx);
  * max_items > 0 loads only the first items. */
 nb_dataset *nb_idx_load(const char *images_path, const char *labels_path, nb_dtype dtype, int n_classes,
                         int64_t max_items);
-
-/* ---- Fashion-MNIST (Debian package dataset-fashion-mnist) ---------------------------- */
-#define NB_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
-#define NB_FASHION_MNIST_ENV "NABLA_FASHION_MNIST"
-
-/* The paths of the training (train) or test set's two files, in `dir`, else in the
- * directory named by $NABLA_FASHION_MNIST, else in NB_FASHION_MNIST_DIR; each file as
- * NAME.gz or uncompressed NAME. Fails with NB_EIO naming the missing file and the
- * package that provides it. */
-nb_status nb_fashion_mnist_find(const char *dir, bool train, char *images_path, char *labels_path,
-                                size_t path_size);
-/* Load the training or test set: 60,000 or 10,000 images of 28x28 and 10 classes (with
- * their names). max_items > 0 loads only the first items. */
-nb_dataset *nb_fashion_mnist_load(const char *dir, bool train, nb_dtype dtype, int64_t max_items);
-/* The names of the 10 classes ("T-shirt/top", ..., "Ankle boot"). */
-const char *nb_fashion_mnist_class_name(int label);
 
 /* ====================================================================================== */
 /* nabla safetensors: named tensors and string metadata in the safetensors format, the

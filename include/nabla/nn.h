@@ -77,7 +77,7 @@ typedef enum nb_reduction { NB_REDUCE_MEAN, NB_REDUCE_SUM } nb_reduction;
 /* (pred - target)², averaged or summed: MSE, or SSE with NB_REDUCE_SUM. */
 nb_node *nb_mse_loss(nb_node *pred, nb_node *target, nb_reduction reduction);
 nb_node *nb_sse_loss(nb_node *pred, nb_node *target);
-/* ½ Σ (pred - target)²: the loss of SEEDS.md §5. */
+/* ½ Σ (pred - target)²: the loss of tutorial 5 (docs/tutorials.md). */
 nb_node *nb_half_sse_loss(nb_node *pred, nb_node *target);
 /* |pred - target|. */
 nb_node *nb_mae_loss(nb_node *pred, nb_node *target, nb_reduction reduction);
@@ -195,8 +195,8 @@ double nb_schedule_lr(const nb_schedule *schedule, int epoch);
 nb_status nb_schedule_parse(const char *text, double base_lr, int total_epochs, nb_schedule *schedule);
 
 /* ====================================================================================== */
-/* nabla data: datasets in memory, mini-batch loaders, train/validation splits, feature
- * standardisation, and the synthetic data of the tutorials (SEEDS.md §1-§3).
+/* nabla data: datasets in memory, mini-batch loaders, train/validation splits and
+ * feature standardisation.
  *
  * A dataset is the training view of data: inputs [n, n_features] and targets, either
  * [n, n_outputs] (regression) or class labels [n] stored as whole numbers in the
@@ -288,19 +288,6 @@ nb_status nb_scaler_set(nb_scaler *scaler, int64_t n_features, const double *mea
 nb_status nb_scaler_apply(const nb_scaler *scaler, nb_tensor *x);
 nb_status nb_scaler_invert(const nb_scaler *scaler, nb_tensor *x);
 void nb_scaler_clear(nb_scaler *scaler);
-
-/* ---- synthetic data of the tutorials -------------------------------------------------- */
-/* x = i / divisor for i = first .. last (inputs [n, 1]), y = f(x) (targets [n, 1]).
- * SEEDS.md §1: first 0, last 99, divisor 100; §2: first -400, last 399, divisor 400. */
-nb_dataset *nb_synth_grid(nb_dtype dtype, int64_t first, int64_t last, double divisor,
-                          double (*f)(double x, void *ctx), void *ctx);
-/* The same with y = a x² + b x + c (§1: 2, 3, 4; §2: 2, -4, 3). */
-nb_dataset *nb_synth_quadratic(nb_dtype dtype, int64_t first, int64_t last, double divisor, double a, double b,
-                               double c);
-/* SEEDS.md §3: X ~ N(0, 1) [n, d]; y = X·w + b + N(0, noise²) [n, 1]. All of X is drawn
- * first (row-major), then the noise, as the tutorial does. */
-nb_dataset *nb_synth_linear(nb_dtype dtype, int64_t n, int64_t d, const double *w, double b, double noise,
-                            nb_rng *rng);
 
 /* ====================================================================================== */
 /* nabla training loop: epochs of shuffled mini-batches through a model's graph, with

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #define IDX_UBYTE 0x08
@@ -343,70 +342,5 @@ nb_dataset *nb_idx_load(const char *images_path, const char *labels_path, nb_dty
     }
     idx_close(&f);
     nb_idx_clear(&labels);
-    return data;
-}
-
-/* ---- Fashion-MNIST ------------------------------------------------------------------ */
-
-static const char *const fashion_classes[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                                                 "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
-
-const char *nb_fashion_mnist_class_name(int label)
-{
-    return label >= 0 && label < 10 ? fashion_classes[label] : NULL;
-}
-
-/* dir/name.gz or dir/name, whichever is readable. */
-static nb_status find_file(const char *dir, const char *name, char *path, size_t size)
-{
-    int n = snprintf(path, size, "%s/%s.gz", dir, name);
-    if (n < 0 || (size_t)n >= size)
-        return nb_fail(NB_EARG, "nb_fashion_mnist_find: the path for %s/%s is longer than %zu bytes", dir, name,
-                       size);
-    if (access(path, R_OK) == 0)
-        return NB_OK;
-    snprintf(path, size, "%s/%s", dir, name);
-    if (access(path, R_OK) == 0)
-        return NB_OK;
-    return nb_fail(NB_EIO, "Fashion-MNIST not found: no readable %s/%s.gz (Debian's dataset-fashion-mnist "
-                   "installs it in %s; scripts/deps.sh installs the package)", dir, name, NB_FASHION_MNIST_DIR);
-}
-
-nb_status nb_fashion_mnist_find(const char *dir, bool train, char *images_path, char *labels_path,
-                                size_t path_size)
-{
-    if (!images_path || !labels_path || path_size == 0)
-        return nb_fail(NB_EARG, "nb_fashion_mnist_find: no room for the paths");
-    if (!dir)
-        dir = getenv(NB_FASHION_MNIST_ENV);
-    if (!dir || !*dir)
-        dir = NB_FASHION_MNIST_DIR;
-    const char *set = train ? "train" : "t10k";
-    char name[64];
-    snprintf(name, sizeof name, "%s-images-idx3-ubyte", set);
-    nb_status status = find_file(dir, name, images_path, path_size);
-    if (status != NB_OK)
-        return status;
-    snprintf(name, sizeof name, "%s-labels-idx1-ubyte", set);
-    return find_file(dir, name, labels_path, path_size);
-}
-
-nb_dataset *nb_fashion_mnist_load(const char *dir, bool train, nb_dtype dtype, int64_t max_items)
-{
-    char images[4096], labels[4096];
-    if (nb_fashion_mnist_find(dir, train, images, labels, sizeof images) != NB_OK)
-        return NULL;
-    nb_dataset *data = nb_idx_load(images, labels, dtype, 10, max_items);
-    if (!data)
-        return NULL;
-    data->class_names = nb_calloc(10, sizeof *data->class_names);
-    bool ok = data->class_names != NULL;
-    for (int k = 0; k < 10 && ok; k++)
-        ok = (data->class_names[k] = nb_strdup(fashion_classes[k])) != NULL;
-    if (!ok) {
-        nb_dataset_free(data);
-        nb_fail(NB_ENOMEM, "out of memory for the class names of Fashion-MNIST");
-        return NULL;
-    }
     return data;
 }

@@ -1,5 +1,5 @@
-/* Datasets in memory, mini-batch loaders, splits, standardisation and the tutorials'
- * synthetic data. Rows are contiguous, so a batch is one memcpy per row. */
+/* Datasets in memory, mini-batch loaders, splits and standardisation. Rows are
+ * contiguous, so a batch is one memcpy per row. */
 #include "core/core.h"
 #include "nabla/nn.h"
 
@@ -539,62 +539,4 @@ void nb_scaler_clear(nb_scaler *scaler)
     nb_free(scaler->mean);
     nb_free(scaler->std);
     *scaler = (nb_scaler){0};
-}
-
-/* ---- synthetic data ----------------------------------------------------------------- */
-
-nb_dataset *nb_synth_grid(nb_dtype dtype, int64_t first, int64_t last, double divisor,
-                          double (*f)(double x, void *ctx), void *ctx)
-{
-    if (!f || last < first || divisor == 0 || !isfinite(divisor)) {
-        nb_fail(NB_EARG, "nb_synth_grid: need a function, first <= last and a finite non-zero divisor");
-        return NULL;
-    }
-    nb_dataset *data = nb_dataset_new(dtype, last - first + 1, 1, 1);
-    if (!data)
-        return NULL;
-    for (int64_t i = first; i <= last; i++) {
-        double x = (double)i / divisor;
-        nb_tensor_set(data->inputs, i - first, x);
-        nb_tensor_set(data->targets, i - first, f(x, ctx));
-    }
-    return data;
-}
-
-typedef struct { double a, b, c; } quadratic;
-
-static double eval_quadratic(double x, void *ctx)
-{
-    const quadratic *q = ctx;
-    return q->a * x * x + q->b * x + q->c;
-}
-
-nb_dataset *nb_synth_quadratic(nb_dtype dtype, int64_t first, int64_t last, double divisor, double a, double b,
-                               double c)
-{
-    quadratic q = {a, b, c};
-    return nb_synth_grid(dtype, first, last, divisor, eval_quadratic, &q);
-}
-
-nb_dataset *nb_synth_linear(nb_dtype dtype, int64_t n, int64_t d, const double *w, double b, double noise,
-                            nb_rng *rng)
-{
-    if (!w || !rng || !(noise >= 0)) {
-        nb_fail(NB_EARG, "nb_synth_linear: need weights, a generator and a noise level >= 0");
-        return NULL;
-    }
-    nb_dataset *data = nb_dataset_new(dtype, n, d, 1);
-    if (!data)
-        return NULL;
-    nb_tensor_fill_normal(data->inputs, rng, 0, 1);
-    /* y from the stored inputs, so that the model sees exactly the X that made y. */
-    for (int64_t i = 0; i < n; i++) {
-        double y = b;
-        for (int64_t j = 0; j < d; j++)
-            y += nb_tensor_get(data->inputs, i * d + j) * w[j];
-        nb_tensor_set(data->targets, i, y);
-    }
-    for (int64_t i = 0; i < n; i++)
-        nb_tensor_set(data->targets, i, nb_tensor_get(data->targets, i) + noise * nb_rng_normal(rng));
-    return data;
 }

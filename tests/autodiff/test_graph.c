@@ -11,7 +11,7 @@
 static nb_alloc_counter counter;
 static void install_counter(long fail_at) { nb_count_allocations(&counter, fail_at); }
 
-/* ---- SEEDS.md §5: the 2-2-2 sigmoid network ----------------------------------------- */
+/* ---- tutorial 5 (docs/tutorials.md): the 2-2-2 sigmoid network --------------------- */
 typedef struct {
     nb_graph *graph;
     nb_node *w[8];
@@ -384,7 +384,7 @@ static void test_failed_resize_keeps_the_input(void **state)
     nb_graph_free(g);
 }
 
-/* SEEDS.md §1 variant A with autodiff, against the hand-derived loop in plain C. */
+/* Tutorial 1 (docs/tutorials.md), variant A, with autodiff, against the hand-derived loop in plain C. */
 static void test_quadratic_matches_hand_derived(void **state)
 {
     (void)state;

@@ -724,6 +724,80 @@ static void test_option_values(void **state)
     expect_in(err, "--train picks Fashion-MNIST's training images");
 }
 
+/* An IDX file of unsigned bytes: the magic number, big-endian dimensions, the data. */
+static void write_idx(const char *path, int ndim, const uint32_t *dims, const uint8_t *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    uint8_t magic[4] = {0, 0, 0x08, (uint8_t)ndim};
+    fwrite(magic, 1, 4, f);
+    for (int i = 0; i < ndim; i++) {
+        uint8_t big[4] = {(uint8_t)(dims[i] >> 24), (uint8_t)(dims[i] >> 16), (uint8_t)(dims[i] >> 8),
+                          (uint8_t)dims[i]};
+        fwrite(big, 1, 4, f);
+    }
+    fwrite(data, 1, n, f);
+    fclose(f);
+}
+
+/* Fashion-MNIST's four files in DIR/NAME, 20 images of 2x3 each, uncompressed. */
+static void write_fashion_like(const char *name, const uint8_t labels[20])
+{
+    char path[256];
+    uint8_t pixels[20 * 6];
+    for (int i = 0; i < 20 * 6; i++)
+        pixels[i] = (uint8_t)(37 * i);
+    const char *sets[2] = {"train", "t10k"};
+    for (int s = 0; s < 2; s++) {
+        snprintf(path, sizeof path, "%s/%s/%s-images-idx3-ubyte", dir, name, sets[s]);
+        write_idx(path, 3, (uint32_t[]){20, 2, 3}, pixels, sizeof pixels);
+        snprintf(path, sizeof path, "%s/%s/%s-labels-idx1-ubyte", dir, name, sets[s]);
+        write_idx(path, 1, (uint32_t[]){20}, labels, 20);
+    }
+}
+
+/* $NABLA_FASHION_MNIST names another directory: the files missing, a label outside the
+ * ten classes, then a model trained there that carries the ten class names. */
+static void test_fashion_mnist_elsewhere(void **state)
+{
+    (void)state;
+    char path[256], args[512], err[4096];
+    snprintf(path, sizeof path, "%s/fm", dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    setenv("NABLA_FASHION_MNIST", path, 1);
+    assert_int_equal(run("train --data fashion-mnist --model 6-10 --epochs 1", NULL, err, sizeof err), 1);
+    expect_in(err, "Fashion-MNIST not found");
+    expect_in(err, "/fm/train-images-idx3-ubyte.gz");
+    expect_in(err, "dataset-fashion-mnist");
+
+    uint8_t labels[20];
+    for (int i = 0; i < 20; i++)
+        labels[i] = (uint8_t)(i % 10);
+    labels[2] = 12;
+    write_fashion_like("fm", labels);
+    assert_int_equal(run("train --data fashion-mnist --model 6-10 --epochs 1", NULL, err, sizeof err), 1);
+    expect_in(err, "the label of item 2 is 12, outside the classes 0..9");
+
+    labels[2] = 2;
+    write_fashion_like("fm", labels);
+    snprintf(args, sizeof args, "train --data fashion-mnist --model 6-10 --epochs 1 --save %s/fm.st", dir);
+    if (run(args, NULL, err, sizeof err) != 0)
+        fail_msg("train failed: %s", err);
+    snprintf(path, sizeof path, "%s/fm.st", dir);
+    size_t size;
+    char *model = slurp(path, &size);
+    assert_non_null(model);
+    assert_non_null(memmem(model, size, "T-shirt/top", strlen("T-shirt/top")));
+    assert_non_null(memmem(model, size, "Ankle boot", strlen("Ankle boot")));
+    free(model);
+    cJSON *report;
+    snprintf(args, sizeof args, "predict --model %s/fm.st --data fashion-mnist --json", dir);
+    assert_int_equal(run(args, &report, err, sizeof err), 0);
+    assert_close(number(report, "rows"), 20, 0);
+    cJSON_Delete(report);
+    unsetenv("NABLA_FASHION_MNIST");
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -753,6 +827,7 @@ int main(void)
         cmocka_unit_test(test_nonfinite_never_saved),
         cmocka_unit_test(test_patience_reports_the_kept_epoch),
         cmocka_unit_test(test_option_values),
+        cmocka_unit_test(test_fashion_mnist_elsewhere),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -70,7 +70,7 @@ static int setup(void **state)
     write_file("decay.txt", "# no header, blanks\n0   2.51\n0.5 1.68\n1   1.12\n1.5 0.76\n2   0.50\n2.5 0.34\n"
                             "3   0.23\n3.5 0.152\n");
     write_file("decay.ssv", "t;v\n0;2.51\n0.5;1.68\n1;1.12\n1.5;0.76\n2;0.50\n2.5;0.34\n3;0.23\n3.5;0.152\n");
-    /* SEEDS.md section 1: x = 0, 0.01, ..., 0.99 and y = 2x^2 + 3x + 4 */
+    /* tutorial 1 (docs/tutorials.md): x = 0, 0.01, ..., 0.99 and y = 2x^2 + 3x + 4 */
     char quad[8192];
     size_t used = (size_t)snprintf(quad, sizeof quad, "x,y\n");
     for (int i = 0; i < 100; i++) {
@@ -325,7 +325,7 @@ static void test_plot(void **state)
 
 /* ---- gradient methods -------------------------------------------------------------------- */
 
-/* The sum of squares of the tutorial's start (1, 2, 3) on SEEDS.md's quadratic. */
+/* The sum of squares of the tutorial's start (1, 2, 3) on tutorial 1's quadratic. */
 static double quad_start_sse(void)
 {
     double sse = 0;

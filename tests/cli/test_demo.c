@@ -50,7 +50,7 @@ static const cJSON *field(const cJSON *object, const char *name)
     return item;
 }
 
-/* SEEDS.md §1 variant A by hand: per-sample SGD with the hand-derived gradients. */
+/* Tutorial 1 (docs/tutorials.md), variant A, by hand: per-sample SGD with the hand-derived gradients. */
 static void test_quadratic_matches_the_tutorial(void **state)
 {
     (void)state;
@@ -92,7 +92,7 @@ static void test_quadratic_matches_the_tutorial(void **state)
     cJSON_Delete(report);
 }
 
-/* SEEDS.md §5 by hand: ten iterations of gradient descent with the right gradients. */
+/* Tutorial 5 (docs/tutorials.md) by hand: ten iterations of gradient descent with the right gradients. */
 static void test_fnn_backprop_losses(void **state)
 {
     (void)state;

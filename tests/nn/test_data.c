@@ -1,4 +1,4 @@
-/* Datasets, loaders, splits, standardisation and the tutorials' synthetic data. */
+/* Datasets, loaders, splits and standardisation. */
 #include "nb_test.h"
 
 #include <stdio.h>
@@ -426,92 +426,6 @@ static void test_scaler(void **state)
     nb_tensor_free(nan);
 }
 
-/* ---- synthetic data ------------------------------------------------------------------ */
-
-static void test_synthetic_grids(void **state)
-{
-    (void)state;
-    nb_dataset *q = nb_synth_quadratic(NB_F64, 0, 99, 100, 2, 3, 4); /* SEEDS.md §1 */
-    assert_non_null(q);
-    assert_int_equal(q->n, 100);
-    assert_close(nb_tensor_get(q->inputs, 0), 0, 0);
-    assert_close(nb_tensor_get(q->inputs, 37), 0.37, 0);
-    assert_close(nb_tensor_get(q->inputs, 99), 0.99, 0);
-    assert_close(nb_tensor_get(q->targets, 50), 2 * 0.25 + 3 * 0.5 + 4, 1e-15);
-    nb_dataset_free(q);
-    q = nb_synth_quadratic(NB_F32, -400, 399, 400, 2, -4, 3); /* SEEDS.md §2 */
-    assert_int_equal(q->n, 800);
-    assert_close(nb_tensor_get(q->inputs, 0), -1, 0);
-    assert_close(nb_tensor_get(q->inputs, 799), 399.0 / 400, 1e-7);
-    assert_close(nb_tensor_get(q->targets, 0), 2 + 4 + 3, 1e-6);
-    nb_dataset_free(q);
-    assert_null(nb_synth_quadratic(NB_F32, 5, 4, 1, 0, 0, 0));
-    assert_null(nb_synth_quadratic(NB_F32, 0, 4, 0, 0, 0, 0));
-}
-
-/* Least squares by the normal equations, [X 1]ᵀ[X 1] β = [X 1]ᵀ y (Gauss-Jordan). */
-static void least_squares(const nb_dataset *data, double *beta)
-{
-    enum { P = 5 };
-    double a[P][P + 1] = {{0}};
-    for (int64_t i = 0; i < data->n; i++) {
-        double row[P];
-        for (int j = 0; j < 4; j++)
-            row[j] = nb_tensor_get(data->inputs, 4 * i + j);
-        row[4] = 1;
-        double y = nb_tensor_get(data->targets, i);
-        for (int r = 0; r < P; r++) {
-            for (int c = 0; c < P; c++)
-                a[r][c] += row[r] * row[c];
-            a[r][P] += row[r] * y;
-        }
-    }
-    for (int k = 0; k < P; k++)
-        for (int r = 0; r < P; r++) {
-            if (r == k)
-                continue;
-            double f = a[r][k] / a[k][k];
-            for (int c = k; c <= P; c++)
-                a[r][c] -= f * a[k][c];
-        }
-    for (int k = 0; k < P; k++)
-        beta[k] = a[k][P] / a[k][k];
-}
-
-static void test_synthetic_linear(void **state)
-{
-    (void)state;
-    static const double w[4] = {8.1, 2, 2, 4}; /* SEEDS.md §3 */
-    nb_rng rng;
-    nb_rng_seed(&rng, 2024);
-    nb_dataset *data = nb_synth_linear(NB_F32, 500, 4, w, 1.1, 0.01, &rng);
-    assert_non_null(data);
-    assert_int_equal(data->n, 500);
-    assert_int_equal(nb_dataset_n_features(data), 4);
-    double mean = 0, square = 0;
-    for (int64_t i = 0; i < 2000; i++) {
-        double v = nb_tensor_get(data->inputs, i);
-        mean += v / 2000;
-        square += v * v / 2000;
-    }
-    assert_close(mean, 0, 0.1);
-    assert_close(square, 1, 0.15);
-    double beta[5];
-    least_squares(data, beta);
-    for (int j = 0; j < 4; j++)
-        assert_close(beta[j], w[j], 0.005);
-    assert_close(beta[4], 1.1, 0.005);
-
-    /* Same seed, same data. */
-    nb_rng_seed(&rng, 2024);
-    nb_dataset *again = nb_synth_linear(NB_F32, 500, 4, w, 1.1, 0.01, &rng);
-    assert_memory_equal(again->inputs->data, data->inputs->data, 2000 * sizeof(float));
-    assert_memory_equal(again->targets->data, data->targets->data, 500 * sizeof(float));
-    nb_dataset_free(again);
-    nb_dataset_free(data);
-    assert_null(nb_synth_linear(NB_F32, 10, 4, w, 0, -1, &rng));
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -522,8 +436,6 @@ int main(void)
         cmocka_unit_test(test_loader_allocates_nothing_per_batch),
         cmocka_unit_test(test_from_table), cmocka_unit_test(test_from_headerless_table),
         cmocka_unit_test(test_scaler),
-        cmocka_unit_test(test_synthetic_grids),
-        cmocka_unit_test(test_synthetic_linear),
     };
     return cmocka_run_group_tests(tests, nb_test_make_dir, nb_test_remove_dir);
 }

@@ -210,7 +210,7 @@ static void test_bad_configs(void **state)
     nb_graph_free(g);
 }
 
-/* SEEDS.md §2: lr = 0.5 / 2^floor((epoch + 1) / 10) is a step schedule read one epoch
+/* Tutorial 2 (docs/tutorials.md): lr = 0.5 / 2^floor((epoch + 1) / 10) is a step schedule read one epoch
  * ahead. */
 static void test_step_schedule_is_the_tutorials(void **state)
 {

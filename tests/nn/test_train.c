@@ -10,7 +10,7 @@
 /* ---- counting allocator -------------------------------------------------------------- */
 static nb_alloc_counter counter; /* nb_test.h's */
 
-/* A linear model x·w + b on inputs [N, d] with MAE, as SEEDS.md §3. */
+/* A linear model x·w + b on inputs [N, d] with MAE, as tutorial 3 (docs/tutorials.md). */
 typedef struct {
     nb_model model;
     nb_node *w, *b;
@@ -39,7 +39,7 @@ static void test_linear_regression_recovers_weights(void **state)
     const double w[4] = {8.1, 2, 2, 4};
     nb_rng rng;
     nb_rng_seed(&rng, 11);
-    nb_dataset *data = nb_synth_linear(NB_F64, 500, 4, w, 1.1, 0.01, &rng);
+    nb_dataset *data = nb_test_linear_data(500, 4, w, 1.1, 0.01, &rng);
     assert_non_null(data);
     linear m = make_linear(4, &rng);
     nb_optim_config sgd = nb_optim_defaults(NB_SGD);
@@ -174,7 +174,7 @@ static void test_divergence_restores_parameters(void **state)
     nb_rng rng;
     nb_rng_seed(&rng, 2);
     const double w[2] = {3, -1};
-    nb_dataset *data = nb_synth_linear(NB_F64, 64, 2, w, 0, 0.0, &rng);
+    nb_dataset *data = nb_test_linear_data(64, 2, w, 0, 0.0, &rng);
     /* MSE with a huge rate: the loss grows by orders of magnitude each step */
     nb_graph *g = nb_graph_new(NB_F64);
     nb_model model = {g, nb_input(g, "x", 2, (int64_t[]){8, 2}), nb_input(g, "y", 2, (int64_t[]){8, 1}), NULL, NULL};
@@ -288,8 +288,8 @@ static void test_nan_validation_loss_is_never_best(void **state)
     nb_rng rng;
     nb_rng_seed(&rng, 4);
     const double w[2] = {1, -2};
-    nb_dataset *train = nb_synth_linear(NB_F64, 64, 2, w, 0.5, 0.01, &rng);
-    nb_dataset *val = nb_synth_linear(NB_F64, 16, 2, w, 0.5, 0.01, &rng);
+    nb_dataset *train = nb_test_linear_data(64, 2, w, 0.5, 0.01, &rng);
+    nb_dataset *val = nb_test_linear_data(16, 2, w, 0.5, 0.01, &rng);
     nb_tensor_set(val->targets, 3, NAN);
     linear m = make_linear(2, &rng);
     nb_optim_config sgd = nb_optim_defaults(NB_SGD);
@@ -318,7 +318,7 @@ static void test_inputs_are_given_back(void **state)
     nb_rng rng;
     nb_rng_seed(&rng, 6);
     const double w[3] = {1, 2, 3};
-    nb_dataset *data = nb_synth_linear(NB_F64, 50, 3, w, 0, 0.01, &rng); /* 3 batches of 16, one of 2 */
+    nb_dataset *data = nb_test_linear_data(50, 3, w, 0, 0.01, &rng); /* 3 batches of 16, one of 2 */
     linear m = make_linear(3, &rng);
     double x[16 * 3], y[16];
     for (int i = 0; i < 48; i++)
