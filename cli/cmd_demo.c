@@ -116,7 +116,7 @@ int demo_finish(demo_run *run, nb_graph *graph, nb_figure *figure)
     run->progress = NULL;
     int status = 0;
     if (run->options->save) {
-        nb_st_meta meta[] = {{"demo", cJSON_GetStringValue(cJSON_GetObjectItem(run->report, "demo"))},
+        nb_safetensors_meta_entry meta[] = {{"demo", cJSON_GetStringValue(cJSON_GetObjectItem(run->report, "demo"))},
                              {"variant", run->variant}};
         if (nb_safetensors_save_graph(run->options->save, graph, NULL, 0, meta, 2) != NB_OK) {
             cli_error("demo", NULL);

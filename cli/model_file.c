@@ -115,7 +115,7 @@ nb_status model_save(const char *path, const model_desc *desc, const nb_model *m
     cJSON_Delete(names);
     if (!class_names)
         return nb_fail(NB_ENOMEM, "%s: out of memory for the class names", path);
-    nb_st_meta meta[] = {
+    nb_safetensors_meta_entry meta[] = {
         {"format", "nabla-mlp-1"},
         {"model", spec},
         {"loss", loss_name(desc->loss)},
@@ -131,20 +131,22 @@ nb_status model_save(const char *path, const model_desc *desc, const nb_model *m
     /* the scalers travel as extra tensors beside the parameters */
     int64_t n_in = desc->spec.sizes[0], n_out = desc->spec.sizes[desc->spec.n_sizes - 1];
     nb_tensor *scales[4] = {NULL, NULL, NULL, NULL};
-    nb_st_entry extra[4];
+    nb_safetensors_entry extra[4];
     int n_extra = 0;
     bool ok = true;
     if (desc->standardized) {
-        extra[n_extra] = (nb_st_entry){"scaler.mean", scales[n_extra] = nb_tensor_from(NB_F64, 1, &n_in, desc->mean)};
+        scales[n_extra] = nb_tensor_from(NB_F64, 1, &n_in, desc->mean);
+        extra[n_extra] = (nb_safetensors_entry){"scaler.mean", scales[n_extra]};
         n_extra++;
-        extra[n_extra] = (nb_st_entry){"scaler.std", scales[n_extra] = nb_tensor_from(NB_F64, 1, &n_in, desc->std)};
+        scales[n_extra] = nb_tensor_from(NB_F64, 1, &n_in, desc->std);
+        extra[n_extra] = (nb_safetensors_entry){"scaler.std", scales[n_extra]};
         n_extra++;
     }
     if (desc->targets_standardized) {
-        extra[n_extra] = (nb_st_entry){"target_scaler.mean",
+        extra[n_extra] = (nb_safetensors_entry){"target_scaler.mean",
                                        scales[n_extra] = nb_tensor_from(NB_F64, 1, &n_out, desc->target_mean)};
         n_extra++;
-        extra[n_extra] = (nb_st_entry){"target_scaler.std",
+        extra[n_extra] = (nb_safetensors_entry){"target_scaler.std",
                                        scales[n_extra] = nb_tensor_from(NB_F64, 1, &n_out, desc->target_std)};
         n_extra++;
     }

@@ -164,24 +164,24 @@ nb_dataset *nb_idx_load(const char *images_path, const char *labels_path, nb_dty
  * truncated, overlapping, padded-out or foreign file with a message that says why. */
 
 /* A tensor to save under a name (borrowed for the duration of the call). */
-typedef struct nb_st_entry {
+typedef struct nb_safetensors_entry {
     const char *name;
     const nb_tensor *tensor;
-} nb_st_entry;
+} nb_safetensors_entry;
 
 /* A metadata pair: what it takes to rebuild the model ("model": "784-256-10:relu"). */
-typedef struct nb_st_meta {
+typedef struct nb_safetensors_meta_entry {
     const char *key;
     const char *value;
-} nb_st_meta;
+} nb_safetensors_meta_entry;
 
 /* Save tensors (f32/f64, names unique and not "__metadata__") and metadata. */
-nb_status nb_safetensors_save(const char *path, const nb_st_entry *tensors, int n_tensors, const nb_st_meta *meta,
-                              int n_meta);
+nb_status nb_safetensors_save(const char *path, const nb_safetensors_entry *tensors, int n_tensors,
+                              const nb_safetensors_meta_entry *meta, int n_meta);
 /* Save every parameter of a graph under its name (names must be unique), followed by
  * optional extra tensors (e.g. a scaler's mean and std). */
-nb_status nb_safetensors_save_graph(const char *path, const nb_graph *graph, const nb_st_entry *extra, int n_extra,
-                                    const nb_st_meta *meta, int n_meta);
+nb_status nb_safetensors_save_graph(const char *path, const nb_graph *graph, const nb_safetensors_entry *extra,
+                                    int n_extra, const nb_safetensors_meta_entry *meta, int n_meta);
 
 /* A loaded file: its tensors, in the order of their data, and its metadata. */
 typedef struct nb_safetensors nb_safetensors;

@@ -40,12 +40,13 @@ static void to_little_endian(void *data, size_t n_elements, size_t elem)
 
 /* ---- saving ------------------------------------------------------------------------- */
 
-static nb_status check_entries(const nb_st_entry *tensors, int n_tensors, const nb_st_meta *meta, int n_meta)
+static nb_status check_entries(const nb_safetensors_entry *tensors, int n_tensors,
+                               const nb_safetensors_meta_entry *meta, int n_meta)
 {
     if (n_tensors < 0 || (n_tensors > 0 && !tensors) || n_meta < 0 || (n_meta > 0 && !meta))
         return nb_fail(NB_EARG, "%d tensors and %d metadata pairs, but a list is missing", n_tensors, n_meta);
     for (int i = 0; i < n_tensors; i++) {
-        const nb_st_entry *e = &tensors[i];
+        const nb_safetensors_entry *e = &tensors[i];
         if (!e->name || !*e->name || strcmp(e->name, METADATA_KEY) == 0)
             return nb_fail(NB_EARG, "tensor %d has %s name", i, !e->name ? "no" : *e->name ? "a reserved" : "an empty");
         if (!e->tensor || (e->tensor->size > 0 && !e->tensor->data))
@@ -74,7 +75,8 @@ static cJSON *json_integer(int64_t value)
 }
 
 /* The JSON header for tensors laid out one after the other, in the given order. */
-static char *build_header(const nb_st_entry *tensors, int n_tensors, const nb_st_meta *meta, int n_meta)
+static char *build_header(const nb_safetensors_entry *tensors, int n_tensors,
+                          const nb_safetensors_meta_entry *meta, int n_meta)
 {
     cJSON *root = cJSON_CreateObject();
     bool ok = root != NULL;
@@ -113,7 +115,7 @@ static bool write_all(FILE *file, const void *data, size_t size) { return fwrite
 
 /* Header length, header padded with spaces to a multiple of 8 (counting the length
  * field), then the data. */
-static bool write_contents(FILE *file, const char *header, const nb_st_entry *tensors, int n_tensors)
+static bool write_contents(FILE *file, const char *header, const nb_safetensors_entry *tensors, int n_tensors)
 {
     size_t len = strlen(header);
     size_t padded = len + (8 - (8 + len) % 8) % 8;
@@ -145,7 +147,8 @@ static bool write_contents(FILE *file, const char *header, const nb_st_entry *te
 }
 
 /* The contents go through a temporary file renamed over the target (src/atomic.c). */
-static nb_status save_atomically(const char *path, const char *header, const nb_st_entry *tensors, int n_tensors)
+static nb_status save_atomically(const char *path, const char *header, const nb_safetensors_entry *tensors,
+                                 int n_tensors)
 {
     nb_atomic_file f;
     nb_status status = nb_atomic_open(&f, path);
@@ -156,8 +159,8 @@ static nb_status save_atomically(const char *path, const char *header, const nb_
     return nb_atomic_commit(&f);
 }
 
-nb_status nb_safetensors_save(const char *path, const nb_st_entry *tensors, int n_tensors, const nb_st_meta *meta,
-                              int n_meta)
+nb_status nb_safetensors_save(const char *path, const nb_safetensors_entry *tensors, int n_tensors,
+                              const nb_safetensors_meta_entry *meta, int n_meta)
 {
     if (!path)
         return nb_fail(NB_EARG, "nb_safetensors_save: path is NULL");
@@ -175,18 +178,19 @@ nb_status nb_safetensors_save(const char *path, const nb_st_entry *tensors, int 
     return status;
 }
 
-nb_status nb_safetensors_save_graph(const char *path, const nb_graph *graph, const nb_st_entry *extra, int n_extra,
-                                    const nb_st_meta *meta, int n_meta)
+nb_status nb_safetensors_save_graph(const char *path, const nb_graph *graph, const nb_safetensors_entry *extra,
+                                    int n_extra, const nb_safetensors_meta_entry *meta, int n_meta)
 {
     if (!graph || n_extra < 0 || (n_extra > 0 && !extra))
         return nb_fail(NB_EARG, "nb_safetensors_save_graph: %s", graph ? "extra tensors missing" : "graph is NULL");
     int n_params = nb_param_count(graph);
-    nb_st_entry *entries = nb_alloc_or_fail(sizeof *entries * (size_t)(n_params + n_extra + 1), "the tensor list");
+    nb_safetensors_entry *entries = nb_alloc_or_fail(sizeof *entries * (size_t)(n_params + n_extra + 1),
+                                                     "the tensor list");
     if (!entries)
         return NB_ENOMEM;
     for (int i = 0; i < n_params; i++) {
         nb_node *param = nb_param_at(graph, i);
-        entries[i] = (nb_st_entry){nb_node_name(param), nb_value(param)};
+        entries[i] = (nb_safetensors_entry){nb_node_name(param), nb_value(param)};
     }
     for (int i = 0; i < n_extra; i++)
         entries[n_params + i] = extra[i];

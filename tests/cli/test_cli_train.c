@@ -503,11 +503,11 @@ static void rewrite_model(const char *from, const char *to, const char *key, con
     if (!file)
         fail_msg("%s: %s", from, nb_errmsg());
     int n_tensors = nb_safetensors_count(file), n_meta = 0;
-    nb_st_entry entries[16];
+    nb_safetensors_entry entries[16];
     nb_tensor *changed = NULL;
     assert_true(n_tensors <= 16);
     for (int t = 0; t < n_tensors; t++) {
-        entries[t] = (nb_st_entry){nb_safetensors_name(file, t), nb_safetensors_tensor(file, t)};
+        entries[t] = (nb_safetensors_entry){nb_safetensors_name(file, t), nb_safetensors_tensor(file, t)};
         if (nan_tensor && strcmp(entries[t].name, nan_tensor) == 0) {
             const nb_tensor *original = entries[t].tensor;
             changed = nb_tensor_from_data(original->dtype, original->ndim, original->shape, original->data);
@@ -515,12 +515,13 @@ static void rewrite_model(const char *from, const char *to, const char *key, con
             entries[t].tensor = changed;
         }
     }
-    nb_st_meta meta[32];
+    nb_safetensors_meta_entry meta[32];
     for (int m = 0; m < nb_safetensors_meta_count(file); m++) {
         const char *k = nb_safetensors_meta_key(file, m);
         if (key && strcmp(k, key) == 0 && !value)
             continue;
-        meta[n_meta++] = (nb_st_meta){k, key && strcmp(k, key) == 0 ? value : nb_safetensors_meta(file, k)};
+        meta[n_meta++] = (nb_safetensors_meta_entry){k, key && strcmp(k,
+                          key) == 0 ? value : nb_safetensors_meta(file, k)};
     }
     if (nb_safetensors_save(to, entries, n_tensors, meta, n_meta) != NB_OK)
         fail_msg("%s: %s", to, nb_errmsg());

@@ -74,11 +74,11 @@ static void free_peer_set(peer_set *s)
     nb_tensor_free(s->empty);
 }
 
-static const nb_st_meta peer_meta[2] = {{"model", "784-256-10:relu"}, {"note", "quote \" and \xc3\xa9"}};
+static const nb_safetensors_meta_entry peer_meta[2] = {{"model", "784-256-10:relu"}, {"note", "quote \" and \xc3\xa9"}};
 
 static nb_status save_peer_set(const char *path, const peer_set *s)
 {
-    nb_st_entry entries[4] = {{"weight", s->weight}, {"bias", s->bias}, {"scalar", s->scalar}, {"empty", s->empty}};
+    nb_safetensors_entry entries[4] = {{"weight", s->weight}, {"bias", s->bias}, {"scalar", s->scalar}, {"empty", s->empty}};
     return nb_safetensors_save(path, entries, 4, peer_meta, 2);
 }
 
@@ -199,10 +199,10 @@ static void test_graph_save_load_predict(void **state)
     nb_graph *g1 = make_model(NB_F32, 2, &out1, &x1, 7);
     nb_graph *g2 = make_model(NB_F32, 2, &out2, &x2, 8); /* other values */
     const char *path = nb_test_path("model.safetensors");
-    nb_st_meta meta[1] = {{"model", "3-2:tanh"}};
+    nb_safetensors_meta_entry meta[1] = {{"model", "3-2:tanh"}};
     double mean[3] = {1, 2, 3};
     nb_tensor *scaler = nb_tensor_from(NB_F64, 1, (int64_t[]){3}, mean);
-    nb_st_entry extra[1] = {{"scaler.mean", scaler}};
+    nb_safetensors_entry extra[1] = {{"scaler.mean", scaler}};
     assert_int_equal(nb_safetensors_save_graph(path, g1, extra, 1, meta, 1), NB_OK);
 
     /* The extra tensor is not a parameter: refused unless allowed. */
@@ -279,19 +279,19 @@ static void test_atomic_save(void **state)
     unsigned char *old = slurp(path, &old_size);
 
     /* Bad arguments: refused before anything is written. */
-    nb_st_entry bad[2] = {{"a", s.weight}, {"a", s.bias}};
+    nb_safetensors_entry bad[2] = {{"a", s.weight}, {"a", s.bias}};
     assert_int_equal(nb_safetensors_save(path, bad, 2, NULL, 0), NB_EARG);
     assert_non_null(strstr(nb_errmsg(), "two tensors are named 'a'"));
-    nb_st_entry reserved[1] = {{"__metadata__", s.weight}};
+    nb_safetensors_entry reserved[1] = {{"__metadata__", s.weight}};
     assert_int_equal(nb_safetensors_save(path, reserved, 1, NULL, 0), NB_EARG);
-    nb_st_meta twice[2] = {{"k", "1"}, {"k", "2"}};
+    nb_safetensors_meta_entry twice[2] = {{"k", "1"}, {"k", "2"}};
     assert_int_equal(nb_safetensors_save(path, bad, 1, twice, 2), NB_EARG);
     assert_non_null(strstr(nb_errmsg(), "two metadata entries have the key 'k'"));
 
     /* A write that fails half-way (the file size limit is hit): the old file stays,
      * the temporary file goes. */
     nb_tensor *big = nb_tensor_zeros(NB_F64, 1, (int64_t[]){100000});
-    nb_st_entry entries[1] = {{"big", big}};
+    nb_safetensors_entry entries[1] = {{"big", big}};
     struct rlimit saved_limit, limit;
     assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved_limit), 0);
     limit = saved_limit;
