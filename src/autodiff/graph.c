@@ -794,7 +794,8 @@ nb_status nb_backward_seed(nb_node *node, const void *seed)
         }
         op_node->op->backward(op_node);
     }
-    nb_grads_settle(graph); /* the parameters it did not reach: zeros, in memory too */
+    if (graph->params_marked)
+        nb_grads_settle(graph); /* the parameters it did not reach: zeros, in memory too */
     return NB_OK;
 }
 
@@ -824,10 +825,13 @@ void nb_zero_grad(nb_graph *graph)
     size_t elem = graph->dtype == NB_F64 ? sizeof(double) : sizeof(float);
     if (graph->n_param_values)
         memset(graph->param_grads, 0, (size_t)graph->n_param_values * elem);
-    for (int i = 0; graph->params_marked && i < graph->n_params; i++)
-        graph->params[i]->grad_unset = false;
-    graph->params_marked = false;
-    nb_zero_input_grads(graph);
+    if (graph->params_marked) {
+        for (int i = 0; i < graph->n_params; i++)
+            graph->params[i]->grad_unset = false;
+        graph->params_marked = false;
+    }
+    if (graph->n_input_grads > 0)
+        nb_zero_input_grads(graph);
 }
 
 /* ---- gradient check ---------------------------------------------------------------- */
