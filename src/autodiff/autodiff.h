@@ -17,19 +17,19 @@ bool nb_inputs_ok(const char *op_name, int n_inputs, nb_node *const *inputs);
  * nb_grads_data()), in elements. */
 int64_t nb_param_offset(const nb_node *param);
 
-/* Zero the gradients of the trainable parameters without a pass over them: they are
- * marked as zeros, the next backward stores into them instead of adding, and whatever
- * reads them first (nb_grad, nb_grads_data) writes the zeros. The end of that backward
- * writes the zeros of those it did not reach, so that afterwards every gradient is in
- * memory again. */
+/* Zero the gradients of the trainable parameters without a pass over their memory:
+ * they are marked as zeros, the next backward stores into them instead of adding, and
+ * whatever reads them first (nb_grad, nb_grads_data) writes the zeros. The end of that
+ * backward writes the zeros of those it did not reach, so that afterwards every
+ * gradient is in memory again. */
 void nb_grads_mark_zero(nb_graph *graph);
 /* Zero the gradients of the inputs that require one; nothing (and no pass over the
  * graph) when none does. */
 void nb_zero_input_grads(nb_graph *graph);
 
-/* Evaluate `target`, and `also` (may be NULL) when target's pass does not compute it:
- * both values are current on return. An op shared by the two runs once when `also` is
- * part of target's computation. */
+/* Evaluate `target`, and `also` (may be NULL) with it: both values are current on
+ * return. When target depends on `also` (a loss on a model's output), target's pass is
+ * the only one; otherwise `also` gets a pass of its own. */
 nb_status nb_forward_with(nb_node *target, nb_node *also);
 
 /* Whether an input reads caller memory (nb_input_bind) rather than its own storage. */
