@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 static const char *kind_names[] = {"sgd", "adam", "adamw", "rmsprop", "adagrad", "lbfgs"};
 
 const char *nb_optim_name(nb_optim_kind kind)
@@ -53,8 +52,10 @@ bool nb_optim_zeros(const nb_optimizer *o, int count, void **arrays)
     bool ok = true;
     for (int k = 0; k < count; k++)
         ok &= (arrays[k] = nb_calloc(1, bytes)) != NULL;
-    for (int k = 0; !ok && k < count; k++)
-        nb_free(arrays[k]), arrays[k] = NULL;
+    for (int k = 0; !ok && k < count; k++) {
+        nb_free(arrays[k]);
+        arrays[k] = NULL;
+    }
     return ok;
 }
 
