@@ -28,7 +28,6 @@ int main(void)
     }
 
     double *w = nb_params_data(graph);     /* w1, w2, w3 in one array */
-    double *grad = nb_grads_data(graph);   /* their gradients, same order */
     double *x_value = nb_value(x)->data, *y_value = nb_value(y)->data;
     w[0] = 1, w[1] = 2, w[2] = 3;
 
@@ -41,6 +40,7 @@ int main(void)
             nb_forward(loss);          /* ŷ and the loss */
             nb_zero_grad(graph);
             nb_backward(loss);         /* ∂loss/∂w1, ∂loss/∂w2, ∂loss/∂w3 */
+            const double *grad = nb_grads_data(graph); /* the same order as w; asked after each backward */
             for (int k = 0; k < 3; k++)
                 w[k] -= lr * grad[k];  /* the SGD update */
             total += nb_item(loss);

@@ -83,8 +83,15 @@ int nb_param_count(const nb_graph *graph);             /* parameter tensors */
 nb_node *nb_param_at(const nb_graph *graph, int index); /* in creation order */
 nb_node *nb_find(const nb_graph *graph, const char *name);
 int64_t nb_n_params(const nb_graph *graph);             /* scalars in all parameters */
-void *nb_params_data(nb_graph *graph);                  /* n_params elements */
-void *nb_grads_data(nb_graph *graph);                   /* n_params elements (see nb_optim_step_zero_grad) */
+/* n_params elements; the pointer stays valid until a parameter is added. */
+void *nb_params_data(nb_graph *graph);
+/* The parameters' gradients, n_params elements in the order of nb_params_data. Ask for
+ * them after the backward whose gradients you read: nb_optim_step_zero_grad marks the
+ * gradients as zeros without writing them, and until the next backward the memory still
+ * holds the old ones. This call writes those zeros, and so does the end of the next
+ * backward (which stores the gradients it computes and writes zeros where it reached no
+ * parameter); nb_grad() does the same for one parameter. */
+void *nb_grads_data(nb_graph *graph);
 
 /* ---- running --------------------------------------------------------------------- */
 /* Evaluate `node` and everything it depends on. The first run of a node plans and

@@ -142,10 +142,11 @@ nb_status nb_optim_step(nb_optimizer *optimizer);
 /* The same update, then the gradients of the updated parameters zeroed: nb_optim_step
  * followed by nb_zero_grad for them, without a pass over memory. The gradients are
  * marked as zeros rather than written: the next backward stores into them instead of
- * adding, and nb_grad() or nb_grads_data() write the zeros when asked first, so read
- * them through those (not through a pointer kept from before this call). A training
- * loop that zeroes once before its first backward then runs backward, this, backward,
- * this... */
+ * adding, and writes the zeros of those it does not reach. Until then the memory holds
+ * the old gradients: read them through nb_grad(), nb_grads_data() or nb_grad_norm(),
+ * which write the zeros first, not through a pointer kept from before this call. A
+ * training loop that zeroes once before its first backward then runs backward, this,
+ * backward, this... */
 nb_status nb_optim_step_zero_grad(nb_optimizer *optimizer);
 
 /* Re-evaluates the loss and its gradient: zero the gradients, forward, backward, and
@@ -164,8 +165,8 @@ double nb_optim_lr(const nb_optimizer *optimizer);
 const nb_optim_config *nb_optim_config_of(const nb_optimizer *optimizer);
 
 /* ---- gradient clipping ------------------------------------------------------------- */
-/* The Euclidean norm of the gradients of all trainable parameters (a gradient marked as
- * zeros by nb_optim_step_zero_grad counts as zeros and stays marked). */
+/* The Euclidean norm of the gradients of all trainable parameters (those marked as zeros
+ * by nb_optim_step_zero_grad are zeros: this writes them, as nb_grads_data does). */
 double nb_grad_norm(nb_graph *graph);
 /* Scale those gradients so that their norm is at most max_norm; returns the norm before. */
 double nb_clip_grad_norm(nb_graph *graph, double max_norm);

@@ -53,6 +53,7 @@ void nb_graph_free(nb_graph *graph)
     for (int i = 0; i < graph->n_nodes; i++)
         node_free(graph->nodes[i]);
     nb_free(graph->nodes);
+    nb_free(graph->params);
     nb_free(graph->param_values);
     nb_free(graph->param_grads);
     nb_free(graph->value_arena);
@@ -170,10 +171,8 @@ nb_node *nb_scalar(nb_graph *graph, double value) { return nb_const(graph, 0, NU
 static void params_repoint(nb_graph *graph)
 {
     size_t elem = nb_dtype_size(graph->dtype);
-    for (int i = 0; i < graph->n_nodes; i++) {
-        nb_node *node = graph->nodes[i];
-        if (node->kind != NB_NODE_PARAM)
-            continue;
+    for (int i = 0; i < graph->n_params; i++) {
+        nb_node *node = graph->params[i];
         node->value.data = (char *)graph->param_values + (size_t)node->param_offset * elem;
         node->grad.data = (char *)graph->param_grads + (size_t)node->param_offset * elem;
     }
@@ -211,17 +210,33 @@ static nb_status params_reserve(nb_graph *graph, int64_t more)
     return NB_OK;
 }
 
+/* Room in the list of parameter nodes for one more. */
+static nb_status params_list_reserve(nb_graph *graph)
+{
+    if (graph->n_params < graph->params_capacity)
+        return NB_OK;
+    int capacity = graph->params_capacity ? 2 * graph->params_capacity : 8;
+    nb_node **params = nb_realloc(graph->params, (size_t)capacity * sizeof *params);
+    if (!params)
+        return nb_fail(NB_ENOMEM, "out of memory growing the list of parameters to %d", capacity);
+    graph->params = params;
+    graph->params_capacity = capacity;
+    return NB_OK;
+}
+
 nb_node *nb_param(nb_graph *graph, const char *name, int ndim, const int64_t *shape)
 {
     nb_node *node = leaf_new(graph, NB_NODE_PARAM, name ? name : "param", ndim, shape, "nb_param");
     if (!node)
         return nb_builder_failed();
     int64_t size = node->value.size;
-    if (params_reserve(graph, size) != NB_OK || graph_append(graph, node) != NB_OK) {
+    if (params_list_reserve(graph) != NB_OK || params_reserve(graph, size) != NB_OK ||
+        graph_append(graph, node) != NB_OK) {
         nb_error_prefix("nb_param '%s'", node->name);
         node_free(node);
         return nb_builder_failed();
     }
+    graph->params[graph->n_params++] = node;
     node->requires_grad = true;
     node->param_offset = graph->n_param_values;
     graph->n_param_values += size;
@@ -367,6 +382,8 @@ nb_status nb_input_bind(nb_node *input, void *data, int64_t batch)
     return status;
 }
 
+bool nb_input_is_bound(const nb_node *input) { return input->bound; }
+
 /* requires_grad of an op is "any input requires it"; refresh after a leaf changes. */
 static void propagate_requires_grad(nb_graph *graph)
 {
@@ -428,9 +445,19 @@ void nb_grad_zero_unset(nb_node *node)
 
 void nb_grads_settle(nb_graph *graph)
 {
-    for (int i = 0; i < graph->n_nodes; i++)
-        if (graph->nodes[i]->kind == NB_NODE_PARAM)
-            nb_grad_settle(graph->nodes[i]);
+    if (!graph->params_marked)
+        return;
+    for (int i = 0; i < graph->n_params; i++)
+        nb_grad_settle(graph->params[i]);
+    graph->params_marked = false;
+}
+
+void nb_grads_mark_zero(nb_graph *graph)
+{
+    for (int i = 0; i < graph->n_params; i++)
+        if (graph->params[i]->requires_grad)
+            graph->params[i]->grad_unset = true;
+    graph->params_marked = true;
 }
 
 bool nb_grad_fresh(nb_node *input)
@@ -476,23 +503,17 @@ const char *nb_node_op(const nb_node *node)
 
 const char *nb_node_name(const nb_node *node) { return node->name ? node->name : nb_node_op(node); }
 
-int nb_param_count(const nb_graph *graph)
-{
-    int count = 0;
-    for (int i = 0; i < graph->n_nodes; i++)
-        count += graph->nodes[i]->kind == NB_NODE_PARAM;
-    return count;
-}
+int nb_param_count(const nb_graph *graph) { return graph->n_params; }
 
 nb_node *nb_param_at(const nb_graph *graph, int index)
 {
-    int seen = 0;
-    for (int i = 0; i < graph->n_nodes; i++)
-        if (graph->nodes[i]->kind == NB_NODE_PARAM && seen++ == index)
-            return graph->nodes[i];
-    nb_fail(NB_EARG, "nb_param_at: no parameter %d (the graph has %d parameters)", index, seen);
+    if (index >= 0 && index < graph->n_params)
+        return graph->params[index];
+    nb_fail(NB_EARG, "nb_param_at: no parameter %d (the graph has %d parameters)", index, graph->n_params);
     return NULL;
 }
+
+int64_t nb_param_offset(const nb_node *param) { return param->param_offset; }
 
 nb_node *nb_find(const nb_graph *graph, const char *name)
 {
@@ -504,6 +525,8 @@ nb_node *nb_find(const nb_graph *graph, const char *name)
 
 int64_t nb_n_params(const nb_graph *graph) { return graph->n_param_values; }
 void *nb_params_data(nb_graph *graph) { return graph->param_values; }
+/* Writes the zeros of marked gradients, so that the buffer returned holds every
+ * gradient; a backward then leaves it so, until the next nb_optim_step_zero_grad. */
 void *nb_grads_data(nb_graph *graph)
 {
     nb_grads_settle(graph);
@@ -724,6 +747,31 @@ nb_status nb_forward(nb_node *node)
     return NB_OK;
 }
 
+/* Whether nb_forward(target) computes node's value: a leaf holds its own, an op node is
+ * computed when it is in target's plan (built by target's first forward pass). */
+static bool computed_by(const nb_node *target, const nb_node *node)
+{
+    if (node->kind != NB_NODE_OP)
+        return true;
+    for (int p = 0; p < target->n_plan; p++)
+        if (target->plan[p] == node->index)
+            return true;
+    return false;
+}
+
+/* When `also` needs a pass of its own and that pass lays the graph's storage out anew,
+ * target's value went with the old layout: target runs again. */
+nb_status nb_forward_with(nb_node *target, nb_node *also)
+{
+    nb_status status = nb_forward(target);
+    if (status != NB_OK || !also || computed_by(target, also))
+        return status;
+    status = nb_forward(also);
+    if (status == NB_OK && target->forwarded_at != target->graph->epoch)
+        status = nb_forward(target);
+    return status;
+}
+
 nb_status nb_backward_seed(nb_node *node, const void *seed)
 {
     if (!node)
@@ -783,6 +831,8 @@ nb_status nb_backward_seed(nb_node *node, const void *seed)
         }
         op_node->op->backward(op_node);
     }
+    if (graph->params_marked)
+        nb_grads_settle(graph); /* the parameters it did not reach: zeros, in memory too */
     return NB_OK;
 }
 
@@ -797,20 +847,28 @@ nb_status nb_backward(nb_node *loss)
     return nb_backward_seed(loss, NULL);
 }
 
-void nb_zero_grad(nb_graph *graph)
+void nb_zero_input_grads(nb_graph *graph)
 {
     size_t elem = graph->dtype == NB_F64 ? sizeof(double) : sizeof(float);
-    if (graph->n_param_values)
-        memset(graph->param_grads, 0, (size_t)graph->n_param_values * elem);
-    for (int i = 0; graph->params_marked && i < graph->n_nodes; i++)
-        if (graph->nodes[i]->kind == NB_NODE_PARAM)
-            graph->nodes[i]->grad_unset = false;
-    graph->params_marked = false;
     for (int i = 0; graph->n_input_grads > 0 && i < graph->n_nodes; i++) {
         nb_node *node = graph->nodes[i];
         if (node->kind == NB_NODE_INPUT && node->grad.data)
             memset(node->grad.data, 0, (size_t)node->grad_capacity * elem);
     }
+}
+
+void nb_zero_grad(nb_graph *graph)
+{
+    size_t elem = graph->dtype == NB_F64 ? sizeof(double) : sizeof(float);
+    if (graph->n_param_values)
+        memset(graph->param_grads, 0, (size_t)graph->n_param_values * elem);
+    if (graph->params_marked) {
+        for (int i = 0; i < graph->n_params; i++)
+            graph->params[i]->grad_unset = false;
+        graph->params_marked = false;
+    }
+    if (graph->n_input_grads > 0)
+        nb_zero_input_grads(graph);
 }
 
 /* ---- gradient check ---------------------------------------------------------------- */

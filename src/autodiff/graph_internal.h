@@ -5,8 +5,7 @@
 #ifndef NABLA_GRAPH_INTERNAL_H
 #define NABLA_GRAPH_INTERNAL_H
 
-#include "core/core.h"
-#include "nabla/autodiff.h"
+#include "autodiff/autodiff.h"
 
 #define NB_MAX_INPUTS 3
 
@@ -65,7 +64,8 @@ struct nb_node {
     bool requires_grad;
     /* grad holds no value and stands for zeros: the first op to write it stores instead
      * of adding, and anything else that reads it zeroes it first (nb_grad_settle). Op
-     * nodes start every backward pass so; parameters after nb_optim_step_zero_grad.
+     * nodes start every backward pass so; parameters after nb_grads_mark_zero, until
+     * the end of the next backward, which writes the zeros of those it did not reach.
      * Spares the passes that would write zeros only to have them added to. */
     bool grad_unset;
     char *name;
@@ -98,7 +98,11 @@ struct nb_graph {
     int n_nodes;
     int nodes_capacity;
 
-    /* All parameters' values and gradients, each one flat array. */
+    /* The parameter nodes in creation order, and all their values and gradients, each
+     * one flat array in that order. */
+    nb_node **params;
+    int n_params;
+    int params_capacity;
     void *param_values;
     void *param_grads;
     int64_t n_param_values;
@@ -114,13 +118,13 @@ struct nb_graph {
     uint64_t epoch;       /* bumped when shapes or storage change: old values are gone */
     int n_input_grads;    /* inputs that require a gradient (zero_grad skips the scan if none) */
     bool grads_marked;    /* the last backward marked op gradients unset instead of zeroing them */
-    bool params_marked;   /* an optimizer marked parameter gradients unset (nb_optim_step_zero_grad) */
+    bool params_marked;   /* parameter gradients were marked unset (nb_grads_mark_zero) */
 };
 
 /* For an op's backward about to write into input's gradient: true when that gradient
  * holds nothing yet in this backward pass (store, do not add), and from then on false.
  * Parameters' and inputs' gradients accumulate across passes: for them it is true only
- * after nb_optim_step_zero_grad. */
+ * after nb_grads_mark_zero (nb_optim_step_zero_grad), until the next backward ends. */
 bool nb_grad_fresh(nb_node *input);
 /* Write the zeros an unset gradient stands for (see grad_unset), before reading it.
  * Inline: backward asks it of every input of every elementwise op, and scalar models
@@ -137,10 +141,6 @@ void nb_grads_settle(nb_graph *graph);
 /* Create an op node with the given inputs (already checked non-NULL and of one graph)
  * and run its shape inference. On failure nothing is left behind. */
 nb_node *nb_op_node(const nb_opdef *op, int n_inputs, nb_node *const *inputs, const nb_attr *attr);
-/* The first non-NULL-check of a builder: NULL when any input is NULL or when inputs
- * belong to different graphs (with a message). */
-bool nb_inputs_ok(const char *op_name, int n_inputs, nb_node *const *inputs);
-
 /* Labels are data an op indexes with: every one a whole number in [0, n_classes), checked
  * before any row is computed; else NB_EARG naming the op, the label and its row. */
 nb_status nb_check_labels(const char *op_name, const nb_tensor *labels, int64_t n_classes);

@@ -1,5 +1,5 @@
 /* Layers built from graph ops: initialisers, activations, dense layers, MLPs. */
-#include "autodiff/graph_internal.h"
+#include "autodiff/autodiff.h"
 #include "nabla/nn.h"
 
 #include <ctype.h>

@@ -1,5 +1,5 @@
 /* Losses from graph ops, and the accuracy metric. */
-#include "autodiff/graph_internal.h"
+#include "autodiff/autodiff.h"
 #include "nabla/nn.h"
 
 #include <math.h>
@@ -17,7 +17,7 @@ static bool same_shape(const char *loss, nb_node *pred, nb_node *target)
     nb_node *inputs[2] = {pred, target};
     if (!nb_inputs_ok(loss, 2, inputs))
         return false;
-    const nb_tensor *p = &pred->value, *t = &target->value;
+    const nb_tensor *p = nb_value(pred), *t = nb_value(target);
     if (p->ndim == t->ndim && memcmp(p->shape, t->shape, (size_t)p->ndim * sizeof p->shape[0]) == 0)
         return true;
     char sp[96], st[96];

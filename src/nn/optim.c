@@ -1,41 +1,12 @@
-/* Optimizers (SGD, Adam, AdamW, RMSprop, Adagrad, L-BFGS), gradient clipping and
- * learning-rate schedules. */
-#include "autodiff/graph_internal.h"
-#include "nabla/nn.h"
-#include "core/core.h"
+/* The optimizers' common driver: names, defaults, the checks every kind shares,
+ * creation, the first-order step (cut into parts for nabla's threads), gradient
+ * clipping and learning-rate schedules. The update rules and their state are in one file
+ * per family (optim_sgd.c, optim_adam.c, optim_rmsprop.c, optim_lbfgs.c). */
+#include "nn/optim_internal.h"
 
-#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <tgmath.h>
-
-#define T float
-#define SFX f32
-#include "nn/optim_kernels.inc"
-#undef T
-#undef SFX
-#define T double
-#define SFX f64
-#include "nn/optim_kernels.inc"
-#undef T
-#undef SFX
-
-struct nb_optimizer {
-    nb_graph *graph;
-    nb_optim_config config;
-    int64_t step;       /* updates made */
-    int parts;          /* the current step runs in this many parts (threads) */
-    void *state[2];     /* per-parameter state in the graph dtype (moments, buffers) */
-    int64_t n_param_values; /* the graph's parameter values when the state was sized */
-    /* L-BFGS works in double on the trainable parameters laid end to end. */
-    int64_t n;          /* trainable scalars, at creation */
-    double *x, *g, *d, *x0, *g_prev, *g_try, *g_best;
-    double *s, *y, *rho, *alpha; /* history ring: history x n */
-    int n_history, newest;
-    double h_diag, t;
-    int64_t n_iter;
-};
 
 static const char *kind_names[] = {"sgd", "adam", "adamw", "rmsprop", "adagrad", "lbfgs"};
 
@@ -70,56 +41,49 @@ nb_optim_config nb_optim_defaults(nb_optim_kind kind)
     return c;
 }
 
-/* The trainable parameters, one contiguous range each. */
-#define FOR_TRAINABLE(graph, node)                                                                  \
-    for (int i_ = 0; i_ < (graph)->n_nodes; i_++)                                                   \
-        for (nb_node *node = (graph)->nodes[i_]; node; node = NULL)                                 \
-            if (node->kind == NB_NODE_PARAM && node->requires_grad)
+static const nb_optim_family *const families[] = {
+    [NB_SGD] = &nb_optim_sgd,         [NB_ADAM] = &nb_optim_adam,       [NB_ADAMW] = &nb_optim_adam,
+    [NB_RMSPROP] = &nb_optim_rmsprop, [NB_ADAGRAD] = &nb_optim_adagrad, [NB_LBFGS] = &nb_optim_lbfgs,
+};
 
-static int64_t trainable_values(nb_graph *graph)
+bool nb_optim_zeros(const nb_optimizer *o, int count, void **arrays)
+{
+    size_t bytes = (size_t)(o->n_param_values ? o->n_param_values : 1) * nb_dtype_size(nb_graph_dtype(o->graph));
+    bool ok = true;
+    for (int k = 0; k < count; k++)
+        ok &= (arrays[k] = nb_calloc(1, bytes)) != NULL;
+    for (int k = 0; !ok && k < count; k++) {
+        nb_free(arrays[k]);
+        arrays[k] = NULL;
+    }
+    return ok;
+}
+
+int64_t nb_optim_trainable_values(const nb_optimizer *o)
 {
     int64_t n = 0;
-    FOR_TRAINABLE(graph, node) n += node->value.size;
+    NB_FOR_TRAINABLE(o, q) n += q->size;
     return n;
 }
 
-/* The state was sized for the model as it was at nb_optim_new: first-order state covers
- * every parameter value (freezing and unfreezing is fine, adding is not); L-BFGS's
- * vectors the trainable values laid end to end. */
-static nb_status check_model_unchanged(const nb_optimizer *o)
+/* The state was sized for the model as it was at nb_optim_new: it covers every
+ * parameter value (freezing and unfreezing is fine, adding is not). */
+nb_status nb_optim_check_model(const nb_optimizer *o)
 {
-    const char *name = nb_optim_name(o->config.kind);
-    if (o->graph->n_param_values != o->n_param_values)
+    if (nb_n_params(o->graph) != o->n_param_values)
         return nb_fail(NB_ESTATE,
                        "%s: the graph has %lld parameter values, but had %lld when the optimizer was created; "
                        "create the optimizer after the model is complete",
-                       name, (long long)o->graph->n_param_values, (long long)o->n_param_values);
-    if (o->config.kind == NB_LBFGS) {
-        int64_t n = trainable_values(o->graph);
-        if (n != o->n)
-            return nb_fail(NB_ESTATE,
-                           "%s: %lld parameter values are trainable, but %lld were when the optimizer was created; "
-                           "create the optimizer after the model is complete (with the parameters it trains "
-                           "unfrozen)",
-                           name, (long long)n, (long long)o->n);
-    }
+                       nb_optim_name(o->config.kind), (long long)nb_n_params(o->graph), (long long)o->n_param_values);
     return NB_OK;
-}
-
-static void optim_free_state(nb_optimizer *o)
-{
-    nb_free(o->state[0]);
-    nb_free(o->state[1]);
-    double *arrays[] = {o->x, o->g, o->d, o->x0, o->g_prev, o->g_try, o->g_best, o->s, o->y, o->rho, o->alpha};
-    for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
-        nb_free(arrays[i]);
 }
 
 void nb_optim_free(nb_optimizer *optimizer)
 {
     if (!optimizer)
         return;
-    optim_free_state(optimizer);
+    optimizer->family->free(optimizer);
+    nb_free(optimizer->params);
     nb_free(optimizer);
 }
 
@@ -134,15 +98,23 @@ static nb_status check_config(const nb_optim_config *c)
         return nb_fail(NB_EARG, "%s: momentum, weight decay must be >= 0 and dampening in [0, 1]", name);
     if (c->nesterov && (c->momentum <= 0 || c->dampening != 0))
         return nb_fail(NB_EARG, "%s: Nesterov momentum needs momentum > 0 and no dampening", name);
-    if ((c->kind == NB_ADAM || c->kind == NB_ADAMW) &&
-        !(c->beta1 >= 0 && c->beta1 < 1 && c->beta2 >= 0 && c->beta2 < 1 && c->eps >= 0))
-        return nb_fail(NB_EARG, "%s: betas must be in [0, 1) and eps >= 0 (got %g, %g, %g)", name, c->beta1, c->beta2,
-                       c->eps);
-    if (c->kind == NB_RMSPROP && !(c->alpha >= 0 && c->alpha < 1))
-        return nb_fail(NB_EARG, "rmsprop: alpha must be in [0, 1), got %g", c->alpha);
-    if (c->kind == NB_LBFGS && (c->history < 1 || c->max_iter < 1))
-        return nb_fail(NB_EARG, "lbfgs: history and max_iter must be at least 1");
-    return NB_OK;
+    const nb_optim_family *family = families[c->kind];
+    return family->check ? family->check(c) : NB_OK;
+}
+
+/* The graph's parameters as they are now: where each sits in the flat buffers. */
+static bool list_params(nb_optimizer *o)
+{
+    int count = nb_param_count(o->graph);
+    o->params = nb_alloc((size_t)(count ? count : 1) * sizeof *o->params);
+    if (!o->params)
+        return false;
+    for (int i = 0; i < count; i++) {
+        nb_node *node = nb_param_at(o->graph, i);
+        o->params[i] = (nb_optim_param){node, nb_param_offset(node), nb_value(node)->size};
+    }
+    o->n_params = count;
+    return true;
 }
 
 nb_optimizer *nb_optim_new(nb_graph *graph, const nb_optim_config *config)
@@ -160,77 +132,37 @@ nb_optimizer *nb_optim_new(nb_graph *graph, const nb_optim_config *config)
     }
     o->graph = graph;
     o->config = *config;
-    o->n_param_values = graph->n_param_values;
-    o->n = trainable_values(graph);
-    size_t state_bytes = (size_t)(graph->n_param_values ? graph->n_param_values : 1) * nb_dtype_size(graph->dtype);
-    int n_states = config->kind == NB_ADAM || config->kind == NB_ADAMW || config->kind == NB_RMSPROP ? 2
-                   : config->kind == NB_LBFGS                                                        ? 0
-                                                                                                      : 1;
-    bool ok = true;
-    for (int k = 0; k < n_states; k++)
-        ok &= (o->state[k] = nb_calloc(1, state_bytes)) != NULL;
-    if (config->kind == NB_LBFGS) {
-        size_t vec = (size_t)(o->n ? o->n : 1) * sizeof(double), hist = (size_t)config->history;
-        double **vectors[] = {&o->x, &o->g, &o->d, &o->x0, &o->g_prev, &o->g_try, &o->g_best};
-        for (size_t i = 0; i < sizeof vectors / sizeof vectors[0]; i++)
-            ok &= (*vectors[i] = nb_alloc(vec)) != NULL;
-        ok &= (o->s = nb_alloc(vec * hist)) != NULL;
-        ok &= (o->y = nb_alloc(vec * hist)) != NULL;
-        ok &= (o->rho = nb_alloc(hist * sizeof(double))) != NULL;
-        ok &= (o->alpha = nb_alloc(hist * sizeof(double))) != NULL;
-    }
-    if (!ok) {
-        nb_optim_free(o);
+    o->family = families[config->kind];
+    o->f64 = nb_graph_dtype(graph) == NB_F64;
+    o->n_param_values = nb_n_params(graph);
+    if (!list_params(o) || !o->family->init(o)) {
+        nb_free(o->params);
+        nb_free(o);
         nb_fail(NB_ENOMEM, "%s: out of memory for the state of %lld parameters", nb_optim_name(config->kind),
-                (long long)graph->n_param_values);
+                (long long)nb_n_params(graph));
         return NULL;
     }
     return o;
 }
 
-int64_t nb_optim_steps(const nb_optimizer *optimizer)
-{
-    return optimizer->config.kind == NB_LBFGS ? optimizer->n_iter : optimizer->step;
-}
+int64_t nb_optim_steps(const nb_optimizer *optimizer) { return optimizer->step; }
 
 void nb_optim_set_lr(nb_optimizer *optimizer, double lr) { optimizer->config.lr = lr; }
 double nb_optim_lr(const nb_optimizer *optimizer) { return optimizer->config.lr; }
 const nb_optim_config *nb_optim_config_of(const nb_optimizer *optimizer) { return &optimizer->config; }
 
-/* One first-order update of part `part` of `parts` of every trainable parameter: the
- * elements [size·part/parts, size·(part+1)/parts) of each. Each element's update reads
- * only its own gradient and state, so the split changes no number. */
-#define FIRST_ORDER_PART(T, SFX)                                                                    \
-    do {                                                                                            \
-        T *state0 = o->state[0], *state1 = o->state[1];                                             \
-        FOR_TRAINABLE(o->graph, node)                                                               \
-        {                                                                                           \
-            int64_t size = node->value.size;                                                        \
-            int64_t from = size * part / parts, n = size * (part + 1) / parts - from;               \
-            int64_t at = node->param_offset + from;                                                 \
-            T *p = (T *)node->value.data + from, *g = (T *)node->grad.data + from;                  \
-            switch (c->kind) {                                                                      \
-            case NB_SGD: sgd_##SFX(n, p, g, state0 ? state0 + at : NULL, c, o->step == 1, c->lr); break; \
-            case NB_ADAM:                                                                           \
-            case NB_ADAMW:                                                                          \
-                adam_##SFX(n, p, g, state0 + at, state1 + at, c, o->step, c->lr, c->kind == NB_ADAMW); \
-                break;                                                                              \
-            case NB_RMSPROP: rmsprop_##SFX(n, p, g, state0 + at, state1 + at, c, c->lr); break;     \
-            case NB_ADAGRAD: adagrad_##SFX(n, p, g, state0 + at, c, c->lr); break;                  \
-            case NB_LBFGS: break;                                                                   \
-            }                                                                                       \
-        }                                                                                           \
-    } while (0)
-
+/* Part `part` of `parts` of the update of every trainable parameter: the elements
+ * [size·part/parts, size·(part+1)/parts) of each. Each element's update reads only its
+ * own gradient and state, so the split changes no number. */
 static void step_part(void *ctx, int part)
 {
     nb_optimizer *o = ctx;
-    const nb_optim_config *c = &o->config;
     int parts = o->parts;
-    if (o->graph->dtype == NB_F64)
-        FIRST_ORDER_PART(double, f64);
-    else
-        FIRST_ORDER_PART(float, f32);
+    NB_FOR_TRAINABLE(o, q)
+    {
+        int64_t from = q->size * part / parts, n = q->size * (part + 1) / parts - from;
+        o->family->update(o, q->offset + from, n);
+    }
 }
 
 /* The update is a pass over the parameters, their gradients and the state: on nabla's
@@ -242,24 +174,22 @@ static nb_status first_order_step(nb_optimizer *o, bool zero_grads)
 {
     if (!o)
         return nb_fail(NB_EARG, "nb_optim_step: optimizer is NULL");
-    if (o->config.kind == NB_LBFGS)
-        return nb_fail(NB_ESTATE, "lbfgs: needs the loss itself; use nb_optim_step_closure");
-    if (check_model_unchanged(o) != NB_OK)
+    if (!o->family->update)
+        return nb_fail(NB_ESTATE, "%s: needs the loss itself; use nb_optim_step_closure", nb_optim_name(o->config.kind));
+    if (nb_optim_check_model(o) != NB_OK)
         return nb_errcode();
     o->step++;
-    nb_grads_settle(o->graph); /* a parameter the last backward did not reach has zeros */
-    o->parts = nb_threads_for(o->graph->n_param_values, NB_PARALLEL_GRAIN);
+    o->values = nb_params_data(o->graph);
+    o->grads = nb_grads_data(o->graph); /* a gradient marked as zeros gets its zeros */
+    o->parts = nb_threads_for(o->n_param_values, NB_PARALLEL_GRAIN);
     if (o->parts > 1)
         nb_parallel_chunks(o->parts, step_part, o);
     else
         step_part(o, 0);
-    /* Zeroing by marking: the gradients now stand for zeros (grad_unset), so the next
-     * backward stores into them (a weight gradient's product with beta 0) instead of
-     * reading zeros written here, and whatever reads them first writes the zeros. */
-    if (zero_grads) {
-        FOR_TRAINABLE(o->graph, node) node->grad_unset = true;
-        o->graph->params_marked = true;
-    }
+    /* Zeroing by marking: the next backward stores into the gradients instead of
+     * adding to zeros written here. */
+    if (zero_grads)
+        nb_grads_mark_zero(o->graph);
     return NB_OK;
 }
 
@@ -267,303 +197,38 @@ nb_status nb_optim_step(nb_optimizer *o) { return first_order_step(o, false); }
 
 nb_status nb_optim_step_zero_grad(nb_optimizer *o) { return first_order_step(o, true); }
 
-/* ---- L-BFGS --------------------------------------------------------------------------- */
-
-/* The trainable parameters' values (or gradients) laid end to end in out, as doubles. An
- * unset gradient is the zeros it stands for; it stays unset. */
-static void gather(nb_optimizer *o, double *out, bool grads)
-{
-    bool f64 = o->graph->dtype == NB_F64;
-    int64_t at = 0;
-    FOR_TRAINABLE(o->graph, node)
-    {
-        int64_t size = node->value.size;
-        double *dst = out + at;
-        at += size;
-        if (grads && node->grad_unset) {
-            memset(dst, 0, (size_t)size * sizeof *dst);
-            continue;
-        }
-        const void *src = grads ? node->grad.data : node->value.data;
-        if (f64) {
-            memcpy(dst, src, (size_t)size * sizeof *dst);
-        } else {
-            const float *from = src;
-            for (int64_t i = 0; i < size; i++)
-                dst[i] = from[i];
-        }
-    }
-}
-
-/* The inverse of gather for the values. */
-static void scatter(nb_optimizer *o, const double *in)
-{
-    bool f64 = o->graph->dtype == NB_F64;
-    int64_t at = 0;
-    FOR_TRAINABLE(o->graph, node)
-    {
-        int64_t size = node->value.size;
-        const double *src = in + at;
-        at += size;
-        if (f64) {
-            memcpy(node->value.data, src, (size_t)size * sizeof *src);
-        } else {
-            float *to = node->value.data;
-            for (int64_t i = 0; i < size; i++)
-                to[i] = (float)src[i];
-        }
-    }
-}
-
-static double dot(const double *a, const double *b, int64_t n)
-{
-    double total = 0;
-    for (int64_t i = 0; i < n; i++)
-        total += a[i] * b[i];
-    return total;
-}
-
-static double max_abs(const double *a, int64_t n)
-{
-    double m = 0;
-    for (int64_t i = 0; i < n; i++)
-        m = fmax(m, fabs(a[i]));
-    return m;
-}
-
-/* Loss and gradient at x0 + t d: leaves the gradient in g_out, returns the slope. */
-static nb_status evaluate_at(nb_optimizer *o, nb_loss_closure closure, void *ctx, double t, double *loss,
-                             double *g_out, double *slope)
-{
-    for (int64_t i = 0; i < o->n; i++)
-        o->x[i] = o->x0[i] + t * o->d[i];
-    scatter(o, o->x);
-    nb_status status = closure(ctx, loss);
-    if (status != NB_OK)
-        return status;
-    gather(o, g_out, true);
-    *slope = dot(g_out, o->d, o->n);
-    return NB_OK;
-}
-
-/* The minimiser of the cubic through (x1, f1, g1) and (x2, f2, g2), kept in [lo, hi]
- * (Nocedal & Wright, eq. 3.59); the middle when the cubic has no minimum. */
-static double cubic_minimum(double x1, double f1, double g1, double x2, double f2, double g2, double lo, double hi)
-{
-    double d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2);
-    double d2_squared = d1 * d1 - g1 * g2;
-    if (d2_squared >= 0 && x1 != x2) {
-        double d2 = sqrt(d2_squared);
-        double at = x1 <= x2 ? x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2))
-                             : x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2));
-        if (isfinite(at))
-            return fmin(fmax(at, lo), hi);
-    }
-    return (lo + hi) / 2;
-}
-
-/* A step t along d satisfying the strong Wolfe conditions (Nocedal & Wright, algorithms
- * 3.5 and 3.6). On return the parameters are at x0 + t d with loss *loss and gradient
- * o->g. */
-static nb_status strong_wolfe(nb_optimizer *o, nb_loss_closure closure, void *ctx, double f0, double slope0,
-                              double *t_io, double *loss, int *evaluations)
-{
-    const double c1 = 1e-4, c2 = 0.9, tolerance = o->config.tolerance_change;
-    const int max_evaluations = 25;
-    double t = *t_io, t_prev = 0, f_prev = f0, slope_prev = slope0, f_new, slope_new;
-    double lo = 0, f_lo = f0, slope_lo = slope0, hi = 0, f_hi = f0, slope_hi = slope0;
-    bool bracketed = false, done = false;
-    int n = 0;
-    memcpy(o->g_best, o->g, (size_t)o->n * sizeof(double)); /* the gradient at lo */
-    while (n < max_evaluations) {
-        nb_status status = evaluate_at(o, closure, ctx, t, &f_new, o->g_try, &slope_new);
-        if (status != NB_OK)
-            return status;
-        n++;
-        if (!isfinite(f_new) || f_new > f0 + c1 * t * slope0 || (n > 1 && f_new >= f_prev)) {
-            lo = t_prev, f_lo = f_prev, slope_lo = slope_prev;
-            hi = t, f_hi = f_new, slope_hi = slope_new;
-            bracketed = true;
-            break;
-        }
-        memcpy(o->g_best, o->g_try, (size_t)o->n * sizeof(double));
-        if (fabs(slope_new) <= -c2 * slope0) {
-            lo = t, f_lo = f_new;
-            done = true;
-            break;
-        }
-        if (slope_new >= 0) {
-            lo = t, f_lo = f_new, slope_lo = slope_new;
-            hi = t_prev, f_hi = f_prev, slope_hi = slope_prev;
-            bracketed = true;
-            break;
-        }
-        double next = cubic_minimum(t_prev, f_prev, slope_prev, t, f_new, slope_new, t + 0.01 * (t - t_prev), 10 * t);
-        t_prev = t, f_prev = f_new, slope_prev = slope_new;
-        lo = t, f_lo = f_new, slope_lo = slope_new;
-        t = next;
-    }
-    /* Zoom: shrink [lo, hi] around a point that satisfies both conditions. */
-    while (bracketed && !done && n < max_evaluations) {
-        double width = fabs(hi - lo);
-        if (width * max_abs(o->d, o->n) < tolerance)
-            break;
-        double left = fmin(lo, hi), right = fmax(lo, hi);
-        double next = isfinite(f_hi) ? cubic_minimum(lo, f_lo, slope_lo, hi, f_hi, slope_hi, left, right)
-                                     : (lo + hi) / 2;
-        /* keep away from the ends, or the bracket never shrinks */
-        double margin = 0.1 * width;
-        if (next - left < margin || right - next < margin)
-            next = (lo + hi) / 2;
-        nb_status status = evaluate_at(o, closure, ctx, next, &f_new, o->g_try, &slope_new);
-        if (status != NB_OK)
-            return status;
-        n++;
-        if (!isfinite(f_new) || f_new > f0 + c1 * next * slope0 || f_new >= f_lo) {
-            hi = next, f_hi = f_new, slope_hi = slope_new;
-        } else {
-            memcpy(o->g_best, o->g_try, (size_t)o->n * sizeof(double));
-            if (fabs(slope_new) <= -c2 * slope0)
-                done = true;
-            else if (slope_new * (hi - lo) >= 0)
-                hi = lo, f_hi = f_lo, slope_hi = slope_lo;
-            lo = next, f_lo = f_new, slope_lo = slope_new;
-        }
-    }
-    /* Settle on lo, the best point seen that decreased the loss enough (or 0). */
-    for (int64_t i = 0; i < o->n; i++)
-        o->x[i] = o->x0[i] + lo * o->d[i];
-    scatter(o, o->x);
-    memcpy(o->g, o->g_best, (size_t)o->n * sizeof(double));
-    *t_io = lo;
-    *loss = f_lo;
-    *evaluations = n;
-    return NB_OK;
-}
-
-/* The two-loop recursion: d = -H g from the stored (s, y) pairs. */
-static void lbfgs_direction(nb_optimizer *o)
-{
-    int64_t n = o->n;
-    int h = o->config.history;
-    for (int64_t i = 0; i < n; i++)
-        o->d[i] = -o->g[i];
-    for (int k = 0; k < o->n_history; k++) {
-        int slot = (o->newest - k + h) % h;
-        o->alpha[slot] = o->rho[slot] * dot(o->s + slot * n, o->d, n);
-        for (int64_t i = 0; i < n; i++)
-            o->d[i] -= o->alpha[slot] * o->y[slot * n + i];
-    }
-    for (int64_t i = 0; i < n; i++)
-        o->d[i] *= o->h_diag;
-    for (int k = o->n_history - 1; k >= 0; k--) {
-        int slot = (o->newest - k + h) % h;
-        double beta = o->rho[slot] * dot(o->y + slot * n, o->d, n);
-        for (int64_t i = 0; i < n; i++)
-            o->d[i] += o->s[slot * n + i] * (o->alpha[slot] - beta);
-    }
-}
-
-static nb_status lbfgs_step(nb_optimizer *o, nb_loss_closure closure, void *ctx, double *loss_out)
-{
-    const nb_optim_config *c = &o->config;
-    int64_t n = o->n;
-    double loss;
-    nb_status status = check_model_unchanged(o);
-    if (status != NB_OK)
-        return status;
-    status = closure(ctx, &loss);
-    if (status != NB_OK)
-        return status;
-    *loss_out = loss;
-    gather(o, o->x, false);
-    gather(o, o->g, true);
-    if (max_abs(o->g, n) <= c->tolerance_grad)
-        return NB_OK;
-    for (int iteration = 0; iteration < c->max_iter; iteration++) {
-        o->n_iter++;
-        if (o->n_iter == 1) {
-            for (int64_t i = 0; i < n; i++)
-                o->d[i] = -o->g[i];
-            o->h_diag = 1;
-        } else {
-            /* s = the last step, y = the change of gradient it caused; built in scratch
-             * (the old direction and the line search's gradient are spent), so that a
-             * rejected pair leaves the ring as it was */
-            double *s = o->d, *y = o->g_try;
-            for (int64_t i = 0; i < n; i++) {
-                s[i] = o->x[i] - o->x0[i];
-                y[i] = o->g[i] - o->g_prev[i];
-            }
-            double ys = dot(y, s, n), yy = dot(y, y, n);
-            /* Keep only pairs with enough curvature to keep H positive definite: a test
-             * relative to y·y (H's scale ys / yy stays above DBL_EPSILON), so that it
-             * holds alike for a loss scaled by 1e-12 or 1e12. */
-            if (ys > DBL_EPSILON * yy) {
-                int h = c->history, slot = (o->newest + 1) % h;
-                memcpy(o->s + slot * n, s, (size_t)n * sizeof(double));
-                memcpy(o->y + slot * n, y, (size_t)n * sizeof(double));
-                o->newest = slot;
-                o->rho[slot] = 1 / ys;
-                if (o->n_history < h)
-                    o->n_history++;
-                o->h_diag = ys / yy;
-            }
-            lbfgs_direction(o);
-        }
-        memcpy(o->g_prev, o->g, (size_t)n * sizeof(double));
-        memcpy(o->x0, o->x, (size_t)n * sizeof(double));
-        double previous = loss;
-        /* the first step is scaled by the gradient's size (torch does the same) */
-        double g_l1 = 0;
-        for (int64_t i = 0; i < n; i++)
-            g_l1 += fabs(o->g[i]);
-        double t = (o->n_iter == 1 ? fmin(1.0, 1.0 / g_l1) : 1.0) * c->lr;
-        double slope = dot(o->g, o->d, n);
-        if (slope > -c->tolerance_change)
-            break; /* not a descent direction any more */
-        int evaluations;
-        status = strong_wolfe(o, closure, ctx, loss, slope, &t, &loss, &evaluations);
-        if (status != NB_OK)
-            return status;
-        if (t == 0 || max_abs(o->g, n) <= c->tolerance_grad || fabs(t) * max_abs(o->d, n) <= c->tolerance_change ||
-            fabs(loss - previous) < c->tolerance_change)
-            break;
-    }
-    return NB_OK;
-}
-
 nb_status nb_optim_step_closure(nb_optimizer *o, nb_loss_closure closure, void *ctx, double *loss)
 {
     if (!o || !closure || !loss)
         return nb_fail(NB_EARG, "nb_optim_step_closure: optimizer, closure and loss must not be NULL");
-    if (o->config.kind == NB_LBFGS)
-        return lbfgs_step(o, closure, ctx, loss);
+    if (o->family->step_closure)
+        return o->family->step_closure(o, closure, ctx, loss);
     nb_status status = closure(ctx, loss);
     return status == NB_OK ? nb_optim_step(o) : status;
 }
 
 /* ---- clipping ------------------------------------------------------------------------ */
 
-/* Both read each trainable parameter's gradient in place, skipping an unset one (zeros,
- * which neither add to the norm nor change when scaled). */
+/* Both read the trainable parameters' gradients in the flat buffer, one parameter after
+ * the other in the order of the graph (which fixes the sum's rounding). */
 double nb_grad_norm(nb_graph *graph)
 {
-    bool f64 = graph->dtype == NB_F64;
+    bool f64 = nb_graph_dtype(graph) == NB_F64;
+    const void *grads = nb_grads_data(graph);
     double total = 0;
-    FOR_TRAINABLE(graph, node)
-    {
-        if (node->grad_unset)
+    for (int i = 0; i < nb_param_count(graph); i++) {
+        nb_node *param = nb_param_at(graph, i);
+        if (!nb_requires_grad(param))
             continue;
-        int64_t size = node->grad.size;
+        int64_t at = nb_param_offset(param), size = nb_value(param)->size;
         if (f64) {
-            const double *g = node->grad.data;
-            for (int64_t i = 0; i < size; i++)
-                total += g[i] * g[i];
+            const double *g = (const double *)grads + at;
+            for (int64_t k = 0; k < size; k++)
+                total += g[k] * g[k];
         } else {
-            const float *g = node->grad.data;
-            for (int64_t i = 0; i < size; i++)
-                total += (double)g[i] * (double)g[i];
+            const float *g = (const float *)grads + at;
+            for (int64_t k = 0; k < size; k++)
+                total += (double)g[k] * (double)g[k];
         }
     }
     return sqrt(total);
@@ -574,21 +239,22 @@ double nb_clip_grad_norm(nb_graph *graph, double max_norm)
     double norm = nb_grad_norm(graph);
     if (!(norm > max_norm && norm > 0))
         return norm;
-    bool f64 = graph->dtype == NB_F64;
+    bool f64 = nb_graph_dtype(graph) == NB_F64;
+    void *grads = nb_grads_data(graph);
     double factor = max_norm / norm;
-    FOR_TRAINABLE(graph, node)
-    {
-        if (node->grad_unset)
+    for (int i = 0; i < nb_param_count(graph); i++) {
+        nb_node *param = nb_param_at(graph, i);
+        if (!nb_requires_grad(param))
             continue;
-        int64_t size = node->grad.size;
+        int64_t at = nb_param_offset(param), size = nb_value(param)->size;
         if (f64) {
-            double *g = node->grad.data;
-            for (int64_t i = 0; i < size; i++)
-                g[i] *= factor;
+            double *g = (double *)grads + at;
+            for (int64_t k = 0; k < size; k++)
+                g[k] *= factor;
         } else {
-            float *g = node->grad.data;
-            for (int64_t i = 0; i < size; i++)
-                g[i] = (float)((double)g[i] * factor);
+            float *g = (float *)grads + at;
+            for (int64_t k = 0; k < size; k++)
+                g[k] = (float)((double)g[k] * factor);
         }
     }
     return norm;

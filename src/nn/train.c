@@ -1,6 +1,6 @@
 /* The training loop: epochs of mini-batches, schedule, clipping, early stopping,
  * divergence detection, progress. */
-#include "autodiff/graph_internal.h"
+#include "autodiff/autodiff.h"
 
 #include <math.h>
 #include <string.h>
@@ -24,10 +24,10 @@ static nb_status check_fit(const nb_model *model, const nb_dataset *data, const 
         return nb_fail(NB_EARG, "%s: the model needs a graph, an input, a target and a loss", what);
     if (!data)
         return nb_fail(NB_EARG, "%s: no data", what);
-    if (nb_dataset_dtype(data) != model->graph->dtype)
+    if (nb_dataset_dtype(data) != nb_graph_dtype(model->graph))
         return nb_fail(NB_EDTYPE, "%s: the data are %s, the model %s", what, nb_dtype_name(nb_dataset_dtype(data)),
-                       nb_dtype_name(model->graph->dtype));
-    const nb_tensor *input = &model->input->value, *target = &model->target->value;
+                       nb_dtype_name(nb_graph_dtype(model->graph)));
+    const nb_tensor *input = nb_value(model->input), *target = nb_value(model->target);
     int64_t features = nb_dataset_n_features(data), outputs = nb_dataset_n_outputs(data);
     if (input->ndim != 2 || input->shape[1] != features) {
         char buf[96];
@@ -69,7 +69,8 @@ typedef struct held_inputs {
 
 static held_input hold_input(nb_node *node)
 {
-    return (held_input){node, node->value.data, node->value.shape[0], node->bound};
+    const nb_tensor *value = nb_value(node);
+    return (held_input){node, value->data, value->shape[0], nb_input_is_bound(node)};
 }
 
 static held_inputs hold_inputs(const nb_model *model)
@@ -91,30 +92,11 @@ static nb_status give_back_inputs(const held_inputs *held, nb_status status)
     return input != NB_OK ? input : target;
 }
 
-/* Whether nb_forward(target) computes node's value: a leaf holds its own, an op node is
- * computed when it is in target's plan (built by target's first forward pass). */
-static bool computed_by(const nb_node *target, const nb_node *node)
-{
-    if (node->kind != NB_NODE_OP)
-        return true;
-    for (int p = 0; p < target->n_plan; p++)
-        if (target->plan[p] == node->index)
-            return true;
-    return false;
-}
-
 /* The loss, and with `output_too` the output: computed by the loss's pass when the loss
- * reads it, else by a pass of its own, after which the loss runs again if that pass had
- * to lay the graph's storage out anew (the loss's value went with the old layout). */
+ * reads it, else by a pass of its own. */
 static nb_status forward_model(const nb_model *model, bool output_too)
 {
-    nb_status status = nb_forward(model->loss);
-    if (status != NB_OK || !output_too || computed_by(model->loss, model->output))
-        return status;
-    status = nb_forward(model->output);
-    if (status == NB_OK && model->loss->forwarded_at != model->graph->epoch)
-        status = nb_forward(model->loss);
-    return status;
+    return nb_forward_with(model->loss, output_too ? model->output : NULL);
 }
 
 nb_status nb_evaluate(const nb_model *model, nb_dataset *data, int64_t batch_size, double *loss, double *accuracy)
@@ -139,7 +121,7 @@ nb_status nb_evaluate(const nb_model *model, nb_dataset *data, int64_t batch_siz
             break;
         total += nb_item(model->loss) * (double)batch.size;
         if (accuracy)
-            correct += nb_accuracy(&model->output->value, &model->target->value) * (double)batch.size;
+            correct += nb_accuracy(nb_value(model->output), nb_value(model->target)) * (double)batch.size;
     }
     status = give_back_inputs(&held, status);
     nb_loader_free(loader);
@@ -166,7 +148,7 @@ typedef struct train_state {
 /* Divergence: the parameters of the epoch's start come back, and the result says where. */
 static void restore_last_good(train_state *s, int epoch, int64_t batch)
 {
-    memcpy(s->model->graph->param_values, s->last_good, s->param_bytes);
+    memcpy(nb_params_data(s->model->graph), s->last_good, s->param_bytes);
     s->result->diverged = true;
     s->result->diverged_epoch = epoch;
     s->result->diverged_batch = batch;
@@ -176,24 +158,25 @@ static void restore_last_good(train_state *s, int epoch, int64_t batch)
 /* The parameter holding the first value that is not finite, or NULL when all are: one
  * pass over the flat buffer, made once per epoch (a step can overflow a parameter while
  * the loss before it was finite). */
-static const nb_node *nonfinite_param(const nb_graph *graph, double *value)
+static const nb_node *nonfinite_param(nb_graph *graph, double *value)
 {
-    int64_t n = graph->n_param_values, at = n;
-    if (graph->dtype == NB_F64) {
-        const double *p = graph->param_values;
+    int64_t n = nb_n_params(graph), at = n;
+    if (nb_graph_dtype(graph) == NB_F64) {
+        const double *p = nb_params_data(graph);
         for (int64_t i = 0; i < n && at == n; i++)
             if (!isfinite(p[i]))
                 at = i, *value = p[i];
     } else {
-        const float *p = graph->param_values;
+        const float *p = nb_params_data(graph);
         for (int64_t i = 0; i < n && at == n; i++)
             if (!isfinite(p[i]))
                 at = i, *value = p[i];
     }
-    for (int i = 0; at < n && i < graph->n_nodes; i++) {
-        const nb_node *node = graph->nodes[i];
-        if (node->kind == NB_NODE_PARAM && at >= node->param_offset && at < node->param_offset + node->value.size)
-            return node;
+    for (int i = 0; at < n && i < nb_param_count(graph); i++) {
+        nb_node *param = nb_param_at(graph, i);
+        int64_t offset = nb_param_offset(param);
+        if (at >= offset && at < offset + nb_value(param)->size)
+            return param;
     }
     return NULL;
 }
@@ -204,7 +187,7 @@ static nb_status train_epoch(train_state *s, int epoch, nb_epoch_stats *stats)
     const nb_model *model = s->model;
     const nb_train_config *config = s->config;
     nb_graph *graph = model->graph;
-    bool accuracy = config->accuracy && model->output && model->target->value.ndim == 1;
+    bool accuracy = config->accuracy && model->output && nb_value(model->target)->ndim == 1;
     int64_t n_batches = nb_loader_n_batches(s->loader), seen = 0, last_batch = 0;
     double total = 0, correct = 0, start = now_seconds();
     const char *restored = epoch > 1 ? "the last epoch" : "the start";
@@ -227,12 +210,11 @@ static nb_status train_epoch(train_state *s, int epoch, nb_epoch_stats *stats)
         }
         last_batch = batch.index;
         if (accuracy)
-            correct += nb_accuracy(&model->output->value, &model->target->value) * (double)batch.size;
-        /* The parameters' gradients are zero here: zeroed before the first step and by
-         * every step since (in its own pass over them). Inputs that want a gradient
-         * are the rare case that still needs nb_zero_grad. */
-        if (graph->n_input_grads > 0)
-            nb_zero_grad(graph);
+            correct += nb_accuracy(nb_value(model->output), nb_value(model->target)) * (double)batch.size;
+        /* The parameters' gradients are zero here: zeroed before the first step and
+         * marked zero by every step since. Inputs that want a gradient (rare) are not
+         * the optimizer's. */
+        nb_zero_input_grads(graph);
         status = nb_backward(model->loss);
         if (status != NB_OK)
             return status;
@@ -288,7 +270,7 @@ static nb_status train_loop(train_state *s, nb_dataset *val)
         nb_epoch_stats stats = {.epoch = epoch, .val_loss = NAN, .val_accuracy = NAN};
         stats.lr = config->schedule ? nb_schedule_lr(config->schedule, epoch - 1) : base_lr;
         nb_optim_set_lr(s->optimizer, stats.lr);
-        memcpy(s->last_good, graph->param_values, s->param_bytes);
+        memcpy(s->last_good, nb_params_data(graph), s->param_bytes);
         nb_status status = train_epoch(s, epoch, &stats);
         result->epochs_run = epoch - (status != NB_OK);
         if (status != NB_OK)
@@ -308,7 +290,7 @@ static nb_status train_loop(train_state *s, nb_dataset *val)
                 result->best_epoch = epoch;
                 since_best = 0;
                 if (s->best)
-                    memcpy(s->best, graph->param_values, s->param_bytes);
+                    memcpy(s->best, nb_params_data(graph), s->param_bytes);
             } else {
                 since_best++;
             }
@@ -328,7 +310,7 @@ static nb_status train_loop(train_state *s, nb_dataset *val)
         }
     }
     if (s->best && result->best_epoch > 0)
-        memcpy(graph->param_values, s->best, s->param_bytes);
+        memcpy(nb_params_data(graph), s->best, s->param_bytes);
     return NB_OK;
 }
 
@@ -350,7 +332,7 @@ nb_status nb_train(const nb_model *model, nb_optimizer *optimizer, nb_dataset *t
         return nb_fail(NB_EARG, "nb_train: accuracy needs the model's output");
     unsigned flags = (config->shuffle ? NB_LOADER_SHUFFLE : 0) | (config->drop_last ? NB_LOADER_DROP_LAST : 0);
     train_state s = {.model = model, .optimizer = optimizer, .config = config, .result = result};
-    s.param_bytes = (size_t)nb_n_params(model->graph) * nb_dtype_size(model->graph->dtype);
+    s.param_bytes = (size_t)nb_n_params(model->graph) * nb_dtype_size(nb_graph_dtype(model->graph));
     s.loader = nb_loader_new(train, config->batch_size, flags, config->seed);
     s.last_good = nb_alloc(s.param_bytes ? s.param_bytes : 1);
     if (config->restore_best && val)

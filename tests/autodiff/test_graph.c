@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "autodiff/graph_internal.h" /* which nodes a forward pass evaluated */
 
 /* The counting allocator of nb_test.h: every allocation counted, one told to fail. */
 static nb_alloc_counter counter;
@@ -417,6 +418,50 @@ static void test_quadratic_matches_hand_derived(void **state)
     nb_graph_free(g);
 }
 
+/* nb_forward_with: a node the target's pass computes gets no pass of its own; one
+ * outside it does, and the target's value is current afterwards, also when that pass
+ * laid the graph's storage out anew (as the first pass of a node made after the last
+ * layout does). */
+static void test_forward_with(void **state)
+{
+    (void)state;
+    nb_graph *g = nb_graph_new(NB_F64);
+    nb_node *x = nb_input(g, "x", 2, (int64_t[]){2, 3});
+    nb_node *w = nb_param(g, "w", 2, (int64_t[]){3, 2});
+    const double xs[6] = {0.5, -1, 2, 0.25, 1.5, -0.75}, ws[6] = {0.3, -0.2, 0.1, 0.4, -0.5, 0.6};
+    nb_tensor_from_doubles(nb_value(x), xs);
+    nb_tensor_from_doubles(nb_value(w), ws);
+    nb_node *h = nb_tanh(nb_matmul(x, w, false, false));
+    nb_node *loss = nb_sum(nb_mul(h, h));
+    assert_non_null(loss);
+    double expected = 0;
+    for (int r = 0; r < 2; r++)
+        for (int c = 0; c < 2; c++) {
+            double z = 0;
+            for (int k = 0; k < 3; k++)
+                z += xs[r * 3 + k] * ws[k * 2 + c];
+            expected += tanh(z) * tanh(z);
+        }
+
+    assert_int_equal(nb_forward_with(loss, h), NB_OK);
+    assert_true(h->forwarded_at == 0); /* never a target of its own */
+    assert_true(loss->forwarded_at == g->epoch);
+    assert_close(nb_item(loss), expected, 1e-15);
+    assert_close(nb_tensor_get(nb_value(h), 3), tanh(xs[3] * ws[1] + xs[4] * ws[3] + xs[5] * ws[5]), 1e-15);
+
+    nb_node *apart = nb_exp(x); /* made after the storage was laid out: it has none yet */
+    assert_non_null(apart);
+    uint64_t epoch = g->epoch;
+    assert_int_equal(nb_forward_with(loss, apart), NB_OK);
+    assert_true(g->epoch != epoch); /* apart's first pass laid the storage out anew */
+    assert_true(apart->forwarded_at == g->epoch && loss->forwarded_at == g->epoch);
+    assert_close(nb_item(loss), expected, 1e-15);
+    for (int i = 0; i < 6; i++)
+        assert_close(nb_tensor_get(nb_value(apart), i), exp(xs[i]), 1e-15);
+    assert_int_equal(nb_forward_with(loss, NULL), NB_OK);
+    nb_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -429,6 +474,7 @@ int main(void)
         cmocka_unit_test(test_no_allocation_per_step),
         cmocka_unit_test(test_every_allocation_failure_is_clean),
         cmocka_unit_test(test_quadratic_matches_hand_derived),
+        cmocka_unit_test(test_forward_with),
         cmocka_unit_test(test_param_at_names_the_index),
         cmocka_unit_test(test_huge_batch_is_refused),
         cmocka_unit_test(test_failed_resize_keeps_the_input),
