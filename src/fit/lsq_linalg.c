@@ -186,13 +186,11 @@ static void damped_solve(int n, double *r, int ldr, const int *perm, const doubl
         x[perm[j]] = work[j];
 }
 
-void lsq_lm_step(int n, double *r, int ldr, const int *perm, const double *diag, const double *qtb,
-                 double delta, double *par, double *x, double *work)
+/* The Gauss–Newton step -R⁻¹ qtb into x (the least-squares one, zero beyond the first
+ * zero on R's diagonal, when R is singular); returns the rank found. w1: n doubles. */
+static int gauss_newton_step(int n, const double *r, int ldr, const int *perm, const double *qtb, double *x,
+                             double *w1)
 {
-    double *w1 = work, *w2 = work + n, *sdiag = work + 2 * n, *w4 = work + 3 * n;
-    const double dwarf = DBL_MIN;
-
-    /* The Gauss–Newton step (least squares in the rank-deficient case). */
     int nsing = n;
     for (int j = 0; j < n; j++) {
         w1[j] = qtb[j];
@@ -209,45 +207,81 @@ void lsq_lm_step(int n, double *r, int ldr, const int *perm, const double *diag,
     }
     for (int j = 0; j < n; j++)
         x[perm[j]] = w1[j];
+    return nsing;
+}
 
-    /* Accept it when it lies within (1.1 times) the trust region. */
+/* |D x|, leaving D x in dx. */
+static double scaled_length(int n, const double *diag, const double *x, double *dx)
+{
     for (int j = 0; j < n; j++)
-        w2[j] = diag[j] * x[j];
-    double dxnorm = lsq_norm(n, w2);
-    double fp = dxnorm - delta;
-    if (fp <= 0.1 * delta) {
-        *par = 0;
-        return;
-    }
+        dx[j] = diag[j] * x[j];
+    return lsq_norm(n, dx);
+}
 
-    /* A lower bound for par from the Newton step (only when R has full rank). */
-    double parl = 0;
-    if (nsing == n) {
-        for (int j = 0; j < n; j++)
-            w1[j] = diag[perm[j]] * (w2[perm[j]] / dxnorm);
+/* Newton's correction to par from fp = |D x| - delta, the distance to the region's edge:
+ * it solves Sᵀ w = D (D x) / |D x| for the triangle S of the current system, which is R
+ * (r's upper triangle) when sdiag is NULL, else damped_solve's S (its diagonal in sdiag,
+ * the rest in r's strict lower triangle). dx holds D x. */
+static double par_correction(int n, const double *r, int ldr, const int *perm, const double *diag,
+                             const double *sdiag, const double *dx, double dxnorm, double fp, double delta,
+                             double *w1)
+{
+    for (int j = 0; j < n; j++)
+        w1[j] = diag[perm[j]] * (dx[perm[j]] / dxnorm);
+    if (sdiag) {
+        for (int j = 0; j < n; j++) {
+            w1[j] /= sdiag[j];
+            double t = w1[j];
+            for (int i = j + 1; i < n; i++)
+                w1[i] -= R(i, j) * t;
+        }
+    } else {
         for (int j = 0; j < n; j++) {
             double sum = 0;
             for (int i = 0; i < j; i++)
                 sum += R(i, j) * w1[i];
             w1[j] = (w1[j] - sum) / R(j, j);
         }
-        double t = lsq_norm(n, w1);
-        parl = ((fp / delta) / t) / t;
     }
-    /* An upper bound from the scaled gradient. */
+    double t = lsq_norm(n, w1);
+    return ((fp / delta) / t) / t;
+}
+
+/* The norm of the scaled gradient D⁻¹ Rᵀ qtb, whose ratio to delta bounds par above. */
+static double scaled_gradient_norm(int n, const double *r, int ldr, const int *perm, const double *diag,
+                                   const double *qtb, double *w1)
+{
     for (int j = 0; j < n; j++) {
         double sum = 0;
         for (int i = 0; i <= j; i++)
             sum += R(i, j) * qtb[i];
         w1[j] = sum / diag[perm[j]];
     }
-    double gnorm = lsq_norm(n, w1);
+    return lsq_norm(n, w1);
+}
+
+void lsq_lm_step(int n, double *r, int ldr, const int *perm, const double *diag, const double *qtb,
+                 double delta, double *par, double *x, double *work)
+{
+    double *w1 = work, *dx = work + n, *sdiag = work + 2 * n, *w4 = work + 3 * n;
+    const double dwarf = DBL_MIN;
+
+    /* Accept the Gauss–Newton step when it lies within (1.1 times) the trust region. */
+    int nsing = gauss_newton_step(n, r, ldr, perm, qtb, x, w1);
+    double dxnorm = scaled_length(n, diag, x, dx);
+    double fp = dxnorm - delta;
+    if (fp <= 0.1 * delta) {
+        *par = 0;
+        return;
+    }
+    /* Bounds for par: below from the Newton step (only when R has full rank), above from
+     * the scaled gradient. */
+    double parl = nsing == n ? par_correction(n, r, ldr, perm, diag, NULL, dx, dxnorm, fp, delta, w1) : 0;
+    double gnorm = scaled_gradient_norm(n, r, ldr, perm, diag, qtb, w1);
     double paru = gnorm / delta;
     if (paru == 0)
         paru = dwarf / fmin(delta, 0.1);
-
-    *par = fmax(*par, parl);
-    *par = fmin(*par, paru);
+    *par = fmin(fmax(*par, parl), paru);
     if (*par == 0)
         *par = gnorm / dxnorm;
 
@@ -258,25 +292,13 @@ void lsq_lm_step(int n, double *r, int ldr, const int *perm, const double *diag,
         for (int j = 0; j < n; j++)
             w1[j] = root * diag[j];
         damped_solve(n, r, ldr, perm, w1, qtb, x, sdiag, w4);
-        for (int j = 0; j < n; j++)
-            w2[j] = diag[j] * x[j];
-        dxnorm = lsq_norm(n, w2);
+        dxnorm = scaled_length(n, diag, x, dx);
         double fp_old = fp;
         fp = dxnorm - delta;
         /* Close enough to the trust region's edge, or stuck at the lower bound. */
         if (fabs(fp) <= 0.1 * delta || (parl == 0 && fp <= fp_old && fp_old < 0) || iter == 10)
             return;
-        /* Newton's correction to par. */
-        for (int j = 0; j < n; j++)
-            w1[j] = diag[perm[j]] * (w2[perm[j]] / dxnorm);
-        for (int j = 0; j < n; j++) {
-            w1[j] /= sdiag[j];
-            double t = w1[j];
-            for (int i = j + 1; i < n; i++)
-                w1[i] -= R(i, j) * t;
-        }
-        double t = lsq_norm(n, w1);
-        double parc = ((fp / delta) / t) / t;
+        double parc = par_correction(n, r, ldr, perm, diag, sdiag, dx, dxnorm, fp, delta, w1);
         if (fp > 0)
             parl = fmax(parl, *par);
         if (fp < 0)
