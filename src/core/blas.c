@@ -1,28 +1,26 @@
 /* Matrix products on the fastest correct kernels this machine has.
  *
- * Why OpenBLAS, loaded by hand: measured on an AMD Zen 5 (bench/gemm.sh), Debian's
- * OpenBLAS 0.3.21 with its SkylakeX (AVX-512) kernels runs the products of an MLP at
- * batch 64 at 150-200 GFLOP/s per core, ahead of BLIS 0.9.0 with its skx kernels (11-112
- * on the same shapes; its own detection picks "generic" here, 26) and libxsmm 1.17
- * (47-192). But OpenBLAS picks its kernels once, when the library is loaded, from a list
- * of CPU models it knows: on CPUs newer than itself it falls back to Haswell (AVX2) or
- * even Prescott (SSE3) kernels, 2-6 times slower. Its only override is the
- * OPENBLAS_CORETYPE variable, read at load time. So nabla does not link OpenBLAS; it
- * loads it at the first product, after setting OPENBLAS_CORETYPE from what the CPU
- * itself reports (cpuid, through __builtin_cpu_supports): SkylakeX kernels where the CPU
- * and the OS support the AVX-512 F/CD/DQ/BW/VL instructions they use, Haswell kernels
- * where it has AVX2 and FMA, OpenBLAS's own choice otherwise. This overrides an inherited
- * OPENBLAS_CORETYPE (machines set one to work around the misdetection); the variable
- * NABLA_BLAS_CORETYPE overrides nabla ("auto": leave it to OpenBLAS). The environment is
- * put back as it was once the library is loaded.
+ * OpenBLAS, loaded by hand: it is the fastest of the libraries Debian packages for the
+ * products of a small MLP, but it picks its kernels once, when it is loaded, from a list
+ * of CPU models it knows, and on CPUs newer than itself it falls back to much slower
+ * ones. Its only override is the OPENBLAS_CORETYPE variable, read at load time. So nabla
+ * does not link OpenBLAS; it loads it at the first product, after setting
+ * OPENBLAS_CORETYPE from what the CPU itself reports (cpuid, through
+ * __builtin_cpu_supports): SkylakeX kernels where the CPU and the OS support the AVX-512
+ * F/CD/DQ/BW/VL instructions they use, Haswell kernels where it has AVX2 and FMA,
+ * OpenBLAS's own choice otherwise. This overrides an inherited OPENBLAS_CORETYPE
+ * (machines set one to work around the misdetection); the variable NABLA_BLAS_CORETYPE
+ * overrides nabla ("auto": leave it to OpenBLAS). The environment is put back as it was
+ * once the library is loaded.
  *
  * Threads: OpenBLAS runs single-threaded; nabla splits a large product into blocks of
- * C run on its own pool (src/parallel.c). OpenBLAS's threads would spin beside nabla's
+ * C run on its own pool (parallel.c). OpenBLAS's threads would spin beside nabla's
  * and fight them for the cores, and a split fixed by the thread count keeps every sum in
  * the same order run after run. Small products (the 10-output layer of an MLP) are not
  * split.
  *
- * Without any loadable BLAS, plain C loops do the work: slow, never wrong. */
+ * Without any loadable BLAS, plain C loops do the work: slow, never wrong.
+ * The measurements behind these choices: docs/design.md. */
 #include "core/core.h"
 
 
@@ -49,8 +47,8 @@ static struct {
 
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 
-/* A product is split only when every thread gets at least this many multiply-adds
- * (about 2 µs of work at 150 GFLOP/s, against about 1 µs to wake and join a thread). */
+/* A product is split only when every thread gets at least this many multiply-adds:
+ * enough work to pay for waking and joining a thread (docs/design.md). */
 #define GEMM_GRAIN (1 << 18)
 /* Blocks of C are cut at multiples of this many rows or columns (a vector register of
  * floats, so that no thread gets a ragged edge in the middle of C). */
@@ -309,7 +307,8 @@ static void gemm_run(gemm_job *job)
 {
     pthread_once(&blas_once, load_blas);
     int threads = nb_threads_for(job->m * job->n * job->k, GEMM_GRAIN);
-    /* measured (bench/gemm.sh): rows when each thread gets 64 or more, else columns */
+    /* strips of rows when each thread gets 64 or more, else of columns: the faster cut
+     * in bench/gemm.sh (docs/design.md) */
     job->split_rows = job->m >= 64 * (int64_t)threads;
     job->strips = ((job->split_rows ? job->m : job->n) + GEMM_BLOCK - 1) / GEMM_BLOCK;
     job->parts = threads < job->strips ? threads : (int)job->strips;
