@@ -300,11 +300,11 @@ bool plot_data_extent(const nb_panel *panel, double x_range[2], double y_range[2
 /* The visible range of an axis: the data, padded by 4 % (in log space for a log axis)
  * on each automatic side; a single value gets a range around it. */
 nb_status plot_view_range(const nb_panel *panel, char name, double data_lo, double data_hi, const double limits[2],
-                            bool log, double view[2])
+                          bool log, double view[2])
 {
     if (log && ((!isnan(limits[0]) && limits[0] <= 0) || (!isnan(limits[1]) && limits[1] <= 0)))
-        return plot_layout_fail(panel, NB_EARG, "%c limits [%g, %g] on a log scale must be positive", name, limits[0],
-                          limits[1]);
+        return plot_layout_fail(panel, NB_EARG, "%c limits [%g, %g] on a log scale must be positive", name,
+                                limits[0], limits[1]);
     double lo = log ? log10(data_lo) : data_lo, hi = log ? log10(data_hi) : data_hi;
     if (hi - lo <= 1e-12 * fmax(1, fabs(lo))) {
         double half = log ? 0.5 : lo == 0 ? 1 : 0.1 * fabs(lo);
@@ -315,8 +315,9 @@ nb_status plot_view_range(const nb_panel *panel, char name, double data_lo, doub
     lo = isnan(limits[0]) ? lo - pad : (log ? log10(limits[0]) : limits[0]);
     hi = isnan(limits[1]) ? hi + pad : (log ? log10(limits[1]) : limits[1]);
     if (!(lo < hi))
-        return plot_layout_fail(panel, NB_EARG, "the %c limits [%g, %g] leave nothing of the data range [%g, %g] to show",
-                          name, limits[0], limits[1], data_lo, data_hi);
+        return plot_layout_fail(panel, NB_EARG,
+                                "the %c limits [%g, %g] leave nothing of the data range [%g, %g] to show", name,
+                                limits[0], limits[1], data_lo, data_hi);
     view[0] = log ? pow(10, lo) : lo;
     view[1] = log ? pow(10, hi) : hi;
     return NB_OK;

@@ -213,46 +213,60 @@ static void draw_grid(cairo_t *cr, const theme *th, const panel_layout *pl)
     cairo_stroke(cr);
 }
 
-static void draw_axes(cairo_t *cr, const theme *th, const panel_layout *pl)
+/* The frame of the plot area on whole pixels: its edges go to x0, y0, x1, y1. */
+typedef struct frame {
+    double x0, y0, x1, y1;
+} frame;
+
+static frame draw_frame(cairo_t *cr, const theme *th, const rect *plot)
 {
-    const nb_panel *panel = pl->panel;
-    const rect *plot = &pl->plot;
     cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
     cairo_set_line_width(cr, th->hairline);
     cairo_set_dash(cr, NULL, 0, 0);
-    double x0 = crisp(plot->x, th->hairline), y0 = crisp(plot->y, th->hairline);
-    double x1 = crisp(plot->x + plot->w, th->hairline), y1 = crisp(plot->y + plot->h, th->hairline);
-    cairo_rectangle(cr, x0, y0, x1 - x0, y1 - y0);
+    frame f = {crisp(plot->x, th->hairline), crisp(plot->y, th->hairline), crisp(plot->x + plot->w, th->hairline),
+               crisp(plot->y + plot->h, th->hairline)};
+    cairo_rectangle(cr, f.x0, f.y0, f.x1 - f.x0, f.y1 - f.y0);
     cairo_stroke(cr);
+    return f;
+}
 
-    /* ticks and their labels */
+/* Major ticks and their labels, the minor ticks of a log axis, the y multiplier; returns
+ * the height of a tick label. */
+static double draw_ticks(cairo_t *cr, const theme *th, const panel_layout *pl, const frame *f)
+{
     plot_set_font(cr, th->tick_font, false);
     double tick_h = plot_line_height(cr);
     for (int i = 0; i < pl->x.n_major; i++) {
         double x = crisp(to_device(pl, pl->x.major[i], pl->y.lo).x, th->hairline);
-        cairo_move_to(cr, x, y1);
-        cairo_line_to(cr, x, y1 + th->tick_len);
-        plot_draw_text(cr, pl->x.label[i], x, y1 + th->tick_len + 0.3 * th->pad, 0.5, 0, 0);
+        cairo_move_to(cr, x, f->y1);
+        cairo_line_to(cr, x, f->y1 + th->tick_len);
+        plot_draw_text(cr, pl->x.label[i], x, f->y1 + th->tick_len + 0.3 * th->pad, 0.5, 0, 0);
     }
     for (int i = 0; i < pl->y.n_major; i++) {
         double y = crisp(to_device(pl, pl->x.lo, pl->y.major[i]).y, th->hairline);
-        cairo_move_to(cr, x0, y);
-        cairo_line_to(cr, x0 - th->tick_len, y);
-        plot_draw_text(cr, pl->y.label[i], x0 - th->tick_len - 0.3 * th->pad, y, 1, 0.5, 0);
+        cairo_move_to(cr, f->x0, y);
+        cairo_line_to(cr, f->x0 - th->tick_len, y);
+        plot_draw_text(cr, pl->y.label[i], f->x0 - th->tick_len - 0.3 * th->pad, y, 1, 0.5, 0);
     }
     for (int i = 0; i < pl->y.n_minor; i++) {
         double y = crisp(to_device(pl, pl->x.lo, pl->y.minor[i]).y, th->hairline);
-        cairo_move_to(cr, x0, y);
-        cairo_line_to(cr, x0 - 0.55 * th->tick_len, y);
+        cairo_move_to(cr, f->x0, y);
+        cairo_line_to(cr, f->x0 - 0.55 * th->tick_len, y);
     }
     cairo_stroke(cr);
     if (pl->y.multiplier[0])
-        plot_draw_text(cr, pl->y.multiplier, x0, y0 - 0.2 * th->pad, 0, 1, 0);
+        plot_draw_text(cr, pl->y.multiplier, f->x0, f->y0 - 0.2 * th->pad, 0, 1, 0);
+    return tick_h;
+}
 
-    /* axis labels and title */
-    double below_ticks = y1 + th->tick_len + 0.3 * th->pad + tick_h + 0.4 * th->pad;
+/* The x multiplier (in the tick labels' font), the axis labels and the title. */
+static void draw_axis_labels(cairo_t *cr, const theme *th, const panel_layout *pl, const frame *f, double tick_h)
+{
+    const nb_panel *panel = pl->panel;
+    const rect *plot = &pl->plot;
+    double below_ticks = f->y1 + th->tick_len + 0.3 * th->pad + tick_h + 0.4 * th->pad;
     if (pl->x.multiplier[0])
-        plot_draw_text(cr, pl->x.multiplier, x1, below_ticks, 1, 0, 0);
+        plot_draw_text(cr, pl->x.multiplier, f->x1, below_ticks, 1, 0, 0);
     plot_set_font(cr, th->font, false);
     cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
     if (panel->xlabel)
@@ -262,9 +276,16 @@ static void draw_axes(cairo_t *cr, const theme *th, const panel_layout *pl)
     if (panel->title) {
         plot_set_font(cr, th->title_font, true);
         double above = pl->y.multiplier[0] ? tick_h + 0.2 * th->pad : 0;
-        plot_draw_text_fit(cr, panel->title, plot->x + plot->w / 2, y0 - above - 0.6 * th->pad, 0.5, 1, 0,
-                      plot_centered_room(pl, plot->x + plot->w / 2, th->pad));
+        plot_draw_text_fit(cr, panel->title, plot->x + plot->w / 2, f->y0 - above - 0.6 * th->pad, 0.5, 1, 0,
+                           plot_centered_room(pl, plot->x + plot->w / 2, th->pad));
     }
+}
+
+static void draw_axes(cairo_t *cr, const theme *th, const panel_layout *pl)
+{
+    frame f = draw_frame(cr, th, &pl->plot);
+    double tick_h = draw_ticks(cr, th, pl, &f);
+    draw_axis_labels(cr, th, pl, &f, tick_h);
 }
 
 /* ---- legend ---- */
@@ -341,27 +362,24 @@ static rect legend_place(const panel_layout *pl, const legend_box *box, int wher
     return (rect){fmax(x, left), fmax(y, top), box->w, box->h};
 }
 
-static void draw_legend(cairo_t *cr, const theme *th, const panel_layout *pl)
+/* Where the legend goes: the place asked for, or with NB_LEGEND_AUTO the first of the
+ * places in order of preference that hides the least data. */
+static rect choose_legend_place(const theme *th, const panel_layout *pl, const legend_box *box)
 {
-    const nb_panel *panel = pl->panel;
-    if (panel->legend == NB_LEGEND_NONE)
-        return;
-    legend_box box = measure_legend(cr, th, panel);
-    if (box.n == 0)
-        return;
-    rect where;
-    if (panel->legend == NB_LEGEND_AUTO) {
-        int best = 0, best_overlap = -1;
-        for (int k = 0; k < 8; k++) {
-            int overlap = legend_overlap(th, pl, legend_place(pl, &box, k));
-            if (best_overlap < 0 || overlap < best_overlap)
-                best = k, best_overlap = overlap;
-        }
-        where = legend_place(pl, &box, best);
-    } else {
-        where = legend_place(pl, &box, panel->legend - NB_LEGEND_UPPER_RIGHT);
+    if (pl->panel->legend != NB_LEGEND_AUTO)
+        return legend_place(pl, box, pl->panel->legend - NB_LEGEND_UPPER_RIGHT);
+    int best = 0, best_overlap = -1;
+    for (int k = 0; k < 8; k++) {
+        int overlap = legend_overlap(th, pl, legend_place(pl, box, k));
+        if (best_overlap < 0 || overlap < best_overlap)
+            best = k, best_overlap = overlap;
     }
+    return legend_place(pl, box, best);
+}
 
+/* A white, slightly translucent box with rounded corners and a light border. */
+static void draw_legend_frame(cairo_t *cr, const theme *th, rect where)
+{
     double radius = 0.25 * th->font;
     cairo_new_path(cr);
     cairo_arc(cr, where.x + where.w - radius, where.y + radius, radius, -M_PI / 2, 0);
@@ -375,30 +393,47 @@ static void draw_legend(cairo_t *cr, const theme *th, const panel_layout *pl)
     cairo_set_line_width(cr, th->hairline);
     cairo_set_dash(cr, NULL, 0, 0);
     cairo_stroke(cr);
+}
 
+/* A sample of the series (a marker or a short line) at (x, y), then its label. */
+static void draw_legend_entry(cairo_t *cr, const theme *th, const legend_box *box, const series *s, double x,
+                              double y)
+{
+    if (s->kind == SERIES_SCATTER) {
+        set_color(cr, s->color, s->style.alpha > 0 ? s->style.alpha : 1);
+        cairo_new_path(cr);
+        draw_marker(cr, x + box->sample_w / 2, y, fmin(series_width(th, s), box->row_h * 0.8));
+        cairo_fill(cr);
+    } else {
+        apply_line_style(cr, th, s);
+        cairo_set_line_width(cr, fmin(series_width(th, s), box->row_h * 0.5));
+        cairo_new_path(cr);
+        cairo_move_to(cr, x, y);
+        cairo_line_to(cr, x + box->sample_w, y);
+        cairo_stroke(cr);
+    }
+    plot_set_font(cr, th->tick_font, false);
+    cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+    plot_draw_text(cr, s->label, x + box->sample_w + 0.6 * th->pad, y, 0, 0.5, 0);
+}
+
+static void draw_legend(cairo_t *cr, const theme *th, const panel_layout *pl)
+{
+    const nb_panel *panel = pl->panel;
+    if (panel->legend == NB_LEGEND_NONE)
+        return;
+    legend_box box = measure_legend(cr, th, panel);
+    if (box.n == 0)
+        return;
+    rect where = choose_legend_place(th, pl, &box);
+    draw_legend_frame(cr, th, where);
     int row = 0;
     for (size_t k = 0; k < panel->n_series; k++) {
         const series *s = &panel->series[k];
         if (!s->label)
             continue;
         double y = where.y + box.inset + (row + 0.5) * box.row_h;
-        double x = where.x + box.inset;
-        if (s->kind == SERIES_SCATTER) {
-            set_color(cr, s->color, s->style.alpha > 0 ? s->style.alpha : 1);
-            cairo_new_path(cr);
-            draw_marker(cr, x + box.sample_w / 2, y, fmin(series_width(th, s), box.row_h * 0.8));
-            cairo_fill(cr);
-        } else {
-            apply_line_style(cr, th, s);
-            cairo_set_line_width(cr, fmin(series_width(th, s), box.row_h * 0.5));
-            cairo_new_path(cr);
-            cairo_move_to(cr, x, y);
-            cairo_line_to(cr, x + box.sample_w, y);
-            cairo_stroke(cr);
-        }
-        plot_set_font(cr, th->tick_font, false);
-        cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
-        plot_draw_text(cr, s->label, x + box.sample_w + 0.6 * th->pad, y, 0, 0.5, 0);
+        draw_legend_entry(cr, th, &box, s, where.x + box.inset, y);
         row++;
     }
 }
@@ -527,13 +562,12 @@ static void draw_colorbar(cairo_t *cr, const theme *th, const panel_layout *pl)
     }
 }
 
-static void draw_heatmap(cairo_t *cr, const theme *th, const panel_layout *pl)
+/* The frame around the grid of cells, on whole pixels. */
+static void draw_heatmap_frame(cairo_t *cr, const theme *th, const panel_layout *pl)
 {
-    const nb_panel *panel = pl->panel;
-    const heatmap *map = panel->heatmap;
+    const heatmap *map = pl->panel->heatmap;
     const heatmap_layout *hl = &pl->map;
     const rect *grid = &pl->plot;
-    draw_heatmap_cells(cr, th, pl);
     cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
     cairo_set_line_width(cr, th->hairline);
     double x0 = crisp(grid_edge(grid->x, hl->cell, 0), th->hairline);
@@ -542,7 +576,15 @@ static void draw_heatmap(cairo_t *cr, const theme *th, const panel_layout *pl)
     double y1 = crisp(grid_edge(grid->y, hl->cell, map->rows), th->hairline);
     cairo_rectangle(cr, x0, y0, x1 - x0, y1 - y0);
     cairo_stroke(cr);
+}
 
+/* Row labels left of the grid, column labels under it (leaning when the layout says so);
+ * returns where the text under them may start. */
+static double draw_heatmap_labels(cairo_t *cr, const theme *th, const panel_layout *pl)
+{
+    const heatmap *map = pl->panel->heatmap;
+    const heatmap_layout *hl = &pl->map;
+    const rect *grid = &pl->plot;
     plot_set_font(cr, th->tick_font, false);
     cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
     double tick_h = plot_line_height(cr);
@@ -557,24 +599,39 @@ static void draw_heatmap(cairo_t *cr, const theme *th, const panel_layout *pl)
         else
             plot_draw_text(cr, map->col_labels[j], x, label_top, 0.5, 0, 0);
     }
-    double below = label_top + (hl->rotate_columns ? (col_w + tick_h) * M_SQRT1_2 : tick_h) + 0.5 * th->pad;
+    return label_top + (hl->rotate_columns ? (col_w + tick_h) * M_SQRT1_2 : tick_h) + 0.5 * th->pad;
+}
 
+/* The axis labels and the title of a heat map; the x label starts at `below`. */
+static void draw_heatmap_titles(cairo_t *cr, const theme *th, const panel_layout *pl, double below)
+{
+    const nb_panel *panel = pl->panel;
+    const heatmap *map = panel->heatmap;
+    const rect *grid = &pl->plot;
     plot_set_font(cr, th->font, false);
     if (panel->xlabel)
         plot_draw_text_fit(cr, panel->xlabel, grid->x + grid->w / 2, below, 0.5, 0, 0,
-                      plot_centered_room(pl, grid->x + grid->w / 2, th->pad));
+                           plot_centered_room(pl, grid->x + grid->w / 2, th->pad));
     if (panel->ylabel) {
         plot_set_font(cr, th->tick_font, false);
         double row_w = plot_widest_text(cr, map->row_labels, map->rows);
         plot_set_font(cr, th->font, false);
         plot_draw_text_fit(cr, panel->ylabel, grid->x - 0.5 * th->pad - row_w - 0.5 * th->pad, grid->y + grid->h / 2,
-                      0.5, 1, M_PI / 2, pl->cell.h - 2 * th->pad);
+                           0.5, 1, M_PI / 2, pl->cell.h - 2 * th->pad);
     }
     if (panel->title) {
         plot_set_font(cr, th->title_font, true);
         plot_draw_text_fit(cr, panel->title, grid->x + grid->w / 2, grid->y - 0.6 * th->pad, 0.5, 1, 0,
-                      plot_centered_room(pl, grid->x + grid->w / 2, th->pad));
+                           plot_centered_room(pl, grid->x + grid->w / 2, th->pad));
     }
+}
+
+static void draw_heatmap(cairo_t *cr, const theme *th, const panel_layout *pl)
+{
+    draw_heatmap_cells(cr, th, pl);
+    draw_heatmap_frame(cr, th, pl);
+    double below = draw_heatmap_labels(cr, th, pl);
+    draw_heatmap_titles(cr, th, pl, below);
     draw_colorbar(cr, th, pl);
 }
 

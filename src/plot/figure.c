@@ -268,21 +268,18 @@ static nb_status check_style(nb_panel *panel, const nb_style *style)
     return NB_OK;
 }
 
-/* Append a series, copying its arrays; the panel is unchanged on failure. */
-static nb_status add_series(nb_panel *panel, series_kind kind, const char *what, const char *label,
-                            const double *x, const double *y, size_t n, const nb_style *style)
+/* The arguments of a series are usable: a panel without a heat map, y given, some
+ * finite point, a valid style. */
+static nb_status check_series(nb_panel *panel, const char *what, const char *name, const double *x,
+                              const double *y, size_t n, const nb_style *style)
 {
-    if (!panel)
-        return nb_fail(NB_EARG, "nb_panel_%s: panel is NULL", what);
-    const char *name = label && *label ? label : "(unlabelled)";
     if (panel->heatmap)
         return panel_fail(panel, NB_EARG, "%s \"%s\": the panel already holds a heat map", what, name);
     if (!y)
         return panel_fail(panel, NB_EARG, "%s \"%s\": y is NULL", what, name);
     if (n == 0)
         return panel_fail(panel, NB_EARG, "%s \"%s\" has no points", what, name);
-    nb_style chosen = style ? *style : (nb_style){0};
-    nb_status status = check_style(panel, &chosen);
+    nb_status status = check_style(panel, style);
     if (status != NB_OK)
         return status;
     size_t finite = 0;
@@ -290,33 +287,64 @@ static nb_status add_series(nb_panel *panel, series_kind kind, const char *what,
         finite += isfinite(y[i]) && (!x || isfinite(x[i]));
     if (finite == 0)
         return panel_fail(panel, NB_ENUMERIC, "%s \"%s\": none of its %zu points is finite", what, name, n);
+    return NB_OK;
+}
 
-    if (panel->n_series == panel->cap_series) {
-        size_t cap = panel->cap_series ? 2 * panel->cap_series : 8;
-        series *grown = nb_realloc(panel->series, cap * sizeof *grown);
-        if (!grown)
-            return remember(panel->figure, nb_fail(NB_ENOMEM, "out of memory adding a series"));
-        panel->series = grown;
-        panel->cap_series = cap;
+/* Room for one more series in the panel. */
+static nb_status reserve_series(nb_panel *panel)
+{
+    if (panel->n_series < panel->cap_series)
+        return NB_OK;
+    size_t cap = panel->cap_series ? 2 * panel->cap_series : 8;
+    series *grown = nb_realloc(panel->series, cap * sizeof *grown);
+    if (!grown)
+        return remember(panel->figure, nb_fail(NB_ENOMEM, "out of memory adding a series"));
+    panel->series = grown;
+    panel->cap_series = cap;
+    return NB_OK;
+}
+
+/* Copies of the label and the points into s (x = 1, 2, ... when the caller gave none;
+ * no x for an hline). false, with nothing allocated, when memory runs out. */
+static bool copy_points(series *s, const char *label, const double *x, const double *y)
+{
+    size_t n = s->n;
+    s->y = nb_alloc(n * sizeof(double));
+    s->x = s->kind == SERIES_HLINE ? NULL : nb_alloc(n * sizeof(double));
+    s->label = label && *label ? nb_strdup(label) : NULL;
+    if (!s->y || (s->kind != SERIES_HLINE && !s->x) || (label && *label && !s->label)) {
+        nb_free(s->x);
+        nb_free(s->y);
+        nb_free(s->label);
+        return false;
     }
+    memcpy(s->y, y, n * sizeof(double));
+    for (size_t i = 0; s->x && i < n; i++)
+        s->x[i] = x ? x[i] : (double)(i + 1);
+    return true;
+}
+
+/* Append a series, copying its arrays; the panel is unchanged on failure. */
+static nb_status add_series(nb_panel *panel, series_kind kind, const char *what, const char *label,
+                            const double *x, const double *y, size_t n, const nb_style *style)
+{
+    if (!panel)
+        return nb_fail(NB_EARG, "nb_panel_%s: panel is NULL", what);
+    nb_style chosen = style ? *style : (nb_style){0};
+    nb_status status = check_series(panel, what, label && *label ? label : "(unlabelled)", x, y, n, &chosen);
+    if (status == NB_OK)
+        status = reserve_series(panel);
+    if (status != NB_OK)
+        return status;
     series s = {.kind = kind, .n = n, .style = chosen};
     int saved_color = panel->next_color;
     status = resolve_color(panel, &chosen, &s.color);
     if (status != NB_OK)
         return status;
-    s.y = nb_alloc(n * sizeof(double));
-    s.x = kind == SERIES_HLINE ? NULL : nb_alloc(n * sizeof(double));
-    s.label = label && *label ? nb_strdup(label) : NULL;
-    if (!s.y || (kind != SERIES_HLINE && !s.x) || (label && *label && !s.label)) {
-        nb_free(s.x);
-        nb_free(s.y);
-        nb_free(s.label);
+    if (!copy_points(&s, label, x, y)) {
         panel->next_color = saved_color;
         return remember(panel->figure, nb_fail(NB_ENOMEM, "out of memory copying %zu points", n));
     }
-    memcpy(s.y, y, n * sizeof(double));
-    for (size_t i = 0; s.x && i < n; i++)
-        s.x[i] = x ? x[i] : (double)(i + 1);
     panel->series[panel->n_series++] = s;
     return NB_OK;
 }
@@ -351,29 +379,15 @@ static char *number_label(int i)
     return nb_strdup(text);
 }
 
-nb_status nb_panel_heatmap(nb_panel *panel, const double *values, int rows, int cols,
-                           const char *const *row_labels, const char *const *col_labels, bool annotate,
-                           const char *colorbar_label)
+/* A copy of the caller's heat map, labels numbered where none were given; NULL when
+ * memory runs out. */
+static heatmap *copy_heatmap(const double *values, int rows, int cols, const char *const *row_labels,
+                             const char *const *col_labels, bool annotate, const char *colorbar_label)
 {
-    if (!panel)
-        return nb_fail(NB_EARG, "nb_panel_heatmap: panel is NULL");
-    if (panel->heatmap || panel->n_series)
-        return panel_fail(panel, NB_EARG, "heat map: the panel already holds %s",
-                          panel->heatmap ? "a heat map" : "series");
-    if (!values)
-        return panel_fail(panel, NB_EARG, "heat map: values is NULL");
-    if (rows < 1 || cols < 1 || rows > 1000 || cols > 1000)
-        return panel_fail(panel, NB_EARG, "heat map of %d x %d cells: need 1 to 1000 rows and columns", rows,
-                          cols);
-    size_t n = (size_t)rows * (size_t)cols, finite = 0;
-    for (size_t i = 0; i < n; i++)
-        finite += isfinite(values[i]) != 0;
-    if (finite == 0)
-        return panel_fail(panel, NB_ENUMERIC, "heat map: none of its %zu values is finite", n);
-
+    size_t n = (size_t)rows * (size_t)cols;
     heatmap *map = nb_calloc(1, sizeof *map);
     if (!map)
-        return remember(panel->figure, nb_fail(NB_ENOMEM, "out of memory for a heat map"));
+        return NULL;
     map->rows = rows;
     map->cols = cols;
     map->annotate = annotate;
@@ -395,8 +409,33 @@ nb_status nb_panel_heatmap(nb_panel *panel, const double *values, int rows, int 
         ok = false;
     if (!ok) {
         free_heatmap(map);
-        return remember(panel->figure, nb_fail(NB_ENOMEM, "out of memory for a heat map"));
+        return NULL;
     }
+    return map;
+}
+
+nb_status nb_panel_heatmap(nb_panel *panel, const double *values, int rows, int cols,
+                           const char *const *row_labels, const char *const *col_labels, bool annotate,
+                           const char *colorbar_label)
+{
+    if (!panel)
+        return nb_fail(NB_EARG, "nb_panel_heatmap: panel is NULL");
+    if (panel->heatmap || panel->n_series)
+        return panel_fail(panel, NB_EARG, "heat map: the panel already holds %s",
+                          panel->heatmap ? "a heat map" : "series");
+    if (!values)
+        return panel_fail(panel, NB_EARG, "heat map: values is NULL");
+    if (rows < 1 || cols < 1 || rows > 1000 || cols > 1000)
+        return panel_fail(panel, NB_EARG, "heat map of %d x %d cells: need 1 to 1000 rows and columns", rows,
+                          cols);
+    size_t n = (size_t)rows * (size_t)cols, finite = 0;
+    for (size_t i = 0; i < n; i++)
+        finite += isfinite(values[i]) != 0;
+    if (finite == 0)
+        return panel_fail(panel, NB_ENUMERIC, "heat map: none of its %zu values is finite", n);
+    heatmap *map = copy_heatmap(values, rows, cols, row_labels, col_labels, annotate, colorbar_label);
+    if (!map)
+        return remember(panel->figure, nb_fail(NB_ENOMEM, "out of memory for a heat map"));
     panel->heatmap = map;
     return NB_OK;
 }

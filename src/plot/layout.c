@@ -153,8 +153,9 @@ static nb_status layout_heatmap(cairo_t *cr, const theme *th, panel_layout *pl)
     }
     if (cell < 4)
         return plot_layout_fail(panel, NB_EARG,
-                          "the figure is too small for a heat map of %d x %d cells and its labels (cells of %.1f)",
-                          map->rows, map->cols, cell);
+                                "the figure is too small for a heat map of %d x %d cells and its labels "
+                                "(cells of %.1f)",
+                                map->rows, map->cols, cell);
     hl->cell = cell;
     double grid_w = cell * map->cols, grid_h = cell * map->rows;
     double total_w = margin[LEFT] + grid_w + margin[RIGHT], total_h = margin[TOP] + grid_h + margin[BOTTOM];
@@ -166,9 +167,8 @@ static nb_status layout_heatmap(cairo_t *cr, const theme *th, panel_layout *pl)
     return NB_OK;
 }
 
-/* Lay the whole figure out: cells, margins (aligned so that the plots of a column share
- * their left and right edges and those of a row their top and bottom), plot areas. */
-nb_status plot_layout_figure(cairo_t *cr, const nb_figure *figure, figure_layout *fl)
+/* Each panel's cell (rows shared by weight below the figure's title) and its own layout. */
+static nb_status layout_cells(cairo_t *cr, const nb_figure *figure, figure_layout *fl)
 {
     const theme *th = &fl->th;
     double top = 0;
@@ -198,38 +198,53 @@ nb_status plot_layout_figure(cairo_t *cr, const nb_figure *figure, figure_layout
         }
         y += h;
     }
+    return NB_OK;
+}
 
-    for (int i = 0; i < figure->rows * figure->cols; i++) {
+/* The margins of chart i, widened to the largest of its column (left and right) and of
+ * its row (top and bottom). */
+static void aligned_margins(const nb_figure *figure, const figure_layout *fl, int i, double m[4])
+{
+    int r = i / figure->cols, c = i % figure->cols;
+    memcpy(m, fl->panels[i].margin, 4 * sizeof *m);
+    for (int k = 0; k < figure->rows * figure->cols; k++) {
+        const panel_layout *other = &fl->panels[k];
+        if (other->kind != PANEL_CHART)
+            continue;
+        if (k % figure->cols == c) {
+            m[LEFT] = fmax(m[LEFT], other->margin[LEFT]);
+            m[RIGHT] = fmax(m[RIGHT], other->margin[RIGHT]);
+        }
+        if (k / figure->cols == r) {
+            m[TOP] = fmax(m[TOP], other->margin[TOP]);
+            m[BOTTOM] = fmax(m[BOTTOM], other->margin[BOTTOM]);
+        }
+    }
+}
+
+/* Lay the whole figure out: cells, margins (aligned so that the plots of a column share
+ * their left and right edges and those of a row their top and bottom), plot areas. */
+nb_status plot_layout_figure(cairo_t *cr, const nb_figure *figure, figure_layout *fl)
+{
+    const theme *th = &fl->th;
+    nb_status status = layout_cells(cr, figure, fl);
+    for (int i = 0; status == NB_OK && i < figure->rows * figure->cols; i++) {
         panel_layout *pl = &fl->panels[i];
         if (pl->kind != PANEL_CHART)
             continue;
-        int r = i / figure->cols, c = i % figure->cols;
         double m[4];
-        memcpy(m, pl->margin, sizeof m);
-        for (int k = 0; k < figure->rows * figure->cols; k++) {
-            const panel_layout *other = &fl->panels[k];
-            if (other->kind != PANEL_CHART)
-                continue;
-            if (k % figure->cols == c) {
-                m[LEFT] = fmax(m[LEFT], other->margin[LEFT]);
-                m[RIGHT] = fmax(m[RIGHT], other->margin[RIGHT]);
-            }
-            if (k / figure->cols == r) {
-                m[TOP] = fmax(m[TOP], other->margin[TOP]);
-                m[BOTTOM] = fmax(m[BOTTOM], other->margin[BOTTOM]);
-            }
-        }
+        aligned_margins(figure, fl, i, m);
         pl->plot = (rect){pl->cell.x + m[LEFT], pl->cell.y + m[TOP], pl->cell.w - m[LEFT] - m[RIGHT],
                           pl->cell.h - m[TOP] - m[BOTTOM]};
         if (pl->plot.w < 3 * th->font || pl->plot.h < 2 * th->font)
             return plot_layout_fail(pl->panel, NB_EARG,
-                              "a figure of %g x %g is too small for this panel's labels (its plot area would be "
-                              "%.0f x %.0f); make the figure larger",
-                              figure->width, figure->height, pl->plot.w, pl->plot.h);
+                                    "a figure of %g x %g is too small for this panel's labels (its plot area would be "
+                                    "%.0f x %.0f); make the figure larger",
+                                    figure->width, figure->height, pl->plot.w, pl->plot.h);
         /* the final plot area may be a little smaller than the one the ticks were
          * chosen for: choose again so that x labels never touch */
         plot_set_font(cr, th->tick_font, false);
         plot_choose_horizontal_ticks(&pl->x, pl->plot.w, th->font, cr);
     }
-    return NB_OK;
+    return status;
 }

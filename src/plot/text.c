@@ -51,7 +51,7 @@ double plot_line_height(cairo_t *cr)
  * 0.5 centre of the digits, 1 bottom; the whole rotated by `angle` (radians,
  * counter-clockwise) about the anchor. */
 void plot_draw_text(cairo_t *cr, const char *text, double x, double y, double halign, double valign,
-                      double angle)
+                    double angle)
 {
     cairo_font_extents_t font;
     cairo_font_extents(cr, &font);
@@ -75,7 +75,7 @@ void plot_draw_text(cairo_t *cr, const char *text, double x, double y, double ha
 
 /* As plot_draw_text, shrinking the font so that the text is at most max_width long. */
 void plot_draw_text_fit(cairo_t *cr, const char *text, double x, double y, double halign, double valign,
-                          double angle, double max_width)
+                        double angle, double max_width)
 {
     cairo_save(cr);
     double width = plot_text_width(cr, text);
