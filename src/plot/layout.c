@@ -110,49 +110,75 @@ double plot_widest_text(cairo_t *cr, char *const *texts, int n)
     return widest;
 }
 
-/* A heat map keeps its cells square: the grid, its labels and the colour bar are sized
- * together and centred in the panel. */
-static nb_status layout_heatmap(cairo_t *cr, const theme *th, panel_layout *pl)
+/* The sizes of a heat map's text that its margins depend on. */
+typedef struct heatmap_text {
+    double tick_h; /* a line of tick labels */
+    double col_w;  /* the widest column label */
+    double below;  /* the room under the column labels (x label, padding) */
+} heatmap_text;
+
+/* The margins around a heat map's grid before its column labels are placed: row labels
+ * and y label on the left, the colour bar with its ticks and label on the right, the
+ * title on top. Chooses the colour bar's first ticks. */
+static void heatmap_margins(cairo_t *cr, const theme *th, panel_layout *pl, double margin[4], heatmap_text *text)
 {
     const nb_panel *panel = pl->panel;
     const heatmap *map = panel->heatmap;
     heatmap_layout *hl = &pl->map;
-    heatmap_range(map, &hl->vmin, &hl->vmax);
-
     plot_set_font(cr, th->tick_font, false);
-    double tick_h = plot_line_height(cr);
+    text->tick_h = plot_line_height(cr);
     double row_w = plot_widest_text(cr, map->row_labels, map->rows);
-    double col_w = plot_widest_text(cr, map->col_labels, map->cols);
+    text->col_w = plot_widest_text(cr, map->col_labels, map->cols);
     hl->bar = (axis){.lo = hl->vmin, .hi = hl->vmax};
     plot_choose_vertical_ticks(&hl->bar, 0.7 * pl->cell.h, th->font);
     double bar_label_w = plot_widest_label(cr, &hl->bar);
 
     plot_set_font(cr, th->font, false);
     double label_h = plot_line_height(cr);
-    double margin[4];
     margin[LEFT] = th->pad + (panel->ylabel ? label_h + 0.5 * th->pad : 0) + row_w + 0.5 * th->pad;
     margin[RIGHT] = 1.2 * th->font + 1.1 * th->font + th->tick_len + 0.3 * th->pad + bar_label_w +
                     (map->colorbar_label ? 0.5 * th->pad + label_h : 0) + th->pad;
     plot_set_font(cr, th->title_font, true);
-    margin[TOP] = th->pad + (panel->title ? plot_line_height(cr) + 0.6 * th->pad : 0.3 * tick_h);
-    double below = 0.5 * th->pad + (panel->xlabel ? 0.5 * th->pad + label_h : 0) + th->pad;
+    margin[TOP] = th->pad + (panel->title ? plot_line_height(cr) + 0.6 * th->pad : 0.3 * text->tick_h);
+    text->below = 0.5 * th->pad + (panel->xlabel ? 0.5 * th->pad + label_h : 0) + th->pad;
+}
 
+/* The side of the largest square cells that fit. Column labels wider than a cell lean at
+ * 45 degrees, which deepens the bottom margin (and may widen the left one). */
+static double square_cell(const theme *th, panel_layout *pl, double margin[4], const heatmap_text *text)
+{
+    const heatmap *map = pl->panel->heatmap;
+    heatmap_layout *hl = &pl->map;
     double avail_w = pl->cell.w - margin[LEFT] - margin[RIGHT];
-    margin[BOTTOM] = below + tick_h;
+    margin[BOTTOM] = text->below + text->tick_h;
     double cell = fmin(avail_w / map->cols, (pl->cell.h - margin[TOP] - margin[BOTTOM]) / map->rows);
-    hl->rotate_columns = col_w > 0.92 * cell;
+    hl->rotate_columns = text->col_w > 0.92 * cell;
     if (hl->rotate_columns) {
-        margin[BOTTOM] = below + (col_w + tick_h) * M_SQRT1_2;
+        margin[BOTTOM] = text->below + (text->col_w + text->tick_h) * M_SQRT1_2;
         cell = fmin(avail_w / map->cols, (pl->cell.h - margin[TOP] - margin[BOTTOM]) / map->rows);
         /* the first column's label leans left, under the row labels */
-        double lean = col_w * M_SQRT1_2 - cell / 2 + th->pad;
+        double lean = text->col_w * M_SQRT1_2 - cell / 2 + th->pad;
         if (lean > margin[LEFT]) {
             margin[LEFT] = lean;
             cell = fmin((pl->cell.w - margin[LEFT] - margin[RIGHT]) / map->cols, cell);
         }
     }
+    return cell;
+}
+
+/* A heat map keeps its cells square: the grid, its labels and the colour bar are sized
+ * together and centred in the panel. */
+static nb_status layout_heatmap(cairo_t *cr, const theme *th, panel_layout *pl)
+{
+    const heatmap *map = pl->panel->heatmap;
+    heatmap_layout *hl = &pl->map;
+    heatmap_range(map, &hl->vmin, &hl->vmax);
+    double margin[4];
+    heatmap_text text;
+    heatmap_margins(cr, th, pl, margin, &text);
+    double cell = square_cell(th, pl, margin, &text);
     if (cell < 4)
-        return plot_layout_fail(panel, NB_EARG,
+        return plot_layout_fail(pl->panel, NB_EARG,
                                 "the figure is too small for a heat map of %d x %d cells and its labels "
                                 "(cells of %.1f)",
                                 map->rows, map->cols, cell);
