@@ -188,6 +188,60 @@ static bool node_is_pointwise_input(const nb_node *node, int m)
     return strcmp(nb_node_op(node), "input") == 0 && v->ndim == 1 && v->shape[0] == m;
 }
 
+/* The number of scalars the nodes hold (an [m] input holds one), checking each node;
+ * pb->pointwise stays true only when every node is such an input. */
+static nb_status count_scalars(lsq_problem *pb, nb_graph *graph, int64_t *n)
+{
+    *n = 0;
+    for (int k = 0; k < pb->n_nodes; k++) {
+        nb_node *node = pb->nodes[k];
+        if (!node || nb_node_graph(node) != graph)
+            return nb_fail(NB_EARG, "least squares: parameter node %d is NULL or from another graph", k + 1);
+        if (node_is_pointwise_input(node, pb->m)) {
+            if (!nb_requires_grad(node))
+                return nb_fail(NB_EARG,
+                               "least squares: input '%s' must be marked nb_set_requires_grad(node, true)",
+                               nb_node_name(node));
+            *n += 1;
+        } else if (nb_is_param(node)) {
+            pb->pointwise = false;
+            *n += nb_value(node)->size;
+        } else {
+            char shape[96];
+            const nb_tensor *v = nb_value(node);
+            return nb_fail(NB_EARG,
+                           "least squares: '%s' (%s, shape %s) is neither a parameter nor an input of shape "
+                           "[%d] (one per residual)",
+                           nb_node_name(node), nb_node_op(node), nb_shape_str(v->ndim, v->shape, shape, sizeof shape),
+                           pb->m);
+        }
+    }
+    return NB_OK;
+}
+
+/* The scratch of the problem and the map from scalar j to its node and element. */
+static nb_status map_scalars(lsq_problem *pb)
+{
+    size_t n = (size_t)pb->n;
+    pb->node_of = nb_alloc(n * sizeof(int));
+    pb->elem_of = nb_alloc(n * sizeof(int));
+    pb->seed = nb_calloc((size_t)pb->m, sizeof(double));
+    pb->x_graph = nb_alloc(n * sizeof(double));
+    if (!pb->node_of || !pb->elem_of || !pb->seed || !pb->x_graph) {
+        problem_free(pb);
+        return nb_fail(NB_ENOMEM, "least squares: out of memory");
+    }
+    int j = 0;
+    for (int k = 0; k < pb->n_nodes; k++) {
+        int count = nb_is_param(pb->nodes[k]) ? (int)nb_value(pb->nodes[k])->size : 1;
+        for (int e = 0; e < count; e++, j++) {
+            pb->node_of[j] = k;
+            pb->elem_of[j] = e;
+        }
+    }
+    return NB_OK;
+}
+
 static nb_status problem_init(lsq_problem *pb, nb_node *residual, int n_nodes, nb_node *const *nodes,
                               const double *weights)
 {
@@ -207,50 +261,14 @@ static nb_status problem_init(lsq_problem *pb, nb_node *residual, int n_nodes, n
     pb->m = (int)m;
     pb->weights = weights;
     pb->pointwise = true;
-    int64_t n = 0;
-    for (int k = 0; k < n_nodes; k++) {
-        nb_node *node = nodes[k];
-        if (!node || nb_node_graph(node) != graph)
-            return nb_fail(NB_EARG, "least squares: parameter node %d is NULL or from another graph", k + 1);
-        if (node_is_pointwise_input(node, pb->m)) {
-            if (!nb_requires_grad(node))
-                return nb_fail(NB_EARG,
-                               "least squares: input '%s' must be marked nb_set_requires_grad(node, true)",
-                               nb_node_name(node));
-            n += 1;
-        } else if (nb_is_param(node)) {
-            pb->pointwise = false;
-            n += nb_value(node)->size;
-        } else {
-            char shape[96];
-            const nb_tensor *v = nb_value(node);
-            return nb_fail(NB_EARG,
-                           "least squares: '%s' (%s, shape %s) is neither a parameter nor an input of shape "
-                           "[%d] (one per residual)",
-                           nb_node_name(node), nb_node_op(node), nb_shape_str(v->ndim, v->shape, shape, sizeof shape),
-                           pb->m);
-        }
-    }
+    int64_t n;
+    nb_status status = count_scalars(pb, graph, &n);
+    if (status != NB_OK)
+        return status;
     if (n > 100000)
         return nb_fail(NB_EARG, "least squares: %lld parameters are too many for a dense solver", (long long)n);
     pb->n = (int)n;
-    pb->node_of = nb_alloc((size_t)n * sizeof(int));
-    pb->elem_of = nb_alloc((size_t)n * sizeof(int));
-    pb->seed = nb_calloc((size_t)pb->m, sizeof(double));
-    pb->x_graph = nb_alloc((size_t)n * sizeof(double));
-    if (!pb->node_of || !pb->elem_of || !pb->seed || !pb->x_graph) {
-        problem_free(pb);
-        return nb_fail(NB_ENOMEM, "least squares: out of memory");
-    }
-    int j = 0;
-    for (int k = 0; k < n_nodes; k++) {
-        int count = nb_is_param(nodes[k]) ? (int)nb_value(nodes[k])->size : 1;
-        for (int e = 0; e < count; e++, j++) {
-            pb->node_of[j] = k;
-            pb->elem_of[j] = e;
-        }
-    }
-    return NB_OK;
+    return map_scalars(pb);
 }
 
 static void set_point(lsq_problem *pb, const double *x)
@@ -287,6 +305,53 @@ static nb_status evaluate(lsq_problem *pb, const double *x, double *f, bool *fin
     return NB_OK;
 }
 
+/* The pointwise case: one backward pass seeded with ones leaves column j of the Jacobian
+ * in the gradient of scalar j's input. */
+static nb_status jacobian_pointwise(lsq_problem *pb, nb_graph *graph, double *jac)
+{
+    int m = pb->m, n = pb->n;
+    nb_zero_grad(graph);
+    nb_status status = nb_backward_seed(pb->residual, NULL);
+    if (status != NB_OK)
+        return status;
+    for (int j = 0; j < n; j++) {
+        const double *grad = nb_grad(pb->nodes[pb->node_of[j]])->data;
+        double *column = jac + (size_t)j * m;
+        for (int i = 0; i < m; i++)
+            column[i] = pb->weights ? pb->weights[i] * grad[i] : grad[i];
+    }
+    return NB_OK;
+}
+
+/* The general case: one backward pass per residual gives row i of the Jacobian. */
+static nb_status jacobian_by_rows(lsq_problem *pb, nb_graph *graph, double *jac)
+{
+    int m = pb->m, n = pb->n;
+    for (int i = 0; i < m; i++) {
+        pb->seed[i] = 1;
+        nb_zero_grad(graph);
+        nb_status status = nb_backward_seed(pb->residual, pb->seed);
+        pb->seed[i] = 0;
+        if (status != NB_OK)
+            return status;
+        double w = pb->weights ? pb->weights[i] : 1;
+        for (int j = 0; j < n; j++) {
+            nb_node *node = pb->nodes[pb->node_of[j]];
+            const double *grad = nb_grad(node)->data;
+            double d;
+            if (nb_is_param(node)) {
+                d = grad[pb->elem_of[j]];
+            } else {
+                d = 0;
+                for (int k = 0; k < m; k++)
+                    d += grad[k];
+            }
+            jac[i + (size_t)j * m] = w * d;
+        }
+    }
+    return NB_OK;
+}
+
 /* jac (m x n, column-major) := d f / d x at x, by backpropagation. *finite as above. */
 static nb_status jacobian(lsq_problem *pb, const double *x, double *f_scratch, double *jac, bool *finite)
 {
@@ -297,46 +362,12 @@ static nb_status jacobian(lsq_problem *pb, const double *x, double *f_scratch, d
             return status;
     }
     nb_graph *graph = nb_node_graph(pb->residual);
-    int m = pb->m, n = pb->n;
-    if (pb->pointwise) {
-        nb_zero_grad(graph);
-        nb_status status = nb_backward_seed(pb->residual, NULL);
-        if (status != NB_OK)
-            return status;
-        for (int j = 0; j < n; j++) {
-            const double *grad = nb_grad(pb->nodes[pb->node_of[j]])->data;
-            double *column = jac + (size_t)j * m;
-            for (int i = 0; i < m; i++)
-                column[i] = pb->weights ? pb->weights[i] * grad[i] : grad[i];
-        }
-    } else {
-        /* One backward pass per residual: row i of the Jacobian. */
-        for (int i = 0; i < m; i++) {
-            pb->seed[i] = 1;
-            nb_zero_grad(graph);
-            nb_status status = nb_backward_seed(pb->residual, pb->seed);
-            pb->seed[i] = 0;
-            if (status != NB_OK)
-                return status;
-            double w = pb->weights ? pb->weights[i] : 1;
-            for (int j = 0; j < n; j++) {
-                nb_node *node = pb->nodes[pb->node_of[j]];
-                const double *grad = nb_grad(node)->data;
-                double d;
-                if (nb_is_param(node)) {
-                    d = grad[pb->elem_of[j]];
-                } else {
-                    d = 0;
-                    for (int k = 0; k < m; k++)
-                        d += grad[k];
-                }
-                jac[i + (size_t)j * m] = w * d;
-            }
-        }
-    }
+    nb_status status = pb->pointwise ? jacobian_pointwise(pb, graph, jac) : jacobian_by_rows(pb, graph, jac);
+    if (status != NB_OK)
+        return status;
     pb->n_jacobians++;
     bool ok = true;
-    for (size_t k = 0; k < (size_t)m * n; k++)
+    for (size_t k = 0; k < (size_t)pb->m * pb->n; k++)
         ok &= isfinite(jac[k]) != 0;
     *finite = ok;
     return NB_OK;
@@ -749,17 +780,15 @@ static char *name_of_scalar(const lsq_problem *pb, int j)
     return nb_strdup(buf);
 }
 
-/* Covariance, standard errors and intervals at the solution; fails on a singular
- * Jacobian, naming a parameter that the others make redundant. */
-static nb_status finish_statistics(lsq_problem *pb, const double *x, double *jac, double *f_scratch,
-                                   const double *cov_given, const nb_lsq_options *opt, bool tolerate_singular,
-                                   nb_lsq_result *result)
+/* The residuals at the solution (and the graph's values with them): the sum of squares,
+ * the degrees of freedom and the parameters into result. */
+static nb_status residual_summary(lsq_problem *pb, const double *x, double *f_scratch, const nb_lsq_options *opt,
+                                  nb_lsq_result *result)
 {
     int n = pb->n, m = pb->m;
     bool finite;
-    nb_status status;
-    /* The residuals at the solution (and the graph's values with them). */
-    if ((status = evaluate(pb, x, f_scratch, &finite)) != NB_OK)
+    nb_status status = evaluate(pb, x, f_scratch, &finite);
+    if (status != NB_OK)
         return status;
     double sse = 0;
     for (int i = 0; i < m; i++)
@@ -772,21 +801,59 @@ static nb_status finish_statistics(lsq_problem *pb, const double *x, double *jac
     memcpy(result->params, x, (size_t)n * sizeof *x);
     if (!finite)
         return nb_fail(NB_ENUMERIC, "the residuals are not finite at the solution");
+    return NB_OK;
+}
 
-    int rank = n, dependent = -1;
+/* (JᵀJ)⁻¹ into result->covariance: the one given (a NaN diagonal marks where its rank
+ * ends), or from the Jacobian at x. */
+static nb_status unscaled_covariance(lsq_problem *pb, const double *x, double *jac, double *f_scratch,
+                                     const double *cov_given, nb_lsq_result *result, int *rank, int *dependent)
+{
+    int n = pb->n;
+    *rank = n, *dependent = -1;
     if (cov_given) {
         memcpy(result->covariance, cov_given, (size_t)n * n * sizeof(double));
-        for (int j = 0; j < n && rank == n; j++)
+        for (int j = 0; j < n && *rank == n; j++)
             if (isnan(cov_given[j * n + j]))
-                rank = j, dependent = j;
-    } else {
-        if ((status = jacobian(pb, x, f_scratch, jac, &finite)) != NB_OK)
-            return status;
-        if (!finite)
-            return nb_fail(NB_ENUMERIC, "the Jacobian is not finite at the solution");
-        if ((status = lsq_inverse_normal(m, n, jac, result->covariance, &rank, &dependent)) != NB_OK)
-            return status;
+                *rank = j, *dependent = j;
+        return NB_OK;
     }
+    bool finite;
+    nb_status status = jacobian(pb, x, f_scratch, jac, &finite);
+    if (status != NB_OK)
+        return status;
+    if (!finite)
+        return nb_fail(NB_ENUMERIC, "the Jacobian is not finite at the solution");
+    return lsq_inverse_normal(pb->m, n, jac, result->covariance, rank, dependent);
+}
+
+/* NB_ENUMERIC naming the parameter that the others make redundant. */
+static nb_status singular_failure(const nb_lsq_result *result, int n, int rank, int dependent)
+{
+    char names[512] = "";
+    size_t used = 0;
+    for (int j = 0; j < n && used < sizeof names; j++)
+        if (j != dependent)
+            used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "", result->names[j]);
+    return nb_fail(NB_ENUMERIC,
+                   "the Jacobian is singular (rank %d of %d): the data cannot tell '%s' apart from a "
+                   "combination of %s, so the parameters are not determined; drop or fix one of them",
+                   rank, n, result->names[dependent], names);
+}
+
+/* Covariance, standard errors and intervals at the solution; fails on a singular
+ * Jacobian unless tolerate_singular, when they are NaN. */
+static nb_status finish_statistics(lsq_problem *pb, const double *x, double *jac, double *f_scratch,
+                                   const double *cov_given, const nb_lsq_options *opt, bool tolerate_singular,
+                                   nb_lsq_result *result)
+{
+    int n = pb->n;
+    nb_status status = residual_summary(pb, x, f_scratch, opt, result);
+    int rank, dependent;
+    if (status == NB_OK)
+        status = unscaled_covariance(pb, x, jac, f_scratch, cov_given, result, &rank, &dependent);
+    if (status != NB_OK)
+        return status;
     if (rank < n && tolerate_singular) {
         /* A point found by other means is reported as it is; it has no covariance. */
         for (int a = 0; a < n * n; a++)
@@ -795,19 +862,9 @@ static nb_status finish_statistics(lsq_problem *pb, const double *x, double *jac
             result->std_error[j] = result->ci_low[j] = result->ci_high[j] = NAN;
         return NB_OK;
     }
-    if (rank < n) {
-        char names[512] = "";
-        size_t used = 0;
-        for (int j = 0; j < n && used < sizeof names; j++)
-            if (j != dependent)
-                used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "",
-                                         result->names[j]);
-        return nb_fail(NB_ENUMERIC,
-                       "the Jacobian is singular (rank %d of %d): the data cannot tell '%s' apart from a "
-                       "combination of %s, so the parameters are not determined; drop or fix one of them",
-                       rank, n, result->names[dependent], names);
-    }
-    double s2 = result->dof > 0 ? sse / (double)result->dof : NAN;
+    if (rank < n)
+        return singular_failure(result, n, rank, dependent);
+    double s2 = result->dof > 0 ? result->sse / (double)result->dof : NAN;
     double scale = opt->absolute_sigma ? 1 : s2;
     double t = result->dof > 0 ? nb_student_t_quantile(0.5 + opt->confidence / 2, (double)result->dof) : NAN;
     for (int a = 0; a < n * n; a++)
