@@ -482,47 +482,66 @@ static void cell_text(double v, bool integers, char *out, size_t size)
 /* Cell edges on whole units, so that neighbouring cells meet without a seam. */
 static double grid_edge(double origin, double cell, int k) { return round(origin + cell * k); }
 
+/* The colour of a cell: viridis over [vmin, vmax], grey where the value is not finite. */
+static rgb cell_color(const heatmap_layout *hl, double v)
+{
+    return isfinite(v) ? rgb_of(nb_viridis((v - hl->vmin) / (hl->vmax - hl->vmin))) : (rgb){0.82, 0.82, 0.82};
+}
+
+/* The cell annotations' font size: at most the axis labels' and 0.4 cell, less when the
+ * widest number would not fit in 0.86 cell. */
+static double annotation_size(cairo_t *cr, const theme *th, const panel_layout *pl, bool integers)
+{
+    const heatmap *map = pl->panel->heatmap;
+    char text[48];
+    double size = fmin(th->font, 0.4 * pl->map.cell), widest = 0;
+    plot_set_font(cr, size, false);
+    for (int i = 0; i < map->rows * map->cols; i++) {
+        cell_text(map->values[i], integers, text, sizeof text);
+        widest = fmax(widest, plot_text_width(cr, text));
+    }
+    if (widest > 0.86 * pl->map.cell)
+        size *= 0.86 * pl->map.cell / widest;
+    return size;
+}
+
+/* Each cell's value in black or white, whichever reads better on its colour. */
+static void draw_annotations(cairo_t *cr, const theme *th, const panel_layout *pl)
+{
+    const heatmap *map = pl->panel->heatmap;
+    const heatmap_layout *hl = &pl->map;
+    bool integers = all_integers(map);
+    double size = annotation_size(cr, th, pl, integers);
+    if (size < 5) /* too small to read: the colours alone must speak */
+        return;
+    plot_set_font(cr, size, false);
+    char text[48];
+    for (int i = 0; i < map->rows; i++)
+        for (int j = 0; j < map->cols; j++) {
+            double v = map->values[i * map->cols + j];
+            double ink = luminance(cell_color(hl, v)) > 0.45 ? 0.0 : 1.0;
+            cairo_set_source_rgb(cr, ink, ink, ink);
+            cell_text(v, integers, text, sizeof text);
+            plot_draw_text(cr, text, pl->plot.x + (j + 0.5) * hl->cell, pl->plot.y + (i + 0.5) * hl->cell, 0.5,
+                           0.5, 0);
+        }
+}
+
 static void draw_heatmap_cells(cairo_t *cr, const theme *th, const panel_layout *pl)
 {
     const heatmap *map = pl->panel->heatmap;
     const heatmap_layout *hl = &pl->map;
     for (int i = 0; i < map->rows; i++)
         for (int j = 0; j < map->cols; j++) {
-            double v = map->values[i * map->cols + j];
             double x0 = grid_edge(pl->plot.x, hl->cell, j), x1 = grid_edge(pl->plot.x, hl->cell, j + 1);
             double y0 = grid_edge(pl->plot.y, hl->cell, i), y1 = grid_edge(pl->plot.y, hl->cell, i + 1);
-            if (isfinite(v))
-                set_color(cr, nb_viridis((v - hl->vmin) / (hl->vmax - hl->vmin)), 1);
-            else
-                cairo_set_source_rgb(cr, 0.82, 0.82, 0.82);
+            rgb c = cell_color(hl, map->values[i * map->cols + j]);
+            cairo_set_source_rgb(cr, c.r, c.g, c.b);
             cairo_rectangle(cr, x0, y0, x1 - x0, y1 - y0);
             cairo_fill(cr);
         }
-    if (!map->annotate)
-        return;
-
-    bool integers = all_integers(map);
-    char text[48];
-    double size = fmin(th->font, 0.4 * hl->cell), widest = 0;
-    plot_set_font(cr, size, false);
-    for (int i = 0; i < map->rows * map->cols; i++) {
-        cell_text(map->values[i], integers, text, sizeof text);
-        widest = fmax(widest, plot_text_width(cr, text));
-    }
-    if (widest > 0.86 * hl->cell)
-        size *= 0.86 * hl->cell / widest;
-    if (size < 5) /* too small to read: the colours alone must speak */
-        return;
-    plot_set_font(cr, size, false);
-    for (int i = 0; i < map->rows; i++)
-        for (int j = 0; j < map->cols; j++) {
-            double v = map->values[i * map->cols + j];
-            rgb fill = isfinite(v) ? rgb_of(nb_viridis((v - hl->vmin) / (hl->vmax - hl->vmin))) : (rgb){0.82, 0.82, 0.82};
-            double ink = luminance(fill) > 0.45 ? 0.0 : 1.0;
-            cairo_set_source_rgb(cr, ink, ink, ink);
-            cell_text(v, integers, text, sizeof text);
-            plot_draw_text(cr, text, pl->plot.x + (j + 0.5) * hl->cell, pl->plot.y + (i + 0.5) * hl->cell, 0.5, 0.5, 0);
-        }
+    if (map->annotate)
+        draw_annotations(cr, th, pl);
 }
 
 static void draw_colorbar(cairo_t *cr, const theme *th, const panel_layout *pl)
