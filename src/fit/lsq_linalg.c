@@ -53,6 +53,45 @@ double lsq_norm(int n, const double *x)
     return big * sqrt(sum);
 }
 
+/* Pivot: the remaining column of largest norm becomes column j. */
+static void pivot(int m, int n, double *a, int j, int *perm, double *rdiag, double *work)
+{
+    int best = j;
+    for (int k = j + 1; k < n; k++)
+        if (rdiag[k] > rdiag[best])
+            best = k;
+    if (best == j)
+        return;
+    for (int i = 0; i < m; i++) {
+        double t = A(i, j);
+        A(i, j) = A(i, best);
+        A(i, best) = t;
+    }
+    rdiag[best] = rdiag[j];
+    work[best] = work[j];
+    int t = perm[j];
+    perm[j] = perm[best];
+    perm[best] = t;
+}
+
+/* Apply the reflection stored in a(j:m, j) to column k (k > j) and downdate the norm of
+ * what is left of that column, recomputing it when cancellation has eaten it. */
+static void reflect_column(int m, double *a, int j, int k, double *rdiag, double *work)
+{
+    double t = dot(m - j, &A(j, j), &A(j, k)) / A(j, j);
+    for (int i = j; i < m; i++)
+        A(i, k) -= t * A(i, j);
+    if (rdiag[k] == 0)
+        return;
+    double ratio = A(j, k) / rdiag[k];
+    rdiag[k] *= sqrt(fmax(0, 1 - ratio * ratio));
+    double rel = rdiag[k] / work[k];
+    if (0.05 * rel * rel <= DBL_EPSILON) {
+        rdiag[k] = lsq_norm(m - j - 1, &A(j + 1, k));
+        work[k] = rdiag[k];
+    }
+}
+
 void lsq_qr(int m, int n, double *a, int *perm, double *rdiag, double *col_norm, double *work)
 {
     /* work[j]: the norm column j had when rdiag[j] was last computed from scratch. */
@@ -62,23 +101,7 @@ void lsq_qr(int m, int n, double *a, int *perm, double *rdiag, double *col_norm,
         perm[j] = j;
     }
     for (int j = 0; j < n && j < m; j++) {
-        /* Pivot: the remaining column of largest norm goes first. */
-        int best = j;
-        for (int k = j + 1; k < n; k++)
-            if (rdiag[k] > rdiag[best])
-                best = k;
-        if (best != j) {
-            for (int i = 0; i < m; i++) {
-                double t = A(i, j);
-                A(i, j) = A(i, best);
-                A(i, best) = t;
-            }
-            rdiag[best] = rdiag[j];
-            work[best] = work[j];
-            int t = perm[j];
-            perm[j] = perm[best];
-            perm[best] = t;
-        }
+        pivot(m, n, a, j, perm, rdiag, work);
         /* The reflection that zeroes a(j+1:m, j). */
         double norm = lsq_norm(m - j, &A(j, j));
         if (norm == 0) {
@@ -90,22 +113,8 @@ void lsq_qr(int m, int n, double *a, int *perm, double *rdiag, double *col_norm,
         for (int i = j; i < m; i++)
             A(i, j) /= norm;
         A(j, j) += 1;
-        /* Apply it to the remaining columns and downdate their norms. */
-        for (int k = j + 1; k < n; k++) {
-            double t = dot(m - j, &A(j, j), &A(j, k)) / A(j, j);
-            for (int i = j; i < m; i++)
-                A(i, k) -= t * A(i, j);
-            if (rdiag[k] != 0) {
-                double ratio = A(j, k) / rdiag[k];
-                rdiag[k] *= sqrt(fmax(0, 1 - ratio * ratio));
-                /* Recompute when cancellation has eaten the downdated norm. */
-                double rel = rdiag[k] / work[k];
-                if (0.05 * rel * rel <= DBL_EPSILON) {
-                    rdiag[k] = lsq_norm(m - j - 1, &A(j + 1, k));
-                    work[k] = rdiag[k];
-                }
-            }
-        }
+        for (int k = j + 1; k < n; k++)
+            reflect_column(m, a, j, k, rdiag, work);
         rdiag[j] = -norm;
     }
 }
@@ -119,6 +128,68 @@ void lsq_qr_apply_qt(int m, int n, const double *a, double *b)
         for (int i = j; i < m; i++)
             b[i] += t * A(i, j);
     }
+}
+
+/* One Givens rotation that zeroes b against a, as MINPACK computes it (through the
+ * cotangent or the tangent, whichever is at most one). */
+static void givens(double a, double b, double *c, double *s)
+{
+    if (fabs(a) < fabs(b)) {
+        double cotan = a / b;
+        *s = 0.5 / sqrt(0.25 + 0.25 * cotan * cotan);
+        *c = *s * cotan;
+    } else {
+        double tan = b / a;
+        *c = 0.5 / sqrt(0.25 + 0.25 * tan * tan);
+        *s = *c * tan;
+    }
+}
+
+/* Rotate the extra row d e_j (in sdiag) into the lower triangle of r, column by column,
+ * carrying its right-hand side (zero) against work. */
+static void fold_row(int n, double *r, int ldr, int j, double d, double *sdiag, double *work)
+{
+    for (int k = j; k < n; k++)
+        sdiag[k] = 0;
+    sdiag[j] = d;
+    double qtbpj = 0; /* the extra row's right-hand side */
+    for (int k = j; k < n; k++) {
+        if (sdiag[k] == 0)
+            continue;
+        double c, s;
+        givens(R(k, k), sdiag[k], &c, &s);
+        R(k, k) = c * R(k, k) + s * sdiag[k];
+        double t = c * work[k] + s * qtbpj;
+        qtbpj = -s * work[k] + c * qtbpj;
+        work[k] = t;
+        for (int i = k + 1; i < n; i++) {
+            t = c * R(i, k) + s * sdiag[i];
+            sdiag[i] = -s * R(i, k) + c * sdiag[i];
+            R(i, k) = t;
+        }
+    }
+}
+
+/* Back-substitution with S (diagonal sdiag, the rest in r's strict lower triangle) into
+ * x, unpermuted; a singular S gets the minimum-norm-in-its-part solution. */
+static void solve_folded(int n, const double *r, int ldr, const int *perm, const double *sdiag, double *work,
+                         double *x)
+{
+    int nsing = n;
+    for (int j = 0; j < n; j++) {
+        if (sdiag[j] == 0 && nsing == n)
+            nsing = j;
+        if (nsing < n)
+            work[j] = 0;
+    }
+    for (int j = nsing - 1; j >= 0; j--) {
+        double sum = 0;
+        for (int i = j + 1; i < nsing; i++)
+            sum += R(i, j) * work[i];
+        work[j] = (work[j] - sum) / sdiag[j];
+    }
+    for (int j = 0; j < n; j++)
+        x[perm[j]] = work[j];
 }
 
 /* Solve min |[R; sqrt(par) D] z - [qtb; 0]| in place of R's lower triangle: Givens
@@ -136,54 +207,12 @@ static void damped_solve(int n, double *r, int ldr, const int *perm, const doubl
     }
     for (int j = 0; j < n; j++) {
         double d = diag_scaled[perm[j]];
-        if (d != 0) {
-            for (int k = j; k < n; k++)
-                sdiag[k] = 0;
-            sdiag[j] = d;
-            double qtbpj = 0; /* the extra row's right-hand side */
-            for (int k = j; k < n; k++) {
-                if (sdiag[k] == 0)
-                    continue;
-                double c, s;
-                if (fabs(R(k, k)) < fabs(sdiag[k])) {
-                    double cotan = R(k, k) / sdiag[k];
-                    s = 0.5 / sqrt(0.25 + 0.25 * cotan * cotan);
-                    c = s * cotan;
-                } else {
-                    double tan = sdiag[k] / R(k, k);
-                    c = 0.5 / sqrt(0.25 + 0.25 * tan * tan);
-                    s = c * tan;
-                }
-                R(k, k) = c * R(k, k) + s * sdiag[k];
-                double t = c * work[k] + s * qtbpj;
-                qtbpj = -s * work[k] + c * qtbpj;
-                work[k] = t;
-                for (int i = k + 1; i < n; i++) {
-                    t = c * R(i, k) + s * sdiag[i];
-                    sdiag[i] = -s * R(i, k) + c * sdiag[i];
-                    R(i, k) = t;
-                }
-            }
-        }
+        if (d != 0)
+            fold_row(n, r, ldr, j, d, sdiag, work);
         sdiag[j] = R(j, j);
         R(j, j) = x[j];
     }
-    /* Back-substitution with S; a singular S gets the minimum-norm-in-its-part solution. */
-    int nsing = n;
-    for (int j = 0; j < n; j++) {
-        if (sdiag[j] == 0 && nsing == n)
-            nsing = j;
-        if (nsing < n)
-            work[j] = 0;
-    }
-    for (int j = nsing - 1; j >= 0; j--) {
-        double sum = 0;
-        for (int i = j + 1; i < nsing; i++)
-            sum += R(i, j) * work[i];
-        work[j] = (work[j] - sum) / sdiag[j];
-    }
-    for (int j = 0; j < n; j++)
-        x[perm[j]] = work[j];
+    solve_folded(n, r, ldr, perm, sdiag, work, x);
 }
 
 /* The Gauss–Newton step -R⁻¹ qtb into x (the least-squares one, zero beyond the first
@@ -540,19 +569,10 @@ nb_status lsq_linear_solve(int m, int n, const double *a, const double *b, doubl
     return NB_OK;
 }
 
-nb_status lsq_inverse_normal(int m, int n, const double *jac, double *cov, int *rank, int *dependent)
+/* a := jac with each column divided by the power of two just above its norm (exact),
+ * kept in scale. */
+static void scale_columns_pow2(int m, int n, const double *jac, double *a, double *scale)
 {
-    /* Double precision is enough here (the Jacobian itself is double); columns scaled by
-     * powers of two (exactly) so that the rank test compares like with like. */
-    size_t mn = (size_t)m * (size_t)n;
-    double *a = nb_alloc(mn * sizeof *a), *rinv = nb_alloc((size_t)n * n * sizeof *rinv);
-    double *scale = nb_alloc((size_t)n * sizeof *scale), *rdiag = nb_alloc((size_t)n * sizeof *rdiag);
-    double *norms = nb_alloc((size_t)n * sizeof *norms), *work = nb_alloc((size_t)n * sizeof *work);
-    int *perm = nb_alloc((size_t)n * sizeof *perm);
-    if (!a || !rinv || !scale || !rdiag || !norms || !work || !perm) {
-        nb_free(a), nb_free(rinv), nb_free(scale), nb_free(rdiag), nb_free(norms), nb_free(work), nb_free(perm);
-        return nb_fail(NB_ENOMEM, "out of memory for the covariance of %d parameters", n);
-    }
     for (int j = 0; j < n; j++) {
         int exponent = 0;
         double norm = lsq_norm(m, jac + (size_t)j * m);
@@ -562,13 +582,12 @@ nb_status lsq_inverse_normal(int m, int n, const double *jac, double *cov, int *
         for (int i = 0; i < m; i++)
             A(i, j) = jac[i + (size_t)j * m] / scale[j];
     }
-    lsq_qr(m, n, a, perm, rdiag, norms, work);
-    int r = 0;
-    while (r < n && fabs(rdiag[r]) > RANK_TOLERANCE * fabs(rdiag[0]))
-        r++;
-    *rank = r;
-    *dependent = r < n ? perm[r] : -1;
-    /* rinv = R⁻¹, upper triangular r x r; R(i, k) is a(i, k) above the diagonal. */
+}
+
+/* rinv = R⁻¹ for the leading r x r part of lsq_qr's R (upper triangle in a above the
+ * diagonal, diagonal in rdiag); rinv is r x r, column-major. */
+static void invert_r(int m, int r, const double *a, const double *rdiag, double *rinv)
+{
     for (int j = 0; j < r; j++) {
         for (int i = 0; i < r; i++)
             rinv[i + (size_t)j * r] = 0;
@@ -580,6 +599,12 @@ nb_status lsq_inverse_normal(int m, int n, const double *jac, double *cov, int *
             rinv[i + (size_t)j * r] = -sum / rdiag[i];
         }
     }
+}
+
+/* cov = R⁻¹ R⁻ᵀ unpermuted and unscaled; NaN for the parameters beyond the rank. */
+static void covariance_from_rinv(int n, int r, const double *rinv, const int *perm, const double *scale,
+                                 double *cov)
+{
     for (int k = 0; k < n * n; k++)
         cov[k] = NAN;
     for (int p = 0; p < r; p++)
@@ -589,6 +614,31 @@ nb_status lsq_inverse_normal(int m, int n, const double *jac, double *cov, int *
                 sum += rinv[p + (size_t)k * r] * rinv[q + (size_t)k * r];
             cov[perm[p] * n + perm[q]] = sum / (scale[perm[p]] * scale[perm[q]]);
         }
+}
+
+nb_status lsq_inverse_normal(int m, int n, const double *jac, double *cov, int *rank, int *dependent)
+{
+    /* Double precision is enough here (the Jacobian itself is double); columns scaled by
+     * powers of two (exactly) so that the rank test compares like with like. */
+    size_t mn = (size_t)m * (size_t)n;
+    double *a = nb_alloc(mn * sizeof *a), *rinv = nb_alloc((size_t)n * n * sizeof *rinv);
+    double *scale = nb_alloc((size_t)n * sizeof *scale), *rdiag = nb_alloc((size_t)n * sizeof *rdiag);
+    double *norms = nb_alloc((size_t)n * sizeof *norms), *work = nb_alloc((size_t)n * sizeof *work);
+    int *perm = nb_alloc((size_t)n * sizeof *perm);
+    nb_status status = NB_OK;
+    if (!a || !rinv || !scale || !rdiag || !norms || !work || !perm) {
+        status = nb_fail(NB_ENOMEM, "out of memory for the covariance of %d parameters", n);
+    } else {
+        scale_columns_pow2(m, n, jac, a, scale);
+        lsq_qr(m, n, a, perm, rdiag, norms, work);
+        int r = 0;
+        while (r < n && fabs(rdiag[r]) > RANK_TOLERANCE * fabs(rdiag[0]))
+            r++;
+        *rank = r;
+        *dependent = r < n ? perm[r] : -1;
+        invert_r(m, r, a, rdiag, rinv);
+        covariance_from_rinv(n, r, rinv, perm, scale, cov);
+    }
     nb_free(a), nb_free(rinv), nb_free(scale), nb_free(rdiag), nb_free(norms), nb_free(work), nb_free(perm);
-    return NB_OK;
+    return status;
 }
