@@ -171,6 +171,60 @@ static const char *choose_core_type(const char **why)
     return core_type_for_cpu(why);
 }
 
+/* dlopen the library `name` with OPENBLAS_CORETYPE set to core_type for its load and
+ * OPENBLAS_NUM_THREADS to 1 (nabla does the threading: OpenBLAS need not start a pool of
+ * its own). A library already loaded (something else linked it) is used as it is: its
+ * kernels are chosen already, and *preloaded says so. NULL when it cannot be loaded. */
+static void *open_library(const char *name, const char *core_type, bool *preloaded)
+{
+    void *handle = dlopen(name, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+    *preloaded = handle != NULL;
+    if (handle)
+        return handle;
+    env_change core, threads;
+    env_set(&core, "OPENBLAS_CORETYPE", core_type, true);
+    env_set(&threads, "OPENBLAS_NUM_THREADS", "1", false);
+    handle = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+    env_restore(&core);
+    env_restore(&threads);
+    return handle;
+}
+
+/* Take the library's products when it has them and they agree with the portable loops;
+ * else let it go. */
+static bool use_library(void *handle, bool preloaded)
+{
+    blas.sgemm = (sgemm_fn)dlsym(handle, "cblas_sgemm");
+    blas.dgemm = (dgemm_fn)dlsym(handle, "cblas_dgemm");
+    if (blas.sgemm && blas.dgemm && library_agrees())
+        return true;
+    blas.sgemm = NULL;
+    blas.dgemm = NULL;
+    if (!preloaded)
+        dlclose(handle);
+    return false;
+}
+
+/* Run OpenBLAS single-threaded, and say which library and kernels do the products. */
+static void describe_library(void *handle, const char *name, bool preloaded, const char *why)
+{
+    void (*set_num_threads)(int) = (void (*)(int))dlsym(handle, "openblas_set_num_threads");
+    char *(*core_name)(void) = (char *(*)(void))dlsym(handle, "openblas_get_corename");
+    char *(*config)(void) = (char *(*)(void))dlsym(handle, "openblas_get_config");
+    if (set_num_threads)
+        set_num_threads(1);
+    if (!core_name) {
+        snprintf(blas.description, sizeof blas.description, "%s (not OpenBLAS; its own kernel choice)", name);
+        return;
+    }
+    /* "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH ...": keep the version */
+    char version[48] = "";
+    if (config)
+        sscanf(config(), "%*s %40s", version);
+    snprintf(blas.description, sizeof blas.description, "OpenBLAS %s %s (%s)", version, core_name(),
+             preloaded ? "loaded before nabla could choose its kernels" : why);
+}
+
 static void load_blas(void)
 {
     /* libopenblas.so.0 is OpenBLAS itself; libblas.so.3 is whatever BLAS the system
@@ -179,45 +233,12 @@ static void load_blas(void)
     const char *why = "chosen by OpenBLAS";
     const char *core_type = choose_core_type(&why);
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        /* Already loaded (something else linked it): its kernels are chosen already. */
-        void *handle = dlopen(names[i], RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
-        bool preloaded = handle != NULL;
-        if (!handle) {
-            env_change core, threads;
-            env_set(&core, "OPENBLAS_CORETYPE", core_type, true);
-            /* nabla does the threading: OpenBLAS need not start a pool of its own */
-            env_set(&threads, "OPENBLAS_NUM_THREADS", "1", false);
-            handle = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
-            env_restore(&core);
-            env_restore(&threads);
-        }
-        if (!handle)
-            continue;
-        blas.sgemm = (sgemm_fn)dlsym(handle, "cblas_sgemm");
-        blas.dgemm = (dgemm_fn)dlsym(handle, "cblas_dgemm");
-        if (!blas.sgemm || !blas.dgemm || !library_agrees()) {
-            blas.sgemm = NULL;
-            blas.dgemm = NULL;
-            if (!preloaded)
-                dlclose(handle);
-            continue;
-        }
-        void (*set_num_threads)(int) = (void (*)(int))dlsym(handle, "openblas_set_num_threads");
-        char *(*core_name)(void) = (char *(*)(void))dlsym(handle, "openblas_get_corename");
-        char *(*config)(void) = (char *(*)(void))dlsym(handle, "openblas_get_config");
-        if (set_num_threads)
-            set_num_threads(1);
-        if (!core_name) {
-            snprintf(blas.description, sizeof blas.description, "%s (not OpenBLAS; its own kernel choice)", names[i]);
+        bool preloaded;
+        void *handle = open_library(names[i], core_type, &preloaded);
+        if (handle && use_library(handle, preloaded)) {
+            describe_library(handle, names[i], preloaded, why);
             return;
         }
-        /* "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH ...": keep the version */
-        char version[48] = "";
-        if (config)
-            sscanf(config(), "%*s %40s", version);
-        snprintf(blas.description, sizeof blas.description, "OpenBLAS %s %s (%s)", version, core_name(),
-                 preloaded ? "loaded before nabla could choose its kernels" : why);
-        return;
     }
     snprintf(blas.description, sizeof blas.description, "portable C (no BLAS library could be loaded)");
 }
