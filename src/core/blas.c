@@ -1,28 +1,26 @@
 /* Matrix products on the fastest correct kernels this machine has.
  *
- * Why OpenBLAS, loaded by hand: measured on an AMD Zen 5 (bench/gemm.sh), Debian's
- * OpenBLAS 0.3.21 with its SkylakeX (AVX-512) kernels runs the products of an MLP at
- * batch 64 at 150-200 GFLOP/s per core, ahead of BLIS 0.9.0 with its skx kernels (11-112
- * on the same shapes; its own detection picks "generic" here, 26) and libxsmm 1.17
- * (47-192). But OpenBLAS picks its kernels once, when the library is loaded, from a list
- * of CPU models it knows: on CPUs newer than itself it falls back to Haswell (AVX2) or
- * even Prescott (SSE3) kernels, 2-6 times slower. Its only override is the
- * OPENBLAS_CORETYPE variable, read at load time. So nabla does not link OpenBLAS; it
- * loads it at the first product, after setting OPENBLAS_CORETYPE from what the CPU
- * itself reports (cpuid, through __builtin_cpu_supports): SkylakeX kernels where the CPU
- * and the OS support the AVX-512 F/CD/DQ/BW/VL instructions they use, Haswell kernels
- * where it has AVX2 and FMA, OpenBLAS's own choice otherwise. This overrides an inherited
- * OPENBLAS_CORETYPE (machines set one to work around the misdetection); the variable
- * NABLA_BLAS_CORETYPE overrides nabla ("auto": leave it to OpenBLAS). The environment is
- * put back as it was once the library is loaded.
+ * OpenBLAS, loaded by hand: it is the fastest of the libraries Debian packages for the
+ * products of a small MLP, but it picks its kernels once, when it is loaded, from a list
+ * of CPU models it knows, and on CPUs newer than itself it falls back to much slower
+ * ones. Its only override is the OPENBLAS_CORETYPE variable, read at load time. So nabla
+ * does not link OpenBLAS; it loads it at the first product, after setting
+ * OPENBLAS_CORETYPE from what the CPU itself reports (cpuid, through
+ * __builtin_cpu_supports): SkylakeX kernels where the CPU and the OS support the AVX-512
+ * F/CD/DQ/BW/VL instructions they use, Haswell kernels where it has AVX2 and FMA,
+ * OpenBLAS's own choice otherwise. This overrides an inherited OPENBLAS_CORETYPE
+ * (machines set one to work around the misdetection); the variable NABLA_BLAS_CORETYPE
+ * overrides nabla ("auto": leave it to OpenBLAS). The environment is put back as it was
+ * once the library is loaded.
  *
  * Threads: OpenBLAS runs single-threaded; nabla splits a large product into blocks of
- * C run on its own pool (src/parallel.c). OpenBLAS's threads would spin beside nabla's
+ * C run on its own pool (parallel.c). OpenBLAS's threads would spin beside nabla's
  * and fight them for the cores, and a split fixed by the thread count keeps every sum in
  * the same order run after run. Small products (the 10-output layer of an MLP) are not
  * split.
  *
- * Without any loadable BLAS, plain C loops do the work: slow, never wrong. */
+ * Without any loadable BLAS, plain C loops do the work: slow, never wrong.
+ * The measurements behind these choices: docs/design.md. */
 #include "core/core.h"
 
 
@@ -49,8 +47,8 @@ static struct {
 
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 
-/* A product is split only when every thread gets at least this many multiply-adds
- * (about 2 µs of work at 150 GFLOP/s, against about 1 µs to wake and join a thread). */
+/* A product is split only when every thread gets at least this many multiply-adds:
+ * enough work to pay for waking and joining a thread (docs/design.md). */
 #define GEMM_GRAIN (1 << 18)
 /* Blocks of C are cut at multiples of this many rows or columns (a vector register of
  * floats, so that no thread gets a ragged edge in the middle of C). */
@@ -173,6 +171,60 @@ static const char *choose_core_type(const char **why)
     return core_type_for_cpu(why);
 }
 
+/* dlopen the library `name` with OPENBLAS_CORETYPE set to core_type for its load and
+ * OPENBLAS_NUM_THREADS to 1 (nabla does the threading: OpenBLAS need not start a pool of
+ * its own). A library already loaded (something else linked it) is used as it is: its
+ * kernels are chosen already, and *preloaded says so. NULL when it cannot be loaded. */
+static void *open_library(const char *name, const char *core_type, bool *preloaded)
+{
+    void *handle = dlopen(name, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+    *preloaded = handle != NULL;
+    if (handle)
+        return handle;
+    env_change core, threads;
+    env_set(&core, "OPENBLAS_CORETYPE", core_type, true);
+    env_set(&threads, "OPENBLAS_NUM_THREADS", "1", false);
+    handle = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+    env_restore(&core);
+    env_restore(&threads);
+    return handle;
+}
+
+/* Take the library's products when it has them and they agree with the portable loops;
+ * else let it go. */
+static bool use_library(void *handle, bool preloaded)
+{
+    blas.sgemm = (sgemm_fn)dlsym(handle, "cblas_sgemm");
+    blas.dgemm = (dgemm_fn)dlsym(handle, "cblas_dgemm");
+    if (blas.sgemm && blas.dgemm && library_agrees())
+        return true;
+    blas.sgemm = NULL;
+    blas.dgemm = NULL;
+    if (!preloaded)
+        dlclose(handle);
+    return false;
+}
+
+/* Run OpenBLAS single-threaded, and say which library and kernels do the products. */
+static void describe_library(void *handle, const char *name, bool preloaded, const char *why)
+{
+    void (*set_num_threads)(int) = (void (*)(int))dlsym(handle, "openblas_set_num_threads");
+    char *(*core_name)(void) = (char *(*)(void))dlsym(handle, "openblas_get_corename");
+    char *(*config)(void) = (char *(*)(void))dlsym(handle, "openblas_get_config");
+    if (set_num_threads)
+        set_num_threads(1);
+    if (!core_name) {
+        snprintf(blas.description, sizeof blas.description, "%s (not OpenBLAS; its own kernel choice)", name);
+        return;
+    }
+    /* "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH ...": keep the version */
+    char version[48] = "";
+    if (config)
+        sscanf(config(), "%*s %40s", version);
+    snprintf(blas.description, sizeof blas.description, "OpenBLAS %s %s (%s)", version, core_name(),
+             preloaded ? "loaded before nabla could choose its kernels" : why);
+}
+
 static void load_blas(void)
 {
     /* libopenblas.so.0 is OpenBLAS itself; libblas.so.3 is whatever BLAS the system
@@ -181,45 +233,12 @@ static void load_blas(void)
     const char *why = "chosen by OpenBLAS";
     const char *core_type = choose_core_type(&why);
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        /* Already loaded (something else linked it): its kernels are chosen already. */
-        void *handle = dlopen(names[i], RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
-        bool preloaded = handle != NULL;
-        if (!handle) {
-            env_change core, threads;
-            env_set(&core, "OPENBLAS_CORETYPE", core_type, true);
-            /* nabla does the threading: OpenBLAS need not start a pool of its own */
-            env_set(&threads, "OPENBLAS_NUM_THREADS", "1", false);
-            handle = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
-            env_restore(&core);
-            env_restore(&threads);
-        }
-        if (!handle)
-            continue;
-        blas.sgemm = (sgemm_fn)dlsym(handle, "cblas_sgemm");
-        blas.dgemm = (dgemm_fn)dlsym(handle, "cblas_dgemm");
-        if (!blas.sgemm || !blas.dgemm || !library_agrees()) {
-            blas.sgemm = NULL;
-            blas.dgemm = NULL;
-            if (!preloaded)
-                dlclose(handle);
-            continue;
-        }
-        void (*set_num_threads)(int) = (void (*)(int))dlsym(handle, "openblas_set_num_threads");
-        char *(*core_name)(void) = (char *(*)(void))dlsym(handle, "openblas_get_corename");
-        char *(*config)(void) = (char *(*)(void))dlsym(handle, "openblas_get_config");
-        if (set_num_threads)
-            set_num_threads(1);
-        if (!core_name) {
-            snprintf(blas.description, sizeof blas.description, "%s (not OpenBLAS; its own kernel choice)", names[i]);
+        bool preloaded;
+        void *handle = open_library(names[i], core_type, &preloaded);
+        if (handle && use_library(handle, preloaded)) {
+            describe_library(handle, names[i], preloaded, why);
             return;
         }
-        /* "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH ...": keep the version */
-        char version[48] = "";
-        if (config)
-            sscanf(config(), "%*s %40s", version);
-        snprintf(blas.description, sizeof blas.description, "OpenBLAS %s %s (%s)", version, core_name(),
-                 preloaded ? "loaded before nabla could choose its kernels" : why);
-        return;
     }
     snprintf(blas.description, sizeof blas.description, "portable C (no BLAS library could be loaded)");
 }
@@ -309,7 +328,8 @@ static void gemm_run(gemm_job *job)
 {
     pthread_once(&blas_once, load_blas);
     int threads = nb_threads_for(job->m * job->n * job->k, GEMM_GRAIN);
-    /* measured (bench/gemm.sh): rows when each thread gets 64 or more, else columns */
+    /* strips of rows when each thread gets 64 or more, else of columns: the faster cut
+     * in bench/gemm.sh (docs/design.md) */
     job->split_rows = job->m >= 64 * (int64_t)threads;
     job->strips = ((job->split_rows ? job->m : job->n) + GEMM_BLOCK - 1) / GEMM_BLOCK;
     job->parts = threads < job->strips ? threads : (int)job->strips;

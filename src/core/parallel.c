@@ -1,15 +1,13 @@
 /* One thread count for the whole library, and the pool of threads that runs the
  * parallel pieces: large elementwise passes and the blocks of a matrix product.
  *
- * Why not OpenMP: measured on this 2-core machine shared with other work (builds,
- * tests), an MLP epoch with OpenMP on 2 threads took 5-7 s against 0.7 s on 1 thread.
- * An OpenMP region ends in a barrier that waits for every thread of the team, so each
- * of the ~10 regions of a training step waits whenever the other core is busy with
- * another process. Here a job is cut into a fixed number of chunks (so the numbers
- * never depend on who runs what), the calling thread starts on them at once, and the
- * workers claim what is left; the caller waits only for chunks a worker has actually
- * started. A worker that is not scheduled in time costs nothing but its share of the
- * speed-up. Idle workers spin for a moment (the next job of a training step comes
+ * Not OpenMP: a region ends in a barrier that waits for every thread of the team, so on
+ * a machine shared with other work each of the ~10 regions of a training step waits
+ * whenever another process holds a core. Here a job is cut into a fixed number of chunks
+ * (so the numbers never depend on who runs what), the calling thread starts on them at
+ * once, and the workers claim what is left; the caller waits only for chunks a worker has
+ * actually started. A worker that is not scheduled in time costs nothing but its share of
+ * the speed-up. Idle workers spin for a moment (the next job of a training step comes
  * within microseconds) and then sleep.
  *
  * The caller always runs chunk 0 itself, and with 2 threads a worker that is awake
@@ -18,10 +16,11 @@
  * their part of the weights in the cache of the core that used it last.
  *
  * Waiting for a claimed chunk, the caller spins only briefly and then sleeps until the
- * last chunk is done. Measured on this 2-vCPU machine shared with other work: when a
- * worker that has claimed a chunk is preempted, a caller that keeps spinning holds its
- * core for the whole time slice (an MLP epoch on 2 threads took 1.4 s against 0.6 s on
- * 1); once the caller sleeps, the kernel can run the worker on the caller's core. */
+ * last chunk is done: when the worker that claimed it is preempted, a caller that kept
+ * spinning would hold its core for the whole time slice, while a sleeping caller lets
+ * the kernel run the worker on its core.
+ *
+ * The measurements behind these choices: docs/design.md. */
 #include "core/core.h"
 
 #include <pthread.h>
@@ -88,13 +87,11 @@ int nb_get_threads(void)
 
 /* Until solo_until (CLOCK_MONOTONIC ns), jobs run on the caller alone, for a period
  * that doubles (up to SOLO_MAX_NANOSECONDS) when a worker is preempted again soon after
- * the last one ended, and starts again from SOLO_NANOSECONDS otherwise. Measured with
- * another process busy on one of 2 cores: an MLP epoch took 0.85 s on 2 threads and
- * 0.5 s on 1, because job after job waited for a worker that the other process had
- * preempted in the middle of its chunk; with these periods, 0.52-0.6 s on 2 threads
- * (and 0.38 s when the cores are free). The chunks, and so the numbers, stay the same
- * whoever runs them. Only the caller of a job (who holds pool.busy) reads and writes
- * these. */
+ * the last one ended, and starts again from SOLO_NANOSECONDS otherwise: while another
+ * process holds a core, job after job would otherwise wait for a worker preempted in the
+ * middle of its chunk, and 2 threads would lose to 1 (docs/design.md). The chunks, and
+ * so the numbers, stay the same whoever runs them. Only the caller of a job (who holds
+ * pool.busy) reads and writes these. */
 static int64_t solo_until, solo_period = SOLO_NANOSECONDS;
 
 static void go_solo(int64_t now)

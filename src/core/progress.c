@@ -354,6 +354,113 @@ static void column_values(const double *values, size_t n, int columns, bool log_
     }
 }
 
+/* The geometry of a text chart. */
+typedef struct chart_shape {
+    int height;  /* rows */
+    int gutter;  /* width of the y labels */
+    int columns; /* of the plot */
+    int repeat;  /* columns per sample */
+    int samples; /* values shown: columns / repeat */
+    char top_label[32], bottom_label[32];
+} chart_shape;
+
+/* The smallest and largest chartable values; false when there is none. */
+static bool chart_range(const double *values, size_t n, bool log_y, double *lo, double *hi)
+{
+    *lo = INFINITY, *hi = -INFINITY;
+    for (size_t i = 0; i < n; i++)
+        if (chartable(values[i], log_y)) {
+            *lo = fmin(*lo, values[i]);
+            *hi = fmax(*hi, values[i]);
+        }
+    return *lo <= *hi;
+}
+
+/* The plot's columns when the caller chose none: 60, or one per value up to 100, less
+ * on a narrower terminal. */
+static int chart_width(FILE *stream, size_t n, int gutter)
+{
+    int most = 100;
+    if (fileno(stream) >= 0 && isatty(fileno(stream)))
+        most = (int)fmin(100, terminal_columns(stream) - gutter - 4);
+    int width = most < 60 ? most : 60;
+    if (n > (size_t)width && n <= (size_t)most)
+        width = (int)n; /* a column per value rather than uneven averages */
+    return width < 10 ? 10 : width;
+}
+
+static void chart_layout(FILE *stream, size_t n, const nb_text_chart_opts *o, double lo, double hi,
+                         chart_shape *shape)
+{
+    shape->height = o->height ? o->height : 6;
+    chart_number(hi, shape->top_label, sizeof shape->top_label);
+    chart_number(lo, shape->bottom_label, sizeof shape->bottom_label);
+    shape->gutter = (int)fmax(strlen(shape->top_label), strlen(shape->bottom_label));
+    int width = o->width ? o->width : chart_width(stream, n, shape->gutter);
+    /* fewer values than columns: each value gets the same whole number of columns */
+    shape->repeat = 1, shape->columns = width;
+    if (n < (size_t)width) {
+        shape->repeat = width / (int)n;
+        shape->columns = (int)n * shape->repeat;
+    }
+    shape->samples = shape->columns / shape->repeat;
+}
+
+/* Each sample's height in eighths of a row: 0 for an empty column; the smallest value
+ * still shows as one eighth. */
+static void chart_levels(const double *values, size_t n, bool log_y, double lo, double hi, const chart_shape *shape,
+                         double *level)
+{
+    column_values(values, n, shape->samples, log_y, level);
+    double t_lo = log_y ? log10(lo) : lo, t_hi = log_y ? log10(hi) : hi;
+    int steps = 8 * shape->height;
+    for (int c = 0; c < shape->samples; c++) {
+        if (isnan(level[c]))
+            level[c] = 0;
+        else if (t_hi > t_lo)
+            level[c] = 1 + round((level[c] - t_lo) / (t_hi - t_lo) * (steps - 1));
+        else
+            level[c] = (double)steps / 2;
+    }
+}
+
+/* The rows of blocks, top first, with the y labels and the x axis line. */
+static void print_chart_rows(FILE *stream, const chart_shape *shape, const double *level)
+{
+    static const char *const blocks[] = {" ", "\xE2\x96\x81", "\xE2\x96\x82", "\xE2\x96\x83", "\xE2\x96\x84",
+                                         "\xE2\x96\x85", "\xE2\x96\x86", "\xE2\x96\x87", "\xE2\x96\x88"};
+    int top = shape->height - 1;
+    for (int row = top; row >= 0; row--) {
+        const char *label = row == top ? shape->top_label : row == 0 ? shape->bottom_label : "";
+        const char *tick = row == top || row == 0 ? "\xE2\x94\xA4" : "\xE2\x94\x82"; /* ┤ │ */
+        fprintf(stream, "%*s %s", shape->gutter, label, tick);
+        for (int c = 0; c < shape->columns; c++) {
+            int eighths = (int)level[c / shape->repeat] - 8 * row;
+            fputs(blocks[eighths >= 8 ? 8 : eighths > 0 ? eighths : 0], stream);
+        }
+        fputc('\n', stream);
+    }
+    fprintf(stream, "%*s \xE2\x94\x94", shape->gutter, ""); /* └ */
+    for (int c = 0; c < shape->columns; c++)
+        fputs("\xE2\x94\x80", stream); /* ─ */
+    fputc('\n', stream);
+}
+
+/* The x of the first value under the first column, of the last under the last. */
+static void print_chart_x_labels(FILE *stream, const chart_shape *shape, size_t n, const nb_text_chart_opts *o)
+{
+    double x_first = 1, x_last = (double)n;
+    if (o->x_first != 0 || o->x_last != 0)
+        x_first = o->x_first, x_last = o->x_last;
+    char first[32], last[32];
+    chart_number(x_first, first, sizeof first);
+    chart_number(x_last, last, sizeof last);
+    int room = shape->columns - (int)strlen(first);
+    if (room < (int)strlen(last) + 1)
+        room = (int)strlen(last) + 1;
+    fprintf(stream, "%*s  %s%*s\n", shape->gutter, "", first, room, n > 1 ? last : "");
+}
+
 nb_status nb_text_chart(FILE *stream, const double *values, size_t n, const nb_text_chart_opts *opts)
 {
     if (!stream || !values)
@@ -364,85 +471,20 @@ nb_status nb_text_chart(FILE *stream, const double *values, size_t n, const nb_t
     if (o.width < 0 || o.width > 1000 || o.height < 0 || o.height > 100)
         return nb_fail(NB_EARG, "nb_text_chart: a chart of %d x %d: width must be 0 to 1000, height 0 to 100",
                        o.width, o.height);
-    int height = o.height ? o.height : 6;
-
-    double lo = INFINITY, hi = -INFINITY;
-    for (size_t i = 0; i < n; i++)
-        if (chartable(values[i], o.log_y)) {
-            lo = fmin(lo, values[i]);
-            hi = fmax(hi, values[i]);
-        }
-    if (lo > hi)
+    double lo, hi;
+    if (!chart_range(values, n, o.log_y, &lo, &hi))
         return nb_fail(NB_ENUMERIC, "nb_text_chart: none of the %zu values is %s", n,
                        o.log_y ? "positive and finite (log scale)" : "finite");
-
-    char top_label[32], bottom_label[32];
-    chart_number(hi, top_label, sizeof top_label);
-    chart_number(lo, bottom_label, sizeof bottom_label);
-    int gutter = (int)fmax(strlen(top_label), strlen(bottom_label));
-
-    int width = o.width;
-    if (width == 0) {
-        int most = 100;
-        if (fileno(stream) >= 0 && isatty(fileno(stream)))
-            most = (int)fmin(100, terminal_columns(stream) - gutter - 4);
-        width = most < 60 ? most : 60;
-        if (n > (size_t)width && n <= (size_t)most)
-            width = (int)n; /* a column per value rather than uneven averages */
-        if (width < 10)
-            width = 10;
-    }
-    /* fewer values than columns: each value gets the same whole number of columns */
-    int repeat = 1, columns = width;
-    if (n < (size_t)width) {
-        repeat = width / (int)n;
-        columns = (int)n * repeat;
-    }
-    int samples = columns / repeat;
-    double *level = nb_alloc_or_fail((size_t)samples * sizeof(double), "a text chart");
+    chart_shape shape;
+    chart_layout(stream, n, &o, lo, hi, &shape);
+    double *level = nb_alloc_or_fail((size_t)shape.samples * sizeof(double), "a text chart");
     if (!level)
         return NB_ENOMEM;
-    column_values(values, n, samples, o.log_y, level);
-    double t_lo = o.log_y ? log10(lo) : lo, t_hi = o.log_y ? log10(hi) : hi;
-    int steps = 8 * height;
-    for (int c = 0; c < samples; c++) {
-        if (isnan(level[c]))
-            level[c] = 0;
-        else if (t_hi > t_lo) /* the smallest value still shows as one eighth */
-            level[c] = 1 + round((level[c] - t_lo) / (t_hi - t_lo) * (steps - 1));
-        else
-            level[c] = (double)steps / 2;
-    }
-
-    static const char *const blocks[] = {" ", "\xE2\x96\x81", "\xE2\x96\x82", "\xE2\x96\x83", "\xE2\x96\x84",
-                                         "\xE2\x96\x85", "\xE2\x96\x86", "\xE2\x96\x87", "\xE2\x96\x88"};
+    chart_levels(values, n, o.log_y, lo, hi, &shape, level);
     if (o.title)
-        fprintf(stream, "%*s%s\n", gutter + 2, "", o.title);
-    for (int row = height - 1; row >= 0; row--) {
-        const char *label = row == height - 1 ? top_label : row == 0 ? bottom_label : "";
-        const char *tick = row == height - 1 || row == 0 ? "\xE2\x94\xA4" : "\xE2\x94\x82"; /* ┤ │ */
-        fprintf(stream, "%*s %s", gutter, label, tick);
-        for (int c = 0; c < columns; c++) {
-            int eighths = (int)level[c / repeat] - 8 * row;
-            fputs(blocks[eighths >= 8 ? 8 : eighths > 0 ? eighths : 0], stream);
-        }
-        fputc('\n', stream);
-    }
-    fprintf(stream, "%*s \xE2\x94\x94", gutter, ""); /* └ */
-    for (int c = 0; c < columns; c++)
-        fputs("\xE2\x94\x80", stream); /* ─ */
-    fputc('\n', stream);
-
-    double x_first = 1, x_last = (double)n;
-    if (o.x_first != 0 || o.x_last != 0)
-        x_first = o.x_first, x_last = o.x_last;
-    char first[32], last[32];
-    chart_number(x_first, first, sizeof first);
-    chart_number(x_last, last, sizeof last);
-    int room = columns - (int)strlen(first);
-    if (room < (int)strlen(last) + 1)
-        room = (int)strlen(last) + 1;
-    fprintf(stream, "%*s  %s%*s\n", gutter, "", first, room, n > 1 ? last : "");
+        fprintf(stream, "%*s%s\n", shape.gutter + 2, "", o.title);
+    print_chart_rows(stream, &shape, level);
+    print_chart_x_labels(stream, &shape, n, &o);
     nb_free(level);
     if (ferror(stream))
         return nb_fail(NB_EIO, "nb_text_chart: writing the chart failed");

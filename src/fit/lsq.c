@@ -188,6 +188,60 @@ static bool node_is_pointwise_input(const nb_node *node, int m)
     return strcmp(nb_node_op(node), "input") == 0 && v->ndim == 1 && v->shape[0] == m;
 }
 
+/* The number of scalars the nodes hold (an [m] input holds one), checking each node;
+ * pb->pointwise stays true only when every node is such an input. */
+static nb_status count_scalars(lsq_problem *pb, nb_graph *graph, int64_t *n)
+{
+    *n = 0;
+    for (int k = 0; k < pb->n_nodes; k++) {
+        nb_node *node = pb->nodes[k];
+        if (!node || nb_node_graph(node) != graph)
+            return nb_fail(NB_EARG, "least squares: parameter node %d is NULL or from another graph", k + 1);
+        if (node_is_pointwise_input(node, pb->m)) {
+            if (!nb_requires_grad(node))
+                return nb_fail(NB_EARG,
+                               "least squares: input '%s' must be marked nb_set_requires_grad(node, true)",
+                               nb_node_name(node));
+            *n += 1;
+        } else if (nb_is_param(node)) {
+            pb->pointwise = false;
+            *n += nb_value(node)->size;
+        } else {
+            char shape[96];
+            const nb_tensor *v = nb_value(node);
+            return nb_fail(NB_EARG,
+                           "least squares: '%s' (%s, shape %s) is neither a parameter nor an input of shape "
+                           "[%d] (one per residual)",
+                           nb_node_name(node), nb_node_op(node), nb_shape_str(v->ndim, v->shape, shape, sizeof shape),
+                           pb->m);
+        }
+    }
+    return NB_OK;
+}
+
+/* The scratch of the problem and the map from scalar j to its node and element. */
+static nb_status map_scalars(lsq_problem *pb)
+{
+    size_t n = (size_t)pb->n;
+    pb->node_of = nb_alloc(n * sizeof(int));
+    pb->elem_of = nb_alloc(n * sizeof(int));
+    pb->seed = nb_calloc((size_t)pb->m, sizeof(double));
+    pb->x_graph = nb_alloc(n * sizeof(double));
+    if (!pb->node_of || !pb->elem_of || !pb->seed || !pb->x_graph) {
+        problem_free(pb);
+        return nb_fail(NB_ENOMEM, "least squares: out of memory");
+    }
+    int j = 0;
+    for (int k = 0; k < pb->n_nodes; k++) {
+        int count = nb_is_param(pb->nodes[k]) ? (int)nb_value(pb->nodes[k])->size : 1;
+        for (int e = 0; e < count; e++, j++) {
+            pb->node_of[j] = k;
+            pb->elem_of[j] = e;
+        }
+    }
+    return NB_OK;
+}
+
 static nb_status problem_init(lsq_problem *pb, nb_node *residual, int n_nodes, nb_node *const *nodes,
                               const double *weights)
 {
@@ -207,50 +261,14 @@ static nb_status problem_init(lsq_problem *pb, nb_node *residual, int n_nodes, n
     pb->m = (int)m;
     pb->weights = weights;
     pb->pointwise = true;
-    int64_t n = 0;
-    for (int k = 0; k < n_nodes; k++) {
-        nb_node *node = nodes[k];
-        if (!node || nb_node_graph(node) != graph)
-            return nb_fail(NB_EARG, "least squares: parameter node %d is NULL or from another graph", k + 1);
-        if (node_is_pointwise_input(node, pb->m)) {
-            if (!nb_requires_grad(node))
-                return nb_fail(NB_EARG,
-                               "least squares: input '%s' must be marked nb_set_requires_grad(node, true)",
-                               nb_node_name(node));
-            n += 1;
-        } else if (nb_is_param(node)) {
-            pb->pointwise = false;
-            n += nb_value(node)->size;
-        } else {
-            char shape[96];
-            const nb_tensor *v = nb_value(node);
-            return nb_fail(NB_EARG,
-                           "least squares: '%s' (%s, shape %s) is neither a parameter nor an input of shape "
-                           "[%d] (one per residual)",
-                           nb_node_name(node), nb_node_op(node), nb_shape_str(v->ndim, v->shape, shape, sizeof shape),
-                           pb->m);
-        }
-    }
+    int64_t n;
+    nb_status status = count_scalars(pb, graph, &n);
+    if (status != NB_OK)
+        return status;
     if (n > 100000)
         return nb_fail(NB_EARG, "least squares: %lld parameters are too many for a dense solver", (long long)n);
     pb->n = (int)n;
-    pb->node_of = nb_alloc((size_t)n * sizeof(int));
-    pb->elem_of = nb_alloc((size_t)n * sizeof(int));
-    pb->seed = nb_calloc((size_t)pb->m, sizeof(double));
-    pb->x_graph = nb_alloc((size_t)n * sizeof(double));
-    if (!pb->node_of || !pb->elem_of || !pb->seed || !pb->x_graph) {
-        problem_free(pb);
-        return nb_fail(NB_ENOMEM, "least squares: out of memory");
-    }
-    int j = 0;
-    for (int k = 0; k < n_nodes; k++) {
-        int count = nb_is_param(nodes[k]) ? (int)nb_value(nodes[k])->size : 1;
-        for (int e = 0; e < count; e++, j++) {
-            pb->node_of[j] = k;
-            pb->elem_of[j] = e;
-        }
-    }
-    return NB_OK;
+    return map_scalars(pb);
 }
 
 static void set_point(lsq_problem *pb, const double *x)
@@ -287,6 +305,53 @@ static nb_status evaluate(lsq_problem *pb, const double *x, double *f, bool *fin
     return NB_OK;
 }
 
+/* The pointwise case: one backward pass seeded with ones leaves column j of the Jacobian
+ * in the gradient of scalar j's input. */
+static nb_status jacobian_pointwise(lsq_problem *pb, nb_graph *graph, double *jac)
+{
+    int m = pb->m, n = pb->n;
+    nb_zero_grad(graph);
+    nb_status status = nb_backward_seed(pb->residual, NULL);
+    if (status != NB_OK)
+        return status;
+    for (int j = 0; j < n; j++) {
+        const double *grad = nb_grad(pb->nodes[pb->node_of[j]])->data;
+        double *column = jac + (size_t)j * m;
+        for (int i = 0; i < m; i++)
+            column[i] = pb->weights ? pb->weights[i] * grad[i] : grad[i];
+    }
+    return NB_OK;
+}
+
+/* The general case: one backward pass per residual gives row i of the Jacobian. */
+static nb_status jacobian_by_rows(lsq_problem *pb, nb_graph *graph, double *jac)
+{
+    int m = pb->m, n = pb->n;
+    for (int i = 0; i < m; i++) {
+        pb->seed[i] = 1;
+        nb_zero_grad(graph);
+        nb_status status = nb_backward_seed(pb->residual, pb->seed);
+        pb->seed[i] = 0;
+        if (status != NB_OK)
+            return status;
+        double w = pb->weights ? pb->weights[i] : 1;
+        for (int j = 0; j < n; j++) {
+            nb_node *node = pb->nodes[pb->node_of[j]];
+            const double *grad = nb_grad(node)->data;
+            double d;
+            if (nb_is_param(node)) {
+                d = grad[pb->elem_of[j]];
+            } else {
+                d = 0;
+                for (int k = 0; k < m; k++)
+                    d += grad[k];
+            }
+            jac[i + (size_t)j * m] = w * d;
+        }
+    }
+    return NB_OK;
+}
+
 /* jac (m x n, column-major) := d f / d x at x, by backpropagation. *finite as above. */
 static nb_status jacobian(lsq_problem *pb, const double *x, double *f_scratch, double *jac, bool *finite)
 {
@@ -297,46 +362,12 @@ static nb_status jacobian(lsq_problem *pb, const double *x, double *f_scratch, d
             return status;
     }
     nb_graph *graph = nb_node_graph(pb->residual);
-    int m = pb->m, n = pb->n;
-    if (pb->pointwise) {
-        nb_zero_grad(graph);
-        nb_status status = nb_backward_seed(pb->residual, NULL);
-        if (status != NB_OK)
-            return status;
-        for (int j = 0; j < n; j++) {
-            const double *grad = nb_grad(pb->nodes[pb->node_of[j]])->data;
-            double *column = jac + (size_t)j * m;
-            for (int i = 0; i < m; i++)
-                column[i] = pb->weights ? pb->weights[i] * grad[i] : grad[i];
-        }
-    } else {
-        /* One backward pass per residual: row i of the Jacobian. */
-        for (int i = 0; i < m; i++) {
-            pb->seed[i] = 1;
-            nb_zero_grad(graph);
-            nb_status status = nb_backward_seed(pb->residual, pb->seed);
-            pb->seed[i] = 0;
-            if (status != NB_OK)
-                return status;
-            double w = pb->weights ? pb->weights[i] : 1;
-            for (int j = 0; j < n; j++) {
-                nb_node *node = pb->nodes[pb->node_of[j]];
-                const double *grad = nb_grad(node)->data;
-                double d;
-                if (nb_is_param(node)) {
-                    d = grad[pb->elem_of[j]];
-                } else {
-                    d = 0;
-                    for (int k = 0; k < m; k++)
-                        d += grad[k];
-                }
-                jac[i + (size_t)j * m] = w * d;
-            }
-        }
-    }
+    nb_status status = pb->pointwise ? jacobian_pointwise(pb, graph, jac) : jacobian_by_rows(pb, graph, jac);
+    if (status != NB_OK)
+        return status;
     pb->n_jacobians++;
     bool ok = true;
-    for (size_t k = 0; k < (size_t)m * n; k++)
+    for (size_t k = 0; k < (size_t)pb->m * pb->n; k++)
         ok &= isfinite(jac[k]) != 0;
     *finite = ok;
     return NB_OK;
@@ -393,21 +424,26 @@ static double scaled_norm(int n, const double *diag, const double *x, double *wo
     return lsq_norm(n, work);
 }
 
-/* J, its pivoted QR and qtf = (Qᵀ f)[0:n] at x, with R (diagonal included) in the upper
- * triangle of w->jac. */
-static nb_status linearize(lsq_problem *pb, const double *x, lm_work *w, bool *finite)
+/* The pivoted QR of the Jacobian in w->jac and qtf = (Qᵀ f)[0:n], with R (diagonal
+ * included) left in the upper triangle of w->jac. */
+static void factor(int m, int n, lm_work *w)
 {
-    int m = pb->m, n = pb->n;
-    nb_status status = jacobian(pb, x, w->f_trial, w->jac, finite);
-    if (status != NB_OK || !*finite)
-        return status;
     lsq_qr(m, n, w->jac, w->perm, w->rdiag, w->col_norm, w->work);
     memcpy(w->work, w->f, (size_t)m * sizeof *w->f);
     lsq_qr_apply_qt(m, n, w->jac, w->work);
     for (int j = 0; j < n; j++) {
         w->qtf[j] = w->work[j];
-        w->jac[j + (size_t)j * m] = w->rdiag[j];
+        w->jac[j + (size_t)j * m] = w->rdiag[j]; /* R's diagonal back in place */
     }
+}
+
+/* J at x and its factorisation (see factor). */
+static nb_status linearize(lsq_problem *pb, const double *x, lm_work *w, bool *finite)
+{
+    nb_status status = jacobian(pb, x, w->f_trial, w->jac, finite);
+    if (status != NB_OK || !*finite)
+        return status;
+    factor(pb->m, pb->n, w);
     return NB_OK;
 }
 
@@ -460,177 +496,253 @@ static nb_status polish(lsq_problem *pb, double *x, lm_work *w, double *fnorm, i
 
 #define DIAG_FLOOR 1e-8
 
+/* Where the trust-region iteration stands. */
+typedef struct lm_state {
+    double fnorm;      /* |f| at x */
+    double fnorm_prev; /* |f| at w->x_prev */
+    double delta;      /* the trust radius */
+    double xnorm;      /* |D x| */
+    double par;        /* the Levenberg–Marquardt parameter */
+    double gnorm;      /* the largest cosine between f and a column of J */
+    bool have_prev;    /* w->x_prev holds the last point whose Jacobian was finite */
+} lm_state;
+
+/* One trial step from x and how its actual reduction of the sum of squares compares
+ * with the reduction the linear model predicts. */
+typedef struct lm_trial {
+    double fnorm; /* |f| at x + step; INFINITY where the model is not finite */
+    double pnorm; /* |D step| */
+    double actred, prered, dirder, ratio;
+} lm_trial;
+
+/* f and |f| at the start; NB_ENUMERIC, naming the first residual that is not finite. */
+static nb_status lm_start(lsq_problem *pb, const double *x, lm_work *w, lm_state *st)
+{
+    bool finite;
+    nb_status status = evaluate(pb, x, w->f, &finite);
+    if (status != NB_OK)
+        return status;
+    if (!finite) {
+        int row = 0;
+        while (row < pb->m && isfinite(w->f[row]))
+            row++;
+        return nb_fail(NB_ENUMERIC, "the residuals are not finite at the start values (residual %d is %g)",
+                       row + 1, w->f[row]);
+    }
+    *st = (lm_state){.fnorm = lsq_norm(pb->m, w->f)};
+    st->fnorm_prev = st->fnorm;
+    return NB_OK;
+}
+
+/* J at x. Where it is not finite, step back to the last point whose Jacobian was finite,
+ * with a smaller region. */
+static nb_status lm_jacobian(lsq_problem *pb, double *x, lm_work *w, lm_state *st)
+{
+    bool finite;
+    nb_status status = jacobian(pb, x, w->f_trial, w->jac, &finite);
+    if (status != NB_OK || finite)
+        return status;
+    if (!st->have_prev)
+        return nb_fail(NB_ENUMERIC, "the Jacobian is not finite at the start values");
+    memcpy(x, w->x_prev, (size_t)pb->n * sizeof *x);
+    memcpy(w->f, w->f_prev, (size_t)pb->m * sizeof *w->f);
+    st->fnorm = st->fnorm_prev;
+    st->delta *= 0.25;
+    st->have_prev = false;
+    return jacobian(pb, x, w->f_trial, w->jac, &finite);
+}
+
+/* MINPACK's scaling by the column norms, with a floor: a parameter the model barely
+ * reacts to at the start (a column 1e-20 of the others) would otherwise be allowed
+ * astronomic steps, every one of them overflowing. Sets the first trust radius. */
+static void lm_initial_scale(int n, const double *x, const nb_lsq_options *opt, lm_work *w, lm_state *st)
+{
+    double largest = 0;
+    for (int j = 0; j < n; j++)
+        largest = fmax(largest, w->col_norm[j]);
+    for (int j = 0; j < n; j++)
+        w->diag[j] = w->col_norm[j] > DIAG_FLOOR * largest ? w->col_norm[j]
+                     : largest > 0                         ? DIAG_FLOOR * largest
+                                                           : 1;
+    st->xnorm = scaled_norm(n, w->diag, x, w->work);
+    st->delta = opt->step_bound * st->xnorm;
+    if (st->delta == 0)
+        st->delta = opt->step_bound;
+}
+
+/* The largest cosine between f and a column of J: zero at a stationary point. */
+static double gradient_cosine(int m, int n, const lm_work *w, double fnorm)
+{
+    double gnorm = 0;
+    for (int j = 0; j < n; j++) {
+        int l = w->perm[j];
+        if (w->col_norm[l] == 0)
+            continue;
+        double sum = 0;
+        for (int i = 0; i <= j; i++)
+            sum += w->jac[i + (size_t)j * m] * (w->qtf[i] / fnorm);
+        gnorm = fmax(gnorm, fabs(sum / w->col_norm[l]));
+    }
+    return gnorm;
+}
+
+/* The actual reduction against the one the linear model predicts, |J step|² + 2 par |D step|². */
+static void lm_compare(int m, int n, lm_work *w, const lm_state *st, lm_trial *t)
+{
+    double fnorm = st->fnorm;
+    t->actred = 0.1 * t->fnorm < fnorm ? 1 - (t->fnorm / fnorm) * (t->fnorm / fnorm) : -1;
+    for (int j = 0; j < n; j++) {
+        w->work[j] = 0;
+        double s = w->step[w->perm[j]];
+        for (int i = 0; i <= j; i++)
+            w->work[i] += w->jac[i + (size_t)j * m] * s;
+    }
+    double t1 = lsq_norm(n, w->work) / fnorm;
+    double t2 = sqrt(st->par) * t->pnorm / fnorm;
+    t->prered = t1 * t1 + t2 * t2 / 0.5;
+    t->dirder = -(t1 * t1 + t2 * t2);
+    t->ratio = t->prered != 0 ? t->actred / t->prered : 0;
+}
+
+/* The step for the current region into w->x_trial, and the model there. In the first
+ * iteration the region never exceeds the first step. */
+static nb_status lm_try(lsq_problem *pb, const double *x, lm_work *w, lm_state *st, bool first, lm_trial *t)
+{
+    const int m = pb->m, n = pb->n;
+    lsq_lm_step(n, w->jac, m, w->perm, w->diag, w->qtf, st->delta, &st->par, w->step, w->work);
+    for (int j = 0; j < n; j++) {
+        w->step[j] = -w->step[j];
+        w->x_trial[j] = x[j] + w->step[j];
+    }
+    t->pnorm = scaled_norm(n, w->diag, w->step, w->work);
+    if (first)
+        st->delta = fmin(st->delta, t->pnorm);
+    bool finite;
+    nb_status status = evaluate(pb, w->x_trial, w->f_trial, &finite);
+    if (status != NB_OK)
+        return status;
+    t->fnorm = finite ? lsq_norm(m, w->f_trial) : INFINITY;
+    lm_compare(m, n, w, st, t);
+    return NB_OK;
+}
+
+/* Moré's update of the trust radius and of par from how well the model predicted. */
+static void lm_update_region(lm_state *st, const lm_trial *t)
+{
+    if (t->ratio <= 0.25) {
+        double shrink = t->actred >= 0 ? 0.5 : 0.5 * t->dirder / (t->dirder + 0.5 * t->actred);
+        if (0.1 * t->fnorm >= st->fnorm || shrink < 0.1)
+            shrink = 0.1;
+        st->delta = shrink * fmin(st->delta, t->pnorm / 0.1);
+        st->par /= shrink;
+    } else if (st->par == 0 || t->ratio >= 0.75) {
+        st->delta = t->pnorm / 0.5;
+        st->par *= 0.5;
+    }
+}
+
+/* Move to the trial point, keeping the current one to step back to. */
+static void lm_accept(int m, int n, double *x, lm_work *w, lm_state *st, const lm_trial *t)
+{
+    memcpy(w->x_prev, x, (size_t)n * sizeof *x);
+    memcpy(w->f_prev, w->f, (size_t)m * sizeof *w->f);
+    st->fnorm_prev = st->fnorm;
+    st->have_prev = true;
+    memcpy(x, w->x_trial, (size_t)n * sizeof *x);
+    memcpy(w->f, w->f_trial, (size_t)m * sizeof *w->f);
+    st->xnorm = scaled_norm(n, w->diag, x, w->work);
+    st->fnorm = t->fnorm;
+}
+
+/* Why the iteration stops after this trial; NB_LSQ_STOP_NONE when it goes on. */
+static nb_lsq_stop lm_stop(const lsq_problem *pb, const nb_lsq_options *opt, int max_evals, const lm_state *st,
+                           const lm_trial *t)
+{
+    const double eps = DBL_EPSILON;
+    bool f_converged = fabs(t->actred) <= opt->ftol && t->prered <= opt->ftol && 0.5 * t->ratio <= 1;
+    bool x_converged = st->delta <= opt->xtol * st->xnorm;
+    if (f_converged || x_converged)
+        return f_converged && x_converged ? NB_LSQ_STOP_BOTH : f_converged ? NB_LSQ_STOP_FTOL : NB_LSQ_STOP_XTOL;
+    if (pb->n_evals >= max_evals)
+        return NB_LSQ_STOP_MAX_EVALS;
+    if ((fabs(t->actred) <= eps && t->prered <= eps && 0.5 * t->ratio <= 1) || st->delta <= eps * st->xnorm ||
+        st->gnorm <= eps)
+        return NB_LSQ_STOP_PRECISION;
+    return NB_LSQ_STOP_NONE;
+}
+
+/* Trials from one linearisation, the region shrinking until a step reduces the sum of
+ * squares enough or the iteration stops (*stop says why). */
+static nb_status lm_trials(lsq_problem *pb, double *x, lm_work *w, lm_state *st, const nb_lsq_options *opt,
+                           int max_evals, bool first, nb_lsq_stop *stop)
+{
+    lm_trial t;
+    do {
+        nb_status status = lm_try(pb, x, w, st, first, &t);
+        if (status != NB_OK)
+            return status;
+        lm_update_region(st, &t);
+        if (t.ratio >= 1e-4) { /* a successful step */
+            lm_accept(pb->m, pb->n, x, w, st, &t);
+            if (st->fnorm == 0) {
+                *stop = NB_LSQ_STOP_EXACT;
+                return NB_OK;
+            }
+        }
+        *stop = lm_stop(pb, opt, max_evals, st, &t);
+        if (*stop != NB_LSQ_STOP_NONE)
+            return NB_OK;
+    } while (t.ratio < 1e-4);
+    return NB_OK;
+}
+
+/* The outer iterations: linearise at x, stop at a stationary point, else try steps. */
+static nb_status lm_iterate(lsq_problem *pb, double *x, lm_work *w, lm_state *st, const nb_lsq_options *opt,
+                            lm_outcome *out)
+{
+    const int m = pb->m, n = pb->n;
+    int max_evals = opt->max_evals > 0 ? opt->max_evals : 400 * (n + 1);
+    for (int iter = 1;; iter++) {
+        nb_status status = lm_jacobian(pb, x, w, st);
+        if (status != NB_OK)
+            return status;
+        out->iterations = iter;
+        factor(m, n, w);
+        if (iter == 1)
+            lm_initial_scale(n, x, opt, w, st);
+        st->gnorm = gradient_cosine(m, n, w, st->fnorm);
+        if (st->gnorm <= opt->gtol) {
+            out->stop = NB_LSQ_STOP_GTOL;
+            return NB_OK;
+        }
+        for (int j = 0; j < n; j++)
+            w->diag[j] = fmax(w->diag[j], w->col_norm[j]);
+        status = lm_trials(pb, x, w, st, opt, max_evals, iter == 1, &out->stop);
+        if (status != NB_OK || out->stop != NB_LSQ_STOP_NONE)
+            return status;
+    }
+}
+
 /* MINPACK's scaled trust-region Levenberg–Marquardt (Moré 1978), with two additions: a
  * trial point where the model is not finite counts as a failed step (the region
  * shrinks), and a point where the Jacobian is not finite is stepped back from. x holds
  * the start on entry (already checked finite) and the solution on exit. */
 static nb_status lm_solve(lsq_problem *pb, double *x, const nb_lsq_options *opt, lm_outcome *out)
 {
-    const int m = pb->m, n = pb->n;
-    const double eps = DBL_EPSILON;
-    int max_evals = opt->max_evals > 0 ? opt->max_evals : 400 * (n + 1);
     lm_work w;
-    if (lm_work_alloc(m, n, &w) != NB_OK)
+    if (lm_work_alloc(pb->m, pb->n, &w) != NB_OK)
         return nb_errcode();
-    nb_status status;
-    bool finite;
     out->stop = NB_LSQ_STOP_NONE;
     out->iterations = 0;
-
-    if ((status = evaluate(pb, x, w.f, &finite)) != NB_OK)
-        goto done;
-    if (!finite) {
-        int row = 0;
-        while (row < m && isfinite(w.f[row]))
-            row++;
-        status = nb_fail(NB_ENUMERIC, "the residuals are not finite at the start values (residual %d is %g)",
-                         row + 1, w.f[row]);
-        goto done;
-    }
-    double fnorm = lsq_norm(m, w.f);
-    double delta = 0, xnorm = 0, par = 0, fnorm_prev = fnorm;
-    bool have_prev = false;
-    if (fnorm == 0) {
+    lm_state st;
+    nb_status status = lm_start(pb, x, &w, &st);
+    if (status == NB_OK && st.fnorm == 0)
         out->stop = NB_LSQ_STOP_EXACT;
-        goto done;
-    }
-
-    for (int iter = 1;; iter++) {
-        if ((status = jacobian(pb, x, w.f_trial, w.jac, &finite)) != NB_OK)
-            goto done;
-        if (!finite) {
-            if (!have_prev) {
-                status = nb_fail(NB_ENUMERIC, "the Jacobian is not finite at the start values");
-                goto done;
-            }
-            /* Step back to the last point whose Jacobian was finite, with a smaller region. */
-            memcpy(x, w.x_prev, (size_t)n * sizeof *x);
-            memcpy(w.f, w.f_prev, (size_t)m * sizeof *w.f);
-            fnorm = fnorm_prev;
-            delta *= 0.25;
-            have_prev = false;
-            if ((status = jacobian(pb, x, w.f_trial, w.jac, &finite)) != NB_OK)
-                goto done;
-        }
-        out->iterations = iter;
-        lsq_qr(m, n, w.jac, w.perm, w.rdiag, w.col_norm, w.work);
-        if (iter == 1) {
-            /* MINPACK's scaling by the column norms, with a floor: a parameter the model
-             * barely reacts to at the start (a column 1e-20 of the others) would otherwise
-             * be allowed astronomic steps, every one of them overflowing. */
-            double largest = 0;
-            for (int j = 0; j < n; j++)
-                largest = fmax(largest, w.col_norm[j]);
-            for (int j = 0; j < n; j++)
-                w.diag[j] = w.col_norm[j] > DIAG_FLOOR * largest ? w.col_norm[j]
-                            : largest > 0                        ? DIAG_FLOOR * largest
-                                                                 : 1;
-            xnorm = scaled_norm(n, w.diag, x, w.work);
-            delta = opt->step_bound * xnorm;
-            if (delta == 0)
-                delta = opt->step_bound;
-        }
-        memcpy(w.work, w.f, (size_t)m * sizeof *w.f);
-        lsq_qr_apply_qt(m, n, w.jac, w.work);
-        for (int j = 0; j < n; j++) {
-            w.qtf[j] = w.work[j];
-            w.jac[j + (size_t)j * m] = w.rdiag[j]; /* R's diagonal back in place */
-        }
-        /* The largest cosine between f and a column of J. */
-        double gnorm = 0;
-        for (int j = 0; j < n; j++) {
-            int l = w.perm[j];
-            if (w.col_norm[l] == 0)
-                continue;
-            double sum = 0;
-            for (int i = 0; i <= j; i++)
-                sum += w.jac[i + (size_t)j * m] * (w.qtf[i] / fnorm);
-            gnorm = fmax(gnorm, fabs(sum / w.col_norm[l]));
-        }
-        if (gnorm <= opt->gtol) {
-            out->stop = NB_LSQ_STOP_GTOL;
-            goto done;
-        }
-        for (int j = 0; j < n; j++)
-            w.diag[j] = fmax(w.diag[j], w.col_norm[j]);
-
-        double ratio;
-        do {
-            lsq_lm_step(n, w.jac, m, w.perm, w.diag, w.qtf, delta, &par, w.step, w.work);
-            for (int j = 0; j < n; j++) {
-                w.step[j] = -w.step[j];
-                w.x_trial[j] = x[j] + w.step[j];
-            }
-            double pnorm = scaled_norm(n, w.diag, w.step, w.work);
-            if (iter == 1)
-                delta = fmin(delta, pnorm);
-            if ((status = evaluate(pb, w.x_trial, w.f_trial, &finite)) != NB_OK)
-                goto done;
-            double fnorm1 = finite ? lsq_norm(m, w.f_trial) : INFINITY;
-
-            double actred = 0.1 * fnorm1 < fnorm ? 1 - (fnorm1 / fnorm) * (fnorm1 / fnorm) : -1;
-            /* The reduction the linear model predicts: |J step|² + 2 par |D step|². */
-            for (int j = 0; j < n; j++) {
-                w.work[j] = 0;
-                double t = w.step[w.perm[j]];
-                for (int i = 0; i <= j; i++)
-                    w.work[i] += w.jac[i + (size_t)j * m] * t;
-            }
-            double t1 = lsq_norm(n, w.work) / fnorm;
-            double t2 = sqrt(par) * pnorm / fnorm;
-            double prered = t1 * t1 + t2 * t2 / 0.5;
-            double dirder = -(t1 * t1 + t2 * t2);
-            ratio = prered != 0 ? actred / prered : 0;
-
-            if (ratio <= 0.25) {
-                double shrink = actred >= 0 ? 0.5 : 0.5 * dirder / (dirder + 0.5 * actred);
-                if (0.1 * fnorm1 >= fnorm || shrink < 0.1)
-                    shrink = 0.1;
-                delta = shrink * fmin(delta, pnorm / 0.1);
-                par /= shrink;
-            } else if (par == 0 || ratio >= 0.75) {
-                delta = pnorm / 0.5;
-                par *= 0.5;
-            }
-
-            if (ratio >= 1e-4) { /* a successful step */
-                memcpy(w.x_prev, x, (size_t)n * sizeof *x);
-                memcpy(w.f_prev, w.f, (size_t)m * sizeof *w.f);
-                fnorm_prev = fnorm;
-                have_prev = true;
-                memcpy(x, w.x_trial, (size_t)n * sizeof *x);
-                memcpy(w.f, w.f_trial, (size_t)m * sizeof *w.f);
-                xnorm = scaled_norm(n, w.diag, x, w.work);
-                fnorm = fnorm1;
-                if (fnorm == 0) {
-                    out->stop = NB_LSQ_STOP_EXACT;
-                    goto done;
-                }
-            }
-
-            bool f_converged = fabs(actred) <= opt->ftol && prered <= opt->ftol && 0.5 * ratio <= 1;
-            bool x_converged = delta <= opt->xtol * xnorm;
-            if (f_converged || x_converged) {
-                out->stop = f_converged && x_converged ? NB_LSQ_STOP_BOTH
-                            : f_converged              ? NB_LSQ_STOP_FTOL
-                                                       : NB_LSQ_STOP_XTOL;
-                goto done;
-            }
-            if (pb->n_evals >= max_evals) {
-                out->stop = NB_LSQ_STOP_MAX_EVALS;
-                goto done;
-            }
-            if ((fabs(actred) <= eps && prered <= eps && 0.5 * ratio <= 1) || delta <= eps * xnorm ||
-                gnorm <= eps) {
-                out->stop = NB_LSQ_STOP_PRECISION;
-                goto done;
-            }
-        } while (ratio < 1e-4);
-    }
-done:
+    else if (status == NB_OK)
+        status = lm_iterate(pb, x, &w, &st, opt, out);
     if (status == NB_OK && out->stop != NB_LSQ_STOP_MAX_EVALS && out->stop != NB_LSQ_STOP_EXACT &&
         out->stop != NB_LSQ_STOP_NONE)
-        status = polish(pb, x, &w, &fnorm, &out->iterations);
+        status = polish(pb, x, &w, &st.fnorm, &out->iterations);
     lm_work_free(&w);
     return status;
 }
@@ -668,17 +780,15 @@ static char *name_of_scalar(const lsq_problem *pb, int j)
     return nb_strdup(buf);
 }
 
-/* Covariance, standard errors and intervals at the solution; fails on a singular
- * Jacobian, naming a parameter that the others make redundant. */
-static nb_status finish_statistics(lsq_problem *pb, const double *x, double *jac, double *f_scratch,
-                                   const double *cov_given, const nb_lsq_options *opt, bool tolerate_singular,
-                                   nb_lsq_result *result)
+/* The residuals at the solution (and the graph's values with them): the sum of squares,
+ * the degrees of freedom and the parameters into result. */
+static nb_status residual_summary(lsq_problem *pb, const double *x, double *f_scratch, const nb_lsq_options *opt,
+                                  nb_lsq_result *result)
 {
     int n = pb->n, m = pb->m;
     bool finite;
-    nb_status status;
-    /* The residuals at the solution (and the graph's values with them). */
-    if ((status = evaluate(pb, x, f_scratch, &finite)) != NB_OK)
+    nb_status status = evaluate(pb, x, f_scratch, &finite);
+    if (status != NB_OK)
         return status;
     double sse = 0;
     for (int i = 0; i < m; i++)
@@ -691,21 +801,59 @@ static nb_status finish_statistics(lsq_problem *pb, const double *x, double *jac
     memcpy(result->params, x, (size_t)n * sizeof *x);
     if (!finite)
         return nb_fail(NB_ENUMERIC, "the residuals are not finite at the solution");
+    return NB_OK;
+}
 
-    int rank = n, dependent = -1;
+/* (JᵀJ)⁻¹ into result->covariance: the one given (a NaN diagonal marks where its rank
+ * ends), or from the Jacobian at x. */
+static nb_status unscaled_covariance(lsq_problem *pb, const double *x, double *jac, double *f_scratch,
+                                     const double *cov_given, nb_lsq_result *result, int *rank, int *dependent)
+{
+    int n = pb->n;
+    *rank = n, *dependent = -1;
     if (cov_given) {
         memcpy(result->covariance, cov_given, (size_t)n * n * sizeof(double));
-        for (int j = 0; j < n && rank == n; j++)
+        for (int j = 0; j < n && *rank == n; j++)
             if (isnan(cov_given[j * n + j]))
-                rank = j, dependent = j;
-    } else {
-        if ((status = jacobian(pb, x, f_scratch, jac, &finite)) != NB_OK)
-            return status;
-        if (!finite)
-            return nb_fail(NB_ENUMERIC, "the Jacobian is not finite at the solution");
-        if ((status = lsq_inverse_normal(m, n, jac, result->covariance, &rank, &dependent)) != NB_OK)
-            return status;
+                *rank = j, *dependent = j;
+        return NB_OK;
     }
+    bool finite;
+    nb_status status = jacobian(pb, x, f_scratch, jac, &finite);
+    if (status != NB_OK)
+        return status;
+    if (!finite)
+        return nb_fail(NB_ENUMERIC, "the Jacobian is not finite at the solution");
+    return lsq_inverse_normal(pb->m, n, jac, result->covariance, rank, dependent);
+}
+
+/* NB_ENUMERIC naming the parameter that the others make redundant. */
+static nb_status singular_failure(const nb_lsq_result *result, int n, int rank, int dependent)
+{
+    char names[512] = "";
+    size_t used = 0;
+    for (int j = 0; j < n && used < sizeof names; j++)
+        if (j != dependent)
+            used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "", result->names[j]);
+    return nb_fail(NB_ENUMERIC,
+                   "the Jacobian is singular (rank %d of %d): the data cannot tell '%s' apart from a "
+                   "combination of %s, so the parameters are not determined; drop or fix one of them",
+                   rank, n, result->names[dependent], names);
+}
+
+/* Covariance, standard errors and intervals at the solution; fails on a singular
+ * Jacobian unless tolerate_singular, when they are NaN. */
+static nb_status finish_statistics(lsq_problem *pb, const double *x, double *jac, double *f_scratch,
+                                   const double *cov_given, const nb_lsq_options *opt, bool tolerate_singular,
+                                   nb_lsq_result *result)
+{
+    int n = pb->n;
+    nb_status status = residual_summary(pb, x, f_scratch, opt, result);
+    int rank, dependent;
+    if (status == NB_OK)
+        status = unscaled_covariance(pb, x, jac, f_scratch, cov_given, result, &rank, &dependent);
+    if (status != NB_OK)
+        return status;
     if (rank < n && tolerate_singular) {
         /* A point found by other means is reported as it is; it has no covariance. */
         for (int a = 0; a < n * n; a++)
@@ -714,19 +862,9 @@ static nb_status finish_statistics(lsq_problem *pb, const double *x, double *jac
             result->std_error[j] = result->ci_low[j] = result->ci_high[j] = NAN;
         return NB_OK;
     }
-    if (rank < n) {
-        char names[512] = "";
-        size_t used = 0;
-        for (int j = 0; j < n && used < sizeof names; j++)
-            if (j != dependent)
-                used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "",
-                                         result->names[j]);
-        return nb_fail(NB_ENUMERIC,
-                       "the Jacobian is singular (rank %d of %d): the data cannot tell '%s' apart from a "
-                       "combination of %s, so the parameters are not determined; drop or fix one of them",
-                       rank, n, result->names[dependent], names);
-    }
-    double s2 = result->dof > 0 ? sse / (double)result->dof : NAN;
+    if (rank < n)
+        return singular_failure(result, n, rank, dependent);
+    double s2 = result->dof > 0 ? result->sse / (double)result->dof : NAN;
     double scale = opt->absolute_sigma ? 1 : s2;
     double t = result->dof > 0 ? nb_student_t_quantile(0.5 + opt->confidence / 2, (double)result->dof) : NAN;
     for (int a = 0; a < n * n; a++)

@@ -53,6 +53,45 @@ double lsq_norm(int n, const double *x)
     return big * sqrt(sum);
 }
 
+/* Pivot: the remaining column of largest norm becomes column j. */
+static void pivot(int m, int n, double *a, int j, int *perm, double *rdiag, double *work)
+{
+    int best = j;
+    for (int k = j + 1; k < n; k++)
+        if (rdiag[k] > rdiag[best])
+            best = k;
+    if (best == j)
+        return;
+    for (int i = 0; i < m; i++) {
+        double t = A(i, j);
+        A(i, j) = A(i, best);
+        A(i, best) = t;
+    }
+    rdiag[best] = rdiag[j];
+    work[best] = work[j];
+    int t = perm[j];
+    perm[j] = perm[best];
+    perm[best] = t;
+}
+
+/* Apply the reflection stored in a(j:m, j) to column k (k > j) and downdate the norm of
+ * what is left of that column, recomputing it when cancellation has eaten it. */
+static void reflect_column(int m, double *a, int j, int k, double *rdiag, double *work)
+{
+    double t = dot(m - j, &A(j, j), &A(j, k)) / A(j, j);
+    for (int i = j; i < m; i++)
+        A(i, k) -= t * A(i, j);
+    if (rdiag[k] == 0)
+        return;
+    double ratio = A(j, k) / rdiag[k];
+    rdiag[k] *= sqrt(fmax(0, 1 - ratio * ratio));
+    double rel = rdiag[k] / work[k];
+    if (0.05 * rel * rel <= DBL_EPSILON) {
+        rdiag[k] = lsq_norm(m - j - 1, &A(j + 1, k));
+        work[k] = rdiag[k];
+    }
+}
+
 void lsq_qr(int m, int n, double *a, int *perm, double *rdiag, double *col_norm, double *work)
 {
     /* work[j]: the norm column j had when rdiag[j] was last computed from scratch. */
@@ -62,23 +101,7 @@ void lsq_qr(int m, int n, double *a, int *perm, double *rdiag, double *col_norm,
         perm[j] = j;
     }
     for (int j = 0; j < n && j < m; j++) {
-        /* Pivot: the remaining column of largest norm goes first. */
-        int best = j;
-        for (int k = j + 1; k < n; k++)
-            if (rdiag[k] > rdiag[best])
-                best = k;
-        if (best != j) {
-            for (int i = 0; i < m; i++) {
-                double t = A(i, j);
-                A(i, j) = A(i, best);
-                A(i, best) = t;
-            }
-            rdiag[best] = rdiag[j];
-            work[best] = work[j];
-            int t = perm[j];
-            perm[j] = perm[best];
-            perm[best] = t;
-        }
+        pivot(m, n, a, j, perm, rdiag, work);
         /* The reflection that zeroes a(j+1:m, j). */
         double norm = lsq_norm(m - j, &A(j, j));
         if (norm == 0) {
@@ -90,22 +113,8 @@ void lsq_qr(int m, int n, double *a, int *perm, double *rdiag, double *col_norm,
         for (int i = j; i < m; i++)
             A(i, j) /= norm;
         A(j, j) += 1;
-        /* Apply it to the remaining columns and downdate their norms. */
-        for (int k = j + 1; k < n; k++) {
-            double t = dot(m - j, &A(j, j), &A(j, k)) / A(j, j);
-            for (int i = j; i < m; i++)
-                A(i, k) -= t * A(i, j);
-            if (rdiag[k] != 0) {
-                double ratio = A(j, k) / rdiag[k];
-                rdiag[k] *= sqrt(fmax(0, 1 - ratio * ratio));
-                /* Recompute when cancellation has eaten the downdated norm. */
-                double rel = rdiag[k] / work[k];
-                if (0.05 * rel * rel <= DBL_EPSILON) {
-                    rdiag[k] = lsq_norm(m - j - 1, &A(j + 1, k));
-                    work[k] = rdiag[k];
-                }
-            }
-        }
+        for (int k = j + 1; k < n; k++)
+            reflect_column(m, a, j, k, rdiag, work);
         rdiag[j] = -norm;
     }
 }
@@ -121,54 +130,51 @@ void lsq_qr_apply_qt(int m, int n, const double *a, double *b)
     }
 }
 
-/* Solve min |[R; sqrt(par) D] z - [qtb; 0]| in place of R's lower triangle: Givens
- * rotations fold the diagonal D (diag_scaled = sqrt(par) * diag, permuted) into R, giving
- * the triangular S whose diagonal goes to sdiag and strict upper part to r's strict lower
- * triangle (transposed). R's upper triangle and diagonal are kept. work: n doubles. */
-static void damped_solve(int n, double *r, int ldr, const int *perm, const double *diag_scaled,
-                         const double *qtb, double *x, double *sdiag, double *work)
+/* One Givens rotation that zeroes b against a, as MINPACK computes it (through the
+ * cotangent or the tangent, whichever is at most one). */
+static void givens(double a, double b, double *c, double *s)
 {
-    for (int j = 0; j < n; j++) {
-        for (int i = j; i < n; i++)
-            R(i, j) = R(j, i);
-        x[j] = R(j, j);
-        work[j] = qtb[j];
+    if (fabs(a) < fabs(b)) {
+        double cotan = a / b;
+        *s = 0.5 / sqrt(0.25 + 0.25 * cotan * cotan);
+        *c = *s * cotan;
+    } else {
+        double tan = b / a;
+        *c = 0.5 / sqrt(0.25 + 0.25 * tan * tan);
+        *s = *c * tan;
     }
-    for (int j = 0; j < n; j++) {
-        double d = diag_scaled[perm[j]];
-        if (d != 0) {
-            for (int k = j; k < n; k++)
-                sdiag[k] = 0;
-            sdiag[j] = d;
-            double qtbpj = 0; /* the extra row's right-hand side */
-            for (int k = j; k < n; k++) {
-                if (sdiag[k] == 0)
-                    continue;
-                double c, s;
-                if (fabs(R(k, k)) < fabs(sdiag[k])) {
-                    double cotan = R(k, k) / sdiag[k];
-                    s = 0.5 / sqrt(0.25 + 0.25 * cotan * cotan);
-                    c = s * cotan;
-                } else {
-                    double tan = sdiag[k] / R(k, k);
-                    c = 0.5 / sqrt(0.25 + 0.25 * tan * tan);
-                    s = c * tan;
-                }
-                R(k, k) = c * R(k, k) + s * sdiag[k];
-                double t = c * work[k] + s * qtbpj;
-                qtbpj = -s * work[k] + c * qtbpj;
-                work[k] = t;
-                for (int i = k + 1; i < n; i++) {
-                    t = c * R(i, k) + s * sdiag[i];
-                    sdiag[i] = -s * R(i, k) + c * sdiag[i];
-                    R(i, k) = t;
-                }
-            }
+}
+
+/* Rotate the extra row d e_j (in sdiag) into the lower triangle of r, column by column,
+ * carrying its right-hand side (zero) against work. */
+static void fold_row(int n, double *r, int ldr, int j, double d, double *sdiag, double *work)
+{
+    for (int k = j; k < n; k++)
+        sdiag[k] = 0;
+    sdiag[j] = d;
+    double qtbpj = 0; /* the extra row's right-hand side */
+    for (int k = j; k < n; k++) {
+        if (sdiag[k] == 0)
+            continue;
+        double c, s;
+        givens(R(k, k), sdiag[k], &c, &s);
+        R(k, k) = c * R(k, k) + s * sdiag[k];
+        double t = c * work[k] + s * qtbpj;
+        qtbpj = -s * work[k] + c * qtbpj;
+        work[k] = t;
+        for (int i = k + 1; i < n; i++) {
+            t = c * R(i, k) + s * sdiag[i];
+            sdiag[i] = -s * R(i, k) + c * sdiag[i];
+            R(i, k) = t;
         }
-        sdiag[j] = R(j, j);
-        R(j, j) = x[j];
     }
-    /* Back-substitution with S; a singular S gets the minimum-norm-in-its-part solution. */
+}
+
+/* Back-substitution with S (diagonal sdiag, the rest in r's strict lower triangle) into
+ * x, unpermuted; a singular S gets the minimum-norm-in-its-part solution. */
+static void solve_folded(int n, const double *r, int ldr, const int *perm, const double *sdiag, double *work,
+                         double *x)
+{
     int nsing = n;
     for (int j = 0; j < n; j++) {
         if (sdiag[j] == 0 && nsing == n)
@@ -186,13 +192,34 @@ static void damped_solve(int n, double *r, int ldr, const int *perm, const doubl
         x[perm[j]] = work[j];
 }
 
-void lsq_lm_step(int n, double *r, int ldr, const int *perm, const double *diag, const double *qtb,
-                 double delta, double *par, double *x, double *work)
+/* Solve min |[R; sqrt(par) D] z - [qtb; 0]| in place of R's lower triangle: Givens
+ * rotations fold the diagonal D (diag_scaled = sqrt(par) * diag, permuted) into R, giving
+ * the triangular S whose diagonal goes to sdiag and strict upper part to r's strict lower
+ * triangle (transposed). R's upper triangle and diagonal are kept. work: n doubles. */
+static void damped_solve(int n, double *r, int ldr, const int *perm, const double *diag_scaled,
+                         const double *qtb, double *x, double *sdiag, double *work)
 {
-    double *w1 = work, *w2 = work + n, *sdiag = work + 2 * n, *w4 = work + 3 * n;
-    const double dwarf = DBL_MIN;
+    for (int j = 0; j < n; j++) {
+        for (int i = j; i < n; i++)
+            R(i, j) = R(j, i);
+        x[j] = R(j, j);
+        work[j] = qtb[j];
+    }
+    for (int j = 0; j < n; j++) {
+        double d = diag_scaled[perm[j]];
+        if (d != 0)
+            fold_row(n, r, ldr, j, d, sdiag, work);
+        sdiag[j] = R(j, j);
+        R(j, j) = x[j];
+    }
+    solve_folded(n, r, ldr, perm, sdiag, work, x);
+}
 
-    /* The Gauss–Newton step (least squares in the rank-deficient case). */
+/* The Gauss–Newton step -R⁻¹ qtb into x (the least-squares one, zero beyond the first
+ * zero on R's diagonal, when R is singular); returns the rank found. w1: n doubles. */
+static int gauss_newton_step(int n, const double *r, int ldr, const int *perm, const double *qtb, double *x,
+                             double *w1)
+{
     int nsing = n;
     for (int j = 0; j < n; j++) {
         w1[j] = qtb[j];
@@ -209,45 +236,81 @@ void lsq_lm_step(int n, double *r, int ldr, const int *perm, const double *diag,
     }
     for (int j = 0; j < n; j++)
         x[perm[j]] = w1[j];
+    return nsing;
+}
 
-    /* Accept it when it lies within (1.1 times) the trust region. */
+/* |D x|, leaving D x in dx. */
+static double scaled_length(int n, const double *diag, const double *x, double *dx)
+{
     for (int j = 0; j < n; j++)
-        w2[j] = diag[j] * x[j];
-    double dxnorm = lsq_norm(n, w2);
-    double fp = dxnorm - delta;
-    if (fp <= 0.1 * delta) {
-        *par = 0;
-        return;
-    }
+        dx[j] = diag[j] * x[j];
+    return lsq_norm(n, dx);
+}
 
-    /* A lower bound for par from the Newton step (only when R has full rank). */
-    double parl = 0;
-    if (nsing == n) {
-        for (int j = 0; j < n; j++)
-            w1[j] = diag[perm[j]] * (w2[perm[j]] / dxnorm);
+/* Newton's correction to par from fp = |D x| - delta, the distance to the region's edge:
+ * it solves Sᵀ w = D (D x) / |D x| for the triangle S of the current system, which is R
+ * (r's upper triangle) when sdiag is NULL, else damped_solve's S (its diagonal in sdiag,
+ * the rest in r's strict lower triangle). dx holds D x. */
+static double par_correction(int n, const double *r, int ldr, const int *perm, const double *diag,
+                             const double *sdiag, const double *dx, double dxnorm, double fp, double delta,
+                             double *w1)
+{
+    for (int j = 0; j < n; j++)
+        w1[j] = diag[perm[j]] * (dx[perm[j]] / dxnorm);
+    if (sdiag) {
+        for (int j = 0; j < n; j++) {
+            w1[j] /= sdiag[j];
+            double t = w1[j];
+            for (int i = j + 1; i < n; i++)
+                w1[i] -= R(i, j) * t;
+        }
+    } else {
         for (int j = 0; j < n; j++) {
             double sum = 0;
             for (int i = 0; i < j; i++)
                 sum += R(i, j) * w1[i];
             w1[j] = (w1[j] - sum) / R(j, j);
         }
-        double t = lsq_norm(n, w1);
-        parl = ((fp / delta) / t) / t;
     }
-    /* An upper bound from the scaled gradient. */
+    double t = lsq_norm(n, w1);
+    return ((fp / delta) / t) / t;
+}
+
+/* The norm of the scaled gradient D⁻¹ Rᵀ qtb, whose ratio to delta bounds par above. */
+static double scaled_gradient_norm(int n, const double *r, int ldr, const int *perm, const double *diag,
+                                   const double *qtb, double *w1)
+{
     for (int j = 0; j < n; j++) {
         double sum = 0;
         for (int i = 0; i <= j; i++)
             sum += R(i, j) * qtb[i];
         w1[j] = sum / diag[perm[j]];
     }
-    double gnorm = lsq_norm(n, w1);
+    return lsq_norm(n, w1);
+}
+
+void lsq_lm_step(int n, double *r, int ldr, const int *perm, const double *diag, const double *qtb,
+                 double delta, double *par, double *x, double *work)
+{
+    double *w1 = work, *dx = work + n, *sdiag = work + 2 * n, *w4 = work + 3 * n;
+    const double dwarf = DBL_MIN;
+
+    /* Accept the Gauss–Newton step when it lies within (1.1 times) the trust region. */
+    int nsing = gauss_newton_step(n, r, ldr, perm, qtb, x, w1);
+    double dxnorm = scaled_length(n, diag, x, dx);
+    double fp = dxnorm - delta;
+    if (fp <= 0.1 * delta) {
+        *par = 0;
+        return;
+    }
+    /* Bounds for par: below from the Newton step (only when R has full rank), above from
+     * the scaled gradient. */
+    double parl = nsing == n ? par_correction(n, r, ldr, perm, diag, NULL, dx, dxnorm, fp, delta, w1) : 0;
+    double gnorm = scaled_gradient_norm(n, r, ldr, perm, diag, qtb, w1);
     double paru = gnorm / delta;
     if (paru == 0)
         paru = dwarf / fmin(delta, 0.1);
-
-    *par = fmax(*par, parl);
-    *par = fmin(*par, paru);
+    *par = fmin(fmax(*par, parl), paru);
     if (*par == 0)
         *par = gnorm / dxnorm;
 
@@ -258,25 +321,13 @@ void lsq_lm_step(int n, double *r, int ldr, const int *perm, const double *diag,
         for (int j = 0; j < n; j++)
             w1[j] = root * diag[j];
         damped_solve(n, r, ldr, perm, w1, qtb, x, sdiag, w4);
-        for (int j = 0; j < n; j++)
-            w2[j] = diag[j] * x[j];
-        dxnorm = lsq_norm(n, w2);
+        dxnorm = scaled_length(n, diag, x, dx);
         double fp_old = fp;
         fp = dxnorm - delta;
         /* Close enough to the trust region's edge, or stuck at the lower bound. */
         if (fabs(fp) <= 0.1 * delta || (parl == 0 && fp <= fp_old && fp_old < 0) || iter == 10)
             return;
-        /* Newton's correction to par. */
-        for (int j = 0; j < n; j++)
-            w1[j] = diag[perm[j]] * (w2[perm[j]] / dxnorm);
-        for (int j = 0; j < n; j++) {
-            w1[j] /= sdiag[j];
-            double t = w1[j];
-            for (int i = j + 1; i < n; i++)
-                w1[i] -= R(i, j) * t;
-        }
-        double t = lsq_norm(n, w1);
-        double parc = ((fp / delta) / t) / t;
+        double parc = par_correction(n, r, ldr, perm, diag, sdiag, dx, dxnorm, fp, delta, w1);
         if (fp > 0)
             parl = fmax(parl, *par);
         if (fp < 0)
@@ -518,19 +569,10 @@ nb_status lsq_linear_solve(int m, int n, const double *a, const double *b, doubl
     return NB_OK;
 }
 
-nb_status lsq_inverse_normal(int m, int n, const double *jac, double *cov, int *rank, int *dependent)
+/* a := jac with each column divided by the power of two just above its norm (exact),
+ * kept in scale. */
+static void scale_columns_pow2(int m, int n, const double *jac, double *a, double *scale)
 {
-    /* Double precision is enough here (the Jacobian itself is double); columns scaled by
-     * powers of two (exactly) so that the rank test compares like with like. */
-    size_t mn = (size_t)m * (size_t)n;
-    double *a = nb_alloc(mn * sizeof *a), *rinv = nb_alloc((size_t)n * n * sizeof *rinv);
-    double *scale = nb_alloc((size_t)n * sizeof *scale), *rdiag = nb_alloc((size_t)n * sizeof *rdiag);
-    double *norms = nb_alloc((size_t)n * sizeof *norms), *work = nb_alloc((size_t)n * sizeof *work);
-    int *perm = nb_alloc((size_t)n * sizeof *perm);
-    if (!a || !rinv || !scale || !rdiag || !norms || !work || !perm) {
-        nb_free(a), nb_free(rinv), nb_free(scale), nb_free(rdiag), nb_free(norms), nb_free(work), nb_free(perm);
-        return nb_fail(NB_ENOMEM, "out of memory for the covariance of %d parameters", n);
-    }
     for (int j = 0; j < n; j++) {
         int exponent = 0;
         double norm = lsq_norm(m, jac + (size_t)j * m);
@@ -540,13 +582,12 @@ nb_status lsq_inverse_normal(int m, int n, const double *jac, double *cov, int *
         for (int i = 0; i < m; i++)
             A(i, j) = jac[i + (size_t)j * m] / scale[j];
     }
-    lsq_qr(m, n, a, perm, rdiag, norms, work);
-    int r = 0;
-    while (r < n && fabs(rdiag[r]) > RANK_TOLERANCE * fabs(rdiag[0]))
-        r++;
-    *rank = r;
-    *dependent = r < n ? perm[r] : -1;
-    /* rinv = R⁻¹, upper triangular r x r; R(i, k) is a(i, k) above the diagonal. */
+}
+
+/* rinv = R⁻¹ for the leading r x r part of lsq_qr's R (upper triangle in a above the
+ * diagonal, diagonal in rdiag); rinv is r x r, column-major. */
+static void invert_r(int m, int r, const double *a, const double *rdiag, double *rinv)
+{
     for (int j = 0; j < r; j++) {
         for (int i = 0; i < r; i++)
             rinv[i + (size_t)j * r] = 0;
@@ -558,6 +599,12 @@ nb_status lsq_inverse_normal(int m, int n, const double *jac, double *cov, int *
             rinv[i + (size_t)j * r] = -sum / rdiag[i];
         }
     }
+}
+
+/* cov = R⁻¹ R⁻ᵀ unpermuted and unscaled; NaN for the parameters beyond the rank. */
+static void covariance_from_rinv(int n, int r, const double *rinv, const int *perm, const double *scale,
+                                 double *cov)
+{
     for (int k = 0; k < n * n; k++)
         cov[k] = NAN;
     for (int p = 0; p < r; p++)
@@ -567,6 +614,31 @@ nb_status lsq_inverse_normal(int m, int n, const double *jac, double *cov, int *
                 sum += rinv[p + (size_t)k * r] * rinv[q + (size_t)k * r];
             cov[perm[p] * n + perm[q]] = sum / (scale[perm[p]] * scale[perm[q]]);
         }
+}
+
+nb_status lsq_inverse_normal(int m, int n, const double *jac, double *cov, int *rank, int *dependent)
+{
+    /* Double precision is enough here (the Jacobian itself is double); columns scaled by
+     * powers of two (exactly) so that the rank test compares like with like. */
+    size_t mn = (size_t)m * (size_t)n;
+    double *a = nb_alloc(mn * sizeof *a), *rinv = nb_alloc((size_t)n * n * sizeof *rinv);
+    double *scale = nb_alloc((size_t)n * sizeof *scale), *rdiag = nb_alloc((size_t)n * sizeof *rdiag);
+    double *norms = nb_alloc((size_t)n * sizeof *norms), *work = nb_alloc((size_t)n * sizeof *work);
+    int *perm = nb_alloc((size_t)n * sizeof *perm);
+    nb_status status = NB_OK;
+    if (!a || !rinv || !scale || !rdiag || !norms || !work || !perm) {
+        status = nb_fail(NB_ENOMEM, "out of memory for the covariance of %d parameters", n);
+    } else {
+        scale_columns_pow2(m, n, jac, a, scale);
+        lsq_qr(m, n, a, perm, rdiag, norms, work);
+        int r = 0;
+        while (r < n && fabs(rdiag[r]) > RANK_TOLERANCE * fabs(rdiag[0]))
+            r++;
+        *rank = r;
+        *dependent = r < n ? perm[r] : -1;
+        invert_r(m, r, a, rdiag, rinv);
+        covariance_from_rinv(n, r, rinv, perm, scale, cov);
+    }
     nb_free(a), nb_free(rinv), nb_free(scale), nb_free(rdiag), nb_free(norms), nb_free(work), nb_free(perm);
-    return NB_OK;
+    return status;
 }

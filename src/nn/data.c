@@ -10,9 +10,9 @@
 /* ---- datasets --------------------------------------------------------------------- */
 
 /* A zeroed tensor for a dataset. Large ones ask the kernel for huge pages before the
- * first touch: measured here, the first write to 188 MB (Fashion-MNIST as float32)
- * costs 0.55 s in 4 KB page faults and 0.04 s with 2 MB pages. The advice is only a
- * hint: where it is refused nothing changes. */
+ * first touch: faulting in a large dataset 4 KB at a time costs far more than the
+ * writes themselves (docs/design.md). The advice is only a hint: where it is refused
+ * nothing changes. */
 static nb_tensor *dataset_tensor(nb_dtype dtype, int ndim, const int64_t *shape)
 {
     int64_t size = nb_shape_size(ndim, shape);
@@ -172,8 +172,7 @@ static size_t target_row_bytes(const nb_dataset *data)
 /* Rows rows[0..n) of data into the buffers inputs and targets, one memcpy per row. A
  * shuffled batch reads rows scattered over the whole dataset (188 MB for Fashion-MNIST
  * in float32), each from main memory: the rows a few places ahead are requested while
- * this one is copied, so that their latencies overlap (measured on one thread: the
- * gathers of an epoch of batches of 64 took 39-46 ms without, 33 ms with). */
+ * this one is copied, so that their latencies overlap (docs/design.md). */
 static void gather_rows(const nb_dataset *data, const int64_t *rows, int64_t n, void *inputs, void *targets)
 {
     size_t in_bytes = input_row_bytes(data), out_bytes = target_row_bytes(data);
@@ -192,8 +191,7 @@ static void gather_rows(const nb_dataset *data, const int64_t *rows, int64_t n, 
 }
 
 /* A batch's gather, split over nabla's threads by rows: each waits on main memory for
- * its own rows, so the waits overlap (on 2 threads an epoch's gathers took 26-30 ms on
- * one thread, 18-20 ms on two). The copies are the same whoever makes them. */
+ * its own rows, so the waits overlap. The copies are the same whoever makes them. */
 typedef struct gather_job {
     const nb_dataset *data;
     const int64_t *rows;

@@ -167,9 +167,9 @@ static void step_part(void *ctx, int part)
 
 /* The update is a pass over the parameters, their gradients and the state: on nabla's
  * threads when large. Each tensor is cut into equal contiguous parts, part t of every
- * tensor on one thread, which is how the matrix products cut a weight gradient's rows
- * (bench: the gradient a thread has just written is still in its core's cache, and
- * when another core updates it instead, the step takes 3 times as long). */
+ * tensor on one thread, which is how the matrix products cut a weight gradient's rows:
+ * the gradient a thread has just written is still in its core's cache, and updating it
+ * from another core is much slower (docs/design.md). */
 static nb_status first_order_step(nb_optimizer *o, bool zero_grads)
 {
     if (!o)
