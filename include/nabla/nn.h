@@ -272,6 +272,12 @@ int64_t nb_loader_n_batches(const nb_loader *loader);
 void nb_loader_start_epoch(nb_loader *loader, int64_t epoch);
 /* The next batch of the epoch; false when the epoch is over (until the next start). */
 bool nb_loader_next(nb_loader *loader, nb_batch *batch);
+/* Write the batches straight into a model's input ([N, n_features]) and target
+ * ([N, n_outputs], or [N] labels), of the dataset's dtype: from now on nb_loader_next
+ * resizes both to the batch and copies its rows into their own storage (the batch's
+ * pointers are theirs). Their storage grows here, once, to a whole batch, so no batch
+ * allocates; an input bound to caller memory stops being so. */
+nb_status nb_loader_feed(nb_loader *loader, nb_node *input, nb_node *target);
 
 /* ---- standardisation: x' = (x - mean) / std, per feature --------------------------- */
 typedef struct nb_scaler {
@@ -362,15 +368,15 @@ typedef struct nb_train_result {
  * that is not finite, or a parameter that is not finite at the end of an epoch (checked
  * then, once per epoch; the batch reported is the epoch's last): the parameters of the
  * last good epoch are restored and NB_ENUMERIC names the epoch and the batch. The result
- * is filled either way. A training step allocates nothing. The model's input and target
- * read the loader's batches meanwhile; on return they hold what they held before (their
- * own storage, or the caller's binding), so a forward pass afterwards is safe. */
+ * is filled either way. A training step allocates nothing: the loader writes each batch
+ * straight into the model's input and target (nb_loader_feed), which on return hold the
+ * last batch, in their own storage (a caller's binding ends). */
 nb_status nb_train(const nb_model *model, nb_optimizer *optimizer, nb_dataset *train, nb_dataset *val,
                    const nb_train_config *config, nb_train_result *result);
 
 /* The mean loss over a dataset and, for classification (accuracy not NULL), the share of
  * rows predicted right. Forward only, one pass per batch when the loss reads the output.
- * The input and target are given back as nb_train does. */
+ * The batches are written into the input and target as nb_train does. */
 nb_status nb_evaluate(const nb_model *model, nb_dataset *data, int64_t batch_size, double *loss, double *accuracy);
 
 #if defined(__GNUC__)

@@ -311,8 +311,10 @@ struct nb_loader {
     bool zero_copy;
     int64_t *order;  /* the epoch's row order */
     int64_t next;    /* the next batch of the epoch */
-    void *inputs;    /* batch buffers (NULL when zero-copy) */
+    void *inputs;    /* batch buffers (NULL when zero-copy or feeding) */
     void *targets;
+    nb_node *input;  /* nb_loader_feed: the graph inputs the batches are written into */
+    nb_node *target;
 };
 
 nb_loader *nb_loader_new(nb_dataset *data, int64_t batch_size, unsigned flags, uint64_t seed)
@@ -369,6 +371,50 @@ void nb_loader_free(nb_loader *loader)
 
 int64_t nb_loader_n_batches(const nb_loader *loader) { return loader->n_batches; }
 
+/* A graph input that takes rows of `row_bytes` bytes of the dataset's dtype. */
+static nb_status check_feed(const nb_loader *loader, nb_node *node, size_t row_bytes, const char *which)
+{
+    if (!node)
+        return nb_fail_null("nb_loader_feed", which);
+    const nb_tensor *value = nb_value(node);
+    size_t elem = nb_dtype_size(nb_dataset_dtype(loader->data));
+    if (value->dtype != nb_dataset_dtype(loader->data))
+        return nb_fail(NB_EDTYPE, "nb_loader_feed: the data are %s, the graph %s",
+                       nb_dtype_name(nb_dataset_dtype(loader->data)), nb_dtype_name(value->dtype));
+    int64_t row = 1;
+    for (int d = 1; d < value->ndim; d++)
+        row *= value->shape[d];
+    if (value->ndim < 1 || (size_t)row * elem != row_bytes) {
+        char buf[96];
+        return nb_fail(NB_ESHAPE, "nb_loader_feed: %s '%s' of shape %s does not take rows of %zu values", which,
+                       nb_node_name(node), nb_shape_str(value->ndim, value->shape, buf, sizeof buf),
+                       row_bytes / elem);
+    }
+    return NB_OK;
+}
+
+nb_status nb_loader_feed(nb_loader *loader, nb_node *input, nb_node *target)
+{
+    if (!loader)
+        return nb_fail(NB_EARG, "nb_loader_feed: the loader is NULL");
+    nb_status status = check_feed(loader, input, input_row_bytes(loader->data), "the input");
+    if (status == NB_OK)
+        status = check_feed(loader, target, target_row_bytes(loader->data), "the target");
+    int64_t rows = loader->batch_size < loader->data->n ? loader->batch_size : loader->data->n;
+    if (status == NB_OK)
+        status = nb_input_resize(input, rows);
+    if (status == NB_OK)
+        status = nb_input_resize(target, rows);
+    if (status != NB_OK)
+        return status;
+    loader->input = input;
+    loader->target = target;
+    nb_free(loader->inputs);
+    nb_free(loader->targets);
+    loader->inputs = loader->targets = NULL;
+    return NB_OK;
+}
+
 /* splitmix64's finaliser: decorrelates (seed, epoch) pairs before seeding. */
 static uint64_t mix64(uint64_t z)
 {
@@ -389,6 +435,17 @@ void nb_loader_start_epoch(nb_loader *loader, int64_t epoch)
     }
 }
 
+/* The rows of a batch straight into the fed graph inputs. Never allocates and cannot
+ * fail: nb_loader_feed grew their storage to a whole batch. */
+static void feed_batch(nb_loader *loader, nb_batch *batch)
+{
+    nb_input_resize(loader->input, batch->size);
+    nb_input_resize(loader->target, batch->size);
+    batch->inputs = nb_value(loader->input)->data;
+    batch->targets = nb_value(loader->target)->data;
+    gather_batch(loader->data, batch->rows, batch->size, batch->inputs, batch->targets);
+}
+
 bool nb_loader_next(nb_loader *loader, nb_batch *batch)
 {
     if (loader->next >= loader->n_batches)
@@ -399,7 +456,9 @@ bool nb_loader_next(nb_loader *loader, nb_batch *batch)
     batch->size = size;
     batch->index = loader->next++;
     batch->rows = loader->order + start;
-    if (loader->zero_copy) {
+    if (loader->input) {
+        feed_batch(loader, batch);
+    } else if (loader->zero_copy) {
         batch->inputs = (char *)data->inputs->data + (size_t)start * input_row_bytes(data);
         batch->targets = (char *)data->targets->data + (size_t)start * target_row_bytes(data);
     } else {

@@ -46,52 +46,6 @@ static nb_status check_fit(const nb_model *model, const nb_dataset *data, const 
     return NB_OK;
 }
 
-static nb_status bind_batch(const nb_model *model, const nb_batch *batch)
-{
-    nb_status status = nb_input_bind(model->input, batch->inputs, batch->size);
-    return status == NB_OK ? nb_input_bind(model->target, batch->targets, batch->size) : status;
-}
-
-/* The loops bind the model's input and target to a loader's batches, which are freed
- * with the loader: on the way out each gets back what it held before, its own storage
- * (its values untouched meanwhile) or the caller's binding. Never allocates: an input's
- * own storage already held its old batch. */
-typedef struct held_input {
-    nb_node *node;
-    void *data;
-    int64_t batch;
-    bool bound;
-} held_input;
-
-typedef struct held_inputs {
-    held_input input, target;
-} held_inputs;
-
-static held_input hold_input(nb_node *node)
-{
-    const nb_tensor *value = nb_value(node);
-    return (held_input){node, value->data, value->shape[0], nb_input_is_bound(node)};
-}
-
-static held_inputs hold_inputs(const nb_model *model)
-{
-    return (held_inputs){hold_input(model->input), hold_input(model->target)};
-}
-
-static nb_status give_back_input(const held_input *held)
-{
-    return held->bound ? nb_input_bind(held->node, held->data, held->batch) : nb_input_resize(held->node, held->batch);
-}
-
-/* `status`, or the first failure of giving the inputs back when it is NB_OK. */
-static nb_status give_back_inputs(const held_inputs *held, nb_status status)
-{
-    nb_status input = give_back_input(&held->input), target = give_back_input(&held->target);
-    if (status != NB_OK)
-        return status;
-    return input != NB_OK ? input : target;
-}
-
 /* The loss, and with `output_too` the output: computed by the loss's pass when the loss
  * reads it, else by a pass of its own. */
 static nb_status forward_model(const nb_model *model, bool output_too)
@@ -109,21 +63,17 @@ nb_status nb_evaluate(const nb_model *model, nb_dataset *data, int64_t batch_siz
     nb_loader *loader = nb_loader_new(data, batch_size > 0 ? batch_size : 256, 0, 0);
     if (!loader)
         return nb_errcode();
-    held_inputs held = hold_inputs(model);
-    nb_loader_start_epoch(loader, 0);
+    status = nb_loader_feed(loader, model->input, model->target);
     nb_batch batch;
     double total = 0, correct = 0;
     while (status == NB_OK && nb_loader_next(loader, &batch)) {
-        status = bind_batch(model, &batch);
-        if (status == NB_OK)
-            status = forward_model(model, accuracy != NULL);
+        status = forward_model(model, accuracy != NULL);
         if (status != NB_OK)
             break;
         total += nb_item(model->loss) * (double)batch.size;
         if (accuracy)
             correct += nb_accuracy(nb_value(model->output), nb_value(model->target)) * (double)batch.size;
     }
-    status = give_back_inputs(&held, status);
     nb_loader_free(loader);
     if (status != NB_OK)
         return status;
@@ -194,9 +144,7 @@ static nb_status train_epoch(train_state *s, int epoch, nb_epoch_stats *stats)
     nb_loader_start_epoch(s->loader, epoch - 1);
     nb_batch batch;
     while (nb_loader_next(s->loader, &batch)) {
-        nb_status status = bind_batch(model, &batch);
-        if (status == NB_OK)
-            status = forward_model(model, accuracy);
+        nb_status status = forward_model(model, accuracy);
         if (status != NB_OK) {
             nb_error_prefix("epoch %d, batch %lld", epoch, (long long)batch.index);
             return status;
@@ -339,14 +287,12 @@ nb_status nb_train(const nb_model *model, nb_optimizer *optimizer, nb_dataset *t
         s.best = nb_alloc(s.param_bytes ? s.param_bytes : 1);
     if (!s.loader || !s.last_good || (config->restore_best && val && !s.best)) {
         status = s.loader ? nb_fail(NB_ENOMEM, "nb_train: out of memory for a copy of the parameters") : nb_errcode();
-    } else {
+    } else if ((status = nb_loader_feed(s.loader, model->input, model->target)) == NB_OK) {
         if (config->progress)
             s.progress = nb_progress_new(config->progress, "training",
                                          (int64_t)config->epochs * nb_loader_n_batches(s.loader), "batch");
         nb_zero_grad(model->graph); /* the steps keep them zero from here on */
-        held_inputs held = hold_inputs(model);
         status = train_loop(&s, val);
-        status = give_back_inputs(&held, status);
         nb_progress_finish(s.progress);
     }
     nb_progress_free(s.progress);
