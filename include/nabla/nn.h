@@ -89,9 +89,9 @@ nb_node *nb_bce_logits_loss(nb_node *logits, nb_node *target, nb_reduction reduc
 /* Softmax cross-entropy of logits [N, C] against integer labels [N]. */
 nb_node *nb_cross_entropy_loss(nb_node *logits, nb_node *labels, nb_reduction reduction);
 
-/* Share of rows whose largest logit is at the label (logits [N, C], labels [N]); NaN
- * with NB_ESHAPE (or NB_EARG for NULL) when the shapes do not fit. */
-double nb_accuracy(const nb_tensor *logits, const nb_tensor *labels);
+/* *accuracy = the share of rows whose largest logit is at the label (logits [N, C],
+ * labels [N]); NB_ESHAPE naming both shapes when they do not fit (*accuracy is NaN). */
+nb_status nb_accuracy(const nb_tensor *logits, const nb_tensor *labels, double *accuracy);
 /* Index of the largest entry of each row of x [N, C] into out[N]. */
 void nb_argmax_rows(const nb_tensor *x, int64_t *out);
 

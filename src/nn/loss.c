@@ -110,19 +110,21 @@ void nb_argmax_rows(const nb_tensor *x, int64_t *out)
         out[r] = row_argmax(x, r, cols);
 }
 
-double nb_accuracy(const nb_tensor *logits, const nb_tensor *labels)
+nb_status nb_accuracy(const nb_tensor *logits, const nb_tensor *labels, double *accuracy)
 {
-    if (!logits || !labels)
-        return nb_fail(NB_EARG, "nb_accuracy: the %s are NULL", logits ? "labels" : "logits"), NAN;
+    if (!logits || !labels || !accuracy)
+        return nb_fail(NB_EARG, "nb_accuracy: the %s NULL", !logits ? "logits are" : !labels ? "labels are" : "result is");
+    *accuracy = NAN;
     if (logits->ndim != 2 || labels->size != logits->shape[0] || logits->shape[0] == 0) {
         char l[96], t[96];
         nb_shape_str(logits->ndim, logits->shape, l, sizeof l);
         nb_shape_str(labels->ndim, labels->shape, t, sizeof t);
         return nb_fail(NB_ESHAPE, "nb_accuracy: needs logits [N, C] and N labels with N > 0, got logits %s and "
-                                  "labels %s", l, t), NAN;
+                                  "labels %s", l, t);
     }
     int64_t rows = logits->shape[0], correct = 0;
     for (int64_t r = 0; r < rows; r++)
         correct += (double)row_argmax(logits, r, logits->shape[1]) == nb_tensor_get(labels, r);
-    return (double)correct / (double)rows;
+    *accuracy = (double)correct / (double)rows;
+    return NB_OK;
 }

@@ -53,6 +53,15 @@ static nb_status forward_model(const nb_model *model, bool output_too)
     return nb_forward_with(model->loss, output_too ? model->output : NULL);
 }
 
+/* The batch's rows predicted right, added to *correct. */
+static nb_status add_correct(const nb_model *model, int64_t rows, double *correct)
+{
+    double share;
+    nb_status status = nb_accuracy(nb_value(model->output), nb_value(model->target), &share);
+    *correct += share * (double)rows;
+    return status;
+}
+
 nb_status nb_evaluate(const nb_model *model, nb_dataset *data, int64_t batch_size, double *loss, double *accuracy)
 {
     nb_status status = check_fit(model, data, "nb_evaluate");
@@ -71,8 +80,8 @@ nb_status nb_evaluate(const nb_model *model, nb_dataset *data, int64_t batch_siz
         if (status != NB_OK)
             break;
         total += nb_item(model->loss) * (double)batch.size;
-        if (accuracy)
-            correct += nb_accuracy(nb_value(model->output), nb_value(model->target)) * (double)batch.size;
+        if (accuracy && (status = add_correct(model, batch.size, &correct)) != NB_OK)
+            break;
     }
     nb_loader_free(loader);
     if (status != NB_OK)
@@ -157,8 +166,8 @@ static nb_status train_epoch(train_state *s, int epoch, nb_epoch_stats *stats)
                            epoch, (long long)batch.index, loss, restored);
         }
         last_batch = batch.index;
-        if (accuracy)
-            correct += nb_accuracy(nb_value(model->output), nb_value(model->target)) * (double)batch.size;
+        if (accuracy && (status = add_correct(model, batch.size, &correct)) != NB_OK)
+            return status;
         /* The parameters' gradients are zero here: zeroed before the first step and
          * marked zero by every step since. Inputs that want a gradient (rare) are not
          * the optimizer's. */

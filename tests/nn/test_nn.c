@@ -162,7 +162,9 @@ static void test_classification_losses(void **state)
     assert_int_equal(nb_forward(ce), NB_OK);
     double row0 = -(3 - log(exp(1) + exp(2) + exp(3))), row1 = -(1 - log(exp(5) + 2 * exp(1)));
     assert_close(nb_item(ce), (row0 + row1) / 2, 1e-14);
-    assert_close(nb_accuracy(nb_value(logits), nb_value(labels)), 0.5, 0);
+    double accuracy;
+    assert_int_equal(nb_accuracy(nb_value(logits), nb_value(labels), &accuracy), NB_OK);
+    assert_close(accuracy, 0.5, 0);
     int64_t argmax[2];
     nb_argmax_rows(nb_value(logits), argmax);
     assert_true(argmax[0] == 2 && argmax[1] == 0);
@@ -205,9 +207,29 @@ static void test_losses_need_equal_shapes(void **state)
     nb_graph_free(g);
 }
 
+/* Shapes that do not fit are refused with both shapes named, never a silent NaN. */
+static void test_accuracy_refuses_mismatched_shapes(void **state)
+{
+    (void)state;
+    nb_tensor *logits = nb_tensor_from(NB_F64, 2, (int64_t[]){2, 3}, (double[]){0, 1, 0, 1, 0, 0});
+    nb_tensor *labels = nb_tensor_from(NB_F64, 1, (int64_t[]){3}, (double[]){1, 0, 2});
+    double accuracy = 0;
+    assert_int_equal(nb_accuracy(logits, labels, &accuracy), NB_ESHAPE);
+    assert_true(isnan(accuracy));
+    assert_non_null(strstr(nb_errmsg(), "[2, 3]"));
+    assert_non_null(strstr(nb_errmsg(), "[3]"));
+    assert_int_equal(nb_accuracy(logits, NULL, &accuracy), NB_EARG);
+    labels->shape[0] = labels->size = 2; /* the first two labels: both right */
+    assert_int_equal(nb_accuracy(logits, labels, &accuracy), NB_OK);
+    assert_close(accuracy, 1.0, 0);
+    nb_tensor_free(logits);
+    nb_tensor_free(labels);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_accuracy_refuses_mismatched_shapes),
         cmocka_unit_test(test_mlp_spec),           cmocka_unit_test(test_mlp_builds_and_checks_gradients),
         cmocka_unit_test(test_initialisers),       cmocka_unit_test(test_regression_losses),
         cmocka_unit_test(test_classification_losses),

@@ -386,7 +386,8 @@ static void test_evaluate_accuracy(void **state)
     /* the same accuracy by hand, one batch of all rows */
     assert_int_equal(nb_input_bind(c.model.input, val->inputs->data, 90), NB_OK);
     assert_int_equal(nb_forward(c.model.output), NB_OK);
-    double by_hand = nb_accuracy(nb_value(c.model.output), val->targets);
+    double by_hand;
+    assert_int_equal(nb_accuracy(nb_value(c.model.output), val->targets, &by_hand), NB_OK);
     assert_close(accuracy, by_hand, 1e-12);
 
     /* a loss that does not read the output: the output gets a pass of its own */
