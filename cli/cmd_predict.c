@@ -324,7 +324,8 @@ static int forward_all(nb_model *model, nb_dataset *data, predictions *p)
     int64_t done = 0;
     nb_loader_start_epoch(loader, 0);
     while (nb_loader_next(loader, &batch)) {
-        if (nb_input_bind(model->input, batch.inputs, batch.size) != NB_OK || nb_forward(model->output) != NB_OK) {
+        if (nb_input_bind(model->input, batch.dtype, batch.inputs, batch.size) != NB_OK ||
+            nb_forward(model->output) != NB_OK) {
             cli_error("predict", NULL);
             status = 1;
             break;

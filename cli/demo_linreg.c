@@ -41,8 +41,8 @@ static double linreg_epoch(demo_run *run, linreg_model *m, nb_loader *loader, nb
     double epoch_loss = 0;
     nb_batch batch;
     while (nb_loader_next(loader, &batch)) {
-        nb_input_bind(m->X, batch.inputs, batch.size);
-        nb_input_bind(m->y, batch.targets, batch.size);
+        nb_input_bind(m->X, batch.dtype, batch.inputs, batch.size);
+        nb_input_bind(m->y, batch.dtype, batch.targets, batch.size);
         nb_forward(m->loss);
         nb_backward(m->loss);
         nb_optim_step(optimizer);
@@ -86,8 +86,8 @@ static void linreg_report(demo_run *run, const double learned_w[FEATURES], doubl
 static void linreg_least_squares(demo_run *run, linreg_model *m, nb_dataset *data, const double learned_w[FEATURES],
                                  double learned_b)
 {
-    nb_input_bind(m->X, data->inputs->data, N);
-    nb_input_bind(m->y, data->targets->data, N);
+    nb_input_bind(m->X, nb_dataset_dtype(data), data->inputs->data, N);
+    nb_input_bind(m->y, nb_dataset_dtype(data), data->targets->data, N);
     nb_forward(m->residual);
     nb_node *params[2] = {m->w, m->b};
     double start[FEATURES + 1], exact[FEATURES + 1] = {0};

@@ -41,8 +41,8 @@ static int quad_build(quad_model *m, const char *const names[3], double loss_sca
 /* One SGD step on rows [start, start + count) of xs/ys; returns the batch loss. */
 static double quad_step(quad_model *m, double *xs, double *ys, int64_t count, double lr)
 {
-    nb_input_bind(m->x, xs, count);
-    nb_input_bind(m->y, ys, count);
+    nb_input_bind(m->x, NB_F64, xs, count);
+    nb_input_bind(m->y, NB_F64, ys, count);
     nb_forward(m->loss);
     nb_zero_grad(m->graph);
     nb_backward(m->loss);
@@ -54,7 +54,7 @@ static double quad_step(quad_model *m, double *xs, double *ys, int64_t count, do
 /* The model's values at n points (forward only). */
 static void quad_curve(quad_model *m, double *xs, int64_t n, double *ys)
 {
-    nb_input_bind(m->x, xs, n);
+    nb_input_bind(m->x, NB_F64, xs, n);
     nb_forward(m->pred);
     nb_tensor_to_doubles(nb_value(m->pred), ys);
 }
@@ -66,8 +66,8 @@ static void quad_curve(quad_model *m, double *xs, int64_t n, double *ys)
 static void quad_solve(demo_run *run, quad_model *m, double *xs, double *ys, int64_t n, const double truth[3],
                        double solution[3])
 {
-    nb_input_bind(m->x, xs, n);
-    nb_input_bind(m->y, ys, n);
+    nb_input_bind(m->x, NB_F64, xs, n);
+    nb_input_bind(m->y, NB_F64, ys, n);
     nb_forward(m->residual); /* shapes follow the new batch of n points */
     nb_lsq_options options = nb_lsq_defaults();
     nb_lsq_result result;

@@ -54,9 +54,10 @@ nb_status nb_input_resize(nb_node *input, int64_t batch);
 nb_status nb_input_set(nb_node *input, const nb_tensor *rows);
 /* Copy from doubles, converting to the graph dtype. */
 nb_status nb_input_set_doubles(nb_node *input, const double *values, int64_t batch);
-/* Let an input read caller memory (graph dtype, batch rows) without copying. The memory
- * must outlive its use; nb_input_resize() or nb_input_set() ends the binding. */
-nb_status nb_input_bind(nb_node *input, void *data, int64_t batch);
+/* Let an input read caller memory (batch rows) without copying. `dtype` says what the
+ * memory holds; it must be the graph's (NB_EDTYPE otherwise: a binding cannot convert).
+ * The memory must outlive its use; nb_input_resize() or nb_input_set() ends the binding. */
+nb_status nb_input_bind(nb_node *input, nb_dtype dtype, void *data, int64_t batch);
 /* Ask for (or stop asking for) the gradient of an input or a parameter. A frozen
  * parameter keeps its value out of backward. */
 nb_status nb_set_requires_grad(nb_node *node, bool requires_grad);

@@ -253,6 +253,7 @@ enum {
 typedef struct nb_batch {
     int64_t size;        /* rows in this batch (the last may be short) */
     int64_t index;       /* the batch's number in its epoch */
+    nb_dtype dtype;      /* of inputs and targets: the dataset's */
     void *inputs;        /* size x n_features, the dataset's dtype */
     void *targets;       /* size x n_outputs, or size labels */
     const int64_t *rows; /* the dataset rows in this batch */

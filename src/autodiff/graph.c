@@ -368,12 +368,16 @@ nb_status nb_input_set_doubles(nb_node *input, const double *values, int64_t bat
     return status;
 }
 
-nb_status nb_input_bind(nb_node *input, void *data, int64_t batch)
+nb_status nb_input_bind(nb_node *input, nb_dtype dtype, void *data, int64_t batch)
 {
     if (!is_input(input, "nb_input_bind"))
         return nb_errcode();
     if (!data)
         return nb_fail(NB_EARG, "nb_input_bind: data for '%s' is NULL", input->name);
+    if (dtype != input->graph->dtype)
+        return nb_fail(NB_EDTYPE, "nb_input_bind: the data are %s and input '%s' is %s; a binding cannot convert "
+                                  "(nb_input_set copies and converts)",
+                       nb_dtype_name(dtype), input->name, nb_dtype_name(input->graph->dtype));
     nb_status status = input_set_batch(input, batch, false, "nb_input_bind");
     if (status == NB_OK) {
         input->value.data = data;

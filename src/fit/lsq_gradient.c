@@ -112,7 +112,7 @@ static nb_status bind_batch(trainer *t, const nb_batch *batch)
     for (int v = 0; v < t->n_values; v++) {
         for (int64_t i = 0; i < batch->size; i++)
             t->columns[v][i] = rows[i * t->n_values + v];
-        nb_status status = nb_input_bind(t->inputs[v], t->columns[v], batch->size);
+        nb_status status = nb_input_bind(t->inputs[v], NB_F64, t->columns[v], batch->size);
         if (status != NB_OK)
             return status;
     }
@@ -170,7 +170,7 @@ static nb_status run_full_batch(trainer *t, nb_optimizer *optimizer, const doubl
 {
     for (int v = 0; v < t->n_values; v++) {
         /* The inputs only read this memory. */
-        nb_status status = nb_input_bind(t->inputs[v], (double *)sources[v], m);
+        nb_status status = nb_input_bind(t->inputs[v], NB_F64, (double *)sources[v], m);
         if (status != NB_OK)
             return status;
     }

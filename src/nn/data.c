@@ -455,6 +455,7 @@ bool nb_loader_next(nb_loader *loader, nb_batch *batch)
     int64_t size = data->n - start < loader->batch_size ? data->n - start : loader->batch_size;
     batch->size = size;
     batch->index = loader->next++;
+    batch->dtype = nb_dataset_dtype(data);
     batch->rows = loader->order + start;
     if (loader->input) {
         feed_batch(loader, batch);

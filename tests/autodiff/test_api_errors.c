@@ -91,6 +91,15 @@ static void test_input_set_converts_and_checks_shape(void **state)
     assert_non_null(strstr(nb_errmsg(), "[3, 5]"));
     assert_int_equal(nb_value(x)->shape[0], 3); /* left as it was */
     assert_int_equal(nb_input_set(x, NULL), NB_EARG);
+
+    /* a binding cannot convert: f64 memory is refused by an f32 graph */
+    double memory[4] = {1, 2, 3, 4};
+    assert_int_equal(nb_input_bind(x, NB_F64, memory, 2), NB_EDTYPE);
+    assert_non_null(strstr(nb_errmsg(), "f64"));
+    assert_int_equal(nb_value(x)->shape[0], 3); /* left as it was */
+    float floats[4] = {1, 2, 3, 4};
+    assert_int_equal(nb_input_bind(x, NB_F32, floats, 2), NB_OK);
+    assert_close(nb_tensor_get(nb_value(x), 3), 4, 0);
     nb_tensor_free(wrong);
     nb_tensor_free(rows);
     nb_graph_free(g);

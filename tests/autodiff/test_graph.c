@@ -330,7 +330,7 @@ static void test_huge_batch_is_refused(void **state)
     assert_close(nb_tensor_get(nb_value(y), 7), 16, 0);
 
     double data[8] = {0};
-    assert_int_equal(nb_input_bind(x, data, (int64_t)1 << 59), NB_ENOMEM);
+    assert_int_equal(nb_input_bind(x, NB_F64, data, (int64_t)1 << 59), NB_ENOMEM);
     assert_non_null(strstr(nb_errmsg(), "[576460752303423488, 4]"));
 
     /* an op node's storage that overflows though its input's does not: [2^40] labels
@@ -339,11 +339,11 @@ static void test_huge_batch_is_refused(void **state)
     nb_node *one_hot = nb_one_hot(labels, (int64_t)1 << 21);
     assert_non_null(one_hot);
     double label_data[2] = {0, 1};
-    assert_int_equal(nb_input_bind(labels, label_data, (int64_t)1 << 40), NB_OK);
+    assert_int_equal(nb_input_bind(labels, NB_F64, label_data, (int64_t)1 << 40), NB_OK);
     assert_int_equal(nb_forward(one_hot), NB_ENOMEM);
     assert_non_null(strstr(nb_errmsg(), "one_hot"));
     assert_non_null(strstr(nb_errmsg(), "[1099511627776, 2097152]"));
-    assert_int_equal(nb_input_bind(labels, label_data, 2), NB_OK);
+    assert_int_equal(nb_input_bind(labels, NB_F64, label_data, 2), NB_OK);
     assert_int_equal(nb_forward(y), NB_OK);
     assert_close(nb_tensor_get(nb_value(y), 7), 16, 0);
 

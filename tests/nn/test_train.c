@@ -336,7 +336,7 @@ static void test_batches_land_in_the_inputs(void **state)
     double y[16];
     for (int i = 0; i < 16; i++)
         y[i] = i;
-    assert_int_equal(nb_input_bind(m.model.target, y, 16), NB_OK); /* a binding of the caller's */
+    assert_int_equal(nb_input_bind(m.model.target, NB_F64, y, 16), NB_OK); /* a binding of the caller's */
     nb_optim_config sgd = nb_optim_defaults(NB_SGD);
     nb_optimizer *opt = nb_optim_new(m.model.graph, &sgd);
     nb_train_config config = nb_train_defaults();
@@ -384,7 +384,7 @@ static void test_evaluate_accuracy(void **state)
     assert_int_equal(nb_evaluate(&c.model, val, 32, &loss, &accuracy), NB_OK);
 
     /* the same accuracy by hand, one batch of all rows */
-    assert_int_equal(nb_input_bind(c.model.input, val->inputs->data, 90), NB_OK);
+    assert_int_equal(nb_input_bind(c.model.input, nb_dataset_dtype(val), val->inputs->data, 90), NB_OK);
     assert_int_equal(nb_forward(c.model.output), NB_OK);
     double by_hand;
     assert_int_equal(nb_accuracy(nb_value(c.model.output), val->targets, &by_hand), NB_OK);
