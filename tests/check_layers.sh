@@ -11,73 +11,60 @@
 set -eu
 cd "${1:-$(dirname "$0")/..}"
 
-# The layers each layer may use (itself included).
-below() {
-    case "$1" in
-        core) echo "core" ;;
-        autodiff) echo "core autodiff" ;;
-        nn) echo "core autodiff nn" ;;
-        io) echo "core autodiff nn io" ;;
-        fit) echo "core autodiff nn io fit" ;;
-        plot) echo "core plot" ;;
-        *) echo "" ;;
-    esac
+find src include tests cli examples -name '*.[ch]' -o -name '*.inc' | sort >"${TMPDIR:-/tmp}/nb_layers.$$"
+trap 'rm -f "${TMPDIR:-/tmp}/nb_layers.$$"' EXIT
+# Every file that exists, then every include line of every file, to one awk program.
+{
+    sed 's/^/FILE /' "${TMPDIR:-/tmp}/nb_layers.$$"
+    xargs grep -Hn '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' <"${TMPDIR:-/tmp}/nb_layers.$$" || true
+} | awk '
+BEGIN {
+    # the layers each layer may use, itself included
+    below["core"] = " core "
+    below["autodiff"] = " core autodiff "
+    below["nn"] = " core autodiff nn "
+    below["io"] = " core autodiff nn io "
+    below["fit"] = " core autodiff nn io fit "
+    below["plot"] = " core plot "
 }
-
-report=$(mktemp)
-trap 'rm -f "$report"' EXIT
-files=$(find src include tests cli examples -name '*.[ch]' -o -name '*.inc' | sort)
-bad=0
-for file in $files; do
-    case "$file" in
-        src/*) layer=$(echo "$file" | cut -d/ -f2); kind=src ;;
-        include/nabla.h) continue ;;
-        include/nabla/*) layer=$(basename "$file" .h); kind=public ;;
-        tests/cli/*|cli/*|examples/*) layer=""; kind=user ;;
-        tests/*/*) layer=$(echo "$file" | cut -d/ -f2); kind=src ;;
-        *) continue ;;
-    esac
-    allowed=$(below "$layer")
-    if [ "$kind" != user ] && [ -z "$allowed" ]; then
-        echo "$file: '$layer' is not a layer (core autodiff nn io fit plot)" >&2; bad=1; continue
-    fi
-    grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$file" | while IFS= read -r hit; do
-        line=${hit%%:*}
-        header=$(echo "$hit" | sed 's/^[^"]*"\([^"]*\)".*/\1/')
-        problem=""
-        case "$header" in
-            nabla.h)
-                [ "$kind" = user ] || problem="includes the whole library (nabla.h); include the headers of its own layer and those below" ;;
-            nabla/*.h)
-                target=$(basename "$header" .h)
-                if [ ! -f "include/$header" ]; then problem="includes $header, which does not exist"
-                elif [ "$kind" != user ] && ! echo " $allowed " | grep -q " $target "; then
-                    problem="includes $header: the $target layer is not below the $layer layer"
-                fi ;;
-            */*)
-                target=${header%%/*}
-                if [ "$kind" = user ]; then
-                    [ -f "$(dirname "$file")/$header" ] || problem="includes $header: a program uses the public API only (nabla.h)"
-                elif [ "$kind" = public ]; then problem="a public header includes $header, a private one"
-                elif [ "$target" = "$layer" ]; then :
-                elif ! echo " $allowed " | grep -q " $target "; then
-                    problem="includes $header: the $target layer is not below the $layer layer"
-                elif [ "$header" != "$target/$target.h" ]; then
-                    problem="includes $header, private to the $target layer (its interface is $target/$target.h)"
-                fi ;;
-            *)
-                # A header beside the file (the CLI's own, a test helper).
-                [ -f "$(dirname "$file")/$header" ] || [ -f "tests/$header" ] ||
-                    problem="includes $header, which is neither beside it nor a layer's header" ;;
-        esac
-        if [ -n "$problem" ]; then
-            echo "$file:$line: $problem"
-        fi
-    done
-done >"$report"
-cat "$report"
-if [ -s "$report" ] || [ "$bad" != 0 ]; then
-    echo "layering: $(wc -l <"$report") violations (the layers: docs/architecture.md)"
-    exit 1
-fi
-echo "layering: $(echo "$files" | wc -l) files, every include respects the layers"
+$1 == "FILE" { exists[$2] = 1; files++; next }
+{
+    split($0, at, ":"); file = at[1]; line = at[2]
+    header = $0; sub(/^[^"]*"/, "", header); sub(/".*$/, "", header)
+    dir = file; sub(/\/[^\/]*$/, "", dir)
+    n = split(file, part, "/")
+    kind = ""; layer = ""
+    if (part[1] == "src") { kind = "src"; layer = part[2] }
+    else if (file == "include/nabla.h") next
+    else if (part[1] == "include") { kind = "public"; layer = part[3]; sub(/\.h$/, "", layer) }
+    else if (part[1] == "cli" || part[1] == "examples" || (part[1] == "tests" && part[2] == "cli")) kind = "user"
+    else if (part[1] == "tests" && n > 2) { kind = "src"; layer = part[2] }
+    else next
+    if (kind != "user" && !(layer in below)) { report(file ": " layer " is not a layer (core autodiff nn io fit plot)"); next }
+    problem = ""
+    if (header == "nabla.h") {
+        if (kind != "user") problem = "includes the whole library (nabla.h); include the headers of its own layer and those below"
+    } else if (header ~ /^nabla\/[^\/]*\.h$/) {
+        target = substr(header, 7); sub(/\.h$/, "", target)
+        if (!(("include/" header) in exists)) problem = "includes " header ", which does not exist"
+        else if (kind != "user" && index(below[layer], " " target " ") == 0)
+            problem = "includes " header ": the " target " layer is not below the " layer " layer"
+    } else if (header ~ /\//) {
+        target = header; sub(/\/.*$/, "", target)
+        if (kind == "user") {
+            if (!((dir "/" header) in exists)) problem = "includes " header ": a program uses the public API only (nabla.h)"
+        } else if (kind == "public") problem = "a public header includes " header ", a private one"
+        else if (target == layer) { }
+        else if (index(below[layer], " " target " ") == 0)
+            problem = "includes " header ": the " target " layer is not below the " layer " layer"
+        else if (header != target "/" target ".h")
+            problem = "includes " header ", private to the " target " layer (its interface is " target "/" target ".h)"
+    } else if (!((dir "/" header) in exists) && !(("tests/" header) in exists))
+        problem = "includes " header ", which is neither beside it nor a layer'"'"'s header"
+    if (problem != "") report(file ":" line ": " problem)
+}
+function report(text) { print text; bad++ }
+END {
+    if (bad) { printf "layering: %d violations (the layers: docs/architecture.md)\n", bad; exit 1 }
+    printf "layering: %d files, every include respects the layers\n", files
+}'
