@@ -32,7 +32,4 @@ void nb_zero_input_grads(nb_graph *graph);
  * the only one; otherwise `also` gets a pass of its own. */
 nb_status nb_forward_with(nb_node *target, nb_node *also);
 
-/* Whether an input reads caller memory (nb_input_bind) rather than its own storage. */
-bool nb_input_is_bound(const nb_node *input);
-
 #endif

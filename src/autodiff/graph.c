@@ -386,7 +386,6 @@ nb_status nb_input_bind(nb_node *input, nb_dtype dtype, void *data, int64_t batc
     return status;
 }
 
-bool nb_input_is_bound(const nb_node *input) { return input->bound; }
 
 /* requires_grad of an op is "any input requires it"; refresh after a leaf changes. */
 static void propagate_requires_grad(nb_graph *graph)
