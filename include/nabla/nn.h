@@ -343,7 +343,7 @@ typedef struct nb_train_config {
     double loss_threshold;   /* stop when an epoch's mean loss is below this (0: off) */
     int patience;            /* stop after this many epochs without a better validation loss (0: off) */
     bool restore_best;       /* with patience: end with the parameters of the best epoch */
-    double clip_norm;        /* clip the gradients' global norm to this (0: off) */
+    double clip_norm;        /* clip the gradients' global norm to this (0: off; not L-BFGS's) */
     const nb_schedule *schedule; /* the rate per epoch (NULL: the optimizer's throughout) */
     bool accuracy;           /* classification: report accuracies */
     FILE *progress;          /* a progress line (live on a terminal) and one line per epoch; NULL: silent */
@@ -364,10 +364,15 @@ typedef struct nb_train_result {
     bool diverged;          /* a loss or a parameter became NaN or infinite */
     int diverged_epoch;
     int64_t diverged_batch; /* 0-based batch of that epoch */
+    int64_t evaluations;    /* gradients of a batch the steps used: one per batch, or for L-BFGS
+                               every evaluation of its line search */
     const char *stop_reason; /* "epochs", "loss threshold", "patience", "callback", "diverged" */
 } nb_train_result;
 
-/* Train `model` on `train` (validation on `val` when not NULL). Divergence is a loss
+/* Train `model` on `train` (validation on `val` when not NULL). Every batch makes one
+ * step of the optimizer; with L-BFGS that step is nb_optim_step_closure on the batch (up
+ * to max_iter iterations), so full-batch L-BFGS is one epoch of one batch of all rows,
+ * unshuffled. Divergence is a loss
  * that is not finite, or a parameter that is not finite at the end of an epoch (checked
  * then, once per epoch; the batch reported is the epoch's last): the parameters of the
  * last good epoch are restored and NB_ENUMERIC names the epoch and the batch. The result
