@@ -89,6 +89,16 @@ nb_node *nb_bce_logits_loss(nb_node *logits, nb_node *target, nb_reduction reduc
 /* Softmax cross-entropy of logits [N, C] against integer labels [N]. */
 nb_node *nb_cross_entropy_loss(nb_node *logits, nb_node *labels, nb_reduction reduction);
 
+/* The losses a name chooses (model files, the CLI's --loss). */
+typedef enum nb_loss_kind { NB_LOSS_CE, NB_LOSS_MSE, NB_LOSS_MAE, NB_LOSS_HUBER, NB_LOSS_BCE } nb_loss_kind;
+
+/* "ce" (or "cross-entropy"), "mse", "mae", "huber", "bce". */
+nb_status nb_loss_parse(const char *name, nb_loss_kind *kind);
+const char *nb_loss_name(nb_loss_kind kind);
+/* The loss of a kind: cross-entropy of logits against labels, MSE, MAE, Huber with
+ * delta 1, or BCE on logits (as the functions above). */
+nb_node *nb_loss(nb_node *pred, nb_node *target, nb_loss_kind kind, nb_reduction reduction);
+
 /* Share of rows whose largest logit is at the label (logits [N, C], labels [N]). */
 double nb_accuracy(const nb_tensor *logits, const nb_tensor *labels);
 /* Index of the largest entry of each row of x [N, C] into out[N]. */
