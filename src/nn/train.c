@@ -215,7 +215,7 @@ static nb_status evaluate_batch(void *ctx, double *loss)
  * gradients zero. L-BFGS evaluates the batch itself, as often as its line search needs
  * (its first evaluation repeats the one just made): its iterations on the batch are one
  * step of the loop. */
-static nb_status step(train_state *s)
+static nb_status take_step(train_state *s)
 {
     if (nb_optim_config_of(s->optimizer)->kind != NB_LBFGS) {
         s->result->evaluations++;
@@ -267,7 +267,7 @@ static nb_status train_epoch(train_state *s, int epoch, nb_epoch_stats *stats)
             return status;
         if (config->clip_norm > 0)
             nb_clip_grad_norm(graph, config->clip_norm);
-        status = step(s);
+        status = take_step(s);
         if (status != NB_OK)
             return status;
         total += loss * (double)batch.size;

@@ -645,6 +645,9 @@ static void test_gradient_bad_options(void **state)
     o = gradient(NB_LBFGS, 0, 0, QUAD_N, 0); /* all of them: fine */
     assert_int_equal(fit("y = a*x + b", &data, NULL, NULL, &o, &r), NB_OK);
     nb_lsq_result_free(&r);
+    o = gradient((nb_optim_kind)42, 0, 0, 0, 0);
+    assert_int_equal(fit("y = a*x + b", &data, NULL, NULL, &o, &r), NB_EARG);
+    assert_non_null(strstr(nb_errmsg(), "optimizer: unknown kind 42"));
     o.method = (nb_lsq_method)42;
     assert_int_equal(fit("y = a*x + b", &data, NULL, NULL, &o, &r), NB_EARG);
     assert_non_null(strstr(nb_errmsg(), "unknown method 42"));
