@@ -138,22 +138,35 @@ static bool parse_delimiter(const char *text, char *delimiter)
     return true;
 }
 
-static bool parse_method(const char *text, nb_lsq_method *method)
+/* lm or linear, or gradient descent with sgd, adam or lbfgs. */
+static bool parse_method(const char *text, nb_lsq_options *lsq)
 {
-    static const nb_lsq_method methods[] = {NB_LSQ_LM, NB_LSQ_LINEAR, NB_LSQ_SGD, NB_LSQ_ADAM, NB_LSQ_LBFGS};
-    for (size_t k = 0; k < sizeof methods / sizeof methods[0]; k++)
-        if (strcmp(text, nb_lsq_method_name(methods[k])) == 0) {
-            *method = methods[k];
+    static const char *const optimizers[] = {"sgd", "adam", "lbfgs"};
+    for (nb_lsq_method method = NB_LSQ_LM; method <= NB_LSQ_LINEAR; method++)
+        if (strcmp(text, nb_lsq_method_name(method)) == 0) {
+            lsq->method = method;
+            return true;
+        }
+    for (size_t k = 0; k < sizeof optimizers / sizeof optimizers[0]; k++)
+        if (strcmp(text, optimizers[k]) == 0 && nb_optim_parse(text, &lsq->optim) == NB_OK) {
+            lsq->method = NB_LSQ_GRADIENT;
             return true;
         }
     return false;
 }
 
+/* What --method names: the solver, or for gradient descent its optimizer. */
+static const char *method_name(nb_lsq_method method, nb_optim_kind optim)
+{
+    return method == NB_LSQ_GRADIENT ? nb_optim_name(optim) : nb_lsq_method_name(method);
+}
+
 /* The options that make sense only with some methods, and their values. */
 static bool check_method_options(fit_args *a)
 {
-    bool gradient = nb_lsq_method_is_gradient(a->lsq.method), lbfgs = a->lsq.method == NB_LSQ_LBFGS;
-    const char *method = a->lsq.method == NB_LSQ_AUTO ? "the default method" : nb_lsq_method_name(a->lsq.method);
+    bool gradient = nb_lsq_method_is_gradient(a->lsq.method), lbfgs = gradient && a->lsq.optim == NB_LBFGS;
+    const char *method =
+        a->lsq.method == NB_LSQ_AUTO ? "the default method" : method_name(a->lsq.method, a->lsq.optim);
     const char *gradient_only[][2] = {{"--lr", a->lr_text}, {"--epochs", a->epochs_text},
                                       {"--batch", a->batch_text}, {"--seed", a->seed_text}};
     for (int k = 0; k < 4; k++)
@@ -230,7 +243,7 @@ static int parse_args(int argc, char **argv, fit_args *a)
         case OPT_ABS_SIGMA: a->lsq.absolute_sigma = true; break;
         case OPT_INIT: a->init_text = optarg; break;
         case OPT_METHOD:
-            if (!parse_method(optarg, &a->lsq.method)) {
+            if (!parse_method(optarg, &a->lsq)) {
                 cli_error("fit", "--method: unknown method '%s' (lm, linear, sgd, adam or lbfgs)", optarg);
                 return 2;
             }
@@ -360,22 +373,25 @@ static const char *solver_name(nb_lsq_method method)
     return method == NB_LSQ_LINEAR ? "the linear least-squares solve" : "Levenberg-Marquardt";
 }
 
+/* The optimizer of gradient descent as the text calls it. */
+static const char *optim_title(nb_optim_kind optim)
+{
+    return optim == NB_SGD ? "SGD" : optim == NB_ADAM ? "Adam" : optim == NB_LBFGS ? "L-BFGS" : nb_optim_name(optim);
+}
+
 static void print_method(const nb_lsq_result *r)
 {
-    switch (r->method) {
-    case NB_LSQ_LINEAR: printf("method    linear least squares (QR in extended precision, refined)\n"); break;
-    case NB_LSQ_SGD:
-    case NB_LSQ_ADAM:
-        printf("method    %s, a gradient method: learning rate %g, batches of %lld shuffled every epoch\n",
-               r->method == NB_LSQ_SGD ? "SGD" : "Adam", r->lr, (long long)r->batch);
-        break;
-    case NB_LSQ_LBFGS:
+    if (r->method == NB_LSQ_LINEAR)
+        printf("method    linear least squares (QR in extended precision, refined)\n");
+    else if (r->method == NB_LSQ_GRADIENT && r->optim == NB_LBFGS)
         printf("method    L-BFGS, a gradient method: all points at once, strong Wolfe line search (first try "
                "%g)\n",
                r->lr);
-        break;
-    default: printf("method    Levenberg-Marquardt, derivatives by automatic differentiation\n"); break;
-    }
+    else if (r->method == NB_LSQ_GRADIENT)
+        printf("method    %s, a gradient method: learning rate %g, batches of %lld shuffled every epoch\n",
+               optim_title(r->optim), r->lr, (long long)r->batch);
+    else
+        printf("method    Levenberg-Marquardt, derivatives by automatic differentiation\n");
 }
 
 static void print_table(const fit_args *a, const nb_lsq_result *r, const comparison *c)
@@ -401,7 +417,7 @@ static void print_table(const fit_args *a, const nb_lsq_result *r, const compari
     printf("sum of squares      %.11g\n", r->sse);
     printf("residual std error  %.6g on %lld degrees of freedom\n", r->residual_std, (long long)r->dof);
     printf("R^2                 %.10g\n", r->r_squared);
-    if (r->method == NB_LSQ_LBFGS)
+    if (gradient && r->optim == NB_LBFGS)
         printf("iterations          %d (%d evaluation%s of the loss and its gradient, line searches included)\n",
                r->iterations, r->n_evals, r->n_evals == 1 ? "" : "s");
     else if (gradient)
@@ -418,7 +434,7 @@ static void print_table(const fit_args *a, const nb_lsq_result *r, const compari
                    solver_name(c->solver.method), c->solver.method == NB_LSQ_LINEAR ? "" : " from the same start",
                    c->solver.sse, c->solver.iterations, c->solver.iterations == 1 ? "" : "s");
             printf("          %s %s (furthest parameter: %s = %.10g against %.10g)\n",
-                   nb_lsq_method_name(r->method),
+                   method_name(r->method, r->optim),
                    c->reached ? "reached the least-squares optimum" : "did NOT reach the least-squares optimum",
                    r->names[c->worst], r->params[c->worst], c->solver.params[c->worst]);
         }
@@ -429,7 +445,7 @@ static void print_table(const fit_args *a, const nb_lsq_result *r, const compari
     if (no_errors)
         printf("note: the Jacobian is singular where %s ended (the model does not react to some parameter "
                "there), so the standard errors are not defined\n",
-               nb_lsq_method_name(r->method));
+               method_name(r->method, r->optim));
     /* A standard error far beyond the estimate: the data do not pin that parameter down
      * (often a start on a plateau where the model does not react to it). */
     for (int j = 0; j < r->n_params; j++)
@@ -464,7 +480,7 @@ static bool print_json(const char *formula, const nb_lsq_result *r, const compar
     if (!root)
         return false;
     cJSON_AddStringToObject(root, "formula", formula);
-    cJSON_AddStringToObject(root, "method", nb_lsq_method_name(r->method));
+    cJSON_AddStringToObject(root, "method", method_name(r->method, r->optim));
     cJSON_AddItemToObject(root, "params", named_numbers(r, r->params));
     cJSON_AddItemToObject(root, "stderr", named_numbers(r, r->std_error));
     cJSON *ci = cJSON_AddObjectToObject(root, "ci");
@@ -516,11 +532,9 @@ static bool print_json(const char *formula, const nb_lsq_result *r, const compar
 /* The caption over the plot: how the fit was made and how well it fits. */
 static void plot_caption(const nb_lsq_result *r, char *buf, size_t size)
 {
-    const char *how = r->method == NB_LSQ_LINEAR ? "linear least squares"
-                      : r->method == NB_LSQ_SGD  ? "SGD"
-                      : r->method == NB_LSQ_ADAM ? "Adam"
-                      : r->method == NB_LSQ_LBFGS ? "L-BFGS"
-                                                  : "Levenberg-Marquardt";
+    const char *how = r->method == NB_LSQ_LINEAR     ? "linear least squares"
+                      : r->method == NB_LSQ_GRADIENT ? optim_title(r->optim)
+                                                     : "Levenberg-Marquardt";
     int used;
     if (r->n_params <= 4) { /* more would not be readable: the table has them all */
         used = snprintf(buf, size, "%s: ", how);

@@ -21,7 +21,7 @@ typedef struct train_args {
     nb_init init_kind;
     nb_dtype dtype_kind;
     bool loss_given;
-    cli_loss loss_kind;
+    nb_loss_kind loss_kind;
     bool standardize;
 } train_args;
 
@@ -156,7 +156,7 @@ static int settle_args(train_args *a)
     }
     bool fashion = source_is_fashion_mnist(a->data);
     a->loss_given = a->loss != NULL;
-    if (a->loss_given && loss_parse(a->loss, &a->loss_kind) != 0) {
+    if (a->loss_given && nb_loss_parse(a->loss, &a->loss_kind) != NB_OK) {
         cli_error("train", "--loss: unknown loss '%s' (known: ce, mse, mae, huber, bce)", a->loss);
         return 2;
     }
@@ -193,7 +193,7 @@ static int settle_args(train_args *a)
                            "test images");
         return 2;
     }
-    if (fashion && a->loss_given && a->loss_kind != LOSS_CE) {
+    if (fashion && a->loss_given && a->loss_kind != NB_LOSS_CE) {
         cli_error("train", "Fashion-MNIST holds class labels: its loss is ce, not %s", a->loss);
         return 2;
     }
@@ -325,7 +325,7 @@ static int settle_labels(const train_args *a, const nb_table *table, int column,
     bool names = column == table->class_col;
     const char *target = table->names[column];
     if (a->loss_given) {
-        *labels = a->loss_kind == LOSS_CE;
+        *labels = a->loss_kind == NB_LOSS_CE;
         if (names && !*labels) {
             cli_error("train", "the target '%s' holds class names ('%s', ...); --loss %s needs numbers (use --loss ce)",
                       target, table->class_names[0], a->loss);
@@ -364,7 +364,7 @@ static int load_csv_test(train_job *job, bool labels, bool names)
         ok = table_column_within(table, column, 0, desc->n_classes - 1, true, expected);
     }
     /* like the training data's: a loss that does not suit the targets is bad usage */
-    bool bce_misfit = ok && a->loss_given && a->loss_kind == LOSS_BCE &&
+    bool bce_misfit = ok && a->loss_given && a->loss_kind == NB_LOSS_BCE &&
                       !table_column_within(table, column, 0, 1, false, "from 0 to 1, as --loss bce needs");
     if (ok && !bce_misfit)
         job->test = dataset_from_table(table, desc->features, desc->target, labels, a->dtype_kind,
@@ -393,7 +393,7 @@ static int load_csv(train_job *job, bool *labels)
     }
     int status = settle_labels(a, table, column, labels);
     bool names = column == table->class_col && *labels;
-    if (status == 0 && a->loss_given && a->loss_kind == LOSS_BCE &&
+    if (status == 0 && a->loss_given && a->loss_kind == NB_LOSS_BCE &&
         !table_column_within(table, column, 0, 1, false, "from 0 to 1, as --loss bce needs")) {
         cli_error("train", NULL);
         status = 2;
@@ -497,7 +497,7 @@ static int settle_model(train_job *job)
                   (long long)n_out, desc->n_classes > 0 ? "classes" : "targets");
         return 2;
     }
-    desc->loss = a->loss_given ? a->loss_kind : desc->n_classes > 0 ? LOSS_CE : LOSS_MSE;
+    desc->loss = a->loss_given ? a->loss_kind : desc->n_classes > 0 ? NB_LOSS_CE : NB_LOSS_MSE;
     desc->dtype = a->dtype_kind;
     return 0;
 }
@@ -545,7 +545,7 @@ static int build_and_train(train_job *job)
             return 1;
         }
     }
-    if (a->standardize && desc->n_classes == 0 && desc->loss != LOSS_BCE) {
+    if (a->standardize && desc->n_classes == 0 && desc->loss != NB_LOSS_BCE) {
         /* regression targets too: the network then learns values near 0 at any scale of y */
         desc->targets_standardized = true;
         if (standardize(job->train->targets, job->test ? job->test->targets : NULL, n_out, &desc->target_mean,
@@ -587,7 +587,7 @@ static int build_and_train(train_job *job)
         nb_mlp_format(&desc->spec, spec, sizeof spec);
         describe_task(job, task, sizeof task);
         fprintf(stderr, "training %s on %lld samples of %s (%s), %s loss, %s lr %g, batch %lld, %d epochs\n", spec,
-                (long long)job->train->n, a->data, task, loss_name(desc->loss), nb_optim_name(a->optim_kind), config.lr,
+                (long long)job->train->n, a->data, task, nb_loss_name(desc->loss), nb_optim_name(a->optim_kind), config.lr,
                 (long long)a->batch, train.epochs);
     }
     nb_train_result result;
@@ -619,7 +619,7 @@ static int draw_curves(train_job *job)
     nb_panel *loss = nb_figure_panel(figure, 0, 0);
     nb_figure_title(figure, source_is_fashion_mnist(job->args.data) ? "nabla train: Fashion-MNIST" : "nabla train");
     nb_panel_title(loss, "loss");
-    nb_panel_labels(loss, "epoch", job->desc.loss == LOSS_CE ? "cross-entropy" : loss_name(job->desc.loss));
+    nb_panel_labels(loss, "epoch", job->desc.loss == NB_LOSS_CE ? "cross-entropy" : nb_loss_name(job->desc.loss));
     nb_panel_line(loss, "train", NULL, job->losses, (size_t)job->n_epochs, NULL);
     if (job->test)
         nb_panel_line(loss, job->args.val_split > 0 ? "validation" : "test", NULL, job->test_losses,
@@ -660,7 +660,7 @@ static void report(train_job *job)
         cJSON_AddStringToObject(root, "task", job->desc.n_classes > 0 ? "classification" : "regression");
         if (job->desc.n_classes > 0)
             cJSON_AddNumberToObject(root, "classes", job->desc.n_classes);
-        cJSON_AddStringToObject(root, "loss", loss_name(job->desc.loss));
+        cJSON_AddStringToObject(root, "loss", nb_loss_name(job->desc.loss));
         cJSON_AddNumberToObject(root, "n_params", (double)nb_n_params(job->model.graph));
         cJSON_AddNumberToObject(root, "train_samples", (double)job->train->n);
         cJSON_AddNumberToObject(root, "threads", nb_get_threads());

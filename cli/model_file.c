@@ -9,22 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *loss_names[] = {"ce", "mse", "mae", "huber", "bce"};
-
-int loss_parse(const char *name, cli_loss *loss)
-{
-    if (strcmp(name, "cross-entropy") == 0)
-        name = "ce";
-    for (int i = 0; i < 5; i++)
-        if (strcmp(name, loss_names[i]) == 0) {
-            *loss = (cli_loss)i;
-            return 0;
-        }
-    return -1;
-}
-
-const char *loss_name(cli_loss loss) { return loss_names[loss]; }
-
 nb_status model_build(const model_desc *desc, int64_t batch, nb_init init, nb_rng *rng, nb_model *model)
 {
     memset(model, 0, sizeof *model);
@@ -34,16 +18,10 @@ nb_status model_build(const model_desc *desc, int64_t batch, nb_init init, nb_rn
     int64_t n_in = desc->spec.sizes[0], n_out = desc->spec.sizes[desc->spec.n_sizes - 1];
     model->graph = graph;
     model->input = nb_input(graph, "input", 2, (int64_t[]){batch, n_in});
-    model->target = desc->loss == LOSS_CE ? nb_input(graph, "labels", 1, &batch)
+    model->target = desc->loss == NB_LOSS_CE ? nb_input(graph, "labels", 1, &batch)
                                           : nb_input(graph, "target", 2, (int64_t[]){batch, n_out});
     model->output = nb_mlp(model->input, &desc->spec, init, rng);
-    switch (desc->loss) {
-    case LOSS_CE: model->loss = nb_cross_entropy_loss(model->output, model->target, NB_REDUCE_MEAN); break;
-    case LOSS_MSE: model->loss = nb_mse_loss(model->output, model->target, NB_REDUCE_MEAN); break;
-    case LOSS_MAE: model->loss = nb_mae_loss(model->output, model->target, NB_REDUCE_MEAN); break;
-    case LOSS_HUBER: model->loss = nb_huber_loss(model->output, model->target, 1.0, NB_REDUCE_MEAN); break;
-    case LOSS_BCE: model->loss = nb_bce_logits_loss(model->output, model->target, NB_REDUCE_MEAN); break;
-    }
+    model->loss = nb_loss(model->output, model->target, desc->loss, NB_REDUCE_MEAN);
     if (!model->loss) {
         nb_graph_free(graph);
         memset(model, 0, sizeof *model);
@@ -118,7 +96,7 @@ nb_status model_save(const char *path, const model_desc *desc, const nb_model *m
     nb_safetensors_meta_entry meta[] = {
         {"format", "nabla-mlp-1"},
         {"model", spec},
-        {"loss", loss_name(desc->loss)},
+        {"loss", nb_loss_name(desc->loss)},
         {"dtype", nb_dtype_name(desc->dtype)},
         {"n_classes", n_classes},
         {"class_names", class_names},
@@ -211,12 +189,12 @@ static nb_status read_n_classes(const nb_safetensors *file, const char *path, mo
     if (n < 0 || *end || errno == ERANGE || n > INT32_MAX)
         return bad_field(path, "n_classes", value, "a whole number");
     int64_t n_out = desc->spec.sizes[desc->spec.n_sizes - 1];
-    if (desc->loss == LOSS_CE && (n < 2 || n != n_out))
+    if (desc->loss == NB_LOSS_CE && (n < 2 || n != n_out))
         return nb_fail(NB_EFORMAT, "%s: metadata field 'n_classes' is %ld, but a ce model has one output per class, at "
                                    "least 2, and this network has %lld", path, n, (long long)n_out);
-    if (desc->loss != LOSS_CE && n != 0)
+    if (desc->loss != NB_LOSS_CE && n != 0)
         return nb_fail(NB_EFORMAT, "%s: metadata field 'n_classes' is %ld, but the loss is %s, which has no classes "
-                                   "(expected 0)", path, n, loss_name(desc->loss));
+                                   "(expected 0)", path, n, nb_loss_name(desc->loss));
     desc->n_classes = (int)n;
     return NB_OK;
 }
@@ -335,7 +313,7 @@ static nb_status read_desc(const nb_safetensors *file, const char *path, model_d
         nb_error_prefix("%s: metadata field 'model'", path);
         return NB_EFORMAT;
     }
-    if (loss_parse(loss, &desc->loss) != 0)
+    if (nb_loss_parse(loss, &desc->loss) != NB_OK)
         return bad_field(path, "loss", loss, "ce, mse, mae, huber or bce");
     if (strcmp(dtype, "f32") != 0 && strcmp(dtype, "f64") != 0)
         return bad_field(path, "dtype", dtype, "f32 or f64");
@@ -351,7 +329,7 @@ static nb_status read_desc(const nb_safetensors *file, const char *path, model_d
         status = read_yes_no(file, path, "targets_standardized", &desc->targets_standardized);
     if (status != NB_OK)
         return status;
-    if (desc->targets_standardized && desc->loss == LOSS_CE)
+    if (desc->targets_standardized && desc->loss == NB_LOSS_CE)
         return nb_fail(NB_EFORMAT, "%s: metadata field 'targets_standardized' is yes, but a ce model predicts classes",
                        path);
     int64_t n_in = desc->spec.sizes[0], n_out = desc->spec.sizes[desc->spec.n_sizes - 1];

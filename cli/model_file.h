@@ -6,13 +6,11 @@
 
 #include "cli.h"
 
-typedef enum cli_loss { LOSS_CE, LOSS_MSE, LOSS_MAE, LOSS_HUBER, LOSS_BCE } cli_loss;
-
 /* A description holds together only when the loss is ce exactly when n_classes >= 2
  * equals the network's output width (model_load refuses a file where it does not). */
 typedef struct model_desc {
     nb_mlp_spec spec;
-    cli_loss loss;
+    nb_loss_kind loss;
     nb_dtype dtype;
     int n_classes;       /* > 0: classification with labels */
     char **class_names;  /* n_classes or NULL */
@@ -24,10 +22,6 @@ typedef struct model_desc {
     bool targets_standardized;       /* regression: the network predicts scaled targets */
     double *target_mean, *target_std; /* the outputs' scale, to undo on predictions */
 } model_desc;
-
-/* "ce" (or "cross-entropy"), "mse", "mae", "huber", "bce". */
-int loss_parse(const char *name, cli_loss *loss);
-const char *loss_name(cli_loss loss);
 
 /* Build the network, its inputs and its loss for batches of `batch` rows. */
 nb_status model_build(const model_desc *desc, int64_t batch, nb_init init, nb_rng *rng, nb_model *model);

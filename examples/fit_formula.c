@@ -98,14 +98,18 @@ static int compare_methods(void)
     nb_fit_setup setup = {.n_init = 3, .init_names = init_names, .init_values = init_values};
     struct {
         nb_lsq_method method;
+        nb_optim_kind optim;
         double lr;
         int epochs;
         int64_t batch;
-    } runs[] = {{NB_LSQ_SGD, 0.1, 500, 1}, {NB_LSQ_ADAM, 0, 0, 0}, {NB_LSQ_LBFGS, 0, 0, 0}, {NB_LSQ_LM, 0, 0, 0}};
+    } runs[] = {{NB_LSQ_GRADIENT, NB_SGD, 0.1, 500, 1},
+                {NB_LSQ_GRADIENT, NB_ADAM, 0, 0, 0},
+                {NB_LSQ_GRADIENT, NB_LBFGS, 0, 0, 0},
+                {NB_LSQ_LM, NB_SGD, 0, 0, 0}};
     printf("y = w1*x^2 + w2*x + w3 from (1, 2, 3), tutorial 1 (docs/tutorials.md):\n");
     for (size_t k = 0; k < sizeof runs / sizeof runs[0]; k++) {
         nb_lsq_options options = nb_lsq_defaults();
-        options.method = runs[k].method;
+        options.method = runs[k].method, options.optim = runs[k].optim;
         options.lr = runs[k].lr, options.epochs = runs[k].epochs, options.batch = runs[k].batch;
         nb_lsq_result r;
         if (nb_fit_formula("y = w1*x^2 + w2*x + w3", data, &setup, &options, &r) != NB_OK) {
@@ -114,7 +118,7 @@ static int compare_methods(void)
             return 1;
         }
         printf("  %-6s (%.12g, %.12g, %.12g)  SSE %.3g after %d updates, %d evaluations\n",
-               nb_lsq_method_name(r.method), r.params[0], r.params[1], r.params[2], r.sse, r.iterations, r.n_evals);
+               r.method == NB_LSQ_GRADIENT ? nb_optim_name(r.optim) : nb_lsq_method_name(r.method), r.params[0], r.params[1], r.params[2], r.sse, r.iterations, r.n_evals);
         nb_lsq_result_free(&r);
     }
     nb_table_free(data);

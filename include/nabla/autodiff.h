@@ -167,6 +167,8 @@ nb_node *nb_log_softmax(nb_node *x, int axis);
  * label out of range fails the forward with a message naming the row. */
 nb_node *nb_one_hot(nb_node *labels, int64_t n_classes);
 nb_node *nb_pick(nb_node *x, nb_node *labels);
+/* One column of x [N, C] as [N, 1]: y[i, 0] = x[i, column] (0 <= column < C). */
+nb_node *nb_column(nb_node *x, int64_t column);
 
 /* ---- fused ops: fewer passes over memory for training ------------------------------ */
 /* Activations of layers (see nn.h). nb_linear_act fuses NONE, RELU, TANH and SIGMOID. */

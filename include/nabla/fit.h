@@ -92,17 +92,15 @@ typedef enum nb_lsq_method {
     NB_LSQ_AUTO = 0, /* NB_LSQ_LINEAR when the formula is linear in its parameters, else NB_LSQ_LM */
     NB_LSQ_LM,       /* Levenberg–Marquardt (MINPACK's scaled trust region, QR-based steps) */
     NB_LSQ_LINEAR,   /* one Householder QR solve, in extended precision, with refinement */
-    /* The gradient methods of nabla/optim.h, for comparison with the solver (formula fits
-     * only): they minimise the mean squared (weighted) residual of a batch of points,
-     * the tutorials' way. */
-    NB_LSQ_SGD,      /* plain SGD on shuffled mini-batches */
-    NB_LSQ_ADAM,     /* Adam on shuffled mini-batches */
-    NB_LSQ_LBFGS     /* L-BFGS with a strong Wolfe line search, on all points at once */
+    /* Gradient descent with one of nabla/nn.h's optimizers (options->optim), trained by
+     * nb_train, for comparison with the solver (formula fits only): it minimises the mean
+     * squared (weighted) residual of a batch of points, the tutorials' way. */
+    NB_LSQ_GRADIENT
 } nb_lsq_method;
 
-/* "lm", "linear", "sgd", "adam", "lbfgs" ("auto" for NB_LSQ_AUTO). */
+/* "auto", "lm", "linear", "gradient". */
 const char *nb_lsq_method_name(nb_lsq_method method);
-/* Whether a method is one of the gradient methods. */
+/* Whether a method is gradient descent (NB_LSQ_GRADIENT). */
 bool nb_lsq_method_is_gradient(nb_lsq_method method);
 
 typedef struct nb_lsq_options {
@@ -117,13 +115,16 @@ typedef struct nb_lsq_options {
     /* false (the default): standard errors scale (JᵀWJ)⁻¹ by the residual variance s²;
      * true: the sigmas are absolute and (JᵀWJ)⁻¹ is the covariance. */
     bool absolute_sigma;
-    /* The gradient methods; 0 picks the default.
-     *   lr:     the learning rate: SGD 0.01, Adam 0.01 (L-BFGS 1: its line search's first try)
+    /* Gradient descent: the optimizer (NB_SGD, the zero value, by default), and numbers
+     * where 0 picks the default.
+     *   lr:     the learning rate: SGD 0.01, Adam 0.01, L-BFGS 1 (its line search's first
+     *           try), the others nb_optim_defaults'
      *   epochs: passes over the data, 1000; for L-BFGS the most iterations, 1000 (each one
      *           gradient and a line search on all points), and it stops earlier when its
      *           line search cannot decrease the loss (at the optimum, or stalled short of it)
      *   batch:  points per step, 32 (all of them when there are fewer); L-BFGS takes all
      *   seed:   the shuffling of the mini-batches, drawn anew every epoch */
+    nb_optim_kind optim;
     double lr;
     int epochs;
     int64_t batch;
@@ -175,6 +176,7 @@ typedef struct nb_lsq_result {
     double lr;          /* gradient methods: the learning rate used; else 0 */
     int64_t batch;      /* gradient methods: points per step; else 0 */
     nb_lsq_method method; /* the method that ran */
+    nb_optim_kind optim;  /* NB_LSQ_GRADIENT: the optimizer that ran */
     nb_lsq_stop stop;
     bool converged;
 } nb_lsq_result;
@@ -202,9 +204,10 @@ typedef struct nb_fit_setup {
  * the start, a singular Jacobian) returns an error with its own message and leaves
  * `result` empty. Not converging within the budget is not an error: see result->converged.
  *
- * With a gradient method (options->method NB_LSQ_SGD, ADAM or LBFGS) the formula is
- * built a second time, with scalar parameters (nb_param) and inputs of the batch's size,
- * and trained with nb_optim on nb_loader's shuffled batches; the standard errors and
+ * With gradient descent (options->method NB_LSQ_GRADIENT) the formula is built a second
+ * time, with scalar parameters (nb_param) reading the columns of a batch of points, and
+ * trained by nb_train with the optimizer options->optim (L-BFGS on one batch of all the
+ * points, its iterations in one step); the standard errors and
  * intervals are then computed where it ended, from the autodiff Jacobian as for
  * Levenberg–Marquardt (NaN where that Jacobian is singular: the end point is reported as
  * it is). result->converged is false for them: running out of epochs is no convergence,

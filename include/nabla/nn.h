@@ -89,6 +89,16 @@ nb_node *nb_bce_logits_loss(nb_node *logits, nb_node *target, nb_reduction reduc
 /* Softmax cross-entropy of logits [N, C] against integer labels [N]. */
 nb_node *nb_cross_entropy_loss(nb_node *logits, nb_node *labels, nb_reduction reduction);
 
+/* The losses a name chooses (model files, the CLI's --loss). */
+typedef enum nb_loss_kind { NB_LOSS_CE, NB_LOSS_MSE, NB_LOSS_MAE, NB_LOSS_HUBER, NB_LOSS_BCE } nb_loss_kind;
+
+/* "ce" (or "cross-entropy"), "mse", "mae", "huber", "bce". */
+nb_status nb_loss_parse(const char *name, nb_loss_kind *kind);
+const char *nb_loss_name(nb_loss_kind kind);
+/* The loss of a kind: cross-entropy of logits against labels, MSE, MAE, Huber with
+ * delta 1, or BCE on logits (as the functions above). */
+nb_node *nb_loss(nb_node *pred, nb_node *target, nb_loss_kind kind, nb_reduction reduction);
+
 /* *accuracy = the share of rows whose largest logit is at the label (logits [N, C],
  * labels [N]); NB_ESHAPE naming both shapes when they do not fit (*accuracy is NaN). */
 nb_status nb_accuracy(const nb_tensor *logits, const nb_tensor *labels, double *accuracy);
@@ -341,7 +351,7 @@ typedef struct nb_train_config {
     double loss_threshold;   /* stop when an epoch's mean loss is below this (0: off) */
     int patience;            /* stop after this many epochs without a better validation loss (0: off) */
     bool restore_best;       /* with patience: end with the parameters of the best epoch */
-    double clip_norm;        /* clip the gradients' global norm to this (0: off) */
+    double clip_norm;        /* clip the gradients' global norm to this (0: off; not L-BFGS's) */
     const nb_schedule *schedule; /* the rate per epoch (NULL: the optimizer's throughout) */
     bool accuracy;           /* classification: report accuracies */
     FILE *progress;          /* a progress line (live on a terminal) and one line per epoch; NULL: silent */
@@ -362,10 +372,15 @@ typedef struct nb_train_result {
     bool diverged;          /* a loss or a parameter became NaN or infinite */
     int diverged_epoch;
     int64_t diverged_batch; /* 0-based batch of that epoch */
+    int64_t evaluations;    /* gradients of a batch the steps used: one per batch, or for L-BFGS
+                               every evaluation of its line search */
     const char *stop_reason; /* "epochs", "loss threshold", "patience", "callback", "diverged" */
 } nb_train_result;
 
-/* Train `model` on `train` (validation on `val` when not NULL). Divergence is a loss
+/* Train `model` on `train` (validation on `val` when not NULL). Every batch makes one
+ * step of the optimizer; with L-BFGS that step is nb_optim_step_closure on the batch (up
+ * to max_iter iterations), so full-batch L-BFGS is one epoch of one batch of all rows,
+ * unshuffled. Divergence is a loss
  * that is not finite, or a parameter that is not finite at the end of an epoch (checked
  * then, once per epoch; the batch reported is the epoch's last): the parameters of the
  * last good epoch are restored and NB_ENUMERIC names the epoch and the batch. The result

@@ -33,6 +33,7 @@ typedef union nb_attr {
     struct { int axis; bool keepdim; } axis;        /* reductions, softmax */
     struct { int ndim; int64_t shape[NB_MAX_DIMS]; } reshape;
     int64_t n_classes;                              /* one_hot */
+    int64_t column;                                 /* column */
     int activation;                                 /* linear: an nb_activation */
 } nb_attr;
 

@@ -30,29 +30,26 @@ typedef enum ex_kind { EX_NUM, EX_COLUMN, EX_PARAM, EX_NEG, EX_ADD, EX_SUB, EX_M
 /* How a node depends on the parameters. */
 enum { DEP_NONE = 0, DEP_AFFINE = 1, DEP_NONLINEAR = 2 };
 
+/* The functions of the formula language: each is the graph op of its name, also when
+ * it folds numbers (so a constant part has the value the graph would give it). */
 typedef struct ex_function {
     const char *name;
-    int arity;
-    double (*eval1)(double);
-    double (*eval2)(double, double);
-    nb_node *(*build1)(nb_node *);
-    nb_node *(*build2)(nb_node *, nb_node *);
+    nb_node *(*unary)(nb_node *);             /* a function of one argument, else NULL */
+    nb_node *(*binary)(nb_node *, nb_node *); /* a function of two */
 } ex_function;
 
 static const ex_function functions[] = {
-    {"exp", 1, exp, NULL, nb_exp, NULL},       {"log", 1, log, NULL, nb_log, NULL},
-    {"log10", 1, log10, NULL, nb_log10, NULL}, {"sqrt", 1, sqrt, NULL, nb_sqrt, NULL},
-    {"abs", 1, fabs, NULL, nb_abs, NULL},      {"sin", 1, sin, NULL, nb_sin, NULL},
-    {"cos", 1, cos, NULL, nb_cos, NULL},       {"tan", 1, tan, NULL, nb_tan, NULL},
-    {"asin", 1, asin, NULL, nb_asin, NULL},    {"acos", 1, acos, NULL, nb_acos, NULL},
-    {"atan", 1, atan, NULL, nb_atan, NULL},    {"arctan", 1, atan, NULL, nb_atan, NULL},
-    {"sinh", 1, sinh, NULL, nb_sinh, NULL},    {"cosh", 1, cosh, NULL, nb_cosh, NULL},
-    {"tanh", 1, tanh, NULL, nb_tanh, NULL},    {"atan2", 2, NULL, atan2, NULL, nb_atan2},
-    {"pow", 2, NULL, pow, NULL, nb_pow},       {"min", 2, NULL, fmin, NULL, nb_minimum},
-    {"max", 2, NULL, fmax, NULL, nb_maximum},
+    {"exp", nb_exp, NULL},       {"log", nb_log, NULL},          {"log10", nb_log10, NULL},
+    {"sqrt", nb_sqrt, NULL},     {"abs", nb_abs, NULL},          {"sin", nb_sin, NULL},
+    {"cos", nb_cos, NULL},       {"tan", nb_tan, NULL},          {"asin", nb_asin, NULL},
+    {"acos", nb_acos, NULL},     {"atan", nb_atan, NULL},        {"arctan", nb_atan, NULL},
+    {"sinh", nb_sinh, NULL},     {"cosh", nb_cosh, NULL},        {"tanh", nb_tanh, NULL},
+    {"atan2", NULL, nb_atan2},   {"pow", NULL, nb_pow},          {"min", NULL, nb_minimum},
+    {"max", NULL, nb_maximum},
 };
 #define N_FUNCTIONS ((int)(sizeof functions / sizeof functions[0]))
-#define POW_FUNCTION 16 /* pow(a, b) is a ^ b */
+
+static int arity(const ex_function *f) { return f->unary ? 1 : 2; }
 
 static const struct {
     const char *name;
@@ -62,7 +59,7 @@ static const struct {
 typedef struct ex_node {
     ex_kind kind;
     int a, b;     /* operands (-1 when unused); EX_CALL with one argument uses a */
-    int function; /* EX_CALL: index into functions[] */
+    const ex_function *function; /* EX_CALL */
     int index;    /* EX_COLUMN: the column; EX_PARAM: the parameter */
     double value; /* EX_NUM */
     int pos;      /* byte offset in the formula, for messages */
@@ -285,28 +282,41 @@ static int number_node(parser *p, double value, int pos)
     return add_node(p, (ex_node){.kind = EX_NUM, .a = -1, .b = -1, .value = value, .pos = pos});
 }
 
-static double fold(ex_kind kind, int function, double a, double b)
+/* A function of numbers, by its graph op on scalars. */
+static nb_status fold_call(const ex_function *f, double a, double b, double *value)
+{
+    nb_graph *graph = nb_graph_new(NB_F64);
+    nb_node *y = f->unary ? f->unary(nb_scalar(graph, a)) : f->binary(nb_scalar(graph, a), nb_scalar(graph, b));
+    nb_status status = y ? nb_forward(y) : nb_errcode();
+    *value = status == NB_OK ? nb_item(y) : NAN;
+    nb_graph_free(graph);
+    return status;
+}
+
+static nb_status fold(ex_kind kind, const ex_function *function, double a, double b, double *value)
 {
     switch (kind) {
-    case EX_NEG: return -a;
-    case EX_ADD: return a + b;
-    case EX_SUB: return a - b;
-    case EX_MUL: return a * b;
-    case EX_DIV: return a / b;
-    case EX_POW: return pow(a, b);
-    case EX_CALL: return functions[function].arity == 1 ? functions[function].eval1(a) : functions[function].eval2(a, b);
-    default: return NAN;
+    case EX_NEG: *value = -a; break;
+    case EX_ADD: *value = a + b; break;
+    case EX_SUB: *value = a - b; break;
+    case EX_MUL: *value = a * b; break;
+    case EX_DIV: *value = a / b; break;
+    case EX_POW: *value = pow(a, b); break;
+    case EX_CALL: return fold_call(function, a, b, value);
+    default: *value = NAN;
     }
+    return NB_OK;
 }
 
 /* An operation on one or two operands; folded to a number when they are numbers. */
-static int op_node(parser *p, ex_kind kind, int function, int a, int b, int pos)
+static int op_node(parser *p, ex_kind kind, const ex_function *function, int a, int b, int pos)
 {
-    if (a < 0 || (b < 0 && !(kind == EX_NEG || (kind == EX_CALL && functions[function].arity == 1))))
+    if (a < 0 || (b < 0 && !(kind == EX_NEG || (kind == EX_CALL && arity(function) == 1))))
         return -1;
     const ex_node *na = &p->expr->nodes[a], *nb = b >= 0 ? &p->expr->nodes[b] : NULL;
+    double value;
     if (na->kind == EX_NUM && (!nb || nb->kind == EX_NUM))
-        return number_node(p, fold(kind, function, na->value, nb ? nb->value : 0), pos);
+        return fold(kind, function, na->value, nb ? nb->value : 0, &value) == NB_OK ? number_node(p, value, pos) : -1;
 
     int da = na->dep, db = nb ? nb->dep : DEP_NONE;
     int dep;
@@ -332,12 +342,21 @@ static int column_by_name(const parser *p, const char *name, int length)
     return -1;
 }
 
-static int function_by_name(const char *name, int length)
+static const ex_function *function_by_name(const char *name, int length)
 {
     for (int f = 0; f < N_FUNCTIONS; f++)
         if ((int)strlen(functions[f].name) == length && memcmp(functions[f].name, name, (size_t)length) == 0)
-            return f;
-    return -1;
+            return &functions[f];
+    return NULL;
+}
+
+/* "exp log ... max", for messages. */
+static const char *function_names(char *names, size_t size)
+{
+    names[0] = '\0';
+    for (int f = 0, used = 0; f < N_FUNCTIONS && used < (int)size; f++)
+        used += snprintf(names + used, size - (size_t)used, f ? " %s" : "%s", functions[f].name);
+    return names;
 }
 
 static int constant_by_name(const char *name, int length)
@@ -398,15 +417,14 @@ static int missing_operand(parser *p)
 
 static int parse_call(parser *p, int name_start, int name_length)
 {
-    int function = function_by_name(p->text + name_start, name_length);
-    if (function < 0) {
+    const ex_function *function = function_by_name(p->text + name_start, name_length);
+    if (!function) {
+        char known[256];
         if (constant_by_name(p->text + name_start, name_length) >= 0)
             parse_fail(p, name_start, "'%.*s' is a constant, not a function", name_length, p->text + name_start);
         else
-            parse_fail(p, name_start,
-                       "unknown function '%.*s' (known: exp log log10 sqrt abs sin cos tan asin acos atan "
-                       "atan2 sinh cosh tanh pow min max)",
-                       name_length, p->text + name_start);
+            parse_fail(p, name_start, "unknown function '%.*s' (known: %s)", name_length, p->text + name_start,
+                       function_names(known, sizeof known));
         return -1;
     }
     int open = p->tok.start;
@@ -416,8 +434,8 @@ static int parse_call(parser *p, int name_start, int name_length)
     int args[2] = {-1, -1};
     int n_args = 0;
     if (p->tok.kind == T_CLOSE) {
-        parse_fail(p, p->tok.start, "%s takes %d argument%s, found none", functions[function].name,
-                   functions[function].arity, functions[function].arity > 1 ? "s" : "");
+        parse_fail(p, p->tok.start, "%s takes %d argument%s, found none", function->name,
+                   arity(function), arity(function) > 1 ? "s" : "");
         return -1;
     }
     for (;;) {
@@ -433,14 +451,14 @@ static int parse_call(parser *p, int name_start, int name_length)
             return -1;
     }
     if (p->tok.kind == T_END) {
-        parse_fail(p, open, "the '%c' of %s(...) is never closed", opener, functions[function].name);
+        parse_fail(p, open, "the '%c' of %s(...) is never closed", opener, function->name);
         return -1;
     }
     if (p->tok.kind != T_CLOSE) {
         char found[64];
         token_text(p, &p->tok, found, sizeof found);
         parse_fail(p, p->tok.start, "expected an operator, ',' or ')' in the arguments of %s, found %s",
-                   functions[function].name, found);
+                   function->name, found);
         return -1;
     }
     char closer = p->text[p->tok.start];
@@ -448,15 +466,15 @@ static int parse_call(parser *p, int name_start, int name_length)
         parse_fail(p, p->tok.start, "the '%c' at column %d is closed by '%c'", opener, open + 1, closer);
         return -1;
     }
-    if (n_args != functions[function].arity) {
-        parse_fail(p, name_start, "%s takes %d argument%s, found %d", functions[function].name,
-                   functions[function].arity, functions[function].arity > 1 ? "s" : "", n_args);
+    if (n_args != arity(function)) {
+        parse_fail(p, name_start, "%s takes %d argument%s, found %d", function->name,
+                   arity(function), arity(function) > 1 ? "s" : "", n_args);
         return -1;
     }
     if (advance(p) != NB_OK)
         return -1;
-    if (function == POW_FUNCTION)
-        return op_node(p, EX_POW, 0, args[0], args[1], name_start);
+    if (function->binary == nb_pow) /* pow(a, b) is a ^ b, built as powers are */
+        return op_node(p, EX_POW, NULL, args[0], args[1], name_start);
     return op_node(p, EX_CALL, function, args[0], args[1], name_start);
 }
 
@@ -475,7 +493,7 @@ static int parse_name(parser *p)
     int constant = constant_by_name(name, length);
     if (constant >= 0)
         return number_node(p, constants[constant].value, start);
-    if (function_by_name(name, length) >= 0) {
+    if (function_by_name(name, length)) {
         parse_fail(p, start, "'%.*s' is a function: write %.*s(...)", length, name, length, name);
         return -1;
     }
@@ -548,7 +566,7 @@ static int parse_power(parser *p)
     if (advance(p) != NB_OK)
         return -1;
     int exponent = parse_unary(p); /* right-associative, and 2^-1 is allowed */
-    return op_node(p, EX_POW, 0, base, exponent, pos);
+    return op_node(p, EX_POW, NULL, base, exponent, pos);
 }
 
 static int parse_unary(parser *p)
@@ -564,7 +582,7 @@ static int parse_unary(parser *p)
         if (advance(p) != NB_OK)
             return -1;
         int operand = parse_unary(p);
-        result = minus ? op_node(p, EX_NEG, 0, operand, -1, pos) : operand;
+        result = minus ? op_node(p, EX_NEG, NULL, operand, -1, pos) : operand;
     } else {
         result = parse_power(p);
     }
@@ -581,7 +599,7 @@ static int parse_product(parser *p)
         if (advance(p) != NB_OK)
             return -1;
         int right = parse_unary(p);
-        left = op_node(p, kind, 0, left, right, pos);
+        left = op_node(p, kind, NULL, left, right, pos);
     }
     return left;
 }
@@ -595,7 +613,7 @@ static int parse_sum(parser *p)
         if (advance(p) != NB_OK)
             return -1;
         int right = parse_product(p);
-        left = op_node(p, kind, 0, left, right, pos);
+        left = op_node(p, kind, NULL, left, right, pos);
     }
     return left;
 }
@@ -919,10 +937,8 @@ static nb_node *build(const builder *b, int node)
     case EX_POW:
         return build_power(b, e);
     case EX_CALL: {
-        const ex_function *f = &functions[e->function];
-        if (f->arity == 1)
-            return f->build1(build(b, e->a));
-        return f->build2(build(b, e->a), build(b, e->b));
+        const ex_function *f = e->function;
+        return f->unary ? f->unary(build(b, e->a)) : f->binary(build(b, e->a), build(b, e->b));
     }
     }
     return NULL;

@@ -313,6 +313,7 @@ static nb_status fit_by_gradient(fit_state *s, const nb_lsq_options *opt, nb_lsq
     if (status != NB_OK)
         return status;
     result->method = opt->method;
+    result->optim = opt->optim;
     result->stop = run.stop;
     result->iterations = run.iterations;
     result->n_evals = run.n_evals;

@@ -42,16 +42,14 @@ const char *nb_lsq_method_name(nb_lsq_method method)
     case NB_LSQ_AUTO: return "auto";
     case NB_LSQ_LM: return "lm";
     case NB_LSQ_LINEAR: return "linear";
-    case NB_LSQ_SGD: return "sgd";
-    case NB_LSQ_ADAM: return "adam";
-    case NB_LSQ_LBFGS: return "lbfgs";
+    case NB_LSQ_GRADIENT: return "gradient";
     }
     return "unknown";
 }
 
 bool nb_lsq_method_is_gradient(nb_lsq_method method)
 {
-    return method == NB_LSQ_SGD || method == NB_LSQ_ADAM || method == NB_LSQ_LBFGS;
+    return method == NB_LSQ_GRADIENT;
 }
 
 void nb_lsq_result_free(nb_lsq_result *result)
@@ -992,9 +990,9 @@ nb_status lsq_fit(nb_node *residual, int n_nodes, nb_node *const *params, const 
             goto done;
         }
     if (nb_lsq_method_is_gradient(opt.method)) {
-        status = nb_fail(NB_EARG, "least squares: the gradient method '%s' fits formulas (nb_fit_formula), not "
+        status = nb_fail(NB_EARG, "least squares: gradient descent (%s) fits formulas (nb_fit_formula), not "
                                   "residual graphs",
-                         nb_lsq_method_name(opt.method));
+                         nb_optim_name(opt.optim));
         goto done;
     }
     /* A graph is linear only if its user says so: AUTO means Levenberg–Marquardt. */

@@ -1,11 +1,12 @@
-/* Fitting a formula the tutorials' way: the toolkit's optimizers (SGD, Adam, L-BFGS) on
- * the mean squared residual of shuffled mini-batches, so that gradient descent and the
- * least-squares solver can be compared on the same problem.
+/* Fitting a formula the tutorials' way: gradient descent with one of the toolkit's
+ * optimizers on the mean squared (weighted) residual of shuffled mini-batches, so that
+ * gradient descent and the least-squares solver can be compared on the same problem.
  *
- * The formula is built into a graph of its own here: each parameter a scalar nb_param
- * (the optimizers update the graph's flat parameter buffer), each column it reads an
- * input of the batch's size. A batch arrives from nb_loader as rows; its columns are
- * gathered into buffers the inputs are bound to. */
+ * The fit is a model like any other, trained by nb_train: the points become a dataset
+ * whose features are the columns the formula reads (then the weights, when there are
+ * any) and whose target is the response; the formula is built on the batch's input, each
+ * column it reads an nb_column of it, each parameter a scalar nb_param. L-BFGS takes one
+ * batch of all the points, unshuffled, and runs its iterations in one step. */
 #include "fit/lsq_internal.h"
 
 #include "nabla/fit.h"
@@ -16,198 +17,167 @@
 #define DEFAULT_EPOCHS 1000
 #define DEFAULT_BATCH 32
 
-typedef struct trainer {
-    nb_graph *graph;
-    int n_values;       /* values a row carries: the columns the formula reads, y, the weight */
-    nb_node **inputs;   /* n_values inputs of shape [batch] */
-    double **columns;   /* n_values buffers of `batch` values: the batch's rows as columns */
+typedef struct fit_model {
+    nb_model model;
+    nb_dataset *points;
     int n_params;
-    nb_node **params;   /* scalars */
-    nb_node *loss;      /* mean of (w (model - y))² over the batch */
-    int n_evals;
-} trainer;
+    nb_node **params; /* scalars */
+} fit_model;
 
-static void trainer_free(trainer *t)
+static void fit_model_free(fit_model *f)
 {
-    if (t->columns)
-        for (int v = 0; v < t->n_values; v++)
-            nb_free(t->columns[v]);
-    nb_free(t->columns);
-    nb_free(t->inputs);
-    nb_free(t->params);
-    nb_graph_free(t->graph);
+    nb_free(f->params);
+    nb_graph_free(f->model.graph);
+    nb_dataset_free(f->points);
 }
 
-/* The graph of the batch loss. `sources` gets the n_values arrays of m values a row is
- * made of, in the order of the inputs. */
-static nb_status trainer_build(trainer *t, const nb_expr *expr, const nb_table *data, const double *y,
-                               const double *weights, const double *start, int64_t batch, const double **sources)
+/* The points as rows: the columns the formula reads (feature_of[k] says where column k
+ * went, -1 when it is not read), then the weights (feature_of[n_columns]); the response
+ * as the target. The one place that reads the table. */
+static nb_dataset *points_dataset(const nb_expr *expr, const nb_table *data, const double *y,
+                                  const double *weights, int *feature_of)
 {
-    memset(t, 0, sizeof *t);
-    t->n_params = nb_expr_n_params(expr);
-    t->graph = nb_graph_new(NB_F64);
-    t->inputs = nb_calloc((size_t)data->n_columns + 2, sizeof *t->inputs);
-    t->columns = nb_calloc((size_t)data->n_columns + 2, sizeof *t->columns);
-    t->params = nb_calloc((size_t)t->n_params + 1, sizeof *t->params);
-    nb_node **column_nodes = nb_calloc((size_t)data->n_columns, sizeof *column_nodes);
-    if (!t->graph || !t->inputs || !t->columns || !t->params || !column_nodes) {
-        nb_free(column_nodes);
-        return nb_fail(NB_ENOMEM, "out of memory building the formula for a gradient method");
+    int n_features = 0;
+    for (int k = 0; k < data->n_columns; k++)
+        feature_of[k] = nb_expr_uses_column(expr, k, false) ? n_features++ : -1;
+    feature_of[data->n_columns] = weights ? n_features : -1;
+    /* a dataset has features: a formula that reads no column gets one of zeros it ignores */
+    int64_t m = data->n_rows, width = n_features + (weights != NULL);
+    if (width == 0)
+        width = 1;
+    nb_dataset *points = nb_dataset_new(NB_F64, m, width, 1);
+    if (!points)
+        return NULL;
+    double *rows = points->inputs->data, *targets = points->targets->data;
+    for (int64_t i = 0; i < m; i++) {
+        for (int k = 0; k < data->n_columns; k++)
+            if (feature_of[k] >= 0)
+                rows[i * width + feature_of[k]] = data->columns[k][i];
+        if (weights)
+            rows[i * width + n_features] = weights[i];
+        targets[i] = y[i];
     }
-    int64_t shape[1] = {batch};
-    for (int k = 0; k < data->n_columns; k++) {
-        if (!nb_expr_uses_column(expr, k, false))
-            continue;
-        sources[t->n_values] = data->columns[k];
-        column_nodes[k] = t->inputs[t->n_values++] = nb_input(t->graph, data->names[k], 1, shape);
+    return points;
+}
+
+/* The parameters, scalars holding the start values. */
+static nb_status make_params(fit_model *f, const nb_expr *expr, const double *start)
+{
+    f->n_params = nb_expr_n_params(expr);
+    f->params = nb_calloc((size_t)f->n_params + 1, sizeof *f->params);
+    if (!f->params)
+        return nb_fail(NB_ENOMEM, "out of memory for the parameters of a gradient fit");
+    for (int j = 0; j < f->n_params; j++) {
+        f->params[j] = nb_param(f->model.graph, nb_expr_param_name(expr, j), 0, NULL);
+        if (!f->params[j])
+            return nb_errcode();
+        *(double *)nb_value(f->params[j])->data = start[j];
     }
-    sources[t->n_values] = y;
-    nb_node *response = t->inputs[t->n_values++] = nb_input(t->graph, "response", 1, shape);
-    nb_node *weight = NULL;
-    if (weights) {
-        sources[t->n_values] = weights;
-        weight = t->inputs[t->n_values++] = nb_input(t->graph, "weight", 1, shape);
-    }
+    return NB_OK;
+}
+
+/* The formula on the batch's input, and loss = mean of (w (formula - y))² over the batch. */
+static nb_status build_loss(fit_model *f, const nb_expr *expr, const int *feature_of, int n_columns, int64_t batch,
+                            nb_node **columns)
+{
+    nb_model *model = &f->model;
+    int64_t width = nb_dataset_n_features(f->points);
+    model->input = nb_input(model->graph, "points", 2, (int64_t[]){batch, width});
+    model->target = nb_input(model->graph, "response", 2, (int64_t[]){batch, 1});
+    for (int k = 0; k < n_columns; k++)
+        if (feature_of[k] >= 0)
+            columns[k] = nb_column(model->input, feature_of[k]);
+    model->output = nb_expr_build(expr, model->graph, columns, f->params);
+    nb_node *residual = nb_sub(model->output, model->target);
+    if (feature_of[n_columns] >= 0)
+        residual = nb_mul(residual, nb_column(model->input, feature_of[n_columns]));
+    model->loss = nb_mean(nb_mul(residual, residual));
+    return model->loss ? NB_OK : nb_errcode();
+}
+
+static nb_status fit_model_build(fit_model *f, const nb_expr *expr, const nb_table *data, const double *y,
+                                 const double *weights, const double *start, int64_t batch)
+{
+    memset(f, 0, sizeof *f);
+    int *feature_of = nb_calloc((size_t)data->n_columns + 1, sizeof *feature_of);
+    nb_node **columns = nb_calloc((size_t)data->n_columns, sizeof *columns);
     nb_status status = NB_OK;
-    for (int v = 0; v < t->n_values && status == NB_OK; v++)
-        if (!t->inputs[v] || !(t->columns[v] = nb_alloc((size_t)batch * sizeof(double))))
-            status = t->inputs[v] ? nb_fail(NB_ENOMEM, "out of memory for batches of %lld", (long long)batch)
-                                  : nb_errcode();
-    for (int j = 0; j < t->n_params && status == NB_OK; j++) {
-        t->params[j] = nb_param(t->graph, nb_expr_param_name(expr, j), 0, NULL);
-        if (!t->params[j])
-            status = nb_errcode();
-        else
-            *(double *)nb_value(t->params[j])->data = start[j];
-    }
-    if (status == NB_OK) {
-        nb_node *residual = nb_sub(nb_expr_build(expr, t->graph, column_nodes, t->params), response);
-        if (weight)
-            residual = nb_mul(residual, weight);
-        t->loss = nb_mean(nb_mul(residual, residual));
-        if (!t->loss)
-            status = nb_errcode();
-    }
-    nb_free(column_nodes);
-    return status;
-}
-
-/* Zero the gradients, then the batch loss and its gradient (the closure of nb_optim). */
-static nb_status evaluate(void *ctx, double *loss)
-{
-    trainer *t = ctx;
-    nb_zero_grad(t->graph);
-    nb_status status = nb_forward(t->loss);
+    if (!feature_of || !columns)
+        status = nb_fail(NB_ENOMEM, "out of memory building the formula for a gradient fit");
+    else if (!(f->points = points_dataset(expr, data, y, weights, feature_of)) ||
+             !(f->model.graph = nb_graph_new(NB_F64)))
+        status = nb_errcode();
     if (status == NB_OK)
-        status = nb_backward(t->loss);
-    *loss = nb_item(t->loss);
-    t->n_evals++;
+        status = make_params(f, expr, start);
+    if (status == NB_OK)
+        status = build_loss(f, expr, feature_of, data->n_columns, batch, columns);
+    nb_free(columns);
+    nb_free(feature_of);
     return status;
-}
-
-/* The rows of a batch (size x n_values, row-major) into the inputs' buffers. */
-static nb_status bind_batch(trainer *t, const nb_batch *batch)
-{
-    const double *rows = batch->inputs;
-    for (int v = 0; v < t->n_values; v++) {
-        for (int64_t i = 0; i < batch->size; i++)
-            t->columns[v][i] = rows[i * t->n_values + v];
-        nb_status status = nb_input_bind(t->inputs[v], NB_F64, t->columns[v], batch->size);
-        if (status != NB_OK)
-            return status;
-    }
-    return NB_OK;
-}
-
-static nb_status diverged(const nb_optimizer *optimizer, int epoch, int64_t batch, double loss)
-{
-    return nb_fail(NB_ENUMERIC,
-                   "%s diverged at epoch %d, batch %lld: the mean squared residual of the batch is %g; try a "
-                   "smaller learning rate (this one is %g)",
-                   nb_optim_name(nb_optim_config_of(optimizer)->kind), epoch, (long long)batch + 1, loss,
-                   nb_optim_lr(optimizer));
-}
-
-/* SGD or Adam: epochs of shuffled mini-batches, one update per batch. */
-static nb_status run_minibatches(trainer *t, nb_optimizer *optimizer, const double *const *sources, int64_t m,
-                                 int64_t batch_size, int epochs, uint64_t seed, lsq_gradient_run *run)
-{
-    /* The loader hands out rows: lay the values of each point side by side. */
-    nb_dataset *rows = nb_dataset_new(NB_F64, m, t->n_values, 1);
-    if (!rows)
-        return nb_errcode();
-    double *table = rows->inputs->data;
-    for (int64_t i = 0; i < m; i++)
-        for (int v = 0; v < t->n_values; v++)
-            table[i * t->n_values + v] = sources[v][i];
-    nb_loader *loader = nb_loader_new(rows, batch_size, NB_LOADER_SHUFFLE, seed);
-    nb_status status = loader ? NB_OK : nb_errcode();
-    for (int epoch = 0; epoch < epochs && status == NB_OK; epoch++) {
-        nb_loader_start_epoch(loader, epoch);
-        nb_batch batch;
-        while (status == NB_OK && nb_loader_next(loader, &batch)) {
-            double loss;
-            if ((status = bind_batch(t, &batch)) != NB_OK || (status = evaluate(t, &loss)) != NB_OK)
-                break;
-            if (!isfinite(loss)) {
-                status = diverged(optimizer, epoch + 1, batch.index, loss);
-                break;
-            }
-            status = nb_optim_step(optimizer);
-        }
-        if (status == NB_OK)
-            run->epochs = epoch + 1;
-    }
-    run->stop = NB_LSQ_STOP_EPOCHS;
-    nb_loader_free(loader);
-    nb_dataset_free(rows);
-    return status;
-}
-
-/* L-BFGS on all points: one call of the optimizer, `iterations` at most. */
-static nb_status run_full_batch(trainer *t, nb_optimizer *optimizer, const double *const *sources, int64_t m,
-                                int iterations, lsq_gradient_run *run)
-{
-    for (int v = 0; v < t->n_values; v++) {
-        /* The inputs only read this memory. */
-        nb_status status = nb_input_bind(t->inputs[v], NB_F64, (double *)sources[v], m);
-        if (status != NB_OK)
-            return status;
-    }
-    double loss;
-    nb_status status = nb_optim_step_closure(optimizer, evaluate, t, &loss);
-    if (status != NB_OK)
-        return status;
-    run->epochs = (int)nb_optim_steps(optimizer);
-    run->stop = run->epochs < iterations ? NB_LSQ_STOP_STALLED : NB_LSQ_STOP_EPOCHS;
-    return NB_OK;
 }
 
 static nb_optim_config optimizer_config(const nb_lsq_options *options, int epochs)
 {
-    nb_optim_config config;
-    switch (options->method) {
-    case NB_LSQ_ADAM:
-        config = nb_optim_defaults(NB_ADAM);
+    nb_optim_config config = nb_optim_defaults(options->optim);
+    if (options->optim == NB_SGD || options->optim == NB_ADAM)
         config.lr = 0.01;
-        break;
-    case NB_LSQ_LBFGS:
-        config = nb_optim_defaults(NB_LBFGS);
+    if (options->optim == NB_LBFGS) {
         config.max_iter = epochs;
         /* Run as far as double precision lets it: the iterations end when the line search
          * cannot decrease the loss (torch's absolute tolerances would stop 5 digits
          * short); that is no proof of an optimum, so it is not reported as converged. */
         config.tolerance_grad = 0;
         config.tolerance_change = 0;
-        break;
-    default:
-        config = nb_optim_defaults(NB_SGD);
-        config.lr = 0.01;
-        break;
     }
     if (options->lr > 0)
         config.lr = options->lr;
     return config;
+}
+
+/* The loop's divergence, in the fit's words. */
+static nb_status diverged(const nb_optimizer *optimizer, const nb_train_result *trained)
+{
+    return nb_fail(NB_ENUMERIC,
+                   "%s diverged at epoch %d, batch %lld: the mean squared residual of the batch or a parameter "
+                   "became NaN or infinite; try a smaller learning rate (this one is %g)",
+                   nb_optim_name(nb_optim_config_of(optimizer)->kind), trained->diverged_epoch,
+                   (long long)trained->diverged_batch + 1, nb_optim_lr(optimizer));
+}
+
+/* Train `f` with nb_train: SGD and the like on shuffled batches for `epochs` epochs,
+ * L-BFGS on one unshuffled batch of all points for one step of up to `epochs` iterations. */
+static nb_status train(fit_model *f, nb_optimizer *optimizer, int64_t batch, int epochs, uint64_t seed,
+                       lsq_gradient_run *run)
+{
+    bool lbfgs = nb_optim_config_of(optimizer)->kind == NB_LBFGS;
+    nb_train_config config = nb_train_defaults();
+    config.epochs = lbfgs ? 1 : epochs;
+    config.batch_size = batch;
+    config.shuffle = !lbfgs;
+    config.seed = seed;
+    nb_train_result trained;
+    nb_status status = nb_train(&f->model, optimizer, f->points, NULL, &config, &trained);
+    if (status == NB_ENUMERIC && trained.diverged)
+        return diverged(optimizer, &trained);
+    if (status != NB_OK)
+        return status;
+    run->iterations = (int)nb_optim_steps(optimizer);
+    run->n_evals = (int)trained.evaluations;
+    run->epochs = lbfgs ? run->iterations : trained.epochs_run;
+    run->stop = lbfgs && run->iterations < epochs ? NB_LSQ_STOP_STALLED : NB_LSQ_STOP_EPOCHS;
+    return NB_OK;
+}
+
+/* The end point into x; a parameter that is not finite is an error. */
+static nb_status end_point(const fit_model *f, const nb_expr *expr, const nb_lsq_options *options, double *x)
+{
+    for (int j = 0; j < f->n_params; j++) {
+        x[j] = nb_item(f->params[j]);
+        if (!isfinite(x[j]))
+            return nb_fail(NB_ENUMERIC, "%s ended with %s = %g; try a smaller learning rate",
+                           nb_optim_name(options->optim), nb_expr_param_name(expr, j), x[j]);
+    }
+    return NB_OK;
 }
 
 nb_status lsq_gradient_fit(const nb_expr *expr, const nb_table *data, const double *y, const double *weights,
@@ -215,7 +185,7 @@ nb_status lsq_gradient_fit(const nb_expr *expr, const nb_table *data, const doub
 {
     memset(run, 0, sizeof *run);
     int64_t m = data->n_rows;
-    bool lbfgs = options->method == NB_LSQ_LBFGS;
+    bool lbfgs = options->optim == NB_LBFGS;
     if (lbfgs && options->batch > 0 && options->batch < m)
         return nb_fail(NB_EARG, "L-BFGS takes all %lld points at once (its line search compares losses of the "
                                 "same points), so a batch of %lld does not apply",
@@ -224,35 +194,21 @@ nb_status lsq_gradient_fit(const nb_expr *expr, const nb_table *data, const doub
     if (batch > m)
         batch = m;
     int epochs = options->epochs > 0 ? options->epochs : DEFAULT_EPOCHS;
-
-    const double **sources = nb_calloc((size_t)data->n_columns + 2, sizeof *sources);
-    if (!sources)
-        return nb_fail(NB_ENOMEM, "out of memory for a gradient fit");
-    trainer t;
-    nb_status status = trainer_build(&t, expr, data, y, weights, start, batch, sources);
+    fit_model f;
+    nb_status status = fit_model_build(&f, expr, data, y, weights, start, batch);
     nb_optimizer *optimizer = NULL;
     if (status == NB_OK) {
         nb_optim_config config = optimizer_config(options, epochs);
         run->lr = config.lr;
         run->batch = batch;
-        optimizer = nb_optim_new(t.graph, &config);
+        optimizer = nb_optim_new(f.model.graph, &config);
         status = optimizer ? NB_OK : nb_errcode();
     }
     if (status == NB_OK)
-        status = lbfgs ? run_full_batch(&t, optimizer, sources, m, epochs, run)
-                       : run_minibatches(&t, optimizer, sources, m, batch, epochs, options->seed, run);
-    if (status == NB_OK) {
-        run->iterations = (int)nb_optim_steps(optimizer);
-        run->n_evals = t.n_evals;
-        for (int j = 0; j < t.n_params; j++) {
-            x[j] = nb_item(t.params[j]);
-            if (!isfinite(x[j]))
-                status = nb_fail(NB_ENUMERIC, "%s ended with %s = %g; try a smaller learning rate",
-                                 nb_lsq_method_name(options->method), nb_expr_param_name(expr, j), x[j]);
-        }
-    }
+        status = train(&f, optimizer, batch, epochs, options->seed, run);
+    if (status == NB_OK)
+        status = end_point(&f, expr, options, x);
     nb_optim_free(optimizer);
-    trainer_free(&t);
-    nb_free(sources);
+    fit_model_free(&f);
     return status;
 }

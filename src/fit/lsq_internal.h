@@ -68,10 +68,9 @@ typedef struct lsq_gradient_run {
     nb_lsq_stop stop;
 } lsq_gradient_run;
 
-/* Minimise the mean of (weights[i] (model_i - y[i]))² over batches of points with the
- * optimizer of options->method, from start; x gets the end point (n_params values in the
- * formula's order). The model is `expr` built with scalar parameters and inputs of the
- * batch's size holding the columns it reads. NB_ENUMERIC when the loss stops being
+/* Minimise the mean of (weights[i] (model_i - y[i]))² over batches of points with
+ * nb_train and the optimizer options->optim, from start; x gets the end point (n_params
+ * values in the formula's order). NB_ENUMERIC when the loss or a parameter stops being
  * finite. */
 nb_status lsq_gradient_fit(const nb_expr *expr, const nb_table *data, const double *y, const double *weights,
                            const double *start, const nb_lsq_options *options, double *x, lsq_gradient_run *run);

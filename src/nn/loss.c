@@ -89,6 +89,38 @@ nb_node *nb_cross_entropy_loss(nb_node *logits, nb_node *labels, nb_reduction re
     return nb_neg(nb_sum(nb_pick(nb_log_softmax(logits, 1), labels)));
 }
 
+static const char *const loss_names[] = {"ce", "mse", "mae", "huber", "bce"};
+
+nb_status nb_loss_parse(const char *name, nb_loss_kind *kind)
+{
+    if (name && strcmp(name, "cross-entropy") == 0)
+        name = "ce";
+    for (size_t i = 0; i < sizeof loss_names / sizeof loss_names[0]; i++)
+        if (name && strcmp(name, loss_names[i]) == 0) {
+            *kind = (nb_loss_kind)i;
+            return NB_OK;
+        }
+    return nb_fail(NB_EARG, "unknown loss '%s' (known: ce, mse, mae, huber, bce)", name ? name : "");
+}
+
+const char *nb_loss_name(nb_loss_kind kind)
+{
+    return (unsigned)kind < sizeof loss_names / sizeof loss_names[0] ? loss_names[kind] : "unknown";
+}
+
+nb_node *nb_loss(nb_node *pred, nb_node *target, nb_loss_kind kind, nb_reduction reduction)
+{
+    switch (kind) {
+    case NB_LOSS_CE: return nb_cross_entropy_loss(pred, target, reduction);
+    case NB_LOSS_MSE: return nb_mse_loss(pred, target, reduction);
+    case NB_LOSS_MAE: return nb_mae_loss(pred, target, reduction);
+    case NB_LOSS_HUBER: return nb_huber_loss(pred, target, 1.0, reduction);
+    case NB_LOSS_BCE: return nb_bce_logits_loss(pred, target, reduction);
+    }
+    nb_fail(NB_EARG, "nb_loss: unknown loss kind %d", (int)kind);
+    return NULL;
+}
+
 static int64_t row_argmax(const nb_tensor *x, int64_t row, int64_t cols)
 {
     int64_t best = 0;

@@ -140,6 +140,35 @@ static const nb_node *nonfinite_param(nb_graph *graph, double *value)
     return NULL;
 }
 
+/* L-BFGS's closure: the loss of the bound batch and its gradient, from zero. */
+static nb_status evaluate_batch(void *ctx, double *loss)
+{
+    train_state *s = ctx;
+    nb_zero_grad(s->model->graph);
+    nb_status status = nb_forward(s->model->loss);
+    if (status == NB_OK)
+        status = nb_backward(s->model->loss);
+    *loss = nb_item(s->model->loss);
+    s->result->evaluations++;
+    return status;
+}
+
+/* The update from the batch whose gradient backward just left, which leaves the
+ * gradients zero. L-BFGS evaluates the batch itself, as often as its line search needs
+ * (its first evaluation repeats the one just made): its iterations on the batch are one
+ * step of the loop. */
+static nb_status take_step(train_state *s)
+{
+    if (nb_optim_config_of(s->optimizer)->kind != NB_LBFGS) {
+        s->result->evaluations++;
+        return nb_optim_step_zero_grad(s->optimizer);
+    }
+    double loss;
+    nb_status status = nb_optim_step_closure(s->optimizer, evaluate_batch, s, &loss);
+    nb_zero_grad(s->model->graph);
+    return status;
+}
+
 /* One epoch of steps; fills stats->loss, train_accuracy, batches, seconds. */
 static nb_status train_epoch(train_state *s, int epoch, nb_epoch_stats *stats)
 {
@@ -177,7 +206,7 @@ static nb_status train_epoch(train_state *s, int epoch, nb_epoch_stats *stats)
             return status;
         if (config->clip_norm > 0)
             nb_clip_grad_norm(graph, config->clip_norm);
-        status = nb_optim_step_zero_grad(s->optimizer);
+        status = take_step(s);
         if (status != NB_OK)
             return status;
         total += loss * (double)batch.size;

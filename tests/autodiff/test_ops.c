@@ -279,6 +279,7 @@ static nb_node *case_pick(nb_graph *g)
     nb_node *labels = nb_const(g, 1, (int64_t[]){3}, (double[]){2, 0, 3});
     return nb_pick(param(g, "x", 2, S34), labels);
 }
+static nb_node *case_column(nb_graph *g) { return nb_column(param(g, "x", 2, S34), 2); }
 static nb_node *case_cross_entropy(nb_graph *g)
 {
     /* -mean(log_softmax(x)[i, y_i]) built from parts */
@@ -302,6 +303,7 @@ static void test_shapes_and_reductions(void **state)
     check("softmax middle axis", case_softmax0, -3, 3);
     check("log_softmax", case_log_softmax, -3, 3);
     check("pick", case_pick, -2, 2);
+    check("column", case_column, -2, 2);
     check("cross-entropy from parts", case_cross_entropy, -3, 3);
 }
 
@@ -320,6 +322,34 @@ static void test_softmax_is_stable(void **state)
     }
     assert_close(total, 1.0, 1e-6);
     assert_close(nb_tensor_get(nb_value(lp), 2), -0.40760596, 1e-5);
+    nb_graph_free(g);
+}
+
+/* A column of [N, C] is [N, 1], in float32 as in float64; an index past the columns or a
+ * tensor that is not 2-D is refused with a message naming the shape. */
+static void test_column(void **state)
+{
+    (void)state;
+    for (int f64 = 0; f64 < 2; f64++) {
+        nb_graph *g = nb_graph_new(f64 ? NB_F64 : NB_F32);
+        nb_node *x = nb_const(g, 2, (int64_t[]){3, 2}, (double[]){1, -2, 3, -4, 5, -6});
+        nb_node *y = nb_column(x, 1);
+        assert_int_equal(nb_forward(y), NB_OK);
+        assert_int_equal(nb_value(y)->ndim, 2);
+        assert_int_equal(nb_value(y)->shape[0], 3);
+        assert_int_equal(nb_value(y)->shape[1], 1);
+        for (int i = 0; i < 3; i++)
+            assert_close(nb_tensor_get(nb_value(y), i), -2.0 * (i + 1), 0);
+        nb_node *past = nb_column(x, 2);
+        assert_true(past == NULL || nb_forward(past) != NB_OK);
+        assert_non_null(strstr(nb_errmsg(), "x must be 2-D [N, C] with C > 2, got [3, 2]"));
+        nb_graph_free(g);
+    }
+    nb_graph *g = nb_graph_new(NB_F64);
+    assert_null(nb_column(nb_const(g, 1, (int64_t[]){3}, NULL), 0));
+    assert_int_equal(nb_errcode(), NB_ESHAPE);
+    assert_null(nb_column(nb_const(g, 2, (int64_t[]){3, 2}, NULL), -1));
+    assert_int_equal(nb_errcode(), NB_EARG);
     nb_graph_free(g);
 }
 
@@ -401,6 +431,7 @@ int main(void)
         cmocka_unit_test(test_power_gradient_edges),
         cmocka_unit_test(test_broadcast_mismatch),
         cmocka_unit_test(test_matmul),
+        cmocka_unit_test(test_column),
         cmocka_unit_test(test_shapes_and_reductions),
         cmocka_unit_test(test_softmax_is_stable),
         cmocka_unit_test(test_one_hot_and_bad_labels),

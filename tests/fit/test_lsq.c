@@ -507,10 +507,10 @@ static void quadratic_with_scatter(double *x, double *y)
     }
 }
 
-static nb_lsq_options gradient(nb_lsq_method method, double lr, int epochs, int64_t batch, uint64_t seed)
+static nb_lsq_options gradient(nb_optim_kind optim, double lr, int epochs, int64_t batch, uint64_t seed)
 {
     nb_lsq_options o = nb_lsq_defaults();
-    o.method = method, o.lr = lr, o.epochs = epochs, o.batch = batch, o.seed = seed;
+    o.method = NB_LSQ_GRADIENT, o.optim = optim, o.lr = lr, o.epochs = epochs, o.batch = batch, o.seed = seed;
     return o;
 }
 
@@ -527,9 +527,10 @@ static void test_lbfgs_reaches_the_optimum(void **state)
     nb_lsq_options lm = nb_lsq_defaults();
     lm.method = NB_LSQ_LM;
     assert_int_equal(fit(formula, data, NULL, NULL, &lm, &ref), NB_OK);
-    nb_lsq_options o = gradient(NB_LSQ_LBFGS, 0, 0, 0, 0);
+    nb_lsq_options o = gradient(NB_LBFGS, 0, 0, 0, 0);
     assert_int_equal(fit(formula, data, NULL, NULL, &o, &r), NB_OK);
-    assert_int_equal(r.method, NB_LSQ_LBFGS);
+    assert_int_equal(r.method, NB_LSQ_GRADIENT);
+    assert_int_equal(r.optim, NB_LBFGS);
     /* it stops when its line search can go no lower, which it cannot tell from a stall
      * short of the optimum: that is no proof of convergence */
     assert_int_equal(r.stop, NB_LSQ_STOP_STALLED);
@@ -563,9 +564,10 @@ static void test_minibatch_methods(void **state)
     nb_lsq_result r, again, other;
 
     /* per-sample SGD: one update per point and epoch */
-    nb_lsq_options o = gradient(NB_LSQ_SGD, 0.1, 3, 1, 0);
+    nb_lsq_options o = gradient(NB_SGD, 0.1, 3, 1, 0);
     assert_int_equal(fit(formula, data, NULL, NULL, &o, &r), NB_OK);
-    assert_int_equal(r.method, NB_LSQ_SGD);
+    assert_int_equal(r.method, NB_LSQ_GRADIENT);
+    assert_int_equal(r.optim, NB_SGD);
     assert_int_equal(r.iterations, 3 * QUAD_N);
     assert_int_equal(r.n_evals, 3 * QUAD_N);
     assert_int_equal(r.epochs, 3);
@@ -577,7 +579,7 @@ static void test_minibatch_methods(void **state)
 
     /* Adam's defaults: batches of 32 (the last of 8), lr 0.01; the same seed gives the
      * same numbers, another seed other ones */
-    o = gradient(NB_LSQ_ADAM, 0, 50, 0, 5);
+    o = gradient(NB_ADAM, 0, 50, 0, 5);
     assert_int_equal(fit(formula, data, NULL, NULL, &o, &r), NB_OK);
     assert_int_equal(r.batch, 32);
     assert_close(r.lr, 0.01, 0);
@@ -591,8 +593,31 @@ static void test_minibatch_methods(void **state)
     nb_lsq_result_free(&again);
     nb_lsq_result_free(&other);
 
+    /* any optimizer of nabla/nn.h, trained by nb_train: RMSprop at its defaults */
+    o = gradient(NB_RMSPROP, 0, 20, 0, 0);
+    assert_int_equal(fit(formula, data, NULL, NULL, &o, &r), NB_OK);
+    assert_int_equal(r.optim, NB_RMSPROP);
+    assert_close(r.lr, nb_optim_defaults(NB_RMSPROP).lr, 0);
+    assert_int_equal(r.n_evals, 20 * 2);
+    nb_lsq_result_free(&r);
+
+    /* a formula that reads no column: the mean, weighted */
+    double sigma[QUAD_N];
+    for (int i = 0; i < QUAD_N; i++)
+        sigma[i] = 1 + i % 3;
+    nb_table *weighted = table(QUAD_N, x, y, sigma);
+    nb_fit_setup setup = {.sigma = "s"};
+    o = gradient(NB_LBFGS, 0, 0, 0, 0);
+    assert_int_equal(nb_fit_formula("y = m", weighted, &setup, &o, &r), NB_OK);
+    double sum = 0, sum_w = 0;
+    for (int i = 0; i < QUAD_N; i++)
+        sum += y[i] / (sigma[i] * sigma[i]), sum_w += 1 / (sigma[i] * sigma[i]);
+    assert_close(r.params[0], sum / sum_w, 1e-9);
+    nb_lsq_result_free(&r);
+    nb_table_free(weighted);
+
     /* a batch larger than the data is all of it */
-    o = gradient(NB_LSQ_SGD, 0.01, 2, 1000, 0);
+    o = gradient(NB_SGD, 0.01, 2, 1000, 0);
     assert_int_equal(fit(formula, data, NULL, NULL, &o, &r), NB_OK);
     assert_int_equal(r.batch, QUAD_N);
     assert_int_equal(r.iterations, 2);
@@ -614,7 +639,7 @@ static void test_gradient_failures(void **state)
     nb_lsq_result r;
     /* Misra1a from NIST's first start: SGD's first steps throw b2 far out, where
      * exp(-b2 x) is 0 and the model is the constant b1 */
-    nb_lsq_options o = gradient(NB_LSQ_SGD, 0.01, 100, 0, 0);
+    nb_lsq_options o = gradient(NB_SGD, 0.01, 100, 0, 0);
     assert_int_equal(fit("y = b1*(1 - exp(-b2*x))", data, "b1=500,b2=1e-4", NULL, &o, &r), NB_OK);
     assert_true(fabs(r.params[1]) > 1);
     assert_true(isfinite(r.params[0]) && isfinite(r.sse));
@@ -623,10 +648,10 @@ static void test_gradient_failures(void **state)
     /* Levenberg–Marquardt still calls a singular Jacobian an error */
     expect_fit_error("y = a*b*exp(-x)", data, NULL, NULL, NB_ENUMERIC, "the Jacobian is singular");
 
-    o = gradient(NB_LSQ_SGD, 1e6, 10, 1, 0);
+    o = gradient(NB_SGD, 1e6, 10, 1, 0);
     assert_int_equal(fit("y = b1*(1 - exp(-b2*x))", data, "b1=500,b2=1e-4", NULL, &o, &r), NB_ENUMERIC);
     assert_non_null(strstr(nb_errmsg(), "sgd diverged at epoch "));
-    assert_non_null(strstr(nb_errmsg(), ": the mean squared residual of the batch is inf"));
+    assert_non_null(strstr(nb_errmsg(), ": the mean squared residual of the batch or a parameter became NaN or infinite"));
     assert_non_null(strstr(nb_errmsg(), "try a smaller learning rate (this one is 1e+06)"));
     assert_int_equal(r.n_params, 0);
     assert_null(r.params);
@@ -640,19 +665,22 @@ static void test_gradient_bad_options(void **state)
     quadratic_with_scatter(x, y);
     nb_table *data = table(QUAD_N, x, y, NULL);
     nb_lsq_result r;
-    nb_lsq_options o = gradient(NB_LSQ_SGD, -1, 0, 0, 0);
+    nb_lsq_options o = gradient(NB_SGD, -1, 0, 0, 0);
     assert_int_equal(fit("y = a*x + b", data, NULL, NULL, &o, &r), NB_EARG);
     assert_non_null(strstr(nb_errmsg(), "learning rate, epochs and batch size must be >= 0"));
-    o = gradient(NB_LSQ_ADAM, 0, -3, 0, 0);
+    o = gradient(NB_ADAM, 0, -3, 0, 0);
     assert_int_equal(fit("y = a*x + b", data, NULL, NULL, &o, &r), NB_EARG);
-    o = gradient(NB_LSQ_ADAM, 0, 0, -1, 0);
+    o = gradient(NB_ADAM, 0, 0, -1, 0);
     assert_int_equal(fit("y = a*x + b", data, NULL, NULL, &o, &r), NB_EARG);
-    o = gradient(NB_LSQ_LBFGS, 0, 0, 10, 0);
+    o = gradient(NB_LBFGS, 0, 0, 10, 0);
     assert_int_equal(fit("y = a*x + b", data, NULL, NULL, &o, &r), NB_EARG);
     assert_non_null(strstr(nb_errmsg(), "L-BFGS takes all 40 points at once"));
-    o = gradient(NB_LSQ_LBFGS, 0, 0, QUAD_N, 0); /* all of them: fine */
+    o = gradient(NB_LBFGS, 0, 0, QUAD_N, 0); /* all of them: fine */
     assert_int_equal(fit("y = a*x + b", data, NULL, NULL, &o, &r), NB_OK);
     nb_lsq_result_free(&r);
+    o = gradient((nb_optim_kind)42, 0, 0, 0, 0);
+    assert_int_equal(fit("y = a*x + b", data, NULL, NULL, &o, &r), NB_EARG);
+    assert_non_null(strstr(nb_errmsg(), "optimizer: unknown kind 42"));
     o.method = (nb_lsq_method)42;
     assert_int_equal(fit("y = a*x + b", data, NULL, NULL, &o, &r), NB_EARG);
     assert_non_null(strstr(nb_errmsg(), "unknown method 42"));
@@ -664,14 +692,14 @@ static void test_gradient_bad_options(void **state)
     nb_node *residual = nb_sub(nb_mul(p, nb_const(g, 1, (int64_t[]){3}, (double[]){1, 2, 3})),
                                nb_const(g, 1, (int64_t[]){3}, (double[]){2, 4, 6}));
     double start = 1;
-    o = gradient(NB_LSQ_ADAM, 0, 0, 0, 0);
+    o = gradient(NB_ADAM, 0, 0, 0, 0);
     assert_int_equal(nb_lsq_fit_graph(residual, 1, &p, &start, NULL, &o, &r), NB_EARG);
-    assert_non_null(strstr(nb_errmsg(), "the gradient method 'adam' fits formulas"));
+    assert_non_null(strstr(nb_errmsg(), "gradient descent (adam) fits formulas"));
     nb_graph_free(g);
 
-    assert_string_equal(nb_lsq_method_name(NB_LSQ_LBFGS), "lbfgs");
+    assert_string_equal(nb_lsq_method_name(NB_LSQ_GRADIENT), "gradient");
     assert_string_equal(nb_lsq_method_name(NB_LSQ_LM), "lm");
-    assert_true(nb_lsq_method_is_gradient(NB_LSQ_SGD));
+    assert_true(nb_lsq_method_is_gradient(NB_LSQ_GRADIENT));
     assert_false(nb_lsq_method_is_gradient(NB_LSQ_LINEAR));
 }
 

@@ -226,6 +226,48 @@ static void test_accuracy_refuses_mismatched_shapes(void **state)
     nb_tensor_free(labels);
 }
 
+/* The names of the losses, both ways, and nb_loss building the loss a kind names: the
+ * same value as the loss's own builder. */
+static void test_loss_names(void **state)
+{
+    (void)state;
+    const char *names[] = {"ce", "mse", "mae", "huber", "bce"};
+    for (int k = 0; k < 5; k++) {
+        nb_loss_kind kind;
+        assert_int_equal(nb_loss_parse(names[k], &kind), NB_OK);
+        assert_int_equal(kind, k);
+        assert_string_equal(nb_loss_name(kind), names[k]);
+    }
+    nb_loss_kind kind = NB_LOSS_MSE;
+    assert_int_equal(nb_loss_parse("cross-entropy", &kind), NB_OK);
+    assert_int_equal(kind, NB_LOSS_CE);
+    assert_int_equal(nb_loss_parse("hinge", &kind), NB_EARG);
+    assert_non_null(strstr(nb_errmsg(), "unknown loss 'hinge' (known: ce, mse, mae, huber, bce)"));
+    assert_int_equal(nb_loss_parse(NULL, &kind), NB_EARG);
+    assert_int_equal(kind, NB_LOSS_CE);
+
+    nb_graph *g = nb_graph_new(NB_F64);
+    nb_node *p = nb_const(g, 1, (int64_t[]){3}, (double[]){0.5, -2, 3});
+    nb_node *t = nb_const(g, 1, (int64_t[]){3}, (double[]){1, 0, 0.25});
+    nb_node *pairs[4][2] = {{nb_loss(p, t, NB_LOSS_MSE, NB_REDUCE_SUM), nb_mse_loss(p, t, NB_REDUCE_SUM)},
+                            {nb_loss(p, t, NB_LOSS_MAE, NB_REDUCE_MEAN), nb_mae_loss(p, t, NB_REDUCE_MEAN)},
+                            {nb_loss(p, t, NB_LOSS_HUBER, NB_REDUCE_MEAN), nb_huber_loss(p, t, 1, NB_REDUCE_MEAN)},
+                            {nb_loss(p, t, NB_LOSS_BCE, NB_REDUCE_MEAN), nb_bce_logits_loss(p, t, NB_REDUCE_MEAN)}};
+    for (int k = 0; k < 4; k++) {
+        assert_int_equal(nb_forward(pairs[k][0]), NB_OK);
+        assert_int_equal(nb_forward(pairs[k][1]), NB_OK);
+        assert_close(nb_item(pairs[k][0]), nb_item(pairs[k][1]), 0);
+    }
+    nb_node *logits = nb_const(g, 2, (int64_t[]){2, 3}, (double[]){1, 2, 3, 5, 1, 1});
+    nb_node *labels = nb_const(g, 1, (int64_t[]){2}, (double[]){2, 1});
+    nb_node *ce = nb_loss(logits, labels, NB_LOSS_CE, NB_REDUCE_MEAN);
+    assert_string_equal(nb_node_op(ce), "softmax_cross_entropy");
+    assert_null(nb_loss(p, t, (nb_loss_kind)9, NB_REDUCE_MEAN));
+    assert_non_null(strstr(nb_errmsg(), "unknown loss kind 9"));
+    assert_string_equal(nb_loss_name((nb_loss_kind)9), "unknown");
+    nb_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -234,6 +276,7 @@ int main(void)
         cmocka_unit_test(test_initialisers),       cmocka_unit_test(test_regression_losses),
         cmocka_unit_test(test_classification_losses),
         cmocka_unit_test(test_losses_need_equal_shapes),
+        cmocka_unit_test(test_loss_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -372,6 +372,45 @@ static void test_batches_land_in_the_inputs(void **state)
     nb_dataset_free(data);
 }
 
+/* L-BFGS trains through the same loop: each batch is one step of its iterations, so one
+ * epoch of one unshuffled batch of all rows is full-batch L-BFGS. The result counts the
+ * evaluations its line search made; a first-order method makes one per batch. */
+static void test_lbfgs_and_evaluations(void **state)
+{
+    (void)state;
+    const double w[2] = {1.5, -2};
+    nb_rng rng;
+    nb_rng_seed(&rng, 3);
+    nb_dataset *data = nb_test_linear_data(64, 2, w, 0.5, 0, &rng);
+    nb_graph *g = nb_graph_new(NB_F64);
+    nb_model model = {g, nb_input(g, "x", 2, (int64_t[]){64, 2}), nb_input(g, "y", 2, (int64_t[]){64, 1}), NULL,
+                      NULL};
+    nb_node *weights = nb_param(g, "w", 2, (int64_t[]){2, 1}), *bias = nb_param(g, "b", 1, (int64_t[]){1});
+    model.output = nb_add(nb_matmul(model.input, weights, false, false), bias);
+    model.loss = nb_mse_loss(model.output, model.target, NB_REDUCE_MEAN);
+    nb_optim_config config = nb_optim_defaults(NB_LBFGS);
+    config.max_iter = 50;
+    nb_optimizer *lbfgs = nb_optim_new(g, &config);
+    nb_train_config train = nb_train_defaults();
+    train.epochs = 1, train.batch_size = 64, train.shuffle = false;
+    nb_train_result result;
+    assert_int_equal(nb_train(&model, lbfgs, data, NULL, &train, &result), NB_OK);
+    assert_true(nb_optim_steps(lbfgs) > 1 && nb_optim_steps(lbfgs) <= 50);
+    assert_true(result.evaluations >= nb_optim_steps(lbfgs)); /* the first, and the line searches' */
+    for (int j = 0; j < 2; j++)
+        assert_close(nb_tensor_get(nb_value(weights), j), w[j], 1e-6);
+    assert_close(nb_tensor_get(nb_value(bias), 0), 0.5, 1e-6);
+    nb_optim_free(lbfgs);
+
+    nb_optimizer *sgd = nb_optim_new(g, &(nb_optim_config){.kind = NB_SGD, .lr = 0.01});
+    train.epochs = 3, train.batch_size = 10, train.shuffle = true;
+    assert_int_equal(nb_train(&model, sgd, data, NULL, &train, &result), NB_OK);
+    assert_int_equal(result.evaluations, 3 * 7);
+    nb_optim_free(sgd);
+    nb_graph_free(g);
+    nb_dataset_free(data);
+}
+
 /* nb_evaluate's accuracy reads the output the loss's forward pass computed (that it
  * takes no second pass is nb_forward_with's, tests/autodiff/test_graph.c); an output the
  * loss does not depend on is computed by a pass of its own. */
@@ -416,6 +455,7 @@ int main(void)
         cmocka_unit_test(test_nan_validation_loss_is_never_best),
         cmocka_unit_test(test_batches_land_in_the_inputs),
         cmocka_unit_test(test_evaluate_accuracy),
+        cmocka_unit_test(test_lbfgs_and_evaluations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

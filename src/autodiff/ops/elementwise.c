@@ -5,6 +5,7 @@
  * The tables expand into plain loops over contiguous memory, once for float and once
  * for double (tgmath.h picks expf or exp from the element type). */
 #include "autodiff/graph_internal.h"
+#include "autodiff/ops/activations.h"
 
 #include <tgmath.h>
 
@@ -35,9 +36,7 @@
     X(atan,       atan(x),                             1 / (1 + x * x))                   \
     X(sinh,       sinh(x),                             cosh(x))                           \
     X(cosh,       cosh(x),                             sinh(x))                           \
-    X(tanh,       tanh(x),                             1 - y * y)                         \
-    X(sigmoid,    1 / (1 + exp(-x)),                   y * (1 - y))                       \
-    X(relu,       x > 0 ? x : 0,                       x > 0)                             \
+    NB_FUSED_ACTIVATIONS(X) /* tanh, sigmoid, relu: activations.h */                     \
     X(leaky_relu, x > 0 ? x : s * x,                   x > 0 ? 1 : s)                     \
     X(softplus,   fmax(x, 0) + log1p(exp(-fabs(x))),   1 / (1 + exp(-x)))
 

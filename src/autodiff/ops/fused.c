@@ -7,6 +7,7 @@
  * element, and each bias-gradient sum, is formed by one thread in a fixed order, so the
  * same thread count gives the same numbers. */
 #include "autodiff/graph_internal.h"
+#include "autodiff/ops/activations.h"
 
 #include "core/core.h"
 
@@ -26,7 +27,19 @@ typedef struct linear_pass {
     void *grad_bias;     /* backward: += column sums of dL/dz, or NULL */
 } linear_pass;
 
-/* The activation's derivative written with its output y (relu: y > 0 exactly when z > 0). */
+/* act_relu_f32, act_relu_d_f32, ...: the forwards and derivatives of activations.h */
+#define T float
+#define SFX f32
+NB_FUSED_ACTIVATIONS(NB_ACTIVATION_FUNCTIONS)
+#undef T
+#undef SFX
+#define T double
+#define SFX f64
+NB_FUSED_ACTIVATIONS(NB_ACTIVATION_FUNCTIONS)
+#undef T
+#undef SFX
+
+/* The activation's derivative written with its output y (activations.h). */
 #define LINEAR_KERNELS(T, SFX)                                                                      \
     /* rows [from, to) of y [rows, cols]: y = act(y + b) */                                         \
     NB_VECTOR_CLONES static void linear_forward_rows_##SFX(void *ctx, int64_t from, int64_t to)     \
@@ -37,18 +50,16 @@ typedef struct linear_pass {
             T *y = (T *)p->y + i * p->cols;                                                         \
             switch (p->activation) {                                                                \
             case NB_ACT_RELU:                                                                       \
-                for (int64_t j = 0; j < p->cols; j++) {                                             \
-                    T z = y[j] + (b ? b[j] : 0);                                                    \
-                    y[j] = z > 0 ? z : 0;                                                           \
-                }                                                                                   \
+                for (int64_t j = 0; j < p->cols; j++)                                               \
+                    y[j] = act_relu_##SFX(y[j] + (b ? b[j] : 0));                                   \
                 break;                                                                              \
             case NB_ACT_TANH:                                                                       \
                 for (int64_t j = 0; j < p->cols; j++)                                               \
-                    y[j] = tanh(y[j] + (b ? b[j] : 0));                                             \
+                    y[j] = act_tanh_##SFX(y[j] + (b ? b[j] : 0));                                   \
                 break;                                                                              \
             case NB_ACT_SIGMOID:                                                                    \
                 for (int64_t j = 0; j < p->cols; j++)                                               \
-                    y[j] = 1 / (1 + exp(-(y[j] + (b ? b[j] : 0))));                                 \
+                    y[j] = act_sigmoid_##SFX(y[j] + (b ? b[j] : 0));                                \
                 break;                                                                              \
             default:                                                                                \
                 for (int64_t j = 0; j < p->cols; j++)                                               \
@@ -62,17 +73,17 @@ typedef struct linear_pass {
     {                                                                                               \
         const linear_pass *p = ctx;                                                                 \
         switch (p->activation) {                                                                    \
-        case NB_ACT_RELU: LINEAR_BACKWARD_LOOP(T, y[j] > 0 ? dy : 0); break;                        \
-        case NB_ACT_TANH: LINEAR_BACKWARD_LOOP(T, dy * (1 - y[j] * y[j])); break;                   \
-        case NB_ACT_SIGMOID: LINEAR_BACKWARD_LOOP(T, dy * y[j] * (1 - y[j])); break;                \
+        case NB_ACT_RELU: LINEAR_BACKWARD_LOOP(T, dy * act_relu_d_##SFX(y[j])); break;              \
+        case NB_ACT_TANH: LINEAR_BACKWARD_LOOP(T, dy * act_tanh_d_##SFX(y[j])); break;              \
+        case NB_ACT_SIGMOID: LINEAR_BACKWARD_LOOP(T, dy * act_sigmoid_d_##SFX(y[j])); break;        \
         default: LINEAR_BACKWARD_LOOP(T, dy);                                                       \
         }                                                                                           \
     }
 
 /* The body of linear's backward pass for one derivative expression of y[j] and dy =
- * gy[j]. dy is loaded whether or not the expression uses it: with the load inside
- * `y > 0 ? gy[j] : 0` the compiler kept a branch per element (mispredicted half the
- * time for ReLU) instead of a vector select. */
+ * gy[j]. dy is loaded whether or not the expression uses it: with the load inside a
+ * conditional the compiler kept a branch per element (mispredicted half the time for
+ * ReLU) instead of vector code. */
 #define LINEAR_BACKWARD_LOOP(T, derivative)                                                         \
     do {                                                                                            \
         T *restrict db = p->grad_bias;                                                              \

@@ -1,4 +1,4 @@
-/* Ops that move elements rather than compute them: reshape, one_hot, pick. */
+/* Ops that move elements rather than compute them: reshape, one_hot, pick, column. */
 #include "autodiff/graph_internal.h"
 
 #include <math.h>
@@ -183,4 +183,60 @@ nb_node *nb_pick(nb_node *x, nb_node *labels)
 {
     nb_node *inputs[2] = {x, labels};
     return nb_op_node(&pick_op, 2, inputs, NULL);
+}
+
+/* x [N, C] -> y [N, 1] with y[i] = x[i, column] */
+static nb_status column_shape(nb_node *node)
+{
+    const nb_tensor *x = &node->inputs[0]->value;
+    if (x->ndim != 2 || node->attr.column >= x->shape[1]) {
+        char buf[96];
+        return nb_fail(NB_ESHAPE, "column: x must be 2-D [N, C] with C > %lld, got %s", (long long)node->attr.column,
+                       nb_shape_str(x->ndim, x->shape, buf, sizeof buf));
+    }
+    nb_set_shape(&node->value, 2, (int64_t[]){x->shape[0], 1});
+    return NB_OK;
+}
+
+static nb_status column_forward(nb_node *node)
+{
+    const nb_tensor *x = &node->inputs[0]->value;
+    int64_t columns = x->shape[1], at = node->attr.column;
+    if (x->dtype == NB_F64) {
+        const double *from = x->data;
+        double *to = node->value.data;
+        for (int64_t row = 0; row < x->shape[0]; row++)
+            to[row] = from[row * columns + at];
+    } else {
+        const float *from = x->data;
+        float *to = node->value.data;
+        for (int64_t row = 0; row < x->shape[0]; row++)
+            to[row] = from[row * columns + at];
+    }
+    return NB_OK;
+}
+
+/* gx[i, column] += gy[i] */
+static void column_backward(nb_node *node)
+{
+    nb_node *x = node->inputs[0];
+    if (!x->requires_grad)
+        return;
+    int64_t columns = x->value.shape[1];
+    for (int64_t row = 0; row < x->value.shape[0]; row++) {
+        int64_t at = row * columns + node->attr.column;
+        nb_tensor_set(&x->grad, at, nb_tensor_get(&x->grad, at) + nb_tensor_get(&node->grad, row));
+    }
+}
+
+static const nb_opdef column_op = {"column", column_shape, column_forward, column_backward, false};
+
+nb_node *nb_column(nb_node *x, int64_t column)
+{
+    if (column < 0) {
+        nb_fail(NB_EARG, "column: the index must be >= 0, got %lld", (long long)column);
+        return NULL;
+    }
+    nb_attr attr = {.column = column};
+    return nb_op_node(&column_op, 1, &x, &attr);
 }
