@@ -59,7 +59,7 @@ static double fit_once(const nist_problem *p, int start)
         for (int k = 0; k < r.n_params; k++)
             if (strcmp(r.names[k], p->param_names[j]) == 0)
                 lre = fmin(lre, nist_lre(r.params[k], p->certified[j], 11));
-    nb_lsq_result_free(&r);
+    nb_lsq_result_clear(&r);
     return lre;
 }
 

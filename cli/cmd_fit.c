@@ -647,9 +647,9 @@ static int run_fit(fit_args *a)
     status = ok ? 0 : 1;
 done:
     if (compare.ran)
-        nb_lsq_result_free(&compare.solver);
+        nb_lsq_result_clear(&compare.solver);
     free(response.values);
-    nb_lsq_result_free(&result);
+    nb_lsq_result_clear(&result);
 done_data:
     nb_expr_free(expr);
     nb_table_free(data);

@@ -103,7 +103,7 @@ static void linreg_least_squares(demo_run *run, linreg_model *m, nb_dataset *dat
         memcpy(exact, result.params, sizeof exact);
         demo_log(run, "least sq. %8.4f %8.4f %8.4f %8.4f %8.4f  (beyond the tutorial: %d iterations on all rows, "
                       "no epochs)\n", exact[0], exact[1], exact[2], exact[3], exact[4], result.iterations);
-        nb_lsq_result_free(&result);
+        nb_lsq_result_clear(&result);
     } else {
         cli_error("demo", NULL);
     }

@@ -92,7 +92,7 @@ static void quad_solve(demo_run *run, quad_model *m, double *xs, double *ys, int
     cJSON_AddNumberToObject(solved, "iterations", result.iterations);
     cJSON_AddNumberToObject(solved, "evaluations", result.n_evals);
     cJSON_AddNumberToObject(solved, "sse", result.sse);
-    nb_lsq_result_free(&result);
+    nb_lsq_result_clear(&result);
 }
 
 /* Data, the SGD model and the exact solution; the loss per epoch beside them. */

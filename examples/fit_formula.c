@@ -46,7 +46,7 @@ static int fit_a_formula(void)
     }
     printf("formula: y = b1*(1 - exp(-b2*x))\n");
     print_result(&result);
-    nb_lsq_result_free(&result);
+    nb_lsq_result_clear(&result);
     return 0;
 }
 
@@ -76,7 +76,7 @@ static int fit_a_graph(void)
     }
     printf("a graph built by hand, from NIST's second start:\n");
     print_result(&result);
-    nb_lsq_result_free(&result);
+    nb_lsq_result_clear(&result);
     nb_graph_free(graph);
     return 0;
 }
@@ -119,7 +119,7 @@ static int compare_methods(void)
         }
         printf("  %-6s (%.12g, %.12g, %.12g)  SSE %.3g after %d updates, %d evaluations\n",
                r.method == NB_LSQ_GRADIENT ? nb_optim_name(r.optim) : nb_lsq_method_name(r.method), r.params[0], r.params[1], r.params[2], r.sse, r.iterations, r.n_evals);
-        nb_lsq_result_free(&r);
+        nb_lsq_result_clear(&r);
     }
     nb_table_free(data);
     return 0;

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The libraries export the public API and nothing else: every function they define
 # with default visibility is declared in include/nabla/ and starts with nb_; everything
-# else is hidden (the library is compiled with -fvisibility=hidden). Prints what is
+# else is hidden (the library is compiled with -fvisibility=hidden), and the hidden ones
+# that are shared between files carry the prefix too. Prints what is
 # exported but not public, and what is public but not defined, and exits 1 on either.
 #   usage: tests/check_exports.sh SOURCE_DIR LIBRARY.a...
 set -eu
@@ -19,6 +20,16 @@ for lib in "$@"; do
     readelf -sW "$lib" | awk '$4 == "FUNC" && $5 == "GLOBAL" && $6 == "DEFAULT" && $7 != "UND" { print $8 }'
 done | sed 's/@.*//' | sort -u >"$tmp/exported"
 status=0
+# Hidden or not, every global function of a static library shares the program's name
+# space: all of them carry the prefix.
+unprefixed=$(for lib in "$@"; do
+    readelf -sW "$lib" | awk '$4 == "FUNC" && $5 == "GLOBAL" && $7 != "UND" { print $8 }'
+done | sed 's/@.*//' | grep -v '^nb_' | grep -v '^__lsan_' | sort -u || true)
+if [ -n "$unprefixed" ]; then
+    echo "global functions without the nb_ prefix (make them static, or name them nb_...):"
+    echo "$unprefixed" | sed 's/^/  /'
+    status=1
+fi
 extra=$(comm -23 "$tmp/exported" "$tmp/public")
 if [ -n "$extra" ]; then
     echo "exported but not in the public headers (make them static, or hide them):"

@@ -181,7 +181,9 @@ typedef struct nb_lsq_result {
     bool converged;
 } nb_lsq_result;
 
-void nb_lsq_result_free(nb_lsq_result *result);
+/* Free the arrays a fit filled in (a value struct: the struct itself is the caller's),
+ * leaving it zeroed. */
+void nb_lsq_result_clear(nb_lsq_result *result);
 
 /* What a formula fit needs besides the formula and the data. */
 typedef struct nb_fit_setup {
@@ -198,7 +200,7 @@ typedef struct nb_fit_setup {
 } nb_fit_setup;
 
 /* Fit `formula` to `data`: parse it, build its graph once, solve, and fill `result`
- * (freed with nb_lsq_result_free). setup and options may be NULL (defaults). Bad input
+ * (its arrays freed with nb_lsq_result_clear). setup and options may be NULL (defaults). Bad input
  * (a formula that does not parse, a column that is not there, a start value for a name
  * that is not a parameter, fewer points than parameters, a model that is not finite at
  * the start, a singular Jacobian) returns an error with its own message and leaves

@@ -295,7 +295,7 @@ static nb_status fit_by_solver(fit_state *s, nb_lsq_options *opt, nb_lsq_result 
         double v = s->weights ? s->weights[i] * s->y[i] : s->y[i];
         value_norm += v * v;
     }
-    return lsq_fit(s->residual, s->n, s->params, s->start, s->weights, sqrt(value_norm), opt, result);
+    return nb_lsq_fit(s->residual, s->n, s->params, s->start, s->weights, sqrt(value_norm), opt, result);
 }
 
 /* A gradient method trains its own graph of the formula; the statistics are then those of
@@ -306,9 +306,9 @@ static nb_status fit_by_gradient(fit_state *s, const nb_lsq_options *opt, nb_lsq
     if (!x)
         return nb_fail(NB_ENOMEM, "out of memory");
     lsq_gradient_run run;
-    nb_status status = lsq_gradient_fit(s->expr, s->data, s->y, s->weights, s->start, opt, x, &run);
+    nb_status status = nb_lsq_gradient_fit(s->expr, s->data, s->y, s->weights, s->start, opt, x, &run);
     if (status == NB_OK)
-        status = lsq_statistics_at(s->residual, s->n, s->params, x, s->weights, opt, result);
+        status = nb_lsq_statistics_at(s->residual, s->n, s->params, x, s->weights, opt, result);
     nb_free(x);
     if (status != NB_OK)
         return status;
@@ -338,7 +338,7 @@ nb_status nb_fit_formula(const char *formula, const nb_table *data, const nb_fit
     if (data->n_rows > INT32_MAX / 64)
         return nb_fail(NB_EARG, "nb_fit_formula: %lld rows are too many", (long long)data->n_rows);
     nb_lsq_options opt = options ? *options : nb_lsq_defaults();
-    if (lsq_check_options(&opt) != NB_OK)
+    if (nb_lsq_check_options(&opt) != NB_OK)
         return nb_errcode();
 
     fit_state s = {.data = data, .m = (int)data->n_rows};

@@ -52,7 +52,7 @@ bool nb_lsq_method_is_gradient(nb_lsq_method method)
     return method == NB_LSQ_GRADIENT;
 }
 
-void nb_lsq_result_free(nb_lsq_result *result)
+void nb_lsq_result_clear(nb_lsq_result *result)
 {
     if (!result)
         return;
@@ -419,16 +419,16 @@ static double scaled_norm(int n, const double *diag, const double *x, double *wo
 {
     for (int j = 0; j < n; j++)
         work[j] = diag[j] * x[j];
-    return lsq_norm(n, work);
+    return nb_lsq_norm(n, work);
 }
 
 /* The pivoted QR of the Jacobian in w->jac and qtf = (Qᵀ f)[0:n], with R (diagonal
  * included) left in the upper triangle of w->jac. */
 static void factor(int m, int n, lm_work *w)
 {
-    lsq_qr(m, n, w->jac, w->perm, w->rdiag, w->col_norm, w->work);
+    nb_lsq_qr(m, n, w->jac, w->perm, w->rdiag, w->col_norm, w->work);
     memcpy(w->work, w->f, (size_t)m * sizeof *w->f);
-    lsq_qr_apply_qt(m, n, w->jac, w->work);
+    nb_lsq_qr_apply_qt(m, n, w->jac, w->work);
     for (int j = 0; j < n; j++) {
         w->qtf[j] = w->work[j];
         w->jac[j + (size_t)j * m] = w->rdiag[j]; /* R's diagonal back in place */
@@ -467,7 +467,7 @@ static nb_status polish(lsq_problem *pb, double *x, lm_work *w, double *fnorm, i
         if ((status = linearize(pb, x, w, &finite)) != NB_OK || !finite)
             break;
         double par = 0;
-        lsq_lm_step(n, w->jac, m, w->perm, w->diag, w->qtf, INFINITY, &par, w->step, w->work);
+        nb_lsq_lm_step(n, w->jac, m, w->perm, w->diag, w->qtf, INFINITY, &par, w->step, w->work);
         double size = scaled_norm(n, w->diag, w->step, w->work);
         if (!(size < best_size))
             break;
@@ -480,7 +480,7 @@ static nb_status polish(lsq_problem *pb, double *x, lm_work *w, double *fnorm, i
             w->x_trial[j] = x[j] - w->step[j];
         if ((status = evaluate(pb, w->x_trial, w->f_trial, &finite)) != NB_OK || !finite)
             break;
-        double fnorm1 = lsq_norm(m, w->f_trial);
+        double fnorm1 = nb_lsq_norm(m, w->f_trial);
         if (!(fnorm1 <= fnorm_limit))
             break;
         memcpy(x, w->x_trial, (size_t)n * sizeof *x);
@@ -527,7 +527,7 @@ static nb_status lm_start(lsq_problem *pb, const double *x, lm_work *w, lm_state
         return nb_fail(NB_ENUMERIC, "the residuals are not finite at the start values (residual %d is %g)",
                        row + 1, w->f[row]);
     }
-    *st = (lm_state){.fnorm = lsq_norm(pb->m, w->f)};
+    *st = (lm_state){.fnorm = nb_lsq_norm(pb->m, w->f)};
     st->fnorm_prev = st->fnorm;
     return NB_OK;
 }
@@ -595,7 +595,7 @@ static void lm_compare(int m, int n, lm_work *w, const lm_state *st, lm_trial *t
         for (int i = 0; i <= j; i++)
             w->work[i] += w->jac[i + (size_t)j * m] * s;
     }
-    double t1 = lsq_norm(n, w->work) / fnorm;
+    double t1 = nb_lsq_norm(n, w->work) / fnorm;
     double t2 = sqrt(st->par) * t->pnorm / fnorm;
     t->prered = t1 * t1 + t2 * t2 / 0.5;
     t->dirder = -(t1 * t1 + t2 * t2);
@@ -607,7 +607,7 @@ static void lm_compare(int m, int n, lm_work *w, const lm_state *st, lm_trial *t
 static nb_status lm_try(lsq_problem *pb, const double *x, lm_work *w, lm_state *st, bool first, lm_trial *t)
 {
     const int m = pb->m, n = pb->n;
-    lsq_lm_step(n, w->jac, m, w->perm, w->diag, w->qtf, st->delta, &st->par, w->step, w->work);
+    nb_lsq_lm_step(n, w->jac, m, w->perm, w->diag, w->qtf, st->delta, &st->par, w->step, w->work);
     for (int j = 0; j < n; j++) {
         w->step[j] = -w->step[j];
         w->x_trial[j] = x[j] + w->step[j];
@@ -619,7 +619,7 @@ static nb_status lm_try(lsq_problem *pb, const double *x, lm_work *w, lm_state *
     nb_status status = evaluate(pb, w->x_trial, w->f_trial, &finite);
     if (status != NB_OK)
         return status;
-    t->fnorm = finite ? lsq_norm(m, w->f_trial) : INFINITY;
+    t->fnorm = finite ? nb_lsq_norm(m, w->f_trial) : INFINITY;
     lm_compare(m, n, w, st, t);
     return NB_OK;
 }
@@ -761,7 +761,7 @@ static nb_status result_alloc(nb_lsq_result *result, int n)
     result->defaulted = nb_calloc(nn, sizeof(bool));
     if (!result->names || !result->params || !result->std_error || !result->ci_low || !result->ci_high ||
         !result->covariance || !result->defaulted) {
-        nb_lsq_result_free(result);
+        nb_lsq_result_clear(result);
         return nb_fail(NB_ENOMEM, "least squares: out of memory for the result");
     }
     return NB_OK;
@@ -822,7 +822,7 @@ static nb_status unscaled_covariance(lsq_problem *pb, const double *x, double *j
         return status;
     if (!finite)
         return nb_fail(NB_ENUMERIC, "the Jacobian is not finite at the solution");
-    return lsq_inverse_normal(pb->m, n, jac, result->covariance, rank, dependent);
+    return nb_lsq_inverse_normal(pb->m, n, jac, result->covariance, rank, dependent);
 }
 
 /* NB_ENUMERIC naming the parameter that the others make redundant. */
@@ -890,7 +890,7 @@ static nb_status linear_solve(lsq_problem *pb, double *x, double *jac, double *f
     for (int i = 0; i < m; i++)
         f[i] = -f[i];
     int rank;
-    if ((status = lsq_linear_solve(m, n, jac, f, x, cov, &rank)) != NB_OK)
+    if ((status = nb_lsq_linear_solve(m, n, jac, f, x, cov, &rank)) != NB_OK)
         return status;
     return NB_OK;
 }
@@ -958,15 +958,15 @@ static nb_status check_options(const nb_lsq_options *opt)
     return NB_OK;
 }
 
-nb_status lsq_check_options(const nb_lsq_options *options) { return check_options(options); }
+nb_status nb_lsq_check_options(const nb_lsq_options *options) { return check_options(options); }
 
 nb_status nb_lsq_fit_graph(nb_node *residual, int n_nodes, nb_node *const *params, const double *start,
                            const double *weights, const nb_lsq_options *options, nb_lsq_result *result)
 {
-    return lsq_fit(residual, n_nodes, params, start, weights, 0, options, result);
+    return nb_lsq_fit(residual, n_nodes, params, start, weights, 0, options, result);
 }
 
-nb_status lsq_fit(nb_node *residual, int n_nodes, nb_node *const *params, const double *start,
+nb_status nb_lsq_fit(nb_node *residual, int n_nodes, nb_node *const *params, const double *start,
                   const double *weights, double value_norm, const nb_lsq_options *options, nb_lsq_result *result)
 {
     if (!result)
@@ -999,12 +999,12 @@ nb_status lsq_fit(nb_node *residual, int n_nodes, nb_node *const *params, const 
     status = solve(&pb, start, opt.method == NB_LSQ_LINEAR ? NB_LSQ_LINEAR : NB_LSQ_LM, &opt, result);
 done:
     if (status != NB_OK)
-        nb_lsq_result_free(result);
+        nb_lsq_result_clear(result);
     problem_free(&pb);
     return status;
 }
 
-nb_status lsq_statistics_at(nb_node *residual, int n_nodes, nb_node *const *params, const double *x,
+nb_status nb_lsq_statistics_at(nb_node *residual, int n_nodes, nb_node *const *params, const double *x,
                             const double *weights, const nb_lsq_options *options, nb_lsq_result *result)
 {
     memset(result, 0, sizeof *result);
@@ -1035,7 +1035,7 @@ nb_status lsq_statistics_at(nb_node *residual, int n_nodes, nb_node *const *para
     result->r_squared = NAN;
 done:
     if (status != NB_OK)
-        nb_lsq_result_free(result);
+        nb_lsq_result_clear(result);
     nb_free(f);
     nb_free(jac);
     problem_free(&pb);

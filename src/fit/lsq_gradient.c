@@ -180,7 +180,7 @@ static nb_status end_point(const fit_model *f, const nb_expr *expr, const nb_lsq
     return NB_OK;
 }
 
-nb_status lsq_gradient_fit(const nb_expr *expr, const nb_table *data, const double *y, const double *weights,
+nb_status nb_lsq_gradient_fit(const nb_expr *expr, const nb_table *data, const double *y, const double *weights,
                            const double *start, const nb_lsq_options *options, double *x, lsq_gradient_run *run)
 {
     memset(run, 0, sizeof *run);

@@ -10,15 +10,15 @@
 #include "nabla/fit.h"
 
 /* Euclidean norm of x[n], safe from overflow and underflow. */
-double lsq_norm(int n, const double *x);
+double nb_lsq_norm(int n, const double *x);
 
 /* Householder QR with column pivoting of a (m x n, m >= n): on return the strict upper
  * triangle of a holds R without its diagonal, which is in rdiag; the lower trapezoid holds
  * the Householder vectors; a(:, perm[j]) of the input is column j of Q·R. col_norm gets
  * the input's column norms. work: n doubles. */
-void lsq_qr(int m, int n, double *a, int *perm, double *rdiag, double *col_norm, double *work);
-/* b[m] := Qᵀ b, with the Householder vectors that lsq_qr left in a. */
-void lsq_qr_apply_qt(int m, int n, const double *a, double *b);
+void nb_lsq_qr(int m, int n, double *a, int *perm, double *rdiag, double *col_norm, double *work);
+/* b[m] := Qᵀ b, with the Householder vectors that nb_lsq_qr left in a. */
+void nb_lsq_qr_apply_qt(int m, int n, const double *a, double *b);
 
 /* The Levenberg–Marquardt step for the trust radius delta (Moré 1978): given R (n x n
  * upper triangle of r, leading dimension ldr, diagonal included), the pivoting, the
@@ -26,7 +26,7 @@ void lsq_qr_apply_qt(int m, int n, const double *a, double *b);
  *   min |J x + f|² + par |D x|²   with |D x| close to delta (or par = 0 inside).
  * par is the caller's estimate on entry and the result on exit. The strict lower triangle
  * of r is overwritten. work: 4 n doubles. */
-void lsq_lm_step(int n, double *r, int ldr, const int *perm, const double *diag, const double *qtb,
+void nb_lsq_lm_step(int n, double *r, int ldr, const int *perm, const double *diag, const double *qtb,
                  double delta, double *par, double *x, double *work);
 
 /* Linear least squares in long double: min |a x - b| for a (m x n, column-major, m >= n),
@@ -34,28 +34,28 @@ void lsq_lm_step(int n, double *r, int ldr, const int *perm, const double *diag,
  * of the residual. Fills x[n]; `cov_unscaled` (n x n row-major, may be NULL) gets
  * (aᵀa)⁻¹. rank gets the numerical rank (columns beyond it are left at zero).
  * Returns NB_ENOMEM on failure. */
-nb_status lsq_linear_solve(int m, int n, const double *a, const double *b, double *x, double *cov_unscaled,
+nb_status nb_lsq_linear_solve(int m, int n, const double *a, const double *b, double *x, double *cov_unscaled,
                            int *rank);
 
 /* (JᵀJ)⁻¹ for J (m x n, column-major), from a pivoted QR of J with unit-norm columns:
  * cov (n x n, row-major). rank gets the numerical rank; when rank < n, `dependent` gets
  * a column that is (numerically) a combination of the others. Returns NB_ENOMEM or NB_OK. */
-nb_status lsq_inverse_normal(int m, int n, const double *jac, double *cov, int *rank, int *dependent);
+nb_status nb_lsq_inverse_normal(int m, int n, const double *jac, double *cov, int *rank, int *dependent);
 
 /* nb_lsq_fit_graph, told the size |w y| of the values the residuals are differences of
  * (0 when unknown): below eps times it the sum of squares cannot resolve a change. */
-nb_status lsq_fit(nb_node *residual, int n_nodes, nb_node *const *params, const double *start,
+nb_status nb_lsq_fit(nb_node *residual, int n_nodes, nb_node *const *params, const double *start,
                   const double *weights, double value_norm, const nb_lsq_options *options, nb_lsq_result *result);
 
 /* The options' values are in range (NB_EARG with a message otherwise). */
-nb_status lsq_check_options(const nb_lsq_options *options);
+nb_status nb_lsq_check_options(const nb_lsq_options *options);
 
 /* Fill `result` with the statistics of the point x (n scalars, laid out as for
  * nb_lsq_fit_graph): the sum of squares, the covariance from the autodiff Jacobian,
  * standard errors and intervals. For a point found by other means (a gradient method),
  * which is reported as it is: where the Jacobian is singular the covariance, standard
  * errors and intervals are NaN. The caller sets method, stop, iterations and evaluations. */
-nb_status lsq_statistics_at(nb_node *residual, int n_nodes, nb_node *const *params, const double *x,
+nb_status nb_lsq_statistics_at(nb_node *residual, int n_nodes, nb_node *const *params, const double *x,
                             const double *weights, const nb_lsq_options *options, nb_lsq_result *result);
 
 /* What a gradient method did. */
@@ -72,7 +72,7 @@ typedef struct lsq_gradient_run {
  * nb_train and the optimizer options->optim, from start; x gets the end point (n_params
  * values in the formula's order). NB_ENUMERIC when the loss or a parameter stops being
  * finite. */
-nb_status lsq_gradient_fit(const nb_expr *expr, const nb_table *data, const double *y, const double *weights,
+nb_status nb_lsq_gradient_fit(const nb_expr *expr, const nb_table *data, const double *y, const double *weights,
                            const double *start, const nb_lsq_options *options, double *x, lsq_gradient_run *run);
 
 #endif

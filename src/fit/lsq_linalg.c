@@ -34,7 +34,7 @@ static double dot(int n, const double *a, const double *b)
     return (s0 + s1) + (s2 + s3);
 }
 
-double lsq_norm(int n, const double *x)
+double nb_lsq_norm(int n, const double *x)
 {
     double sum = dot(n, x, x);
     if (isfinite(sum) && sum > 1e-290)
@@ -87,23 +87,23 @@ static void reflect_column(int m, double *a, int j, int k, double *rdiag, double
     rdiag[k] *= sqrt(fmax(0, 1 - ratio * ratio));
     double rel = rdiag[k] / work[k];
     if (0.05 * rel * rel <= DBL_EPSILON) {
-        rdiag[k] = lsq_norm(m - j - 1, &A(j + 1, k));
+        rdiag[k] = nb_lsq_norm(m - j - 1, &A(j + 1, k));
         work[k] = rdiag[k];
     }
 }
 
-void lsq_qr(int m, int n, double *a, int *perm, double *rdiag, double *col_norm, double *work)
+void nb_lsq_qr(int m, int n, double *a, int *perm, double *rdiag, double *col_norm, double *work)
 {
     /* work[j]: the norm column j had when rdiag[j] was last computed from scratch. */
     for (int j = 0; j < n; j++) {
-        col_norm[j] = lsq_norm(m, &A(0, j));
+        col_norm[j] = nb_lsq_norm(m, &A(0, j));
         rdiag[j] = work[j] = col_norm[j];
         perm[j] = j;
     }
     for (int j = 0; j < n && j < m; j++) {
         pivot(m, n, a, j, perm, rdiag, work);
         /* The reflection that zeroes a(j+1:m, j). */
-        double norm = lsq_norm(m - j, &A(j, j));
+        double norm = nb_lsq_norm(m - j, &A(j, j));
         if (norm == 0) {
             rdiag[j] = 0;
             continue;
@@ -119,7 +119,7 @@ void lsq_qr(int m, int n, double *a, int *perm, double *rdiag, double *col_norm,
     }
 }
 
-void lsq_qr_apply_qt(int m, int n, const double *a, double *b)
+void nb_lsq_qr_apply_qt(int m, int n, const double *a, double *b)
 {
     for (int j = 0; j < n && j < m; j++) {
         if (A(j, j) == 0)
@@ -244,7 +244,7 @@ static double scaled_length(int n, const double *diag, const double *x, double *
 {
     for (int j = 0; j < n; j++)
         dx[j] = diag[j] * x[j];
-    return lsq_norm(n, dx);
+    return nb_lsq_norm(n, dx);
 }
 
 /* Newton's correction to par from fp = |D x| - delta, the distance to the region's edge:
@@ -272,7 +272,7 @@ static double par_correction(int n, const double *r, int ldr, const int *perm, c
             w1[j] = (w1[j] - sum) / R(j, j);
         }
     }
-    double t = lsq_norm(n, w1);
+    double t = nb_lsq_norm(n, w1);
     return ((fp / delta) / t) / t;
 }
 
@@ -286,10 +286,10 @@ static double scaled_gradient_norm(int n, const double *r, int ldr, const int *p
             sum += R(i, j) * qtb[i];
         w1[j] = sum / diag[perm[j]];
     }
-    return lsq_norm(n, w1);
+    return nb_lsq_norm(n, w1);
 }
 
-void lsq_lm_step(int n, double *r, int ldr, const int *perm, const double *diag, const double *qtb,
+void nb_lsq_lm_step(int n, double *r, int ldr, const int *perm, const double *diag, const double *qtb,
                  double delta, double *par, double *x, double *work)
 {
     double *w1 = work, *dx = work + n, *sdiag = work + 2 * n, *w4 = work + 3 * n;
@@ -463,7 +463,7 @@ static void covariance_ld(int m, int n, const ld *q, const int *perm, const ld *
 static void column_scales(int m, int n, const double *a, ld *scale)
 {
     for (int j = 0; j < n; j++) {
-        double norm = lsq_norm(m, a + (size_t)j * m);
+        double norm = nb_lsq_norm(m, a + (size_t)j * m);
         int exponent = 0;
         if (norm > 0 && isfinite(norm))
             frexp(norm, &exponent);
@@ -528,7 +528,7 @@ static void solve_scaled(int m, int n, ld_work *w, int rank, ld *rhs, ld *z)
         z[w->perm[j]] = y[j] / w->scale[w->perm[j]];
 }
 
-nb_status lsq_linear_solve(int m, int n, const double *a, const double *b, double *x, double *cov_unscaled,
+nb_status nb_lsq_linear_solve(int m, int n, const double *a, const double *b, double *x, double *cov_unscaled,
                            int *rank)
 {
     ld_work w;
@@ -575,7 +575,7 @@ static void scale_columns_pow2(int m, int n, const double *jac, double *a, doubl
 {
     for (int j = 0; j < n; j++) {
         int exponent = 0;
-        double norm = lsq_norm(m, jac + (size_t)j * m);
+        double norm = nb_lsq_norm(m, jac + (size_t)j * m);
         if (norm > 0 && isfinite(norm))
             frexp(norm, &exponent);
         scale[j] = ldexp(1.0, exponent);
@@ -584,7 +584,7 @@ static void scale_columns_pow2(int m, int n, const double *jac, double *a, doubl
     }
 }
 
-/* rinv = R⁻¹ for the leading r x r part of lsq_qr's R (upper triangle in a above the
+/* rinv = R⁻¹ for the leading r x r part of nb_lsq_qr's R (upper triangle in a above the
  * diagonal, diagonal in rdiag); rinv is r x r, column-major. */
 static void invert_r(int m, int r, const double *a, const double *rdiag, double *rinv)
 {
@@ -616,7 +616,7 @@ static void covariance_from_rinv(int n, int r, const double *rinv, const int *pe
         }
 }
 
-nb_status lsq_inverse_normal(int m, int n, const double *jac, double *cov, int *rank, int *dependent)
+nb_status nb_lsq_inverse_normal(int m, int n, const double *jac, double *cov, int *rank, int *dependent)
 {
     /* Double precision is enough here (the Jacobian itself is double); columns scaled by
      * powers of two (exactly) so that the rank test compares like with like. */
@@ -630,7 +630,7 @@ nb_status lsq_inverse_normal(int m, int n, const double *jac, double *cov, int *
         status = nb_fail(NB_ENOMEM, "out of memory for the covariance of %d parameters", n);
     } else {
         scale_columns_pow2(m, n, jac, a, scale);
-        lsq_qr(m, n, a, perm, rdiag, norms, work);
+        nb_lsq_qr(m, n, a, perm, rdiag, norms, work);
         int r = 0;
         while (r < n && fabs(rdiag[r]) > RANK_TOLERANCE * fabs(rdiag[0]))
             r++;

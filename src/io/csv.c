@@ -232,7 +232,7 @@ static bool select_columns(csv_reader *r, char **file_names)
     int n_fields = r->n_file_fields;
     int class_field = -1;
     if (o->class_column) {
-        class_field = table_find_column(file_names, n_fields, o->class_column, r->source);
+        class_field = nb_table_find_column(file_names, n_fields, o->class_column, r->source);
         if (class_field < 0) {
             nb_error_prefix("class column");
             return r->failed = true, false;
@@ -245,7 +245,7 @@ static bool select_columns(csv_reader *r, char **file_names)
     int n_cols = o->n_columns > 0 ? o->n_columns : n_fields;
     bool class_selected = class_field < 0 || o->n_columns <= 0;
     for (int i = 0; i < o->n_columns; i++) {
-        int j = table_find_column(file_names, n_fields, o->columns[i], r->source);
+        int j = nb_table_find_column(file_names, n_fields, o->columns[i], r->source);
         if (j < 0)
             return r->failed = true, false;
         if (r->column_of_field[j] >= 0) {
@@ -297,7 +297,7 @@ static bool start_table(csv_reader *r)
     bool ok = true;
     for (int j = 0; j < r->n_file_fields && ok; j++) {
         char generated[32];
-        table_unnamed_column(j, r->n_file_fields, generated, sizeof generated);
+        nb_table_unnamed_column(j, r->n_file_fields, generated, sizeof generated);
         const char *name = t->has_header && first->fields[j][0] ? first->fields[j] : generated;
         ok = (file_names[j] = nb_strdup(name)) != NULL;
     }
@@ -545,7 +545,7 @@ static bool map_known_classes(csv_reader *r)
         const known_class *hit = bsearch(&key, sorted, (size_t)k, sizeof *sorted, compare_known);
         if (!hit) {
             char list[512];
-            table_list_names((char *const *)o->known_classes, k, list, sizeof list);
+            nb_table_list_names((char *const *)o->known_classes, k, list, sizeof list);
             nb_fail(NB_EFORMAT, "%s:%lld: column '%s': '%.64s' is not one of the %d known classes (%s)", r->source,
                     (long long)t->lines[i], t->names[t->class_col], r->class_cells[i], k, list);
             nb_free(sorted);

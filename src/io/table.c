@@ -10,7 +10,7 @@
 
 /* Formulas read columns by name: a column without one gets a short name a formula can
  * use, x and y being what two columns almost always are. */
-void table_unnamed_column(int index, int n_columns, char *buf, size_t size)
+void nb_table_unnamed_column(int index, int n_columns, char *buf, size_t size)
 {
     if (n_columns == 2)
         snprintf(buf, size, "%s", index == 0 ? "x" : "y");
@@ -18,7 +18,7 @@ void table_unnamed_column(int index, int n_columns, char *buf, size_t size)
         snprintf(buf, size, "c%d", index + 1);
 }
 
-void table_list_names(char *const *names, int n, char *buf, size_t size)
+void nb_table_list_names(char *const *names, int n, char *buf, size_t size)
 {
     size_t used = 0;
     buf[0] = '\0';
@@ -45,7 +45,7 @@ static long column_number(const char *spec)
     return number > 0 ? number : -1; /* "0" is a number, but no column's */
 }
 
-int table_find_column(char *const *names, int n, const char *spec, const char *source)
+int nb_table_find_column(char *const *names, int n, const char *spec, const char *source)
 {
     int found = -1;
     for (int i = 0; i < n; i++) {
@@ -64,7 +64,7 @@ int table_find_column(char *const *names, int n, const char *spec, const char *s
     if (number > 0 && number <= n)
         return (int)number - 1;
     char list[768];
-    table_list_names(names, n, list, sizeof list);
+    nb_table_list_names(names, n, list, sizeof list);
     if (number != 0)
         nb_fail(NB_EARG, "%s: no column %s (there are %d columns: %s)", source, spec, n, list);
     else
@@ -78,7 +78,7 @@ int nb_table_column(const nb_table *table, const char *name_or_number)
         nb_fail(NB_EARG, "nb_table_column: %s is NULL", table ? "the column" : "the table");
         return -1;
     }
-    return table_find_column(table->names, table->n_columns, name_or_number, table->source);
+    return nb_table_find_column(table->names, table->n_columns, name_or_number, table->source);
 }
 
 void nb_table_free(nb_table *table)
@@ -106,7 +106,7 @@ static bool copy_column(nb_table *t, int k, const char *name, const double *valu
 {
     char unnamed[32];
     if (!name) {
-        table_unnamed_column(k, t->n_columns, unnamed, sizeof unnamed);
+        nb_table_unnamed_column(k, t->n_columns, unnamed, sizeof unnamed);
         name = unnamed;
     }
     t->names[k] = nb_strdup(name);

@@ -10,13 +10,13 @@
 
 /* The name of column `index` (0-based) of a file of `n_columns` columns that has none:
  * x and y for two columns, otherwise c1, c2, ... (see nabla/io.h). */
-void table_unnamed_column(int index, int n_columns, char *buf, size_t size);
+void nb_table_unnamed_column(int index, int n_columns, char *buf, size_t size);
 
 /* The column of `names` called `spec`, or numbered "3" / "$3"; -1 with a message that
  * begins with `source` and lists the columns. */
-int table_find_column(char *const *names, int n, const char *spec, const char *source);
+int nb_table_find_column(char *const *names, int n, const char *spec, const char *source);
 
 /* "x, y, z" into buf, cut short with "..." when it does not fit. */
-void table_list_names(char *const *names, int n, char *buf, size_t size);
+void nb_table_list_names(char *const *names, int n, char *buf, size_t size);
 
 #endif

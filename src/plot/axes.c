@@ -7,7 +7,7 @@
 #include <string.h>
 
 /* Replace an ASCII '-' leading a number by the typographic minus sign. */
-void plot_typographic_minus(char *text, size_t size)
+void nb_plot_typographic_minus(char *text, size_t size)
 {
     if (text[0] != '-')
         return;
@@ -34,13 +34,13 @@ static void power_of_ten(int exponent, char *out, size_t size)
 static void fixed_label(double value, int decimals, char *out, size_t size)
 {
     snprintf(out, size, "%.*f", decimals, value);
-    plot_typographic_minus(out, size);
+    nb_plot_typographic_minus(out, size);
 }
 
 static double axis_t(const axis *a, double v) { return a->log ? log10(v) : v; }
 
 /* Position of v along the axis: 0 at lo, 1 at hi. */
-double plot_axis_frac(const axis *a, double v)
+double nb_plot_axis_frac(const axis *a, double v)
 {
     return (axis_t(a, v) - axis_t(a, a->lo)) / (axis_t(a, a->hi) - axis_t(a, a->lo));
 }
@@ -197,11 +197,11 @@ static void log_ticks(axis *a, int max_ticks)
     a->n_major = kept;
 }
 
-double plot_widest_label(cairo_t *cr, const axis *a)
+double nb_plot_widest_label(cairo_t *cr, const axis *a)
 {
     double widest = 0;
     for (int i = 0; i < a->n_major; i++)
-        widest = fmax(widest, plot_text_width(cr, a->label[i]));
+        widest = fmax(widest, nb_plot_text_width(cr, a->label[i]));
     return widest;
 }
 
@@ -227,7 +227,7 @@ static void choose_ticks(axis *a, double length, double spacing, int min_ticks, 
             continue;
         }
         double step_px = step / (a->hi - a->lo) * length;
-        if (cr && a->n_major > 1 && plot_widest_label(cr, a) + gap > step_px) {
+        if (cr && a->n_major > 1 && nb_plot_widest_label(cr, a) + gap > step_px) {
             step = coarser_step(step);
             continue;
         }
@@ -238,7 +238,7 @@ static void choose_ticks(axis *a, double length, double spacing, int min_ticks, 
         axis trial = *a;
         if (finer / (a->hi - a->lo) * length < min_spacing || !linear_ticks(&trial, finer))
             break;
-        if (cr && trial.n_major > 1 && plot_widest_label(cr, &trial) + gap > finer / (a->hi - a->lo) * length)
+        if (cr && trial.n_major > 1 && nb_plot_widest_label(cr, &trial) + gap > finer / (a->hi - a->lo) * length)
             break;
         *a = trial;
         step = finer;
@@ -246,14 +246,14 @@ static void choose_ticks(axis *a, double length, double spacing, int min_ticks, 
 }
 
 /* A vertical axis: a tick about every 3.6 font sizes, at least three when 1.8 apart. */
-void plot_choose_vertical_ticks(axis *a, double length, double font)
+void nb_plot_choose_vertical_ticks(axis *a, double length, double font)
 {
     choose_ticks(a, length, 3.6 * font, 3, 1.8 * font, NULL, 0);
 }
 
 /* A horizontal axis: a tick about every 6 font sizes, at least four when their labels
  * stay 1.2 font sizes apart. */
-void plot_choose_horizontal_ticks(axis *a, double length, double font, cairo_t *cr)
+void nb_plot_choose_horizontal_ticks(axis *a, double length, double font, cairo_t *cr)
 {
     choose_ticks(a, length, 6 * font, 4, 0, cr, 1.2 * font);
 }
@@ -261,7 +261,7 @@ void plot_choose_horizontal_ticks(axis *a, double length, double font, cairo_t *
 void nb_plot_vertical_ticks(double lo, double hi, bool log, double length, double font, nb_plot_ticks *out)
 {
     axis a = {.lo = lo, .hi = hi, .log = log};
-    plot_choose_vertical_ticks(&a, length, font);
+    nb_plot_choose_vertical_ticks(&a, length, font);
     out->n = a.n_major;
     memcpy(out->value, a.major, sizeof out->value);
     memcpy(out->label, a.label, sizeof out->label);
@@ -270,17 +270,17 @@ void nb_plot_vertical_ticks(double lo, double hi, bool log, double length, doubl
 
 /* ==== data ranges ====================================================================== */
 
-bool plot_usable_y(const nb_panel *panel, double y) { return isfinite(y) && (!panel->log_y || y > 0); }
+bool nb_plot_usable_y(const nb_panel *panel, double y) { return isfinite(y) && (!panel->log_y || y > 0); }
 
 /* The extent of the data a panel shows, in data units. false when it shows none. */
-bool plot_data_extent(const nb_panel *panel, double x_range[2], double y_range[2])
+bool nb_plot_data_extent(const nb_panel *panel, double x_range[2], double y_range[2])
 {
     x_range[0] = y_range[0] = INFINITY;
     x_range[1] = y_range[1] = -INFINITY;
     for (size_t s = 0; s < panel->n_series; s++) {
         const series *sr = &panel->series[s];
         for (size_t i = 0; i < sr->n; i++) {
-            if (!plot_usable_y(panel, sr->y[i]) || (sr->x && !isfinite(sr->x[i])))
+            if (!nb_plot_usable_y(panel, sr->y[i]) || (sr->x && !isfinite(sr->x[i])))
                 continue;
             y_range[0] = fmin(y_range[0], sr->y[i]);
             y_range[1] = fmax(y_range[1], sr->y[i]);
@@ -299,11 +299,11 @@ bool plot_data_extent(const nb_panel *panel, double x_range[2], double y_range[2
 
 /* The visible range of an axis: the data, padded by 4 % (in log space for a log axis)
  * on each automatic side; a single value gets a range around it. */
-nb_status plot_view_range(const nb_panel *panel, char name, double data_lo, double data_hi, const double limits[2],
+nb_status nb_plot_view_range(const nb_panel *panel, char name, double data_lo, double data_hi, const double limits[2],
                           bool log, double view[2])
 {
     if (log && ((!isnan(limits[0]) && limits[0] <= 0) || (!isnan(limits[1]) && limits[1] <= 0)))
-        return plot_layout_fail(panel, NB_EARG, "%c limits [%g, %g] on a log scale must be positive", name,
+        return nb_plot_layout_fail(panel, NB_EARG, "%c limits [%g, %g] on a log scale must be positive", name,
                                 limits[0], limits[1]);
     double lo = log ? log10(data_lo) : data_lo, hi = log ? log10(data_hi) : data_hi;
     if (hi - lo <= 1e-12 * fmax(1, fabs(lo))) {
@@ -315,7 +315,7 @@ nb_status plot_view_range(const nb_panel *panel, char name, double data_lo, doub
     lo = isnan(limits[0]) ? lo - pad : (log ? log10(limits[0]) : limits[0]);
     hi = isnan(limits[1]) ? hi + pad : (log ? log10(limits[1]) : limits[1]);
     if (!(lo < hi))
-        return plot_layout_fail(panel, NB_EARG,
+        return nb_plot_layout_fail(panel, NB_EARG,
                                 "the %c limits [%g, %g] leave nothing of the data range [%g, %g] to show", name,
                                 limits[0], limits[1], data_lo, data_hi);
     view[0] = log ? pow(10, lo) : lo;

@@ -57,8 +57,8 @@ typedef struct point {
 
 static point to_device(const panel_layout *pl, double x, double y)
 {
-    return (point){pl->plot.x + plot_axis_frac(&pl->x, x) * pl->plot.w,
-                   pl->plot.y + (1 - plot_axis_frac(&pl->y, y)) * pl->plot.h};
+    return (point){pl->plot.x + nb_plot_axis_frac(&pl->x, x) * pl->plot.w,
+                   pl->plot.y + (1 - nb_plot_axis_frac(&pl->y, y)) * pl->plot.h};
 }
 
 /* Hairlines fall on pixel centres, so that they stay crisp in a PNG. */
@@ -96,7 +96,7 @@ static bool clip_segment(rect box, point *a, point *b)
 
 static bool usable_point(const nb_panel *panel, const series *s, size_t i)
 {
-    return plot_usable_y(panel, s->y[i]) && (!s->x || isfinite(s->x[i]));
+    return nb_plot_usable_y(panel, s->y[i]) && (!s->x || isfinite(s->x[i]));
 }
 
 static double series_width(const theme *th, const series *s)
@@ -128,7 +128,7 @@ static void draw_line_series(cairo_t *cr, const theme *th, const panel_layout *p
     rect box = {pl->plot.x - pl->plot.w, pl->plot.y - pl->plot.h, 3 * pl->plot.w, 3 * pl->plot.h};
     cairo_new_path(cr);
     if (s->kind == SERIES_HLINE) {
-        if (!plot_usable_y(pl->panel, s->y[0]))
+        if (!nb_plot_usable_y(pl->panel, s->y[0]))
             return;
         point p = to_device(pl, pl->x.lo, s->y[0]);
         cairo_move_to(cr, pl->plot.x, p.y);
@@ -234,19 +234,19 @@ static frame draw_frame(cairo_t *cr, const theme *th, const rect *plot)
  * the height of a tick label. */
 static double draw_ticks(cairo_t *cr, const theme *th, const panel_layout *pl, const frame *f)
 {
-    plot_set_font(cr, th->tick_font, false);
-    double tick_h = plot_line_height(cr);
+    nb_plot_set_font(cr, th->tick_font, false);
+    double tick_h = nb_plot_line_height(cr);
     for (int i = 0; i < pl->x.n_major; i++) {
         double x = crisp(to_device(pl, pl->x.major[i], pl->y.lo).x, th->hairline);
         cairo_move_to(cr, x, f->y1);
         cairo_line_to(cr, x, f->y1 + th->tick_len);
-        plot_draw_text(cr, pl->x.label[i], x, f->y1 + th->tick_len + 0.3 * th->pad, 0.5, 0, 0);
+        nb_plot_draw_text(cr, pl->x.label[i], x, f->y1 + th->tick_len + 0.3 * th->pad, 0.5, 0, 0);
     }
     for (int i = 0; i < pl->y.n_major; i++) {
         double y = crisp(to_device(pl, pl->x.lo, pl->y.major[i]).y, th->hairline);
         cairo_move_to(cr, f->x0, y);
         cairo_line_to(cr, f->x0 - th->tick_len, y);
-        plot_draw_text(cr, pl->y.label[i], f->x0 - th->tick_len - 0.3 * th->pad, y, 1, 0.5, 0);
+        nb_plot_draw_text(cr, pl->y.label[i], f->x0 - th->tick_len - 0.3 * th->pad, y, 1, 0.5, 0);
     }
     for (int i = 0; i < pl->y.n_minor; i++) {
         double y = crisp(to_device(pl, pl->x.lo, pl->y.minor[i]).y, th->hairline);
@@ -255,7 +255,7 @@ static double draw_ticks(cairo_t *cr, const theme *th, const panel_layout *pl, c
     }
     cairo_stroke(cr);
     if (pl->y.multiplier[0])
-        plot_draw_text(cr, pl->y.multiplier, f->x0, f->y0 - 0.2 * th->pad, 0, 1, 0);
+        nb_plot_draw_text(cr, pl->y.multiplier, f->x0, f->y0 - 0.2 * th->pad, 0, 1, 0);
     return tick_h;
 }
 
@@ -266,18 +266,19 @@ static void draw_axis_labels(cairo_t *cr, const theme *th, const panel_layout *p
     const rect *plot = &pl->plot;
     double below_ticks = f->y1 + th->tick_len + 0.3 * th->pad + tick_h + 0.4 * th->pad;
     if (pl->x.multiplier[0])
-        plot_draw_text(cr, pl->x.multiplier, f->x1, below_ticks, 1, 0, 0);
-    plot_set_font(cr, th->font, false);
+        nb_plot_draw_text(cr, pl->x.multiplier, f->x1, below_ticks, 1, 0, 0);
+    nb_plot_set_font(cr, th->font, false);
     cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
     if (panel->xlabel)
-        plot_draw_text_fit(cr, panel->xlabel, plot->x + plot->w / 2, below_ticks, 0.5, 0, 0, plot->w);
+        nb_plot_draw_text_fit(cr, panel->xlabel, plot->x + plot->w / 2, below_ticks, 0.5, 0, 0, plot->w);
     if (panel->ylabel)
-        plot_draw_text_fit(cr, panel->ylabel, pl->cell.x + th->pad, plot->y + plot->h / 2, 0.5, 0, M_PI / 2, plot->h);
+        nb_plot_draw_text_fit(cr, panel->ylabel, pl->cell.x + th->pad, plot->y + plot->h / 2, 0.5, 0, M_PI / 2,
+                              plot->h);
     if (panel->title) {
-        plot_set_font(cr, th->title_font, true);
+        nb_plot_set_font(cr, th->title_font, true);
         double above = pl->y.multiplier[0] ? tick_h + 0.2 * th->pad : 0;
-        plot_draw_text_fit(cr, panel->title, plot->x + plot->w / 2, f->y0 - above - 0.6 * th->pad, 0.5, 1, 0,
-                           plot_centered_room(pl, plot->x + plot->w / 2, th->pad));
+        nb_plot_draw_text_fit(cr, panel->title, plot->x + plot->w / 2, f->y0 - above - 0.6 * th->pad, 0.5, 1, 0,
+                           nb_plot_centered_room(pl, plot->x + plot->w / 2, th->pad));
     }
 }
 
@@ -298,11 +299,11 @@ typedef struct legend_box {
 static legend_box measure_legend(cairo_t *cr, const theme *th, const nb_panel *panel)
 {
     legend_box box = {0};
-    plot_set_font(cr, th->tick_font, false);
+    nb_plot_set_font(cr, th->tick_font, false);
     double widest = 0;
     for (size_t s = 0; s < panel->n_series; s++)
         if (panel->series[s].label) {
-            widest = fmax(widest, plot_text_width(cr, panel->series[s].label));
+            widest = fmax(widest, nb_plot_text_width(cr, panel->series[s].label));
             box.n++;
         }
     box.row_h = 1.45 * th->tick_font;
@@ -321,7 +322,7 @@ static int legend_overlap(const theme *th, const panel_layout *pl, rect where)
         const series *s = &pl->panel->series[k];
         if (s->kind == SERIES_HLINE) {
             point a = {pl->plot.x, to_device(pl, pl->x.lo, s->y[0]).y}, b = {pl->plot.x + pl->plot.w, a.y};
-            covered += plot_usable_y(pl->panel, s->y[0]) && clip_segment(where, &a, &b) ? 4 : 0;
+            covered += nb_plot_usable_y(pl->panel, s->y[0]) && clip_segment(where, &a, &b) ? 4 : 0;
             continue;
         }
         double r = s->kind == SERIES_SCATTER ? series_width(th, s) / 2 : 0;
@@ -412,9 +413,9 @@ static void draw_legend_entry(cairo_t *cr, const theme *th, const legend_box *bo
         cairo_line_to(cr, x + box->sample_w, y);
         cairo_stroke(cr);
     }
-    plot_set_font(cr, th->tick_font, false);
+    nb_plot_set_font(cr, th->tick_font, false);
     cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
-    plot_draw_text(cr, s->label, x + box->sample_w + 0.6 * th->pad, y, 0, 0.5, 0);
+    nb_plot_draw_text(cr, s->label, x + box->sample_w + 0.6 * th->pad, y, 0, 0.5, 0);
 }
 
 static void draw_legend(cairo_t *cr, const theme *th, const panel_layout *pl)
@@ -476,7 +477,7 @@ static void cell_text(double v, bool integers, char *out, size_t size)
         snprintf(out, size, "%.0f", v);
     else
         snprintf(out, size, "%.3g", v);
-    plot_typographic_minus(out, size);
+    nb_plot_typographic_minus(out, size);
 }
 
 /* Cell edges on whole units, so that neighbouring cells meet without a seam. */
@@ -495,10 +496,10 @@ static double annotation_size(cairo_t *cr, const theme *th, const panel_layout *
     const heatmap *map = pl->panel->heatmap;
     char text[48];
     double size = fmin(th->font, 0.4 * pl->map.cell), widest = 0;
-    plot_set_font(cr, size, false);
+    nb_plot_set_font(cr, size, false);
     for (int i = 0; i < map->rows * map->cols; i++) {
         cell_text(map->values[i], integers, text, sizeof text);
-        widest = fmax(widest, plot_text_width(cr, text));
+        widest = fmax(widest, nb_plot_text_width(cr, text));
     }
     if (widest > 0.86 * pl->map.cell)
         size *= 0.86 * pl->map.cell / widest;
@@ -514,7 +515,7 @@ static void draw_annotations(cairo_t *cr, const theme *th, const panel_layout *p
     double size = annotation_size(cr, th, pl, integers);
     if (size < 5) /* too small to read: the colours alone must speak */
         return;
-    plot_set_font(cr, size, false);
+    nb_plot_set_font(cr, size, false);
     char text[48];
     for (int i = 0; i < map->rows; i++)
         for (int j = 0; j < map->cols; j++) {
@@ -522,7 +523,7 @@ static void draw_annotations(cairo_t *cr, const theme *th, const panel_layout *p
             double ink = luminance(cell_color(hl, v)) > 0.45 ? 0.0 : 1.0;
             cairo_set_source_rgb(cr, ink, ink, ink);
             cell_text(v, integers, text, sizeof text);
-            plot_draw_text(cr, text, pl->plot.x + (j + 0.5) * hl->cell, pl->plot.y + (i + 0.5) * hl->cell, 0.5,
+            nb_plot_draw_text(cr, text, pl->plot.x + (j + 0.5) * hl->cell, pl->plot.y + (i + 0.5) * hl->cell, 0.5,
                            0.5, 0);
         }
 }
@@ -564,20 +565,20 @@ static void draw_colorbar(cairo_t *cr, const theme *th, const panel_layout *pl)
     double x1 = crisp(bar.x + bar.w, th->hairline);
     cairo_rectangle(cr, crisp(bar.x, th->hairline), crisp(bar.y, th->hairline), x1 - crisp(bar.x, th->hairline),
                     crisp(bar.y + bar.h, th->hairline) - crisp(bar.y, th->hairline));
-    plot_set_font(cr, th->tick_font, false);
+    nb_plot_set_font(cr, th->tick_font, false);
     for (int i = 0; i < hl->bar.n_major; i++) {
-        double y = crisp(bar.y + (1 - plot_axis_frac(&hl->bar, hl->bar.major[i])) * bar.h, th->hairline);
+        double y = crisp(bar.y + (1 - nb_plot_axis_frac(&hl->bar, hl->bar.major[i])) * bar.h, th->hairline);
         cairo_move_to(cr, x1, y);
         cairo_line_to(cr, x1 + th->tick_len, y);
-        plot_draw_text(cr, hl->bar.label[i], x1 + th->tick_len + 0.3 * th->pad, y, 0, 0.5, 0);
+        nb_plot_draw_text(cr, hl->bar.label[i], x1 + th->tick_len + 0.3 * th->pad, y, 0, 0.5, 0);
     }
     cairo_stroke(cr);
     if (hl->bar.multiplier[0])
-        plot_draw_text(cr, hl->bar.multiplier, bar.x, bar.y - 0.2 * th->pad, 0, 1, 0);
+        nb_plot_draw_text(cr, hl->bar.multiplier, bar.x, bar.y - 0.2 * th->pad, 0, 1, 0);
     if (map->colorbar_label) {
-        double x = x1 + th->tick_len + 0.3 * th->pad + plot_widest_label(cr, &hl->bar) + 0.5 * th->pad;
-        plot_set_font(cr, th->font, false);
-        plot_draw_text_fit(cr, map->colorbar_label, x, bar.y + bar.h / 2, 0.5, 1, -M_PI / 2, bar.h);
+        double x = x1 + th->tick_len + 0.3 * th->pad + nb_plot_widest_label(cr, &hl->bar) + 0.5 * th->pad;
+        nb_plot_set_font(cr, th->font, false);
+        nb_plot_draw_text_fit(cr, map->colorbar_label, x, bar.y + bar.h / 2, 0.5, 1, -M_PI / 2, bar.h);
     }
 }
 
@@ -604,19 +605,19 @@ static double draw_heatmap_labels(cairo_t *cr, const theme *th, const panel_layo
     const heatmap *map = pl->panel->heatmap;
     const heatmap_layout *hl = &pl->map;
     const rect *grid = &pl->plot;
-    plot_set_font(cr, th->tick_font, false);
+    nb_plot_set_font(cr, th->tick_font, false);
     cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
-    double tick_h = plot_line_height(cr);
+    double tick_h = nb_plot_line_height(cr);
     for (int i = 0; i < map->rows; i++)
-        plot_draw_text(cr, map->row_labels[i], grid->x - 0.5 * th->pad, grid->y + (i + 0.5) * hl->cell, 1, 0.5, 0);
+        nb_plot_draw_text(cr, map->row_labels[i], grid->x - 0.5 * th->pad, grid->y + (i + 0.5) * hl->cell, 1, 0.5, 0);
     double label_top = grid->y + grid->h + 0.5 * th->pad;
-    double col_w = plot_widest_text(cr, map->col_labels, map->cols);
+    double col_w = nb_plot_widest_text(cr, map->col_labels, map->cols);
     for (int j = 0; j < map->cols; j++) {
         double x = grid->x + (j + 0.5) * hl->cell;
         if (hl->rotate_columns) /* the label ends just under its column, leaning left */
-            plot_draw_text(cr, map->col_labels[j], x + 0.3 * tick_h, label_top, 1, 0.5, M_PI / 4);
+            nb_plot_draw_text(cr, map->col_labels[j], x + 0.3 * tick_h, label_top, 1, 0.5, M_PI / 4);
         else
-            plot_draw_text(cr, map->col_labels[j], x, label_top, 0.5, 0, 0);
+            nb_plot_draw_text(cr, map->col_labels[j], x, label_top, 0.5, 0, 0);
     }
     return label_top + (hl->rotate_columns ? (col_w + tick_h) * M_SQRT1_2 : tick_h) + 0.5 * th->pad;
 }
@@ -627,21 +628,21 @@ static void draw_heatmap_titles(cairo_t *cr, const theme *th, const panel_layout
     const nb_panel *panel = pl->panel;
     const heatmap *map = panel->heatmap;
     const rect *grid = &pl->plot;
-    plot_set_font(cr, th->font, false);
+    nb_plot_set_font(cr, th->font, false);
     if (panel->xlabel)
-        plot_draw_text_fit(cr, panel->xlabel, grid->x + grid->w / 2, below, 0.5, 0, 0,
-                           plot_centered_room(pl, grid->x + grid->w / 2, th->pad));
+        nb_plot_draw_text_fit(cr, panel->xlabel, grid->x + grid->w / 2, below, 0.5, 0, 0,
+                           nb_plot_centered_room(pl, grid->x + grid->w / 2, th->pad));
     if (panel->ylabel) {
-        plot_set_font(cr, th->tick_font, false);
-        double row_w = plot_widest_text(cr, map->row_labels, map->rows);
-        plot_set_font(cr, th->font, false);
-        plot_draw_text_fit(cr, panel->ylabel, grid->x - 0.5 * th->pad - row_w - 0.5 * th->pad, grid->y + grid->h / 2,
+        nb_plot_set_font(cr, th->tick_font, false);
+        double row_w = nb_plot_widest_text(cr, map->row_labels, map->rows);
+        nb_plot_set_font(cr, th->font, false);
+        nb_plot_draw_text_fit(cr, panel->ylabel, grid->x - 0.5 * th->pad - row_w - 0.5 * th->pad, grid->y + grid->h / 2,
                            0.5, 1, M_PI / 2, pl->cell.h - 2 * th->pad);
     }
     if (panel->title) {
-        plot_set_font(cr, th->title_font, true);
-        plot_draw_text_fit(cr, panel->title, grid->x + grid->w / 2, grid->y - 0.6 * th->pad, 0.5, 1, 0,
-                           plot_centered_room(pl, grid->x + grid->w / 2, th->pad));
+        nb_plot_set_font(cr, th->title_font, true);
+        nb_plot_draw_text_fit(cr, panel->title, grid->x + grid->w / 2, grid->y - 0.6 * th->pad, 0.5, 1, 0,
+                           nb_plot_centered_room(pl, grid->x + grid->w / 2, th->pad));
     }
 }
 
@@ -654,14 +655,15 @@ static void draw_heatmap(cairo_t *cr, const theme *th, const panel_layout *pl)
     draw_colorbar(cr, th, pl);
 }
 
-void plot_draw_figure(cairo_t *cr, const nb_figure *figure, const figure_layout *fl)
+void nb_plot_draw_figure(cairo_t *cr, const nb_figure *figure, const figure_layout *fl)
 {
     cairo_set_source_rgb(cr, 1, 1, 1);
     cairo_paint(cr);
     if (figure->title) {
-        plot_set_font(cr, fl->th.figure_title_font, true);
+        nb_plot_set_font(cr, fl->th.figure_title_font, true);
         cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
-        plot_draw_text_fit(cr, figure->title, figure->width / 2, fl->th.pad, 0.5, 0, 0, figure->width - 2 * fl->th.pad);
+        nb_plot_draw_text_fit(cr, figure->title, figure->width / 2, fl->th.pad, 0.5, 0, 0,
+                              figure->width - 2 * fl->th.pad);
     }
     for (int i = 0; i < figure->rows * figure->cols; i++) {
         const panel_layout *pl = &fl->panels[i];

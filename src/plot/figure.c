@@ -47,7 +47,7 @@ static nb_status panel_fail(nb_panel *panel, nb_status status, const char *fmt, 
 }
 
 /* A failure while saving: the figure itself is not at fault, nothing is remembered. */
-nb_status plot_layout_fail(const nb_panel *panel, nb_status status, const char *fmt, ...)
+nb_status nb_plot_layout_fail(const nb_panel *panel, nb_status status, const char *fmt, ...)
 {
     va_list args;
     va_start(args, fmt);

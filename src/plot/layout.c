@@ -8,7 +8,7 @@
 /* The widest text that, centred at x, stays inside the panel's cell (pad from each edge):
  * a title centred over a plot whose left margin is wider than its right must not run off
  * the right side. */
-double plot_centered_room(const panel_layout *pl, double x, double pad)
+double nb_plot_centered_room(const panel_layout *pl, double x, double pad)
 {
     double left = x - pl->cell.x - pad, right = pl->cell.x + pl->cell.w - pad - x;
     return 2 * fmax(0, fmin(left, right));
@@ -17,26 +17,26 @@ static double chart_top_margin(cairo_t *cr, const theme *th, const panel_layout 
 {
     double top = th->pad;
     if (pl->panel->title) {
-        plot_set_font(cr, th->title_font, true);
-        top += plot_line_height(cr) + 0.6 * th->pad;
+        nb_plot_set_font(cr, th->title_font, true);
+        top += nb_plot_line_height(cr) + 0.6 * th->pad;
     }
     if (pl->y.multiplier[0]) {
-        plot_set_font(cr, th->tick_font, false);
-        top += plot_line_height(cr) + 0.2 * th->pad;
+        nb_plot_set_font(cr, th->tick_font, false);
+        top += nb_plot_line_height(cr) + 0.2 * th->pad;
     } else {
-        plot_set_font(cr, th->tick_font, false);
-        top = fmax(top, 0.6 * plot_line_height(cr)); /* half of the top tick label */
+        nb_plot_set_font(cr, th->tick_font, false);
+        top = fmax(top, 0.6 * nb_plot_line_height(cr)); /* half of the top tick label */
     }
     return top;
 }
 
 static double chart_bottom_margin(cairo_t *cr, const theme *th, const panel_layout *pl)
 {
-    plot_set_font(cr, th->tick_font, false);
-    double bottom = th->tick_len + 0.3 * th->pad + plot_line_height(cr);
+    nb_plot_set_font(cr, th->tick_font, false);
+    double bottom = th->tick_len + 0.3 * th->pad + nb_plot_line_height(cr);
     if (pl->panel->xlabel || pl->x.multiplier[0]) {
-        plot_set_font(cr, th->font, false);
-        bottom += 0.4 * th->pad + plot_line_height(cr);
+        nb_plot_set_font(cr, th->font, false);
+        bottom += 0.4 * th->pad + nb_plot_line_height(cr);
     }
     return bottom + th->pad;
 }
@@ -46,14 +46,15 @@ static nb_status layout_chart(cairo_t *cr, const theme *th, panel_layout *pl)
 {
     const nb_panel *panel = pl->panel;
     double x_data[2], y_data[2];
-    if (!plot_data_extent(panel, x_data, y_data))
-        return plot_layout_fail(panel, NB_ENUMERIC, "nothing to draw on a log scale: no series has a positive y value");
+    if (!nb_plot_data_extent(panel, x_data, y_data))
+        return nb_plot_layout_fail(panel, NB_ENUMERIC,
+                                   "nothing to draw on a log scale: no series has a positive y value");
     double view[2];
-    nb_status status = plot_view_range(panel, 'x', x_data[0], x_data[1], panel->xlim, false, view);
+    nb_status status = nb_plot_view_range(panel, 'x', x_data[0], x_data[1], panel->xlim, false, view);
     if (status != NB_OK)
         return status;
     pl->x.lo = view[0], pl->x.hi = view[1], pl->x.log = false;
-    status = plot_view_range(panel, 'y', y_data[0], y_data[1], panel->ylim, panel->log_y, view);
+    status = nb_plot_view_range(panel, 'y', y_data[0], y_data[1], panel->ylim, panel->log_y, view);
     if (status != NB_OK)
         return status;
     pl->y.lo = view[0], pl->y.hi = view[1], pl->y.log = panel->log_y;
@@ -62,22 +63,22 @@ static nb_status layout_chart(cairo_t *cr, const theme *th, panel_layout *pl)
     pl->y.multiplier[0] = '\0';
     pl->margin[BOTTOM] = chart_bottom_margin(cr, th, pl);
     double top_guess = chart_top_margin(cr, th, pl);
-    plot_set_font(cr, th->tick_font, false);
+    nb_plot_set_font(cr, th->tick_font, false);
     double plot_h = pl->cell.h - top_guess - pl->margin[BOTTOM];
-    plot_choose_vertical_ticks(&pl->y, plot_h, th->font);
+    nb_plot_choose_vertical_ticks(&pl->y, plot_h, th->font);
     pl->margin[TOP] = chart_top_margin(cr, th, pl); /* now knowing whether a ×10ⁿ is needed */
 
     /* ... and their widest label sets the left margin, which sets the room for x. */
-    double left = th->pad + plot_widest_label(cr, &pl->y) + th->tick_len + 0.3 * th->pad;
+    double left = th->pad + nb_plot_widest_label(cr, &pl->y) + th->tick_len + 0.3 * th->pad;
     if (panel->ylabel) {
-        plot_set_font(cr, th->font, false);
-        left += plot_line_height(cr) + 0.4 * th->pad;
+        nb_plot_set_font(cr, th->font, false);
+        left += nb_plot_line_height(cr) + 0.4 * th->pad;
     }
     pl->margin[LEFT] = left;
-    plot_set_font(cr, th->tick_font, false);
+    nb_plot_set_font(cr, th->tick_font, false);
     double plot_w = pl->cell.w - left - 2 * th->pad;
-    plot_choose_horizontal_ticks(&pl->x, plot_w, th->font, cr);
-    double last_half = pl->x.n_major ? plot_text_width(cr, pl->x.label[pl->x.n_major - 1]) / 2 : 0;
+    nb_plot_choose_horizontal_ticks(&pl->x, plot_w, th->font, cr);
+    double last_half = pl->x.n_major ? nb_plot_text_width(cr, pl->x.label[pl->x.n_major - 1]) / 2 : 0;
     pl->margin[RIGHT] = fmax(1.5 * th->pad, last_half + 0.5 * th->pad);
     if (pl->x.multiplier[0]) {
         pl->margin[BOTTOM] = chart_bottom_margin(cr, th, pl);
@@ -102,11 +103,11 @@ static void heatmap_range(const heatmap *map, double *vmin, double *vmax)
     }
 }
 
-double plot_widest_text(cairo_t *cr, char *const *texts, int n)
+double nb_plot_widest_text(cairo_t *cr, char *const *texts, int n)
 {
     double widest = 0;
     for (int i = 0; i < n; i++)
-        widest = fmax(widest, plot_text_width(cr, texts[i]));
+        widest = fmax(widest, nb_plot_text_width(cr, texts[i]));
     return widest;
 }
 
@@ -125,21 +126,21 @@ static void heatmap_margins(cairo_t *cr, const theme *th, panel_layout *pl, doub
     const nb_panel *panel = pl->panel;
     const heatmap *map = panel->heatmap;
     heatmap_layout *hl = &pl->map;
-    plot_set_font(cr, th->tick_font, false);
-    text->tick_h = plot_line_height(cr);
-    double row_w = plot_widest_text(cr, map->row_labels, map->rows);
-    text->col_w = plot_widest_text(cr, map->col_labels, map->cols);
+    nb_plot_set_font(cr, th->tick_font, false);
+    text->tick_h = nb_plot_line_height(cr);
+    double row_w = nb_plot_widest_text(cr, map->row_labels, map->rows);
+    text->col_w = nb_plot_widest_text(cr, map->col_labels, map->cols);
     hl->bar = (axis){.lo = hl->vmin, .hi = hl->vmax};
-    plot_choose_vertical_ticks(&hl->bar, 0.7 * pl->cell.h, th->font);
-    double bar_label_w = plot_widest_label(cr, &hl->bar);
+    nb_plot_choose_vertical_ticks(&hl->bar, 0.7 * pl->cell.h, th->font);
+    double bar_label_w = nb_plot_widest_label(cr, &hl->bar);
 
-    plot_set_font(cr, th->font, false);
-    double label_h = plot_line_height(cr);
+    nb_plot_set_font(cr, th->font, false);
+    double label_h = nb_plot_line_height(cr);
     margin[LEFT] = th->pad + (panel->ylabel ? label_h + 0.5 * th->pad : 0) + row_w + 0.5 * th->pad;
     margin[RIGHT] = 1.2 * th->font + 1.1 * th->font + th->tick_len + 0.3 * th->pad + bar_label_w +
                     (map->colorbar_label ? 0.5 * th->pad + label_h : 0) + th->pad;
-    plot_set_font(cr, th->title_font, true);
-    margin[TOP] = th->pad + (panel->title ? plot_line_height(cr) + 0.6 * th->pad : 0.3 * text->tick_h);
+    nb_plot_set_font(cr, th->title_font, true);
+    margin[TOP] = th->pad + (panel->title ? nb_plot_line_height(cr) + 0.6 * th->pad : 0.3 * text->tick_h);
     text->below = 0.5 * th->pad + (panel->xlabel ? 0.5 * th->pad + label_h : 0) + th->pad;
 }
 
@@ -178,7 +179,7 @@ static nb_status layout_heatmap(cairo_t *cr, const theme *th, panel_layout *pl)
     heatmap_margins(cr, th, pl, margin, &text);
     double cell = square_cell(th, pl, margin, &text);
     if (cell < 4)
-        return plot_layout_fail(pl->panel, NB_EARG,
+        return nb_plot_layout_fail(pl->panel, NB_EARG,
                                 "the figure is too small for a heat map of %d x %d cells and its labels "
                                 "(cells of %.1f)",
                                 map->rows, map->cols, cell);
@@ -188,8 +189,8 @@ static nb_status layout_heatmap(cairo_t *cr, const theme *th, panel_layout *pl)
     pl->plot = (rect){pl->cell.x + (pl->cell.w - total_w) / 2 + margin[LEFT],
                       pl->cell.y + (pl->cell.h - total_h) / 2 + margin[TOP], grid_w, grid_h};
     memcpy(pl->margin, margin, sizeof margin);
-    plot_set_font(cr, th->tick_font, false);
-    plot_choose_vertical_ticks(&hl->bar, grid_h, th->font);
+    nb_plot_set_font(cr, th->tick_font, false);
+    nb_plot_choose_vertical_ticks(&hl->bar, grid_h, th->font);
     return NB_OK;
 }
 
@@ -199,8 +200,8 @@ static nb_status layout_cells(cairo_t *cr, const nb_figure *figure, figure_layou
     const theme *th = &fl->th;
     double top = 0;
     if (figure->title) {
-        plot_set_font(cr, th->figure_title_font, true);
-        top = th->pad + plot_line_height(cr);
+        nb_plot_set_font(cr, th->figure_title_font, true);
+        top = th->pad + nb_plot_line_height(cr);
         fl->title_height = top;
     }
     double weight_sum = 0;
@@ -250,7 +251,7 @@ static void aligned_margins(const nb_figure *figure, const figure_layout *fl, in
 
 /* Lay the whole figure out: cells, margins (aligned so that the plots of a column share
  * their left and right edges and those of a row their top and bottom), plot areas. */
-nb_status plot_layout_figure(cairo_t *cr, const nb_figure *figure, figure_layout *fl)
+nb_status nb_plot_layout_figure(cairo_t *cr, const nb_figure *figure, figure_layout *fl)
 {
     const theme *th = &fl->th;
     nb_status status = layout_cells(cr, figure, fl);
@@ -263,14 +264,14 @@ nb_status plot_layout_figure(cairo_t *cr, const nb_figure *figure, figure_layout
         pl->plot = (rect){pl->cell.x + m[LEFT], pl->cell.y + m[TOP], pl->cell.w - m[LEFT] - m[RIGHT],
                           pl->cell.h - m[TOP] - m[BOTTOM]};
         if (pl->plot.w < 3 * th->font || pl->plot.h < 2 * th->font)
-            return plot_layout_fail(pl->panel, NB_EARG,
+            return nb_plot_layout_fail(pl->panel, NB_EARG,
                                     "a figure of %g x %g is too small for this panel's labels (its plot area would be "
                                     "%.0f x %.0f); make the figure larger",
                                     figure->width, figure->height, pl->plot.w, pl->plot.h);
         /* the final plot area may be a little smaller than the one the ticks were
          * chosen for: choose again so that x labels never touch */
-        plot_set_font(cr, th->tick_font, false);
-        plot_choose_horizontal_ticks(&pl->x, pl->plot.w, th->font, cr);
+        nb_plot_set_font(cr, th->tick_font, false);
+        nb_plot_choose_horizontal_ticks(&pl->x, pl->plot.w, th->font, cr);
     }
     return status;
 }

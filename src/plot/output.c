@@ -144,7 +144,7 @@ static nb_status render(image_format format, const nb_figure *figure, const figu
     cairo_surface_t *surface = create_surface(format, figure, temp, &svg);
     cairo_t *cr = cairo_create(surface);
     set_font_options(cr);
-    plot_draw_figure(cr, figure, fl);
+    nb_plot_draw_figure(cr, figure, fl);
     cairo_status_t status = cairo_status(cr);
     cairo_destroy(cr);
     if (status == CAIRO_STATUS_SUCCESS && format == FORMAT_PNG)
@@ -179,7 +179,7 @@ nb_status nb_figure_save(const nb_figure *figure, const char *path)
     if (status != NB_OK)
         return status;
 
-    figure_layout fl = {.th = plot_make_theme(figure->width, figure->height)};
+    figure_layout fl = {.th = nb_plot_make_theme(figure->width, figure->height)};
     fl.panels = nb_calloc((size_t)figure->rows * (size_t)figure->cols, sizeof *fl.panels);
     if (!fl.panels)
         return nb_fail(NB_ENOMEM, "out of memory laying out \"%s\"", path);
@@ -187,7 +187,7 @@ nb_status nb_figure_save(const nb_figure *figure, const char *path)
     cairo_surface_t *scratch = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 1, 1);
     cairo_t *measure = cairo_create(scratch);
     set_font_options(measure);
-    status = plot_layout_figure(measure, figure, &fl);
+    status = nb_plot_layout_figure(measure, figure, &fl);
     cairo_destroy(measure);
     cairo_surface_destroy(scratch);
     if (status != NB_OK) {

@@ -88,7 +88,7 @@ struct nb_figure {
 
 /* A failure found while saving, about one panel: the figure itself is not at fault, so
  * nothing is remembered in it. Returns status. */
-nb_status plot_layout_fail(const nb_panel *panel, nb_status status, const char *fmt, ...) NB_PRINTF(3, 4);
+nb_status nb_plot_layout_fail(const nb_panel *panel, nb_status status, const char *fmt, ...) NB_PRINTF(3, 4);
 
 /* ==== text (text.c) =================================================================== */
 
@@ -105,18 +105,18 @@ typedef struct theme {
     double hairline;   /* grid and frame */
 } theme;
 
-theme plot_make_theme(double width, double height);
-void plot_set_font(cairo_t *cr, double size, bool bold);
-double plot_text_width(cairo_t *cr, const char *text);
+theme nb_plot_make_theme(double width, double height);
+void nb_plot_set_font(cairo_t *cr, double size, bool bold);
+double nb_plot_text_width(cairo_t *cr, const char *text);
 /* Height of a line of text in the current font: what a margin must hold. */
-double plot_line_height(cairo_t *cr);
+double nb_plot_line_height(cairo_t *cr);
 /* Draw text with its anchor at (x, y): halign 0 left, 0.5 centre, 1 right; valign 0 top,
  * 0.5 centre of the digits, 1 bottom; the whole rotated by `angle` (radians,
  * counter-clockwise) about the anchor. */
-void plot_draw_text(cairo_t *cr, const char *text, double x, double y, double halign, double valign,
+void nb_plot_draw_text(cairo_t *cr, const char *text, double x, double y, double halign, double valign,
                     double angle);
-/* As plot_draw_text, shrinking the font so that the text is at most max_width long. */
-void plot_draw_text_fit(cairo_t *cr, const char *text, double x, double y, double halign, double valign,
+/* As nb_plot_draw_text, shrinking the font so that the text is at most max_width long. */
+void nb_plot_draw_text_fit(cairo_t *cr, const char *text, double x, double y, double halign, double valign,
                         double angle, double max_width);
 
 /* ==== axes (axes.c) =================================================================== */
@@ -133,23 +133,23 @@ typedef struct axis {
 } axis;
 
 /* Replace an ASCII '-' leading a number by the typographic minus sign. */
-void plot_typographic_minus(char *text, size_t size);
+void nb_plot_typographic_minus(char *text, size_t size);
 /* Position of v along the axis: 0 at lo, 1 at hi. */
-double plot_axis_frac(const axis *a, double v);
-double plot_widest_label(cairo_t *cr, const axis *a);
+double nb_plot_axis_frac(const axis *a, double v);
+double nb_plot_widest_label(cairo_t *cr, const axis *a);
 /* A vertical axis: a tick about every 3.6 font sizes, at least three when 1.8 apart. */
-void plot_choose_vertical_ticks(axis *a, double length, double font);
+void nb_plot_choose_vertical_ticks(axis *a, double length, double font);
 /* A horizontal axis: a tick about every 6 font sizes, at least four when their labels
  * stay 1.2 font sizes apart (measured with cr's current font). */
-void plot_choose_horizontal_ticks(axis *a, double length, double font, cairo_t *cr);
+void nb_plot_choose_horizontal_ticks(axis *a, double length, double font, cairo_t *cr);
 
 /* Whether y can be shown on the panel's y axis (finite; positive on a log scale). */
-bool plot_usable_y(const nb_panel *panel, double y);
+bool nb_plot_usable_y(const nb_panel *panel, double y);
 /* The extent of the data a panel shows, in data units. false when it shows none. */
-bool plot_data_extent(const nb_panel *panel, double x_range[2], double y_range[2]);
+bool nb_plot_data_extent(const nb_panel *panel, double x_range[2], double y_range[2]);
 /* The visible range of axis `name`: the data, padded by 4 % (in log space for a log
  * axis) on each automatic side; a single value gets a range around it. */
-nb_status plot_view_range(const nb_panel *panel, char name, double data_lo, double data_hi,
+nb_status nb_plot_view_range(const nb_panel *panel, char name, double data_lo, double data_hi,
                           const double limits[2], bool log, double view[2]);
 
 /* ==== layout (layout.c) =============================================================== */
@@ -185,15 +185,15 @@ typedef struct figure_layout {
 } figure_layout;
 
 /* The widest text that, centred at x, stays inside the panel's cell (pad from each edge). */
-double plot_centered_room(const panel_layout *pl, double x, double pad);
-double plot_widest_text(cairo_t *cr, char *const *texts, int n);
+double nb_plot_centered_room(const panel_layout *pl, double x, double pad);
+double nb_plot_widest_text(cairo_t *cr, char *const *texts, int n);
 /* Lay the whole figure out on the measuring context cr: fl->th is set, fl->panels has
  * rows x cols entries. An error names the panel that cannot be laid out. */
-nb_status plot_layout_figure(cairo_t *cr, const nb_figure *figure, figure_layout *fl);
+nb_status nb_plot_layout_figure(cairo_t *cr, const nb_figure *figure, figure_layout *fl);
 
 /* ==== drawing (draw.c) ================================================================ */
 
 /* Draw the figure laid out in fl on cr, background included. */
-void plot_draw_figure(cairo_t *cr, const nb_figure *figure, const figure_layout *fl);
+void nb_plot_draw_figure(cairo_t *cr, const nb_figure *figure, const figure_layout *fl);
 
 #endif

@@ -5,7 +5,7 @@
 
 #define FONT_FAMILY "DejaVu Sans"
 
-theme plot_make_theme(double width, double height)
+theme nb_plot_make_theme(double width, double height)
 {
     double font = sqrt(width * height) / 43;
     if (font < 10.5) /* below this, tick labels (86 %) get hard to read */
@@ -25,14 +25,14 @@ theme plot_make_theme(double width, double height)
     };
 }
 
-void plot_set_font(cairo_t *cr, double size, bool bold)
+void nb_plot_set_font(cairo_t *cr, double size, bool bold)
 {
     cairo_select_font_face(cr, FONT_FAMILY, CAIRO_FONT_SLANT_NORMAL,
                            bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
     cairo_set_font_size(cr, size);
 }
 
-double plot_text_width(cairo_t *cr, const char *text)
+double nb_plot_text_width(cairo_t *cr, const char *text)
 {
     cairo_text_extents_t extents;
     cairo_text_extents(cr, text, &extents);
@@ -40,7 +40,7 @@ double plot_text_width(cairo_t *cr, const char *text)
 }
 
 /* Height of a line of text in the current font: what a margin must hold. */
-double plot_line_height(cairo_t *cr)
+double nb_plot_line_height(cairo_t *cr)
 {
     cairo_font_extents_t extents;
     cairo_font_extents(cr, &extents);
@@ -50,7 +50,7 @@ double plot_line_height(cairo_t *cr)
 /* Draw text with its anchor at (x, y): halign 0 left, 0.5 centre, 1 right; valign 0 top,
  * 0.5 centre of the digits, 1 bottom; the whole rotated by `angle` (radians,
  * counter-clockwise) about the anchor. */
-void plot_draw_text(cairo_t *cr, const char *text, double x, double y, double halign, double valign,
+void nb_plot_draw_text(cairo_t *cr, const char *text, double x, double y, double halign, double valign,
                     double angle)
 {
     cairo_font_extents_t font;
@@ -68,23 +68,23 @@ void plot_draw_text(cairo_t *cr, const char *text, double x, double y, double ha
     cairo_save(cr);
     cairo_translate(cr, x, y);
     cairo_rotate(cr, -angle);
-    cairo_move_to(cr, -halign * plot_text_width(cr, text), dy);
+    cairo_move_to(cr, -halign * nb_plot_text_width(cr, text), dy);
     cairo_show_text(cr, text);
     cairo_restore(cr);
 }
 
-/* As plot_draw_text, shrinking the font so that the text is at most max_width long. */
-void plot_draw_text_fit(cairo_t *cr, const char *text, double x, double y, double halign, double valign,
+/* As nb_plot_draw_text, shrinking the font so that the text is at most max_width long. */
+void nb_plot_draw_text_fit(cairo_t *cr, const char *text, double x, double y, double halign, double valign,
                         double angle, double max_width)
 {
     cairo_save(cr);
-    double width = plot_text_width(cr, text);
+    double width = nb_plot_text_width(cr, text);
     if (width > max_width && max_width > 0) {
         cairo_matrix_t matrix;
         cairo_get_font_matrix(cr, &matrix);
         cairo_matrix_scale(&matrix, max_width / width, max_width / width);
         cairo_set_font_matrix(cr, &matrix);
     }
-    plot_draw_text(cr, text, x, y, halign, valign, angle);
+    nb_plot_draw_text(cr, text, x, y, halign, valign, angle);
     cairo_restore(cr);
 }

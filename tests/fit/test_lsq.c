@@ -126,7 +126,7 @@ static void test_line_linear_and_lm(void **state)
     assert_int_equal(r.method, NB_LSQ_LINEAR);
     assert_int_equal(r.stop, NB_LSQ_STOP_LINEAR);
     check_line(&r);
-    nb_lsq_result_free(&r);
+    nb_lsq_result_clear(&r);
 
     nb_lsq_options lm = nb_lsq_defaults();
     lm.method = NB_LSQ_LM;
@@ -136,7 +136,7 @@ static void test_line_linear_and_lm(void **state)
     assert_false(r.defaulted[0]);
     assert_true(r.defaulted[1]);
     assert_true(r.n_jacobians >= 1 && r.n_evals >= r.n_jacobians);
-    nb_lsq_result_free(&r);
+    nb_lsq_result_clear(&r);
     nb_table_free(data);
 }
 
@@ -156,7 +156,7 @@ static void test_exact_exponential(void **state)
     assert_close(r.params[1], 0.5, 1e-13);
     assert_true(r.sse < 1e-26);
     assert_true(r.converged);
-    nb_lsq_result_free(&r);
+    nb_lsq_result_clear(&r);
     nb_table_free(data);
 }
 
@@ -177,7 +177,7 @@ static void test_linear_polynomial(void **state)
     assert_close(r.params[1], -2, 1e-14);
     assert_close(r.params[2], 0.5, 1e-14);
     assert_close(r.params[3], 0.25, 1e-14);
-    nb_lsq_result_free(&r);
+    nb_lsq_result_clear(&r);
     nb_table_free(data);
 }
 
@@ -205,7 +205,7 @@ static void test_weighted_mean(void **state)
             assert_close(r.sse, chi2, 1e-12);
             double se = absolute ? 1 / sqrt(sw) : sqrt(chi2 / 3 / sw);
             assert_close(r.std_error[0], se, 1e-12);
-            nb_lsq_result_free(&r);
+            nb_lsq_result_clear(&r);
         }
     }
     nb_table_free(data);
@@ -222,7 +222,7 @@ static void test_non_finite_trial_is_rejected(void **state)
     assert_close(r.params[0], 0.01, 1e-14);
     assert_true(r.converged);
     assert_true(r.n_evals > r.n_jacobians); /* the rejected NaN trial among them */
-    nb_lsq_result_free(&r);
+    nb_lsq_result_clear(&r);
     nb_table_free(data);
 }
 
@@ -240,7 +240,7 @@ static void test_max_evals(void **state)
     assert_false(r.converged);
     assert_int_equal(r.stop, NB_LSQ_STOP_MAX_EVALS);
     assert_true(r.n_evals <= 4);
-    nb_lsq_result_free(&r);
+    nb_lsq_result_clear(&r);
     nb_table_free(data);
 }
 
@@ -304,9 +304,9 @@ static void test_graph_both_modes(void **state)
     for (int j = 0; j < 2; j++)
         assert_close(formula.params[j], general.params[j], 1e-12 * fabs(general.params[j]));
     assert_true(isnan(general.r_squared)); /* a graph's residuals carry no response */
-    nb_lsq_result_free(&general);
-    nb_lsq_result_free(&pointwise);
-    nb_lsq_result_free(&formula);
+    nb_lsq_result_clear(&general);
+    nb_lsq_result_clear(&pointwise);
+    nb_lsq_result_clear(&formula);
     nb_table_free(data);
 }
 
@@ -333,7 +333,7 @@ static void test_graph_tensor_param(void **state)
     assert_close(r.params[0], o.slope, 1e-12);
     assert_close(r.params[1], o.intercept, 1e-12);
     assert_close(r.std_error[0], o.se_slope, 1e-12);
-    nb_lsq_result_free(&r);
+    nb_lsq_result_clear(&r);
 
     /* the linear path on the same graph */
     nb_lsq_options options = nb_lsq_defaults();
@@ -341,7 +341,7 @@ static void test_graph_tensor_param(void **state)
     assert_int_equal(nb_lsq_fit_graph(residual, 1, &w, start, NULL, &options, &r), NB_OK);
     assert_close(r.params[0], o.slope, 1e-13);
     assert_close(r.params[1], o.intercept, 1e-13);
-    nb_lsq_result_free(&r);
+    nb_lsq_result_clear(&r);
     nb_graph_free(g);
 }
 
@@ -379,16 +379,16 @@ static void test_columns_by_name_or_number(void **state)
         assert_int_equal(fit("a*c1 + b", unnamed, NULL, &setup, NULL, &r), NB_OK);
         assert_close(r.params[0], ref.params[0], 1e-12);
         assert_close(r.params[1], ref.params[1], 1e-12);
-        nb_lsq_result_free(&r);
+        nb_lsq_result_clear(&r);
     }
     nb_fit_setup numbered = {.response = "$2", .sigma = "3"};
     assert_int_equal(fit("a*x + b", named, NULL, &numbered, NULL, &r), NB_OK);
     assert_close(r.sse, ref.sse, 1e-12);
-    nb_lsq_result_free(&r);
+    nb_lsq_result_clear(&r);
     nb_fit_setup missing = {.response = "$4"};
     expect_fit_error("a*c1 + b", unnamed, NULL, &missing, NB_EARG,
                      "the response column: <arrays>: no column $4 (there are 3 columns: c1, c2, c3)");
-    nb_lsq_result_free(&ref);
+    nb_lsq_result_clear(&ref);
     nb_table_free(named);
     nb_table_free(unnamed);
 }
@@ -453,10 +453,10 @@ static void test_linear_method_needs_a_linear_formula(void **state)
     /* the same formulas by the default method; a linear one by 'linear' */
     assert_int_equal(fit(nonlinear[0], data, NULL, NULL, NULL, &r), NB_OK);
     assert_int_equal(r.method, NB_LSQ_LM);
-    nb_lsq_result_free(&r);
+    nb_lsq_result_clear(&r);
     assert_int_equal(fit("y = a*x + b*exp(x/100)", data, NULL, NULL, &linear, &r), NB_OK);
     assert_int_equal(r.stop, NB_LSQ_STOP_LINEAR);
-    nb_lsq_result_free(&r);
+    nb_lsq_result_clear(&r);
     nb_table_free(data);
 }
 
@@ -549,8 +549,8 @@ static void test_lbfgs_reaches_the_optimum(void **state)
     assert_int_equal(r.iterations, r.epochs);
     assert_true(r.n_evals >= r.iterations);
     assert_int_equal(r.n_jacobians, 1); /* for the standard errors */
-    nb_lsq_result_free(&r);
-    nb_lsq_result_free(&ref);
+    nb_lsq_result_clear(&r);
+    nb_lsq_result_clear(&ref);
     nb_table_free(data);
 }
 
@@ -575,7 +575,7 @@ static void test_minibatch_methods(void **state)
     assert_false(r.converged);
     assert_int_equal(r.batch, 1);
     assert_close(r.lr, 0.1, 0);
-    nb_lsq_result_free(&r);
+    nb_lsq_result_clear(&r);
 
     /* Adam's defaults: batches of 32 (the last of 8), lr 0.01; the same seed gives the
      * same numbers, another seed other ones */
@@ -589,9 +589,9 @@ static void test_minibatch_methods(void **state)
     o.seed = 6;
     assert_int_equal(fit(formula, data, NULL, NULL, &o, &other), NB_OK);
     assert_memory_not_equal(r.params, other.params, 3 * sizeof(double));
-    nb_lsq_result_free(&r);
-    nb_lsq_result_free(&again);
-    nb_lsq_result_free(&other);
+    nb_lsq_result_clear(&r);
+    nb_lsq_result_clear(&again);
+    nb_lsq_result_clear(&other);
 
     /* any optimizer of nabla/nn.h, trained by nb_train: RMSprop at its defaults */
     o = gradient(NB_RMSPROP, 0, 20, 0, 0);
@@ -599,7 +599,7 @@ static void test_minibatch_methods(void **state)
     assert_int_equal(r.optim, NB_RMSPROP);
     assert_close(r.lr, nb_optim_defaults(NB_RMSPROP).lr, 0);
     assert_int_equal(r.n_evals, 20 * 2);
-    nb_lsq_result_free(&r);
+    nb_lsq_result_clear(&r);
 
     /* a formula that reads no column: the mean, weighted */
     double sigma[QUAD_N];
@@ -613,7 +613,7 @@ static void test_minibatch_methods(void **state)
     for (int i = 0; i < QUAD_N; i++)
         sum += y[i] / (sigma[i] * sigma[i]), sum_w += 1 / (sigma[i] * sigma[i]);
     assert_close(r.params[0], sum / sum_w, 1e-9);
-    nb_lsq_result_free(&r);
+    nb_lsq_result_clear(&r);
     nb_table_free(weighted);
 
     /* a batch larger than the data is all of it */
@@ -621,7 +621,7 @@ static void test_minibatch_methods(void **state)
     assert_int_equal(fit(formula, data, NULL, NULL, &o, &r), NB_OK);
     assert_int_equal(r.batch, QUAD_N);
     assert_int_equal(r.iterations, 2);
-    nb_lsq_result_free(&r);
+    nb_lsq_result_clear(&r);
     nb_table_free(data);
 }
 
@@ -644,7 +644,7 @@ static void test_gradient_failures(void **state)
     assert_true(fabs(r.params[1]) > 1);
     assert_true(isfinite(r.params[0]) && isfinite(r.sse));
     assert_true(isnan(r.std_error[0]) && isnan(r.std_error[1]) && isnan(r.ci_low[1]));
-    nb_lsq_result_free(&r);
+    nb_lsq_result_clear(&r);
     /* Levenberg–Marquardt still calls a singular Jacobian an error */
     expect_fit_error("y = a*b*exp(-x)", data, NULL, NULL, NB_ENUMERIC, "the Jacobian is singular");
 
@@ -677,7 +677,7 @@ static void test_gradient_bad_options(void **state)
     assert_non_null(strstr(nb_errmsg(), "L-BFGS takes all 40 points at once"));
     o = gradient(NB_LBFGS, 0, 0, QUAD_N, 0); /* all of them: fine */
     assert_int_equal(fit("y = a*x + b", data, NULL, NULL, &o, &r), NB_OK);
-    nb_lsq_result_free(&r);
+    nb_lsq_result_clear(&r);
     o = gradient((nb_optim_kind)42, 0, 0, 0, 0);
     assert_int_equal(fit("y = a*x + b", data, NULL, NULL, &o, &r), NB_EARG);
     assert_non_null(strstr(nb_errmsg(), "optimizer: unknown kind 42"));

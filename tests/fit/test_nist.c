@@ -45,7 +45,7 @@ static bool fit_problem(const nist_problem *p, int start, fit_score *score)
                 k = i;
         if (k < 0) {
             printf("%-10s: no parameter %s in the result\n", p->name, p->param_names[j]);
-            nb_lsq_result_free(&r);
+            nb_lsq_result_clear(&r);
             return false;
         }
         score->params = fmin(score->params, nist_lre(r.params[k], p->certified[j], digits));
@@ -55,7 +55,7 @@ static bool fit_problem(const nist_problem *p, int start, fit_score *score)
     printf("%-10s %-6s start %s  LRE %5.1f   std errors %5.1f   RSS %5.1f   %4d iterations  %s\n", p->name,
            p->linear ? "linear" : "", p->linear ? "-" : start ? "2" : "1", score->params, score->std_err, score->rss,
            r.iterations, r.converged ? "" : "NOT CONVERGED");
-    nb_lsq_result_free(&r);
+    nb_lsq_result_clear(&r);
     return true;
 }
 
