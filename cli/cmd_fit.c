@@ -209,78 +209,93 @@ static bool check_method_options(fit_args *a)
 }
 
 /* Options into `a`; 0 to go on, else the exit status (0 after --help). */
+enum { OPT_Y = 1, OPT_SIGMA, OPT_ABS_SIGMA, OPT_INIT, OPT_METHOD, OPT_LR, OPT_EPOCHS, OPT_BATCH, OPT_SEED,
+       OPT_MAX_EVALS, OPT_CONFIDENCE, OPT_HEADER, OPT_NO_HEADER, OPT_DELIMITER, OPT_PLOT, OPT_JSON, OPT_HELP };
+
+static const struct option fit_options[] = {
+    {"y", required_argument, NULL, OPT_Y},
+    {"sigma", required_argument, NULL, OPT_SIGMA},
+    {"absolute-sigma", no_argument, NULL, OPT_ABS_SIGMA},
+    {"init", required_argument, NULL, OPT_INIT},
+    {"method", required_argument, NULL, OPT_METHOD},
+    {"lr", required_argument, NULL, OPT_LR},
+    {"epochs", required_argument, NULL, OPT_EPOCHS},
+    {"batch", required_argument, NULL, OPT_BATCH},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"max-evals", required_argument, NULL, OPT_MAX_EVALS},
+    {"confidence", required_argument, NULL, OPT_CONFIDENCE},
+    {"header", no_argument, NULL, OPT_HEADER},
+    {"no-header", no_argument, NULL, OPT_NO_HEADER},
+    {"delimiter", required_argument, NULL, OPT_DELIMITER},
+    {"plot", required_argument, NULL, OPT_PLOT},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+/* The options whose values are checked as they are read: 0, or 2 (bad usage). */
+static int take_checked_option(int option, const char *value, fit_args *a)
+{
+    switch (option) {
+    case OPT_METHOD:
+        if (parse_method(value, &a->lsq))
+            return 0;
+        cli_error("fit", "--method: unknown method '%s' (lm, linear, sgd, adam or lbfgs)", value);
+        return 2;
+    case OPT_CONFIDENCE:
+        return cli_parse_number("fit", "--confidence", value, CLI_FRACTION, &a->lsq.confidence) ? 0 : 2;
+    case OPT_DELIMITER:
+        if (parse_delimiter(value, &a->read.delimiter))
+            return 0;
+        cli_error("fit", "--delimiter: expected ',', ';', 'tab' or 'space', got '%s'", value);
+        return 2;
+    default: /* OPT_PLOT */
+        if (!cli_plot_path_ok(value)) {
+            cli_error("fit", "--plot: cannot tell the image format of '%s': use .png, .svg or .pdf", value);
+            return 2;
+        }
+        a->plot = value;
+        return 0;
+    }
+}
+
+/* One option: 0 to go on, -1 after --help, 2 on bad usage. */
+static int take_option(int option, char **argv, fit_args *a)
+{
+    switch (option) {
+    case OPT_Y: a->setup.response = optarg; return 0;
+    case OPT_SIGMA: a->setup.sigma = optarg; return 0;
+    case OPT_ABS_SIGMA: a->lsq.absolute_sigma = true; return 0;
+    case OPT_INIT: a->init_text = optarg; return 0;
+    case OPT_LR: a->lr_text = optarg; return 0;
+    case OPT_EPOCHS: a->epochs_text = optarg; return 0;
+    case OPT_BATCH: a->batch_text = optarg; return 0;
+    case OPT_SEED: a->seed_text = optarg; return 0;
+    case OPT_MAX_EVALS: a->max_evals_text = optarg; return 0;
+    case OPT_HEADER: a->read.header = NB_CSV_HEADER_YES; return 0;
+    case OPT_NO_HEADER: a->read.header = NB_CSV_HEADER_NO; return 0;
+    case OPT_JSON: a->json = true; return 0;
+    case OPT_HELP: usage(stdout); return -1;
+    case OPT_METHOD: case OPT_CONFIDENCE: case OPT_DELIMITER: case OPT_PLOT:
+        return take_checked_option(option, optarg, a);
+    case ':':
+        cli_error("fit", "option '%s' needs a value", argv[optind - 1]);
+        return 2;
+    default:
+        cli_error("fit", "unknown option '%s' (nabla fit --help lists them)", argv[optind - 1]);
+        return 2;
+    }
+}
+
 static int parse_args(int argc, char **argv, fit_args *a)
 {
-    enum { OPT_Y = 1, OPT_SIGMA, OPT_ABS_SIGMA, OPT_INIT, OPT_METHOD, OPT_LR, OPT_EPOCHS, OPT_BATCH, OPT_SEED,
-           OPT_MAX_EVALS, OPT_CONFIDENCE, OPT_HEADER, OPT_NO_HEADER, OPT_DELIMITER, OPT_PLOT, OPT_JSON, OPT_HELP };
-    static const struct option options[] = {
-        {"y", required_argument, NULL, OPT_Y},
-        {"sigma", required_argument, NULL, OPT_SIGMA},
-        {"absolute-sigma", no_argument, NULL, OPT_ABS_SIGMA},
-        {"init", required_argument, NULL, OPT_INIT},
-        {"method", required_argument, NULL, OPT_METHOD},
-        {"lr", required_argument, NULL, OPT_LR},
-        {"epochs", required_argument, NULL, OPT_EPOCHS},
-        {"batch", required_argument, NULL, OPT_BATCH},
-        {"seed", required_argument, NULL, OPT_SEED},
-        {"max-evals", required_argument, NULL, OPT_MAX_EVALS},
-        {"confidence", required_argument, NULL, OPT_CONFIDENCE},
-        {"header", no_argument, NULL, OPT_HEADER},
-        {"no-header", no_argument, NULL, OPT_NO_HEADER},
-        {"delimiter", required_argument, NULL, OPT_DELIMITER},
-        {"plot", required_argument, NULL, OPT_PLOT},
-        {"json", no_argument, NULL, OPT_JSON},
-        {"help", no_argument, NULL, OPT_HELP},
-        {NULL, 0, NULL, 0},
-    };
     optind = 1;
     opterr = 0;
     int option;
-    while ((option = getopt_long(argc, argv, ":", options, NULL)) != -1) {
-        switch (option) {
-        case OPT_Y: a->setup.response = optarg; break;
-        case OPT_SIGMA: a->setup.sigma = optarg; break;
-        case OPT_ABS_SIGMA: a->lsq.absolute_sigma = true; break;
-        case OPT_INIT: a->init_text = optarg; break;
-        case OPT_METHOD:
-            if (!parse_method(optarg, &a->lsq)) {
-                cli_error("fit", "--method: unknown method '%s' (lm, linear, sgd, adam or lbfgs)", optarg);
-                return 2;
-            }
-            break;
-        case OPT_LR: a->lr_text = optarg; break;
-        case OPT_EPOCHS: a->epochs_text = optarg; break;
-        case OPT_BATCH: a->batch_text = optarg; break;
-        case OPT_SEED: a->seed_text = optarg; break;
-        case OPT_MAX_EVALS: a->max_evals_text = optarg; break;
-        case OPT_CONFIDENCE:
-            if (!cli_parse_number("fit", "--confidence", optarg, CLI_FRACTION, &a->lsq.confidence))
-                return 2;
-            break;
-        case OPT_HEADER: a->read.header = NB_CSV_HEADER_YES; break;
-        case OPT_NO_HEADER: a->read.header = NB_CSV_HEADER_NO; break;
-        case OPT_DELIMITER:
-            if (!parse_delimiter(optarg, &a->read.delimiter)) {
-                cli_error("fit", "--delimiter: expected ',', ';', 'tab' or 'space', got '%s'", optarg);
-                return 2;
-            }
-            break;
-        case OPT_PLOT:
-            if (!cli_plot_path_ok(optarg)) {
-                cli_error("fit", "--plot: cannot tell the image format of '%s': use .png, .svg or .pdf", optarg);
-                return 2;
-            }
-            a->plot = optarg;
-            break;
-        case OPT_JSON: a->json = true; break;
-        case OPT_HELP: usage(stdout); return -1;
-        case ':':
-            cli_error("fit", "option '%s' needs a value", argv[optind - 1]);
-            return 2;
-        default:
-            cli_error("fit", "unknown option '%s' (nabla fit --help lists them)", argv[optind - 1]);
-            return 2;
-        }
+    while ((option = getopt_long(argc, argv, ":", fit_options, NULL)) != -1) {
+        int status = take_option(option, argv, a);
+        if (status != 0)
+            return status;
     }
     if (argc - optind != 2) {
         cli_error("fit", "expected FORMULA and FILE, got %d argument%s (nabla fit --help)", argc - optind,
