@@ -24,6 +24,10 @@
 #include <string.h>
 
 #define MAX_DEPTH 200
+/* The tree is walked recursively after parsing (columns, building the graph): its
+ * height, which a flat chain a+a+...+a makes as large as its length, is bounded so that
+ * no walk can exhaust a thread's stack, whatever the formula's length. */
+#define MAX_HEIGHT 1000
 
 typedef enum ex_kind { EX_NUM, EX_COLUMN, EX_PARAM, EX_NEG, EX_ADD, EX_SUB, EX_MUL, EX_DIV, EX_POW, EX_CALL } ex_kind;
 
@@ -65,6 +69,7 @@ typedef struct ex_node {
     int pos;      /* byte offset in the formula, for messages */
     int dep;      /* DEP_NONE, DEP_AFFINE or DEP_NONLINEAR */
     bool data;    /* reads a data column */
+    int height;   /* of the subtree: 0 for a leaf */
 } ex_node;
 
 struct nb_expr {
@@ -328,8 +333,14 @@ static int op_node(parser *p, ex_kind kind, const ex_function *function, int a, 
     default: dep = (da == DEP_NONE && db == DEP_NONE) ? DEP_NONE : DEP_NONLINEAR; break;
     }
     bool data = na->data || (nb && nb->data);
+    int height = 1 + (nb && nb->height > na->height ? nb->height : na->height);
+    if (height > MAX_HEIGHT) {
+        parse_fail(p, pos, "the formula is more than %d operations deep here (a chain such as a+a+...+a counts "
+                           "each one); group its terms in balanced parentheses, or sum fewer", MAX_HEIGHT);
+        return -1;
+    }
     return add_node(p, (ex_node){.kind = kind, .a = a, .b = b, .function = function, .pos = pos, .dep = dep,
-                                 .data = data});
+                                 .data = data, .height = height});
 }
 
 static int column_by_name(const parser *p, const char *name, int length)

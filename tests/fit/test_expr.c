@@ -382,6 +382,45 @@ static void test_deep_nesting(void **state)
     assert_non_null(strstr(nb_errmsg(), "..."));
 }
 
+/* A long flat chain a+a+...+a is as deep as it is long once parsed: past the bound it is
+ * refused with a message (a 2 MB chain used to overflow the stack of the walks after
+ * parsing); within it, it parses, builds and evaluates. */
+static char *chain(int terms, const char *term, const char *op)
+{
+    size_t len = strlen(term) + strlen(op);
+    char *text = malloc((size_t)terms * len + 8);
+    size_t at = 0;
+    at += (size_t)sprintf(text, "y = ");
+    for (int i = 0; i < terms; i++)
+        at += (size_t)sprintf(text + at, "%s%s", term, i + 1 < terms ? op : "");
+    return text;
+}
+
+static void test_long_flat_chains(void **state)
+{
+    (void)state;
+    char *huge = chain(400000, "a", "+"); /* 800 KB */
+    nb_clear_error();
+    assert_null(nb_expr_parse(huge, 2, XY));
+    assert_non_null(strstr(nb_errmsg(), "more than 1000 operations deep"));
+    free(huge);
+    char *products = chain(5000, "x", "*a*");
+    assert_null(nb_expr_parse(products, 2, XY));
+    assert_non_null(strstr(nb_errmsg(), "operations deep"));
+    free(products);
+
+    char *fine = chain(900, "a*x", "+"); /* 1,799 operations, 900 deep */
+    nb_expr *expr = nb_expr_parse(fine, 2, XY);
+    assert_non_null(expr);
+    double x[3] = {1, 2, -0.5}, a = 0.25, out[3];
+    const double *columns[2] = {x, x};
+    assert_int_equal(nb_expr_eval(expr, false, 3, columns, &a, out), NB_OK);
+    for (int i = 0; i < 3; i++)
+        assert_close(out[i], 900 * a * x[i], 1e-12);
+    nb_expr_free(expr);
+    free(fine);
+}
+
 /* Carets count characters, not bytes, when the formula has UTF-8 in it. */
 static void test_caret_utf8(void **state)
 {
@@ -407,6 +446,7 @@ int main(void)
         cmocka_unit_test(test_eval),
         cmocka_unit_test(test_bad_formulas),
         cmocka_unit_test(test_deep_nesting),
+        cmocka_unit_test(test_long_flat_chains),
         cmocka_unit_test(test_caret_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
