@@ -34,6 +34,7 @@ typedef struct csv_reader {
     int64_t line;          /* the physical line being fed (1-based) */
     int64_t record_line;   /* the line the current record began on */
     size_t line_offset;    /* bytes of the current line already fed */
+    bool after_cr;         /* the last block ended with '\r': a '\n' first in the next ends no line */
     int n_fields;          /* fields seen in the current record */
 
     /* Before the header is decided: the first two records as text. */
@@ -62,10 +63,14 @@ static bool fail_nomem(csv_reader *r, const char *what)
     return false;
 }
 
-/* A cell is a number when strtod consumes all of it but trailing blanks. */
+/* A cell is a number when strtod consumes all of it but trailing blanks; strtod's
+ * hexadecimal ("0x10") is not a number a data file means. */
 static bool parse_number(const char *text, size_t len, double *value)
 {
     if (strlen(text) != len) /* a NUL byte inside the cell: binary data */
+        return false;
+    const char *digits = text + strspn(text, " \t+-");
+    if (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X'))
         return false;
     char *end;
     double v = strtod(text, &end);
@@ -344,16 +349,17 @@ static void convert_field(csv_reader *r, int field, const char *text, size_t len
     char column[256];
     if (len == 0 || blank_line(text, len)) {
         column_label(r, field, c, column, sizeof column);
-        nb_fail(NB_EPARSE, "%s:%lld: %s is empty", r->source, (long long)r->line, column);
+        nb_fail(NB_EPARSE, "%s:%lld: %s is empty", r->source, (long long)r->record_line, column);
         r->failed = true;
     } else if (!parse_number(text, len, &value)) {
         column_label(r, field, c, column, sizeof column);
-        nb_fail(NB_EPARSE, "%s:%lld: %s: '%.64s' is not a number", r->source, (long long)r->line, column, text);
+        nb_fail(NB_EPARSE, "%s:%lld: %s: '%.64s' is not a number", r->source, (long long)r->record_line, column,
+                text);
         r->failed = true;
     } else if (!isfinite(value) && !r->options->allow_nonfinite) {
         column_label(r, field, c, column, sizeof column);
-        nb_fail(NB_ENUMERIC, "%s:%lld: %s: '%.64s' is not a finite number", r->source, (long long)r->line, column,
-                text);
+        nb_fail(NB_ENUMERIC, "%s:%lld: %s: '%.64s' is not a finite number", r->source, (long long)r->record_line,
+                column, text);
         r->failed = true;
     } else {
         r->row[c] = value;
@@ -384,16 +390,17 @@ static void end_data_row(csv_reader *r, int n_fields, int64_t line)
 /* Convert held records from index `first` on, as if they were being parsed now. */
 static bool convert_records(csv_reader *r, int first)
 {
-    int64_t line = r->line;
+    int64_t line = r->line, record_line = r->record_line;
     for (int i = first; i < r->n_held && !r->failed; i++) {
         text_record *record = &r->held[i];
-        r->line = record->line;
+        r->line = r->record_line = record->line;
         for (int j = 0; j < record->n_fields && !r->failed; j++)
             convert_field(r, j, record->fields[j], strlen(record->fields[j]));
         if (!r->failed)
             end_data_row(r, record->n_fields, record->line);
     }
     r->line = line;
+    r->record_line = record_line;
     return !r->failed;
 }
 
@@ -428,6 +435,12 @@ static void on_field(void *text, size_t len, void *data)
         if (r->whitespace) /* an empty unquoted field: just more blanks between fields */
             return;
         text = "";
+    }
+    if (memchr(text, '\0', len)) {
+        nb_fail(NB_EPARSE, "%s:%lld: field %d holds a NUL byte: binary data, not text", r->source,
+                (long long)r->record_line, r->n_fields + 1);
+        r->failed = true;
+        return;
     }
     int field = r->n_fields++;
     if (r->streaming)
@@ -466,8 +479,23 @@ static void parse_failed(csv_reader *r, size_t done)
     r->failed = true;
 }
 
+/* The end of the line that starts at pos (just past its '\n', '\r\n' or lone '\r'), and
+ * whether it ends there; else size. */
+static size_t line_end(const char *block, size_t pos, size_t size, bool *ended)
+{
+    for (size_t i = pos; i < size; i++) {
+        if (block[i] == '\n' || (block[i] == '\r' && (i + 1 == size || block[i + 1] != '\n'))) {
+            *ended = true;
+            return i + 1;
+        }
+    }
+    *ended = false;
+    return size;
+}
+
 /* Feed one block, line by line; lines that begin with the comment character outside
- * a record are skipped whole. */
+ * a record are skipped whole. Lines end with '\n', '\r\n' or a lone '\r' (old Mac
+ * files), so that every row is numbered. */
 static void feed_block(csv_reader *r, char *block, size_t size, bool *skipping)
 {
     size_t pos = 0;
@@ -477,8 +505,17 @@ static void feed_block(csv_reader *r, char *block, size_t size, bool *skipping)
         if (r->line_offset == 0 && between_records &&
             (r->line <= r->options->skip_lines || (r->options->comment && block[pos] == r->options->comment)))
             *skipping = true;
-        const char *nl = memchr(block + pos, '\n', size - pos);
-        size_t end = nl ? (size_t)(nl - block) + 1 : size;
+        if (r->after_cr && block[pos] == '\n' && r->line_offset == 0) {
+            /* the second half of a "\r\n" cut between two blocks: no new line */
+            r->after_cr = false;
+            if (!*skipping && csv_parse(&r->parser, block + pos, 1, on_field, on_row, r) != 1 && !r->failed)
+                parse_failed(r, 0);
+            pos++;
+            continue;
+        }
+        bool nl;
+        size_t end = line_end(block, pos, size, &nl);
+        r->after_cr = nl && block[end - 1] == '\r';
         if (r->whitespace) /* libcsv has one delimiter: make tabs spaces */
             for (size_t i = pos; i < end; i++)
                 if (block[i] == '\t')

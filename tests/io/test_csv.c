@@ -453,8 +453,40 @@ static void test_binary_file(void **state)
     fwrite("3,4\0z\n", 1, 6, f);
     fclose(f);
     assert_null(nb_table_read(path, NULL));
-    assert_non_null(strstr(nb_errmsg(), "binary.csv:3: column 2 ('y')"));
-    assert_non_null(strstr(nb_errmsg(), "is not a number"));
+    assert_non_null(strstr(nb_errmsg(), "binary.csv:3: field 2 holds a NUL byte"));
+
+    /* in the first data row too, which is read before the header is decided */
+    path = write_file("binary1.csv", "x,y\n");
+    f = fopen(path, "ab");
+    assert_non_null(f);
+    fwrite("1,2\0junk\n3,4\n", 1, 14, f);
+    fclose(f);
+    assert_null(nb_table_read(path, NULL));
+    assert_non_null(strstr(nb_errmsg(), "binary1.csv:2: field 2 holds a NUL byte"));
+}
+
+/* Hexadecimal is not a number a data file means; old Mac files end lines with a lone
+ * CR, and every row still gets its own line; a cell spread over lines by its quotes is
+ * reported at the line where its row begins. */
+static void test_hex_cr_and_multiline(void **state)
+{
+    (void)state;
+    expect_failure("x,y\n1,0x10\n", NULL, NB_EPARSE, "data.csv:2: column 2 ('y'): '0x10' is not a number", NULL);
+    expect_failure("x,y\n1,-0X1p3\n", NULL, NB_EPARSE, "'-0X1p3' is not a number", NULL);
+
+    expect_failure("x,y\r1,2\r3,4\r5,z\r", NULL, NB_EPARSE, "data.csv:4: column 2 ('y'): 'z' is not a number",
+                   NULL);
+    nb_table *t = read_text("x,y\r1,2\r3,4\r", NULL);
+    assert_non_null(t);
+    assert_int_equal(t->n_rows, 2);
+    assert_int_equal(t->lines[1], 3);
+    nb_table_free(t);
+    t = read_text("x,y\r\n1,2\r\n3,4\r\n", NULL); /* CRLF: one line each */
+    assert_non_null(t);
+    assert_int_equal(t->lines[1], 3);
+    nb_table_free(t);
+
+    expect_failure("x,y,z\n1,2,3\n4,\"5\n6\",q\n", NULL, NB_EPARSE, "data.csv:3: column 2 ('y')", NULL);
 }
 
 /* ---- every allocation failing in turn: a clean failure, nothing leaked -------------- */
@@ -513,6 +545,7 @@ int main(void)
         cmocka_unit_test(test_long_file),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_binary_file),
+        cmocka_unit_test(test_hex_cr_and_multiline),
         cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, nb_test_make_dir, nb_test_remove_dir);
