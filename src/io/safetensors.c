@@ -20,6 +20,51 @@
 /* Offsets and sizes beyond 2^53 do not survive a JSON number as a double. */
 #define MAX_JSON_INTEGER 9007199254740992.0
 
+/* The length of the UTF-8 sequence at s (at most n bytes), or 0 when it is not one:
+ * overlong forms, surrogates and code points past U+10FFFF are refused (RFC 3629). */
+static size_t utf8_sequence(const unsigned char *s, size_t n)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t len = s[0] >= 0xC2 && s[0] <= 0xDF   ? 2
+                 : s[0] >= 0xE0 && s[0] <= 0xEF ? 3
+                 : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4
+                                                : 0;
+    if (len == 0 || len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] > 0x9F) || (s[0] == 0xF0 && s[1] < 0x90) ||
+        (s[0] == 0xF4 && s[1] > 0x8F))
+        return 0;
+    return len;
+}
+
+/* -1 when text[0..n) is UTF-8, else the offset of the first byte that is not. */
+static int64_t utf8_error_at(const char *text, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    for (size_t i = 0; i < n;) {
+        size_t len = utf8_sequence(s + i, n - i);
+        if (len == 0)
+            return (int64_t)i;
+        i += len;
+    }
+    return -1;
+}
+
+/* A name or metadata text the writer is given: UTF-8, as JSON (and Python's reader)
+ * requires. */
+static nb_status check_text(const char *text, const char *what, int index)
+{
+    int64_t at = utf8_error_at(text, strlen(text));
+    if (at < 0)
+        return NB_OK;
+    return nb_fail(NB_EARG, "%s %d is not UTF-8 text (byte 0x%02X at offset %lld): convert it to UTF-8 first",
+                   what, index, (unsigned char)text[at], (long long)at);
+}
+
 static const char *st_dtype_name(nb_dtype dtype) { return dtype == NB_F64 ? "F64" : "F32"; }
 
 /* Files are little-endian; so is every machine nabla is built on today, but say so. */
@@ -56,6 +101,8 @@ static nb_status check_entries(const nb_safetensors_entry *tensors, int n_tensor
         for (int j = 0; j < i; j++)
             if (strcmp(tensors[j].name, e->name) == 0)
                 return nb_fail(NB_EARG, "two tensors are named '%s'", e->name);
+        if (check_text(e->name, "the name of tensor", i) != NB_OK)
+            return NB_EARG;
     }
     for (int i = 0; i < n_meta; i++) {
         if (!meta[i].key || !meta[i].value)
@@ -63,6 +110,9 @@ static nb_status check_entries(const nb_safetensors_entry *tensors, int n_tensor
         for (int j = 0; j < i; j++)
             if (strcmp(meta[j].key, meta[i].key) == 0)
                 return nb_fail(NB_EARG, "two metadata entries have the key '%s'", meta[i].key);
+        if (check_text(meta[i].key, "the key of metadata pair", i) != NB_OK ||
+            check_text(meta[i].value, "the value of metadata pair", i) != NB_OK)
+            return NB_EARG;
     }
     return NB_OK;
 }
@@ -271,6 +321,17 @@ static nb_status read_metadata(nb_safetensors *file, const cJSON *metadata)
     return NB_OK;
 }
 
+/* Every key of an object once: cJSON keeps both of a repeated key, and a lookup would see
+ * only the first. */
+static nb_status check_unique_keys(const cJSON *object, const char *name)
+{
+    for (const cJSON *a = object->child; a; a = a->next)
+        for (const cJSON *b = a->next; b; b = b->next)
+            if (strcmp(a->string, b->string) == 0)
+                return nb_fail(NB_EFORMAT, "the entry of '%s' has the key '%s' twice", name, a->string);
+    return NB_OK;
+}
+
 /* One tensor's header entry: dtype, shape and offsets, consistent with each other and
  * with the data's size. The tensor is allocated, not yet filled. */
 static nb_status read_entry(st_tensor *out, const cJSON *entry, int64_t data_size)
@@ -278,6 +339,8 @@ static nb_status read_entry(st_tensor *out, const cJSON *entry, int64_t data_siz
     const char *name = entry->string;
     if (!cJSON_IsObject(entry))
         return nb_fail(NB_EFORMAT, "the entry of tensor '%s' is not an object", name);
+    if (check_unique_keys(entry, name) != NB_OK)
+        return NB_EFORMAT;
     const cJSON *dtype = cJSON_GetObjectItemCaseSensitive(entry, "dtype");
     const cJSON *shape = cJSON_GetObjectItemCaseSensitive(entry, "shape");
     const cJSON *offsets = cJSON_GetObjectItemCaseSensitive(entry, "data_offsets");
@@ -374,9 +437,29 @@ static nb_status check_layout(nb_safetensors *file, int64_t data_size)
     return NB_OK;
 }
 
+/* Text a reader must refuse before JSON sees it: bytes that are not UTF-8, and the escape
+ * \u0000, which cJSON would decode into a NUL that cuts a name short. */
+static nb_status check_header_text(const char *text, size_t len)
+{
+    int64_t at = utf8_error_at(text, len);
+    if (at >= 0)
+        return nb_fail(NB_EFORMAT, "the header is not UTF-8 text (byte 0x%02X at byte %lld)",
+                       (unsigned char)text[at], (long long)at + 8);
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (text[i] != '\\')
+            continue;
+        if (text[i + 1] == 'u' && i + 5 < len && strncmp(text + i + 2, "0000", 4) == 0)
+            return nb_fail(NB_EFORMAT, "the header holds a NUL character (\\u0000 at byte %lld)", (long long)i + 8);
+        i++; /* the escaped character, whatever it is */
+    }
+    return NB_OK;
+}
+
 /* The JSON header: metadata, then each tensor's entry and the layout. */
 static nb_status read_header(nb_safetensors *file, char *text, size_t len, int64_t data_size)
 {
+    if (check_header_text(text, len) != NB_OK)
+        return nb_errcode();
     size_t start = 0;
     while (start < len && (text[start] == ' ' || text[start] == '\t' || text[start] == '\n' || text[start] == '\r'))
         start++;

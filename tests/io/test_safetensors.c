@@ -460,6 +460,43 @@ static void test_corrupt_files(void **state)
 /* ---- every allocation failing in turn ---------------------------------------------- */
 static nb_alloc_counter counter;
 
+/* Text is UTF-8 both ways: the writer refuses names and metadata that are not (Latin-1
+ * class names, say), the reader refuses such a header, a \u0000 that would cut a name
+ * short, and a key given twice in one entry (a lookup would see only the first). */
+static void test_text_is_utf8(void **state)
+{
+    (void)state;
+    static const unsigned char zeros[8] = {0};
+    nb_tensor *t = nb_tensor_zeros(NB_F32, 1, (int64_t[]){2});
+    const char *path = nb_test_path("text.safetensors");
+    nb_safetensors_entry ok = {"temp\xc3\xa9rature", t}, latin1 = {"temp\xe9rature", t};
+    nb_safetensors_meta_entry names = {"class_names", "[\"caf\xe9\"]"};
+    assert_int_equal(nb_safetensors_save(path, &ok, 1, NULL, 0), NB_OK);
+    nb_safetensors *file = nb_safetensors_load(path);
+    assert_non_null(file);
+    assert_non_null(nb_safetensors_get(file, "temp\xc3\xa9rature"));
+    nb_safetensors_free(file);
+    assert_int_equal(nb_safetensors_save(path, &latin1, 1, NULL, 0), NB_EARG);
+    assert_non_null(strstr(nb_errmsg(), "the name of tensor 0 is not UTF-8 text (byte 0xE9 at offset 4)"));
+    assert_int_equal(nb_safetensors_save(path, &ok, 1, &names, 1), NB_EARG);
+    assert_non_null(strstr(nb_errmsg(), "the value of metadata pair 0 is not UTF-8"));
+    nb_tensor_free(t);
+
+    expect_refused(craft("{\"caf\xe9\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", zeros, 8),
+                   NB_EFORMAT, "the header is not UTF-8 text (byte 0xE9 at byte 13)");
+    expect_refused(craft("{\"\xed\xa0\x80\":{}}", zeros, 0), NB_EFORMAT, "not UTF-8"); /* a surrogate */
+    expect_refused(craft("{\"a\\u0000b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", zeros, 8),
+                   NB_EFORMAT, "the header holds a NUL character");
+    expect_refused(craft("{\"a\":{\"dtype\":\"F32\",\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[0,8]}}",
+                         zeros, 8),
+                   NB_EFORMAT, "the entry of 'a' has the key 'dtype' twice");
+    nb_safetensors *escaped = nb_safetensors_load(
+        craft("{\"a\\\\u0000\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", zeros, 8));
+    assert_non_null(escaped); /* an escaped backslash before u0000 is text, not a NUL */
+    assert_string_equal(nb_safetensors_name(escaped, 0), "a\\u0000");
+    nb_safetensors_free(escaped);
+}
+
 static void test_allocation_failures(void **state)
 {
     (void)state;
@@ -513,6 +550,7 @@ int main(void)
         cmocka_unit_test(test_graph_mismatch),
         cmocka_unit_test(test_atomic_save),
         cmocka_unit_test(test_corrupt_files),
+        cmocka_unit_test(test_text_is_utf8),
         cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, nb_test_make_dir, nb_test_remove_dir);
