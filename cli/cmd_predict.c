@@ -125,19 +125,14 @@ static nb_dataset *inputs_only(const predict_args *a, const model_desc *desc, co
 {
     int64_t n = a->limit > 0 && a->limit < table->n_rows ? a->limit : table->n_rows, n_in = desc->spec.sizes[0];
     int *columns = calloc((size_t)n_in, sizeof *columns);
-    char *names = desc->features && table->has_header ? strdup(desc->features) : NULL;
-    if (!columns || (desc->features && table->has_header && !names)) {
-        free(columns);
-        free(names);
+    if (!columns) {
         nb_fail(NB_ENOMEM, "out of memory");
         return NULL;
     }
-    char *save = NULL, *name = names ? strtok_r(names, ",", &save) : NULL;
-    bool ok = true;
+    bool by_name = desc->features && table->has_header, ok = true;
     for (int64_t j = 0; j < n_in && ok; j++) {
-        columns[j] = name ? nb_table_column(table, name) : (int)j;
+        columns[j] = by_name ? nb_table_column(table, desc->features[j]) : (int)j;
         ok = columns[j] >= 0 && columns[j] < table->n_columns;
-        name = name ? strtok_r(NULL, ",", &save) : NULL;
     }
     if (!ok && nb_errcode() == NB_OK)
         nb_fail(NB_ESHAPE, "%s: the model takes %lld input columns, the file has %d", a->data, (long long)n_in,
@@ -147,7 +142,6 @@ static nb_dataset *inputs_only(const predict_args *a, const model_desc *desc, co
         for (int64_t j = 0; j < n_in; j++)
             nb_tensor_set(data->inputs, i * n_in + j, table->columns[columns[j]][i]);
     free(columns);
-    free(names);
     return data;
 }
 
@@ -191,8 +185,9 @@ static nb_dataset *csv_data(const predict_args *a, const model_desc *desc, bool 
     }
     nb_clear_error();
     *has_targets = column >= 0;
-    nb_dataset *data = *has_targets ? dataset_from_table(table, desc->features, table->names[column],
-                                                         desc->n_classes > 0, desc->dtype, a->limit)
+    nb_dataset *data = *has_targets ? dataset_from_table(table, desc->features, desc->n_features,
+                                                         table->names[column], desc->n_classes > 0, desc->dtype,
+                                                         a->limit)
                                     : inputs_only(a, desc, table);
     nb_table_free(table);
     return data;

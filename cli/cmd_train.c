@@ -367,14 +367,40 @@ static int load_csv_test(train_job *job, bool labels, bool names)
     bool bce_misfit = ok && a->loss_given && a->loss_kind == NB_LOSS_BCE &&
                       !table_column_within(table, column, 0, 1, false, "from 0 to 1, as --loss bce needs");
     if (ok && !bce_misfit)
-        job->test = dataset_from_table(table, desc->features, desc->target, labels, a->dtype_kind,
-                                       (int64_t)a->test_limit);
+        job->test = dataset_from_table(table, desc->features, desc->n_features, desc->target, labels,
+                                       a->dtype_kind, (int64_t)a->test_limit);
     nb_table_free(table);
     if (!job->test) {
         cli_error("train", NULL);
         return bce_misfit ? 2 : 1;
     }
     return 0;
+}
+
+/* The training data from the table's columns: the target against --features (every
+ * other column by default); the model keeps their names. */
+static int load_csv_columns(train_job *job, const nb_table *table, int column, bool labels)
+{
+    train_args *a = &job->args;
+    model_desc *desc = &job->desc;
+    int n_features = 0;
+    char **features = a->features ? split_names(a->features, &n_features) : NULL;
+    if (a->features && !features) {
+        cli_error("train", "--features: %s", nb_errmsg());
+        return 2;
+    }
+    job->train = dataset_from_table(table, features, n_features, table->names[column], labels, a->dtype_kind,
+                                    (int64_t)a->limit);
+    free_names(features, n_features);
+    if (!job->train) {
+        cli_error("train", NULL);
+        return 1;
+    }
+    desc->n_features = (int)nb_dataset_n_features(job->train);
+    desc->features = copy_names(job->train->feature_names, desc->n_features);
+    desc->target = strdup(table->names[column]);
+    desc->data = strdup("csv");
+    return desc->features && desc->target && desc->data ? 0 : out_of_memory();
 }
 
 /* A CSV file's training (and held-out) data; the target column holds names when it is
@@ -398,20 +424,8 @@ static int load_csv(train_job *job, bool *labels)
         cli_error("train", NULL);
         status = 2;
     }
-    if (status == 0) {
-        job->train = dataset_from_table(table, a->features, table->names[column], *labels, a->dtype_kind,
-                                        (int64_t)a->limit);
-        if (!job->train)
-            cli_error("train", NULL), status = 1;
-    }
-    if (status == 0) {
-        bool no_memory;
-        desc->features = join_feature_names(job->train, nb_dataset_n_features(job->train), &no_memory);
-        desc->target = strdup(table->names[column]);
-        desc->data = strdup("csv");
-        if (no_memory || !desc->target || !desc->data)
-            status = out_of_memory();
-    }
+    if (status == 0)
+        status = load_csv_columns(job, table, column, *labels);
     nb_table_free(table);
     if (status == 0 && names && !(desc->class_names = calloc((size_t)job->train->n_classes, sizeof(char *))))
         status = out_of_memory();

@@ -75,10 +75,11 @@ bool table_column_within(const nb_table *table, int column, double low, double h
     return true;
 }
 
-nb_dataset *dataset_from_table(const nb_table *table, const char *features, const char *target, bool labels,
-                               nb_dtype dtype, int64_t limit)
+nb_dataset *dataset_from_table(const nb_table *table, char *const *features, int n_features, const char *target,
+                               bool labels, nb_dtype dtype, int64_t limit)
 {
-    nb_dataset *data = nb_dataset_from_table(table, features, target, labels, dtype);
+    nb_dataset *data = nb_dataset_from_table(table, (const char *const *)features, n_features,
+                                             (const char *const[]){target}, 1, labels, dtype);
     if (data && limit > 0 && limit < data->n) {
         nb_dataset *head = nb_dataset_slice(data, 0, limit);
         nb_dataset_free(data);
@@ -87,22 +88,49 @@ nb_dataset *dataset_from_table(const nb_table *table, const char *features, cons
     return data;
 }
 
-char *join_feature_names(const nb_dataset *data, int64_t n_features, bool *out_of_memory)
+void free_names(char **names, int n)
 {
-    *out_of_memory = false;
-    if (!data->feature_names)
+    for (int i = 0; names && i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+char **copy_names(char *const *names, int n)
+{
+    if (!names || n < 1)
         return NULL;
-    size_t length = 1;
-    for (int64_t j = 0; j < n_features; j++)
-        length += strlen(data->feature_names[j]) + 1;
-    char *joined = malloc(length), *at = joined;
-    if (!joined) {
-        nb_fail(NB_ENOMEM, "out of memory for the names of %lld features", (long long)n_features);
-        *out_of_memory = true;
-        return NULL;
+    char **copy = calloc((size_t)n, sizeof *copy);
+    for (int i = 0; copy && i < n; i++)
+        if (!(copy[i] = strdup(names[i]))) {
+            free_names(copy, n);
+            copy = NULL;
+        }
+    if (!copy)
+        nb_fail(NB_ENOMEM, "out of memory for %d column names", n);
+    return copy;
+}
+
+char **split_names(const char *list, int *n)
+{
+    *n = 1;
+    for (const char *p = list; *p; p++)
+        *n += *p == ',';
+    char **names = calloc((size_t)*n, sizeof *names);
+    const char *item = list;
+    for (int i = 0; names && i < *n; i++) {
+        size_t length = strcspn(item, ",");
+        if (length == 0) {
+            free_names(names, *n);
+            nb_fail(NB_EARG, "an empty column name in the list '%s'", list);
+            return NULL;
+        }
+        if (!(names[i] = strndup(item, length))) {
+            free_names(names, *n);
+            names = NULL;
+        }
+        item += length + 1;
     }
-    for (int64_t j = 0; j < n_features; j++)
-        at += sprintf(at, j ? ",%s" : "%s", data->feature_names[j]);
-    *at = '\0';
-    return joined;
+    if (!names)
+        nb_fail(NB_ENOMEM, "out of memory for the column list '%.80s'", list);
+    return names;
 }

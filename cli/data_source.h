@@ -38,13 +38,17 @@ bool table_numbers_are_labels(const nb_table *table, int column);
 bool table_column_within(const nb_table *table, int column, double low, double high, bool whole,
                          const char *expected);
 
-/* A dataset from a table: `target` (a column as nb_table_column finds it) against
- * `features` (comma-separated, NULL: every other column), as labels or as values. */
-nb_dataset *dataset_from_table(const nb_table *table, const char *features, const char *target, bool labels,
-                               nb_dtype dtype, int64_t limit);
+/* A dataset from a table: `target` (a column as nb_table_column finds it) against the
+ * n_features `features` (NULL: every other column), as labels or as values. */
+nb_dataset *dataset_from_table(const nb_table *table, char *const *features, int n_features, const char *target,
+                               bool labels, nb_dtype dtype, int64_t limit);
 
-/* "a,b,c" from the dataset's feature names (NULL when it has none, or with a message
- * when out of memory); free() it. */
-char *join_feature_names(const nb_dataset *data, int64_t n_features, bool *out_of_memory);
+/* The names of a comma-separated list typed on the command line ("a,b,c"; a column
+ * whose name holds a comma is written by number, "$3"), in *n; NULL with a message
+ * for an empty item or when out of memory. free_names() them. */
+char **split_names(const char *list, int *n);
+/* Copies of n names (NULL for none); NULL with a message when out of memory. */
+char **copy_names(char *const *names, int n);
+void free_names(char **names, int n);
 
 #endif

@@ -1,6 +1,7 @@
 /* Model files of `nabla train` / `nabla predict`: safetensors with the parameters and,
  * in the metadata, what rebuilds the network. */
 #include "model_file.h"
+#include "data_source.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -77,6 +78,18 @@ static nb_status check_scales(const model_desc *desc)
     return NB_OK;
 }
 
+/* A JSON list of n strings (names are data: a list, never text joined by commas);
+ * NULL when out of memory. free() it. */
+static char *json_list(char *const *names, int n)
+{
+    cJSON *list = cJSON_CreateArray();
+    for (int i = 0; list && names && i < n; i++)
+        cJSON_AddItemToArray(list, cJSON_CreateString(names[i]));
+    char *text = list ? cJSON_PrintUnformatted(list) : NULL;
+    cJSON_Delete(list);
+    return text;
+}
+
 nb_status model_save(const char *path, const model_desc *desc, const nb_model *model)
 {
     if (model_check_finite(model->graph) != NB_OK || check_scales(desc) != NB_OK) {
@@ -86,13 +99,13 @@ nb_status model_save(const char *path, const model_desc *desc, const nb_model *m
     char spec[256], n_classes[32];
     nb_mlp_format(&desc->spec, spec, sizeof spec);
     snprintf(n_classes, sizeof n_classes, "%d", desc->n_classes);
-    cJSON *names = cJSON_CreateArray();
-    for (int i = 0; names && desc->class_names && i < desc->n_classes; i++)
-        cJSON_AddItemToArray(names, cJSON_CreateString(desc->class_names[i]));
-    char *class_names = names ? cJSON_PrintUnformatted(names) : NULL;
-    cJSON_Delete(names);
-    if (!class_names)
-        return nb_fail(NB_ENOMEM, "%s: out of memory for the class names", path);
+    char *class_names = json_list(desc->class_names, desc->n_classes);
+    char *features = json_list(desc->features, desc->n_features);
+    if (!class_names || !features) {
+        free(class_names);
+        free(features);
+        return nb_fail(NB_ENOMEM, "%s: out of memory for the class and column names", path);
+    }
     nb_safetensors_meta_entry meta[] = {
         {"format", "nabla-mlp-1"},
         {"model", spec},
@@ -101,7 +114,7 @@ nb_status model_save(const char *path, const model_desc *desc, const nb_model *m
         {"n_classes", n_classes},
         {"class_names", class_names},
         {"data", desc->data ? desc->data : "csv"},
-        {"features", desc->features ? desc->features : ""},
+        {"features", features},
         {"target", desc->target ? desc->target : ""},
         {"standardized", desc->standardized ? "yes" : "no"},
         {"targets_standardized", desc->targets_standardized ? "yes" : "no"},
@@ -136,6 +149,7 @@ nb_status model_save(const char *path, const model_desc *desc, const nb_model *m
     for (int i = 0; i < 4; i++)
         nb_tensor_free(scales[i]);
     free(class_names);
+    free(features);
     return status;
 }
 
@@ -239,13 +253,41 @@ static nb_status read_class_names(const nb_safetensors *file, const char *path, 
     return status;
 }
 
+/* features: a JSON list of column names, or (files of nabla 0.1) names joined by
+ * commas; empty for Fashion-MNIST. */
+static nb_status read_features(const nb_safetensors *file, const char *path, model_desc *desc)
+{
+    const char *value = field(file, path, "features");
+    if (!value)
+        return nb_errcode();
+    if (!*value)
+        return NB_OK;
+    if (*value != '[') {
+        desc->features = split_names(value, &desc->n_features);
+        return desc->features ? NB_OK : bad_field(path, "features", value, "a JSON list of column names");
+    }
+    cJSON *list = cJSON_Parse(value);
+    int n = cJSON_IsArray(list) ? cJSON_GetArraySize(list) : -1;
+    bool ok = n >= 0;
+    for (int i = 0; ok && i < n; i++)
+        ok = cJSON_IsString(cJSON_GetArrayItem(list, i)) && *cJSON_GetStringValue(cJSON_GetArrayItem(list, i));
+    nb_status status = ok ? NB_OK : bad_field(path, "features", value, "a JSON list of column names");
+    if (ok && n > 0 && !(desc->features = calloc((size_t)n, sizeof *desc->features)))
+        status = nb_fail(NB_ENOMEM, "%s: out of memory for the column names", path);
+    for (int i = 0; desc->features && i < n && status == NB_OK; i++, desc->n_features = i)
+        if (!(desc->features[i] = strdup(cJSON_GetStringValue(cJSON_GetArrayItem(list, i)))))
+            status = nb_fail(NB_ENOMEM, "%s: out of memory for the column names", path);
+    cJSON_Delete(list);
+    return status;
+}
+
 /* data, features and target: Fashion-MNIST has no columns; a CSV model names its n_in
  * input columns and its target column. */
 static nb_status read_columns(const nb_safetensors *file, const char *path, model_desc *desc)
 {
     nb_status status = read_text(file, path, "data", &desc->data);
     if (status == NB_OK)
-        status = read_text(file, path, "features", &desc->features);
+        status = read_features(file, path, desc);
     if (status == NB_OK)
         status = read_text(file, path, "target", &desc->target);
     if (status != NB_OK)
@@ -257,23 +299,18 @@ static nb_status read_columns(const nb_safetensors *file, const char *path, mode
     if (csv != (desc->target != NULL))
         return nb_fail(NB_EFORMAT, "%s: metadata field 'target' is %s, but the data are %s", path,
                        desc->target ? "given" : "empty", data);
-    int64_t n_in = desc->spec.sizes[0], n_names = 0;
-    for (const char *name = desc->features; name; n_names++) {
-        const char *comma = strchr(name, ',');
-        if ((comma ? (size_t)(comma - name) : strlen(name)) == 0)
-            return bad_field(path, "features", desc->features, "comma-separated column names");
-        name = comma ? comma + 1 : NULL;
-    }
-    if (csv ? n_names != n_in : n_names != 0) {
+    int64_t n_in = desc->spec.sizes[0];
+    if (csv ? desc->n_features != n_in : desc->n_features != 0) {
         char expected[96];
         if (csv)
             snprintf(expected, sizeof expected, "the names of the network's %lld input columns", (long long)n_in);
         else
             snprintf(expected, sizeof expected, "nothing for %s data", data);
-        return bad_field(path, "features", desc->features ? desc->features : "", expected);
+        return bad_field(path, "features", nb_safetensors_meta(file, "features"), expected);
     }
     return NB_OK;
 }
+
 /* PREFIX.mean and PREFIX.std, n values each, finite (the deviations positive). */
 static nb_status read_scale(const nb_safetensors *file, const char *path, const char *prefix, int64_t n,
                             double **mean_out, double **std_out)
@@ -367,6 +404,8 @@ void model_desc_clear(model_desc *desc)
     for (int i = 0; desc->class_names && i < desc->n_classes; i++)
         free(desc->class_names[i]);
     free(desc->class_names);
+    for (int i = 0; desc->features && i < desc->n_features; i++)
+        free(desc->features[i]);
     free(desc->features);
     free(desc->target);
     free(desc->data);

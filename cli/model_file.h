@@ -14,7 +14,8 @@ typedef struct model_desc {
     nb_dtype dtype;
     int n_classes;       /* > 0: classification with labels */
     char **class_names;  /* n_classes or NULL */
-    char *features;      /* comma-separated input columns (CSV data), or NULL */
+    char **features;     /* the n_features input columns (CSV data), or NULL */
+    int n_features;
     char *target;        /* the target column (CSV data), or NULL */
     char *data;          /* "fashion-mnist" or "csv" */
     bool standardized;   /* inputs scaled by mean/std before the network */

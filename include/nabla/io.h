@@ -113,13 +113,14 @@ void nb_table_free(nb_table *table);
  * lists the table's columns) or when two columns have that name (select it by number). */
 int nb_table_column(const nb_table *table, const char *name_or_number);
 
-/* A dataset from columns of a table. `targets` and `features` are comma-separated
- * columns as nb_table_column finds them ("y", "3", "x1,x2"); features NULL takes every
- * column that is not a target. With `labels`, the one target column holds class labels:
- * whole numbers >= 0 (n_classes = the largest + 1) or the table's class names; anything
- * else fails with the file's line. */
-nb_dataset *nb_dataset_from_table(const nb_table *table, const char *features, const char *targets, bool labels,
-                                  nb_dtype dtype);
+/* A dataset from columns of a table. `targets` and `features` are lists of n columns,
+ * each as nb_table_column finds it ("y", "3", "$3"; a name is taken whole, commas and
+ * all); features NULL takes every column that is not a target. Feature (and target)
+ * names must be distinct: a model finds its columns by name. With `labels`, the one
+ * target column holds class labels: whole numbers >= 0 (n_classes = the largest + 1) or
+ * the table's class names; anything else fails with the file's line. */
+nb_dataset *nb_dataset_from_table(const nb_table *table, const char *const *features, int n_features,
+                                  const char *const *targets, int n_targets, bool labels, nb_dtype dtype);
 
 /* ====================================================================================== */
 /* nabla IDX: the MNIST file format (a magic number, big-endian dimensions, unsigned

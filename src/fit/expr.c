@@ -343,12 +343,25 @@ static int op_node(parser *p, ex_kind kind, const ex_function *function, int a, 
                                  .data = data, .height = height});
 }
 
-static int column_by_name(const parser *p, const char *name, int length)
+static bool names_column(const parser *p, int k, const char *name, int length)
+{
+    const char *column = p->columns[k];
+    return column && (int)strlen(column) == length && memcmp(column, name, (size_t)length) == 0;
+}
+
+/* The column of a name; -1 when none has it, -2 (with a message) when two have it. */
+static int column_by_name(parser *p, const char *name, int length, int at)
 {
     for (int k = 0; k < p->n_columns; k++) {
-        const char *column = p->columns[k];
-        if (column && (int)strlen(column) == length && memcmp(column, name, (size_t)length) == 0)
-            return k;
+        if (!names_column(p, k, name, length))
+            continue;
+        for (int other = k + 1; other < p->n_columns; other++)
+            if (names_column(p, other, name, length)) {
+                parse_fail(p, at, "columns %d and %d are both named '%.*s': write $%d or $%d", k + 1, other + 1,
+                           length, name, k + 1, other + 1);
+                return -2;
+            }
+        return k;
     }
     return -1;
 }
@@ -497,7 +510,9 @@ static int parse_name(parser *p)
         return -1;
     if (p->tok.kind == T_OPEN)
         return parse_call(p, start, length);
-    int column = column_by_name(p, name, length);
+    int column = column_by_name(p, name, length, start);
+    if (column == -2)
+        return -1;
     if (column >= 0)
         return add_node(p, (ex_node){.kind = EX_COLUMN, .a = -1, .b = -1, .index = column, .pos = start,
                                      .data = true});

@@ -6,42 +6,40 @@
 #include <math.h>
 #include <string.h>
 
-/* Resolve a comma-separated list of column names/indices; *columns is allocated. */
-static int resolve_columns(const nb_table *table, const char *list, int **columns)
+/* The columns of n names or numbers ("x", "3", "$3"), each as nb_table_column finds it
+ * (a name is data: never split); *columns is allocated. -1 on failure. */
+static int resolve_columns(const nb_table *table, const char *const *names, int n, int **columns)
 {
     *columns = NULL;
-    size_t len = strlen(list), n_items = 1;
-    for (const char *p = list; *p; p++)
-        n_items += *p == ',';
-    char *copy = nb_alloc(len + 1);
-    int *found = nb_alloc(sizeof(int) * n_items);
-    if (!copy || !found) {
-        nb_free(copy);
-        nb_free(found);
-        nb_fail(NB_ENOMEM, "out of memory reading a column list");
-        return -1;
-    }
-    memcpy(copy, list, len + 1);
-    int n = 0;
-    for (char *item = copy, *next; item; item = next) {
-        next = strchr(item, ',');
-        if (next)
-            *next++ = '\0';
-        int column = *item ? nb_table_column(table, item) : -1;
-        if (!*item)
-            nb_fail(NB_EARG, "%s: empty column name in the list '%s'", table->source, list);
-        if (column < 0) {
-            n = -1;
-            break;
+    if (n < 1 || !names)
+        return nb_fail(NB_EARG, "%s: an empty list of columns", table->source), -1;
+    int *found = nb_alloc(sizeof(int) * (size_t)n);
+    if (!found)
+        return nb_fail(NB_ENOMEM, "out of memory reading a column list"), -1;
+    for (int k = 0; k < n; k++) {
+        found[k] = names[k] ? nb_table_column(table, names[k]) : -1;
+        if (!names[k])
+            nb_fail(NB_EARG, "%s: column name %d of the list is NULL", table->source, k + 1);
+        if (found[k] < 0) {
+            nb_free(found);
+            return -1;
         }
-        found[n++] = column;
     }
-    nb_free(copy);
-    if (n < 0)
-        nb_free(found);
-    else
-        *columns = found;
+    *columns = found;
     return n;
+}
+
+/* A model finds its columns by name: two of one name would be one column to it. */
+static bool names_distinct(const nb_table *table, const int *columns, int n)
+{
+    for (int j = 0; j < n; j++)
+        for (int k = j + 1; k < n; k++)
+            if (columns[j] != columns[k] && strcmp(table->names[columns[j]], table->names[columns[k]]) == 0) {
+                nb_fail(NB_EARG, "%s: columns %d and %d are both named '%s'; rename one (a model finds its columns "
+                                 "by name)", table->source, columns[j] + 1, columns[k] + 1, table->names[columns[j]]);
+                return false;
+            }
+    return true;
 }
 
 /* Every column that is not a target; -1 on failure. */
@@ -150,21 +148,21 @@ static nb_dataset *dataset_from_columns(const nb_table *table, const int *featur
     return data;
 }
 
-nb_dataset *nb_dataset_from_table(const nb_table *table, const char *features, const char *targets, bool labels,
-                                  nb_dtype dtype)
+nb_dataset *nb_dataset_from_table(const nb_table *table, const char *const *features, int n_features,
+                                  const char *const *targets, int n_targets, bool labels, nb_dtype dtype)
 {
-    if (!table || !targets) {
-        nb_fail(NB_EARG, "nb_dataset_from_table: %s is NULL", table ? "the target list" : "the table");
+    if (!table) {
+        nb_fail(NB_EARG, "nb_dataset_from_table: the table is NULL");
         return NULL;
     }
     int *target_cols = NULL, *feature_cols = NULL;
-    int n_targets = resolve_columns(table, targets, &target_cols);
-    int n_features = -1;
+    n_targets = resolve_columns(table, targets, n_targets, &target_cols);
     if (n_targets > 0)
-        n_features = features ? resolve_columns(table, features, &feature_cols)
+        n_features = features ? resolve_columns(table, features, n_features, &feature_cols)
                               : other_columns(table, target_cols, n_targets, &feature_cols);
     nb_dataset *data = NULL;
-    if (n_targets > 0 && n_features > 0)
+    if (n_targets > 0 && n_features > 0 && names_distinct(table, feature_cols, n_features) &&
+        names_distinct(table, target_cols, n_targets))
         data = dataset_from_columns(table, feature_cols, n_features, target_cols, n_targets, labels, dtype);
     nb_free(target_cols);
     nb_free(feature_cols);

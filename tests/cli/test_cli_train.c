@@ -494,6 +494,37 @@ static void test_headerless_names(void **state)
     cJSON_Delete(report);
 }
 
+/* Names are data (issue: a column "x,y" was taken as the columns x and y): the target
+ * 'x,y' is the one column of that name, the model keeps its features as a list, and
+ * predict finds them again; two columns of one name are refused before training. */
+static void test_names_with_commas(void **state)
+{
+    (void)state;
+    char args[1024], err[4096];
+    cJSON *report;
+    write_text("commas.csv", "x,y,\"x,y\"\n1,2,3\n2,1,3\n3,3,6\n4,0,4\n1,1,2\n");
+    snprintf(args, sizeof args, "train --data %s/commas.csv --target 'x,y' --loss mse --epochs 2 --json --save "
+             "%s/commas.safetensors", dir, dir);
+    assert_int_equal(run(args, &report, err, sizeof err), 0);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(report, "target")->valuestring, "x,y");
+    cJSON_Delete(report);
+    char model[512];
+    path_in_dir("commas.safetensors", model, sizeof model);
+    nb_safetensors *file = nb_safetensors_load(model);
+    assert_non_null(file);
+    assert_string_equal(nb_safetensors_meta(file, "features"), "[\"x\",\"y\"]");
+    nb_safetensors_free(file);
+    snprintf(args, sizeof args, "predict --model %s/commas.safetensors --data %s/commas.csv --json", dir, dir);
+    assert_int_equal(run(args, &report, err, sizeof err), 0);
+    assert_int_equal((int)number(report, "rows"), 5);
+    cJSON_Delete(report);
+
+    write_text("twice.csv", "t,y,t\n1,2,3\n2,1,3\n");
+    snprintf(args, sizeof args, "train --data %s/twice.csv --target y --loss mse --epochs 1 --quiet", dir);
+    assert_int_equal(run(args, NULL, err, sizeof err), 1);
+    expect_in(err, "columns 1 and 3 are both named 't'; rename one");
+}
+
 /* A copy of a model file with one metadata field changed (value NULL: left out), and
  * with element 0 of the tensor `nan_tensor` (when not NULL) made NaN. */
 static void rewrite_model(const char *from, const char *to, const char *key, const char *value,
@@ -561,7 +592,9 @@ static void test_model_file_checked(void **state)
         {"class_names", "[\"cat\",\"dog\",\"cat\"]", "metadata field 'class_names' holds 'cat' twice"},
         {"class_names", "{", "metadata field 'class_names' is '{'"},
         {"features", "x1", "metadata field 'features' is 'x1'; expected the names of the network's 2 input columns"},
-        {"features", "x1,,x2", "metadata field 'features' is 'x1,,x2'; expected comma-separated column names"},
+        {"features", "x1,,x2", "metadata field 'features' is 'x1,,x2'; expected a JSON list of column names"},
+        {"features", "[\"x1\",\"\"]", "expected a JSON list of column names"},
+        {"features", "[\"x1\"]", "metadata field 'features' is '[\"x1\"]'; expected the names of the network's 2"},
         {"data", "mnist", "metadata field 'data' is 'mnist'; expected csv or fashion-mnist"},
         {"target", "", "metadata field 'target' is empty, but the data are csv"},
         {"standardized", "maybe", "metadata field 'standardized' is 'maybe'; expected yes or no"},
@@ -824,6 +857,7 @@ int main(void)
         cmocka_unit_test(test_target_kind),
         cmocka_unit_test(test_loss_fits_target),
         cmocka_unit_test(test_headerless_names),
+        cmocka_unit_test(test_names_with_commas),
         cmocka_unit_test(test_model_file_checked),
         cmocka_unit_test(test_nonfinite_never_saved),
         cmocka_unit_test(test_patience_reports_the_kept_epoch),

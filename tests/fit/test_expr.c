@@ -396,6 +396,20 @@ static char *chain(int terms, const char *term, const char *op)
     return text;
 }
 
+/* Two columns of one name: the formula cannot mean either silently. */
+static void test_ambiguous_column(void **state)
+{
+    (void)state;
+    const char *const names[] = {"t", "y", "t"};
+    nb_clear_error();
+    assert_null(nb_expr_parse("y = a*t + b", 3, names));
+    assert_non_null(strstr(nb_errmsg(), "columns 1 and 3 are both named 't': write $1 or $3"));
+    nb_expr *expr = nb_expr_parse("y = a*$3 + b", 3, names);
+    assert_non_null(expr);
+    assert_true(nb_expr_uses_column(expr, 2, false));
+    nb_expr_free(expr);
+}
+
 static void test_long_flat_chains(void **state)
 {
     (void)state;
@@ -447,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_bad_formulas),
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_long_flat_chains),
+        cmocka_unit_test(test_ambiguous_column),
         cmocka_unit_test(test_caret_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -280,12 +280,15 @@ static nb_table *table_of(const char *text, const char *class_column)
     return table;
 }
 
+/* A list of names and its length, for nb_dataset_from_table. */
+#define NAMES(...) (const char *const[]){__VA_ARGS__}, (int)(sizeof((const char *const[]){__VA_ARGS__}) / sizeof(char *))
+
 static void test_from_table(void **state)
 {
     (void)state;
     nb_table *t = table_of("x1,x2,y,species\n1,2,0.5,cat\n3,4,1.5,dog\n5,6,2.5,cat\n", "species");
     /* Regression on y from x1, x2 (species named, not taken). */
-    nb_dataset *data = nb_dataset_from_table(t, "x1,2", "y", false, NB_F32);
+    nb_dataset *data = nb_dataset_from_table(t, NAMES("x1", "2"), NAMES("y"), false, NB_F32);
     assert_non_null(data);
     assert_int_equal(data->n, 3);
     assert_int_equal(nb_dataset_n_features(data), 2);
@@ -297,7 +300,7 @@ static void test_from_table(void **state)
     nb_dataset_free(data);
 
     /* Classification from the class names; features: all other columns. */
-    data = nb_dataset_from_table(t, NULL, "species", true, NB_F64);
+    data = nb_dataset_from_table(t, NULL, 0, NAMES("species"), true, NB_F64);
     assert_non_null(data);
     assert_int_equal(nb_dataset_n_features(data), 3);
     assert_int_equal(data->n_classes, 2);
@@ -307,37 +310,58 @@ static void test_from_table(void **state)
     nb_dataset_free(data);
 
     /* Two targets, regression. */
-    data = nb_dataset_from_table(t, "x1", "y,x2", false, NB_F64);
+    data = nb_dataset_from_table(t, NAMES("x1"), NAMES("y", "x2"), false, NB_F64);
     assert_non_null(data);
     assert_int_equal(nb_dataset_n_outputs(data), 2);
     assert_close(nb_tensor_get(data->targets, 1), 2, 0);
     nb_dataset_free(data);
 
     /* Bad choices. */
-    assert_null(nb_dataset_from_table(t, NULL, "z", false, NB_F32));
+    assert_null(nb_dataset_from_table(t, NULL, 0, NAMES("z"), false, NB_F32));
     assert_non_null(strstr(nb_errmsg(), "no column 'z'; available columns: x1, x2, y, species"));
-    assert_null(nb_dataset_from_table(t, "x1,y", "y", false, NB_F32));
+    assert_null(nb_dataset_from_table(t, NAMES("x1", "y"), NAMES("y"), false, NB_F32));
     assert_non_null(strstr(nb_errmsg(), "column 'y' is both a feature and a target"));
-    assert_null(nb_dataset_from_table(t, "x1,,x2", "y", false, NB_F32));
-    assert_non_null(strstr(nb_errmsg(), "empty column name"));
-    assert_null(nb_dataset_from_table(t, NULL, "y", true, NB_F32));
+    assert_null(nb_dataset_from_table(t, NAMES("x1", "", "x2"), NAMES("y"), false, NB_F32));
+    assert_non_null(strstr(nb_errmsg(), "no column ''"));
+    assert_null(nb_dataset_from_table(t, NULL, 0, NAMES("y"), true, NB_F32));
     assert_non_null(strstr(nb_errmsg(), "data.csv:2: target 'y': 0.5 is not a class label"));
-    assert_null(nb_dataset_from_table(t, NULL, "y,x1", true, NB_F32));
+    assert_null(nb_dataset_from_table(t, NULL, 0, NAMES("y", "x1"), true, NB_F32));
     assert_non_null(strstr(nb_errmsg(), "class labels come from one target column, not 2"));
     nb_table_free(t);
 
     t = table_of("a,k\n1,2\n2,0\n3,-1\n", NULL);
-    assert_null(nb_dataset_from_table(t, NULL, "k", true, NB_F32));
+    assert_null(nb_dataset_from_table(t, NULL, 0, NAMES("k"), true, NB_F32));
     assert_non_null(strstr(nb_errmsg(), "data.csv:4: target 'k': -1 is not a class label"));
     nb_table_free(t);
     t = table_of("a,k\n1,2\n2,0\n", NULL);
-    data = nb_dataset_from_table(t, NULL, "2", true, NB_F32);
+    data = nb_dataset_from_table(t, NULL, 0, NAMES("2"), true, NB_F32);
     assert_non_null(data);
     assert_int_equal(data->n_classes, 3);
     assert_null(data->class_names);
     nb_dataset_free(data);
-    assert_null(nb_dataset_from_table(t, NULL, "a,k", false, NB_F32));
+    assert_null(nb_dataset_from_table(t, NULL, 0, NAMES("a", "k"), false, NB_F32));
     assert_non_null(strstr(nb_errmsg(), "no columns are left for features"));
+    nb_table_free(t);
+}
+
+/* Names are data: a column named "x,y" is one column, never the two columns x and y;
+ * two columns of one name cannot both go into a model, which finds them by name. */
+static void test_names_are_whole(void **state)
+{
+    (void)state;
+    nb_table *t = table_of("x,y,\"x,y\"\n1,2,3\n4,5,6\n", NULL);
+    nb_dataset *data = nb_dataset_from_table(t, NULL, 0, NAMES("x,y"), false, NB_F64);
+    assert_non_null(data);
+    assert_int_equal(nb_dataset_n_outputs(data), 1);
+    assert_int_equal(nb_dataset_n_features(data), 2);
+    assert_string_equal(data->target_names[0], "x,y");
+    assert_close(nb_tensor_get(data->targets, 1), 6, 0);
+    nb_dataset_free(data);
+    nb_table_free(t);
+
+    t = table_of("t,y,t\n1,2,3\n4,5,6\n", NULL);
+    assert_null(nb_dataset_from_table(t, NULL, 0, NAMES("y"), false, NB_F64));
+    assert_non_null(strstr(nb_errmsg(), "columns 1 and 3 are both named 't'; rename one"));
     nb_table_free(t);
 }
 
@@ -347,18 +371,18 @@ static void test_from_headerless_table(void **state)
 {
     (void)state;
     nb_table *t = table_of("1 2 0\n3 4 1\n5 6 1\n", NULL);
-    nb_dataset *data = nb_dataset_from_table(t, NULL, "$3", true, NB_F32);
+    nb_dataset *data = nb_dataset_from_table(t, NULL, 0, NAMES("$3"), true, NB_F32);
     assert_non_null(data);
     assert_string_equal(data->feature_names[0], "c1");
     assert_string_equal(data->feature_names[1], "c2");
     assert_string_equal(data->target_names[0], "c3");
     nb_dataset_free(data);
-    assert_null(nb_dataset_from_table(t, "c1,col2", "c3", false, NB_F32));
+    assert_null(nb_dataset_from_table(t, NAMES("c1", "col2"), NAMES("c3"), false, NB_F32));
     assert_non_null(strstr(nb_errmsg(), "no column 'col2'; available columns: c1, c2, c3"));
     nb_table_free(t);
 
     t = table_of("0.5 1\n1.5 3\n", NULL);
-    data = nb_dataset_from_table(t, NULL, "y", false, NB_F64);
+    data = nb_dataset_from_table(t, NULL, 0, NAMES("y"), false, NB_F64);
     assert_non_null(data);
     assert_string_equal(data->feature_names[0], "x");
     assert_string_equal(data->target_names[0], "y");
@@ -370,7 +394,7 @@ static void test_from_headerless_table(void **state)
     double x[2] = {1, 2}, k[2] = {0, 0.5};
     t = nb_table_from_columns(2, NULL, 2, (const double *const[]){x, k});
     assert_non_null(t);
-    assert_null(nb_dataset_from_table(t, "x", "y", true, NB_F32));
+    assert_null(nb_dataset_from_table(t, NAMES("x"), NAMES("y"), true, NB_F32));
     assert_non_null(strstr(nb_errmsg(), "<arrays>:2: target 'y': 0.5 is not a class label"));
     nb_table_free(t);
 }
@@ -434,7 +458,8 @@ int main(void)
         cmocka_unit_test(test_loader_in_order),
         cmocka_unit_test(test_loader_shuffled),
         cmocka_unit_test(test_loader_allocates_nothing_per_batch),
-        cmocka_unit_test(test_from_table), cmocka_unit_test(test_from_headerless_table),
+        cmocka_unit_test(test_from_table),
+        cmocka_unit_test(test_names_are_whole), cmocka_unit_test(test_from_headerless_table),
         cmocka_unit_test(test_scaler),
     };
     return cmocka_run_group_tests(tests, nb_test_make_dir, nb_test_remove_dir);
