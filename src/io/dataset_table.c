@@ -3,6 +3,7 @@
 #include "core/core.h"
 #include "nabla/io.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -86,6 +87,24 @@ static int label_classes(const nb_table *table, int column)
     return (int)largest + 1;
 }
 
+/* Values a float32 dataset cannot hold (|v| > FLT_MAX would become infinity): refused
+ * with the file, line and column, before they turn into a divergence or a scaler's
+ * complaint far from their cause. */
+static bool fits_dtype(const nb_table *table, const int *columns, int n, nb_dtype dtype)
+{
+    for (int j = 0; j < n && dtype == NB_F32; j++)
+        for (int64_t i = 0; i < table->n_rows; i++) {
+            double v = table->columns[columns[j]][i];
+            if (isfinite(v) && fabs(v) > FLT_MAX) {
+                nb_fail(NB_ENUMERIC, "%s:%lld: column '%s': %g does not fit float32 (largest %g); use float64 "
+                                     "(--dtype f64) or rescale the column", table->source,
+                        (long long)table->lines[i], table->names[columns[j]], v, (double)FLT_MAX);
+                return false;
+            }
+        }
+    return true;
+}
+
 /* Copy table columns into a row-major tensor [n_rows, n]. */
 static void fill_from_columns(const nb_table *table, const int *columns, int n, nb_tensor *out)
 {
@@ -128,7 +147,8 @@ static nb_dataset *dataset_from_columns(const nb_table *table, const int *featur
         return NULL;
     }
     int n_classes = labels ? label_classes(table, targets[0]) : 0;
-    if (n_classes < 0)
+    if (n_classes < 0 || !fits_dtype(table, features, n_features, dtype) ||
+        !fits_dtype(table, targets, n_targets, dtype))
         return NULL;
     nb_dataset *data = labels ? nb_dataset_new_labels(dtype, table->n_rows, n_features, n_classes)
                               : nb_dataset_new(dtype, table->n_rows, n_features, n_targets);

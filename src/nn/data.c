@@ -493,18 +493,31 @@ nb_status nb_scaler_fit(nb_scaler *scaler, const nb_tensor *x)
         nb_free(std);
         return nb_fail(NB_ENOMEM, "nb_scaler_fit: out of memory for %lld features", (long long)d);
     }
-    /* Two passes in double, row by row: the mean, then the mean squared deviation. */
+    /* In double, row by row: the largest magnitude, the mean, then the mean squared
+     * deviation. A column of huge values (1e200 squared overflows) is divided by its
+     * largest magnitude first; any other is left as it is, to the last bit. */
+    double *scale = nb_calloc((size_t)d, sizeof *scale);
+    if (!scale) {
+        nb_free(mean);
+        nb_free(std);
+        return nb_fail(NB_ENOMEM, "nb_scaler_fit: out of memory for %lld features", (long long)d);
+    }
 #define SCALER_MOMENTS(T)                                                                  \
     do {                                                                                   \
         const T *v = x->data;                                                              \
         for (int64_t i = 0; i < n; i++)                                                    \
             for (int64_t j = 0; j < d; j++)                                                \
-                mean[j] += v[i * d + j];                                                   \
+                scale[j] = fmax(scale[j], fabs((double)v[i * d + j]));                     \
+        for (int64_t j = 0; j < d; j++)                                                    \
+            scale[j] = scale[j] > 1e100 && isfinite(scale[j]) ? scale[j] : 1;              \
+        for (int64_t i = 0; i < n; i++)                                                    \
+            for (int64_t j = 0; j < d; j++)                                                \
+                mean[j] += v[i * d + j] / scale[j];                                        \
         for (int64_t j = 0; j < d; j++)                                                    \
             mean[j] /= (double)n;                                                          \
         for (int64_t i = 0; i < n; i++)                                                    \
             for (int64_t j = 0; j < d; j++) {                                              \
-                double deviation = v[i * d + j] - mean[j];                                 \
+                double deviation = v[i * d + j] / scale[j] - mean[j];                      \
                 std[j] += deviation * deviation;                                           \
             }                                                                              \
     } while (0)
@@ -514,7 +527,11 @@ nb_status nb_scaler_fit(nb_scaler *scaler, const nb_tensor *x)
         SCALER_MOMENTS(double);
 #undef SCALER_MOMENTS
     for (int64_t j = 0; j < d; j++) {
-        std[j] = sqrt(std[j] / (double)n);
+        mean[j] *= scale[j];
+        std[j] = scale[j] * sqrt(std[j] / (double)n);
+    }
+    nb_free(scale);
+    for (int64_t j = 0; j < d; j++) {
         if (!isfinite(mean[j]) || !isfinite(std[j])) {
             nb_free(mean);
             nb_free(std);

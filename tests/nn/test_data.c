@@ -365,6 +365,30 @@ static void test_names_are_whole(void **state)
     nb_table_free(t);
 }
 
+/* Values out of a dtype's range are named where they are (file, line, column), and
+ * huge finite values are scaled without overflow. */
+static void test_values_out_of_range(void **state)
+{
+    (void)state;
+    nb_table *t = table_of("x,y\n1,2\n1e39,3\n", NULL);
+    assert_null(nb_dataset_from_table(t, NULL, 0, NAMES("y"), false, NB_F32));
+    assert_non_null(strstr(nb_errmsg(), "data.csv:3: column 'x': 1e+39 does not fit float32"));
+    nb_dataset *data = nb_dataset_from_table(t, NULL, 0, NAMES("y"), false, NB_F64);
+    assert_non_null(data);
+    nb_dataset_free(data);
+    nb_table_free(t);
+
+    nb_tensor *x = nb_tensor_from(NB_F64, 2, (int64_t[]){3, 2}, (double[]){1e200, 1, 2e200, 2, 3e200, 3});
+    nb_scaler scaler = {0};
+    assert_int_equal(nb_scaler_fit(&scaler, x), NB_OK);
+    assert_close(scaler.mean[0] / 2e200, 1, 1e-15);
+    assert_close(scaler.std[0] / (sqrt(2.0 / 3.0) * 1e200), 1, 1e-15);
+    assert_close(scaler.mean[1], 2, 0);                 /* an ordinary column: as before */
+    assert_close(scaler.std[1], sqrt(2.0 / 3.0), 1e-15);
+    nb_scaler_clear(&scaler);
+    nb_tensor_free(x);
+}
+
 /* A file without a header: the dataset's names are the table's (x and y for two
  * columns, c1, c2, ... otherwise), and columns are chosen by them or by number. */
 static void test_from_headerless_table(void **state)
@@ -459,7 +483,7 @@ int main(void)
         cmocka_unit_test(test_loader_shuffled),
         cmocka_unit_test(test_loader_allocates_nothing_per_batch),
         cmocka_unit_test(test_from_table),
-        cmocka_unit_test(test_names_are_whole), cmocka_unit_test(test_from_headerless_table),
+        cmocka_unit_test(test_names_are_whole), cmocka_unit_test(test_values_out_of_range), cmocka_unit_test(test_from_headerless_table),
         cmocka_unit_test(test_scaler),
     };
     return cmocka_run_group_tests(tests, nb_test_make_dir, nb_test_remove_dir);
