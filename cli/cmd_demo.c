@@ -174,7 +174,40 @@ void demo_loss_panel(demo_run *run, nb_panel *panel, const char *title, const ch
     nb_panel_title(panel, title);
     nb_panel_labels(panel, "epoch", ylabel);
     nb_panel_log_y(panel, wants_log_scale(run->losses, run->n_losses));
-    nb_panel_line(panel, NULL, NULL, run->losses, (size_t)run->n_losses, NULL);
+    double *epochs = demo_epoch_axis(run, run->n_losses);
+    if (epochs)
+        nb_panel_line(panel, NULL, epochs, run->losses, (size_t)run->n_losses, NULL);
+    free(epochs);
+}
+
+double *demo_epoch_axis(demo_run *run, int n)
+{
+    double *epochs = malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
+    if (!epochs) {
+        run->out_of_memory = true;
+        return NULL;
+    }
+    for (int e = 0; e < n; e++)
+        epochs[e] = e; /* the tutorials count epochs from 0 */
+    return epochs;
+}
+
+cJSON *demo_as_written(demo_run *run, const double *losses, int epochs, const char *const *names,
+                       const double *params, int n_params)
+{
+    cJSON *as_written = demo_object(run, "as_written");
+    cJSON *history = cJSON_AddArrayToObject(as_written, "history");
+    for (int e = 0; e < epochs; e++) {
+        cJSON *entry = cJSON_CreateObject();
+        cJSON_AddNumberToObject(entry, "epoch", e);
+        cJSON_AddNumberToObject(entry, "loss", losses[e]);
+        cJSON_AddItemToArray(history, entry);
+    }
+    cJSON_AddNumberToObject(as_written, "epochs_run", epochs);
+    cJSON *values = cJSON_AddObjectToObject(as_written, "params");
+    for (int k = 0; k < n_params; k++)
+        cJSON_AddNumberToObject(values, names[k], params[k]);
+    return as_written;
 }
 
 static void usage(FILE *out)

@@ -57,6 +57,12 @@ int demo_finish(demo_run *run, nb_graph *graph, nb_figure *figure);
 nb_figure *demo_figure(demo_run *run, const char *title, int cols);
 /* The run's loss history in a panel (log scale when all positive). */
 void demo_loss_panel(demo_run *run, nb_panel *panel, const char *title, const char *ylabel);
+/* x = 0, 1, …, n − 1 for a chart of n epochs (the tutorials count from 0); free() it. */
+double *demo_epoch_axis(demo_run *run, int n);
+/* report.as_written: the tutorial's run exactly as its code does it, bug included —
+ * its history (losses[e] for epochs 0 … epochs − 1), epochs_run and params by name. */
+cJSON *demo_as_written(demo_run *run, const double *losses, int epochs, const char *const *names,
+                       const double *params, int n_params);
 /* Any other field of the report. */
 void demo_field(demo_run *run, const char *name, double value);
 cJSON *demo_object(demo_run *run, const char *name);

@@ -4,6 +4,7 @@
 #include "demo.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const double x1 = 0.5, x2 = 0.3, target1 = 0.23, target2 = -0.07;
@@ -96,16 +97,17 @@ static void fnn_descend(demo_run *run, fnn_model *m, double hand_losses[10])
     double *weights = nb_params_data(m->graph), *grad = nb_grads_data(m->graph);
     double hand_w[8], hand[8], hand_loss;
     memcpy(hand_w, start, sizeof hand_w);
+    demo_log(run, "loss: ½Σ(o − y)² over the two outputs, before the iteration's update\n");
     demo_log(run, "%-9s %-34s %s\n", "", "autodiff", "tutorial's hand-derived gradients");
     cJSON *hand_history = cJSON_AddArrayToObject(run->report, "tutorial_history");
-    for (int iteration = 1; iteration <= 10; iteration++) {
+    for (int iteration = 0; iteration < 10; iteration++) {
         nb_zero_grad(m->graph);
         nb_forward(m->loss);
         double value = nb_item(m->loss), out1 = nb_item(m->o1), out2 = nb_item(m->o2);
         nb_backward(m->loss);
         hand_gradients(hand_w, false, hand, &hand_loss);
         demo_log(run, "iter %2d   o = (%.6f, %.6f) loss %.9f   loss %.9f\n", iteration, out1, out2, value, hand_loss);
-        hand_losses[iteration - 1] = hand_loss;
+        hand_losses[iteration] = hand_loss;
         demo_history(run, iteration, value);
         cJSON *entry = cJSON_CreateObject();
         cJSON_AddNumberToObject(entry, "epoch", iteration);
@@ -127,8 +129,13 @@ static nb_figure *fnn_figure(demo_run *run, const double hand_losses[10])
     nb_panel *panel = nb_figure_panel(figure, 0, 0);
     nb_panel_title(panel, "loss against iteration (gradient descent, step 1)");
     nb_panel_labels(panel, "iteration", "½Σ(o − y)²");
-    nb_panel_line(panel, "autodiff (right gradients)", NULL, run->losses, (size_t)run->n_losses, NULL);
-    nb_panel_line(panel, "the tutorial's hand-derived gradients", NULL, hand_losses, 10, &(nb_style){.dashed = true});
+    double *iterations = demo_epoch_axis(run, 10); /* from 0, as the tutorial counts */
+    if (iterations && run->n_losses == 10) {
+        nb_panel_line(panel, "autodiff (right gradients)", iterations, run->losses, 10, NULL);
+        nb_panel_line(panel, "the tutorial's hand-derived gradients", iterations, hand_losses, 10,
+                      &(nb_style){.dashed = true});
+    }
+    free(iterations);
     return figure;
 }
 

@@ -37,7 +37,7 @@ static int linreg_build(linreg_model *m)
 static double linreg_epoch(demo_run *run, linreg_model *m, nb_loader *loader, nb_optimizer *optimizer, int epoch,
                            int64_t *step)
 {
-    nb_loader_start_epoch(loader, epoch - 1);
+    nb_loader_start_epoch(loader, epoch);
     double epoch_loss = 0;
     nb_batch batch;
     while (nb_loader_next(loader, &batch)) {
@@ -61,11 +61,14 @@ static void linreg_train(demo_run *run, linreg_model *m, nb_loader *loader)
     nb_optimizer *optimizer = nb_optim_new(m->graph, &sgd);
     demo_progress_start(run, EPOCHS * nb_loader_n_batches(loader), "batch");
     int64_t step = 0;
-    for (int epoch = 1; epoch <= EPOCHS; epoch++) {
+    demo_log(run, "loss: the sum of the epoch's %lld batch losses, each the mean |ŷ − y| over its batch\n",
+             (long long)nb_loader_n_batches(loader));
+    for (int epoch = 0; epoch < EPOCHS; epoch++) {
         double epoch_loss = linreg_epoch(run, m, loader, optimizer, epoch, &step);
-        run->epochs_run = epoch;
+        run->epochs_run = epoch + 1;
         demo_history(run, epoch, epoch_loss);
-        demo_log(run, "epoch %03d: %.6f\n", epoch, epoch_loss);
+        demo_log(run, "epoch %03d: %.6f (sum of %lld batch MAEs)\n", epoch, epoch_loss,
+                 (long long)nb_loader_n_batches(loader));
     }
     demo_progress_done(run);
     nb_optim_free(optimizer);
