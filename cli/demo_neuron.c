@@ -32,6 +32,23 @@ static int neuron_build(neuron_model *m)
     return 0;
 }
 
+/* --trace: one update in the tutorial's notation (parameters w1, w2, b in that order). */
+static void neuron_trace(demo_run *run, neuron_model *m, int epoch, int i)
+{
+    char what[64];
+    snprintf(what, sizeof what, "epoch %d, sample %d", epoch, i);
+    if (!demo_trace(run, what))
+        return;
+    static const char *const names[3] = {"w1", "w2", "b"};
+    const double *p = nb_params_data(m->graph), *g = nb_grads_data(m->graph);
+    double y_hat = nb_item(m->y_hat);
+    demo_log(run, "  x = (%g, %g), y = %g;  ŷ = w1·x1 + w2·x2 + b = %.6f·%g + %.6f·%g + %.6f = %.8f\n",
+             and_inputs[i][0], and_inputs[i][1], and_targets[i], p[0], and_inputs[i][0], p[1], and_inputs[i][1], p[2],
+             y_hat);
+    demo_log(run, "  L = (y − ŷ)² = %.8f;  ∂L/∂ŷ = 2(ŷ − y) = %.8f\n", nb_item(m->loss), 2 * (y_hat - and_targets[i]));
+    demo_trace_step(run, names, 3, p, g, 0.01);
+}
+
 /* The tutorial's training: per-sample gradient descent, lr 0.01, 20 epochs. */
 static void neuron_train(demo_run *run, neuron_model *m)
 {
@@ -46,6 +63,7 @@ static void neuron_train(demo_run *run, neuron_model *m)
             nb_forward(m->loss);
             nb_zero_grad(m->graph);
             nb_backward(m->loss);
+            neuron_trace(run, m, epoch, i);
             nb_optim_step(optimizer);
             total += nb_item(m->loss);
         }
@@ -126,6 +144,25 @@ int demo_and_gate(demo_run *run)
 
 enum { ROWS = 233, ADAM_STEPS = 500 };
 
+/* --trace: the tutorial's step, entry by entry of every weight matrix. */
+static void two_layer_trace(demo_run *run, nb_graph *graph, double loss)
+{
+    if (!demo_trace(run, "the tutorial's one SGD step, lr 1e-4"))
+        return;
+    demo_log(run, "  ŷ = relu(x·w1)·w2 for each of the 233 rows;  L = Σ(ŷ − y)² = %.6f\n", loss);
+    for (int i = 0; i < nb_param_count(graph); i++) {
+        nb_node *param = nb_param_at(graph, i);
+        const nb_tensor *value = nb_value(param), *grad = nb_grad(param);
+        for (int64_t k = 0; k < value->size; k++) {
+            char name[64];
+            snprintf(name, sizeof name, "%s[%lld,%lld]", nb_node_name(param), (long long)(k / value->shape[1]),
+                     (long long)(k % value->shape[1]));
+            double before = nb_tensor_get(value, k), g = nb_tensor_get(grad, k);
+            demo_trace_step(run, (const char *const[]){name}, 1, &before, &g, 1e-4);
+        }
+    }
+}
+
 /* The tutorial's one SGD step (lr 1e-4) on the loss; its losses before and after. With
  * `report`, they are the report's history (step 0 before, step 1 after). */
 static void two_layer_step(demo_run *run, nb_graph *graph, nb_node *loss, bool report, double *before, double *after)
@@ -138,6 +175,8 @@ static void two_layer_step(demo_run *run, nb_graph *graph, nb_node *loss, bool r
     nb_backward(loss);
     demo_log(run, "  loss Σ(ŷ − y)² over the 233 × 10 outputs, before the step: %.6f; gradient norm %.6f over %lld "
                   "parameters\n", *before, nb_grad_norm(graph), (long long)nb_n_params(graph));
+    if (report)
+        two_layer_trace(run, graph, *before);
     nb_optim_step(optimizer);
     nb_zero_grad(graph);
     nb_forward(loss);

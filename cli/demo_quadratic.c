@@ -54,6 +54,26 @@ static double quad_step(quad_model *m, double *xs, double *ys, int64_t count, do
     return nb_item(m->loss);
 }
 
+/* --trace: the update just made, in the tutorial's notation; before[] the weights it
+ * started from, `loss` and `formula` the loss as the tutorial writes it. */
+static void quad_trace(demo_run *run, quad_model *m, const char *const names[3], const double before[3], int64_t count,
+                       double lr, const char *formula, double loss, const char *what)
+{
+    if (!demo_trace(run, what))
+        return;
+    if (count == 1) {
+        double x = nb_tensor_get(nb_value(m->x), 0), y = nb_tensor_get(nb_value(m->y), 0);
+        demo_log(run, "  x = %.4f, y = %.6f;  ŷ = %s·x² + %s·x + %s = %.6f·%.4f² + (%.6f)·%.4f + (%.6f) = %.8f\n", x,
+                 y, names[0], names[1], names[2], before[0], x, before[1], x, before[2],
+                 nb_tensor_get(nb_value(m->pred), 0));
+    } else {
+        demo_log(run, "  a batch of %lld samples, ŷ = %s·x² + %s·x + %s for each\n", (long long)count, names[0],
+                 names[1], names[2]);
+    }
+    demo_log(run, "  L = %s = %.8e\n", formula, loss);
+    demo_trace_step(run, names, 3, before, m->grad, lr);
+}
+
 /* The model's values at n points (forward only). */
 static void quad_curve(quad_model *m, double *xs, int64_t n, double *ys)
 {
@@ -157,15 +177,24 @@ static int quadratic_sgd(demo_run *run, quad_model *m, double *xs, double *ys, i
         double total = 0;
         nb_zero_grad(m->graph);
         for (int64_t start = 0; start < 100; start += batch) {
+            double before[3] = {m->w[0], m->w[1], m->w[2]};
             double loss = quad_step(m, xs + start, ys + start, batch, 0.1, !as_written);
             total += loss * (double)batch;
-            if (!as_written)
-                demo_progress(run, epoch * (100 / batch) + start / batch + 1, loss);
+            if (as_written)
+                continue;
+            demo_progress(run, epoch * (100 / batch) + start / batch + 1, loss);
+            char what[64];
+            snprintf(what, sizeof what, "epoch %d, %s %lld", epoch, batch == 1 ? "sample" : "batch",
+                     (long long)(start / batch));
+            quad_trace(run, m, (const char *const[]){"w1", "w2", "w3"}, before, batch, 0.1,
+                       batch == 1 ? "(y − ŷ)²" : "mean (y − ŷ)² over the batch", loss, what);
         }
         losses[epoch] = total / 100;
         epochs = epoch + 1;
         if (!as_written)
             demo_history(run, epoch, losses[epoch]);
+        if (!as_written && batch == 1)
+            demo_log(run, "epoch %d, loss %.8f (mean (y − ŷ)² over the epoch's 100 samples)\n", epoch, losses[epoch]);
         if (losses[epoch] < 1e-5)
             break;
     }
@@ -229,9 +258,7 @@ int demo_quadratic(demo_run *run)
     quadratic_header(run, per_sample);
     if (per_sample) {
         double losses[500];
-        int epochs = quadratic_sgd(run, &m, xs, ys, 1, false, losses);
-        for (int e = 0; e < epochs; e++)
-            demo_log(run, "epoch %d, loss %.8f (mean (y − ŷ)² over the epoch's 100 samples)\n", e, losses[e]);
+        quadratic_sgd(run, &m, xs, ys, 1, false, losses);
         demo_log(run, "\nw1 = %.6f, w2 = %.6f, w3 = %.6f (true: 2, 3, 4)\n", m.w[0], m.w[1], m.w[2]);
     } else {
         quadratic_both(run, &m, xs, ys);
@@ -354,6 +381,19 @@ typedef struct decay_epoch {
     double lr, grad[3], mean, last, w[3];
 } decay_epoch;
 
+/* --trace for tutorial 2: its loss is the MSE, its gradient that of half of it. */
+static void decay_trace(demo_run *run, quad_model *m, const double before[3], const nb_batch *b, int epoch,
+                        const decay_epoch *r)
+{
+    char what[64];
+    snprintf(what, sizeof what, "epoch %d, %s %lld, lr %g", epoch, b->size == 1 ? "sample" : "batch",
+             (long long)b->index, r->lr);
+    quad_trace(run, m, (const char *const[]){"a", "b", "c"}, before, b->size, r->lr,
+               b->size == 1 ? "(ŷ − y)² (the gradient is that of ½(ŷ − y)²: the tutorial drops the 2)"
+                            : "mean (ŷ − y)² over the batch (the gradient is that of half of it)",
+               r->last, what);
+}
+
 /* Tutorial 2's training from the far start, at most 100 epochs with the step-decayed
  * rate, until `stop` says so; rec[e] is epoch e, path[e] the weights after e epochs.
  * The STOP_MEAN_LOSS run is the report's (history, progress line, `unit` steps). */
@@ -377,8 +417,11 @@ static int decay_sgd(demo_run *run, quad_model *m, nb_loader *loader, const char
         nb_loader_start_epoch(loader, epoch);
         nb_batch b;
         while (nb_loader_next(loader, &b)) {
+            double before[3] = {m->w[0], m->w[1], m->w[2]};
             r->last = 2 * quad_step(m, b.inputs, b.targets, b.size, r->lr, true); /* the MSE, as the tutorial */
             total += r->last;
+            if (live)
+                decay_trace(run, m, before, &b, epoch, r);
             if (live)
                 demo_progress(run, epoch * steps + b.index + 1, r->last);
         }

@@ -575,6 +575,75 @@ static void test_epochs_from_zero_and_losses_named(void **state)
     }
 }
 
+/* The line of `text` that starts with `prefix` (after leading spaces), or NULL. */
+static const char *line_starting(const char *text, const char *prefix)
+{
+    for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        const char *p = line + strspn(line, " ");
+        if (strncmp(p, prefix, strlen(prefix)) == 0)
+            return p;
+    }
+    return NULL;
+}
+
+/* --trace 1 on fnn-backprop: the first update in the tutorial's notation, each weight's
+ * hand-derived and autodiff gradient side by side, the four hidden ones flagged. */
+static void test_trace_fnn_backprop(void **state)
+{
+    (void)state;
+    const double w[8] = {0.2, -0.4, 0.5, 0.6, 0.1, -0.5, -0.3, 0.8};
+    double h1 = 1 / (1 + exp(-(w[0] * 0.5 + w[2] * 0.3))), h2 = 1 / (1 + exp(-(w[1] * 0.5 + w[3] * 0.3)));
+    double o1 = 1 / (1 + exp(-(w[4] * h1 + w[6] * h2))), o2 = 1 / (1 + exp(-(w[5] * h1 + w[7] * h2)));
+    double d1 = (o1 - 0.23) * o1 * (1 - o1), d2 = (o2 + 0.07) * o2 * (1 - o2);
+    double out[4] = {d1 * h1, d2 * h1, d1 * h2, d2 * h2}; /* w5, w6, w7, w8 */
+    double right1 = (d1 * w[4] + d2 * w[5]) * h1 * (1 - h1), right2 = (d1 * w[6] + d2 * w[7]) * h2 * (1 - h2);
+    double tut1 = (out[0] + out[1]) * h1 * (1 - h1), tut2 = (out[2] + out[3]) * h2 * (1 - h2);
+    double autodiff[8] = {right1 * 0.5, right2 * 0.5, right1 * 0.3, right2 * 0.3, out[0], out[1], out[2], out[3]};
+    double tutorial[8] = {tut1 * 0.5, tut2 * 0.5, tut1 * 0.3, tut2 * 0.3, out[0], out[1], out[2], out[3]};
+    int status;
+    char *text = run_text("demo fnn-backprop --trace 1", &status);
+    assert_int_equal(status, 0);
+    assert_non_null(strstr(text, "update 0: iteration 0"));
+    assert_null(strstr(text, "update 1:"));
+    char expected[128];
+    snprintf(expected, sizeof expected, "h1 = σ(w1·x1 + w3·x2) = σ(0.2·0.5 + 0.5·0.3) = %.8f", h1);
+    assert_non_null(strstr(text, expected));
+    for (int i = 0; i < 8; i++) {
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "∂L/∂w%d ", i + 1);
+        const char *line = line_starting(text, prefix); /* the side-by-side row comes first */
+        assert_non_null(line);
+        snprintf(expected, sizeof expected, "∂L/∂w%d  %15.8f %15.8f", i + 1, tutorial[i], autodiff[i]);
+        if (strncmp(line, expected, strlen(expected)) != 0)
+            fail_msg("expected \"%s\" in the trace, got \"%.80s\"", expected, line);
+        const char *end = strchr(line, '\n');
+        bool flagged = strstr(line, "differ") && strstr(line, "differ") < end;
+        assert_int_equal(flagged, i < 4);
+        snprintf(expected, sizeof expected, "w%d ← w%d − 1·∂L/∂w%d = %.8f − 1·(%+.8e) = %.8f", i + 1, i + 1, i + 1,
+                 w[i], autodiff[i], w[i] - autodiff[i]);
+        if (!strstr(text, expected))
+            fail_msg("no \"%s\" in the trace", expected);
+    }
+    free(text);
+    /* --trace 2 on and-gate: two updates, the first one's step as the tutorial's rule gives it */
+    text = run_text("demo and-gate --trace 2", &status);
+    assert_int_equal(status, 0);
+    assert_non_null(strstr(text, "update 1: epoch 0, sample 1"));
+    assert_null(strstr(text, "update 2:"));
+    double g = 2 * (0.666 + 0.233 + 1); /* 2(ŷ − y)·x1 at x = (1, 0), y = −1 */
+    snprintf(expected, sizeof expected, "w1 ← w1 − 0.01·∂L/∂w1 = 0.66600000 − 0.01·(%+.8e) = %.8f", g, 0.666 - 0.01 * g);
+    assert_non_null(strstr(text, expected));
+    free(text);
+    text = run_text("demo linreg", &status); /* no --trace, no trace */
+    assert_null(strstr(text, "update 0:"));
+    free(text);
+    text = run_text("demo --help", &status);
+    assert_non_null(strstr(text, "--trace N"));
+    free(text);
+    assert_null(run_json("demo fnn-backprop --json --trace 1 2>/dev/null", &status));
+    assert_int_equal(status, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -585,6 +654,7 @@ int main(void)
         cmocka_unit_test(test_quadratic_decay_as_written),
         cmocka_unit_test(test_two_layer_is_the_tutorials_network),
         cmocka_unit_test(test_epochs_from_zero_and_losses_named),
+        cmocka_unit_test(test_trace_fnn_backprop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
