@@ -92,6 +92,22 @@ void demo_params_of(demo_run *run, nb_graph *graph)
     }
 }
 
+bool demo_trace(demo_run *run, const char *what)
+{
+    if (!run->log || run->traced >= run->options->trace)
+        return false;
+    demo_log(run, "update %llu: %s\n", (unsigned long long)run->traced++, what);
+    return true;
+}
+
+void demo_trace_step(demo_run *run, const char *const *names, int n, const double *before, const double *grad,
+                     double lr)
+{
+    for (int k = 0; k < n; k++)
+        demo_log(run, "  ∂L/∂%-4s = %+.8e   %s ← %s − %g·∂L/∂%s = %.8f − %g·(%+.8e) = %.8f\n", names[k], grad[k],
+                 names[k], names[k], lr, names[k], before[k], lr, grad[k], before[k] - lr * grad[k]);
+}
+
 void demo_field(demo_run *run, const char *name, double value) { cJSON_AddNumberToObject(run->report, name, value); }
 
 cJSON *demo_object(demo_run *run, const char *name) { return cJSON_AddObjectToObject(run->report, name); }
@@ -174,7 +190,40 @@ void demo_loss_panel(demo_run *run, nb_panel *panel, const char *title, const ch
     nb_panel_title(panel, title);
     nb_panel_labels(panel, "epoch", ylabel);
     nb_panel_log_y(panel, wants_log_scale(run->losses, run->n_losses));
-    nb_panel_line(panel, NULL, NULL, run->losses, (size_t)run->n_losses, NULL);
+    double *epochs = demo_epoch_axis(run, run->n_losses);
+    if (epochs)
+        nb_panel_line(panel, NULL, epochs, run->losses, (size_t)run->n_losses, NULL);
+    free(epochs);
+}
+
+double *demo_epoch_axis(demo_run *run, int n)
+{
+    double *epochs = malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
+    if (!epochs) {
+        run->out_of_memory = true;
+        return NULL;
+    }
+    for (int e = 0; e < n; e++)
+        epochs[e] = e; /* the tutorials count epochs from 0 */
+    return epochs;
+}
+
+cJSON *demo_as_written(demo_run *run, const double *losses, int epochs, const char *const *names,
+                       const double *params, int n_params)
+{
+    cJSON *as_written = demo_object(run, "as_written");
+    cJSON *history = cJSON_AddArrayToObject(as_written, "history");
+    for (int e = 0; e < epochs; e++) {
+        cJSON *entry = cJSON_CreateObject();
+        cJSON_AddNumberToObject(entry, "epoch", e);
+        cJSON_AddNumberToObject(entry, "loss", losses[e]);
+        cJSON_AddItemToArray(history, entry);
+    }
+    cJSON_AddNumberToObject(as_written, "epochs_run", epochs);
+    cJSON *values = cJSON_AddObjectToObject(as_written, "params");
+    for (int k = 0; k < n_params; k++)
+        cJSON_AddNumberToObject(values, names[k], params[k]);
+    return as_written;
 }
 
 static void usage(FILE *out)
@@ -195,6 +244,9 @@ static void usage(FILE *out)
                  "  --save FILE      write the trained parameters, those the report shows (safetensors)\n"
                  "  --plot FILE      draw what the tutorial drew (.png, .svg or .pdf)\n"
                  "  --frames DIR     quadratic-decay: one PNG per epoch of the fit's evolution\n"
+                 "  --trace N        print the first N updates step by step in the tutorial's notation: the\n"
+                 "                   forward values, the loss, each gradient and the update (fnn-backprop: the\n"
+                 "                   tutorial's hand-derived gradient beside autodiff's); not with --json\n"
                  "  --list           list the demos, one line each\n"
                  "  --help           this text\n\n"
                  "Exit status: 0 done, 1 failed (a file that cannot be written), 2 bad usage.\n");
@@ -207,7 +259,7 @@ static int parse_options(int argc, char **argv, demo_options *options)
         {"variant", required_argument, NULL, 'v'}, {"seed", required_argument, NULL, 's'},
         {"json", no_argument, NULL, 'j'},          {"list", no_argument, NULL, 'l'},
         {"save", required_argument, NULL, 'S'},    {"plot", required_argument, NULL, 'p'},
-        {"frames", required_argument, NULL, 'f'},
+        {"frames", required_argument, NULL, 'f'},  {"trace", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     int option;
@@ -230,6 +282,10 @@ static int parse_options(int argc, char **argv, demo_options *options)
             options->plot = optarg;
             break;
         case 'f': options->frames = optarg; break;
+        case 't':
+            if (!cli_parse_count("demo", "--trace", optarg, 0, UINT64_MAX, &options->trace))
+                return 2;
+            break;
         case 'l':
             for (int i = 0; i < N_DEMOS; i++)
                 printf("%-16s %s\n", demos[i].name, demos[i].summary);
@@ -298,6 +354,10 @@ int cmd_demo(int argc, char **argv)
         return 2;
     if (options.frames && strcmp(chosen->name, "quadratic-decay") != 0) {
         cli_error("demo", "--frames is for quadratic-decay (the tutorial that animated its fit)");
+        return 2;
+    }
+    if (options.trace && options.json) {
+        cli_error("demo", "--trace prints to the log, which --json replaces: use one or the other");
         return 2;
     }
     demo_run run = {.options = &options, .variant = variant, .log = options.json ? NULL : stdout};

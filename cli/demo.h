@@ -15,6 +15,7 @@ typedef struct demo_options {
     const char *save;   /* --save FILE: the trained parameters (safetensors) */
     const char *plot;   /* --plot FILE: what the tutorial drew */
     const char *frames; /* --frames DIR: the fit's evolution, one image per epoch */
+    uint64_t trace;     /* --trace N: the first N updates step by step (0: none) */
 } demo_options;
 
 typedef struct demo_run {
@@ -28,6 +29,7 @@ typedef struct demo_run {
     int n_losses, losses_capacity;
     nb_progress *progress; /* a live line on a terminal, else NULL */
     bool out_of_memory;    /* something was left out for want of memory: the run fails */
+    uint64_t traced;       /* updates traced so far (--trace) */
 } demo_run;
 
 typedef struct demo {
@@ -57,6 +59,19 @@ int demo_finish(demo_run *run, nb_graph *graph, nb_figure *figure);
 nb_figure *demo_figure(demo_run *run, const char *title, int cols);
 /* The run's loss history in a panel (log scale when all positive). */
 void demo_loss_panel(demo_run *run, nb_panel *panel, const char *title, const char *ylabel);
+/* x = 0, 1, …, n − 1 for a chart of n epochs (the tutorials count from 0); free() it. */
+double *demo_epoch_axis(demo_run *run, int n);
+/* report.as_written: the tutorial's run exactly as its code does it, bug included —
+ * its history (losses[e] for epochs 0 … epochs − 1), epochs_run and params by name. */
+cJSON *demo_as_written(demo_run *run, const double *losses, int epochs, const char *const *names,
+                       const double *params, int n_params);
+/* --trace N: true for each of the run's first N updates (one call per update, before
+ * printing it), after a heading "update k: `what`"; false otherwise and with --json. */
+bool demo_trace(demo_run *run, const char *what);
+/* The traced update's gradients and the step p ← p − lr·∂L/∂p, one line per parameter:
+ * before[k] is its value before the step, grad[k] its gradient. */
+void demo_trace_step(demo_run *run, const char *const *names, int n, const double *before, const double *grad,
+                     double lr);
 /* Any other field of the report. */
 void demo_field(demo_run *run, const char *name, double value);
 cJSON *demo_object(demo_run *run, const char *name);

@@ -4,6 +4,7 @@
 #include "demo.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const double x1 = 0.5, x2 = 0.3, target1 = 0.23, target2 = -0.07;
@@ -89,6 +90,36 @@ static void fnn_compare_at_start(demo_run *run, fnn_model *m)
     demo_field(run, "tutorial_gradients_wrong", wrong);
 }
 
+/* --trace: one update of the autodiff run in the tutorial's notation — the forward
+ * values, the loss, each weight's gradient by the tutorial's hand formula beside
+ * autodiff's (flagged where they differ), and the step. */
+static void fnn_trace(demo_run *run, const double *w, const double *grad, int iteration)
+{
+    char what[64];
+    snprintf(what, sizeof what, "iteration %d, gradient descent with step 1", iteration);
+    if (!demo_trace(run, what))
+        return;
+    double h1 = sigmoid(w[0] * x1 + w[2] * x2), h2 = sigmoid(w[1] * x1 + w[3] * x2);
+    double o1 = sigmoid(w[4] * h1 + w[6] * h2), o2 = sigmoid(w[5] * h1 + w[7] * h2);
+    demo_log(run, "  h1 = σ(w1·x1 + w3·x2) = σ(%g·%g + %g·%g) = %.8f\n", w[0], x1, w[2], x2, h1);
+    demo_log(run, "  h2 = σ(w2·x1 + w4·x2) = σ(%g·%g + %g·%g) = %.8f\n", w[1], x1, w[3], x2, h2);
+    demo_log(run, "  o1 = σ(w5·h1 + w7·h2) = %.8f   o2 = σ(w6·h1 + w8·h2) = %.8f\n", o1, o2);
+    demo_log(run, "  L = ½(o1 − y1)² + ½(o2 − y2)² = ½(%.6f − %g)² + ½(%.6f − (%g))² = %.9f\n", o1, target1, o2,
+             target2, 0.5 * (o1 - target1) * (o1 - target1) + 0.5 * (o2 - target2) * (o2 - target2));
+    demo_log(run, "  δo1 = (o1 − y1)·o1·(1 − o1) = %.8f   δo2 = (o2 − y2)·o2·(1 − o2) = %.8f\n",
+             (o1 - target1) * o1 * (1 - o1), (o2 - target2) * o2 * (1 - o2));
+    double hand[8], loss;
+    hand_gradients(w, false, hand, &loss);
+    demo_log(run, "  %-7s %15s %15s\n", "", "tutorial (hand)", "autodiff");
+    for (int i = 0; i < 8; i++) {
+        bool differs = fabs(hand[i] - grad[i]) > 1e-9 * fmax(1, fabs(grad[i]));
+        demo_log(run, "  ∂L/∂%-3s %15.8f %15.8f%s\n", names[i], hand[i], grad[i],
+                 differs ? "   <- differ: the tutorial's hidden-layer formula" : "");
+    }
+    demo_log(run, "  the step, with autodiff's gradients:\n");
+    demo_trace_step(run, names, 8, w, grad, 1);
+}
+
 /* Ten steps of gradient descent (step 1), by autodiff on the graph and by the tutorial's
  * hand-derived gradients from the same start; the latter's losses go to hand_losses. */
 static void fnn_descend(demo_run *run, fnn_model *m, double hand_losses[10])
@@ -96,16 +127,18 @@ static void fnn_descend(demo_run *run, fnn_model *m, double hand_losses[10])
     double *weights = nb_params_data(m->graph), *grad = nb_grads_data(m->graph);
     double hand_w[8], hand[8], hand_loss;
     memcpy(hand_w, start, sizeof hand_w);
+    demo_log(run, "loss: ½Σ(o − y)² over the two outputs, before the iteration's update\n");
     demo_log(run, "%-9s %-34s %s\n", "", "autodiff", "tutorial's hand-derived gradients");
     cJSON *hand_history = cJSON_AddArrayToObject(run->report, "tutorial_history");
-    for (int iteration = 1; iteration <= 10; iteration++) {
+    for (int iteration = 0; iteration < 10; iteration++) {
         nb_zero_grad(m->graph);
         nb_forward(m->loss);
         double value = nb_item(m->loss), out1 = nb_item(m->o1), out2 = nb_item(m->o2);
         nb_backward(m->loss);
         hand_gradients(hand_w, false, hand, &hand_loss);
         demo_log(run, "iter %2d   o = (%.6f, %.6f) loss %.9f   loss %.9f\n", iteration, out1, out2, value, hand_loss);
-        hand_losses[iteration - 1] = hand_loss;
+        fnn_trace(run, weights, grad, iteration);
+        hand_losses[iteration] = hand_loss;
         demo_history(run, iteration, value);
         cJSON *entry = cJSON_CreateObject();
         cJSON_AddNumberToObject(entry, "epoch", iteration);
@@ -127,8 +160,13 @@ static nb_figure *fnn_figure(demo_run *run, const double hand_losses[10])
     nb_panel *panel = nb_figure_panel(figure, 0, 0);
     nb_panel_title(panel, "loss against iteration (gradient descent, step 1)");
     nb_panel_labels(panel, "iteration", "½Σ(o − y)²");
-    nb_panel_line(panel, "autodiff (right gradients)", NULL, run->losses, (size_t)run->n_losses, NULL);
-    nb_panel_line(panel, "the tutorial's hand-derived gradients", NULL, hand_losses, 10, &(nb_style){.dashed = true});
+    double *iterations = demo_epoch_axis(run, 10); /* from 0, as the tutorial counts */
+    if (iterations && run->n_losses == 10) {
+        nb_panel_line(panel, "autodiff (right gradients)", iterations, run->losses, 10, NULL);
+        nb_panel_line(panel, "the tutorial's hand-derived gradients", iterations, hand_losses, 10,
+                      &(nb_style){.dashed = true});
+    }
+    free(iterations);
     return figure;
 }
 

@@ -33,11 +33,24 @@ static int linreg_build(linreg_model *m)
     return 0;
 }
 
+/* --trace: the update about to be made (gradients filled, step not yet taken). */
+static void linreg_trace(demo_run *run, linreg_model *m, const nb_batch *batch, int epoch)
+{
+    char what[64];
+    snprintf(what, sizeof what, "epoch %d, batch %lld", epoch, (long long)batch->index);
+    if (!demo_trace(run, what))
+        return;
+    static const char *const names[FEATURES + 1] = {"w[0]", "w[1]", "w[2]", "w[3]", "b"};
+    demo_log(run, "  a batch of %lld rows, ŷ = X·w + b for each;  L = mean |ŷ − y| = %.8f\n", (long long)batch->size,
+             nb_item(m->loss));
+    demo_trace_step(run, names, FEATURES + 1, nb_params_data(m->graph), nb_grads_data(m->graph), 0.03);
+}
+
 /* One epoch over the loader's batches; returns the sum of the batch losses. */
 static double linreg_epoch(demo_run *run, linreg_model *m, nb_loader *loader, nb_optimizer *optimizer, int epoch,
                            int64_t *step)
 {
-    nb_loader_start_epoch(loader, epoch - 1);
+    nb_loader_start_epoch(loader, epoch);
     double epoch_loss = 0;
     nb_batch batch;
     while (nb_loader_next(loader, &batch)) {
@@ -45,6 +58,7 @@ static double linreg_epoch(demo_run *run, linreg_model *m, nb_loader *loader, nb
         nb_input_bind(m->y, batch.dtype, batch.targets, batch.size);
         nb_forward(m->loss);
         nb_backward(m->loss);
+        linreg_trace(run, m, &batch, epoch);
         nb_optim_step(optimizer);
         nb_zero_grad(m->graph);
         epoch_loss += nb_item(m->loss);
@@ -61,11 +75,14 @@ static void linreg_train(demo_run *run, linreg_model *m, nb_loader *loader)
     nb_optimizer *optimizer = nb_optim_new(m->graph, &sgd);
     demo_progress_start(run, EPOCHS * nb_loader_n_batches(loader), "batch");
     int64_t step = 0;
-    for (int epoch = 1; epoch <= EPOCHS; epoch++) {
+    demo_log(run, "loss: the sum of the epoch's %lld batch losses, each the mean |ŷ − y| over its batch\n",
+             (long long)nb_loader_n_batches(loader));
+    for (int epoch = 0; epoch < EPOCHS; epoch++) {
         double epoch_loss = linreg_epoch(run, m, loader, optimizer, epoch, &step);
-        run->epochs_run = epoch;
+        run->epochs_run = epoch + 1;
         demo_history(run, epoch, epoch_loss);
-        demo_log(run, "epoch %03d: %.6f\n", epoch, epoch_loss);
+        demo_log(run, "epoch %03d: %.6f (sum of %lld batch MAEs)\n", epoch, epoch_loss,
+                 (long long)nb_loader_n_batches(loader));
     }
     demo_progress_done(run);
     nb_optim_free(optimizer);

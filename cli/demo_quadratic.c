@@ -38,17 +38,40 @@ static int quad_build(quad_model *m, const char *const names[3], double loss_sca
     return 0;
 }
 
-/* One SGD step on rows [start, start + count) of xs/ys; returns the batch loss. */
-static double quad_step(quad_model *m, double *xs, double *ys, int64_t count, double lr)
+/* One SGD step on rows [start, start + count) of xs/ys; returns the batch loss. With
+ * `reset` false the gradients add to those of the steps before, as in tutorial 1's
+ * mini-batch code. */
+static double quad_step(quad_model *m, double *xs, double *ys, int64_t count, double lr, bool reset)
 {
     nb_input_bind(m->x, NB_F64, xs, count);
     nb_input_bind(m->y, NB_F64, ys, count);
     nb_forward(m->loss);
-    nb_zero_grad(m->graph);
+    if (reset)
+        nb_zero_grad(m->graph);
     nb_backward(m->loss);
     for (int k = 0; k < 3; k++)
         m->w[k] -= lr * m->grad[k];
     return nb_item(m->loss);
+}
+
+/* --trace: the update just made, in the tutorial's notation; before[] the weights it
+ * started from, `loss` and `formula` the loss as the tutorial writes it. */
+static void quad_trace(demo_run *run, quad_model *m, const char *const names[3], const double before[3], int64_t count,
+                       double lr, const char *formula, double loss, const char *what)
+{
+    if (!demo_trace(run, what))
+        return;
+    if (count == 1) {
+        double x = nb_tensor_get(nb_value(m->x), 0), y = nb_tensor_get(nb_value(m->y), 0);
+        demo_log(run, "  x = %.4f, y = %.6f;  ŷ = %s·x² + %s·x + %s = %.6f·%.4f² + (%.6f)·%.4f + (%.6f) = %.8f\n", x,
+                 y, names[0], names[1], names[2], before[0], x, before[1], x, before[2],
+                 nb_tensor_get(nb_value(m->pred), 0));
+    } else {
+        demo_log(run, "  a batch of %lld samples, ŷ = %s·x² + %s·x + %s for each\n", (long long)count, names[0],
+                 names[1], names[2]);
+    }
+    demo_log(run, "  L = %s = %.8e\n", formula, loss);
+    demo_trace_step(run, names, 3, before, m->grad, lr);
 }
 
 /* The model's values at n points (forward only). */
@@ -134,30 +157,77 @@ static void quadratic_header(demo_run *run, bool per_sample)
     demo_log(run, "%s, lr 0.1, gradients by autodiff, stop when the epoch's mean loss < 1e-5\n\n",
              per_sample ? "per-sample SGD" : "mini-batches of 20 in data order, batch-mean gradient");
     if (!per_sample)
-        demo_log(run, "(the tutorial never resets its gradient accumulators between batches, so its\n"
-                      " \"mini-batch\" run is not mini-batch SGD; this is the intended algorithm)\n\n");
+        demo_log(run, "the tutorial resets its gradient sums once per epoch, not after each batch, so every\n"
+                      "step also carries the gradients of the epoch's earlier batches: that is not mini-batch\n"
+                      "SGD. Both runs, side by side (loss: the mean (y − ŷ)² over the epoch's 100 samples):\n\n");
 }
 
-/* The tutorial's training: batches in data order, lr 0.1, at most 500 epochs, until the
- * epoch's mean loss is below 1e-5. */
-static void quadratic_sgd(demo_run *run, quad_model *m, double *xs, double *ys, int64_t batch)
+/* Tutorial 1's training from (1, 2, 3): batches in data order, lr 0.1, at most 500
+ * epochs, until the epoch's mean loss is below 1e-5; losses[e] is epoch e's mean loss.
+ * `as_written` keeps the tutorial's gradient sums across an epoch's batches. The run
+ * that is not as written is the report's (history, progress line). Returns the epochs. */
+static int quadratic_sgd(demo_run *run, quad_model *m, double *xs, double *ys, int64_t batch, bool as_written,
+                         double losses[500])
 {
-    demo_progress_start(run, 500 * (100 / batch), batch == 1 ? "sample" : "batch");
-    for (int epoch = 1; epoch <= 500; epoch++) {
+    m->w[0] = 1, m->w[1] = 2, m->w[2] = 3;
+    if (!as_written)
+        demo_progress_start(run, 500 * (100 / batch), batch == 1 ? "sample" : "batch");
+    int epochs = 0;
+    for (int epoch = 0; epoch < 500; epoch++) {
         double total = 0;
+        nb_zero_grad(m->graph);
         for (int64_t start = 0; start < 100; start += batch) {
-            double loss = quad_step(m, xs + start, ys + start, batch, 0.1);
+            double before[3] = {m->w[0], m->w[1], m->w[2]};
+            double loss = quad_step(m, xs + start, ys + start, batch, 0.1, !as_written);
             total += loss * (double)batch;
-            demo_progress(run, (epoch - 1) * (100 / batch) + start / batch + 1, loss);
+            if (as_written)
+                continue;
+            demo_progress(run, epoch * (100 / batch) + start / batch + 1, loss);
+            char what[64];
+            snprintf(what, sizeof what, "epoch %d, %s %lld", epoch, batch == 1 ? "sample" : "batch",
+                     (long long)(start / batch));
+            quad_trace(run, m, (const char *const[]){"w1", "w2", "w3"}, before, batch, 0.1,
+                       batch == 1 ? "(y − ŷ)²" : "mean (y − ŷ)² over the batch", loss, what);
         }
-        double mean = total / 100;
-        run->epochs_run = epoch;
-        demo_history(run, epoch, mean);
-        demo_log(run, "epoch %d, loss %.8f\n", epoch, mean);
-        if (mean < 1e-5)
+        losses[epoch] = total / 100;
+        epochs = epoch + 1;
+        if (!as_written)
+            demo_history(run, epoch, losses[epoch]);
+        if (!as_written && batch == 1)
+            demo_log(run, "epoch %d, loss %.8f (mean (y − ŷ)² over the epoch's 100 samples)\n", epoch, losses[epoch]);
+        if (losses[epoch] < 1e-5)
             break;
     }
-    demo_progress_done(run);
+    if (!as_written) {
+        demo_progress_done(run);
+        run->epochs_run = epochs;
+    }
+    return epochs;
+}
+
+/* The mini-batch variant: the tutorial's code as written, then the intended algorithm,
+ * their losses side by side; the model ends with the intended run's weights. */
+static void quadratic_both(demo_run *run, quad_model *m, double *xs, double *ys)
+{
+    static const char *const names[3] = {"w1", "w2", "w3"};
+    double written[500], intended[500];
+    int n_written = quadratic_sgd(run, m, xs, ys, 20, true, written);
+    double w_written[3] = {m->w[0], m->w[1], m->w[2]};
+    demo_as_written(run, written, n_written, names, w_written, 3);
+    int n_intended = quadratic_sgd(run, m, xs, ys, 20, false, intended);
+    demo_log(run, "%9s  %-28s %s\n", "", "as written (sums kept)", "intended (reset after each batch)");
+    for (int e = 0; e < (n_written > n_intended ? n_written : n_intended); e++) {
+        char left[40] = "", right[40] = "";
+        if (e < n_written)
+            snprintf(left, sizeof left, "loss %.8f", written[e]);
+        if (e < n_intended)
+            snprintf(right, sizeof right, "loss %.8f", intended[e]);
+        demo_log(run, "epoch %3d  %-28s %s\n", e, left, right);
+    }
+    demo_log(run, "\nas written: %d epochs, w1 = %.6f, w2 = %.6f, w3 = %.6f\n", n_written, w_written[0],
+             w_written[1], w_written[2]);
+    demo_log(run, "intended:   %d epochs, w1 = %.6f, w2 = %.6f, w3 = %.6f (true: 2, 3, 4)\n", n_intended, m->w[0],
+             m->w[1], m->w[2]);
 }
 
 /* Report what SGD learnt, then solve exactly; the model keeps SGD's parameters. */
@@ -184,11 +254,15 @@ int demo_quadratic(demo_run *run)
         return 1;
     }
     double *xs = data->inputs->data, *ys = data->targets->data;
-    m.w[0] = 1, m.w[1] = 2, m.w[2] = 3;
     bool per_sample = strcmp(run->variant, "sgd") == 0;
     quadratic_header(run, per_sample);
-    quadratic_sgd(run, &m, xs, ys, per_sample ? 1 : 20);
-    demo_log(run, "\nw1 = %.6f, w2 = %.6f, w3 = %.6f (true: 2, 3, 4)\n", m.w[0], m.w[1], m.w[2]);
+    if (per_sample) {
+        double losses[500];
+        quadratic_sgd(run, &m, xs, ys, 1, false, losses);
+        demo_log(run, "\nw1 = %.6f, w2 = %.6f, w3 = %.6f (true: 2, 3, 4)\n", m.w[0], m.w[1], m.w[2]);
+    } else {
+        quadratic_both(run, &m, xs, ys);
+    }
     double solution[3];
     quad_learnt_and_solved(run, &m, names, xs, ys, 100, truth, solution);
     nb_figure *figure = quad_figure(run, &m, "tutorial 1: y = 2x² + 3x + 4 by SGD", xs, ys, 100, solution);
@@ -219,7 +293,7 @@ static void evolution_panel(nb_panel *panel, double path[][3], int epoch, int fi
         double age = epoch > first_epoch ? (double)(e - first_epoch) / (epoch - first_epoch) : 1;
         char label[64] = "";
         if (e == epoch)
-            snprintf(label, sizeof label, e == 0 ? "start" : e == 1 ? "after 1 epoch" : "after %d epochs", e);
+            snprintf(label, sizeof label, e == 0 ? "start" : "after epoch %d", e - 1); /* epochs from 0 */
         else if (e == first_epoch)
             snprintf(label, sizeof label, "%s", e == 0 ? "start" : "earlier epochs");
         nb_panel_line(panel, label, xs, curve, (size_t)n,
@@ -267,7 +341,7 @@ static int write_frames(demo_run *run, double path[][3], int epochs, const doubl
         char title[96], file[4096];
         char when[32] = "start";
         if (e > 0)
-            snprintf(when, sizeof when, "after %d epoch%s", e, e == 1 ? "" : "s");
+            snprintf(when, sizeof when, "after epoch %d", e - 1);
         snprintf(title, sizeof title, "%s: a = %.2f, b = %.2f, c = %.2f", when, path[e][0], path[e][1], path[e][2]);
         nb_figure_title(figure, title);
         evolution_panel(nb_figure_panel(figure, 0, 0), path, e, e > 3 ? e - 3 : 0, xs, ys, n, curve);
@@ -289,41 +363,120 @@ static void decay_header(demo_run *run, bool per_sample)
     demo_log(run, "tutorial 2: y = 2x² − 4x + 3 on 800 points in [−1, 1); model a·x² + b·x + c from "
                   "(−11/6, −395/3, −2400)\n%s, lr 0.5 halved every 10 epochs, at most 100 epochs\n",
              per_sample ? "per-sample SGD in data order" : "shuffled mini-batches of 16 (remainder dropped)");
-    demo_log(run, "stops when the epoch's mean loss < 1e-5 (the tutorial tests only the last %s's loss,\n"
-                  "which can stop it after one epoch with wrong parameters)\n\n",
-             per_sample ? "sample" : "batch");
+    demo_log(run, "each line: the learning rate, the gradient of the epoch's last step, a loss (named),\n"
+                  "and a, b, c rounded to 2 decimals as the tutorial prints them (the runs keep full precision)\n\n");
 }
 
-/* The tutorial's training, at most 100 epochs with the step-decayed rate, until the
- * epoch's mean loss is below 1e-5; path[e] holds the weights after e epochs. `unit`
- * names a step on the progress line. */
-static void decay_sgd(demo_run *run, quad_model *m, nb_loader *loader, const char *unit, double path[][3])
+/* How a run of tutorial 2 decides to stop. */
+typedef enum decay_stop {
+    STOP_MEAN_LOSS,   /* the epoch's mean loss < 1e-5: nabla's test */
+    STOP_LAST_LOSS,   /* the tutorial's per-sample test: the last sample's loss, rounded to 2 decimals as
+                       * it prints it, < 1e-5 */
+    STOP_NEVER,       /* the tutorial's mini-batch code: its `break` is commented out */
+} decay_stop;
+
+/* One epoch of a run: the rate, the last step's gradient, the epoch's mean loss, the
+ * last step's loss and the weights after the epoch. */
+typedef struct decay_epoch {
+    double lr, grad[3], mean, last, w[3];
+} decay_epoch;
+
+/* --trace for tutorial 2: its loss is the MSE, its gradient that of half of it. */
+static void decay_trace(demo_run *run, quad_model *m, const double before[3], const nb_batch *b, int epoch,
+                        const decay_epoch *r)
 {
+    char what[64];
+    snprintf(what, sizeof what, "epoch %d, %s %lld, lr %g", epoch, b->size == 1 ? "sample" : "batch",
+             (long long)b->index, r->lr);
+    quad_trace(run, m, (const char *const[]){"a", "b", "c"}, before, b->size, r->lr,
+               b->size == 1 ? "(ŷ − y)² (the gradient is that of ½(ŷ − y)²: the tutorial drops the 2)"
+                            : "mean (ŷ − y)² over the batch (the gradient is that of half of it)",
+               r->last, what);
+}
+
+/* Tutorial 2's training from the far start, at most 100 epochs with the step-decayed
+ * rate, until `stop` says so; rec[e] is epoch e, path[e] the weights after e epochs.
+ * The STOP_MEAN_LOSS run is the report's (history, progress line, `unit` steps). */
+static int decay_sgd(demo_run *run, quad_model *m, nb_loader *loader, const char *unit, decay_stop stop,
+                     decay_epoch rec[100], double path[][3])
+{
+    bool live = stop == STOP_MEAN_LOSS;
+    m->w[0] = -11.0 / 6, m->w[1] = -395.0 / 3, m->w[2] = -2400;
     nb_schedule schedule;
     nb_schedule_parse("step:10:0.5", 0.5, 100, &schedule);
     memcpy(path[0], m->w, sizeof path[0]);
     int64_t steps = nb_loader_n_batches(loader);
-    demo_progress_start(run, 100 * steps, unit);
+    if (live)
+        demo_progress_start(run, 100 * steps, unit);
+    int epochs = 0;
     for (int epoch = 0; epoch < 100; epoch++) {
         /* the tutorial's rate, 0.5 / 2^floor((epoch + 1) / 10), is the step schedule one epoch ahead */
-        double lr = nb_schedule_lr(&schedule, epoch + 1), total = 0;
+        decay_epoch *r = &rec[epoch];
+        r->lr = nb_schedule_lr(&schedule, epoch + 1);
+        double total = 0;
         nb_loader_start_epoch(loader, epoch);
         nb_batch b;
         while (nb_loader_next(loader, &b)) {
-            double loss = 2 * quad_step(m, b.inputs, b.targets, b.size, lr); /* the MSE, as the tutorial */
-            total += loss;
-            demo_progress(run, epoch * steps + b.index + 1, loss);
+            double before[3] = {m->w[0], m->w[1], m->w[2]};
+            r->last = 2 * quad_step(m, b.inputs, b.targets, b.size, r->lr, true); /* the MSE, as the tutorial */
+            total += r->last;
+            if (live)
+                decay_trace(run, m, before, &b, epoch, r);
+            if (live)
+                demo_progress(run, epoch * steps + b.index + 1, r->last);
         }
-        double mean = total / (double)steps;
+        r->mean = total / (double)steps;
+        memcpy(r->grad, m->grad, sizeof r->grad);
+        memcpy(r->w, m->w, sizeof r->w);
         memcpy(path[epoch + 1], m->w, sizeof path[0]);
-        run->epochs_run = epoch + 1;
-        demo_history(run, epoch, mean);
-        demo_log(run, "epoch %3d  lr %.5f  gradient (%9.2e, %9.2e, %9.2e)  loss %.3e  a %.2f  b %.2f  c %.2f\n",
-                 epoch, lr, m->grad[0], m->grad[1], m->grad[2], mean, m->w[0], m->w[1], m->w[2]);
-        if (mean < 1e-5)
+        epochs = epoch + 1;
+        if (live)
+            demo_history(run, epoch, r->mean);
+        if ((stop == STOP_MEAN_LOSS && r->mean < 1e-5) || (stop == STOP_LAST_LOSS && round(100 * r->last) / 100 < 1e-5))
             break;
     }
-    demo_progress_done(run);
+    if (live) {
+        demo_progress_done(run);
+        run->epochs_run = epochs;
+    }
+    return epochs;
+}
+
+static void decay_log(demo_run *run, const decay_epoch *rec, int epochs, const char *loss_name, bool last)
+{
+    for (int e = 0; e < epochs; e++)
+        demo_log(run, "epoch %3d  lr %.5f  last step's gradient (%9.2e, %9.2e, %9.2e)  %s %.3e  a %.2f  b %.2f  c %.2f\n",
+                 e, rec[e].lr, rec[e].grad[0], rec[e].grad[1], rec[e].grad[2], loss_name,
+                 last ? rec[e].last : rec[e].mean, rec[e].w[0], rec[e].w[1], rec[e].w[2]);
+}
+
+/* The tutorial's run as its code does it, then nabla's, one after the other; the model
+ * ends with nabla's weights, path[] holds them epoch by epoch. */
+static void decay_both(demo_run *run, quad_model *m, nb_loader *loader, bool per_sample, double path[][3])
+{
+    static const char *const names[3] = {"a", "b", "c"};
+    static decay_epoch written[100], intended[100];
+    double ignored[101][3];
+    int n_written = decay_sgd(run, m, loader, NULL, per_sample ? STOP_LAST_LOSS : STOP_NEVER, written, ignored);
+    double losses[100];
+    for (int e = 0; e < n_written; e++)
+        losses[e] = written[e].last;
+    cJSON *as_written = demo_as_written(run, losses, n_written, names, written[n_written - 1].w, 3);
+    cJSON_AddStringToObject(as_written, "loss", per_sample ? "the last sample's squared error"
+                                                           : "the mean squared error of the last batch");
+    demo_log(run, "as the tutorial wrote it: %s\n",
+             per_sample ? "it stops when the last sample's loss, rounded to 2 decimals, is < 1e-5"
+                        : "its `break` is commented out, so it runs all 100 epochs");
+    decay_log(run, written, n_written, per_sample ? "last sample's loss" : "last batch's loss", true);
+    if (per_sample)
+        demo_log(run, "→ it stops after epoch %d at a = %.2f, b = %.2f, c = %.2f, far from (2, −4, 3): one\n"
+                      "  sample's loss can be tiny while the others are not\n", n_written - 1,
+                 written[n_written - 1].w[0], written[n_written - 1].w[1], written[n_written - 1].w[2]);
+    demo_log(run, "\nnabla: stops when the epoch's mean loss < 1e-5\n");
+    int n_intended = decay_sgd(run, m, loader, per_sample ? "sample" : "batch", STOP_MEAN_LOSS, intended, path);
+    char name[64];
+    snprintf(name, sizeof name, "mean loss over the epoch's %s", per_sample ? "800 samples" : "50 batches");
+    decay_log(run, intended, n_intended, name, false);
 }
 
 int demo_quadratic_decay(demo_run *run)
@@ -347,10 +500,9 @@ int demo_quadratic_decay(demo_run *run)
         return 1;
     }
     double *xs = data->inputs->data, *ys = data->targets->data;
-    m.w[0] = -11.0 / 6, m.w[1] = -395.0 / 3, m.w[2] = -2400;
     double path[101][3]; /* the weights at the start and after each epoch, for the pictures */
     decay_header(run, per_sample);
-    decay_sgd(run, &m, loader, per_sample ? "sample" : "batch", path);
+    decay_both(run, &m, loader, per_sample, path);
     demo_log(run, "\na = %.6f, b = %.6f, c = %.6f (true: 2, -4, 3)\n", m.w[0], m.w[1], m.w[2]);
     double solution[3];
     quad_learnt_and_solved(run, &m, names, xs, ys, N, truth, solution); /* --save writes what SGD learnt */

@@ -32,7 +32,7 @@ int main(void)
     w[0] = 1, w[1] = 2, w[2] = 3;
 
     const double lr = 0.1;
-    for (int epoch = 1; epoch <= 500; epoch++) {
+    for (int epoch = 0; epoch < 500; epoch++) { /* epochs counted from 0, as the tutorial */
         double total = 0;
         for (int i = 0; i < 100; i++) {
             *x_value = i / 100.0;
@@ -45,7 +45,7 @@ int main(void)
                 w[k] -= lr * grad[k];  /* the SGD update */
             total += nb_item(loss);
         }
-        printf("epoch %d, loss %.8f\n", epoch, total / 100);
+        printf("epoch %d, loss %.8f (mean (y − ŷ)² over the epoch's 100 samples)\n", epoch, total / 100);
         if (total / 100 < 1e-5)
             break;
     }

@@ -43,7 +43,8 @@ int main(void)
             total += 2 * nb_item(loss); /* report the squared error, as the tutorial */
         }
         double mean = total / 800;
-        printf("epoch %3d  lr %.6f  loss %.3e  a %.2f  b %.2f  c %.2f\n", epoch, lr, mean, w[0], w[1], w[2]);
+        printf("epoch %3d  lr %.6f  loss %.3e (mean over the epoch's 800 samples)  a %.2f  b %.2f  c %.2f\n", epoch, lr,
+               mean, w[0], w[1], w[2]);
         /* stop on the epoch's mean loss (the tutorial tests only the last sample's) */
         if (mean < 1e-5)
             break;

@@ -46,7 +46,7 @@ int main(void)
     int64_t order[N];
     for (int i = 0; i < N; i++)
         order[i] = i;
-    for (int epoch = 1; epoch <= 50; epoch++) {
+    for (int epoch = 0; epoch < 50; epoch++) { /* epochs counted from 0, as the tutorial */
         nb_rng_shuffle(&rng, order, N); /* the data provider: a new order every epoch */
         double epoch_loss = 0;
         for (int start = 0; start < N; start += BATCH) {
@@ -65,7 +65,7 @@ int main(void)
             nb_zero_grad(graph);           /* w.grad.zero_() */
             epoch_loss += nb_item(loss);
         }
-        printf("epoch %03d: %.6f\n", epoch, epoch_loss);
+        printf("epoch %03d: %.6f (sum of the epoch's 32 batch losses, each a mean |ŷ − y|)\n", epoch, epoch_loss);
     }
     printf("true w: %.2f %.2f %.2f %.2f  b: %.2f\n", true_w[0], true_w[1], true_w[2], true_w[3], true_b);
     printf("learned w: %.4f %.4f %.4f %.4f  b: %.4f\n", nb_tensor_get(nb_value(w), 0), nb_tensor_get(nb_value(w), 1),

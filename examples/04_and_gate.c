@@ -25,7 +25,7 @@ int main(void)
     nb_optim_config sgd = nb_optim_defaults(NB_SGD);
     sgd.lr = 0.01;
     nb_optimizer *optimizer = nb_optim_new(graph, &sgd);
-    for (int epoch = 1; epoch <= 20; epoch++) {
+    for (int epoch = 0; epoch < 20; epoch++) { /* epochs counted from 0, as the tutorial */
         double total = 0;
         for (int i = 0; i < 4; i++) {
             nb_input_set_doubles(x, inputs[i], 1);
@@ -36,7 +36,7 @@ int main(void)
             nb_optim_step(optimizer);
             total += nb_item(loss);
         }
-        printf("epoch %2d  loss %.6f\n", epoch, total);
+        printf("epoch %2d  loss %.6f (mean (y − ŷ)² over the epoch's 4 samples)\n", epoch, total / 4);
     }
     printf("w1 = %.4f, w2 = %.4f, b = %.4f\n\n x1 x2 | AND\n", nb_tensor_get(nb_value(w), 0),
            nb_tensor_get(nb_value(w), 1), nb_tensor_get(nb_value(b), 0));

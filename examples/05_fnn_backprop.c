@@ -61,10 +61,10 @@ int main(void)
     nb_gradcheck(loss, 0, &check);
     printf("finite differences agree with autodiff to %.1e\n\n", check.max_error);
 
-    for (int iteration = 1; iteration <= 10; iteration++) {
+    for (int iteration = 0; iteration < 10; iteration++) { /* counted from 0, as the tutorial */
         nb_zero_grad(graph);
         nb_forward(loss);
-        printf("iteration %2d  o1 %.6f  o2 %.6f  loss %.9f\n", iteration, nb_item(o1), nb_item(o2), nb_item(loss));
+        printf("iteration %2d  o1 %.6f  o2 %.6f  loss ½Σ(o − y)² %.9f\n", iteration, nb_item(o1), nb_item(o2), nb_item(loss));
         nb_backward(loss);
         for (int i = 0; i < 8; i++)
             weights[i] -= 1.0 * grad[i];

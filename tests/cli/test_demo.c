@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 #include <float.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,9 +55,9 @@ static const cJSON *field(const cJSON *object, const char *name)
 static void test_quadratic_matches_the_tutorial(void **state)
 {
     (void)state;
-    double w[3] = {1, 2, 3}, losses[501];
+    double w[3] = {1, 2, 3}, losses[500];
     int stop = 0;
-    for (int epoch = 1; epoch <= 500; epoch++) {
+    for (int epoch = 0; epoch < 500; epoch++) {
         double total = 0;
         for (int i = 0; i < 100; i++) {
             double x = i / 100.0, y = 2 * x * x + 3 * x + 4, e = w[0] * x * x + w[1] * x + w[2] - y;
@@ -64,7 +65,7 @@ static void test_quadratic_matches_the_tutorial(void **state)
             w[0] -= 0.1 * 2 * e * x * x, w[1] -= 0.1 * 2 * e * x, w[2] -= 0.1 * 2 * e;
         }
         losses[epoch] = total / 100;
-        stop = epoch;
+        stop = epoch + 1;
         if (total / 100 < 1e-5)
             break;
     }
@@ -80,8 +81,8 @@ static void test_quadratic_matches_the_tutorial(void **state)
     assert_close(number(params, "w3"), w[2], 1e-6);
     const cJSON *history = field(report, "history");
     assert_int_equal(cJSON_GetArraySize(history), stop);
-    for (int e = 1; e <= stop; e++) {
-        const cJSON *entry = cJSON_GetArrayItem(history, e - 1);
+    for (int e = 0; e < stop; e++) { /* epochs counted from 0, as the tutorial */
+        const cJSON *entry = cJSON_GetArrayItem(history, e);
         assert_int_equal((int)number(entry, "epoch"), e);
         assert_close(number(entry, "loss"), losses[e], 1e-9 * losses[e]);
     }
@@ -313,12 +314,347 @@ static void test_plots_files_and_frames(void **state)
     assert_int_equal(system(args), 0);
 }
 
+
+/* Run `nabla ARGS` and return its stdout (malloc'd). */
+static char *run_text(const char *args, int *exit_status)
+{
+    char command[512];
+    snprintf(command, sizeof command, "%s %s", NB_CLI_PATH, args);
+    FILE *pipe = popen(command, "r");
+    assert_non_null(pipe);
+    size_t size = 0, capacity = 1 << 16;
+    char *text = malloc(capacity);
+    size_t got;
+    while ((got = fread(text + size, 1, capacity - size - 1, pipe)) > 0) {
+        size += got;
+        if (size + 1 == capacity)
+            text = realloc(text, capacity *= 2);
+    }
+    text[size] = '\0';
+    int status = pclose(pipe);
+    *exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return text;
+}
+
+/* Tutorial 1's mini-batch code, by hand: batches of 20 in data order, lr 0.1, the
+ * gradient sums reset once per epoch (as written) or after every batch (intended), the
+ * step the sum over the batch's samples / 20. Returns the epochs; first loss and w out. */
+static int quadratic_minibatch(bool as_written, double *first_loss, double w[3])
+{
+    w[0] = 1, w[1] = 2, w[2] = 3;
+    for (int epoch = 0; epoch < 500; epoch++) {
+        double total = 0, g[3] = {0, 0, 0};
+        for (int start = 0; start < 100; start += 20) {
+            if (!as_written)
+                g[0] = g[1] = g[2] = 0;
+            for (int i = start; i < start + 20; i++) {
+                double x = i / 100.0, e = w[0] * x * x + w[1] * x + w[2] - (2 * x * x + 3 * x + 4);
+                total += e * e;
+                g[0] += 2 * e * x * x, g[1] += 2 * e * x, g[2] += 2 * e;
+            }
+            for (int k = 0; k < 3; k++)
+                w[k] -= 0.1 * g[k] / 20;
+        }
+        if (epoch == 0)
+            *first_loss = total / 100;
+        if (total / 100 < 1e-5)
+            return epoch + 1;
+    }
+    return 500;
+}
+
+static void test_quadratic_minibatch_as_written_and_fixed(void **state)
+{
+    (void)state;
+    double written_first, written_w[3], fixed_first, fixed_w[3];
+    int written = quadratic_minibatch(true, &written_first, written_w);
+    int fixed = quadratic_minibatch(false, &fixed_first, fixed_w);
+    /* the numbers the issue quotes for the tutorial's code and for the fix */
+    assert_int_equal(written, 169);
+    assert_close(written_first, 0.797383, 5e-7);
+    assert_close(written_w[0], 1.96719, 5e-6);
+    assert_close(written_w[1], 3.03072, 5e-6);
+    assert_close(written_w[2], 3.99524, 5e-6);
+    assert_int_equal(fixed, 276);
+    assert_close(fixed_first, 1.45768468, 5e-9);
+    int status;
+    cJSON *report = run_json("demo quadratic --variant minibatch --json", &status);
+    assert_int_equal(status, 0);
+    assert_int_equal((int)number(report, "epochs_run"), fixed);
+    assert_close(number(cJSON_GetArrayItem(field(report, "history"), 0), "loss"), fixed_first, 1e-12);
+    const char *names[3] = {"w1", "w2", "w3"};
+    for (int k = 0; k < 3; k++)
+        assert_close(number(field(report, "params"), names[k]), fixed_w[k], 1e-9);
+    const cJSON *as_written = field(report, "as_written");
+    assert_int_equal((int)number(as_written, "epochs_run"), written);
+    const cJSON *history = field(as_written, "history");
+    assert_int_equal(cJSON_GetArraySize(history), written);
+    assert_int_equal((int)number(cJSON_GetArrayItem(history, 0), "epoch"), 0);
+    assert_close(number(cJSON_GetArrayItem(history, 0), "loss"), written_first, 1e-12);
+    for (int k = 0; k < 3; k++)
+        assert_close(number(field(as_written, "params"), names[k]), written_w[k], 1e-9);
+    cJSON_Delete(report);
+}
+
+/* Tutorial 2 per sample, by hand, with its own stopping test: the last sample's squared
+ * error, rounded to 2 decimals, < 1e-5. Returns the epoch it stops after. */
+static int decay_as_written(double w[3])
+{
+    w[0] = -11.0 / 6, w[1] = -395.0 / 3, w[2] = -2400;
+    for (int epoch = 0; epoch < 100; epoch++) {
+        double lr = 0.5 / pow(2, (epoch + 1) / 10), last = 0;
+        for (int i = -400; i < 400; i++) {
+            double x = i / 400.0, e = w[0] * x * x + w[1] * x + w[2] - (2 * x * x - 4 * x + 3);
+            last = e * e;
+            w[0] -= lr * e * x * x, w[1] -= lr * e * x, w[2] -= lr * e;
+        }
+        if (round(100 * last) / 100 < 1e-5)
+            return epoch;
+    }
+    return 99;
+}
+
+static void test_quadratic_decay_as_written(void **state)
+{
+    (void)state;
+    double w[3];
+    int stop = decay_as_written(w);
+    assert_int_equal(stop, 1); /* the issue: after the second epoch (index 1), at a = 328.47… */
+    assert_close(w[0], 328.47, 0.005);
+    int status;
+    cJSON *report = run_json("demo quadratic-decay --json", &status);
+    assert_int_equal(status, 0);
+    const cJSON *as_written = field(report, "as_written");
+    assert_int_equal((int)number(as_written, "epochs_run"), stop + 1);
+    const cJSON *history = field(as_written, "history");
+    assert_int_equal((int)number(cJSON_GetArrayItem(history, cJSON_GetArraySize(history) - 1), "epoch"), stop);
+    const char *names[3] = {"a", "b", "c"};
+    for (int k = 0; k < 3; k++)
+        assert_close(number(field(as_written, "params"), names[k]), w[k], 1e-9 * fmax(1, fabs(w[k])));
+    cJSON_Delete(report);
+    /* the tutorial's mini-batch code has its `break` commented out: all 100 epochs */
+    report = run_json("demo quadratic-decay --variant minibatch --json", &status);
+    assert_int_equal(status, 0);
+    assert_int_equal((int)number(field(report, "as_written"), "epochs_run"), 100);
+    assert_true(number(report, "epochs_run") < 100);
+    cJSON_Delete(report);
+}
+
+/* The tutorial's 10-7-10 network by hand in float64: inputs, targets, w1 [10, 7] and
+ * w2 [7, 10] standard normal from nabla's generator in that order, no biases, loss
+ * Σ(ŷ − y)², one SGD step with lr 1e-4. */
+static double two_layer_loss(const double *x, const double *y, const double *w1, const double *w2, double *g1,
+                             double *g2)
+{
+    double loss = 0;
+    if (g1)
+        memset(g1, 0, 70 * sizeof(double)), memset(g2, 0, 70 * sizeof(double));
+    for (int r = 0; r < 233; r++) {
+        double h[7], d[10];
+        for (int j = 0; j < 7; j++) {
+            h[j] = 0;
+            for (int i = 0; i < 10; i++)
+                h[j] += x[r * 10 + i] * w1[i * 7 + j];
+            h[j] = h[j] > 0 ? h[j] : 0;
+        }
+        for (int k = 0; k < 10; k++) {
+            double out = 0;
+            for (int j = 0; j < 7; j++)
+                out += h[j] * w2[j * 10 + k];
+            d[k] = 2 * (out - y[r * 10 + k]);
+            loss += (out - y[r * 10 + k]) * (out - y[r * 10 + k]);
+        }
+        for (int j = 0; g1 && j < 7; j++) {
+            double back = 0;
+            for (int k = 0; k < 10; k++) {
+                g2[j * 10 + k] += h[j] * d[k];
+                back += w2[j * 10 + k] * d[k];
+            }
+            for (int i = 0; h[j] > 0 && i < 10; i++)
+                g1[i * 7 + j] += x[r * 10 + i] * back;
+        }
+    }
+    return loss;
+}
+
+static void test_two_layer_is_the_tutorials_network(void **state)
+{
+    (void)state;
+    static double x[2330], y[2330];
+    double w1[70], w2[70], g1[70], g2[70];
+    nb_rng rng;
+    nb_rng_seed(&rng, 42);
+    for (int i = 0; i < 2330; i++)
+        x[i] = nb_rng_normal(&rng);
+    for (int i = 0; i < 2330; i++)
+        y[i] = nb_rng_normal(&rng);
+    for (int i = 0; i < 70; i++)
+        w1[i] = nb_rng_normal(&rng);
+    for (int i = 0; i < 70; i++)
+        w2[i] = nb_rng_normal(&rng);
+    double before = two_layer_loss(x, y, w1, w2, g1, g2);
+    for (int i = 0; i < 70; i++)
+        w1[i] -= 1e-4 * g1[i], w2[i] -= 1e-4 * g2[i];
+    double after = two_layer_loss(x, y, w1, w2, NULL, NULL);
+    assert_true(before > 1e4); /* the tutorial's size (95,119 with torch's seed 0), not nn.Linear's 2,358 */
+    int status;
+    cJSON *report = run_json("demo two-layer --json", &status);
+    assert_int_equal(status, 0);
+    const cJSON *history = field(report, "history");
+    assert_close(number(cJSON_GetArrayItem(history, 0), "loss"), before, 1e-9 * before);
+    assert_close(number(cJSON_GetArrayItem(history, 1), "loss"), after, 1e-9 * after);
+    const cJSON *params = field(report, "params");
+    assert_int_equal(cJSON_GetArraySize(params), 2); /* w1 and w2: no biases */
+    for (int i = 0; i < 70; i++) {
+        assert_close(cJSON_GetArrayItem(field(params, "w1"), i)->valuedouble, w1[i], 1e-9);
+        assert_close(cJSON_GetArrayItem(field(params, "w2"), i)->valuedouble, w2[i], 1e-9);
+    }
+    assert_int_equal((int)number(field(report, "beyond"), "parameters"), 157);
+    cJSON_Delete(report);
+}
+
+/* The number after the first "epoch" or "iter" word of each log line that starts with
+ * one; first and last such numbers out. Returns how many lines. */
+static int log_epochs(const char *text, int *first, int *last)
+{
+    int n = 0;
+    for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        int e;
+        if (sscanf(line, "epoch %d", &e) == 1 || sscanf(line, "iter %d", &e) == 1) {
+            if (n++ == 0)
+                *first = e;
+            *last = e;
+        }
+    }
+    return n;
+}
+
+/* One convention everywhere: epochs from 0 in the JSON history and in the log, and each
+ * log says what its loss is. */
+static void test_epochs_from_zero_and_losses_named(void **state)
+{
+    (void)state;
+    const struct {
+        const char *args, *loss_label;
+    } runs[] = {
+        {"demo quadratic", "mean (y − ŷ)² over the epoch's 100 samples"},
+        {"demo quadratic --variant minibatch", "mean (y − ŷ)² over the epoch's 100 samples"},
+        {"demo quadratic-decay", "mean loss over the epoch's 800 samples"},
+        {"demo quadratic-decay --variant minibatch", "mean loss over the epoch's 50 batches"},
+        {"demo linreg", "sum of the epoch's 32 batch losses"},
+        {"demo and-gate", "mean (y − ŷ)² over the epoch's 4 samples"},
+        {"demo two-layer", "Σ(ŷ − y)² over the 233 × 10 outputs"},
+        {"demo fnn-backprop", "½Σ(o − y)² over the two outputs"},
+    };
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        char args[256];
+        snprintf(args, sizeof args, "%s --json", runs[i].args);
+        int status;
+        cJSON *report = run_json(args, &status);
+        assert_int_equal(status, 0);
+        const cJSON *history = field(report, "history");
+        int n = cJSON_GetArraySize(history);
+        for (int e = 0; e < n; e++)
+            if ((int)number(cJSON_GetArrayItem(history, e), "epoch") != e)
+                fail_msg("%s: history entry %d is epoch %g", runs[i].args, e,
+                         number(cJSON_GetArrayItem(history, e), "epoch"));
+        cJSON_Delete(report);
+        char *text = run_text(runs[i].args, &status);
+        assert_int_equal(status, 0);
+        if (!strstr(text, runs[i].loss_label))
+            fail_msg("%s: the log never says \"%s\"", runs[i].args, runs[i].loss_label);
+        int first = -1, last = -1;
+        if (log_epochs(text, &first, &last) > 0) { /* two-layer logs one step, no epochs */
+            assert_int_equal(first, 0);
+            if (last != n - 1)
+                fail_msg("%s: the log ends at epoch %d, the history at %d", runs[i].args, last, n - 1);
+        } else {
+            assert_string_equal(runs[i].args, "demo two-layer");
+        }
+        free(text);
+    }
+}
+
+/* The line of `text` that starts with `prefix` (after leading spaces), or NULL. */
+static const char *line_starting(const char *text, const char *prefix)
+{
+    for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        const char *p = line + strspn(line, " ");
+        if (strncmp(p, prefix, strlen(prefix)) == 0)
+            return p;
+    }
+    return NULL;
+}
+
+/* --trace 1 on fnn-backprop: the first update in the tutorial's notation, each weight's
+ * hand-derived and autodiff gradient side by side, the four hidden ones flagged. */
+static void test_trace_fnn_backprop(void **state)
+{
+    (void)state;
+    const double w[8] = {0.2, -0.4, 0.5, 0.6, 0.1, -0.5, -0.3, 0.8};
+    double h1 = 1 / (1 + exp(-(w[0] * 0.5 + w[2] * 0.3))), h2 = 1 / (1 + exp(-(w[1] * 0.5 + w[3] * 0.3)));
+    double o1 = 1 / (1 + exp(-(w[4] * h1 + w[6] * h2))), o2 = 1 / (1 + exp(-(w[5] * h1 + w[7] * h2)));
+    double d1 = (o1 - 0.23) * o1 * (1 - o1), d2 = (o2 + 0.07) * o2 * (1 - o2);
+    double out[4] = {d1 * h1, d2 * h1, d1 * h2, d2 * h2}; /* w5, w6, w7, w8 */
+    double right1 = (d1 * w[4] + d2 * w[5]) * h1 * (1 - h1), right2 = (d1 * w[6] + d2 * w[7]) * h2 * (1 - h2);
+    double tut1 = (out[0] + out[1]) * h1 * (1 - h1), tut2 = (out[2] + out[3]) * h2 * (1 - h2);
+    double autodiff[8] = {right1 * 0.5, right2 * 0.5, right1 * 0.3, right2 * 0.3, out[0], out[1], out[2], out[3]};
+    double tutorial[8] = {tut1 * 0.5, tut2 * 0.5, tut1 * 0.3, tut2 * 0.3, out[0], out[1], out[2], out[3]};
+    int status;
+    char *text = run_text("demo fnn-backprop --trace 1", &status);
+    assert_int_equal(status, 0);
+    assert_non_null(strstr(text, "update 0: iteration 0"));
+    assert_null(strstr(text, "update 1:"));
+    char expected[128];
+    snprintf(expected, sizeof expected, "h1 = σ(w1·x1 + w3·x2) = σ(0.2·0.5 + 0.5·0.3) = %.8f", h1);
+    assert_non_null(strstr(text, expected));
+    for (int i = 0; i < 8; i++) {
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "∂L/∂w%d ", i + 1);
+        const char *line = line_starting(text, prefix); /* the side-by-side row comes first */
+        assert_non_null(line);
+        snprintf(expected, sizeof expected, "∂L/∂w%d  %15.8f %15.8f", i + 1, tutorial[i], autodiff[i]);
+        if (strncmp(line, expected, strlen(expected)) != 0)
+            fail_msg("expected \"%s\" in the trace, got \"%.80s\"", expected, line);
+        const char *end = strchr(line, '\n');
+        bool flagged = strstr(line, "differ") && strstr(line, "differ") < end;
+        assert_int_equal(flagged, i < 4);
+        snprintf(expected, sizeof expected, "w%d ← w%d − 1·∂L/∂w%d = %.8f − 1·(%+.8e) = %.8f", i + 1, i + 1, i + 1,
+                 w[i], autodiff[i], w[i] - autodiff[i]);
+        if (!strstr(text, expected))
+            fail_msg("no \"%s\" in the trace", expected);
+    }
+    free(text);
+    /* --trace 2 on and-gate: two updates, the first one's step as the tutorial's rule gives it */
+    text = run_text("demo and-gate --trace 2", &status);
+    assert_int_equal(status, 0);
+    assert_non_null(strstr(text, "update 1: epoch 0, sample 1"));
+    assert_null(strstr(text, "update 2:"));
+    double g = 2 * (0.666 + 0.233 + 1); /* 2(ŷ − y)·x1 at x = (1, 0), y = −1 */
+    snprintf(expected, sizeof expected, "w1 ← w1 − 0.01·∂L/∂w1 = 0.66600000 − 0.01·(%+.8e) = %.8f", g, 0.666 - 0.01 * g);
+    assert_non_null(strstr(text, expected));
+    free(text);
+    text = run_text("demo linreg", &status); /* no --trace, no trace */
+    assert_null(strstr(text, "update 0:"));
+    free(text);
+    text = run_text("demo --help", &status);
+    assert_non_null(strstr(text, "--trace N"));
+    free(text);
+    assert_null(run_json("demo fnn-backprop --json --trace 1 2>/dev/null", &status));
+    assert_int_equal(status, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quadratic_matches_the_tutorial), cmocka_unit_test(test_fnn_backprop_losses),
         cmocka_unit_test(test_linreg_recovers_the_weights),   cmocka_unit_test(test_and_gate_prints_the_truth_table),
         cmocka_unit_test(test_other_demos_and_bad_usage),  cmocka_unit_test(test_plots_files_and_frames),
+        cmocka_unit_test(test_quadratic_minibatch_as_written_and_fixed),
+        cmocka_unit_test(test_quadratic_decay_as_written),
+        cmocka_unit_test(test_two_layer_is_the_tutorials_network),
+        cmocka_unit_test(test_epochs_from_zero_and_losses_named),
+        cmocka_unit_test(test_trace_fnn_backprop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
