@@ -13,7 +13,7 @@
 typedef struct train_args {
     /* as given */
     const char *data, *target, *features, *test, *model, *loss, *optim, *schedule, *save, *plot, *init, *dtype;
-    double lr, momentum, weight_decay, val_split, clip;
+    double lr, momentum, weight_decay, val_split, clip, max_loss_growth;
     bool nesterov, json, quiet, no_standardize, help;
     uint64_t epochs, batch, patience, threads, limit, test_limit, seed;
     /* what the text options name, settled by parse_args */
@@ -59,6 +59,8 @@ static void usage(FILE *out)
             "  --weight-decay X    L2 penalty (decoupled for adamw)\n"
             "  --schedule S        constant, step:SIZE:GAMMA, exp:GAMMA, cosine[:MIN], warmup:N,...\n"
             "  --clip X            clip the gradients' global norm (0: off)\n"
+            "  --max-loss-growth X an epoch whose mean loss ends above X times the first batch's is a\n"
+            "                      divergence: exit 1, nothing saved (default 1000; 0: off)\n"
             "  --epochs N          default 5; --batch N default 64\n"
             "  --patience N        stop after N epochs without a better held-out loss, and keep the\n"
             "                      parameters of the best epoch (needs --test, --val-split or\n"
@@ -118,6 +120,7 @@ static const arg_spec arg_specs[] = {
     NUMBER("weight-decay", weight_decay, CLI_NONNEGATIVE),
     TEXT("schedule", schedule),
     NUMBER("clip", clip, CLI_NONNEGATIVE),
+    NUMBER("max-loss-growth", max_loss_growth, CLI_NONNEGATIVE),
     COUNT("epochs", epochs, 1, CLI_MAX_EPOCHS),
     COUNT("batch", batch, 1, INT32_MAX),
     COUNT("patience", patience, 0, INT32_MAX),
@@ -220,6 +223,7 @@ static int parse_args(int argc, char **argv, train_args *a)
                                      NULL, 0};
     options[N_ARGS] = (struct option){NULL, 0, NULL, 0};
     *a = (train_args){.optim = "adam", .epochs = 5, .batch = 64, .seed = 42, .lr = NAN, .init = "kaiming",
+                      .max_loss_growth = 1000,
                       .dtype = "f32"};
     optind = 1;
     opterr = 0;
@@ -591,6 +595,7 @@ static int build_and_train(train_job *job)
     nb_train_config train = nb_train_defaults();
     train.epochs = (int)a->epochs, train.batch_size = (int64_t)a->batch, train.seed = a->seed;
     train.patience = (int)a->patience, train.restore_best = a->patience > 0, train.clip_norm = a->clip;
+    train.max_loss_growth = a->max_loss_growth;
     train.schedule = a->schedule ? &job->schedule : NULL;
     train.accuracy = desc->n_classes > 0;
     train.progress = a->quiet ? NULL : stderr;

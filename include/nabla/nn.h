@@ -352,6 +352,8 @@ typedef struct nb_train_config {
     int patience;            /* stop after this many epochs without a better validation loss (0: off) */
     bool restore_best;       /* with patience: end with the parameters of the best epoch */
     double clip_norm;        /* clip the gradients' global norm to this (0: off; not L-BFGS's) */
+    double max_loss_growth;  /* an epoch whose mean loss is more than this many times the first
+                                batch's is divergence, though finite (0: off; default 1000) */
     const nb_schedule *schedule; /* the rate per epoch (NULL: the optimizer's throughout) */
     bool accuracy;           /* classification: report accuracies */
     FILE *progress;          /* a progress line (live on a terminal) and one line per epoch; NULL: silent */

@@ -8,7 +8,10 @@
 
 #include "nabla/nn.h"
 
-nb_train_config nb_train_defaults(void) { return (nb_train_config){.epochs = 10, .batch_size = 32, .shuffle = true}; }
+nb_train_config nb_train_defaults(void)
+{
+    return (nb_train_config){.epochs = 10, .batch_size = 32, .shuffle = true, .max_loss_growth = 1000};
+}
 
 static double now_seconds(void)
 {
@@ -101,6 +104,7 @@ typedef struct train_state {
     nb_progress *progress;
     void *last_good; /* the parameters at the start of the epoch */
     void *best;      /* the parameters of the best validation epoch */
+    double start_loss; /* the first batch's loss, before any step: where training began */
     size_t param_bytes;
 } train_state;
 
@@ -188,6 +192,8 @@ static nb_status train_epoch(train_state *s, int epoch, nb_epoch_stats *stats)
             return status;
         }
         double loss = nb_item(model->loss);
+        if (isnan(s->start_loss))
+            s->start_loss = loss;
         if (!isfinite(loss)) {
             restore_last_good(s, epoch, batch.index);
             return nb_fail(NB_ENUMERIC, "training diverged at epoch %d, batch %lld: the loss is %g; the parameters "
@@ -245,6 +251,21 @@ static void note_epoch(train_state *s, const nb_epoch_stats *stats)
     nb_progress_note(s->progress, "%s", line);
 }
 
+/* A loss that ends far above where it began is divergence though it stayed finite (Adam
+ * with too large a rate can take it from 2 to 1e14): the parameters of the epoch's start
+ * come back, as for a NaN. */
+static nb_status check_growth(train_state *s, int epoch, const nb_epoch_stats *stats)
+{
+    double growth = s->config->max_loss_growth;
+    if (!(growth > 0) || !(s->start_loss > 0) || !(stats->loss > growth * s->start_loss))
+        return NB_OK;
+    restore_last_good(s, epoch, stats->batches - 1);
+    return nb_fail(NB_ENUMERIC, "training diverged at epoch %d: its mean loss %g is more than %g times the first "
+                                "batch's %g; the parameters of %s were restored (try a smaller learning rate or "
+                                "--clip)", epoch, stats->loss, growth, s->start_loss,
+                   epoch > 1 ? "the last epoch" : "the start");
+}
+
 static nb_status train_loop(train_state *s, nb_dataset *val)
 {
     const nb_train_config *config = s->config;
@@ -262,6 +283,8 @@ static nb_status train_loop(train_state *s, nb_dataset *val)
         if (status != NB_OK)
             return status;
         result->final_loss = stats.loss;
+        if ((status = check_growth(s, epoch, &stats)) != NB_OK)
+            return status;
         if (val) {
             bool accuracy = config->accuracy && s->model->output && val->n_classes > 0;
             status = nb_evaluate(s->model, val, config->batch_size, &stats.val_loss,
@@ -317,7 +340,7 @@ nb_status nb_train(const nb_model *model, nb_optimizer *optimizer, nb_dataset *t
     if (config->accuracy && train->n_classes > 0 && !model->output)
         return nb_fail(NB_EARG, "nb_train: accuracy needs the model's output");
     unsigned flags = (config->shuffle ? NB_LOADER_SHUFFLE : 0) | (config->drop_last ? NB_LOADER_DROP_LAST : 0);
-    train_state s = {.model = model, .optimizer = optimizer, .config = config, .result = result};
+    train_state s = {.model = model, .optimizer = optimizer, .config = config, .result = result, .start_loss = NAN};
     s.param_bytes = (size_t)nb_n_params(model->graph) * nb_dtype_size(nb_graph_dtype(model->graph));
     s.loader = nb_loader_new(train, config->batch_size, flags, config->seed);
     s.last_good = nb_alloc(s.param_bytes ? s.param_bytes : 1);

@@ -185,6 +185,7 @@ static void test_divergence_restores_parameters(void **state)
     nb_optimizer *opt = nb_optim_new(g, &sgd);
     nb_train_config config = nb_train_defaults();
     config.epochs = 100, config.batch_size = 8;
+    config.max_loss_growth = 0; /* the non-finite loss, not its growth, is what this is about */
     double snapshot[2] = {NAN, NAN};
     nb_train_result result;
     assert_int_equal(nb_train(&model, opt, data, NULL, &config, &result), NB_ENUMERIC);
@@ -372,6 +373,36 @@ static void test_batches_land_in_the_inputs(void **state)
     nb_dataset_free(data);
 }
 
+/* A loss that ends far above where it began is divergence though it stays finite: Adam
+ * with a rate of 1e3 on a linear regression. The parameters of the epoch's start come
+ * back; with the check off, the same run ends "well". */
+static void test_finite_divergence(void **state)
+{
+    (void)state;
+    nb_rng rng;
+    nb_rng_seed(&rng, 9);
+    const double w[3] = {1, -2, 0.5};
+    nb_dataset *data = nb_test_linear_data(64, 3, w, 0.1, 0.01, &rng);
+    linear m = make_linear(3, &rng);
+    nb_optim_config adam = nb_optim_defaults(NB_ADAM);
+    adam.lr = 1e3;
+    nb_optimizer *opt = nb_optim_new(m.model.graph, &adam);
+    nb_train_config config = nb_train_defaults();
+    config.epochs = 20, config.batch_size = 16;
+    nb_train_result result;
+    assert_int_equal(nb_train(&m.model, opt, data, NULL, &config, &result), NB_ENUMERIC);
+    assert_true(result.diverged);
+    assert_non_null(strstr(nb_errmsg(), "more than 1000 times the first batch's"));
+    for (int k = 0; k < 3; k++)
+        assert_true(isfinite(nb_tensor_get(nb_value(m.w), k)));
+    config.max_loss_growth = 0;
+    assert_int_equal(nb_train(&m.model, opt, data, NULL, &config, &result), NB_OK);
+    assert_false(result.diverged);
+    nb_optim_free(opt);
+    nb_graph_free(m.model.graph);
+    nb_dataset_free(data);
+}
+
 /* L-BFGS trains through the same loop: each batch is one step of its iterations, so one
  * epoch of one unshuffled batch of all rows is full-batch L-BFGS. The result counts the
  * evaluations its line search made; a first-order method makes one per batch. */
@@ -456,6 +487,7 @@ int main(void)
         cmocka_unit_test(test_batches_land_in_the_inputs),
         cmocka_unit_test(test_evaluate_accuracy),
         cmocka_unit_test(test_lbfgs_and_evaluations),
+        cmocka_unit_test(test_finite_divergence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
