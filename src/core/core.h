@@ -121,17 +121,18 @@ void nb_gemm_portable_f64(bool trans_a, bool trans_b, int64_t m, int64_t n, int6
                           int64_t ldc);
 
 /* ------------------------------------------------------------------------------------ */
-/* Files written atomically: into a temporary file beside the target, flushed to disk,
- * then renamed over it. A crash or a failed write never leaves a half-written file, and
- * an existing file stays as it was unless the new one is complete. Private. */
-
+/* Files written atomically: into an unnamed temporary file in the target's directory
+ * (a named one where the file system has none), flushed to disk, named and renamed over
+ * the target. A crash, a kill or a failed write never leaves a half-written file nor a
+ * temporary one, and an existing file stays as it was unless the new one is complete. */
 
 
 typedef struct nb_atomic_file {
     FILE *file;        /* write the contents here */
-    char *temp_path;   /* TARGET.tmp.XXXXXX */
+    char *temp_path;   /* TARGET.tmp.PID.XXXXXX: the name it gets before the rename */
     char *target;
     char *directory;   /* the target's directory, synced after the rename */
+    bool unnamed;      /* still an O_TMPFILE file: nothing on disk to remove */
     int write_errno;   /* a writer that cannot return errors may record the first here */
 } nb_atomic_file;
 
