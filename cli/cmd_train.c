@@ -1,9 +1,12 @@
 /* nabla train: train a network on Fashion-MNIST or any CSV file. */
 #include <getopt.h>
+#include <libgen.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -717,12 +720,36 @@ static void report(train_job *job)
     printf("\n");
 }
 
+/* A file the run will write at its end (--save, --plot) is checked before training, so
+ * that a missing or read-only directory does not cost the whole run: its directory must
+ * be there and writable, and the file, if it is there, a regular file. */
+static bool writable_later(const char *option, const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy)
+        return out_of_memory(), false;
+    const char *dir = dirname(copy);
+    struct stat st;
+    const char *problem = stat(dir, &st) != 0 ? "its directory does not exist"
+                          : !S_ISDIR(st.st_mode) ? "its directory is not a directory"
+                          : access(dir, W_OK | X_OK) != 0 ? "its directory is not writable"
+                          : stat(path, &st) == 0 && !S_ISREG(st.st_mode) ? "it exists and is not a regular file"
+                                                                           : NULL;
+    if (problem)
+        cli_error("train", "%s %s: %s (%s); nothing was trained", option, path, problem, dir);
+    free(copy);
+    return problem == NULL;
+}
+
 int cmd_train(int argc, char **argv)
 {
     train_job job = {0};
     int status = parse_args(argc, argv, &job.args);
     if (status != 0)
         return status < 0 ? 0 : status;
+    if ((job.args.save && !writable_later("--save", job.args.save)) ||
+        (job.args.plot && !writable_later("--plot", job.args.plot)))
+        return 2;
     job.history = cJSON_CreateArray();
     status = job.history ? load_data(&job) : out_of_memory();
     if (status == 0)

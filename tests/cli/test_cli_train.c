@@ -525,6 +525,21 @@ static void test_names_with_commas(void **state)
     expect_in(err, "columns 1 and 3 are both named 't'; rename one");
 }
 
+/* Where the model or the plot will go is checked before training, not after it. */
+static void test_output_paths_checked_first(void **state)
+{
+    (void)state;
+    char args[1024], err[4096];
+    write_text("small.csv", "a,y\n1,2\n2,4\n3,6\n");
+    snprintf(args, sizeof args, "train --data %s/small.csv --save %s/no/such/dir/m.safetensors", dir, dir);
+    assert_int_equal(run(args, NULL, err, sizeof err), 2);
+    expect_in(err, "its directory does not exist");
+    expect_in(err, "nothing was trained");
+    assert_null(strstr(err, "epoch"));
+    snprintf(args, sizeof args, "train --data %s/small.csv --plot %s", dir, dir);
+    assert_int_equal(run(args, NULL, err, sizeof err), 2);
+}
+
 /* A copy of a model file with one metadata field changed (value NULL: left out), and
  * with element 0 of the tensor `nan_tensor` (when not NULL) made NaN. */
 static void rewrite_model(const char *from, const char *to, const char *key, const char *value,
@@ -858,6 +873,7 @@ int main(void)
         cmocka_unit_test(test_loss_fits_target),
         cmocka_unit_test(test_headerless_names),
         cmocka_unit_test(test_names_with_commas),
+        cmocka_unit_test(test_output_paths_checked_first),
         cmocka_unit_test(test_model_file_checked),
         cmocka_unit_test(test_nonfinite_never_saved),
         cmocka_unit_test(test_patience_reports_the_kept_epoch),
