@@ -377,6 +377,33 @@ static nb_status read_desc(const nb_safetensors *file, const char *path, model_d
     return status;
 }
 
+/* Every layer's weight and bias is in the file with the shape the spec gives it: checked
+ * before the network is built, so that a tiny file whose metadata claim huge layers
+ * cannot make the program allocate gigabytes before saying a tensor is missing. */
+static nb_status check_layer_tensors(const nb_safetensors *file, const char *path, const model_desc *desc)
+{
+    for (int layer = 1; layer < desc->spec.n_sizes; layer++) {
+        int64_t out = desc->spec.sizes[layer], in = desc->spec.sizes[layer - 1];
+        const char *kinds[2] = {"weight", "bias"};
+        for (int k = 0; k < 2; k++) {
+            char name[48];
+            snprintf(name, sizeof name, "fc%d.%s", layer, kinds[k]);
+            const nb_tensor *t = nb_safetensors_get(file, name);
+            bool fits = t && t->ndim == (k == 0 ? 2 : 1) && t->shape[0] == out && (k == 1 || t->shape[1] == in);
+            if (fits)
+                continue;
+            char shape[64];
+            if (k == 0)
+                snprintf(shape, sizeof shape, "[%lld, %lld]", (long long)out, (long long)in);
+            else
+                snprintf(shape, sizeof shape, "[%lld]", (long long)out);
+            return nb_fail(NB_EFORMAT, "%s: the model '%s' needs a tensor '%s' of shape %s, and the file %s", path,
+                           nb_safetensors_meta(file, "model"), name, shape, t ? "has another shape" : "has none");
+        }
+    }
+    return NB_OK;
+}
+
 nb_status model_load(const char *path, int64_t batch, model_desc *desc, nb_model *model)
 {
     memset(desc, 0, sizeof *desc);
@@ -385,6 +412,8 @@ nb_status model_load(const char *path, int64_t batch, model_desc *desc, nb_model
     if (!file)
         return nb_errcode();
     nb_status status = read_desc(file, path, desc);
+    if (status == NB_OK)
+        status = check_layer_tensors(file, path, desc);
     if (status == NB_OK)
         status = model_build(desc, batch, NB_INIT_ZEROS, NULL, model);
     if (status == NB_OK &&

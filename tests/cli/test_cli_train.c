@@ -602,6 +602,8 @@ static void test_model_file_checked(void **state)
         {"loss", "hinge", "metadata field 'loss' is 'hinge'; expected ce, mse, mae, huber or bce"},
         {"dtype", "f16", "metadata field 'dtype' is 'f16'; expected f32 or f64"},
         {"model", "2-4-x", "metadata field 'model'"},
+        /* huge layers the file does not hold: refused before anything that size is made */
+        {"model", "2-16384-16384-3", "needs a tensor 'fc1.weight' of shape [16384, 2], and the file has another shape"},
         {"class_names", "[\"cat\",\"dog\"]", "metadata field 'class_names' is '[\"cat\",\"dog\"]'; expected [] or a "
                                              "JSON list of one name per class"},
         {"class_names", "[\"cat\",\"dog\",\"cat\"]", "metadata field 'class_names' holds 'cat' twice"},
