@@ -154,8 +154,10 @@ static void quadratic_sgd(demo_run *run, quad_model *m, double *xs, double *ys, 
         run->epochs_run = epoch;
         demo_history(run, epoch, mean);
         demo_log(run, "epoch %d, loss %.8f\n", epoch, mean);
-        if (mean < 1e-5)
+        if (mean < 1e-5) {
+            run->tutorial_stop = run->n_losses; /* the tutorial's own rule, for --plot x.gif */
             break;
+        }
     }
     demo_progress_done(run);
 }
@@ -187,6 +189,7 @@ int demo_quadratic(demo_run *run)
     m.w[0] = 1, m.w[1] = 2, m.w[2] = 3;
     bool per_sample = strcmp(run->variant, "sgd") == 0;
     quadratic_header(run, per_sample);
+    run->stop_rule = "mean loss < 1e-5";
     quadratic_sgd(run, &m, xs, ys, per_sample ? 1 : 20);
     demo_log(run, "\nw1 = %.6f, w2 = %.6f, w3 = %.6f (true: 2, 3, 4)\n", m.w[0], m.w[1], m.w[2]);
     double solution[3];
@@ -205,13 +208,48 @@ static void quadratic_at(const double w[3], const double *xs, int64_t n, double 
         ys[i] = w[0] * xs[i] * xs[i] + w[1] * xs[i] + w[2];
 }
 
+enum { VIEW_LO = -4, VIEW_HI = 14 }; /* the y range of the evolution's panels */
+
+/* v with a typographic minus, as the plots write numbers. */
+static void number_text(char *text, size_t size, double v)
+{
+    snprintf(text, size, "%s%.4g", v < 0 ? "−" : "", fabs(v));
+}
+
+/* When the model (curve at xs, ascending) is wholly above or below the chart, an arrow
+ * toward it and a note of where it is: the far start of tutorial 2 is thousands below. */
+static void mark_off_chart(nb_panel *panel, const double *xs, const double *curve, int64_t n, uint32_t color)
+{
+    double lo = INFINITY, hi = -INFINITY;
+    for (int64_t i = 0; i < n; i++)
+        lo = fmin(lo, curve[i]), hi = fmax(hi, curve[i]);
+    bool below = hi < VIEW_LO;
+    if (!below && !(lo > VIEW_HI))
+        return;
+    int64_t nearest = 0; /* the arrow points where the model comes closest */
+    for (int64_t i = 1; i < n; i++)
+        if (below ? curve[i] > curve[nearest] : curve[i] < curve[nearest])
+            nearest = i;
+    double width = xs[n - 1] - xs[0], span = VIEW_HI - VIEW_LO, dir = below ? -1 : 1;
+    double x = fmin(fmax(xs[nearest], xs[0] + 0.15 * width), xs[n - 1] - 0.15 * width);
+    double tip = below ? VIEW_LO + 0.02 * span : VIEW_HI - 0.02 * span, head = tip - dir * 0.06 * span;
+    double ax[6] = {x, x, NAN, x - 0.035 * width, x, x + 0.035 * width};
+    double ay[6] = {tip - dir * 0.3 * span, tip, NAN, head, tip, head};
+    char label[128], low[32], high[32];
+    number_text(low, sizeof low, lo);
+    number_text(high, sizeof high, hi);
+    snprintf(label, sizeof label, "model %s the chart, at y = %s to %s", below ? "below" : "above", low, high);
+    nb_panel_line(panel, label, ax, ay, 6, &(nb_style){.color = color, .width = 2.5});
+}
+
 /* The target and the model after `epoch`, with the earlier epochs fading behind it, in
- * a panel whose y range stays fixed around the target (the far start is off the chart). */
+ * a panel whose y range stays fixed around the target (the far start is off the chart,
+ * and marked so). */
 static void evolution_panel(nb_panel *panel, double path[][3], int epoch, int first_epoch, const double *xs,
                             const double *ys, int64_t n, double *curve)
 {
     nb_panel_labels(panel, "x", "y");
-    nb_panel_ylim(panel, -4, 14);
+    nb_panel_ylim(panel, VIEW_LO, VIEW_HI);
     nb_panel_line(panel, "target 2x² − 4x + 3", xs, ys, (size_t)n,
                   &(nb_style){.color = NB_RGB(0, 0, 0), .dashed = true, .width = 2.5});
     for (int e = first_epoch; e <= epoch; e++) {
@@ -225,6 +263,7 @@ static void evolution_panel(nb_panel *panel, double path[][3], int epoch, int fi
         nb_panel_line(panel, label, xs, curve, (size_t)n,
                       &(nb_style){.color = nb_viridis(0.85 * (1 - age)), .alpha = 0.25 + 0.75 * age * age});
     }
+    mark_off_chart(panel, xs, curve, n, nb_viridis(0)); /* curve holds the model after `epoch` */
 }
 
 /* What the tutorial animated, in one figure: the fit after every epoch, and the loss. */
@@ -248,6 +287,53 @@ static nb_figure *evolution_figure(demo_run *run, double path[][3], int epochs, 
     return figure;
 }
 
+/* Frame e of the fit's evolution (the start, or after e epochs): the model and the three
+ * before it; from the epoch where the tutorial's own stopping rule ends its run, a note. */
+static nb_figure *evolution_frame(const demo_run *run, double path[][3], int e, const double *xs, const double *ys,
+                                  int64_t n, double *curve)
+{
+    nb_figure *figure = nb_figure_new(800, 520, 1, 1);
+    if (!figure)
+        return NULL;
+    char title[96];
+    char when[32] = "start";
+    if (e > 0)
+        snprintf(when, sizeof when, "after %d epoch%s", e, e == 1 ? "" : "s");
+    snprintf(title, sizeof title, "%s: a = %.2f, b = %.2f, c = %.2f", when, path[e][0], path[e][1], path[e][2]);
+    nb_figure_title(figure, title);
+    nb_panel *panel = nb_figure_panel(figure, 0, 0);
+    evolution_panel(panel, path, e, e > 3 ? e - 3 : 0, xs, ys, n, curve);
+    char note[160]; /* on every frame, so that the chart keeps its place */
+    int stop = run->tutorial_stop;
+    if (e > 0 && e == stop)
+        snprintf(note, sizeof note, "the tutorial's own rule stops here: %s", run->stop_rule);
+    else if (stop > 0 && e > stop)
+        snprintf(note, sizeof note, "the tutorial's own rule stopped after %d epoch%s", stop, stop == 1 ? "" : "s");
+    else
+        snprintf(note, sizeof note, "the tutorial's own rule %s when %s", e == 0 ? "stops" : "goes on: it stops",
+                 run->stop_rule);
+    nb_panel_title(panel, note);
+    return figure;
+}
+
+/* --plot x.gif: the frames of --frames as an animation, which demo_finish saves. */
+static void animate_fit(demo_run *run, double path[][3], int epochs, const double *xs, const double *ys, int64_t n)
+{
+    double *curve = malloc((size_t)n * sizeof(double));
+    run->animation = curve ? nb_animation_new(800, 520, (int)fmax(10, fmin(50, 1200 / (epochs + 1)))) : NULL;
+    if (!run->animation) {
+        free(curve);
+        run->out_of_memory = true;
+        return;
+    }
+    for (int e = 0; e <= epochs; e++) {
+        nb_figure *frame = evolution_frame(run, path, e, xs, ys, n, curve);
+        nb_animation_add(run->animation, frame); /* a failure is remembered: the save reports it */
+        nb_figure_free(frame);
+    }
+    free(curve);
+}
+
 /* --frames DIR: DIR/frame_000.png (the start) to DIR/frame_NNN.png (the last epoch). */
 static int write_frames(demo_run *run, double path[][3], int epochs, const double *xs, const double *ys, int64_t n)
 {
@@ -263,14 +349,8 @@ static int write_frames(demo_run *run, double path[][3], int epochs, const doubl
     }
     int status = 0;
     for (int e = 0; e <= epochs && status == 0; e++) {
-        nb_figure *figure = nb_figure_new(800, 520, 1, 1);
-        char title[96], file[4096];
-        char when[32] = "start";
-        if (e > 0)
-            snprintf(when, sizeof when, "after %d epoch%s", e, e == 1 ? "" : "s");
-        snprintf(title, sizeof title, "%s: a = %.2f, b = %.2f, c = %.2f", when, path[e][0], path[e][1], path[e][2]);
-        nb_figure_title(figure, title);
-        evolution_panel(nb_figure_panel(figure, 0, 0), path, e, e > 3 ? e - 3 : 0, xs, ys, n, curve);
+        nb_figure *figure = evolution_frame(run, path, e, xs, ys, n, curve);
+        char file[4096];
         snprintf(file, sizeof file, "%s/frame_%03d.png", dir, e);
         if (nb_figure_save(figure, file) != NB_OK) {
             cli_error("demo", NULL);
@@ -309,15 +389,19 @@ static void decay_sgd(demo_run *run, quad_model *m, nb_loader *loader, const cha
         double lr = nb_schedule_lr(&schedule, epoch + 1), total = 0;
         nb_loader_start_epoch(loader, epoch);
         nb_batch b;
+        double last = INFINITY;
         while (nb_loader_next(loader, &b)) {
             double loss = 2 * quad_step(m, b.inputs, b.targets, b.size, lr); /* the MSE, as the tutorial */
             total += loss;
+            last = loss;
             demo_progress(run, epoch * steps + b.index + 1, loss);
         }
         double mean = total / (double)steps;
         memcpy(path[epoch + 1], m->w, sizeof path[0]);
         run->epochs_run = epoch + 1;
         demo_history(run, epoch, mean);
+        if (run->tutorial_stop == 0 && last < 1e-5) /* the tutorial's own test, for the pictures */
+            run->tutorial_stop = run->n_losses;
         demo_log(run, "epoch %3d  lr %.5f  gradient (%9.2e, %9.2e, %9.2e)  loss %.3e  a %.2f  b %.2f  c %.2f\n",
                  epoch, lr, m->grad[0], m->grad[1], m->grad[2], mean, m->w[0], m->w[1], m->w[2]);
         if (mean < 1e-5)
@@ -354,7 +438,10 @@ int demo_quadratic_decay(demo_run *run)
     demo_log(run, "\na = %.6f, b = %.6f, c = %.6f (true: 2, -4, 3)\n", m.w[0], m.w[1], m.w[2]);
     double solution[3];
     quad_learnt_and_solved(run, &m, names, xs, ys, N, truth, solution); /* --save writes what SGD learnt */
+    run->stop_rule = per_sample ? "the last sample's loss < 1e-5" : "the last batch's loss < 1e-5";
     int status = run->options->frames ? write_frames(run, path, run->epochs_run, xs, ys, N) : 0;
+    if (demo_animates(run))
+        animate_fit(run, path, run->epochs_run, xs, ys, N);
     nb_figure *figure = evolution_figure(run, path, run->epochs_run, xs, ys, N);
     if (demo_finish(run, m.graph, figure) != 0)
         status = 1;
