@@ -5,6 +5,7 @@
 #include <cairo.h>
 #include <cjson/cJSON.h>
 #include <float.h>
+#include <gif_lib.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -313,7 +314,6 @@ static void test_plots_files_and_frames(void **state)
     snprintf(args, sizeof args, "rm -rf %s", dir);
     assert_int_equal(system(args), 0);
 }
-
 
 /* Run `nabla ARGS` and return its stdout (malloc'd). */
 static char *run_text(const char *args, int *exit_status)
@@ -644,6 +644,84 @@ static void test_trace_fnn_backprop(void **state)
     assert_int_equal(status, 2);
 }
 
+/* The frames of a GIF, decoded by giflib; *width and *height get its screen size. */
+static int gif_frames(const char *path, int *width, int *height)
+{
+    int error = 0;
+    GifFileType *gif = DGifOpenFileName(path, &error);
+    if (!gif)
+        fail_msg("%s: %s", path, GifErrorString(error));
+    if (DGifSlurp(gif) != GIF_OK)
+        fail_msg("%s: %s", path, GifErrorString(gif->Error));
+    int frames = gif->ImageCount;
+    *width = gif->SWidth, *height = gif->SHeight;
+    DGifCloseFile(gif, &error);
+    return frames;
+}
+
+/* Pixels of the first frame within 24 of colour rgb in every channel. */
+static int first_frame_pixels_near(const char *path, uint32_t rgb)
+{
+    int error = 0, count = 0;
+    GifFileType *gif = DGifOpenFileName(path, &error);
+    assert_non_null(gif);
+    assert_int_equal(DGifSlurp(gif), GIF_OK);
+    const SavedImage *image = &gif->SavedImages[0];
+    const ColorMapObject *map = image->ImageDesc.ColorMap ? image->ImageDesc.ColorMap : gif->SColorMap;
+    for (int i = 0; i < image->ImageDesc.Width * image->ImageDesc.Height; i++) {
+        GifColorType c = map->Colors[image->RasterBits[i]];
+        count += abs(c.Red - (int)(rgb >> 16 & 0xFF)) <= 24 && abs(c.Green - (int)(rgb >> 8 & 0xFF)) <= 24 &&
+                 abs(c.Blue - (int)(rgb & 0xFF)) <= 24;
+    }
+    DGifCloseFile(gif, &error);
+    return count;
+}
+
+/* --plot x.gif: quadratic-decay's fit, the start and one frame per epoch, the far start
+ * marked on the first (in the model's colour, which no other line of that frame has);
+ * another demo's loss curve, one frame per epoch. */
+static void test_plot_animations(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/nabla-demo-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char args[512], gif[300];
+    int status, width, height;
+    snprintf(gif, sizeof gif, "%s/fit.gif", dir);
+    snprintf(args, sizeof args, "demo quadratic-decay --json --plot %s", gif);
+    cJSON *report = run_json(args, &status);
+    assert_int_equal(status, 0);
+    int epochs = (int)number(report, "epochs_run");
+    cJSON_Delete(report);
+    assert_int_equal(gif_frames(gif, &width, &height), epochs + 1);
+    assert_int_equal(width, 800);
+    assert_int_equal(height, 520);
+    assert_true(first_frame_pixels_near(gif, nb_viridis(0)) > 200); /* the arrow toward the start */
+
+    snprintf(gif, sizeof gif, "%s/loss.GIF", dir);
+    snprintf(args, sizeof args, "demo linreg --json --plot %s", gif);
+    report = run_json(args, &status);
+    assert_int_equal(status, 0);
+    assert_int_equal(gif_frames(gif, &width, &height), (int)number(report, "epochs_run"));
+    assert_int_equal(cJSON_GetArraySize(field(report, "history")), (int)number(report, "epochs_run"));
+    assert_int_equal(width, 720);
+    assert_int_equal(height, 500);
+    cJSON_Delete(report);
+
+    /* an unwritable place is a failure (1), named */
+    char command[700];
+    snprintf(command, sizeof command, "%s demo and-gate --json --plot /nonexistent-nabla-dir/x.gif 2>&1 >/dev/null",
+             NB_CLI_PATH);
+    FILE *pipe = popen(command, "r");
+    char message[512] = "";
+    size_t got = fread(message, 1, sizeof message - 1, pipe);
+    message[got] = '\0';
+    assert_int_equal(WEXITSTATUS(pclose(pipe)), 1);
+    assert_non_null(strstr(message, "/nonexistent-nabla-dir/x.gif"));
+    snprintf(args, sizeof args, "rm -rf %s", dir);
+    assert_int_equal(system(args), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -655,6 +733,7 @@ int main(void)
         cmocka_unit_test(test_two_layer_is_the_tutorials_network),
         cmocka_unit_test(test_epochs_from_zero_and_losses_named),
         cmocka_unit_test(test_trace_fnn_backprop),
+        cmocka_unit_test(test_plot_animations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
