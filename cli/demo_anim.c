@@ -135,6 +135,11 @@ int demo_save_animation(demo_run *run)
     } else if (nb_animation_save(run->animation, run->options->plot) != NB_OK) {
         cli_error("demo", NULL);
         status = 1;
+    } else if (run->tutorial_stop > 0 && run->tutorial_stop <= run->n_losses && run->stop_rule) {
+        const cJSON *entry = cJSON_GetArrayItem(run->history, run->tutorial_stop - 1);
+        demo_log(run, "animation written to %s (marked: the tutorial's own rule, %s, stops after epoch %g)\n",
+                 run->options->plot, run->stop_rule,
+                 cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(entry, "epoch")));
     } else {
         demo_log(run, "animation written to %s\n", run->options->plot);
     }

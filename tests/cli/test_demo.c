@@ -722,6 +722,116 @@ static void test_plot_animations(void **state)
     assert_int_equal(system(args), 0);
 }
 
+/* The epoch --plot x.gif marks as the tutorial's own stop, read from the log; -1 when
+ * none is marked. */
+static int marked_stop(const char *demo, const char *dir)
+{
+    char args[512];
+    snprintf(args, sizeof args, "demo %s --plot %s/mark.gif", demo, dir);
+    int status, epoch = -1;
+    char *text = run_text(args, &status);
+    assert_int_equal(status, 0);
+    assert_non_null(strstr(text, "animation written to"));
+    const char *mark = strstr(text, "(marked: the tutorial's own rule");
+    if (mark)
+        assert_int_equal(sscanf(strstr(mark, "stops after epoch "), "stops after epoch %d", &epoch), 1);
+    free(text);
+    return epoch;
+}
+
+/* The animations mark where the tutorial's own rule stops as its as-written run does:
+ * tutorial 2 per sample after epoch 1 (computed here by hand), its mini-batch code never
+ * (no mark); tutorial 1 where the epoch's mean loss first falls below 1e-5. */
+static void test_animation_marks_the_tutorials_stop(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/nabla-demo-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    double w[3];
+    assert_int_equal(marked_stop("quadratic-decay", dir), decay_as_written(w));
+    assert_int_equal(marked_stop("quadratic-decay --variant minibatch", dir), -1);
+    int status;
+    cJSON *report = run_json("demo quadratic --variant minibatch --json", &status);
+    assert_int_equal(status, 0);
+    const cJSON *history = field(report, "history");
+    int first = -1;
+    for (int e = 0; e < cJSON_GetArraySize(history) && first < 0; e++)
+        if (number(cJSON_GetArrayItem(history, e), "loss") < 1e-5)
+            first = (int)number(cJSON_GetArrayItem(history, e), "epoch");
+    assert_true(first >= 0);
+    assert_int_equal(marked_stop("quadratic --variant minibatch", dir), first);
+    cJSON_Delete(report);
+    char command[300];
+    snprintf(command, sizeof command, "rm -rf %s", dir);
+    assert_int_equal(system(command), 0);
+}
+
+/* Pixels of frame `k` of a GIF farther than 40 in some channel from the PNG `png`; -1
+ * when the sizes differ. Frame k is drawn onto `canvas` (RGB), which must hold frame
+ * k − 1: nabla's GIFs keep only the changed rectangle of each frame. */
+static int gif_frame_differs(GifFileType *gif, int k, uint8_t *canvas, const char *png)
+{
+    const SavedImage *im = &gif->SavedImages[k];
+    const ColorMapObject *map = im->ImageDesc.ColorMap ? im->ImageDesc.ColorMap : gif->SColorMap;
+    for (int y = 0; y < im->ImageDesc.Height; y++)
+        for (int x = 0; x < im->ImageDesc.Width; x++) {
+            GifColorType c = map->Colors[im->RasterBits[y * im->ImageDesc.Width + x]];
+            uint8_t *p = canvas + 3 * ((size_t)(im->ImageDesc.Top + y) * gif->SWidth + im->ImageDesc.Left + x);
+            p[0] = c.Red, p[1] = c.Green, p[2] = c.Blue;
+        }
+    cairo_surface_t *image = cairo_image_surface_create_from_png(png);
+    assert_int_equal(cairo_surface_status(image), CAIRO_STATUS_SUCCESS);
+    int width = cairo_image_surface_get_width(image), height = cairo_image_surface_get_height(image), count = 0;
+    const uint8_t *data = cairo_image_surface_get_data(image);
+    int stride = cairo_image_surface_get_stride(image);
+    for (int y = 0; y < height && width == gif->SWidth && height == gif->SHeight; y++)
+        for (int x = 0; x < width; x++) {
+            uint32_t v = *(const uint32_t *)(data + (size_t)y * stride + 4 * x); /* opaque: not premultiplied */
+            const uint8_t *p = canvas + 3 * ((size_t)y * width + x);
+            count += abs((int)(v >> 16 & 0xFF) - p[0]) > 40 || abs((int)(v >> 8 & 0xFF) - p[1]) > 40 ||
+                     abs((int)(v & 0xFF) - p[2]) > 40;
+        }
+    cairo_surface_destroy(image);
+    return width == gif->SWidth && height == gif->SHeight ? count : -1;
+}
+
+/* --plot x.gif animates the frames --frames writes (one evolution_frame for both, the
+ * titles counting epochs from 0): each GIF frame is its PNG up to the palette, and not
+ * the next one. */
+static void test_gif_frames_are_the_png_frames(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/nabla-demo-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char args[600], path[400];
+    snprintf(args, sizeof args, "demo quadratic-decay --json --plot %s/fit.gif --frames %s/frames", dir, dir);
+    int status, error = 0;
+    cJSON *report = run_json(args, &status);
+    assert_int_equal(status, 0);
+    int epochs = (int)number(report, "epochs_run");
+    cJSON_Delete(report);
+    snprintf(path, sizeof path, "%s/fit.gif", dir);
+    GifFileType *gif = DGifOpenFileName(path, &error);
+    assert_non_null(gif);
+    assert_int_equal(DGifSlurp(gif), GIF_OK);
+    assert_int_equal(gif->ImageCount, epochs + 1);
+    uint8_t *canvas = calloc((size_t)gif->SWidth * gif->SHeight, 3);
+    int tolerated = gif->SWidth * gif->SHeight / 1000; /* the palette's few stray pixels */
+    for (int k = 0; k <= epochs; k++) {
+        snprintf(path, sizeof path, "%s/frames/frame_%03d.png", dir, k);
+        int differ = gif_frame_differs(gif, k, canvas, path);
+        assert_in_range(differ, 0, tolerated);
+        if (k < epochs) { /* the next PNG is another picture (its title at least): the comparison can tell */
+            snprintf(path, sizeof path, "%s/frames/frame_%03d.png", dir, k + 1);
+            assert_true(gif_frame_differs(gif, k, canvas, path) > tolerated);
+        }
+    }
+    free(canvas);
+    DGifCloseFile(gif, &error);
+    snprintf(args, sizeof args, "rm -rf %s", dir);
+    assert_int_equal(system(args), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -734,6 +844,8 @@ int main(void)
         cmocka_unit_test(test_epochs_from_zero_and_losses_named),
         cmocka_unit_test(test_trace_fnn_backprop),
         cmocka_unit_test(test_plot_animations),
+        cmocka_unit_test(test_animation_marks_the_tutorials_stop),
+        cmocka_unit_test(test_gif_frames_are_the_png_frames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
