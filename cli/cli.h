@@ -46,6 +46,9 @@ bool cli_number(const char *text, double *value);
 /* Whether `path` ends in an extension nb_figure_save knows (.png, .svg, .pdf), so that a
  * --plot FILE can be refused before any work is done. */
 bool cli_plot_path_ok(const char *path);
+/* Whether `path` ends in .gif: an animation (nb_animation_save), for the commands that
+ * draw one (nabla demo). */
+bool cli_animation_path_ok(const char *path);
 
 /* The commands. */
 int cmd_demo(int argc, char **argv);

@@ -141,7 +141,10 @@ int demo_finish(demo_run *run, nb_graph *graph, nb_figure *figure)
             demo_log(run, "parameters saved to %s\n", run->options->save);
         }
     }
-    if (run->options->plot && figure) {
+    if (demo_animates(run)) {
+        if (demo_save_animation(run) != 0)
+            status = 1;
+    } else if (run->options->plot && figure) {
         if (nb_figure_save(figure, run->options->plot) != NB_OK) {
             cli_error("demo", NULL);
             status = 1;
@@ -175,7 +178,7 @@ static bool all_positive(const double *values, int n)
 }
 
 /* A log scale pays off when the values span a decade or more. */
-static bool wants_log_scale(const double *values, int n)
+bool demo_wants_log_scale(const double *values, int n)
 {
     if (!all_positive(values, n))
         return false;
@@ -187,9 +190,10 @@ static bool wants_log_scale(const double *values, int n)
 
 void demo_loss_panel(demo_run *run, nb_panel *panel, const char *title, const char *ylabel)
 {
+    run->loss_title = title, run->loss_ylabel = ylabel; /* for an animation of the curve */
     nb_panel_title(panel, title);
     nb_panel_labels(panel, "epoch", ylabel);
-    nb_panel_log_y(panel, wants_log_scale(run->losses, run->n_losses));
+    nb_panel_log_y(panel, demo_wants_log_scale(run->losses, run->n_losses));
     double *epochs = demo_epoch_axis(run, run->n_losses);
     if (epochs)
         nb_panel_line(panel, NULL, epochs, run->losses, (size_t)run->n_losses, NULL);
@@ -242,7 +246,9 @@ static void usage(FILE *out)
                  "  --seed N         seed of the random numbers, where the demo uses any (default 42)\n"
                  "  --json           print one JSON object on stdout: params, history, epochs_run, ...\n"
                  "  --save FILE      write the trained parameters, those the report shows (safetensors)\n"
-                 "  --plot FILE      draw what the tutorial drew (.png, .svg or .pdf)\n"
+                 "  --plot FILE      draw what the tutorial drew (.png, .svg or .pdf), or animate it (.gif):\n"
+                 "                   quadratic-decay's fit epoch by epoch, the other demos' loss curve growing;\n"
+                 "                   the epoch where the tutorial's own stopping rule ends its run is marked\n"
                  "  --frames DIR     quadratic-decay: one PNG per epoch of the fit's evolution\n"
                  "  --trace N        print the first N updates step by step in the tutorial's notation: the\n"
                  "                   forward values, the loss, each gradient and the update (fnn-backprop: the\n"
@@ -275,8 +281,8 @@ static int parse_options(int argc, char **argv, demo_options *options)
         case 'j': options->json = true; break;
         case 'S': options->save = optarg; break;
         case 'p':
-            if (!cli_plot_path_ok(optarg)) {
-                cli_error("demo", "--plot: cannot tell the image format of '%s': use .png, .svg or .pdf", optarg);
+            if (!cli_plot_path_ok(optarg) && !cli_animation_path_ok(optarg)) {
+                cli_error("demo", "--plot: cannot tell the image format of '%s': use .png, .svg, .pdf or .gif", optarg);
                 return 2;
             }
             options->plot = optarg;
@@ -330,7 +336,7 @@ static void print_result(demo_run *run)
 {
     cJSON_AddNumberToObject(run->report, "epochs_run", run->epochs_run);
     if (!run->options->json && isatty(fileno(stdout)) && run->n_losses > 1) {
-        bool positive = wants_log_scale(run->losses, run->n_losses);
+        bool positive = demo_wants_log_scale(run->losses, run->n_losses);
         nb_text_chart_opts chart = {.title = positive ? "\nloss per epoch (log scale)" : "\nloss per epoch",
                                     .log_y = positive};
         nb_text_chart(stdout, run->losses, (size_t)run->n_losses, &chart);
@@ -372,6 +378,7 @@ int cmd_demo(int argc, char **argv)
         status = 1;
     }
     nb_progress_free(run.progress);
+    nb_animation_free(run.animation); /* a demo that failed before saving it */
     if (status == 0)
         print_result(&run);
     free(run.losses);

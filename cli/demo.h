@@ -30,6 +30,13 @@ typedef struct demo_run {
     nb_progress *progress; /* a live line on a terminal, else NULL */
     bool out_of_memory;    /* something was left out for want of memory: the run fails */
     uint64_t traced;       /* updates traced so far (--trace) */
+    /* --plot x.gif: the demo's own animation (NULL: the loss curve is animated), and what
+     * marks it: after how many history entries the tutorial's own stopping rule ends its
+     * run (0: a fixed length), and that rule */
+    nb_animation *animation;
+    int tutorial_stop;
+    const char *stop_rule;
+    const char *loss_title, *loss_ylabel; /* the loss panel's, from demo_loss_panel */
 } demo_run;
 
 typedef struct demo {
@@ -72,6 +79,13 @@ bool demo_trace(demo_run *run, const char *what);
  * before[k] is its value before the step, grad[k] its gradient. */
 void demo_trace_step(demo_run *run, const char *const *names, int n, const double *before, const double *grad,
                      double lr);
+/* Whether the values span a decade or more, all positive: a log scale pays off. */
+bool demo_wants_log_scale(const double *values, int n);
+/* --plot x.gif (demo_anim.c): save run->animation, or else an animation of the loss
+ * curve growing entry by entry. Frees the animation; returns the exit status. */
+int demo_save_animation(demo_run *run);
+/* Whether --plot asks for an animation. */
+bool demo_animates(const demo_run *run);
 /* Any other field of the report. */
 void demo_field(demo_run *run, const char *name, double value);
 cJSON *demo_object(demo_run *run, const char *name);

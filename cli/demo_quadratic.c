@@ -195,8 +195,11 @@ static int quadratic_sgd(demo_run *run, quad_model *m, double *xs, double *ys, i
             demo_history(run, epoch, losses[epoch]);
         if (!as_written && batch == 1)
             demo_log(run, "epoch %d, loss %.8f (mean (y − ŷ)² over the epoch's 100 samples)\n", epoch, losses[epoch]);
-        if (losses[epoch] < 1e-5)
+        if (losses[epoch] < 1e-5) {
+            if (!as_written) /* the tutorial's own rule, on the curve --plot x.gif animates */
+                run->tutorial_stop = run->n_losses;
             break;
+        }
     }
     if (!as_written) {
         demo_progress_done(run);
@@ -256,6 +259,7 @@ int demo_quadratic(demo_run *run)
     double *xs = data->inputs->data, *ys = data->targets->data;
     bool per_sample = strcmp(run->variant, "sgd") == 0;
     quadratic_header(run, per_sample);
+    run->stop_rule = "the epoch's mean loss < 1e-5";
     if (per_sample) {
         double losses[500];
         quadratic_sgd(run, &m, xs, ys, 1, false, losses);
@@ -279,13 +283,48 @@ static void quadratic_at(const double w[3], const double *xs, int64_t n, double 
         ys[i] = w[0] * xs[i] * xs[i] + w[1] * xs[i] + w[2];
 }
 
+enum { VIEW_LO = -4, VIEW_HI = 14 }; /* the y range of the evolution's panels */
+
+/* v with a typographic minus, as the plots write numbers. */
+static void number_text(char *text, size_t size, double v)
+{
+    snprintf(text, size, "%s%.4g", v < 0 ? "−" : "", fabs(v));
+}
+
+/* When the model (curve at xs, ascending) is wholly above or below the chart, an arrow
+ * toward it and a note of where it is: the far start of tutorial 2 is thousands below. */
+static void mark_off_chart(nb_panel *panel, const double *xs, const double *curve, int64_t n, uint32_t color)
+{
+    double lo = INFINITY, hi = -INFINITY;
+    for (int64_t i = 0; i < n; i++)
+        lo = fmin(lo, curve[i]), hi = fmax(hi, curve[i]);
+    bool below = hi < VIEW_LO;
+    if (!below && !(lo > VIEW_HI))
+        return;
+    int64_t nearest = 0; /* the arrow points where the model comes closest */
+    for (int64_t i = 1; i < n; i++)
+        if (below ? curve[i] > curve[nearest] : curve[i] < curve[nearest])
+            nearest = i;
+    double width = xs[n - 1] - xs[0], span = VIEW_HI - VIEW_LO, dir = below ? -1 : 1;
+    double x = fmin(fmax(xs[nearest], xs[0] + 0.15 * width), xs[n - 1] - 0.15 * width);
+    double tip = below ? VIEW_LO + 0.02 * span : VIEW_HI - 0.02 * span, head = tip - dir * 0.06 * span;
+    double ax[6] = {x, x, NAN, x - 0.035 * width, x, x + 0.035 * width};
+    double ay[6] = {tip - dir * 0.3 * span, tip, NAN, head, tip, head};
+    char label[128], low[32], high[32];
+    number_text(low, sizeof low, lo);
+    number_text(high, sizeof high, hi);
+    snprintf(label, sizeof label, "model %s the chart, at y = %s to %s", below ? "below" : "above", low, high);
+    nb_panel_line(panel, label, ax, ay, 6, &(nb_style){.color = color, .width = 2.5});
+}
+
 /* The target and the model after `epoch`, with the earlier epochs fading behind it, in
- * a panel whose y range stays fixed around the target (the far start is off the chart). */
+ * a panel whose y range stays fixed around the target (the far start is off the chart,
+ * and marked so). */
 static void evolution_panel(nb_panel *panel, double path[][3], int epoch, int first_epoch, const double *xs,
                             const double *ys, int64_t n, double *curve)
 {
     nb_panel_labels(panel, "x", "y");
-    nb_panel_ylim(panel, -4, 14);
+    nb_panel_ylim(panel, VIEW_LO, VIEW_HI);
     nb_panel_line(panel, "target 2x² − 4x + 3", xs, ys, (size_t)n,
                   &(nb_style){.color = NB_RGB(0, 0, 0), .dashed = true, .width = 2.5});
     for (int e = first_epoch; e <= epoch; e++) {
@@ -299,6 +338,7 @@ static void evolution_panel(nb_panel *panel, double path[][3], int epoch, int fi
         nb_panel_line(panel, label, xs, curve, (size_t)n,
                       &(nb_style){.color = nb_viridis(0.85 * (1 - age)), .alpha = 0.25 + 0.75 * age * age});
     }
+    mark_off_chart(panel, xs, curve, n, nb_viridis(0)); /* curve holds the model after `epoch` */
 }
 
 /* What the tutorial animated, in one figure: the fit after every epoch, and the loss. */
@@ -322,6 +362,56 @@ static nb_figure *evolution_figure(demo_run *run, double path[][3], int epochs, 
     return figure;
 }
 
+/* Frame e of the fit's evolution (the start, or after epoch e − 1: epochs count from 0):
+ * the model and the three before it, and a note of the tutorial's own stopping rule —
+ * where its as-written run stops, or that it has none (the mini-batch code). */
+static nb_figure *evolution_frame(const demo_run *run, double path[][3], int e, const double *xs, const double *ys,
+                                  int64_t n, double *curve)
+{
+    nb_figure *figure = nb_figure_new(800, 520, 1, 1);
+    if (!figure)
+        return NULL;
+    char title[96];
+    char when[32] = "start";
+    if (e > 0)
+        snprintf(when, sizeof when, "after epoch %d", e - 1);
+    snprintf(title, sizeof title, "%s: a = %.2f, b = %.2f, c = %.2f", when, path[e][0], path[e][1], path[e][2]);
+    nb_figure_title(figure, title);
+    nb_panel *panel = nb_figure_panel(figure, 0, 0);
+    evolution_panel(panel, path, e, e > 3 ? e - 3 : 0, xs, ys, n, curve);
+    char note[160]; /* on every frame, so that the chart keeps its place */
+    int stop = run->tutorial_stop; /* frame `stop` is the one after the tutorial's last epoch */
+    if (!run->stop_rule)
+        snprintf(note, sizeof note, "the tutorial's own code never stops early (its break is commented out)");
+    else if (e > 0 && e == stop)
+        snprintf(note, sizeof note, "the tutorial's own rule stops here: %s", run->stop_rule);
+    else if (stop > 0 && e > stop)
+        snprintf(note, sizeof note, "the tutorial's own rule stopped after epoch %d", stop - 1);
+    else
+        snprintf(note, sizeof note, "the tutorial's own rule %s when %s", e == 0 ? "stops" : "goes on: it stops",
+                 run->stop_rule);
+    nb_panel_title(panel, note);
+    return figure;
+}
+
+/* --plot x.gif: the frames of --frames as an animation, which demo_finish saves. */
+static void animate_fit(demo_run *run, double path[][3], int epochs, const double *xs, const double *ys, int64_t n)
+{
+    double *curve = malloc((size_t)n * sizeof(double));
+    run->animation = curve ? nb_animation_new(800, 520, (int)fmax(10, fmin(50, 1200 / (epochs + 1)))) : NULL;
+    if (!run->animation) {
+        free(curve);
+        run->out_of_memory = true;
+        return;
+    }
+    for (int e = 0; e <= epochs; e++) {
+        nb_figure *frame = evolution_frame(run, path, e, xs, ys, n, curve);
+        nb_animation_add(run->animation, frame); /* a failure is remembered: the save reports it */
+        nb_figure_free(frame);
+    }
+    free(curve);
+}
+
 /* --frames DIR: DIR/frame_000.png (the start) to DIR/frame_NNN.png (the last epoch). */
 static int write_frames(demo_run *run, double path[][3], int epochs, const double *xs, const double *ys, int64_t n)
 {
@@ -337,14 +427,8 @@ static int write_frames(demo_run *run, double path[][3], int epochs, const doubl
     }
     int status = 0;
     for (int e = 0; e <= epochs && status == 0; e++) {
-        nb_figure *figure = nb_figure_new(800, 520, 1, 1);
-        char title[96], file[4096];
-        char when[32] = "start";
-        if (e > 0)
-            snprintf(when, sizeof when, "after epoch %d", e - 1);
-        snprintf(title, sizeof title, "%s: a = %.2f, b = %.2f, c = %.2f", when, path[e][0], path[e][1], path[e][2]);
-        nb_figure_title(figure, title);
-        evolution_panel(nb_figure_panel(figure, 0, 0), path, e, e > 3 ? e - 3 : 0, xs, ys, n, curve);
+        nb_figure *figure = evolution_frame(run, path, e, xs, ys, n, curve);
+        char file[4096];
         snprintf(file, sizeof file, "%s/frame_%03d.png", dir, e);
         if (nb_figure_save(figure, file) != NB_OK) {
             cli_error("demo", NULL);
@@ -380,6 +464,12 @@ typedef enum decay_stop {
 typedef struct decay_epoch {
     double lr, grad[3], mean, last, w[3];
 } decay_epoch;
+
+/* Whether a run that stops by `stop` ends after the epoch r. */
+static bool decay_stops(decay_stop stop, const decay_epoch *r)
+{
+    return (stop == STOP_MEAN_LOSS && r->mean < 1e-5) || (stop == STOP_LAST_LOSS && round(100 * r->last) / 100 < 1e-5);
+}
 
 /* --trace for tutorial 2: its loss is the MSE, its gradient that of half of it. */
 static void decay_trace(demo_run *run, quad_model *m, const double before[3], const nb_batch *b, int epoch,
@@ -432,7 +522,7 @@ static int decay_sgd(demo_run *run, quad_model *m, nb_loader *loader, const char
         epochs = epoch + 1;
         if (live)
             demo_history(run, epoch, r->mean);
-        if ((stop == STOP_MEAN_LOSS && r->mean < 1e-5) || (stop == STOP_LAST_LOSS && round(100 * r->last) / 100 < 1e-5))
+        if (decay_stops(stop, r))
             break;
     }
     if (live) {
@@ -468,6 +558,11 @@ static void decay_both(demo_run *run, quad_model *m, nb_loader *loader, bool per
              per_sample ? "it stops when the last sample's loss, rounded to 2 decimals, is < 1e-5"
                         : "its `break` is commented out, so it runs all 100 epochs");
     decay_log(run, written, n_written, per_sample ? "last sample's loss" : "last batch's loss", true);
+    /* Both runs take the same steps until the tutorial's stops (same start, data order
+     * and rates), so its stop is an epoch of nabla's history too: --plot x.gif marks it. */
+    run->stop_rule = per_sample ? "the last sample's loss, rounded to 2 decimals, < 1e-5" : NULL;
+    if (per_sample && decay_stops(STOP_LAST_LOSS, &written[n_written - 1]))
+        run->tutorial_stop = n_written;
     if (per_sample)
         demo_log(run, "→ it stops after epoch %d at a = %.2f, b = %.2f, c = %.2f, far from (2, −4, 3): one\n"
                       "  sample's loss can be tiny while the others are not\n", n_written - 1,
@@ -507,6 +602,8 @@ int demo_quadratic_decay(demo_run *run)
     double solution[3];
     quad_learnt_and_solved(run, &m, names, xs, ys, N, truth, solution); /* --save writes what SGD learnt */
     int status = run->options->frames ? write_frames(run, path, run->epochs_run, xs, ys, N) : 0;
+    if (demo_animates(run))
+        animate_fit(run, path, run->epochs_run, xs, ys, N);
     nb_figure *figure = evolution_figure(run, path, run->epochs_run, xs, ys, N);
     if (demo_finish(run, m.graph, figure) != 0)
         status = 1;

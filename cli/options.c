@@ -65,9 +65,17 @@ bool cli_parse_number(const char *command, const char *option, const char *text,
     return true;
 }
 
-bool cli_plot_path_ok(const char *path)
+static const char *extension(const char *path)
 {
     const char *slash = strrchr(path, '/');
     const char *dot = strrchr(slash ? slash + 1 : path, '.');
-    return dot && (strcasecmp(dot, ".png") == 0 || strcasecmp(dot, ".svg") == 0 || strcasecmp(dot, ".pdf") == 0);
+    return dot ? dot : "";
 }
+
+bool cli_plot_path_ok(const char *path)
+{
+    const char *dot = extension(path);
+    return strcasecmp(dot, ".png") == 0 || strcasecmp(dot, ".svg") == 0 || strcasecmp(dot, ".pdf") == 0;
+}
+
+bool cli_animation_path_ok(const char *path) { return strcasecmp(extension(path), ".gif") == 0; }

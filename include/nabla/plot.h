@@ -25,7 +25,9 @@
  * scaled with the figure. The same figure gives the same bytes, run after run (the PDF
  * carries no creation date). The file is written atomically: a temporary file beside it
  * is filled, synced and renamed over the target, so a failure leaves any old file as it
- * was and no temporary behind. */
+ * was and no temporary behind.
+ *
+ * Animations: figures of one size as the frames of a looping GIF (nb_animation below). */
 #ifndef NABLA_PLOT_H
 #define NABLA_PLOT_H
 
@@ -136,6 +138,41 @@ nb_status nb_panel_hline(nb_panel *panel, const char *label, double y, const nb_
 nb_status nb_panel_heatmap(nb_panel *panel, const double *values, int rows, int cols,
                            const char *const *row_labels, const char *const *col_labels, bool annotate,
                            const char *colorbar_label);
+
+/* ---- animations --------------------------------------------------------------------- */
+
+/* An animated GIF, e.g. a fit epoch by epoch:
+ *
+ *     nb_animation *anim = nb_animation_new(800, 520, 50);     // half a second a frame
+ *     for (int epoch = 0; epoch <= epochs; epoch++) {
+ *         nb_figure *frame = nb_figure_new(800, 520, 1, 1);
+ *         ...                                                   // the model after `epoch`
+ *         nb_animation_add(anim, frame);                        // drawn now: free it at once
+ *         nb_figure_free(frame);
+ *     }
+ *     if (nb_animation_save(anim, "fit.gif") != NB_OK) fprintf(stderr, "%s\n", nb_errmsg());
+ *     nb_animation_free(anim);
+ *
+ * Each frame is drawn when added and kept in memory until the animation is freed, as
+ * the rectangle that changed since the frame before (one byte a pixel): frames that
+ * differ little (fixed axes, a growing curve) cost little. A frame has its own palette
+ * of at most 256 colours (giflib's median cut). The animation loops forever; the last
+ * frame stays at least 2 s. Errors are sticky as with figures: a failed
+ * nb_animation_add() is remembered and nb_animation_save() returns it, writing nothing. */
+typedef struct nb_animation nb_animation;
+
+/* width x height pixels (64 to 16384 each), each frame shown delay_cs hundredths of a
+ * second (2 to 65535). NULL on bad arguments or no memory. */
+nb_animation *nb_animation_new(int width, int height, int delay_cs);
+void nb_animation_free(nb_animation *anim);
+
+/* Draw the figure as the next frame. NB_EARG when the figure is not the animation's size;
+ * any error nb_figure_save() would give for it. The figure is not kept. */
+nb_status nb_animation_add(nb_animation *anim, const nb_figure *frame);
+
+/* Write the frames as a GIF to `path` (which must end in .gif), atomically as figures
+ * are. NB_EARG when there is no frame; NB_EIO when the file cannot be written. */
+nb_status nb_animation_save(const nb_animation *anim, const char *path);
 
 #if defined(__GNUC__)
 #pragma GCC visibility pop

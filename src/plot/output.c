@@ -166,30 +166,77 @@ static nb_status render(image_format format, const nb_figure *figure, const figu
     return nb_fail(NB_EIO, "drawing \"%s\" failed: %s", path, cairo_status_to_string(status));
 }
 
-nb_status nb_figure_save(const nb_figure *figure, const char *path)
+/* Lay the figure out on a scratch surface into fl (fl->panels allocated here, freed by
+ * the caller): every error is known before anything is drawn. */
+static nb_status lay_out(const nb_figure *figure, figure_layout *fl)
 {
-    if (!figure)
-        return nb_fail(NB_EARG, "nb_figure_save: figure is NULL");
-    if (!path || !*path)
-        return nb_fail(NB_EARG, "nb_figure_save: no file name");
-    if (figure->first_error != NB_OK)
-        return nb_fail(figure->first_error, "%s", figure->first_message);
-    image_format format = FORMAT_PNG;
-    nb_status status = format_of(path, &format);
-    if (status != NB_OK)
-        return status;
-
-    figure_layout fl = {.th = nb_plot_make_theme(figure->width, figure->height)};
-    fl.panels = nb_calloc((size_t)figure->rows * (size_t)figure->cols, sizeof *fl.panels);
-    if (!fl.panels)
-        return nb_fail(NB_ENOMEM, "out of memory laying out \"%s\"", path);
-    /* lay out on a scratch surface: any error is known before the file is touched */
+    *fl = (figure_layout){.th = nb_plot_make_theme(figure->width, figure->height)};
+    fl->panels = nb_calloc((size_t)figure->rows * (size_t)figure->cols, sizeof *fl->panels);
+    if (!fl->panels)
+        return nb_fail(NB_ENOMEM, "out of memory laying out the figure");
     cairo_surface_t *scratch = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 1, 1);
     cairo_t *measure = cairo_create(scratch);
     set_font_options(measure);
-    status = nb_plot_layout_figure(measure, figure, &fl);
+    nb_status status = nb_plot_layout_figure(measure, figure, fl);
     cairo_destroy(measure);
     cairo_surface_destroy(scratch);
+    return status;
+}
+
+/* The checks every output starts with: a figure, with no failure remembered. */
+static nb_status check_figure(const nb_figure *figure, const char *function)
+{
+    if (!figure)
+        return nb_fail(NB_EARG, "%s: figure is NULL", function);
+    if (figure->first_error != NB_OK)
+        return nb_fail(figure->first_error, "%s", figure->first_message);
+    return NB_OK;
+}
+
+nb_status nb_plot_draw_image(const nb_figure *figure, cairo_surface_t **image)
+{
+    *image = NULL;
+    nb_status status = check_figure(figure, "nb_plot_draw_image");
+    figure_layout fl = {0};
+    if (status == NB_OK)
+        status = lay_out(figure, &fl);
+    if (status == NB_OK) {
+        cairo_surface_t *surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)lround(figure->width),
+                                                              (int)lround(figure->height));
+        cairo_t *cr = cairo_create(surface);
+        set_font_options(cr);
+        nb_plot_draw_figure(cr, figure, &fl);
+        cairo_status_t drawn = cairo_status(cr);
+        cairo_destroy(cr);
+        cairo_surface_flush(surface);
+        if (drawn == CAIRO_STATUS_SUCCESS)
+            drawn = cairo_surface_status(surface);
+        if (drawn == CAIRO_STATUS_SUCCESS)
+            *image = surface;
+        else
+            cairo_surface_destroy(surface);
+        if (drawn == CAIRO_STATUS_NO_MEMORY)
+            status = nb_fail(NB_ENOMEM, "out of memory drawing the figure");
+        else if (drawn != CAIRO_STATUS_SUCCESS)
+            status = nb_fail(NB_EIO, "drawing the figure failed: %s", cairo_status_to_string(drawn));
+    }
+    nb_free(fl.panels);
+    return status;
+}
+
+nb_status nb_figure_save(const nb_figure *figure, const char *path)
+{
+    nb_status status = check_figure(figure, "nb_figure_save");
+    if (status != NB_OK)
+        return status;
+    if (!path || !*path)
+        return nb_fail(NB_EARG, "nb_figure_save: no file name");
+    image_format format = FORMAT_PNG;
+    status = format_of(path, &format);
+    if (status != NB_OK)
+        return status;
+    figure_layout fl;
+    status = lay_out(figure, &fl);
     if (status != NB_OK) {
         nb_error_prefix("drawing \"%s\"", path);
     } else {

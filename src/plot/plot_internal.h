@@ -10,7 +10,8 @@
  *   axes.c    data ranges, tick choice and tick labels (1-2-5 steps, ×10ⁿ, log decades)
  *   layout.c  margins and plot areas of charts and heat maps, aligned across the grid
  *   draw.c    colours; drawing series, grids, axes, legends, heat maps, colour bars
- *   output.c  PNG, SVG or PDF written atomically */
+ *   output.c  PNG, SVG or PDF written atomically
+ *   animation.c  figures as the frames of an animated GIF (giflib), written atomically */
 #ifndef NABLA_PLOT_INTERNAL_H
 #define NABLA_PLOT_INTERNAL_H
 
@@ -195,5 +196,12 @@ nb_status nb_plot_layout_figure(cairo_t *cr, const nb_figure *figure, figure_lay
 
 /* Draw the figure laid out in fl on cr, background included. */
 void nb_plot_draw_figure(cairo_t *cr, const nb_figure *figure, const figure_layout *fl);
+
+/* ==== output (output.c) =============================================================== */
+
+/* The figure laid out and drawn on a new RGB24 image surface of its size, which the
+ * caller destroys (*image is NULL on failure). The figure's remembered failure, a layout
+ * error or a drawing error is returned with its message. */
+nb_status nb_plot_draw_image(const nb_figure *figure, cairo_surface_t **image);
 
 #endif

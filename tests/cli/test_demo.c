@@ -5,6 +5,7 @@
 #include <cairo.h>
 #include <cjson/cJSON.h>
 #include <float.h>
+#include <gif_lib.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -313,7 +314,6 @@ static void test_plots_files_and_frames(void **state)
     snprintf(args, sizeof args, "rm -rf %s", dir);
     assert_int_equal(system(args), 0);
 }
-
 
 /* Run `nabla ARGS` and return its stdout (malloc'd). */
 static char *run_text(const char *args, int *exit_status)
@@ -644,6 +644,194 @@ static void test_trace_fnn_backprop(void **state)
     assert_int_equal(status, 2);
 }
 
+/* The frames of a GIF, decoded by giflib; *width and *height get its screen size. */
+static int gif_frames(const char *path, int *width, int *height)
+{
+    int error = 0;
+    GifFileType *gif = DGifOpenFileName(path, &error);
+    if (!gif)
+        fail_msg("%s: %s", path, GifErrorString(error));
+    if (DGifSlurp(gif) != GIF_OK)
+        fail_msg("%s: %s", path, GifErrorString(gif->Error));
+    int frames = gif->ImageCount;
+    *width = gif->SWidth, *height = gif->SHeight;
+    DGifCloseFile(gif, &error);
+    return frames;
+}
+
+/* Pixels of the first frame within 24 of colour rgb in every channel. */
+static int first_frame_pixels_near(const char *path, uint32_t rgb)
+{
+    int error = 0, count = 0;
+    GifFileType *gif = DGifOpenFileName(path, &error);
+    assert_non_null(gif);
+    assert_int_equal(DGifSlurp(gif), GIF_OK);
+    const SavedImage *image = &gif->SavedImages[0];
+    const ColorMapObject *map = image->ImageDesc.ColorMap ? image->ImageDesc.ColorMap : gif->SColorMap;
+    for (int i = 0; i < image->ImageDesc.Width * image->ImageDesc.Height; i++) {
+        GifColorType c = map->Colors[image->RasterBits[i]];
+        count += abs(c.Red - (int)(rgb >> 16 & 0xFF)) <= 24 && abs(c.Green - (int)(rgb >> 8 & 0xFF)) <= 24 &&
+                 abs(c.Blue - (int)(rgb & 0xFF)) <= 24;
+    }
+    DGifCloseFile(gif, &error);
+    return count;
+}
+
+/* --plot x.gif: quadratic-decay's fit, the start and one frame per epoch, the far start
+ * marked on the first (in the model's colour, which no other line of that frame has);
+ * another demo's loss curve, one frame per epoch. */
+static void test_plot_animations(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/nabla-demo-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char args[512], gif[300];
+    int status, width, height;
+    snprintf(gif, sizeof gif, "%s/fit.gif", dir);
+    snprintf(args, sizeof args, "demo quadratic-decay --json --plot %s", gif);
+    cJSON *report = run_json(args, &status);
+    assert_int_equal(status, 0);
+    int epochs = (int)number(report, "epochs_run");
+    cJSON_Delete(report);
+    assert_int_equal(gif_frames(gif, &width, &height), epochs + 1);
+    assert_int_equal(width, 800);
+    assert_int_equal(height, 520);
+    assert_true(first_frame_pixels_near(gif, nb_viridis(0)) > 200); /* the arrow toward the start */
+
+    snprintf(gif, sizeof gif, "%s/loss.GIF", dir);
+    snprintf(args, sizeof args, "demo linreg --json --plot %s", gif);
+    report = run_json(args, &status);
+    assert_int_equal(status, 0);
+    assert_int_equal(gif_frames(gif, &width, &height), (int)number(report, "epochs_run"));
+    assert_int_equal(cJSON_GetArraySize(field(report, "history")), (int)number(report, "epochs_run"));
+    assert_int_equal(width, 720);
+    assert_int_equal(height, 500);
+    cJSON_Delete(report);
+
+    /* an unwritable place is a failure (1), named */
+    char command[700];
+    snprintf(command, sizeof command, "%s demo and-gate --json --plot /nonexistent-nabla-dir/x.gif 2>&1 >/dev/null",
+             NB_CLI_PATH);
+    FILE *pipe = popen(command, "r");
+    char message[512] = "";
+    size_t got = fread(message, 1, sizeof message - 1, pipe);
+    message[got] = '\0';
+    assert_int_equal(WEXITSTATUS(pclose(pipe)), 1);
+    assert_non_null(strstr(message, "/nonexistent-nabla-dir/x.gif"));
+    snprintf(args, sizeof args, "rm -rf %s", dir);
+    assert_int_equal(system(args), 0);
+}
+
+/* The epoch --plot x.gif marks as the tutorial's own stop, read from the log; -1 when
+ * none is marked. */
+static int marked_stop(const char *demo, const char *dir)
+{
+    char args[512];
+    snprintf(args, sizeof args, "demo %s --plot %s/mark.gif", demo, dir);
+    int status, epoch = -1;
+    char *text = run_text(args, &status);
+    assert_int_equal(status, 0);
+    assert_non_null(strstr(text, "animation written to"));
+    const char *mark = strstr(text, "(marked: the tutorial's own rule");
+    if (mark)
+        assert_int_equal(sscanf(strstr(mark, "stops after epoch "), "stops after epoch %d", &epoch), 1);
+    free(text);
+    return epoch;
+}
+
+/* The animations mark where the tutorial's own rule stops as its as-written run does:
+ * tutorial 2 per sample after epoch 1 (computed here by hand), its mini-batch code never
+ * (no mark); tutorial 1 where the epoch's mean loss first falls below 1e-5. */
+static void test_animation_marks_the_tutorials_stop(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/nabla-demo-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    double w[3];
+    assert_int_equal(marked_stop("quadratic-decay", dir), decay_as_written(w));
+    assert_int_equal(marked_stop("quadratic-decay --variant minibatch", dir), -1);
+    int status;
+    cJSON *report = run_json("demo quadratic --variant minibatch --json", &status);
+    assert_int_equal(status, 0);
+    const cJSON *history = field(report, "history");
+    int first = -1;
+    for (int e = 0; e < cJSON_GetArraySize(history) && first < 0; e++)
+        if (number(cJSON_GetArrayItem(history, e), "loss") < 1e-5)
+            first = (int)number(cJSON_GetArrayItem(history, e), "epoch");
+    assert_true(first >= 0);
+    assert_int_equal(marked_stop("quadratic --variant minibatch", dir), first);
+    cJSON_Delete(report);
+    char command[300];
+    snprintf(command, sizeof command, "rm -rf %s", dir);
+    assert_int_equal(system(command), 0);
+}
+
+/* Pixels of frame `k` of a GIF farther than 40 in some channel from the PNG `png`; -1
+ * when the sizes differ. Frame k is drawn onto `canvas` (RGB), which must hold frame
+ * k − 1: nabla's GIFs keep only the changed rectangle of each frame. */
+static int gif_frame_differs(GifFileType *gif, int k, uint8_t *canvas, const char *png)
+{
+    const SavedImage *im = &gif->SavedImages[k];
+    const ColorMapObject *map = im->ImageDesc.ColorMap ? im->ImageDesc.ColorMap : gif->SColorMap;
+    for (int y = 0; y < im->ImageDesc.Height; y++)
+        for (int x = 0; x < im->ImageDesc.Width; x++) {
+            GifColorType c = map->Colors[im->RasterBits[y * im->ImageDesc.Width + x]];
+            uint8_t *p = canvas + 3 * ((size_t)(im->ImageDesc.Top + y) * gif->SWidth + im->ImageDesc.Left + x);
+            p[0] = c.Red, p[1] = c.Green, p[2] = c.Blue;
+        }
+    cairo_surface_t *image = cairo_image_surface_create_from_png(png);
+    assert_int_equal(cairo_surface_status(image), CAIRO_STATUS_SUCCESS);
+    int width = cairo_image_surface_get_width(image), height = cairo_image_surface_get_height(image), count = 0;
+    const uint8_t *data = cairo_image_surface_get_data(image);
+    int stride = cairo_image_surface_get_stride(image);
+    for (int y = 0; y < height && width == gif->SWidth && height == gif->SHeight; y++)
+        for (int x = 0; x < width; x++) {
+            uint32_t v = *(const uint32_t *)(data + (size_t)y * stride + 4 * x); /* opaque: not premultiplied */
+            const uint8_t *p = canvas + 3 * ((size_t)y * width + x);
+            count += abs((int)(v >> 16 & 0xFF) - p[0]) > 40 || abs((int)(v >> 8 & 0xFF) - p[1]) > 40 ||
+                     abs((int)(v & 0xFF) - p[2]) > 40;
+        }
+    cairo_surface_destroy(image);
+    return width == gif->SWidth && height == gif->SHeight ? count : -1;
+}
+
+/* --plot x.gif animates the frames --frames writes (one evolution_frame for both, the
+ * titles counting epochs from 0): each GIF frame is its PNG up to the palette, and not
+ * the next one. */
+static void test_gif_frames_are_the_png_frames(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/nabla-demo-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char args[600], path[400];
+    snprintf(args, sizeof args, "demo quadratic-decay --json --plot %s/fit.gif --frames %s/frames", dir, dir);
+    int status, error = 0;
+    cJSON *report = run_json(args, &status);
+    assert_int_equal(status, 0);
+    int epochs = (int)number(report, "epochs_run");
+    cJSON_Delete(report);
+    snprintf(path, sizeof path, "%s/fit.gif", dir);
+    GifFileType *gif = DGifOpenFileName(path, &error);
+    assert_non_null(gif);
+    assert_int_equal(DGifSlurp(gif), GIF_OK);
+    assert_int_equal(gif->ImageCount, epochs + 1);
+    uint8_t *canvas = calloc((size_t)gif->SWidth * gif->SHeight, 3);
+    int tolerated = gif->SWidth * gif->SHeight / 1000; /* the palette's few stray pixels */
+    for (int k = 0; k <= epochs; k++) {
+        snprintf(path, sizeof path, "%s/frames/frame_%03d.png", dir, k);
+        int differ = gif_frame_differs(gif, k, canvas, path);
+        assert_in_range(differ, 0, tolerated);
+        if (k < epochs) { /* the next PNG is another picture (its title at least): the comparison can tell */
+            snprintf(path, sizeof path, "%s/frames/frame_%03d.png", dir, k + 1);
+            assert_true(gif_frame_differs(gif, k, canvas, path) > tolerated);
+        }
+    }
+    free(canvas);
+    DGifCloseFile(gif, &error);
+    snprintf(args, sizeof args, "rm -rf %s", dir);
+    assert_int_equal(system(args), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -655,6 +843,9 @@ int main(void)
         cmocka_unit_test(test_two_layer_is_the_tutorials_network),
         cmocka_unit_test(test_epochs_from_zero_and_losses_named),
         cmocka_unit_test(test_trace_fnn_backprop),
+        cmocka_unit_test(test_plot_animations),
+        cmocka_unit_test(test_animation_marks_the_tutorials_stop),
+        cmocka_unit_test(test_gif_frames_are_the_png_frames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
