@@ -97,10 +97,10 @@ consumer find_package-static -DCMAKE_PREFIX_PATH="$work/shared" -Dnabla_USE_STAT
 run consumer-find_package-static/core_app '' 'nabla|cairo|libz|cjson|libcsv'
 run consumer-find_package-static/fit_app '' 'nabla|cairo'
 step "CMake: find_package(nabla COMPONENTS plot) where nabla was built without it"
-if cmake -S "$src/tests/consumer" -B consumer-noplot -DCMAKE_PREFIX_PATH="$work/static" -DWANT_PLOT=ON >consumer-noplot.log 2>&1; then
+if cmake -S "$src/tests/consumer" -B consumer-without-cairo -DCMAKE_PREFIX_PATH="$work/static" -DWANT_PLOT=ON >consumer-without-cairo.log 2>&1; then
     fail "find_package found a plot component that was not built"
 fi
-grep -q 'plot' consumer-noplot.log || { cat consumer-noplot.log; fail "the failure does not name the plot component"; }
+grep -q 'no component plot' consumer-without-cairo.log || { cat consumer-without-cairo.log; fail "the failure does not name the plot component"; }
 consumer FetchContent -DNABLA_SOURCE="$src"
 run consumer-FetchContent/core_app '' 'nabla|cairo|libz|cjson|libcsv'
 run consumer-FetchContent/fit_app '' 'nabla|cairo'
