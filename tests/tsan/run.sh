@@ -1,6 +1,6 @@
 #!/bin/sh
-# The thread pool's test under ThreadSanitizer (tests/tsan/CMakeLists.txt): exits 0 when
-# it runs clean, 1 on a data race or a failed test, and 77 (skipped, with the reason)
+# The thread pool's test, and a program on libnabla.so, under ThreadSanitizer
+# (tests/tsan/CMakeLists.txt): exits 0 when they run clean, 1 on a data race or a failed test, and 77 (skipped, with the reason)
 # when the compiler cannot build or run a ThreadSanitizer program here.
 #   usage: tests/tsan/run.sh SOURCE_DIR WORK_DIR
 set -eu
@@ -23,5 +23,8 @@ if ! ./probe >probe.log 2>&1; then
     exit 77
 fi
 cmake -S "$src/tests/tsan" -B build -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER="$cc" -DNABLA_SOURCE="$src" >build.log 2>&1 &&
-    cmake --build build -j2 --target test_parallel >>build.log 2>&1 || { cat build.log; exit 1; }
-TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" ./build/test_parallel
+    cmake --build build -j2 --target test_parallel quadratic >>build.log 2>&1 || { cat build.log; exit 1; }
+export TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}"
+./build/test_parallel
+./build/quadratic >quadratic.out || { echo "tutorial 1's example on libnabla.so under ThreadSanitizer failed (status $?)"; exit 1; }
+echo "tutorial 1's example ran on libnabla.so under ThreadSanitizer: $(tail -1 quadratic.out)"
