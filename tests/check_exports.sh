@@ -10,20 +10,28 @@
 # public API NABLA_0 (cmake/libnabla.map).
 #   usage: tests/check_exports.sh SOURCE_DIR LIBRARY.a...
 #          tests/check_exports.sh SOURCE_DIR --shared LIBRARY.so...  (the dynamic symbol table)
+#   --without LAYER (before the libraries): a component not built (plot without cairo).
 set -eu
 src=$1
 shift
 shared=no
-if [ "${1:-}" = "--shared" ]; then
-    shared=yes
+headers=$(ls "$src"/include/nabla/*.h)
+while [ $# -gt 0 ]; do
+    case $1 in
+    --shared) shared=yes ;;
+    --without) shift; headers=$(echo "$headers" | grep -v "/$1\.h$") ;;
+    *) break ;;
+    esac
     shift
-fi
+done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # Declared: every nb_name( in a public header (function pointers are typedefs, not names).
-cat "$src"/include/nabla/*.h | grep -o '\bnb_[a-z0-9_]*[[:space:]]*(' | tr -d ' (' | sort -u >"$tmp/called"
+# shellcheck disable=SC2086
+cat $headers | grep -o '\bnb_[a-z0-9_]*[[:space:]]*(' | tr -d ' (' | sort -u >"$tmp/called"
 # ... less the names of types ("nb_status (" in a comment is not a function).
-cat "$src"/include/nabla/*.h | grep -o '\(typedef [a-z ]*\|} \)nb_[a-z0-9_]*' | grep -o 'nb_[a-z0-9_]*' | sort -u >"$tmp/types"
+# shellcheck disable=SC2086
+cat $headers | grep -o '\(typedef [a-z ]*\|} \)nb_[a-z0-9_]*' | grep -o 'nb_[a-z0-9_]*' | sort -u >"$tmp/types"
 comm -23 "$tmp/called" "$tmp/types" >"$tmp/public"
 grep -o 'NB_COMPONENT_API [^(]*(' "$src"/src/core/core.h | grep -o 'nb_[a-z0-9_]*($' | tr -d '(' | sort -u >"$tmp/component"
 sort -u "$tmp/public" "$tmp/component" >"$tmp/allowed"

@@ -104,4 +104,5 @@ grep -q 'no component plot' consumer-without-cairo.log || { cat consumer-without
 consumer FetchContent -DNABLA_SOURCE="$src"
 run consumer-FetchContent/core_app '' 'nabla|cairo|libz|cjson|libcsv'
 run consumer-FetchContent/fit_app '' 'nabla|cairo'
+[ -z "$(find consumer-FetchContent -name 'libnabla-plot*')" ] || fail "FetchContent: the parent's NB_WITH_PLOT=OFF was not honoured"
 echo "consumer: every way of using nabla works"
