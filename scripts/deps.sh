@@ -6,7 +6,7 @@
 set -eu
 
 packages="cmake gcc make pkg-config python3 libopenblas-dev libblis-dev libcmocka-dev libcsv-dev zlib1g-dev
-libcjson-dev libcairo2-dev libomp-dev dataset-fashion-mnist"
+libcjson-dev libcairo2-dev libomp-dev dataset-fashion-mnist bash-completion"
 if [ "${1:-}" = "--bench" ]; then
     packages="$packages python3-torch python3-scipy python3-numpy libxsmm-dev"
 fi
