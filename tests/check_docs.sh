@@ -12,7 +12,7 @@ failures=0
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 
 # The options a command's --help prints; `...` spans quote other commands' options.
-help_options() { "$nabla" "$1" --help | sed 's/`[^`]*`//g' | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u; }
+help_options() { "$nabla" ${1:+"$1"} --help | sed 's/`[^`]*`//g' | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u; }
 
 # The page's text for one command: its .SS section, with roff's \- as plain dashes.
 page_section() {
@@ -31,7 +31,11 @@ for command in $commands; do
         printf '%s\n' "$section" | has_word "$option" || fail "docs/nabla.1: nabla $command's $option is not documented"
     done
 done
-version=$("$nabla" --version | awk '{ print $2 }')
+# nabla's own options (--help, --version) are in the page and complete as first word.
+for option in $(help_options ""); do
+    sed 's/\\-/-/g' "$page" | has_word "$option" || fail "docs/nabla.1: nabla $option is not documented"
+done
+version=$("$nabla" --version | awk 'NR == 1 { print $2 }')
 grep -qE "^\.TH NABLA 1 [^ ]+ \"nabla $version\"" "$page" || fail "docs/nabla.1: .TH does not name version $version (nabla --version)"
 if command -v groff >/dev/null; then
     warnings=$(groff -man -ww -z "$page" 2>&1)
@@ -73,7 +77,7 @@ expect() {
 for command in $commands; do
     expect "$command --" $( (help_options "$command"; echo --help) | sort -u)
 done
-expect "" demo fit train predict --help --version
+expect "" demo fit train predict $(help_options "")
 expect "tr" train
 expect "demo " $("$nabla" demo --list | awk '{ print $1 }')
 expect "demo quadratic-decay --variant " sgd minibatch
