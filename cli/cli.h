@@ -9,6 +9,11 @@
 
 #include "nabla.h"
 
+/* 0 when the program is built without cairo (CMake: no nabla::plot): --plot is refused. */
+#ifndef NB_HAVE_PLOT
+#define NB_HAVE_PLOT 1
+#endif
+
 typedef struct nb_command {
     const char *name;
     const char *summary; /* one line for `nabla --help` */

@@ -34,7 +34,14 @@ static void usage(FILE *out)
             NABLA_VERSION);
     for (const nb_command *c = commands; c->name; c++)
         fprintf(out, "  %-10s %s\n", c->name, c->summary);
-    fprintf(out, "\n  --help     this text\n  --version  the version\n");
+    fprintf(out, "\n  --help     this text\n  --version  the version, the BLAS in use, the optional parts built\n");
+}
+
+static void print_version(void)
+{
+    printf("nabla %s (library %s)\n", NABLA_VERSION, nb_version());
+    printf("BLAS: %s\n", nb_blas_backend());
+    printf("plot: %s\n", NB_HAVE_PLOT ? "yes (cairo)" : "no (built without cairo: --plot is unavailable)");
 }
 
 int main(int argc, char **argv)
@@ -48,7 +55,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(argv[1], "--version") == 0) {
-        printf("nabla %s\n", NABLA_VERSION);
+        print_version();
         return 0;
     }
     for (const nb_command *c = commands; c->name; c++)

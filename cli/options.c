@@ -67,6 +67,14 @@ bool cli_parse_number(const char *command, const char *option, const char *text,
 
 bool cli_plot_path_ok(const char *path)
 {
+#if !NB_HAVE_PLOT
+    /* Every --plot passes here first: say why it cannot be, rather than that the file
+     * name is wrong. */
+    (void)path;
+    fputs("nabla: --plot is unavailable: this nabla was built without cairo (nabla::plot); "
+          "install cairo (Debian: libcairo2-dev) and rebuild nabla to draw plots\n", stderr);
+    exit(2);
+#endif
     const char *slash = strrchr(path, '/');
     const char *dot = strrchr(slash ? slash + 1 : path, '.');
     return dot && (strcasecmp(dot, ".png") == 0 || strcasecmp(dot, ".svg") == 0 || strcasecmp(dot, ".pdf") == 0);

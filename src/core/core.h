@@ -26,10 +26,21 @@
  * multiversioning), so the library stays runnable on any x86-64. Elementwise loops give
  * the same bits in every version (no contraction to FMA in ISO C mode, no reordering of
  * sums). What it gains: docs/design.md. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+/* NB_NO_TARGET_CLONES (CMake: -DNB_TARGET_CLONES=OFF) builds the baseline alone: the
+ * clones' resolvers run at load time, before ThreadSanitizer's runtime is ready. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && !defined(NB_NO_TARGET_CLONES)
 #define NB_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define NB_VECTOR_CLONES
+#endif
+
+/* The functions of this interface that the other components (io, fit, plot) call: those
+ * are separate shared libraries (libnabla-io.so, ...), so these must be visible in
+ * libnabla.so, where cmake/libnabla.map gives them the version NABLA_PRIVATE_0 (not API). */
+#if defined(__GNUC__)
+#define NB_COMPONENT_API __attribute__((visibility("default")))
+#else
+#define NB_COMPONENT_API
 #endif
 
 /* Kernels written once for float and double: a file defines T (the element type) and
@@ -49,19 +60,19 @@ nb_status nb_fail_null(const char *fn, const char *what);
 
 /* The allocation hook. nb_alloc_or_fail() also records an NB_ENOMEM message naming
  * `what`. Sizes are checked for overflow by nb_alloc_array(). */
-void *nb_alloc(size_t size);
-void *nb_calloc(size_t count, size_t size);
-void *nb_realloc(void *ptr, size_t size);
-void nb_free(void *ptr);
-void *nb_alloc_or_fail(size_t size, const char *what);
-char *nb_strdup(const char *text);
+NB_COMPONENT_API void *nb_alloc(size_t size);
+NB_COMPONENT_API void *nb_calloc(size_t count, size_t size);
+NB_COMPONENT_API void *nb_realloc(void *ptr, size_t size);
+NB_COMPONENT_API void nb_free(void *ptr);
+NB_COMPONENT_API void *nb_alloc_or_fail(size_t size, const char *what);
+NB_COMPONENT_API char *nb_strdup(const char *text);
 /* Copies of n names (NULL in, NULL out); false when out of memory. */
-bool nb_names_copy(char *const *names, int64_t n, char ***out);
+NB_COMPONENT_API bool nb_names_copy(char *const *names, int64_t n, char ***out);
 /* Frees n names and the array (NULL is fine). */
 void nb_names_free(char **names, int64_t n);
 
 /* "[2, 3]" into buf; returns buf. */
-char *nb_shape_str(int ndim, const int64_t *shape, char *buf, size_t buf_size);
+NB_COMPONENT_API char *nb_shape_str(int ndim, const int64_t *shape, char *buf, size_t buf_size);
 
 
 /* ------------------------------------------------------------------------------------ */
@@ -137,11 +148,11 @@ typedef struct nb_atomic_file {
 
 /* Create the temporary file, with the mode of the file it will replace (else 0666 less
  * the umask). */
-nb_status nb_atomic_open(nb_atomic_file *out, const char *target);
+NB_COMPONENT_API nb_status nb_atomic_open(nb_atomic_file *out, const char *target);
 /* Flush, sync, close and rename over the target, then sync the directory. On failure the
  * temporary file is removed and the message says the target was not changed. */
-nb_status nb_atomic_commit(nb_atomic_file *f);
+NB_COMPONENT_API nb_status nb_atomic_commit(nb_atomic_file *f);
 /* Give up: remove the temporary file. */
-void nb_atomic_discard(nb_atomic_file *f);
+NB_COMPONENT_API void nb_atomic_discard(nb_atomic_file *f);
 
 #endif
