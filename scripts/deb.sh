@@ -45,6 +45,7 @@ debs="$out/libnabla0_${version}_$arch.deb $out/libnabla-dev_${version}_$arch.deb
 for deb in $debs; do
     [ -f "$deb" ] || { echo "missing package: $deb" >&2; exit 1; }
 done
+# shellcheck disable=SC2086 # a list of paths without blanks (build-deb/ under the tree)
 ls -l $debs
 
 # Errors fail the build; warnings and the rest are shown.

@@ -5,6 +5,8 @@
 # program's; a few completions of values, demo names and files behave.
 #   tests/check_docs.sh NABLA SOURCE_DIR
 # Exit 77 (skipped) after the manual page's checks when bash-completion is not installed.
+# Lists of words ($(...) unquoted) are split on purpose: option and demo names have no blanks.
+# shellcheck disable=SC2046
 set -u
 nabla=$1 source_dir=$2
 page=$source_dir/docs/nabla.1 completion=$source_dir/completion/nabla
@@ -12,6 +14,7 @@ failures=0
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 
 # The options a command's --help prints; `...` spans quote other commands' options.
+# shellcheck disable=SC2016 # the backquotes are sed's text
 help_options() { "$nabla" ${1:+"$1"} --help | sed 's/`[^`]*`//g' | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u; }
 
 # The page's text for one command: its .SS section, with roff's \- as plain dashes.
@@ -70,7 +73,8 @@ expect() {
     shift
     got=$(complete_line "$line")
     wanted=$(printf '%s\n' "$@" | sed '/^$/d' | sort)
-    [ "$got" = "$wanted" ] || fail "completing 'nabla $line' offers [$(echo $got)], expected [$(echo $wanted)]"
+    [ "$got" = "$wanted" ] ||
+        fail "completing 'nabla $line' offers [$(printf '%s' "$got" | tr '\n' ' ')], expected [$(printf '%s' "$wanted" | tr '\n' ' ')]"
 }
 
 # Every command takes --help, whether or not its text lists it.
