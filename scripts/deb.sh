@@ -6,8 +6,8 @@
 # uncommitted changes of tracked files; new files must be added to git first), so that
 # no build directory of the tree leaks in. The tools come from scripts/deps.sh --deb.
 # --install (as root) runs apt-get install -y on the three .deb files, then checks that
-# `nabla --version`, `man -w nabla` and `pkg-config --libs nabla` work and that a
-# program builds against the installed library with pkg-config.
+# `nabla --version`, `man -w nabla` and `pkg-config --libs nabla` work, that the bash
+# completion is in place and that a program builds against the installed library.
 # Exit status: 0 built (and installed); 1 a step failed (lintian: any error).
 set -eu
 
@@ -67,6 +67,8 @@ man -w nabla || {
     exit 1
 }
 pkg-config --libs nabla
+completions=$(pkg-config --variable=completionsdir bash-completion 2>/dev/null || echo /usr/share/bash-completion/completions)
+[ -f "$completions/nabla" ] || { echo "no bash completion in $completions" >&2; exit 1; }
 probe=$(mktemp -d)
 trap 'rm -rf "$probe"' EXIT
 # shellcheck disable=SC2046
