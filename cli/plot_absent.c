@@ -1,11 +1,18 @@
 /* The program built without cairo (no nabla::plot; CMakeLists.txt compiles this file
  * only then): the figure calls the commands make all fail with one message. They are
- * never reached in practice, since cli_plot_path_ok refuses --plot first. */
+ * never reached in practice, since cli_plot_path_ok refuses --plot first. A figure call
+ * added to the program must be added here too: tests/consumer/run.sh builds it so. */
 #include "cli.h"
 
 static nb_status absent(void)
 {
     return nb_fail(NB_ESTATE, "this nabla was built without cairo: no plots (install libcairo2-dev and rebuild nabla)");
+}
+
+uint32_t nb_viridis(double t)
+{
+    (void)t;
+    return 0; /* the default colour: there is nothing to draw it with anyway */
 }
 
 nb_figure *nb_figure_new(double width, double height, int rows, int cols)
