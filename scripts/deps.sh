@@ -2,14 +2,16 @@
 # Installs the Debian packages nabla needs, when they are missing.
 #   scripts/deps.sh          build, demo and tests
 #   scripts/deps.sh --bench  also the peers the benchmarks compare against
+#   scripts/deps.sh --deb    also the tools that build and check the Debian packages (scripts/deb.sh)
 # As root it runs apt-get; otherwise it prints the command to run.
 set -eu
 
 packages="cmake gcc make pkg-config python3 libopenblas-dev libblis-dev libcmocka-dev libcsv-dev zlib1g-dev
-libcjson-dev libcairo2-dev libgif-dev libomp-dev dataset-fashion-mnist"
-if [ "${1:-}" = "--bench" ]; then
-    packages="$packages python3-torch python3-scipy python3-numpy libxsmm-dev"
-fi
+libcjson-dev libcairo2-dev libgif-dev libomp-dev dataset-fashion-mnist bash-completion"
+case "${1:-}" in
+    --bench) packages="$packages python3-torch python3-scipy python3-numpy libxsmm-dev" ;;
+    --deb) packages="$packages debhelper dpkg-dev lintian" ;;
+esac
 
 missing=""
 for package in $packages; do
