@@ -9,7 +9,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <malloc.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,28 +61,45 @@ static inline const char *nb_test_path(const char *name)
 }
 
 /* A counting allocator: every library allocation is counted, the one numbered fail_at
- * (from 0) returns NULL (-1: none), and `live` counts blocks not yet freed. */
+ * (from 0) returns NULL (-1: none), and `live` counts blocks not yet freed. `bytes` is
+ * what those blocks hold (as malloc_usable_size measures it) and `peak` the most that
+ * was ever asked to be live at once; with `limit` > 0 an allocation that would take the
+ * live bytes past it returns NULL instead (its demand still counts in peak), so that a
+ * test can show an input asks for too much without the machine providing it. */
 typedef struct nb_alloc_counter {
     long calls, live, fail_at;
+    size_t bytes, peak, limit;
 } nb_alloc_counter;
+
+/* Would `size` more bytes fit? Records the demand in peak either way. */
+static inline bool nb_counted_fits(nb_alloc_counter *c, size_t size)
+{
+    size_t demand = c->bytes + size < c->bytes ? SIZE_MAX : c->bytes + size;
+    c->peak = demand > c->peak ? demand : c->peak;
+    return c->limit == 0 || demand <= c->limit;
+}
 
 static inline void *nb_counted_alloc(size_t size, void *ctx)
 {
     nb_alloc_counter *c = ctx;
-    if (c->calls++ == c->fail_at)
+    if (c->calls++ == c->fail_at || !nb_counted_fits(c, size))
         return NULL;
     void *p = malloc(size);
     c->live += p != NULL;
+    c->bytes += p ? malloc_usable_size(p) : 0;
     return p;
 }
 
 static inline void *nb_counted_realloc(void *ptr, size_t size, void *ctx)
 {
     nb_alloc_counter *c = ctx;
-    if (c->calls++ == c->fail_at)
+    if (c->calls++ == c->fail_at || !nb_counted_fits(c, size))
         return NULL;
+    size_t old = ptr ? malloc_usable_size(ptr) : 0;
     void *p = realloc(ptr, size);
     c->live += p != NULL && ptr == NULL;
+    if (p)
+        c->bytes = c->bytes - (old < c->bytes ? old : c->bytes) + malloc_usable_size(p);
     return p;
 }
 
@@ -88,6 +107,8 @@ static inline void nb_counted_free(void *ptr, void *ctx)
 {
     nb_alloc_counter *c = ctx;
     c->live -= ptr != NULL;
+    size_t size = ptr ? malloc_usable_size(ptr) : 0;
+    c->bytes -= size < c->bytes ? size : c->bytes; /* a block from before the counter: not below 0 */
     free(ptr);
 }
 
@@ -95,7 +116,7 @@ static inline void nb_counted_free(void *ptr, void *ctx)
  * (nb_set_allocator(NULL) restores malloc). */
 static inline void nb_count_allocations(nb_alloc_counter *counter, long fail_at)
 {
-    *counter = (nb_alloc_counter){0, 0, fail_at};
+    *counter = (nb_alloc_counter){0, 0, fail_at, 0, 0, 0};
     nb_set_allocator(&(nb_allocator){nb_counted_alloc, nb_counted_realloc, nb_counted_free, counter});
 }
 

@@ -500,7 +500,7 @@ static void read_failing_each_allocation(const char *path, const nb_csv_options 
     long n_calls = counter.calls;
     assert_true(n_calls > 10);
     for (long fail_at = 0; fail_at < n_calls; fail_at++) {
-        counter = (nb_alloc_counter){0, 0, fail_at};
+        counter = (nb_alloc_counter){.fail_at = fail_at};
         nb_clear_error();
         nb_table *t = nb_table_read(path, options);
         if (t) { /* libcsv retries a failed buffer growth with a smaller one */

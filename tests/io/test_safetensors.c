@@ -507,7 +507,7 @@ static void test_allocation_failures(void **state)
     unsigned char *old = slurp(path, &old_size);
     nb_count_allocations(&counter, -1);
     for (int pass = 0; pass < 2; pass++) { /* 0: load, 1: save */
-        counter = (nb_alloc_counter){0, 0, -1};
+        counter = (nb_alloc_counter){.fail_at = -1};
         if (pass == 0)
             nb_safetensors_free(nb_safetensors_load(path));
         else
@@ -515,7 +515,7 @@ static void test_allocation_failures(void **state)
         long n_calls = counter.calls;
         assert_true(n_calls >= 2);
         for (long fail_at = 0; fail_at < n_calls; fail_at++) {
-            counter = (nb_alloc_counter){0, 0, fail_at};
+            counter = (nb_alloc_counter){.fail_at = fail_at};
             nb_clear_error();
             if (pass == 0) {
                 assert_null(nb_safetensors_load(path));
