@@ -120,6 +120,30 @@ static inline void nb_count_allocations(nb_alloc_counter *counter, long fail_at)
     nb_set_allocator(&(nb_allocator){nb_counted_alloc, nb_counted_realloc, nb_counted_free, counter});
 }
 
+/* What reading an input of n bytes may allocate before it has seen that the data are
+ * there: a small constant times n, plus a fixed allowance. */
+static inline size_t nb_test_input_bound(size_t input_bytes)
+{
+    return 64 * input_bytes + ((size_t)16 << 20);
+}
+
+/* Count the allocations of reading an input of input_bytes, refusing any past the bound
+ * (so that an unbounded reader fails here rather than taking the machine's memory). */
+static inline void nb_count_bounded(nb_alloc_counter *counter, size_t input_bytes)
+{
+    nb_count_allocations(counter, -1);
+    counter->limit = nb_test_input_bound(input_bytes);
+}
+
+/* After nb_count_bounded and the read: restore malloc; the peak must be within bounds. */
+static inline void nb_check_bounded(const nb_alloc_counter *counter, size_t input_bytes)
+{
+    nb_set_allocator(NULL);
+    if (counter->peak > nb_test_input_bound(input_bytes))
+        fail_msg("an input of %zu bytes asked for %zu bytes at once (bound: %zu)", input_bytes, counter->peak,
+                 nb_test_input_bound(input_bytes));
+}
+
 /* A linear regression problem (double precision): x ~ N(0, 1) [n, d], all drawn first,
  * then y = x·w + b + N(0, noise²) [n, 1]. */
 static inline nb_dataset *nb_test_linear_data(int64_t n, int64_t d, const double *w, double b, double noise,

@@ -23,6 +23,7 @@
  * is held whole as one cell. A number is never a megabyte of text. */
 #define MAX_FIELDS (1 << 16)
 #define MAX_CELL_BYTES ((size_t)1 << 20)
+#define CELL_BLOCK ((size_t)1 << 16)
 /* The column arrays start at most this big in all (then grow with the rows), so that a
  * wide first row does not cost FIRST_CAPACITY rows per column before any arrive. */
 #define FIRST_TABLE_BYTES ((int64_t)1 << 20)
@@ -788,6 +789,9 @@ static bool read_stream(csv_reader *r, FILE *file)
             csv_set_realloc_func(&r->parser, nb_realloc);
             csv_set_free_func(&r->parser, nb_free);
             csv_set_delim(&r->parser, (unsigned char)delimiter);
+            /* libcsv grows a cell's buffer by this much at a time: its default of 128
+             * bytes makes a long cell cost quadratic time in copies. */
+            csv_set_blk_size(&r->parser, CELL_BLOCK);
             started = true;
         }
         feed_block(r, text, got, &skipping);
