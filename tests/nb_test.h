@@ -127,20 +127,37 @@ static inline size_t nb_test_input_bound(size_t input_bytes)
     return 64 * input_bytes + ((size_t)16 << 20);
 }
 
+/* The counter of nb_count_bounded: static, so that a test that fails (and leaves by a
+ * long jump) leaves the allocator pointing at live memory. */
+static inline nb_alloc_counter *nb_bounded_counter(void)
+{
+    static nb_alloc_counter counter;
+    return &counter;
+}
+
 /* Count the allocations of reading an input of input_bytes, refusing any past the bound
  * (so that an unbounded reader fails here rather than taking the machine's memory). */
-static inline void nb_count_bounded(nb_alloc_counter *counter, size_t input_bytes)
+static inline void nb_count_bounded(size_t input_bytes)
 {
-    nb_count_allocations(counter, -1);
-    counter->limit = nb_test_input_bound(input_bytes);
+    nb_count_allocations(nb_bounded_counter(), -1);
+    nb_bounded_counter()->limit = nb_test_input_bound(input_bytes);
+}
+
+/* A teardown for tests that count: malloc again, whether the test passed or not. */
+static inline int nb_test_restore_allocator(void **state)
+{
+    (void)state;
+    nb_set_allocator(NULL);
+    return 0;
 }
 
 /* After nb_count_bounded and the read: restore malloc; the peak must be within bounds. */
-static inline void nb_check_bounded(const nb_alloc_counter *counter, size_t input_bytes)
+static inline void nb_check_bounded(size_t input_bytes)
 {
     nb_set_allocator(NULL);
-    if (counter->peak > nb_test_input_bound(input_bytes))
-        fail_msg("an input of %zu bytes asked for %zu bytes at once (bound: %zu)", input_bytes, counter->peak,
+    size_t peak = nb_bounded_counter()->peak;
+    if (peak > nb_test_input_bound(input_bytes))
+        fail_msg("an input of %zu bytes asked for %zu bytes at once (bound: %zu)", input_bytes, peak,
                  nb_test_input_bound(input_bytes));
 }
 

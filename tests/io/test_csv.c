@@ -513,11 +513,10 @@ static const char *write_repeated(const char *name, char fill, size_t size, int 
  * asked for no more memory than the bound. */
 static void expect_bounded_failure(const char *path, size_t size, nb_status status, const char *fragment)
 {
-    nb_alloc_counter bounded;
-    nb_count_bounded(&bounded, size);
+    nb_count_bounded(size);
     nb_clear_error();
     nb_table *t = nb_table_read(path, NULL);
-    nb_check_bounded(&bounded, size);
+    nb_check_bounded(size);
     if (t) {
         nb_table_free(t);
         fail_msg("read %s; expected '%s'", path, fragment);
@@ -552,10 +551,9 @@ static void test_wide_and_long_lines(void **state)
     fwrite(line, 1, 2 * 65536, f);
     fclose(f);
     free(line);
-    nb_alloc_counter bounded;
-    nb_count_bounded(&bounded, 4 * 65536);
+    nb_count_bounded(4 * 65536);
     nb_table *t = nb_table_read(path, NULL);
-    nb_check_bounded(&bounded, 4 * 65536);
+    nb_check_bounded(4 * 65536);
     if (!t)
         fail_msg("%s", nb_errmsg());
     assert_int_equal(t->n_columns, 65536);
@@ -634,8 +632,8 @@ int main(void)
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_binary_file),
         cmocka_unit_test(test_hex_cr_and_multiline),
-        cmocka_unit_test(test_wide_and_long_lines),
-        cmocka_unit_test(test_special_files),
+        cmocka_unit_test_teardown(test_wide_and_long_lines, nb_test_restore_allocator),
+        cmocka_unit_test_teardown(test_special_files, nb_test_restore_allocator),
         cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, nb_test_make_dir, nb_test_remove_dir);
