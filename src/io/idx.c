@@ -142,7 +142,7 @@ static nb_status read_exact(idx_file *f, void *dst, size_t size, size_t *got)
 {
     *got = 0;
     while (*got < size) {
-        size_t want = size - *got < (size_t)1 << 30 ? size - *got : (size_t)1 << 30, n;
+        size_t want = size - *got < (size_t)1 << 30 ? size - *got : (size_t)1 << 30, n = 0;
         nb_status status = f->gzip ? gz_read(f, (char *)dst + *got, want, &n) : plain_read(f, (char *)dst + *got,
                                                                                             want, &n);
         if (status != NB_OK)
