@@ -96,7 +96,11 @@ typedef struct nb_table {
 } nb_table;
 
 /* Read `path` ("-" reads standard input). A UTF-8 byte-order mark is skipped. NULL on
- * failure, with a message such as "data.csv:7: column 3 ('y'): 'abc' is not a number". */
+ * failure, with a message such as "data.csv:7: column 3 ('y'): 'abc' is not a number".
+ * Only a regular file is read: a FIFO, a device (/dev/zero) or a directory is refused
+ * before it is read (pass a pipe as "-" or to nb_table_read_stream). What a read costs
+ * is bounded by the file: a line holds at most 65536 fields and a cell at most 1 MiB of
+ * text, each refused with its line beyond that. */
 nb_table *nb_table_read(const char *path, const nb_csv_options *options);
 /* The same from an open stream (a pipe, fmemopen'ed text), named `name` in messages. The
  * stream is read to its end and not closed. */
@@ -126,9 +130,16 @@ nb_dataset *nb_dataset_from_table(const nb_table *table, const char *const *feat
 /* nabla IDX: the MNIST file format (a magic number, big-endian dimensions, unsigned
  * bytes), plain or gzip-compressed: single files, and pairs of images and labels.
  *
- * Refused with a message naming the file: a wrong magic number or data type, a file
- * shorter than its dimensions say (truncated), data beyond them, corrupt gzip data, and
- * images and labels that do not count the same items. */
+ * Refused with a message naming the file: a path that is not a regular file (a FIFO, a
+ * device), a wrong magic number or data type, a file shorter than its dimensions say
+ * (truncated), data beyond them, corrupt gzip data, bytes after the gzip data that are
+ * not gzip (concatenated gzip members are read as one stream, as gzip -d reads them),
+ * and images and labels that do not count the same items.
+ *
+ * Nothing is allocated for data before they are there: a plain file's size is compared
+ * with its dimensions first, and gzip data go into buffers that grow as they are
+ * inflated, so a header that claims gigabytes over a few bytes fails as truncated at
+ * the cost of a few megabytes. */
 
 /* A raw IDX array of unsigned bytes (data type 0x08), at most NB_MAX_DIMS dimensions. */
 typedef struct nb_idx {
@@ -187,6 +198,8 @@ nb_status nb_safetensors_save_graph(const char *path, const nb_graph *graph, con
 /* A loaded file: its tensors, in the order of their data, and its metadata. */
 typedef struct nb_safetensors nb_safetensors;
 
+/* Load a file; a path that is not a regular file (a FIFO, a device) is refused before it
+ * is read. NULL, with a message, on failure. */
 nb_safetensors *nb_safetensors_load(const char *path);
 void nb_safetensors_free(nb_safetensors *file);
 

@@ -4,6 +4,7 @@
  * first two records are held back as text until the header has been decided; after that
  * each cell is converted as soon as libcsv reports it. */
 #include "core/core.h"
+#include "io/io_internal.h"
 #include "io/table_internal.h"
 
 #include <csv.h>
@@ -12,10 +13,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define BLOCK_SIZE (1 << 16)
 #define SAMPLE_LINES 20
 #define FIRST_CAPACITY 256
+/* What a table may hold per line: bounds, not limits of use. Without them a line of
+ * commas costs a column (names, arrays) per byte of input, and a file without line ends
+ * is held whole as one cell. A number is never a megabyte of text. */
+#define MAX_FIELDS (1 << 16)
+#define MAX_CELL_BYTES ((size_t)1 << 20)
+#define CELL_BLOCK ((size_t)1 << 16)
+/* The column arrays start at most this big in all (then grow with the rows), so that a
+ * wide first row does not cost FIRST_CAPACITY rows per column before any arrive. */
+#define FIRST_TABLE_BYTES ((int64_t)1 << 20)
 
 typedef struct text_record {
     char **fields;
@@ -186,7 +197,9 @@ static char detect_delimiter(const char *text, size_t len, char comment, int64_t
 static bool table_grow(csv_reader *r)
 {
     nb_table *t = r->table;
-    int64_t capacity = r->capacity ? 2 * r->capacity : FIRST_CAPACITY;
+    int64_t first = FIRST_TABLE_BYTES / ((int64_t)sizeof(double) * (t->n_columns + 1));
+    first = first < 1 ? 1 : first < FIRST_CAPACITY ? first : FIRST_CAPACITY;
+    int64_t capacity = r->capacity ? 2 * r->capacity : first;
     for (int c = 0; c < t->n_columns; c++) {
         double *grown = nb_realloc(t->columns[c], (size_t)capacity * sizeof(double));
         if (!grown)
@@ -442,6 +455,12 @@ static void on_field(void *text, size_t len, void *data)
         r->failed = true;
         return;
     }
+    if (r->n_fields == MAX_FIELDS) {
+        nb_fail(NB_EPARSE, "%s:%lld: more than %d fields on one line: nabla reads tables of at most %d columns "
+                "(is the delimiter right?)", r->source, (long long)r->record_line, MAX_FIELDS, MAX_FIELDS);
+        r->failed = true;
+        return;
+    }
     int field = r->n_fields++;
     if (r->streaming)
         convert_field(r, field, text, len);
@@ -476,6 +495,15 @@ static void parse_failed(csv_reader *r, size_t done)
     }
     nb_fail(NB_EPARSE, "%s:%lld: malformed quotes at character %zu (a quote inside an unquoted field, or text "
             "after a closing quote)", r->source, (long long)r->line, r->line_offset + done + 1);
+    r->failed = true;
+}
+
+/* libcsv holds the cell being parsed: past a megabyte it is not a number nor a name. */
+static void cell_too_long(csv_reader *r)
+{
+    nb_fail(NB_EPARSE, "%s:%lld: field %d is longer than %zu bytes: not a number nor a class name (is this a "
+            "text table? is the delimiter right?)", r->source, (long long)r->record_line, r->n_fields + 1,
+            MAX_CELL_BYTES);
     r->failed = true;
 }
 
@@ -526,6 +554,8 @@ static void feed_block(csv_reader *r, char *block, size_t size, bool *skipping)
             size_t done = csv_parse(&r->parser, block + pos, end - pos, on_field, on_row, r);
             if (done != end - pos && !r->failed)
                 parse_failed(r, done);
+            if (r->parser.entry_pos > MAX_CELL_BYTES && !r->failed)
+                cell_too_long(r);
         }
         if (nl) {
             r->line++;
@@ -759,6 +789,9 @@ static bool read_stream(csv_reader *r, FILE *file)
             csv_set_realloc_func(&r->parser, nb_realloc);
             csv_set_free_func(&r->parser, nb_free);
             csv_set_delim(&r->parser, (unsigned char)delimiter);
+            /* libcsv grows a cell's buffer by this much at a time: its default of 128
+             * bytes makes a long cell cost quadratic time in copies. */
+            csv_set_blk_size(&r->parser, CELL_BLOCK);
             started = true;
         }
         feed_block(r, text, got, &skipping);
@@ -818,9 +851,13 @@ nb_table *nb_table_read(const char *path, const nb_csv_options *options)
     }
     if (strcmp(path, "-") == 0)
         return nb_table_read_stream(stdin, "<stdin>", options);
-    FILE *file = fopen(path, "rb");
+    int fd = nb_io_open_regular(path);
+    FILE *file = fd >= 0 ? fdopen(fd, "rb") : NULL;
     if (!file) {
-        nb_fail(NB_EIO, "cannot open '%s': %s", path, strerror(errno));
+        if (fd >= 0) {
+            nb_fail(NB_EIO, "cannot open '%s': %s", path, strerror(errno));
+            close(fd);
+        }
         return NULL;
     }
     nb_table *table = nb_table_read_stream(file, path, options);

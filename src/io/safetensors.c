@@ -1,6 +1,7 @@
 /* The safetensors format through cJSON: writing atomically, reading with every check the
  * format allows, and moving a graph's parameters in and out by name. */
 #include "core/core.h"
+#include "io/io_internal.h"
 #include "nabla/io.h"
 
 #include <cjson/cJSON.h>
@@ -552,9 +553,13 @@ nb_safetensors *nb_safetensors_load(const char *path)
         nb_fail(NB_EARG, "nb_safetensors_load: path is NULL");
         return NULL;
     }
-    FILE *stream = fopen(path, "rb");
+    int fd = nb_io_open_regular(path);
+    FILE *stream = fd >= 0 ? fdopen(fd, "rb") : NULL;
     if (!stream) {
-        nb_fail(NB_EIO, "cannot open '%s': %s", path, strerror(errno));
+        if (fd >= 0) {
+            nb_fail(NB_EIO, "cannot open '%s': %s", path, strerror(errno));
+            close(fd);
+        }
         return NULL;
     }
     nb_safetensors *file = nb_calloc(1, sizeof *file);

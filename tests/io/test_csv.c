@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Writes `text` to a file in the test directory; returns its path (static buffer). */
@@ -489,6 +490,91 @@ static void test_hex_cr_and_multiline(void **state)
     expect_failure("x,y,z\n1,2,3\n4,\"5\n6\",q\n", NULL, NB_EPARSE, "data.csv:3: column 2 ('y')", NULL);
 }
 
+/* ---- inputs that would cost more than their size ---------------------------------------- */
+
+/* A file of `size` bytes: `fill` repeated, then a line end, `rows` times. */
+static const char *write_repeated(const char *name, char fill, size_t size, int rows)
+{
+    const char *path = nb_test_path(name);
+    char *line = malloc(size + 1);
+    assert_non_null(line);
+    memset(line, fill, size);
+    line[size] = '\n';
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    for (int i = 0; i < rows; i++)
+        assert_int_equal(fwrite(line, 1, size + 1, f), size + 1);
+    fclose(f);
+    free(line);
+    return path;
+}
+
+/* nb_table_read of `path` (`size` bytes) fails with `status` and `fragment`, having
+ * asked for no more memory than the bound. */
+static void expect_bounded_failure(const char *path, size_t size, nb_status status, const char *fragment)
+{
+    nb_count_bounded(size);
+    nb_clear_error();
+    nb_table *t = nb_table_read(path, NULL);
+    nb_check_bounded(size);
+    if (t) {
+        nb_table_free(t);
+        fail_msg("read %s; expected '%s'", path, fragment);
+    }
+    if (nb_errcode() != status || !strstr(nb_errmsg(), fragment))
+        fail_msg("%s: '%s', expected %s with '%s'", nb_status_name(nb_errcode()), nb_errmsg(), nb_status_name(status),
+                 fragment);
+}
+
+/* A line of ten million commas asks for a column per comma; one cell of two megabytes is
+ * not a number. Both fail at their line, in memory bounded by the file's size. */
+static void test_wide_and_long_lines(void **state)
+{
+    (void)state;
+    size_t size = 10 << 20;
+    expect_bounded_failure(write_repeated("commas.csv", ',', size, 1), size + 1, NB_EPARSE,
+                           "commas.csv:1: more than 65536 fields on one line: nabla reads tables of at most 65536 "
+                           "columns");
+    size = 2 << 20;
+    expect_bounded_failure(write_repeated("long-cell.csv", '7', size, 2), 2 * (size + 1), NB_EPARSE,
+                           "long-cell.csv:1: field 1 is longer than 1048576 bytes");
+
+    /* The widest table allowed: 65536 columns of "1", two rows, read within the bound. */
+    char *line = malloc(2 * 65536);
+    assert_non_null(line);
+    for (int i = 0; i < 65536; i++)
+        memcpy(line + 2 * i, i < 65535 ? "1," : "1\n", 2);
+    const char *path = nb_test_path("widest.csv");
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fwrite(line, 1, 2 * 65536, f);
+    fwrite(line, 1, 2 * 65536, f);
+    fclose(f);
+    free(line);
+    nb_count_bounded(4 * 65536);
+    nb_table *t = nb_table_read(path, NULL);
+    nb_check_bounded(4 * 65536);
+    if (!t)
+        fail_msg("%s", nb_errmsg());
+    assert_int_equal(t->n_columns, 65536);
+    assert_int_equal(t->n_rows, 2);
+    assert_string_equal(t->names[65535], "c65536");
+    nb_table_free(t);
+}
+
+/* A FIFO and a device are refused before they are read: neither hangs nor runs on. */
+static void test_special_files(void **state)
+{
+    (void)state;
+    const char *fifo = nb_test_path("fifo.csv");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    alarm(20); /* a reader that waits for a writer ends the test here, as a failure */
+    expect_bounded_failure(fifo, 0, NB_EIO, "cannot read '");
+    expect_bounded_failure(fifo, 0, NB_EIO, "fifo.csv': it is a FIFO (named pipe), not a regular file");
+    expect_bounded_failure("/dev/zero", 0, NB_EIO, "cannot read '/dev/zero': it is a device, not a regular file");
+    alarm(0);
+}
+
 /* ---- every allocation failing in turn: a clean failure, nothing leaked -------------- */
 static nb_alloc_counter counter;
 
@@ -500,7 +586,7 @@ static void read_failing_each_allocation(const char *path, const nb_csv_options 
     long n_calls = counter.calls;
     assert_true(n_calls > 10);
     for (long fail_at = 0; fail_at < n_calls; fail_at++) {
-        counter = (nb_alloc_counter){0, 0, fail_at};
+        counter = (nb_alloc_counter){.fail_at = fail_at};
         nb_clear_error();
         nb_table *t = nb_table_read(path, options);
         if (t) { /* libcsv retries a failed buffer growth with a smaller one */
@@ -546,6 +632,8 @@ int main(void)
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_binary_file),
         cmocka_unit_test(test_hex_cr_and_multiline),
+        cmocka_unit_test_teardown(test_wide_and_long_lines, nb_test_restore_allocator),
+        cmocka_unit_test_teardown(test_special_files, nb_test_restore_allocator),
         cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, nb_test_make_dir, nb_test_remove_dir);

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 /* An IDX file: magic (0, 0, type, ndim), big-endian dims, then `size` data bytes;
@@ -29,7 +31,8 @@ static const char *write_idx(const char *name, int type, int ndim, const uint32_
         FILE *f = fopen(path, "wb");
         assert_non_null(f);
         fwrite(header, 1, header_size, f);
-        fwrite(data, 1, size, f);
+        if (size)
+            fwrite(data, 1, size, f);
         fclose(f);
     }
     return path;
@@ -221,6 +224,110 @@ static void test_bad_pairs(void **state)
     nb_dataset_free(data);
 }
 
+/* ---- inputs that claim more than they hold ------------------------------------------- */
+
+static size_t file_size(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fclose(f);
+    return (size_t)size;
+}
+
+/* nb_idx_read fails with `fragment`, having asked for no more than the bound. */
+static void expect_bounded_read_error(const char *path, const char *fragment)
+{
+    size_t size = file_size(path);
+    nb_count_bounded(size);
+    expect_read_error(path, NB_EFORMAT, fragment);
+    nb_check_bounded(size);
+}
+
+/* Headers of a few bytes that claim a gigabyte or four: refused as truncated, plain or
+ * gzip, before anything of the claimed size is allocated. */
+static void test_claims_bounded(void **state)
+{
+    (void)state;
+    const char *suffixes[2] = {"", ".gz"};
+    uint8_t nine[9] = {0};
+    for (int s = 0; s < 2; s++) {
+        char name[64];
+        snprintf(name, sizeof name, "gigabyte%s", suffixes[s]);
+        expect_bounded_read_error(write_idx(name, 0x08, 3, (uint32_t[]){1u << 20, 32, 32}, nine, 9),
+                                  "truncated: dimensions [1048576, 32, 32] need 1073741824 bytes of data, the file "
+                                  "holds 9");
+        snprintf(name, sizeof name, "4G-labels%s", suffixes[s]);
+        expect_bounded_read_error(write_idx(name, 0x08, 1, (uint32_t[]){0xFFFFFFFFu}, NULL, 0),
+                                  "truncated: dimensions [4294967295] need 4294967295 bytes of data, the file holds 0");
+
+        /* A real megabyte of labels and 25 bytes of images claiming as many: the images
+         * are found missing before the dataset (4 GiB of floats) is allocated. */
+        static uint8_t many[1 << 20];
+        snprintf(name, sizeof name, "many-labels%s", suffixes[s]);
+        const char *label_file = write_idx(name, 0x08, 1, (uint32_t[]){1u << 20}, many, sizeof many);
+        snprintf(name, sizeof name, "few-images%s", suffixes[s]);
+        const char *images = write_idx(name, 0x08, 3, (uint32_t[]){1u << 20, 32, 32}, nine, 9);
+        size_t size = file_size(label_file) + file_size(images);
+        nb_count_bounded(size);
+        expect_load_error(images, label_file, 0, 0, "need 1073741824 bytes of data, the file holds 9");
+        nb_check_bounded(size);
+    }
+}
+
+static void append(const char *path, const void *data, size_t size)
+{
+    FILE *f = fopen(path, "ab");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, size, f), size);
+    fclose(f);
+}
+
+/* Bytes after the gzip data are refused; a second gzip member is more of the same data. */
+static void test_gzip_trailing_junk(void **state)
+{
+    (void)state;
+    const char *path = write_idx("junk.gz", 0x08, 1, (uint32_t[]){5}, labels, 5);
+    nb_idx raw;
+    assert_int_equal(nb_idx_read(path, 0, &raw), NB_OK);
+    nb_idx_clear(&raw);
+    size_t size = file_size(path);
+    append(path, "junk!\n", 6);
+    char expected[128];
+    snprintf(expected, sizeof expected, "6 bytes after the end of its gzip data (at byte %zu) are not gzip", size);
+    expect_read_error(path, NB_EFORMAT, expected);
+    append(path, "\x1f", 1); /* half a gzip magic number is junk too */
+    expect_read_error(path, NB_EFORMAT, "7 bytes after the end of its gzip data");
+
+    /* The header in one member, the data in a second: as gzip -d reads it. */
+    path = write_idx("two-members.gz", 0x08, 1, (uint32_t[]){5}, NULL, 0);
+    gzFile gz = gzopen(path, "ab");
+    assert_non_null(gz);
+    assert_int_equal(gzwrite(gz, labels, 5), 5);
+    assert_int_equal(gzclose(gz), Z_OK);
+    assert_int_equal(nb_idx_read(path, 0, &raw), NB_OK);
+    assert_int_equal(raw.size, 5);
+    assert_memory_equal(raw.data, labels, 5);
+    nb_idx_clear(&raw);
+    append(path, "\0\0\0\0", 4);
+    expect_read_error(path, NB_EFORMAT, "4 bytes after the end of its gzip data");
+}
+
+/* A FIFO and a device are refused before they are read: neither hangs nor runs on. */
+static void test_special_files(void **state)
+{
+    (void)state;
+    const char *fifo = nb_test_path("fifo-idx3-ubyte");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    alarm(20); /* a reader that waits for a writer ends the test here, as a failure */
+    expect_read_error(fifo, NB_EIO, "it is a FIFO (named pipe), not a regular file");
+    expect_load_error(fifo, fifo, 0, 0, "it is a FIFO (named pipe), not a regular file");
+    expect_read_error("/dev/zero", NB_EIO, "'/dev/zero': it is a device, not a regular file");
+    expect_read_error("/", NB_EIO, "it is a directory, not a regular file");
+    alarm(0);
+}
+
 /* ---- the real thing ------------------------------------------------------------------- */
 
 /* Fashion-MNIST as Debian's dataset-fashion-mnist installs it (scripts/deps.sh): gzip
@@ -268,6 +375,9 @@ int main(void)
         cmocka_unit_test(test_plain_and_gzip),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_bad_pairs),
+        cmocka_unit_test_teardown(test_claims_bounded, nb_test_restore_allocator),
+        cmocka_unit_test(test_gzip_trailing_junk),
+        cmocka_unit_test(test_special_files),
         cmocka_unit_test(test_fashion_mnist),
     };
     return cmocka_run_group_tests(tests, nb_test_make_dir, nb_test_remove_dir);

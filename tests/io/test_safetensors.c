@@ -458,6 +458,18 @@ static void test_corrupt_files(void **state)
 }
 
 /* ---- every allocation failing in turn ---------------------------------------------- */
+/* A FIFO and a device are refused before they are read: neither hangs nor runs on. */
+static void test_special_files(void **state)
+{
+    (void)state;
+    const char *fifo = nb_test_path("fifo.safetensors");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    alarm(20); /* a reader that waits for a writer ends the test here, as a failure */
+    expect_refused(fifo, NB_EIO, "fifo.safetensors': it is a FIFO (named pipe), not a regular file");
+    expect_refused("/dev/zero", NB_EIO, "cannot read '/dev/zero': it is a device, not a regular file");
+    alarm(0);
+}
+
 static nb_alloc_counter counter;
 
 /* Text is UTF-8 both ways: the writer refuses names and metadata that are not (Latin-1
@@ -507,7 +519,7 @@ static void test_allocation_failures(void **state)
     unsigned char *old = slurp(path, &old_size);
     nb_count_allocations(&counter, -1);
     for (int pass = 0; pass < 2; pass++) { /* 0: load, 1: save */
-        counter = (nb_alloc_counter){0, 0, -1};
+        counter = (nb_alloc_counter){.fail_at = -1};
         if (pass == 0)
             nb_safetensors_free(nb_safetensors_load(path));
         else
@@ -515,7 +527,7 @@ static void test_allocation_failures(void **state)
         long n_calls = counter.calls;
         assert_true(n_calls >= 2);
         for (long fail_at = 0; fail_at < n_calls; fail_at++) {
-            counter = (nb_alloc_counter){0, 0, fail_at};
+            counter = (nb_alloc_counter){.fail_at = fail_at};
             nb_clear_error();
             if (pass == 0) {
                 assert_null(nb_safetensors_load(path));
@@ -550,6 +562,7 @@ int main(void)
         cmocka_unit_test(test_graph_mismatch),
         cmocka_unit_test(test_atomic_save),
         cmocka_unit_test(test_corrupt_files),
+        cmocka_unit_test(test_special_files),
         cmocka_unit_test(test_text_is_utf8),
         cmocka_unit_test(test_allocation_failures),
     };
