@@ -12,7 +12,7 @@ mkdir -p "$2"
 work=$(cd "$2" && pwd)
 seconds=$3
 shift 3
-fuzzers=${*:-formula table safetensors idx}
+fuzzers=${*:-formula table safetensors idx model}
 cc=${FUZZ_CC:-clang}
 
 if ! command -v "$cc" >/dev/null 2>&1; then
@@ -47,7 +47,7 @@ for name in $fuzzers; do
     ./build/fuzz_"$name" -max_total_time="$seconds" -timeout=1 -rss_limit_mb=2048 -print_final_stats=1 \
         -dict="$src/tests/fuzz/$name.dict" -artifact_prefix="findings/$name/" \
         "corpus/$name" "$src/tests/fuzz/corpus/$name" >"$name.log" 2>&1 || true
-    runs=$(sed -n 's/^stat::number_executed_units: *//p' "$name.log")
+    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$name.log")
     speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$name.log")
     cov=$(grep -o 'cov: [0-9]*' "$name.log" | tail -1 | cut -d' ' -f2)
     ft=$(grep -o 'ft: [0-9]*' "$name.log" | tail -1 | cut -d' ' -f2)
@@ -56,7 +56,7 @@ for name in $fuzzers; do
         "$(echo $files | wc -w)${files:+ ($(echo $files))}"
     if [ -n "$files" ] || [ -z "$runs" ]; then
         found=1
-        grep -E 'ERROR|SUMMARY|fuzz:|#0 |#1 |#2 |#3 ' "$name.log" | head -12
+        grep -E "ERROR|SUMMARY|^fuzz:| in nb_| in LLVMFuzzer" "$name.log" | head -12
     fi
 done
 [ "$found" -eq 0 ] || echo "findings (inputs and logs) under $work"

@@ -108,7 +108,31 @@ def idx_seeds():
         write("idx", "i%02d" % i, s)
 
 
+def model_seeds():
+    """m00..m03 are models saved by `nabla train` (regression, classes, no scaling, deeper);
+    the others are m00 and m01 with one field of their description changed."""
+    def split(name):
+        raw = open(os.path.join(here, "corpus", "model", name), "rb").read()
+        n = struct.unpack("<Q", raw[:8])[0]
+        return json.loads(raw[8:8 + n]), raw[8 + n:]
+    changes = [("model", "2-3-1:gelu"), ("model", "2-3-2:tanh"), ("model", "0-1"), ("model", "2"),
+               ("loss", "ce"), ("loss", "nope"), ("dtype", "f16"), ("n_classes", "-1"), ("n_classes", "2"),
+               ("class_names", '["a"'), ("class_names", '["a","a"]'), ("features", '["a"]'),
+               ("features", "[1,2]"), ("data", "fashion-mnist"), ("data", "tsv"), ("standardized", "maybe"),
+               ("targets_standardized", "yes"), ("format", "nabla-mlp-2"), ("target", "")]
+    for i, (key, value) in enumerate(changes):
+        header, data = split("m01" if key in ("class_names", "n_classes") else "m00")
+        header["__metadata__"][key] = value
+        write("model", "v%02d" % i, safetensors({k: v for k, v in header.items() if k != "__metadata__"},
+                                                header["__metadata__"], data=data))
+    header, data = split("m00")
+    del header["__metadata__"]["model"]
+    write("model", "v%02d" % len(changes), safetensors({k: v for k, v in header.items() if k != "__metadata__"},
+                                                      header["__metadata__"], data=data))
+
+
 formulas()
+model_seeds()
 tables()
 safetensor_seeds()
 idx_seeds()
