@@ -2,7 +2,7 @@
 # Runs each fuzz harness (tests/fuzz/) for MINUTES, from a clang + libFuzzer build under
 # build-fuzz/, and prints per fuzzer the executions, executions per second, coverage
 # (libFuzzer's cov: and ft:) and findings (crash, leak, timeout and oom inputs).
-#   usage: bench/fuzz.sh MINUTES [FUZZER...]     (formula table safetensors idx model)
+#   usage: bench/fuzz.sh MINUTES [FUZZER...]     (formula table safetensors idx model options)
 set -eu
 [ $# -ge 1 ] || { echo "usage: $0 MINUTES [FUZZER...]" >&2; exit 2; }
 minutes=$1

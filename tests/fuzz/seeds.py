@@ -131,7 +131,16 @@ def model_seeds():
                                                       header["__metadata__"], data=data))
 
 
+def option_seeds():
+    values = ["5", "0", "100000000", "100000001", "-1", "+5", " 5", "2.7", "1e3", "18446744073709551615",
+              "18446744073709551616", "0.5", "1", "1e-300", "1e309", "nan", "inf", "-0", " 0.25 ", "0x10", "",
+              "a.png", "plot.SVG", "x.pdf", "anim.gif", "dir.png/file", ".gif", "noext", "3\n0.1\nout.png"]
+    for i, v in enumerate(values):
+        write("options", "o%02d" % i, v.replace("\\n", "\n"))
+
+
 formulas()
+option_seeds()
 model_seeds()
 tables()
 safetensor_seeds()
