@@ -25,7 +25,7 @@ static void load(const char *path)
 static uint8_t *gzip(const uint8_t *data, size_t size, size_t *out_size)
 {
     z_stream z = {0};
-    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    if (deflateInit2(&z, 1, Z_DEFLATED, 9 + 16, 1, Z_DEFAULT_STRATEGY) != Z_OK)
         return NULL;
     size_t bound = deflateBound(&z, (uLong)size);
     uint8_t *out = malloc(bound);
