@@ -4,8 +4,9 @@
 #     header of its own layer and of the layers below it, never one above;
 #   - inside src/, a layer may include another layer's interface header, src/L/L.h,
 #     when L is below it; every other header in src/L/ is private to L;
-#   - the program (cli/), the examples and the command-line tests use the public API
-#     only: include/nabla.h and include/nabla/*.h.
+#   - the program (cli/), the examples, the command-line tests and the fuzz harnesses
+#     use the public API only: include/nabla.h and include/nabla/*.h (the harnesses of
+#     the program's files include its headers, cli/*.h, too).
 # Prints each violation as FILE:LINE: what is wrong, and exits 1 when there is one.
 #   usage: tests/check_layers.sh [SOURCE_DIR]
 set -eu
@@ -37,7 +38,7 @@ $1 == "FILE" { exists[$2] = 1; files++; next }
     if (part[1] == "src") { kind = "src"; layer = part[2] }
     else if (file == "include/nabla.h") next
     else if (part[1] == "include") { kind = "public"; layer = part[3]; sub(/\.h$/, "", layer) }
-    else if (part[1] == "cli" || part[1] == "examples" || (part[1] == "tests" && part[2] == "cli")) kind = "user"
+    else if (part[1] == "cli" || part[1] == "examples" || (part[1] == "tests" && (part[2] == "cli" || part[2] == "fuzz"))) kind = "user"
     else if (part[1] == "tests" && n > 2) { kind = "src"; layer = part[2] }
     else next
     if (kind != "user" && !(layer in below)) { report(file ": " layer " is not a layer (core autodiff nn io fit plot)"); next }
@@ -59,7 +60,8 @@ $1 == "FILE" { exists[$2] = 1; files++; next }
             problem = "includes " header ": the " target " layer is not below the " layer " layer"
         else if (header != target "/" target ".h")
             problem = "includes " header ", private to the " target " layer (its interface is " target "/" target ".h)"
-    } else if (!((dir "/" header) in exists) && !(("tests/" header) in exists))
+    } else if (!((dir "/" header) in exists) && !(("tests/" header) in exists) &&
+               !(dir == "tests/fuzz" && ("cli/" header) in exists))
         problem = "includes " header ", which is neither beside it nor a layer'"'"'s header"
     if (problem != "") report(file ":" line ": " problem)
 }

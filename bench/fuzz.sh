@@ -1,0 +1,12 @@
+#!/bin/sh
+# Runs each fuzz harness (tests/fuzz/) for MINUTES, from a clang + libFuzzer build under
+# build-fuzz/, and prints per fuzzer the executions, executions per second, coverage
+# (libFuzzer's cov: and ft:) and findings (crash, leak, timeout and oom inputs).
+#   usage: bench/fuzz.sh MINUTES [FUZZER...]     (formula table safetensors idx model options)
+set -eu
+[ $# -ge 1 ] || { echo "usage: $0 MINUTES [FUZZER...]" >&2; exit 2; }
+minutes=$1
+shift
+src=$(cd "$(dirname "$0")/.." && pwd)
+seconds=$(awk -v m="$minutes" 'BEGIN { s = int(m * 60); print (s < 1 ? 1 : s) }')
+exec sh "$src/tests/fuzz/run.sh" "$src" "${FUZZ_WORK:-$src/build-fuzz}" "$seconds" "$@"
