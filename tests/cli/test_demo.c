@@ -13,8 +13,8 @@
 #include <string.h>
 #include <sys/wait.h>
 
-/* Run `nabla ARGS` and parse its stdout as JSON (NULL when it does not parse). */
-static cJSON *run_json(const char *args, int *exit_status)
+/* Run `nabla ARGS` and return its stdout (malloc'd). */
+static char *run_text(const char *args, int *exit_status)
 {
     char command[512];
     snprintf(command, sizeof command, "%s %s", NB_CLI_PATH, args);
@@ -31,6 +31,13 @@ static cJSON *run_json(const char *args, int *exit_status)
     text[size] = '\0';
     int status = pclose(pipe);
     *exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return text;
+}
+
+/* Run `nabla ARGS` and parse its stdout as JSON (NULL when it does not parse). */
+static cJSON *run_json(const char *args, int *exit_status)
+{
+    char *text = run_text(args, exit_status);
     cJSON *json = cJSON_Parse(text);
     free(text);
     return json;
@@ -315,26 +322,6 @@ static void test_plots_files_and_frames(void **state)
     assert_int_equal(system(args), 0);
 }
 
-/* Run `nabla ARGS` and return its stdout (malloc'd). */
-static char *run_text(const char *args, int *exit_status)
-{
-    char command[512];
-    snprintf(command, sizeof command, "%s %s", NB_CLI_PATH, args);
-    FILE *pipe = popen(command, "r");
-    assert_non_null(pipe);
-    size_t size = 0, capacity = 1 << 16;
-    char *text = malloc(capacity);
-    size_t got;
-    while ((got = fread(text + size, 1, capacity - size - 1, pipe)) > 0) {
-        size += got;
-        if (size + 1 == capacity)
-            text = realloc(text, capacity *= 2);
-    }
-    text[size] = '\0';
-    int status = pclose(pipe);
-    *exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return text;
-}
 
 /* Tutorial 1's mini-batch code, by hand: batches of 20 in data order, lr 0.1, the
  * gradient sums reset once per epoch (as written) or after every batch (intended), the
