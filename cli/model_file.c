@@ -215,29 +215,46 @@ static nb_status read_n_classes(const nb_safetensors *file, const char *path, mo
 
 static int compare_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
+/* The field `key` as a JSON list of strings (none empty when `nonempty`): *n copies in
+ * *names (NULL for an empty list). NB_EFORMAT with bad_field's message when it is not
+ * such a list. */
+static nb_status json_names(const char *path, const char *key, const char *value, bool nonempty,
+                            const char *expected, char ***names, int *n)
+{
+    *names = NULL, *n = 0;
+    cJSON *list = cJSON_Parse(value);
+    int count = cJSON_IsArray(list) ? cJSON_GetArraySize(list) : -1;
+    bool ok = count >= 0;
+    for (int i = 0; ok && i < count; i++) {
+        const char *text = cJSON_GetStringValue(cJSON_GetArrayItem(list, i));
+        ok = text && (!nonempty || *text);
+    }
+    nb_status status = ok ? NB_OK : bad_field(path, key, value, expected);
+    if (ok && count > 0 && !(*names = calloc((size_t)count, sizeof **names)))
+        status = nb_fail(NB_ENOMEM, "%s: out of memory for the field '%s'", path, key);
+    for (int i = 0; *names && i < count && status == NB_OK; i++, *n = i)
+        if (!((*names)[i] = strdup(cJSON_GetStringValue(cJSON_GetArrayItem(list, i)))))
+            status = nb_fail(NB_ENOMEM, "%s: out of memory for the field '%s'", path, key);
+    cJSON_Delete(list);
+    return status;
+}
+
 /* class_names: [] or a JSON list of n_classes distinct strings, kept when not empty. */
 static nb_status read_class_names(const nb_safetensors *file, const char *path, model_desc *desc)
 {
     const char *value = field(file, path, "class_names");
     if (!value)
         return nb_errcode();
-    cJSON *list = cJSON_Parse(value);
-    int n = cJSON_IsArray(list) ? cJSON_GetArraySize(list) : -1;
-    bool ok = n == 0 || (n > 0 && n == desc->n_classes);
-    for (int i = 0; ok && i < n; i++)
-        ok = cJSON_IsString(cJSON_GetArrayItem(list, i));
-    nb_status status = NB_OK;
-    if (ok && n > 0) {
-        desc->class_names = calloc((size_t)n, sizeof *desc->class_names);
-        for (int i = 0; desc->class_names && i < n && status == NB_OK; i++)
-            if (!(desc->class_names[i] = strdup(cJSON_GetStringValue(cJSON_GetArrayItem(list, i)))))
-                status = nb_fail(NB_ENOMEM, "%s: out of memory for the class names", path);
-        if (!desc->class_names)
-            status = nb_fail(NB_ENOMEM, "%s: out of memory for the class names", path);
+    const char *expected = "[] or a JSON list of one name per class";
+    int n;
+    nb_status status = json_names(path, "class_names", value, false, expected, &desc->class_names, &n);
+    if (status != NB_OK)
+        return status;
+    if (n != 0 && n != desc->n_classes) {
+        free_names(desc->class_names, n);
+        desc->class_names = NULL;
+        return bad_field(path, "class_names", value, expected);
     }
-    cJSON_Delete(list);
-    if (status != NB_OK || !ok)
-        return ok ? status : bad_field(path, "class_names", value, "[] or a JSON list of one name per class");
     if (n < 2)
         return NB_OK;
     /* the same name twice would make two classes one when data are read with them */
@@ -266,19 +283,8 @@ static nb_status read_features(const nb_safetensors *file, const char *path, mod
         desc->features = split_names(value, &desc->n_features);
         return desc->features ? NB_OK : bad_field(path, "features", value, "a JSON list of column names");
     }
-    cJSON *list = cJSON_Parse(value);
-    int n = cJSON_IsArray(list) ? cJSON_GetArraySize(list) : -1;
-    bool ok = n >= 0;
-    for (int i = 0; ok && i < n; i++)
-        ok = cJSON_IsString(cJSON_GetArrayItem(list, i)) && *cJSON_GetStringValue(cJSON_GetArrayItem(list, i));
-    nb_status status = ok ? NB_OK : bad_field(path, "features", value, "a JSON list of column names");
-    if (ok && n > 0 && !(desc->features = calloc((size_t)n, sizeof *desc->features)))
-        status = nb_fail(NB_ENOMEM, "%s: out of memory for the column names", path);
-    for (int i = 0; desc->features && i < n && status == NB_OK; i++, desc->n_features = i)
-        if (!(desc->features[i] = strdup(cJSON_GetStringValue(cJSON_GetArrayItem(list, i)))))
-            status = nb_fail(NB_ENOMEM, "%s: out of memory for the column names", path);
-    cJSON_Delete(list);
-    return status;
+    return json_names(path, "features", value, true, "a JSON list of column names", &desc->features,
+                      &desc->n_features);
 }
 
 /* data, features and target: Fashion-MNIST has no columns; a CSV model names its n_in
@@ -430,12 +436,8 @@ nb_status model_load(const char *path, int64_t batch, model_desc *desc, nb_model
 
 void model_desc_clear(model_desc *desc)
 {
-    for (int i = 0; desc->class_names && i < desc->n_classes; i++)
-        free(desc->class_names[i]);
-    free(desc->class_names);
-    for (int i = 0; desc->features && i < desc->n_features; i++)
-        free(desc->features[i]);
-    free(desc->features);
+    free_names(desc->class_names, desc->n_classes);
+    free_names(desc->features, desc->n_features);
     free(desc->target);
     free(desc->data);
     free(desc->mean);
