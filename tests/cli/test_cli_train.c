@@ -835,7 +835,7 @@ static void test_fashion_mnist_elsewhere(void **state)
     if (run(args, NULL, err, sizeof err) != 0)
         fail_msg("train failed: %s", err);
     snprintf(path, sizeof path, "%s/fm.st", dir);
-    size_t size;
+    size_t size = 0;
     char *model = slurp(path, &size);
     assert_non_null(model);
     assert_non_null(memmem(model, size, "T-shirt/top", strlen("T-shirt/top")));
