@@ -19,13 +19,14 @@
 #define IDX_UBYTE 0x08
 #define CHUNK_SIZE (1 << 20)
 #define IN_SIZE (1 << 18)
-#define FIRST_READ ((size_t)1 << 20)
+#define FIRST_READ ((size_t)1 << 16)
 
 typedef struct idx_file {
     const char *path;
     int fd;
     int64_t file_size;
     unsigned char *in;  /* bytes read from the file, not yet used: z.next_in, z.avail_in */
+    size_t in_size;     /* of the buffer `in`: no larger than the file */
     bool in_eof;
     int64_t in_read;    /* bytes read from the file so far */
     bool gzip;
@@ -64,7 +65,7 @@ static nb_status fill_input(idx_file *f, size_t need)
     memmove(f->in, f->z.next_in, f->z.avail_in);
     f->z.next_in = f->in;
     while (f->z.avail_in < need && !f->in_eof) {
-        ssize_t n = read(f->fd, f->in + f->z.avail_in, IN_SIZE - f->z.avail_in);
+        ssize_t n = read(f->fd, f->in + f->z.avail_in, f->in_size - f->z.avail_in);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
@@ -171,7 +172,9 @@ static nb_status idx_start(const char *path, idx_file *f)
     if (fstat(f->fd, &st) != 0)
         return nb_fail(NB_EIO, "%s: %s", path, strerror(errno));
     f->file_size = (int64_t)st.st_size;
-    if (!(f->in = nb_alloc_or_fail(IN_SIZE, "reading an IDX file")))
+    /* Buffers are sized to the file, so that a small file costs little to read. */
+    f->in_size = f->file_size < IN_SIZE ? (size_t)f->file_size + 16 : IN_SIZE;
+    if (!(f->in = nb_alloc_or_fail(f->in_size, "reading an IDX file")))
         return NB_ENOMEM;
     f->z.next_in = f->in;
     if (fill_input(f, 2) != NB_OK)
@@ -290,12 +293,13 @@ typedef void (*chunk_sink)(const uint8_t *bytes, size_t offset, size_t size, voi
 static nb_status read_items(idx_file *f, int64_t n_items, bool whole_file, chunk_sink sink, void *ctx)
 {
     int64_t total = n_items * f->item_size;
-    uint8_t *chunk = nb_alloc_or_fail(CHUNK_SIZE, "reading an IDX file");
+    size_t chunk_size = total < CHUNK_SIZE ? (size_t)total : CHUNK_SIZE;
+    uint8_t *chunk = nb_alloc_or_fail(chunk_size ? chunk_size : 1, "reading an IDX file");
     if (!chunk)
         return NB_ENOMEM;
     nb_status status = NB_OK;
     for (int64_t offset = 0; offset < total && status == NB_OK;) {
-        size_t want = total - offset < CHUNK_SIZE ? (size_t)(total - offset) : CHUNK_SIZE, got;
+        size_t want = total - offset < (int64_t)chunk_size ? (size_t)(total - offset) : chunk_size, got;
         status = read_exact(f, chunk, want, &got);
         if (status == NB_OK && got < want)
             status = truncated(f, f->dims[0] * f->item_size, offset + (int64_t)got);
