@@ -897,7 +897,10 @@ static nb_status check_bare_names(parser *p)
 {
     for (int k = 0; k < p->n_columns; k++) {
         const char *name = p->columns[k];
-        if (!name || plain_name(name) || strchr(name, '`'))
+        size_t length = name ? strlen(name) : 0;
+        /* " y" (a header "x, y") is not something a formula writes by mistake */
+        if (!length || plain_name(name) || strchr(name, '`') || isspace((unsigned char)name[0]) ||
+            isspace((unsigned char)name[length - 1]))
             continue;
         bool letter = false;
         for (const char *c = name; *c && !letter; c++)

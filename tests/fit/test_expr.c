@@ -190,6 +190,10 @@ static void test_bare_names_that_are_columns(void **state)
     assert_true(nb_expr_uses_column(expr, 0, false) && nb_expr_uses_column(expr, 1, false));
     assert_false(nb_expr_uses_column(expr, 2, false));
     nb_expr_free(expr);
+    const char *const spaced[] = {"x", " y"}; /* a header "x, y" */
+    expr = nb_expr_parse("x = a* y + b", 2, spaced);
+    assert_non_null(expr);
+    nb_expr_free(expr);
     assert_null(nb_expr_parse("y = a + b*^GSPC", 5, cols));
     assert_non_null(strstr(nb_errmsg(), "write `^GSPC` (or $4) for the column"));
     /* Any parse error on such data ends with how to write their names. */
