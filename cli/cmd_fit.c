@@ -24,12 +24,14 @@ static void usage(FILE *out)
           "          Numbers (2, .5, 1e-5), + - * /, powers ^ or ** (right-associative; -x^2 is\n"
           "          -(x^2)), ( ) or [ ], the functions exp log log10 sqrt abs sin cos tan asin\n"
           "          acos atan atan2 sinh cosh tanh pow min max, the constants pi and e.\n"
-          "          Names of data columns are inputs ($2 is the second column); every other\n"
-          "          name is a parameter. A left side (columns only) is the response.\n"
+          "          Names of data columns are inputs ($2 is the second column, `time-ms` any\n"
+          "          column's name in backticks); every other name is a parameter. A left side\n"
+          "          (columns only) is the response.\n"
           "FILE      CSV, semicolon-separated, TSV or whitespace-separated numbers, with or\n"
-          "          without a header line; '-' reads standard input; lines starting with #\n"
-          "          are skipped. Without a header the columns are c1, c2, ... (x and y when\n"
-          "          there are two). Errors name the file, line and column.\n"
+          "          without a header line, plain or gzip-compressed; '-' reads standard input;\n"
+          "          lines starting with # are skipped. Without a header the columns are c1,\n"
+          "          c2, ... (x and y when there are two). Only the columns the fit reads must\n"
+          "          hold numbers. Errors name the file, line and column.\n"
           "\n"
           "options:\n"
           "  --y COL            the response when the formula has no left side: a column name\n"
@@ -54,6 +56,9 @@ static void usage(FILE *out)
           "  --no-header        the first line is data (default: a header when it has text where\n"
           "                     the second line has numbers)\n"
           "  --delimiter C      ',' ';' 'tab' or 'space' (default: guessed from the first lines)\n"
+          "  --decimal C        the decimal separator: '.' (default) or ',' (3,14)\n"
+          "  --missing M        a row with an empty, NA or NaN cell in a column the fit reads:\n"
+          "                     drop (default; the count is reported) or error\n"
           "  --plot FILE        draw the fit (.png, .svg or .pdf). With one input column: the data\n"
           "                     and the fitted curve, the residuals below. With several: observed\n"
           "                     against fitted values, the residuals against the fitted values below\n"
@@ -77,6 +82,11 @@ typedef struct fit_args {
     nb_fit_setup setup;
     nb_lsq_options lsq;
     nb_csv_options read;
+    nb_expr *expr; /* parsed once the file's column names are known */
+    bool bad_formula; /* the formula, not the file, stopped the read: bad usage */
+    int64_t dropped; /* rows left out for a missing value */
+    char notes[4][256]; /* "did you mean" notes on parameters named like columns */
+    int n_notes;
     const char *init_text;
     bool json;
     /* Options given that apply to some methods only, for the check of combinations. */
@@ -210,7 +220,8 @@ static bool check_method_options(fit_args *a)
 
 /* Options into `a`; 0 to go on, else the exit status (0 after --help). */
 enum { OPT_Y = 1, OPT_SIGMA, OPT_ABS_SIGMA, OPT_INIT, OPT_METHOD, OPT_LR, OPT_EPOCHS, OPT_BATCH, OPT_SEED,
-       OPT_MAX_EVALS, OPT_CONFIDENCE, OPT_HEADER, OPT_NO_HEADER, OPT_DELIMITER, OPT_PLOT, OPT_JSON, OPT_HELP };
+       OPT_MAX_EVALS, OPT_CONFIDENCE, OPT_HEADER, OPT_NO_HEADER, OPT_DELIMITER, OPT_PLOT, OPT_JSON, OPT_HELP,
+       OPT_DECIMAL, OPT_MISSING };
 
 static const struct option fit_options[] = {
     {"y", required_argument, NULL, OPT_Y},
@@ -227,6 +238,8 @@ static const struct option fit_options[] = {
     {"header", no_argument, NULL, OPT_HEADER},
     {"no-header", no_argument, NULL, OPT_NO_HEADER},
     {"delimiter", required_argument, NULL, OPT_DELIMITER},
+    {"decimal", required_argument, NULL, OPT_DECIMAL},
+    {"missing", required_argument, NULL, OPT_MISSING},
     {"plot", required_argument, NULL, OPT_PLOT},
     {"json", no_argument, NULL, OPT_JSON},
     {"help", no_argument, NULL, OPT_HELP},
@@ -248,6 +261,20 @@ static int take_checked_option(int option, const char *value, fit_args *a)
         if (parse_delimiter(value, &a->read.delimiter))
             return 0;
         cli_error("fit", "--delimiter: expected ',', ';', 'tab' or 'space', got '%s'", value);
+        return 2;
+    case OPT_DECIMAL:
+        if (strcmp(value, ".") == 0 || strcmp(value, ",") == 0) {
+            a->read.decimal = value[0];
+            return 0;
+        }
+        cli_error("fit", "--decimal: expected '.' or ',', got '%s'", value);
+        return 2;
+    case OPT_MISSING:
+        if (strcmp(value, "drop") == 0 || strcmp(value, "error") == 0) {
+            a->read.missing = value[0] == 'd' ? NB_CSV_MISSING_DROP : NB_CSV_MISSING_ERROR;
+            return 0;
+        }
+        cli_error("fit", "--missing: expected drop or error, got '%s'", value);
         return 2;
     default: /* OPT_PLOT */
         if (!cli_plot_path_ok(value)) {
@@ -276,7 +303,7 @@ static int take_option(int option, char **argv, fit_args *a)
     case OPT_NO_HEADER: a->read.header = NB_CSV_HEADER_NO; return 0;
     case OPT_JSON: a->json = true; return 0;
     case OPT_HELP: usage(stdout); return -1;
-    case OPT_METHOD: case OPT_CONFIDENCE: case OPT_DELIMITER: case OPT_PLOT:
+    case OPT_METHOD: case OPT_CONFIDENCE: case OPT_DELIMITER: case OPT_PLOT: case OPT_DECIMAL: case OPT_MISSING:
         return take_checked_option(option, optarg, a);
     case ':':
         cli_error("fit", "option '%s' needs a value", argv[optind - 1]);
@@ -304,6 +331,11 @@ static int parse_args(int argc, char **argv, fit_args *a)
     }
     a->formula = argv[optind];
     a->file = argv[optind + 1];
+    if (a->read.decimal == ',' && a->read.delimiter == ',') {
+        cli_error("fit", "--decimal , and --delimiter , together: a file with decimal commas separates its fields "
+                         "with ';', tabs or spaces (give one of those)");
+        return 2;
+    }
     return check_method_options(a) ? 0 : 2;
 }
 
@@ -413,8 +445,11 @@ static void print_table(const fit_args *a, const nb_lsq_result *r, const compari
 {
     bool gradient = nb_lsq_method_is_gradient(r->method);
     printf("formula   %s\n", a->formula);
-    printf("data      %s: %lld points%s\n", a->file, (long long)r->n_points,
+    printf("data      %s: %lld points%s", a->file, (long long)r->n_points,
            a->setup.sigma ? ", weighted by 1/sigma^2" : "");
+    if (a->dropped)
+        printf(" (%lld row%s with a missing value dropped)", (long long)a->dropped, a->dropped == 1 ? "" : "s");
+    printf("\n");
     print_method(r);
     printf("stopped   %s%s\n\n", nb_lsq_stop_text(r->stop), r->converged || gradient ? "" : "  ** NOT CONVERGED **");
 
@@ -489,12 +524,16 @@ static cJSON *named_numbers(const nb_lsq_result *r, const double *values)
     return object;
 }
 
-static bool print_json(const char *formula, const nb_lsq_result *r, const comparison *c)
+static bool print_json(const fit_args *a, const nb_lsq_result *r, const comparison *c)
 {
     cJSON *root = cJSON_CreateObject();
     if (!root)
         return false;
-    cJSON_AddStringToObject(root, "formula", formula);
+    cJSON_AddStringToObject(root, "formula", a->formula);
+    cJSON_AddNumberToObject(root, "dropped_rows", (double)a->dropped);
+    cJSON *notes = cJSON_AddArrayToObject(root, "notes");
+    for (int k = 0; k < a->n_notes; k++)
+        cJSON_AddItemToArray(notes, cJSON_CreateString(a->notes[k]));
     cJSON_AddStringToObject(root, "method", method_name(r->method, r->optim));
     cJSON_AddItemToObject(root, "params", named_numbers(r, r->params));
     cJSON_AddItemToObject(root, "stderr", named_numbers(r, r->std_error));
@@ -604,28 +643,57 @@ static bool options_fit_formula(const fit_args *a, const nb_table *data, const n
     return true;
 }
 
+/* Once the file's column names are known: parse the formula against them and convert
+ * only the columns the fit reads (the formula's, the response, the sigmas), so that
+ * dates, notes or gaps in other columns never stop a fit. */
+static nb_status choose_fit_columns(void *context, const nb_table *table, bool *convert)
+{
+    fit_args *a = context;
+    if (!(a->expr = nb_expr_parse(a->formula, table->n_columns, (const char *const *)table->names))) {
+        a->bad_formula = true;
+        return nb_errcode();
+    }
+    int response = -1, sigma = a->setup.sigma ? nb_table_column(table, a->setup.sigma) : -1;
+    if (!nb_expr_has_response(a->expr)) { /* the rule of nb_fit_setup */
+        response = nb_table_column(table, a->setup.response ? a->setup.response : "y");
+        if (response < 0 && !a->setup.response)
+            response = table->n_columns - 1;
+    }
+    for (int k = 0; k < table->n_columns; k++)
+        convert[k] = nb_expr_uses_column(a->expr, k, false) || nb_expr_uses_column(a->expr, k, true) ||
+                     k == response || k == sigma;
+    for (int j = 0; j < nb_expr_n_params(a->expr) && a->n_notes < 4; j++) {
+        int near = nb_expr_param_near_column(a->expr, j);
+        if (near >= 0)
+            snprintf(a->notes[a->n_notes++], sizeof a->notes[0], "'%.80s' is not a column, so it is fitted as a "
+                     "parameter; did you mean the column '%.80s'?", nb_expr_param_name(a->expr, j),
+                     table->names[near]);
+    }
+    return NB_OK;
+}
+
 static int run_fit(fit_args *a)
 {
     nb_table *data = nb_table_read(a->file, &a->read);
-    if (!data) {
-        cli_error("fit", NULL);
-        return 1;
-    }
+    nb_expr *expr = a->expr;
+    a->expr = NULL;
     /* A formula that does not parse is bad usage, told with a caret under the column. */
-    nb_expr *expr = nb_expr_parse(a->formula, data->n_columns, (const char *const *)data->names);
-    if (!expr || !options_fit_formula(a, data, expr)) {
-        if (!expr)
+    if (!data || !options_fit_formula(a, data, expr)) {
+        if (!data)
             cli_error("fit", NULL);
         nb_expr_free(expr);
         nb_table_free(data);
-        return 2;
+        return !data && !a->bad_formula ? 1 : 2;
     }
+    a->dropped = data->n_dropped;
     int status = 1;
     nb_lsq_result result;
     response_info response = {0};
     comparison compare = {0};
     if (nb_fit_formula(a->formula, data, &a->setup, &a->lsq, &result) != NB_OK) {
         cli_error("fit", NULL);
+        for (int k = 0; k < a->n_notes; k++) /* a typo of a column is often why */
+            fprintf(stderr, "nabla fit: note: %s\n", a->notes[k]);
         if (a->lsq.method == NB_LSQ_LINEAR && !nb_expr_is_linear(expr))
             status = 2; /* --method linear for a nonlinear formula is bad usage */
         goto done_data;
@@ -636,8 +704,9 @@ static int run_fit(fit_args *a)
     }
     if (nb_lsq_method_is_gradient(result.method))
         compare_with_solver(a, data, &result, &response, &compare);
-    bool printed = a->json ? print_json(a->formula, &result, &compare)
-                           : (print_table(a, &result, &compare), true);
+    bool printed = a->json ? print_json(a, &result, &compare) : (print_table(a, &result, &compare), true);
+    for (int k = 0; k < a->n_notes && !a->json; k++)
+        printf("note: %s\n", a->notes[k]);
     if (!printed) {
         cli_error("fit", "out of memory printing the result");
         goto done;
@@ -673,7 +742,10 @@ done_data:
 
 int cmd_fit(int argc, char **argv)
 {
-    fit_args a = {.lsq = nb_lsq_defaults(), .read = {.comment = '#'}};
+    fit_args a = {.lsq = nb_lsq_defaults(),
+                  .read = {.comment = '#', .missing = NB_CSV_MISSING_DROP, .unique_names = true,
+                           .choose_columns = choose_fit_columns}};
+    a.read.choose_context = &a;
     int status = parse_args(argc, argv, &a);
     if (status != 0)
         return status < 0 ? 0 : status;

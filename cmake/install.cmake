@@ -91,6 +91,9 @@ nb_pkg_config(nabla NAME nabla DESCRIPTION "nabla: learn parameters by gradient 
 
 if(NB_BUILD_CLI)
   install(TARGETS nabla_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+  if(TARGET nabla_cli_plot)
+    install(TARGETS nabla_cli_plot LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/nabla)
+  endif()
 endif()
 # The manual page and the bash completion, where the tree has them.
 if(EXISTS ${PROJECT_SOURCE_DIR}/docs/nabla.1)

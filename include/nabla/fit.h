@@ -24,9 +24,15 @@ extern "C" {
  * atan (alias arctan) atan2 sinh cosh tanh pow min max, and the constants pi and e.
  *
  * Identifiers that name data columns are inputs; `$3` is the third column whatever its
- * name; a column named like a constant (e, pi) shadows it. Every other identifier is a
- * parameter. An optional left side, made of columns and constants only, names the
- * response: `log(y) = ...`.
+ * name, and any column's name can be written between backticks: `Computer Science`,
+ * `time-ms`, `^GSPC` (a backticked name must be a column). Names may hold UTF-8
+ * (température). Every other identifier is a parameter. An optional left side, made of
+ * columns and constants only, names the response: `log(y) = ...`.
+ *
+ * Refused, with a message that says how to write each meaning: a bare name that is both
+ * a column and a constant or function (`e` for the column, exp(1) for the constant), and
+ * a column whose name is not a plain name written bare (time-ms would read as time - ms).
+ * Parse errors on data that have such columns add how to write them (backticks, $N).
  *
  * A formula is parsed once (nb_expr_parse) and built into a graph once (nb_expr_build);
  * the graph is then run as often as needed. Parse errors come back as NB_EPARSE with a
@@ -44,6 +50,11 @@ void nb_expr_free(nb_expr *expr);
 const char *nb_expr_text(const nb_expr *expr);
 int nb_expr_n_params(const nb_expr *expr);
 const char *nb_expr_param_name(const nb_expr *expr, int index);
+/* The column (of the names given to nb_expr_parse) that parameter `index`'s name is
+ * probably a typo of, or -1: one differing only in case (T for t), else one edit away
+ * when both names have at least 3 characters. The parameter is still a parameter; this
+ * is for a "did you mean" note. */
+int nb_expr_param_near_column(const nb_expr *expr, int index);
 /* The index of a parameter, or -1 when `name` is not one. */
 int nb_expr_param_index(const nb_expr *expr, const char *name);
 /* Whether the right side (or, with left_side, the left side) reads column `column`. */

@@ -29,7 +29,18 @@ extern "C" {
  * Every problem is reported with the file, the line and the column (the field number):
  * a missing or empty file, a header without data, ragged rows, a cell that is not a
  * number, NaN or infinite values (refused unless allowed), malformed quotes, and, when
- * columns are selected, a column that is not there (the message lists those that are). */
+ * columns are selected, a column that is not there (the message lists those that are).
+ *
+ * A file compressed with gzip is read as the text it holds, told by its content (the
+ * gzip magic bytes), whatever its name, from a path or a stream alike. */
+
+/* What a missing cell does in a column that is converted to numbers (see nb_csv_options). */
+typedef enum nb_csv_missing {
+    NB_CSV_MISSING_ERROR = 0, /* the read fails, naming the file, line and column */
+    NB_CSV_MISSING_DROP       /* the row is left out, and counted in the table's n_dropped */
+} nb_csv_missing;
+
+typedef struct nb_table nb_table;
 
 typedef enum nb_csv_header {
     NB_CSV_HEADER_AUTO = 0, /* the first row is a header when it holds a cell that is not a
@@ -78,10 +89,33 @@ typedef struct nb_csv_options {
     /* Skip this many lines at the top, whatever they hold (e.g. a preamble). Line
      * numbers in messages still count them. */
     int64_t skip_lines;
+    /* Missing cells: an empty cell, or one of missing_tokens (NULL: NA, N/A, NaN, nan,
+     * NAN, null, NULL; compared whole, blanks around them ignored). With
+     * NB_CSV_MISSING_ERROR a token that is also a number ("nan") is that number, refused
+     * unless allow_nonfinite; with NB_CSV_MISSING_DROP every missing cell of a converted
+     * column drops its row. Cells of columns that are not converted are never looked at. */
+    nb_csv_missing missing;
+    const char *const *missing_tokens;
+    int n_missing_tokens;
+    /* The decimal separator of numbers: '.' (0 means '.') or ',' ("3,14"; a cell with a '.'
+     * is then not a number). With ',' the delimiter is never guessed to be ','. */
+    char decimal;
+    /* Refuse a header that names two columns alike (the message gives the header's line
+     * and both columns' numbers); false: such a name is ambiguous only when looked up. */
+    bool unique_names;
+    /* Which columns are converted to numbers, chosen once the names are known and before
+     * any cell is converted (e.g. the columns a formula reads): called with the table
+     * (its source, names, n_columns and has_header set; no rows yet) and `convert`, one
+     * flag per column, all true; clear the flags of the columns not wanted. Their cells
+     * are then never parsed (text, dates, gaps are all fine there), their values are NaN
+     * and table->numeric[k] is false. A status other than NB_OK (with its message set
+     * by nb_fail) ends the read with it. NULL: every column is converted. */
+    nb_status (*choose_columns)(void *context, const nb_table *table, bool *convert);
+    void *choose_context;
 } nb_csv_options;
 
 /* A table: n_rows rows, n_columns named columns, each column contiguous. */
-typedef struct nb_table {
+struct nb_table {
     char *source;      /* the path, "<stdin>", the stream's name, or "<arrays>" */
     int64_t n_rows;    /* data rows (a header is not counted) */
     int n_columns;
@@ -93,7 +127,10 @@ typedef struct nb_table {
     int class_col;     /* the column holding class names, or -1 */
     int n_classes;     /* distinct class names in it, or n_known_classes (0 when class_col is -1) */
     char **class_names; /* n_classes; class i is class_names[i] */
-} nb_table;
+    bool *numeric;     /* n_columns: the column holds numbers (false: not converted, all NaN;
+                          see nb_csv_options.choose_columns) */
+    int64_t n_dropped; /* rows left out for a missing cell (NB_CSV_MISSING_DROP) */
+};
 
 /* Read `path` ("-" reads standard input). A UTF-8 byte-order mark is skipped. NULL on
  * failure, with a message such as "data.csv:7: column 3 ('y'): 'abc' is not a number".

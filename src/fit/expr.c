@@ -7,7 +7,7 @@
  *   product := unary { ('*' | '/') unary }
  *   unary   := ('-' | '+') unary | power
  *   power   := primary [ ('^' | '**') unary ]          right-associative
- *   primary := number | name | $N | name '(' sum { ',' sum } ')' | '(' sum ')' | '[' sum ']'
+ *   primary := number | name | `column name` | $N | name '(' sum { ',' sum } ')' | '(' sum ')' | '[' sum ']'
  *
  * Subtrees made of numbers only are folded while parsing; each node also records whether
  * it depends on the parameters not at all, affinely, or otherwise, which tells a linear
@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAX_DEPTH 200
 /* The tree is walked recursively after parsing (columns, building the graph): its
@@ -58,7 +59,9 @@ static int arity(const ex_function *f) { return f->unary ? 1 : 2; }
 static const struct {
     const char *name;
     double value;
-} constants[] = {{"pi", 3.14159265358979323846264338327950288}, {"e", 2.71828182845904523536028747135266250}};
+    const char *spelled; /* how to write it when a column takes the name */
+} constants[] = {{"pi", 3.14159265358979323846264338327950288, "4*atan(1)"},
+                 {"e", 2.71828182845904523536028747135266250, "exp(1)"}};
 
 typedef struct ex_node {
     ex_kind kind;
@@ -82,18 +85,19 @@ struct nb_expr {
     int n_params, params_capacity;
     int n_columns;
     bool *column_in_rhs, *column_in_lhs;
+    int *param_near; /* per parameter: a column its name is one edit or only case away from, or -1 */
 };
 
 /* ---- tokens ------------------------------------------------------------------------ */
 
 typedef enum tok_kind {
-    T_END, T_NUM, T_NAME, T_COLREF, T_PLUS, T_MINUS, T_STAR, T_SLASH, T_POW,
+    T_END, T_NUM, T_NAME, T_QUOTED, T_COLREF, T_PLUS, T_MINUS, T_STAR, T_SLASH, T_POW,
     T_OPEN, T_CLOSE, T_COMMA, T_EQUALS
 } tok_kind;
 
 typedef struct token {
     tok_kind kind;
-    int start, length; /* byte range in the formula */
+    int start, length; /* byte range in the formula (T_QUOTED: inside the backticks) */
     double value;      /* T_NUM, and T_COLREF (the column number) */
 } token;
 
@@ -106,6 +110,35 @@ typedef struct parser {
     int n_columns;
     const char *const *columns;
 } parser;
+
+/* Names are ASCII letters, digits and '_', and any UTF-8 character (bytes from 0x80):
+ * température, α. */
+static bool is_name_start(int c) { return isalpha(c) || c == '_' || c >= 0x80; }
+static bool is_name_char(int c) { return isalnum(c) || c == '_' || c >= 0x80; }
+
+/* Whether a column's name can be written bare in a formula. */
+static bool plain_name(const char *name)
+{
+    if (!is_name_start((unsigned char)name[0]))
+        return false;
+    for (const char *c = name + 1; *c; c++)
+        if (!is_name_char((unsigned char)*c))
+            return false;
+    return true;
+}
+
+/* When the data have a column whose name is not a plain name, how to write it: the
+ * hint that ends every parse error (the name is often why the formula did not parse). */
+static void names_hint(const parser *p, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    for (int k = 0; k < p->n_columns; k++)
+        if (p->columns[k] && !plain_name(p->columns[k]) && !strchr(p->columns[k], '`')) {
+            snprintf(buf, size, "\n  (a column whose name is not a plain name is written in backticks, `%.100s`, or "
+                     "by its number, $%d)", p->columns[k], k + 1);
+            return;
+        }
+}
 
 /* The message: what went wrong, then the formula with a caret under byte `at`. Long
  * formulas are cut to a window around the caret so that the message fits. */
@@ -147,11 +180,10 @@ static nb_status parse_fail(const parser *p, int at, const char *fmt, ...)
     int character = 1;
     for (int i = 0; i < at && i < length; i++)
         character += ((unsigned char)p->text[i] & 0xC0) != 0x80;
-    return nb_fail(NB_EPARSE, "formula, column %d: %s\n  %s\n  %s", character, what, line, caret);
+    char hint[300];
+    names_hint(p, hint, sizeof hint);
+    return nb_fail(NB_EPARSE, "formula, column %d: %s\n  %s\n  %s%s", character, what, line, caret, hint);
 }
-
-static bool is_name_start(int c) { return isalpha(c) || c == '_'; }
-static bool is_name_char(int c) { return isalnum(c) || c == '_'; }
 
 /* A number's extent: digits [. digits] [e [+-] digits]; at least one digit. */
 static nb_status lex_number(parser *p, int start)
@@ -196,6 +228,21 @@ static nb_status lex_number(parser *p, int start)
     return NB_OK;
 }
 
+/* `any column name`: everything up to the next backtick (a name holding one is written
+ * by number). */
+static nb_status lex_quoted(parser *p, int start)
+{
+    const char *close = strchr(p->text + start + 1, '`');
+    if (!close)
+        return parse_fail(p, start, "this '`' is never closed: a column name in backticks ends with another '`'");
+    int length = (int)(close - (p->text + start + 1));
+    if (length == 0)
+        return parse_fail(p, start, "empty backticks: write a column's name between them, as in `time-ms`");
+    p->tok = (token){T_QUOTED, start + 1, length, 0};
+    p->pos = start + length + 2;
+    return NB_OK;
+}
+
 /* Read the next token into p->tok. */
 static nb_status advance(parser *p)
 {
@@ -219,6 +266,8 @@ static nb_status advance(parser *p)
         p->pos = end;
         return NB_OK;
     }
+    if (c == '`')
+        return lex_quoted(p, i);
     if (c == '$') {
         int end = i + 1;
         while (isdigit((unsigned char)s[end]))
@@ -259,6 +308,8 @@ static void token_text(const parser *p, const token *t, char *buf, size_t size)
 {
     if (t->kind == T_END)
         snprintf(buf, size, "the end of the formula");
+    else if (t->kind == T_QUOTED)
+        snprintf(buf, size, "`%.*s`", t->length > 40 ? 40 : t->length, p->text + t->start);
     else
         snprintf(buf, size, "'%.*s'", t->length > 40 ? 40 : t->length, p->text + t->start);
 }
@@ -366,6 +417,42 @@ static int column_by_name(parser *p, const char *name, int length, int at)
     return -1;
 }
 
+/* Whether two names are one edit apart: a character changed, added or removed, or two
+ * neighbours swapped. */
+static bool one_edit(const char *a, int la, const char *b, int lb)
+{
+    if (la > lb)
+        return one_edit(b, lb, a, la);
+    if (lb - la > 1)
+        return false;
+    int i = 0;
+    while (i < la && a[i] == b[i])
+        i++;
+    if (la < lb)
+        return memcmp(a + i, b + i + 1, (size_t)(la - i)) == 0;
+    if (i == la)
+        return false; /* the same name */
+    if (memcmp(a + i + 1, b + i + 1, (size_t)(la - i - 1)) == 0)
+        return true;
+    return i + 1 < la && a[i] == b[i + 1] && a[i + 1] == b[i] && memcmp(a + i + 2, b + i + 2, (size_t)(la - i - 2)) == 0;
+}
+
+/* The column a name that is none is probably meant to be: one that differs only in
+ * case, else one edit away when both have at least 3 characters (b1 and b2 are two
+ * parameters, not a typo); -1 when none. */
+static int near_column(int n_columns, const char *const *columns, const char *name, int length)
+{
+    for (int k = 0; k < n_columns; k++)
+        if (columns[k] && (int)strlen(columns[k]) == length && strncasecmp(columns[k], name, (size_t)length) == 0)
+            return k;
+    for (int k = 0; k < n_columns && length >= 3; k++) {
+        int lk = columns[k] ? (int)strlen(columns[k]) : 0;
+        if (lk >= 3 && one_edit(columns[k], lk, name, length))
+            return k;
+    }
+    return -1;
+}
+
 static const ex_function *function_by_name(const char *name, int length)
 {
     for (int f = 0; f < N_FUNCTIONS; f++)
@@ -424,6 +511,7 @@ static int param_by_name(parser *p, const char *name, int length)
 
 static int parse_sum(parser *p);
 static int parse_unary(parser *p);
+static int column_node(parser *p, int column, int pos);
 
 /* The operand a parser expected is missing: say what came instead. */
 static int missing_operand(parser *p)
@@ -513,10 +601,20 @@ static int parse_name(parser *p)
     int column = column_by_name(p, name, length, start);
     if (column == -2)
         return -1;
-    if (column >= 0)
-        return add_node(p, (ex_node){.kind = EX_COLUMN, .a = -1, .b = -1, .index = column, .pos = start,
-                                     .data = true});
     int constant = constant_by_name(name, length);
+    if (column >= 0 && constant >= 0) {
+        parse_fail(p, start, "'%.*s' is both data column %d and the constant %s: write `%.*s` (or $%d) for the "
+                   "column, %s for the constant", length, name, column + 1, constants[constant].name, length, name,
+                   column + 1, constants[constant].spelled);
+        return -1;
+    }
+    if (column >= 0 && function_by_name(name, length)) {
+        parse_fail(p, start, "'%.*s' is both data column %d and a function: write `%.*s` (or $%d) for the column; "
+                   "%.*s(...) calls the function", length, name, column + 1, length, name, column + 1, length, name);
+        return -1;
+    }
+    if (column >= 0)
+        return column_node(p, column, start);
     if (constant >= 0)
         return number_node(p, constants[constant].value, start);
     if (function_by_name(name, length)) {
@@ -530,6 +628,38 @@ static int parse_name(parser *p)
                                  .dep = DEP_AFFINE});
 }
 
+static int column_node(parser *p, int column, int pos)
+{
+    return add_node(p, (ex_node){.kind = EX_COLUMN, .a = -1, .b = -1, .index = column, .pos = pos, .data = true});
+}
+
+/* `name`: a column, and nothing else (a backticked name that is no column is a typo). */
+static int parse_quoted(parser *p)
+{
+    int start = p->tok.start, length = p->tok.length;
+    const char *name = p->text + start;
+    int column = column_by_name(p, name, length, start);
+    if (column == -2)
+        return -1;
+    if (column < 0) {
+        int near = near_column(p->n_columns, p->columns, name, length);
+        char list[300] = "";
+        for (int k = 0, used = 0; k < p->n_columns && used < (int)sizeof list; k++)
+            used += snprintf(list + used, sizeof list - (size_t)used, k ? ", %s" : "%s",
+                             p->columns[k] ? p->columns[k] : "");
+        if (near >= 0)
+            parse_fail(p, start - 1, "there is no column `%.*s`; did you mean `%s`? (backticks name a data column)",
+                       length, name, p->columns[near]);
+        else
+            parse_fail(p, start - 1, "there is no column `%.*s` (backticks name a data column; the columns: %s)",
+                       length, name, list);
+        return -1;
+    }
+    if (advance(p) != NB_OK)
+        return -1;
+    return column_node(p, column, start - 1);
+}
+
 static int parse_primary(parser *p)
 {
     token t = p->tok;
@@ -540,6 +670,8 @@ static int parse_primary(parser *p)
         return number_node(p, t.value, t.start);
     case T_NAME:
         return parse_name(p);
+    case T_QUOTED:
+        return parse_quoted(p);
     case T_COLREF: {
         if (t.value < 1 || t.value > p->n_columns) {
             parse_fail(p, t.start, "there is no column %.*s: the data have %d column%s", t.length,
@@ -548,8 +680,7 @@ static int parse_primary(parser *p)
         }
         if (advance(p) != NB_OK)
             return -1;
-        return add_node(p, (ex_node){.kind = EX_COLUMN, .a = -1, .b = -1, .index = (int)t.value - 1,
-                                     .pos = t.start, .data = true});
+        return column_node(p, (int)t.value - 1, t.start);
     }
     case T_OPEN: {
         char opener = p->text[t.start];
@@ -742,9 +873,52 @@ static int first_param(const nb_expr *expr, int node)
     return found >= 0 ? found : e->b >= 0 ? first_param(expr, e->b) : -1;
 }
 
+/* Where the name of column k (not a plain name, with a letter in it) is written bare in
+ * the formula, outside backticks and not part of a longer name; -1 when it is not. */
+static int bare_occurrence(const parser *p, const char *name)
+{
+    size_t length = strlen(name);
+    bool quoted = false;
+    for (const char *c = p->text; *c; c++) {
+        if (*c == '`')
+            quoted = !quoted;
+        if (quoted || strncmp(c, name, length) != 0)
+            continue;
+        unsigned char before = c > p->text ? (unsigned char)c[-1] : ' ', after = (unsigned char)c[length];
+        if (!is_name_char(before) && before != '`' && !is_name_char(after) && after != '`')
+            return (int)(c - p->text);
+    }
+    return -1;
+}
+
+/* `time-ms` written bare reads as time - ms: when the data have a column of that name,
+ * the formula says one thing and surely means the other, so it is refused. */
+static nb_status check_bare_names(parser *p)
+{
+    for (int k = 0; k < p->n_columns; k++) {
+        const char *name = p->columns[k];
+        size_t length = name ? strlen(name) : 0;
+        /* " y" (a header "x, y") is not something a formula writes by mistake */
+        if (!length || plain_name(name) || strchr(name, '`') || isspace((unsigned char)name[0]) ||
+            isspace((unsigned char)name[length - 1]))
+            continue;
+        bool letter = false;
+        for (const char *c = name; *c && !letter; c++)
+            letter = is_name_start((unsigned char)*c);
+        int at = letter ? bare_occurrence(p, name) : -1;
+        if (at >= 0)
+            return parse_fail(p, at, "'%s' is the name of data column %d, but written so it reads as an expression: "
+                              "write `%s` (or $%d) for the column; to mean the expression, put spaces around its "
+                              "operators", name, k + 1, name, k + 1);
+    }
+    return NB_OK;
+}
+
 static nb_status parse_formula(parser *p)
 {
     nb_expr *expr = p->expr;
+    if (check_bare_names(p) != NB_OK)
+        return nb_errcode();
     if (advance(p) != NB_OK)
         return nb_errcode();
     if (p->tok.kind == T_END)
@@ -809,6 +983,13 @@ nb_expr *nb_expr_parse(const char *formula, int n_columns, const char *const *co
     mark_columns(expr, expr->root, expr->column_in_rhs);
     if (expr->lhs_root >= 0)
         mark_columns(expr, expr->lhs_root, expr->column_in_lhs);
+    if (!(expr->param_near = nb_alloc((size_t)expr->n_params * sizeof *expr->param_near))) {
+        nb_expr_free(expr);
+        nb_fail(NB_ENOMEM, "out of memory parsing the formula");
+        return NULL;
+    }
+    for (int j = 0; j < expr->n_params; j++)
+        expr->param_near[j] = near_column(n_columns, column_names, expr->params[j], (int)strlen(expr->params[j]));
     return expr;
 }
 
@@ -822,6 +1003,7 @@ void nb_expr_free(nb_expr *expr)
     nb_free(expr->nodes);
     nb_free(expr->column_in_rhs);
     nb_free(expr->column_in_lhs);
+    nb_free(expr->param_near);
     nb_free(expr->text);
     nb_free(expr);
 }
@@ -832,6 +1014,11 @@ int nb_expr_n_params(const nb_expr *expr) { return expr->n_params; }
 const char *nb_expr_param_name(const nb_expr *expr, int index)
 {
     return index >= 0 && index < expr->n_params ? expr->params[index] : NULL;
+}
+
+int nb_expr_param_near_column(const nb_expr *expr, int index)
+{
+    return expr && index >= 0 && index < expr->n_params ? expr->param_near[index] : -1;
 }
 
 int nb_expr_param_index(const nb_expr *expr, const char *name)

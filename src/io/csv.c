@@ -59,6 +59,8 @@ typedef struct csv_reader {
     int *column_of_field;  /* n_file_fields entries: table column or -1 (not kept) */
     double *row;           /* the row being converted, one value per table column */
     char *class_cell;      /* the class column's text in the row being converted */
+    bool row_missing;      /* the row being converted has a missing cell (to drop) */
+    char decimal;          /* '.' or ',' */
     char **class_cells;    /* per row, while it is not known whether they are names */
     int64_t capacity;      /* rows the column arrays can hold */
 
@@ -74,12 +76,29 @@ static bool fail_nomem(csv_reader *r, const char *what)
     return false;
 }
 
+/* A number written with a decimal comma, in buf as strtod reads it ("3,5" -> "3.5");
+ * false for a cell with a '.', or too long to be a number. */
+static bool comma_to_point(const char *text, size_t len, char *buf, size_t size)
+{
+    if (len >= size || memchr(text, '.', len))
+        return false;
+    for (size_t i = 0; i <= len; i++)
+        buf[i] = text[i] == ',' ? '.' : text[i];
+    return true;
+}
+
 /* A cell is a number when strtod consumes all of it but trailing blanks; strtod's
  * hexadecimal ("0x10") is not a number a data file means. */
-static bool parse_number(const char *text, size_t len, double *value)
+static bool parse_number(const char *text, size_t len, char decimal, double *value)
 {
     if (strlen(text) != len) /* a NUL byte inside the cell: binary data */
         return false;
+    char buf[128];
+    if (decimal == ',') {
+        if (!comma_to_point(text, len, buf, sizeof buf))
+            return false;
+        text = buf;
+    }
     const char *digits = text + strspn(text, " \t+-");
     if (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X'))
         return false;
@@ -95,10 +114,28 @@ static bool parse_number(const char *text, size_t len, double *value)
     return true;
 }
 
-static bool is_number(const char *text)
+static bool is_number(const csv_reader *r, const char *text)
 {
     double ignored;
-    return parse_number(text, strlen(text), &ignored);
+    return parse_number(text, strlen(text), r->decimal, &ignored);
+}
+
+static const char *const default_missing[] = {"NA", "N/A", "NaN", "nan", "NAN", "null", "NULL"};
+
+/* Whether a (non-empty) cell is one of the missing tokens, blanks around it ignored. */
+static bool is_missing_token(const csv_reader *r, const char *text, size_t len)
+{
+    const nb_csv_options *o = r->options;
+    const char *const *tokens = o->missing_tokens ? o->missing_tokens : default_missing;
+    int n = o->missing_tokens ? o->n_missing_tokens : (int)(sizeof default_missing / sizeof *default_missing);
+    while (len > 0 && (*text == ' ' || *text == '\t'))
+        text++, len--;
+    while (len > 0 && (text[len - 1] == ' ' || text[len - 1] == '\t'))
+        len--;
+    for (int i = 0; i < n; i++)
+        if (strlen(tokens[i]) == len && memcmp(tokens[i], text, len) == 0)
+            return true;
+    return false;
 }
 
 static void record_clear(text_record *record)
@@ -154,7 +191,7 @@ static int count_tokens(const char *line, size_t len)
  * the same number of blank-separated fields; else the first of the three on the first
  * line (so that ragged rows are reported as such); else whitespace. A semicolon beats the
  * comma because files that separate with semicolons use decimal commas. */
-static char detect_delimiter(const char *text, size_t len, char comment, int64_t skip_lines)
+static char detect_delimiter(const char *text, size_t len, char comment, int64_t skip_lines, char decimal)
 {
     static const char candidates[4] = {'\t', ';', ',', ' '};
     int counts[SAMPLE_LINES][4];
@@ -179,6 +216,9 @@ static char detect_delimiter(const char *text, size_t len, char comment, int64_t
     }
     if (n_lines == 0)
         return ',';
+    if (decimal == ',') /* the comma is in the numbers */
+        for (int i = 0; i < n_lines; i++)
+            counts[i][2] = 0;
     for (int c = 0; c < 4; c++) {
         bool consistent = counts[0][c] > 0;
         for (int i = 1; i < n_lines && consistent; i++)
@@ -231,13 +271,13 @@ static bool first_record_is_header(const csv_reader *r)
     const text_record *first = &r->held[0];
     if (r->n_held < 2) {
         for (int j = 0; j < first->n_fields; j++)
-            if (!is_number(first->fields[j]))
+            if (!is_number(r, first->fields[j]))
                 return true;
         return false;
     }
     const text_record *second = &r->held[1];
     for (int j = 0; j < first->n_fields && j < second->n_fields; j++)
-        if (!is_number(first->fields[j]) && is_number(second->fields[j]))
+        if (!is_number(r, first->fields[j]) && is_number(r, second->fields[j]))
             return true;
     return false;
 }
@@ -284,13 +324,49 @@ static bool select_columns(csv_reader *r, char **file_names)
     t->names = nb_calloc((size_t)n_cols, sizeof *t->names);
     t->columns = nb_calloc((size_t)n_cols, sizeof *t->columns);
     r->row = nb_calloc((size_t)n_cols, sizeof *r->row);
-    if (!t->names || !t->columns || !r->row)
+    t->numeric = nb_alloc((size_t)n_cols * sizeof *t->numeric);
+    if (!t->names || !t->columns || !r->row || !t->numeric)
         return fail_nomem(r, "the table");
+    for (int c = 0; c < n_cols; c++)
+        t->numeric[c] = true;
     for (int j = 0; j < n_fields; j++) {
         int c = r->column_of_field[j];
         if (c >= 0 && !(t->names[c] = nb_strdup(file_names[j])))
             return fail_nomem(r, "the column names");
     }
+    return true;
+}
+
+/* A header that names two columns alike, refused when asked (unique_names). */
+static bool names_unique(csv_reader *r, char *const *file_names)
+{
+    if (!r->options->unique_names || !r->table->has_header)
+        return true;
+    for (int j = 1; j < r->n_file_fields; j++)
+        for (int i = 0; i < j; i++)
+            if (strcmp(file_names[i], file_names[j]) == 0) {
+                nb_fail(NB_EFORMAT, "%s:%lld: columns %d and %d are both named '%.200s'; rename one in the header "
+                        "(names must be unique to be read by name)", r->source, (long long)r->header_line, i + 1,
+                        j + 1, file_names[j]);
+                return r->failed = true, false;
+            }
+    return true;
+}
+
+/* The caller's choice of the columns to convert (choose_columns): the others are NaN. */
+static bool choose_columns(csv_reader *r)
+{
+    const nb_csv_options *o = r->options;
+    nb_table *t = r->table;
+    if (!o->choose_columns)
+        return true;
+    if (o->choose_columns(o->choose_context, t, t->numeric) != NB_OK)
+        return r->failed = true, false;
+    if (t->class_col >= 0)
+        t->numeric[t->class_col] = true;
+    for (int c = 0; c < t->n_columns; c++)
+        if (!t->numeric[c])
+            r->row[c] = NAN; /* never converted, so every row keeps it */
     return true;
 }
 
@@ -322,7 +398,7 @@ static bool start_table(csv_reader *r)
     if (!ok)
         fail_nomem(r, "the column names");
     else
-        ok = select_columns(r, file_names);
+        ok = names_unique(r, file_names) && select_columns(r, file_names) && choose_columns(r);
     for (int j = 0; j < r->n_file_fields; j++)
         nb_free(file_names[j]);
     nb_free(file_names);
@@ -346,33 +422,51 @@ static void column_label(const csv_reader *r, int field, int c, char *buf, size_
         snprintf(buf, size, "column %d", field + 1);
 }
 
+/* A cell that is not a usable number: the message names the file, the line, the column
+ * and what to do. */
+static void bad_cell(csv_reader *r, int field, int c, const char *text, bool missing)
+{
+    char column[256];
+    column_label(r, field, c, column, sizeof column);
+    const char *what = r->decimal == ',' ? "a number with a decimal comma (as the decimal option says)" : "a number";
+    if (!*text || blank_line(text, strlen(text)))
+        nb_fail(NB_EPARSE, "%s:%lld: %s is empty (a missing value): fill it in, or drop the rows with missing "
+                "values (nabla fit --missing drop)", r->source, (long long)r->record_line, column);
+    else if (missing)
+        nb_fail(NB_EPARSE, "%s:%lld: %s: '%.64s' is a missing value: fill it in, or drop the rows with missing "
+                "values (nabla fit --missing drop)", r->source, (long long)r->record_line, column, text);
+    else
+        nb_fail(NB_EPARSE, "%s:%lld: %s: '%.64s' is not %s%s", r->source, (long long)r->record_line, column, text,
+                what, r->decimal != ',' && strchr(text, ',') ? " (decimal commas? nabla fit --decimal ,)" : "");
+    r->failed = true;
+}
+
 static void convert_field(csv_reader *r, int field, const char *text, size_t len)
 {
     int c = field < r->n_file_fields ? r->column_of_field[field] : -1;
-    if (c < 0)
-        return; /* not kept, or a ragged row reported at its end */
     nb_table *t = r->table;
-    if (c == t->class_col && !(len == 0 || blank_line(text, len))) {
+    if (c < 0 || !t->numeric[c])
+        return; /* not kept or not converted, or a ragged row reported at its end */
+    bool empty = len == 0 || blank_line(text, len);
+    bool drop = r->options->missing == NB_CSV_MISSING_DROP;
+    if (drop && (empty || is_missing_token(r, text, len))) {
+        r->row_missing = true;
+        return;
+    }
+    if (c == t->class_col && !empty) {
         nb_free(r->class_cell);
         if (!(r->class_cell = nb_strdup(text)))
             fail_nomem(r, "the class names");
         return;
     }
     double value;
-    char column[256];
-    if (len == 0 || blank_line(text, len)) {
-        column_label(r, field, c, column, sizeof column);
-        nb_fail(NB_EPARSE, "%s:%lld: %s is empty", r->source, (long long)r->record_line, column);
-        r->failed = true;
-    } else if (!parse_number(text, len, &value)) {
-        column_label(r, field, c, column, sizeof column);
-        nb_fail(NB_EPARSE, "%s:%lld: %s: '%.64s' is not a number", r->source, (long long)r->record_line, column,
-                text);
-        r->failed = true;
+    if (empty || !parse_number(text, len, r->decimal, &value)) {
+        bad_cell(r, field, c, text, !empty && is_missing_token(r, text, len));
     } else if (!isfinite(value) && !r->options->allow_nonfinite) {
+        char column[256];
         column_label(r, field, c, column, sizeof column);
-        nb_fail(NB_ENUMERIC, "%s:%lld: %s: '%.64s' is not a finite number", r->source, (long long)r->record_line,
-                column, text);
+        nb_fail(NB_ENUMERIC, "%s:%lld: %s: '%.64s' is not a finite number%s", r->source, (long long)r->record_line,
+                column, text, isnan(value) ? " (a missing value? nabla fit --missing drop drops its row)" : "");
         r->failed = true;
     } else {
         r->row[c] = value;
@@ -386,6 +480,13 @@ static void end_data_row(csv_reader *r, int n_fields, int64_t line)
         nb_fail(NB_EPARSE, "%s:%lld: ragged row: %d fields, but %d on line %lld", r->source, (long long)line,
                 n_fields, r->n_file_fields, (long long)r->header_line);
         r->failed = true;
+        return;
+    }
+    if (r->row_missing) {
+        r->row_missing = false;
+        t->n_dropped++;
+        nb_free(r->class_cell);
+        r->class_cell = NULL;
         return;
     }
     if (t->n_rows == r->capacity && !table_grow(r))
@@ -643,7 +744,7 @@ static bool finish_class_column(csv_reader *r)
     double *column = t->columns[t->class_col];
     bool numeric = true;
     for (int64_t i = 0; i < n && numeric; i++)
-        numeric = parse_number(r->class_cells[i], strlen(r->class_cells[i]), &column[i]);
+        numeric = parse_number(r->class_cells[i], strlen(r->class_cells[i]), r->decimal, &column[i]);
     if (numeric) {
         for (int64_t i = 0; i < n; i++)
             if (!isfinite(column[i]) && !r->options->allow_nonfinite) {
@@ -694,6 +795,11 @@ static bool finish(csv_reader *r, bool read_anything)
         if (!start_table(r))
             return false;
     }
+    if (t->n_rows == 0 && t->n_dropped > 0) {
+        nb_fail(NB_EFORMAT, "%s: all %lld data rows have a missing value (empty, NA or NaN) in a column that is read",
+                r->source, (long long)t->n_dropped);
+        return r->failed = true, false;
+    }
     if (t->n_rows == 0) {
         nb_fail(NB_EFORMAT, "%s:%lld: a header but no data rows", r->source, (long long)r->header_line);
         return r->failed = true, false;
@@ -741,6 +847,28 @@ static bool options_ok(const nb_csv_options *o)
         nb_fail(NB_EARG, "nb_table_read: delimiter must be ',', ';', tab or ' ' (whitespace), not '%c'", o->delimiter);
         return false;
     }
+    if (o->decimal && o->decimal != '.' && o->decimal != ',') {
+        nb_fail(NB_EARG, "nb_table_read: the decimal separator must be '.' or ',', not '%c'", o->decimal);
+        return false;
+    }
+    if (o->decimal == ',' && o->delimiter == ',') {
+        nb_fail(NB_EARG, "nb_table_read: ',' cannot be both the delimiter and the decimal separator (files with "
+                "decimal commas separate fields with ';', tabs or blanks)");
+        return false;
+    }
+    if (o->missing != NB_CSV_MISSING_ERROR && o->missing != NB_CSV_MISSING_DROP) {
+        nb_fail(NB_EARG, "nb_table_read: unknown missing-value mode %d", (int)o->missing);
+        return false;
+    }
+    if (o->n_missing_tokens < 0 || (o->n_missing_tokens > 0 && !o->missing_tokens)) {
+        nb_fail(NB_EARG, "nb_table_read: %d missing-value tokens but no list given", o->n_missing_tokens);
+        return false;
+    }
+    for (int i = 0; i < o->n_missing_tokens; i++)
+        if (!o->missing_tokens[i]) {
+            nb_fail(NB_EARG, "nb_table_read: missing-value token %d is NULL", i + 1);
+            return false;
+        }
     if (o->header != NB_CSV_HEADER_AUTO && o->header != NB_CSV_HEADER_YES && o->header != NB_CSV_HEADER_NO) {
         nb_fail(NB_EARG, "nb_table_read: unknown header mode %d", (int)o->header);
         return false;
@@ -761,15 +889,35 @@ static bool options_ok(const nb_csv_options *o)
     return known_classes_ok(o);
 }
 
+/* A whole block, or what is left: the first block is the sample the delimiter is
+ * guessed from, and inflated gzip data come in pieces. */
+static size_t read_block(csv_reader *r, nb_io_text *input, char *block)
+{
+    size_t have = 0, got = 1;
+    while (have < BLOCK_SIZE && got > 0) {
+        if (nb_io_text_read(input, block + have, BLOCK_SIZE - have, &got) != NB_OK) {
+            r->failed = true;
+            return 0;
+        }
+        have += got;
+    }
+    return have;
+}
+
 /* Parse the open stream into r->table. */
 static bool read_stream(csv_reader *r, FILE *file)
 {
+    nb_io_text input;
     char *block = nb_alloc(BLOCK_SIZE);
-    if (!block)
-        return fail_nomem(r, "the read buffer");
+    if (!block || nb_io_text_open(&input, file, r->source) != NB_OK) {
+        nb_free(block);
+        if (block)
+            nb_io_text_close(&input);
+        return block ? (r->failed = true, false) : fail_nomem(r, "the read buffer");
+    }
     bool started = false, skipping = false;
     size_t got;
-    while (!r->failed && (got = fread(block, 1, BLOCK_SIZE, file)) > 0) {
+    while (!r->failed && (got = read_block(r, &input, block)) > 0) {
         char *text = block;
         if (!started && got >= 3 && memcmp(block, "\xEF\xBB\xBF", 3) == 0) { /* a UTF-8 byte-order mark */
             text += 3;
@@ -778,7 +926,7 @@ static bool read_stream(csv_reader *r, FILE *file)
         if (!started) {
             char delimiter = r->options->delimiter ? r->options->delimiter
                                                     : detect_delimiter(text, got, r->options->comment,
-                                                                       r->options->skip_lines);
+                                                                       r->options->skip_lines, r->decimal);
             r->whitespace = delimiter == ' ';
             r->table->delimiter = delimiter;
             unsigned char flags = CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL;
@@ -797,10 +945,7 @@ static bool read_stream(csv_reader *r, FILE *file)
         feed_block(r, text, got, &skipping);
     }
     nb_free(block);
-    if (!r->failed && ferror(file)) {
-        nb_fail(NB_EIO, "%s: read error: %s", r->source, strerror(errno));
-        r->failed = true;
-    }
+    nb_io_text_close(&input);
     if (started) {
         if (!r->failed && csv_fini(&r->parser, on_field, on_row, r) != 0 && !r->failed) {
             if (csv_error(&r->parser) == CSV_ENOMEM)
@@ -833,7 +978,8 @@ nb_table *nb_table_read_stream(FILE *stream, const char *name, const nb_csv_opti
         return NULL;
     }
     table->class_col = -1;
-    csv_reader r = {.source = table->source, .options = options, .line = 1, .record_line = 1, .table = table};
+    csv_reader r = {.source = table->source, .options = options, .line = 1, .record_line = 1, .table = table,
+                    .decimal = options->decimal == ',' ? ',' : '.'};
     bool ok = read_stream(&r, stream);
     reader_clear(&r);
     if (!ok) {

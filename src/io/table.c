@@ -97,6 +97,7 @@ void nb_table_free(nb_table *table)
     nb_free(table->names);
     nb_free(table->columns);
     nb_free(table->lines);
+    nb_free(table->numeric);
     nb_free(table->source);
     nb_free(table);
 }
@@ -127,14 +128,17 @@ static nb_table *table_new(int n_columns, int64_t n_rows)
     t->names = nb_calloc((size_t)n_columns, sizeof *t->names);
     t->columns = nb_calloc((size_t)n_columns, sizeof *t->columns);
     t->lines = nb_alloc((size_t)(n_rows ? n_rows : 1) * sizeof *t->lines);
+    t->numeric = nb_alloc((size_t)n_columns * sizeof *t->numeric);
     t->n_columns = n_columns;
     t->n_rows = n_rows;
-    if (!t->source || !t->names || !t->columns || !t->lines) {
+    if (!t->source || !t->names || !t->columns || !t->lines || !t->numeric) {
         nb_table_free(t);
         return NULL;
     }
     for (int64_t i = 0; i < n_rows; i++)
         t->lines[i] = i + 1;
+    for (int k = 0; k < n_columns; k++)
+        t->numeric[k] = true;
     return t;
 }
 

@@ -115,15 +115,113 @@ static void test_values(void **state)
     assert_close(eval_at("a*$1", x, p), 2 * x, 1e-15);
 }
 
-/* A column named like a constant shadows the constant. */
-static void test_column_shadows_constant(void **state)
+/* A column named like a constant or a function is refused where the formula uses the
+ * name bare, saying how to write each meaning; backticks (or $N) take the column, and
+ * exp(1) the constant. */
+static void test_column_shadowing_refused(void **state)
 {
     (void)state;
-    const char *const cols[] = {"e"};
-    nb_expr *expr = nb_expr_parse("a*e", 1, cols);
+    const char *const cols[] = {"e", "log", "y"};
+    nb_clear_error();
+    assert_null(nb_expr_parse("y = a*e", 3, cols));
+    assert_non_null(strstr(nb_errmsg(), "'e' is both data column 1 and the constant e: write `e` (or $1) for the "
+                                        "column, exp(1) for the constant"));
+    assert_null(nb_expr_parse("y = a*log", 3, cols));
+    assert_non_null(strstr(nb_errmsg(), "'log' is both data column 2 and a function: write `log` (or $2)"));
+    nb_expr *expr = nb_expr_parse("y = a*`e` + b*exp(1) + log(`log`)", 3, cols);
     assert_non_null(expr);
     assert_true(nb_expr_uses_column(expr, 0, false));
-    assert_int_equal(nb_expr_n_params(expr), 1);
+    assert_true(nb_expr_uses_column(expr, 1, false));
+    double e[2] = {1, 2}, lg[2] = {M_E, 1}, p[2] = {2, 3}, out[2];
+    const double *columns[3] = {e, lg, NULL};
+    assert_int_equal(nb_expr_eval(expr, false, 2, columns, p, out), NB_OK);
+    assert_close(out[0], 2 * 1 + 3 * M_E + 1, 1e-14);
+    assert_close(out[1], 2 * 2 + 3 * M_E + 0, 1e-14);
+    nb_expr_free(expr);
+    /* Without such a column, e and pi are the constants. */
+    assert_close(eval_at("a*e + 0*x", 0, (double[]){2}), 2 * M_E, 1e-15);
+}
+
+/* Any column's name in backticks: spaces, operators, UTF-8, a caret; $N still works. */
+static void test_backticks(void **state)
+{
+    (void)state;
+    const char *const cols[] = {"Computer Science", "time-ms", "temp\xc3\xa9rature", "^GSPC", "y"};
+    nb_expr *expr = nb_expr_parse("y = a*`Computer Science` + b*`time-ms` + c*`temp\xc3\xa9rature` + d*`^GSPC` + f*$5",
+                                  5, cols);
+    assert_non_null(expr);
+    for (int k = 0; k < 5; k++)
+        assert_true(nb_expr_uses_column(expr, k, false));
+    assert_int_equal(nb_expr_n_params(expr), 5);
+    nb_expr_free(expr);
+    /* UTF-8 names may also be written bare. */
+    expr = nb_expr_parse("y = \xce\xb1*temp\xc3\xa9rature", 5, cols);
+    assert_non_null(expr);
+    assert_true(nb_expr_uses_column(expr, 2, false));
+    assert_string_equal(nb_expr_param_name(expr, 0), "\xce\xb1");
+    nb_expr_free(expr);
+
+    nb_clear_error();
+    assert_null(nb_expr_parse("y = a*`Computer Sciense`", 5, cols));
+    assert_non_null(strstr(nb_errmsg(), "there is no column `Computer Sciense`; did you mean `Computer Science`?"));
+    assert_null(nb_expr_parse("y = a*`nothing`", 5, cols));
+    assert_non_null(strstr(nb_errmsg(), "there is no column `nothing` (backticks name a data column; the columns: "
+                                        "Computer Science, time-ms"));
+    assert_null(nb_expr_parse("y = a*`time-ms", 5, cols));
+    assert_non_null(strstr(nb_errmsg(), "this '`' is never closed"));
+    assert_null(nb_expr_parse("y = a*``", 5, cols));
+    assert_non_null(strstr(nb_errmsg(), "empty backticks"));
+}
+
+/* A column whose name is not a plain name, written bare: refused (time-ms is not time
+ * minus ms here); spaces mean the expression. Parse errors tell how to write such names. */
+static void test_bare_names_that_are_columns(void **state)
+{
+    (void)state;
+    const char *const cols[] = {"time", "ms", "time-ms", "^GSPC", "y"};
+    nb_clear_error();
+    assert_null(nb_expr_parse("y = a*time-ms", 5, cols));
+    const char *msg = nb_errmsg();
+    assert_non_null(strstr(msg, "'time-ms' is the name of data column 3, but written so it reads as an expression: "
+                                "write `time-ms` (or $3) for the column"));
+    assert_non_null(strstr(msg, "column 7:"));
+    nb_expr *expr = nb_expr_parse("y = a*(time - ms)", 5, cols);
+    assert_non_null(expr);
+    assert_true(nb_expr_uses_column(expr, 0, false) && nb_expr_uses_column(expr, 1, false));
+    assert_false(nb_expr_uses_column(expr, 2, false));
+    nb_expr_free(expr);
+    const char *const spaced[] = {"x", " y"}; /* a header "x, y" */
+    expr = nb_expr_parse("x = a* y + b", 2, spaced);
+    assert_non_null(expr);
+    nb_expr_free(expr);
+    assert_null(nb_expr_parse("y = a + b*^GSPC", 5, cols));
+    assert_non_null(strstr(nb_errmsg(), "write `^GSPC` (or $4) for the column"));
+    /* Any parse error on such data ends with how to write their names. */
+    assert_null(nb_expr_parse("y = a*(time", 5, cols));
+    assert_non_null(strstr(nb_errmsg(), "is never closed"));
+    assert_non_null(strstr(nb_errmsg(), "written in backticks, `time-ms`, or by its number, $3"));
+}
+
+/* A parameter whose name is a typo of a column's: the note's column, still a parameter. */
+static void test_near_column(void **state)
+{
+    (void)state;
+    const char *const cols[] = {"t", "Volume", "y"};
+    nb_expr *expr = nb_expr_parse("y = a*T + b*Volme + b1 + Volume*c", 3, cols);
+    assert_non_null(expr);
+    int n = nb_expr_n_params(expr);
+    assert_int_equal(n, 6); /* a, b, b1, c, T, Volme */
+    for (int j = 0; j < n; j++) {
+        const char *name = nb_expr_param_name(expr, j);
+        int near = nb_expr_param_near_column(expr, j);
+        if (strcmp(name, "T") == 0)
+            assert_int_equal(near, 0);
+        else if (strcmp(name, "Volme") == 0)
+            assert_int_equal(near, 1);
+        else
+            assert_int_equal(near, -1); /* a, b, b1, c: short names are parameters, not typos of t or y */
+    }
+    assert_int_equal(nb_expr_param_near_column(expr, n), -1);
     nb_expr_free(expr);
 }
 
@@ -442,8 +540,11 @@ static void test_caret_utf8(void **state)
     nb_clear_error();
     assert_null(nb_expr_parse("y = \xc2\xb5 * foo(x)", 2, XY));
     const char *msg = nb_errmsg();
-    assert_non_null(strstr(msg, "unexpected character (byte 0xC2)"));
-    assert_non_null(strstr(msg, "column 5:"));
+    assert_non_null(strstr(msg, "unknown function 'foo'"));
+    assert_non_null(strstr(msg, "column 9:"));
+    assert_null(nb_expr_parse("y = \xc2\xb5 * \x01", 2, XY));
+    assert_non_null(strstr(nb_errmsg(), "unexpected character (byte 0x01)"));
+    assert_non_null(strstr(nb_errmsg(), "column 9:"));
 }
 
 int main(void)
@@ -452,7 +553,10 @@ int main(void)
         cmocka_unit_test(test_params_and_columns),
         cmocka_unit_test(test_linearity),
         cmocka_unit_test(test_values),
-        cmocka_unit_test(test_column_shadows_constant),
+        cmocka_unit_test(test_column_shadowing_refused),
+        cmocka_unit_test(test_backticks),
+        cmocka_unit_test(test_bare_names_that_are_columns),
+        cmocka_unit_test(test_near_column),
         cmocka_unit_test(test_constant_folding),
         cmocka_unit_test(test_gradients),
         cmocka_unit_test(test_functions_fold_as_their_ops),

@@ -1,4 +1,5 @@
-/* Tables from delimited text: the input read through fmemopen with a few option sets;
+/* Tables from delimited text (or gzip data): the input read through fmemopen with a few
+ * option sets;
  * when it reads, a dataset from its first column (a label column when it holds class
  * names). */
 #ifndef _GNU_SOURCE
@@ -37,6 +38,14 @@ static void read_with(const uint8_t *data, size_t size, const nb_csv_options *op
     nb_table_free(table);
 }
 
+static nb_status every_other(void *context, const nb_table *table, bool *convert)
+{
+    (void)context;
+    for (int k = 1; k < table->n_columns; k += 2)
+        convert[k] = false;
+    return NB_OK;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fuzz_begin(size);
@@ -44,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;  /* fmemopen refuses an empty buffer */
     static const char *const selected[2] = {"y", "$1"};
     static const char *const known[3] = {"cat", "dog", "3"};
-    nb_csv_options options[4] = {{0}};
+    nb_csv_options options[5] = {{0}};
     options[1].header = NB_CSV_HEADER_YES;
     options[1].delimiter = ',';
     options[1].allow_nonfinite = true;
@@ -59,7 +68,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     options[3].class_column = "$1";
     options[3].known_classes = known;
     options[3].n_known_classes = 3;
-    for (int i = 0; i < 4; i++)
+    /* decimal commas, gaps dropped, unique names, and every other column left unread */
+    options[4].decimal = ',';
+    options[4].missing = NB_CSV_MISSING_DROP;
+    options[4].unique_names = true;
+    options[4].choose_columns = every_other;
+    for (int i = 0; i < 5; i++)
         read_with(data, size, &options[i]);
     return 0;
 }

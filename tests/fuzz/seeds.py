@@ -27,7 +27,8 @@ def formulas():
            "sqrt(abs(a*x)) + log10(b) + sinh(x) + cosh(x) + tanh(c*x) + asin(x/9) + acos(x/9) + tan(x)",
            "y = a*x2 + b*x1 + 1e-5 + .5 + 10.07E0", "x = [a + b]*(c)", "e = pi*e", "y =", "= a", "a*(x",
            "a**", "foo(x)", "y = \xb5*x", "$0 + $99", "1/0 + a", "((((((((a))))))))", "a b", "sin()",
-           "atan2(a)", "y = y", "y = 3", "a*x +* b", "log(y) = log(x)*a"]
+           "atan2(a)", "y = y", "y = 3", "a*x +* b", "log(y) = log(x)*a", "y = a*`x1` + b*`e`",
+           "y = a*`time-ms", "y = ``", "`x` = a*x1 + temp\xe9rature"]
     for i, f in enumerate(sorted(nist) + own):
         write("formula", "f%02d" % i, f)
 
@@ -38,13 +39,15 @@ def tables():
                 "x,class\n1,cat\n2,dog\n3,3\n", '"x","y"\n"1","2"\n', 'x,y\n"1,5",2\n', "x,y\n1,nan\n2,inf\n",
                 "x,y\n1,2,3\n", "x,y\n1,abc\n", "x,y\n", "x,y\n1,\n", '"x,y\n1,2\n', "1e308,1e309\n-0,0x10\n",
                 "x,,y\n1,2,3\n", "3,x\n1,2\n", "x,y\r\n1,2\r\n", "\n\n1,2\n", " 1   2 \n\t3 4\n",
-                "x;y\n1,5;2\n", "a,a\n1,2\n", "preamble\nx y\n1 2\n"]
+                "x;y\n1,5;2\n", "a,a\n1,2\n", "preamble\nx y\n1 2\n", "x,y\n1,NA\n,2\nN/A,null\n3,4\n",
+                "date,y\n2020-01-01,1\n2020-01-02,\n"]
     path = os.path.join(here, "..", "data", "nist", "linear", "Norris.dat")
     if os.path.exists(path):
         lines = open(path, errors="replace").read().splitlines()
         examples.append("\n".join(lines[60:80]) + "\n")
     for i, t in enumerate(examples):
         write("table", "t%02d" % i, t.encode("latin-1"))
+    write("table", "gzip", gzip.compress(b"x;y\n1,5;2\n3;4,25\n", mtime=0))
 
 
 def safetensors(tensors, meta=None, pad=True, data=None, raw_header=None):

@@ -613,6 +613,156 @@ static void test_allocation_failures(void **state)
         read_failing_each_allocation(path, &option_sets[set]);
 }
 
+/* Missing cells: an error naming the line and column by default; with
+ * NB_CSV_MISSING_DROP the row goes and is counted. Tokens are the default list or the
+ * caller's. */
+static void test_missing_cells(void **state)
+{
+    (void)state;
+    const char *text = "x,y\n1,2\n2,\n NA ,4\n4,nan\n5,N/A\n6,7\n";
+    expect_failure(text, NULL, NB_EPARSE, "data.csv:3: column 2 ('y') is empty (a missing value)", NULL);
+    nb_csv_options drop = {.missing = NB_CSV_MISSING_DROP};
+    nb_table *t = read_text(text, &drop);
+    assert_non_null(t);
+    assert_int_equal(t->n_rows, 2);
+    assert_int_equal(t->n_dropped, 4);
+    assert_close(t->columns[1][1], 7, 0);
+    assert_int_equal(t->lines[1], 7);
+    nb_table_free(t);
+    /* the caller's tokens replace the default ones */
+    const char *tokens[] = {"-999"};
+    nb_csv_options own = {.missing = NB_CSV_MISSING_DROP, .missing_tokens = tokens, .n_missing_tokens = 1};
+    t = read_text("x,y\n1,2\n2,-999\n3,4\n", &own);
+    assert_non_null(t);
+    assert_int_equal(t->n_rows, 2);
+    assert_int_equal(t->n_dropped, 1);
+    nb_table_free(t);
+    expect_failure("x,y\n1,2\n2,NA\n", NULL, NB_EPARSE, "data.csv:3: column 2 ('y'): 'NA' is a missing value", NULL);
+    /* with missing values an error, "nan" is a number, refused unless allowed */
+    expect_failure("x,y\n1,2\n2,nan\n", NULL, NB_ENUMERIC, "data.csv:3: column 2 ('y'): 'nan' is not a finite number",
+                   NULL);
+    expect_failure("x,y\n1,\n,2\n", &drop, NB_EFORMAT, "data.csv: all 2 data rows have a missing value", NULL);
+    nb_csv_options bad = {.missing = 7};
+    expect_failure("x\n1\n", &bad, NB_EARG, "unknown missing-value mode 7", NULL);
+}
+
+static void test_decimal_comma(void **state)
+{
+    (void)state;
+    nb_csv_options comma = {.decimal = ','};
+    nb_table *t = read_text("t;V\n1,5;-2,25\n2;1e3\n", &comma);
+    assert_non_null(t);
+    assert_int_equal(t->delimiter, ';');
+    assert_close(t->columns[0][0], 1.5, 0);
+    assert_close(t->columns[1][0], -2.25, 0);
+    assert_close(t->columns[1][1], 1000, 0);
+    nb_table_free(t);
+    /* commas are never taken for the delimiter then: tabs, or blanks */
+    t = read_text("0,5\t1,5\n2,5\t3,5\n", &comma);
+    assert_non_null(t);
+    assert_int_equal(t->n_columns, 2);
+    assert_close(t->columns[1][1], 3.5, 0);
+    nb_table_free(t);
+    t = read_text("0,5 1,5\n2,5 3,5\n", &comma);
+    assert_non_null(t);
+    assert_int_equal(t->delimiter, ' ');
+    nb_table_free(t);
+    expect_failure("a;b\n1.5;2\n", &comma, NB_EPARSE, "data.csv:2: column 1 ('a'): '1.5' is not a number with a "
+                   "decimal comma", NULL);
+    expect_failure("a;b\n1,5;2\n", NULL, NB_EPARSE, "'1,5' is not a number (decimal commas?", NULL);
+    nb_csv_options both = {.decimal = ',', .delimiter = ','};
+    expect_failure("a\n1\n", &both, NB_EARG, "',' cannot be both the delimiter and the decimal separator", NULL);
+    nb_csv_options other = {.decimal = ':'};
+    expect_failure("a\n1\n", &other, NB_EARG, "must be '.' or ','", NULL);
+}
+
+typedef struct choice {
+    const char *want;
+    int calls;
+} choice;
+
+static nb_status choose_one(void *context, const nb_table *table, bool *convert)
+{
+    choice *c = context;
+    c->calls++;
+    if (!c->want)
+        return nb_fail(NB_EARG, "%s: no column wanted", table->source);
+    for (int k = 0; k < table->n_columns; k++)
+        convert[k] = strcmp(table->names[k], c->want) == 0;
+    return NB_OK;
+}
+
+/* Columns the caller does not want are never parsed: text and gaps there are fine. */
+static void test_choose_columns(void **state)
+{
+    (void)state;
+    choice c = {"y", 0};
+    nb_csv_options o = {.choose_columns = choose_one, .choose_context = &c, .missing = NB_CSV_MISSING_DROP};
+    nb_table *t = read_text("date,y,note\n2020-01-01,1,a b\n2020-01-02,,\n,3,NA\n", &o);
+    assert_non_null(t);
+    assert_int_equal(c.calls, 1);
+    assert_int_equal(t->n_columns, 3);
+    assert_int_equal(t->n_rows, 2);
+    assert_int_equal(t->n_dropped, 1); /* the gap in y, not the one in date */
+    assert_false(t->numeric[0]);
+    assert_true(t->numeric[1]);
+    assert_true(isnan(t->columns[0][0]) && isnan(t->columns[2][1]));
+    assert_close(t->columns[1][1], 3, 0);
+    nb_table_free(t);
+    c.want = NULL;
+    expect_failure("a,b\n1,2\n", &o, NB_EARG, "data.csv: no column wanted", NULL);
+    /* a table of arrays, and a read without a choice, hold numbers in every column */
+    t = read_text("a,b\n1,2\n", NULL);
+    assert_true(t->numeric[0] && t->numeric[1]);
+    nb_table_free(t);
+}
+
+static void test_unique_names(void **state)
+{
+    (void)state;
+    nb_csv_options unique = {.unique_names = true, .comment = '#'};
+    expect_failure("# t twice\nt,y,t\n1,2,3\n", &unique, NB_EFORMAT,
+                   "data.csv:2: columns 1 and 3 are both named 't'; rename one in the header", NULL);
+    nb_table *t = read_text("t,y,t\n1,2,3\n", NULL); /* allowed unless asked: ambiguous by name only */
+    assert_non_null(t);
+    nb_table_free(t);
+    t = read_text("1,2,1\n1,2,3\n", &unique); /* no header: names are made, and unique */
+    assert_non_null(t);
+    nb_table_free(t);
+}
+
+/* gzip by content: any name, a stream, members one after another; damage is named. */
+static void test_gzip(void **state)
+{
+    (void)state;
+    write_file("plain.csv", "x,y\n1,2\n3,4\n");
+    char command[1024];
+    snprintf(command, sizeof command,
+             "cd %s && gzip -c plain.csv > table.dat && (gzip -c plain.csv; printf 'x,y\\n5,6\\n' | gzip -c) > two.gz"
+             " && head -c 20 table.dat > cut.gz && (cat table.dat; printf 'junk') > junk.gz",
+             nb_test_dir());
+    assert_int_equal(system(command), 0);
+    nb_table *t = nb_table_read(nb_test_path("table.dat"), NULL);
+    assert_non_null(t);
+    assert_int_equal(t->n_rows, 2);
+    assert_close(t->columns[1][1], 4, 0);
+    nb_table_free(t);
+    FILE *stream = fopen(nb_test_path("table.dat"), "rb");
+    t = nb_table_read_stream(stream, "<pipe>", NULL);
+    fclose(stream);
+    assert_non_null(t);
+    assert_int_equal(t->n_rows, 2);
+    nb_table_free(t);
+    /* two members: the second's header is a row of text */
+    nb_clear_error();
+    assert_null(nb_table_read(nb_test_path("two.gz"), NULL));
+    assert_non_null(strstr(nb_errmsg(), "two.gz:4: column 1 ('x'): 'x' is not a number"));
+    assert_null(nb_table_read(nb_test_path("cut.gz"), NULL));
+    assert_non_null(strstr(nb_errmsg(), "cut.gz: corrupt gzip data: the file ends before the gzip trailer"));
+    assert_null(nb_table_read(nb_test_path("junk.gz"), NULL));
+    assert_non_null(strstr(nb_errmsg(), "junk.gz: bytes after the end of its gzip data are not gzip"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -635,6 +785,11 @@ int main(void)
         cmocka_unit_test_teardown(test_wide_and_long_lines, nb_test_restore_allocator),
         cmocka_unit_test_teardown(test_special_files, nb_test_restore_allocator),
         cmocka_unit_test(test_allocation_failures),
+        cmocka_unit_test(test_missing_cells),
+        cmocka_unit_test(test_decimal_comma),
+        cmocka_unit_test(test_choose_columns),
+        cmocka_unit_test(test_unique_names),
+        cmocka_unit_test(test_gzip),
     };
     return cmocka_run_group_tests(tests, nb_test_make_dir, nb_test_remove_dir);
 }
