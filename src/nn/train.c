@@ -476,7 +476,7 @@ static nb_status start_together(train_state *s, nb_status local, const nb_datase
         return nb_fail(NB_EARG, "nb_train: a batch of %lld rows cannot be shared out to %d ranks: each needs at least "
                                 "one row of it (make the batch at least %d)",
                        (long long)c->batch_size, comm->size, comm->size);
-    if (train->n < c->batch_size)
+    if (comm->size > 1 && train->n < c->batch_size) /* alone, a batch is at most the data */
         return nb_fail(NB_EARG, "nb_train: %lld training rows do not fill one batch of %lld rows shared by %d ranks "
                                 "(%lld rows each): make the batch smaller or the data larger",
                        (long long)train->n, (long long)c->batch_size, comm->size,
