@@ -22,6 +22,7 @@ trap 'rm -rf "$out"' EXIT
 
 nabla_train="build-bench/nabla train --data fashion-mnist --model 784-256-128-10:relu --loss ce --optim sgd
     --momentum 0.9 --lr 0.05 --batch 64 --epochs $epochs --init torch --json --quiet"
+cut -d' ' -f1-3 /proc/loadavg >"$out/load.before"
 run=1
 while [ "$run" -le "$runs" ]; do
     seed=$((41 + run))
@@ -32,6 +33,7 @@ while [ "$run" -le "$runs" ]; do
     run=$((run + 1))
 done
 sh tests/mpi/mpirun.sh 2 build-bench/bench/bench_allreduce 235146 300 >"$out/allreduce"
+cut -d' ' -f1-3 /proc/loadavg >"$out/load.after"
 
 /usr/bin/python3 - "$out" "$runs" <<'PYTHON'
 import json, statistics, sys
@@ -54,6 +56,8 @@ batch = 64
 steps = -(-samples // batch)
 print(f"MLP 784-256-128-10 on Fashion-MNIST, SGD momentum 0.9, lr 0.05, global batch {batch}, "
       f"{len(alone[0]['history'])} epochs; median of {runs} run(s) (seeds 42..{41 + runs})")
+print(f"load average (1, 5, 15 min) before: {open(out + '/load.before').read().strip()}, after: "
+      f"{open(out + '/load.after').read().strip()} on {__import__('os').cpu_count()} cores")
 print(f"{'':34} {'s/epoch':>8} {'ms/step':>8} {'test acc':>9}")
 print(f"{'1 process, 2 threads':34} {epoch['alone']:8.3f} {1e3 * epoch['alone'] / steps:8.3f} {accuracy['alone']:9.4f}")
 print(f"{'mpirun -np 2, 1 thread per rank':34} {epoch['ranks']:8.3f} {1e3 * epoch['ranks'] / steps:8.3f} "
@@ -71,12 +75,16 @@ print(f"compute: {1e6 * per_sample:.2f} us per sample on 2 threads here ({1e3 * 
 # of 2 (N-1)/N x 4 P bytes at bandwidth W; sharing pays when a step's compute saved,
 # B t (1 - 1/N), exceeds the exchange; half the ideal speed-up when the exchange equals
 # a share's compute B t / N.
-mlp_macs = 784 * 256 + 256 * 128 + 128 * 10
-cnn_macs = 26 * 26 * 32 * 9 + 11 * 11 * 64 * 9 * 32 + 1600 * 128 + 128 * 10
+# training multiply-adds per sample: forward, weight gradients, and input gradients of
+# every layer but the first (bench/mlp.sh's count); the CNN's convolutions unpadded
+mlp_layers = [784 * 256, 256 * 128, 128 * 10]
+cnn_layers = [26 * 26 * 32 * 9, 11 * 11 * 64 * 9 * 32, 1600 * 128, 128 * 10]
+mlp_macs = 2 * sum(mlp_layers) + sum(mlp_layers[1:])
+cnn_macs = 2 * sum(cnn_layers) + sum(cnn_layers[1:])
 cnn_params = 32 * 9 + 32 + 64 * 9 * 32 + 64 + 1600 * 128 + 128 + 128 * 10 + 10
 for name, p, t in (("MLP", params, per_sample), ("CNN", cnn_params, per_sample * cnn_macs / mlp_macs)):
-    print(f"{name}: {p:,} parameters, {1e6 * t:.2f} us per sample (CNN: by its {cnn_macs / mlp_macs:.1f}x the MLP's "
-          "multiply-adds)" if name == "CNN" else f"{name}: {p:,} parameters, {1e6 * t:.2f} us per sample")
+    print(f"{name}: {p:,} parameters, {1e6 * t:.2f} us per sample (by its {cnn_macs / mlp_macs:.1f}x the MLP's "
+          "multiply-adds per sample)" if name == "CNN" else f"{name}: {p:,} parameters, {1e6 * t:.2f} us per sample")
     for gbits in (1, 10, 100):
         w = gbits / 8 * 1e9
         cells = []
