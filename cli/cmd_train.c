@@ -565,7 +565,10 @@ static int agree(const nb_comm *comm, int status, const char *stage)
         return status;
     double flags[3] = {status != 0, status != 0 ? comm->rank : 0, status};
     if (comm->allreduce_sum(comm->ctx, flags, 3, NB_F64) != NB_OK) {
+        /* the ranks cannot learn each other's status: end them all rather than guess */
         cli_error("train", NULL);
+        if (comm->abort)
+            comm->abort(comm->ctx, 1);
         return 1;
     }
     if (flags[0] == 0 || status != 0)
