@@ -20,8 +20,11 @@ typedef struct nb_command {
     int (*run)(int argc, char **argv); /* argv[0] is the command's name */
 } nb_command;
 
-/* Print "nabla NAME: message" to stderr (the library's message when fmt is NULL). */
+/* Print "nabla NAME: message" to stderr (the library's message when fmt is NULL); in an
+ * MPI job of several ranks, "nabla NAME (rank R of N): message". */
 void cli_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* This process is rank `rank` of `size` (cli/dist.c, once MPI is up). */
+void cli_set_rank(int rank, int size);
 
 /* ---- option values, the same rules in every command (cli/options.c) ------------------
  * The parsers print "nabla COMMAND: OPTION: expected ..., got 'TEXT'" and return false

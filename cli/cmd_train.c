@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "data_source.h"
+#include "dist.h"
 #include "model_file.h"
 
 typedef struct train_args {
@@ -271,6 +272,7 @@ typedef struct train_job {
     bool out_of_memory;
     double seconds;  /* the training steps' time, summed over the epochs */
     int model_epoch; /* the epoch whose parameters the model holds */
+    const nb_comm *comm; /* mpirun's ranks (cli/dist.c), NULL alone: rank 0 prints and writes */
 } train_job;
 
 /* Room for one more epoch in the per-epoch arrays. */
@@ -553,7 +555,41 @@ static void describe_task(const train_job *job, char *buf, size_t size)
         snprintf(buf + used, size - (size_t)used, "regression");
 }
 
-static int build_and_train(train_job *job)
+/* ---- mpirun's ranks ------------------------------------------------------------------ */
+
+/* With ranks: every rank's status after a stage; a failure on any rank ends the job on
+ * every rank (with the failing rank's status), the others naming it. */
+static int agree(const nb_comm *comm, int status, const char *stage)
+{
+    if (!comm)
+        return status;
+    double flags[3] = {status != 0, status != 0 ? comm->rank : 0, status};
+    if (comm->allreduce_sum(comm->ctx, flags, 3, NB_F64) != NB_OK) {
+        /* the ranks cannot learn each other's status: end them all rather than guess */
+        cli_error("train", NULL);
+        if (comm->abort)
+            comm->abort(comm->ctx, 1);
+        return 1;
+    }
+    if (flags[0] == 0 || status != 0)
+        return status;
+    if (flags[0] > 1)
+        cli_error("train", "%.0f ranks failed %s (their messages say why); stopping", flags[0], stage);
+    else
+        cli_error("train", "rank %.0f failed %s (its message says why); stopping", flags[1], stage);
+    return flags[0] == 1 ? (int)flags[2] : 1;
+}
+
+/* The ranks on one machine share its cores: without --threads, each takes its part. */
+static void share_cores(const train_job *job)
+{
+    int local = dist_local_ranks(job->comm);
+    if (job->args.threads == 0 && local > 1)
+        nb_set_threads(nb_get_threads() / local > 1 ? nb_get_threads() / local : 1);
+}
+
+/* The model and its optimizer (the data standardised first, when asked). */
+static int build_model(train_job *job)
 {
     train_args *a = &job->args;
     model_desc *desc = &job->desc;
@@ -595,6 +631,16 @@ static int build_and_train(train_job *job)
         cli_error("train", NULL);
         return 2;
     }
+    return 0;
+}
+
+static int build_and_train(train_job *job)
+{
+    train_args *a = &job->args;
+    model_desc *desc = &job->desc;
+    int status = agree(job->comm, build_model(job), "to build the model");
+    if (status != 0)
+        return status;
     nb_train_config train = nb_train_defaults();
     train.epochs = (int)a->epochs, train.batch_size = (int64_t)a->batch, train.seed = a->seed;
     train.patience = (int)a->patience, train.restore_best = a->patience > 0, train.clip_norm = a->clip;
@@ -604,22 +650,26 @@ static int build_and_train(train_job *job)
     train.progress = a->quiet ? NULL : stderr;
     train.val_name = a->val_split > 0 ? "val" : "test";
     train.on_epoch = record_epoch, train.user = job;
-    if (!a->quiet) {
+    train.comm = job->comm;
+    if (!a->quiet && (!job->comm || job->comm->rank == 0)) {
         char spec[256], task[256];
         nb_mlp_format(&desc->spec, spec, sizeof spec);
         describe_task(job, task, sizeof task);
         fprintf(stderr, "training %s on %lld samples of %s (%s), %s loss, %s lr %g, batch %lld, %d epochs\n", spec,
-                (long long)job->train->n, a->data, task, nb_loss_name(desc->loss), nb_optim_name(a->optim_kind), config.lr,
-                (long long)a->batch, train.epochs);
+                (long long)job->train->n, a->data, task, nb_loss_name(desc->loss), nb_optim_name(a->optim_kind),
+                nb_optim_lr(job->optimizer), (long long)a->batch, train.epochs);
+        if (job->comm)
+            fprintf(stderr, "each batch shared by %d MPI ranks (about %lld rows each)\n", job->comm->size,
+                    (long long)a->batch / job->comm->size);
     }
     nb_train_result result;
-    nb_status status = nb_train(&job->model, job->optimizer, job->train, job->test, &train, &result);
+    nb_status trained = nb_train(&job->model, job->optimizer, job->train, job->test, &train, &result);
     if (job->out_of_memory)
-        return out_of_memory();
-    if (status != NB_OK) {
-        cli_error("train", NULL);
-        return 1;
-    }
+        status = out_of_memory();
+    else if (trained != NB_OK)
+        cli_error("train", NULL), status = 1;
+    if ((status = agree(job->comm, status, "to train")) != 0)
+        return status;
     /* a step can leave parameters infinite without a loss showing it yet */
     if (model_check_finite(job->model.graph) != NB_OK) {
         cli_error("train", "training diverged: %s; nothing is saved (try a smaller learning rate or --clip)",
@@ -741,33 +791,46 @@ static bool writable_later(const char *option, const char *path)
     return problem == NULL;
 }
 
-int cmd_train(int argc, char **argv)
+/* Rank 0 alone draws, saves and reports; the others learn whether it could. */
+static int finish(train_job *job)
 {
-    train_job job = {0};
+    int status = 0;
+    bool first = !job->comm || job->comm->rank == 0;
+    if (first && job->args.plot)
+        status = draw_curves(job);
+    if (first && status == 0 && job->args.save) {
+        if (model_save(job->args.save, &job->desc, &job->model) != NB_OK) {
+            cli_error("train", NULL);
+            status = 1;
+        } else if (!job->args.quiet) {
+            fprintf(stderr, "model saved to %s\n", job->args.save);
+        }
+    }
+    if (first && status == 0)
+        report(job);
+    return agree(job->comm, status, "to write the results");
+}
+
+static int run_train(const nb_comm *comm, int argc, char **argv)
+{
+    train_job job = {.comm = comm};
     int status = parse_args(argc, argv, &job.args);
-    if (status != 0)
+    bool first = !comm || comm->rank == 0; /* the rank that writes the files */
+    if (status == 0 && first && ((job.args.save && !writable_later("--save", job.args.save)) ||
+                                 (job.args.plot && !writable_later("--plot", job.args.plot))))
+        status = 2;
+    if ((status = agree(comm, status, "to read its options")) != 0)
         return status < 0 ? 0 : status;
-    if ((job.args.save && !writable_later("--save", job.args.save)) ||
-        (job.args.plot && !writable_later("--plot", job.args.plot)))
-        return 2;
+    share_cores(&job);
     job.history = cJSON_CreateArray();
     status = job.history ? load_data(&job) : out_of_memory();
     if (status == 0)
         status = settle_model(&job);
+    status = agree(comm, status, "to read its data");
     if (status == 0)
-        status = build_and_train(&job);
-    if (status == 0 && job.args.plot)
-        status = draw_curves(&job);
-    if (status == 0 && job.args.save) {
-        if (model_save(job.args.save, &job.desc, &job.model) != NB_OK) {
-            cli_error("train", NULL);
-            status = 1;
-        } else if (!job.args.quiet) {
-            fprintf(stderr, "model saved to %s\n", job.args.save);
-        }
-    }
+        status = build_and_train(&job); /* nb_train fails on every rank when one fails */
     if (status == 0)
-        report(&job);
+        status = finish(&job);
     cJSON_Delete(job.history);
     free(job.losses), free(job.test_losses), free(job.train_acc), free(job.test_acc);
     nb_optim_free(job.optimizer);
@@ -775,5 +838,16 @@ int cmd_train(int argc, char **argv)
     nb_dataset_free(job.train);
     nb_dataset_free(job.test);
     model_desc_clear(&job.desc);
+    return status;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    int status;
+    const nb_comm *comm = dist_open("train", &status);
+    if (status != 0)
+        return status;
+    status = run_train(comm, argc, argv);
+    dist_close(comm);
     return status;
 }

@@ -2,7 +2,10 @@
 #include "cli.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "dist.h"
 
 static const nb_command commands[] = {
     {"demo", "replay a tutorial (docs/tutorials.md), then go beyond it (default: quadratic)", cmd_demo},
@@ -12,9 +15,31 @@ static const nb_command commands[] = {
     {NULL, NULL, NULL},
 };
 
+/* This process's rank in an MPI job of more than one (cli_set_rank), for the messages. */
+static int rank = -1, ranks;
+
+void cli_set_rank(int this_rank, int size)
+{
+    rank = size > 1 ? this_rank : -1;
+    ranks = size;
+}
+
+bool dist_launched(void)
+{
+    /* Open MPI's mpirun, and PMI/PMIx launchers (MPICH's hydra, Slurm's srun) */
+    static const char *const names[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (getenv(names[i]))
+            return true;
+    return false;
+}
+
 void cli_error(const char *command, const char *fmt, ...)
 {
-    fprintf(stderr, "nabla %s: ", command);
+    if (rank >= 0)
+        fprintf(stderr, "nabla %s (rank %d of %d): ", command, rank, ranks);
+    else
+        fprintf(stderr, "nabla %s: ", command);
     if (fmt) {
         va_list args;
         va_start(args, fmt);
@@ -42,6 +67,9 @@ static void print_version(void)
     printf("nabla %s (library %s)\n", NABLA_VERSION, nb_version());
     printf("BLAS: %s\n", nb_blas_backend());
     printf("plot: %s\n", NB_HAVE_PLOT ? "yes (cairo)" : "no (built without cairo: --plot is unavailable)");
+    char mpi[256];
+    dist_describe(mpi, sizeof mpi);
+    printf("MPI: %s\n", mpi);
 }
 
 int main(int argc, char **argv)

@@ -2,7 +2,7 @@
 #   include/nabla.h, include/nabla/*.h (version.h generated)
 #   lib/libnabla.so.0.x.y, libnabla.so.0, libnabla.so (and libnabla-io, -fit, -plot),
 #   lib/libnabla*.a; lib/pkgconfig/nabla.pc (everything) and nabla-core.pc, nabla-io.pc,
-#   nabla-fit.pc, nabla-plot.pc (one per component); lib/cmake/nabla/ (find_package);
+#   nabla-fit.pc, nabla-plot.pc, nabla-mpi.pc (one per component); lib/cmake/nabla/ (find_package);
 #   bin/nabla; share/man/man1/nabla.1 and share/bash-completion/completions/nabla when
 #   those files exist in the source tree.
 include(CMakePackageConfigHelpers)
@@ -85,6 +85,20 @@ if(NB_HAVE_PLOT)
   nb_pkg_config(nabla-plot NAME "nabla plot" DESCRIPTION "nabla: figures as PNG, SVG or PDF, animations as GIF"
                 REQUIRES nabla-core REQUIRES_PRIVATE cairo LIBS "-L\${libdir}" -lnabla-plot LIBS_PRIVATE -lgif -lm)
   list(APPEND nb_pc_all nabla-plot)
+endif()
+if(NB_HAVE_MPI)
+  # Apart from nabla.pc, as nabla.h leaves nabla/mpi.h out. It requires the MPI's own
+  # file (Open MPI: ompi-c, MPICH: mpich) where there is one.
+  pkg_check_modules(NB_PC_OMPI QUIET ompi-c)
+  pkg_check_modules(NB_PC_MPICH QUIET mpich)
+  set(nb_pc_mpi)
+  if(NB_PC_OMPI_FOUND)
+    set(nb_pc_mpi ompi-c)
+  elseif(NB_PC_MPICH_FOUND)
+    set(nb_pc_mpi mpich)
+  endif()
+  nb_pkg_config(nabla-mpi NAME "nabla mpi" DESCRIPTION "nabla: data-parallel training over MPI"
+                REQUIRES nabla-core ${nb_pc_mpi} LIBS "-L\${libdir}" -lnabla-mpi)
 endif()
 nb_pkg_config(nabla NAME nabla DESCRIPTION "nabla: learn parameters by gradient descent and reverse-mode autodiff"
               REQUIRES ${nb_pc_all})

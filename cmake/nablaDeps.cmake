@@ -6,8 +6,9 @@
 #     io    PkgConfig::NB_ZLIB, PkgConfig::NB_CJSON, nabla_deps::csv
 #     plot  PkgConfig::NB_CAIRO and GIF::GIF when cairo and giflib are found
 #           (NB_CAIRO_FOUND and GIF_FOUND say whether)
-# io's libraries are required; cairo and giflib are not: without them there is no
-# nabla::plot.
+#     mpi   MPI::MPI_C when MPI is found (MPI_C_FOUND says whether)
+# io's libraries are required; cairo, giflib and MPI are not: without them there is no
+# nabla::plot, no nabla::mpi.
 macro(nb_find_deps)
   set(_nb_deps_wanted ${ARGN})
   if(NOT TARGET Threads::Threads)
@@ -31,5 +32,8 @@ macro(nb_find_deps)
   # giflib (animated GIFs) ships no pkg-config file everywhere; CMake's own module finds it.
   if("plot" IN_LIST _nb_deps_wanted AND NOT TARGET GIF::GIF)
     find_package(GIF 5 QUIET)
+  endif()
+  if("mpi" IN_LIST _nb_deps_wanted AND NOT TARGET MPI::MPI_C)
+    find_package(MPI QUIET COMPONENTS C)
   endif()
 endmacro()

@@ -7,7 +7,7 @@
 set -eu
 
 packages="cmake gcc make pkg-config python3 libopenblas-dev libblis-dev libcmocka-dev libcsv-dev zlib1g-dev
-libcjson-dev libcairo2-dev libgif-dev libomp-dev dataset-fashion-mnist bash-completion"
+libcjson-dev libcairo2-dev libgif-dev libomp-dev dataset-fashion-mnist bash-completion openmpi-bin libopenmpi-dev"
 case "${1:-}" in
     --bench) packages="$packages python3-torch python3-scipy python3-numpy libxsmm-dev gnuplot-nox" ;;
     --deb) packages="$packages debhelper dpkg-dev lintian" ;;

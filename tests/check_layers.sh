@@ -27,6 +27,7 @@ BEGIN {
     below["io"] = " core autodiff nn io "
     below["fit"] = " core autodiff nn io fit "
     below["plot"] = " core plot "
+    below["mpi"] = " core autodiff nn mpi "
 }
 $1 == "FILE" { exists[$2] = 1; files++; next }
 {
@@ -41,7 +42,7 @@ $1 == "FILE" { exists[$2] = 1; files++; next }
     else if (part[1] == "cli" || part[1] == "examples" || (part[1] == "tests" && (part[2] == "cli" || part[2] == "fuzz"))) kind = "user"
     else if (part[1] == "tests" && n > 2) { kind = "src"; layer = part[2] }
     else next
-    if (kind != "user" && !(layer in below)) { report(file ": " layer " is not a layer (core autodiff nn io fit plot)"); next }
+    if (kind != "user" && !(layer in below)) { report(file ": " layer " is not a layer (core autodiff nn io fit plot mpi)"); next }
     problem = ""
     if (header == "nabla.h") {
         if (kind != "user") problem = "includes the whole library (nabla.h); include the headers of its own layer and those below"

@@ -279,6 +279,12 @@ nb_loader *nb_loader_new(nb_dataset *data, int64_t batch_size, unsigned flags, u
 void nb_loader_free(nb_loader *loader);
 /* Batches per epoch. */
 int64_t nb_loader_n_batches(const nb_loader *loader);
+/* Data parallelism: from now on each batch gives only share `rank` of `size` of the
+ * whole batch (consecutive rows of it, rows m*rank/size .. m*(rank+1)/size - 1 of a batch
+ * of m rows), so that `size` loaders with the same seed share out every batch. A share
+ * may be empty (a short last batch with fewer rows than ranks): then nb_batch.size is 0.
+ * Call before nb_loader_feed. */
+nb_status nb_loader_shard(nb_loader *loader, int rank, int size);
 /* Begin an epoch (0-based): rewinds and, when shuffling, draws the epoch's order. */
 void nb_loader_start_epoch(nb_loader *loader, int64_t epoch);
 /* The next batch of the epoch; false when the epoch is over (until the next start). */
@@ -337,6 +343,27 @@ typedef struct nb_epoch_stats {
     int64_t batches;
 } nb_epoch_stats;
 
+/* Data parallelism: the processes (ranks) that train one model together, each on its
+ * share of every batch. nabla calls no message-passing library itself: a communicator is
+ * these callbacks, which nabla::mpi (nabla/mpi.h) makes from an MPI_Comm, and an
+ * embedding program may make from anything else. Every rank calls them in the same
+ * order with the same counts (collective calls); a callback that fails returns an
+ * nb_status with a message. */
+typedef struct nb_comm {
+    int rank; /* this process: 0 .. size - 1 */
+    int size; /* the processes training together */
+    /* Sum `count` values of `dtype` element-wise over all ranks, in place: every rank
+     * gets the same sums. */
+    nb_status (*allreduce_sum)(void *ctx, void *data, int64_t count, nb_dtype dtype);
+    /* Copy `bytes` bytes of rank `root`'s `data` into every other rank's. */
+    nb_status (*broadcast)(void *ctx, void *data, size_t bytes, int root);
+    /* End the job on every rank, with `code` as its exit status. The library never calls
+     * it (it returns errors); it is how a program ends a job after a failure that only
+     * some ranks saw. NULL when the communicator cannot. */
+    void (*abort)(void *ctx, int code);
+    void *ctx;
+} nb_comm;
+
 /* Called after every epoch; return false to stop training. */
 typedef bool (*nb_epoch_fn)(const nb_epoch_stats *stats, void *user);
 /* Called after every batch with its loss. */
@@ -361,6 +388,19 @@ typedef struct nb_train_config {
     nb_epoch_fn on_epoch;
     nb_batch_fn on_batch;
     void *user;
+    /* Data parallelism (NULL: this process alone). Every rank calls nb_train with the
+     * same model, data, optimizer and settings; batch_size is the global batch: each
+     * batch of the one shuffled order (the same seed everywhere) is split into `size`
+     * consecutive shares, rank r training on the r-th, and the gradients are summed over
+     * the ranks (weighted by share) before every step. Rank 0's parameters are copied to
+     * the others first, so every rank then holds the same parameters and optimizer state,
+     * and the numbers are one process's up to rounding in the sums. Validation data are
+     * shared out likewise. Losses, accuracies, callbacks and the result are the whole
+     * batch's on every rank (an on_epoch that returns false on any rank stops all); a
+     * failure on one rank fails nb_train on every rank, naming that rank. Refused: a
+     * batch smaller than the ranks, training data smaller than the batch, and ranks whose
+     * data, model or settings differ (with the numbers). */
+    const nb_comm *comm;
 } nb_train_config;
 
 /* epochs 10, batch 32, shuffle on, everything else off. */

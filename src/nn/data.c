@@ -315,6 +315,7 @@ struct nb_loader {
     void *targets;
     nb_node *input;  /* nb_loader_feed: the graph inputs the batches are written into */
     nb_node *target;
+    int rank, size;  /* nb_loader_shard: the share of every batch this loader gives */
 };
 
 nb_loader *nb_loader_new(nb_dataset *data, int64_t batch_size, unsigned flags, uint64_t seed)
@@ -343,7 +344,7 @@ nb_loader *nb_loader_new(nb_dataset *data, int64_t batch_size, unsigned flags, u
         return NULL;
     }
     *loader = (nb_loader){.data = data, .batch_size = batch_size, .n_batches = n_batches, .flags = flags,
-                          .seed = seed, .zero_copy = !(flags & (NB_LOADER_SHUFFLE | NB_LOADER_COPY))};
+                          .seed = seed, .zero_copy = !(flags & (NB_LOADER_SHUFFLE | NB_LOADER_COPY)), .size = 1};
     int64_t rows = batch_size < data->n ? batch_size : data->n;
     loader->order = nb_alloc((size_t)data->n * sizeof *loader->order);
     if (!loader->zero_copy) {
@@ -370,6 +371,26 @@ void nb_loader_free(nb_loader *loader)
 }
 
 int64_t nb_loader_n_batches(const nb_loader *loader) { return loader->n_batches; }
+
+nb_status nb_loader_shard(nb_loader *loader, int rank, int size)
+{
+    if (!loader)
+        return nb_fail(NB_EARG, "nb_loader_shard: the loader is NULL");
+    if (size < 1 || rank < 0 || rank >= size)
+        return nb_fail(NB_EARG, "nb_loader_shard: rank %d of %d ranks is not one (0 <= rank < size)", rank, size);
+    if (loader->input)
+        return nb_fail(NB_EARG, "nb_loader_shard: the loader already feeds a graph: share it out before nb_loader_feed");
+    loader->rank = rank;
+    loader->size = size;
+    return NB_OK;
+}
+
+/* Rows [*lo, *hi) of a batch of `rows` rows are this loader's share. */
+static void share_of(const nb_loader *loader, int64_t rows, int64_t *lo, int64_t *hi)
+{
+    *lo = rows * loader->rank / loader->size;
+    *hi = rows * (loader->rank + 1) / loader->size;
+}
 
 /* A graph input that takes rows of `row_bytes` bytes of the dataset's dtype. */
 static nb_status check_feed(const nb_loader *loader, nb_node *node, size_t row_bytes, const char *which)
@@ -400,7 +421,9 @@ nb_status nb_loader_feed(nb_loader *loader, nb_node *input, nb_node *target)
     nb_status status = check_feed(loader, input, input_row_bytes(loader->data), "the input");
     if (status == NB_OK)
         status = check_feed(loader, target, target_row_bytes(loader->data), "the target");
-    int64_t rows = loader->batch_size < loader->data->n ? loader->batch_size : loader->data->n;
+    int64_t rows = loader->batch_size < loader->data->n ? loader->batch_size : loader->data->n, lo, hi;
+    share_of(loader, rows, &lo, &hi);
+    rows = hi - lo > 0 ? hi - lo : 1; /* the largest share is the first full batch's */
     if (status == NB_OK)
         status = nb_input_resize(input, rows);
     if (status == NB_OK)
@@ -452,13 +475,17 @@ bool nb_loader_next(nb_loader *loader, nb_batch *batch)
         return false;
     const nb_dataset *data = loader->data;
     int64_t start = loader->next * loader->batch_size;
-    int64_t size = data->n - start < loader->batch_size ? data->n - start : loader->batch_size;
+    int64_t size = data->n - start < loader->batch_size ? data->n - start : loader->batch_size, lo, hi;
+    share_of(loader, size, &lo, &hi);
+    start += lo, size = hi - lo;
     batch->size = size;
     batch->index = loader->next++;
     batch->dtype = nb_dataset_dtype(data);
     batch->rows = loader->order + start;
     if (loader->input) {
-        feed_batch(loader, batch);
+        batch->inputs = batch->targets = NULL; /* an empty share leaves the graph's inputs as they were */
+        if (size > 0)
+            feed_batch(loader, batch);
     } else if (loader->zero_copy) {
         batch->inputs = (char *)data->inputs->data + (size_t)start * input_row_bytes(data);
         batch->targets = (char *)data->targets->data + (size_t)start * target_row_bytes(data);

@@ -1,6 +1,6 @@
 /* The training loop: epochs of mini-batches, schedule, clipping, early stopping,
  * divergence detection, progress. */
-#include "autodiff/autodiff.h"
+#include "train_internal.h"
 
 #include <math.h>
 #include <string.h>
@@ -106,6 +106,11 @@ typedef struct train_state {
     void *best;      /* the parameters of the best validation epoch */
     double start_loss; /* the first batch's loss, before any step: where training began */
     size_t param_bytes;
+    /* data parallelism (config->comm): */
+    const nb_comm *comm;    /* NULL: this process alone */
+    const nb_batch *batch;  /* the batch being trained (this rank's share of it) */
+    int64_t rows;           /* the training rows (every rank's batches share them out) */
+    nb_dataset *val_share;  /* this rank's share of the validation data (NULL when empty) */
 } train_state;
 
 /* Divergence: the parameters of the epoch's start come back, and the result says where. */
@@ -144,11 +149,56 @@ static const nb_node *nonfinite_param(nb_graph *graph, double *value)
     return NULL;
 }
 
+/* The rows of batch `index` over all ranks. */
+static int64_t batch_rows(const train_state *s, int64_t index)
+{
+    int64_t left = s->rows - index * s->config->batch_size;
+    return left < s->config->batch_size ? left : s->config->batch_size;
+}
+
+/* The batch's loss and gradient (into gradients that are zero), and with `accuracy` the
+ * rows it predicts right, added to *correct: this process's batch, or with a
+ * communicator the whole batch's, every rank's share summed. Alone, a loss that is not
+ * finite gets no gradient (training stops there); shared, it gets one all the same, as
+ * a rank cannot know before the sums, and every rank then holds the same. */
+static nb_status batch_gradient(train_state *s, const nb_batch *batch, bool accuracy, double *loss, double *correct)
+{
+    const nb_model *model = s->model;
+    nb_status status = NB_OK;
+    double sums[2] = {0, 0}; /* the share's loss times its rows, and its rows right */
+    *loss = 0;
+    if (batch->size > 0) {
+        status = forward_model(model, accuracy);
+        if (status == NB_OK)
+            *loss = nb_item(model->loss), sums[0] = *loss * (double)batch->size;
+        if (status == NB_OK && accuracy)
+            status = add_correct(model, batch->size, &sums[1]);
+        if (status == NB_OK && (isfinite(*loss) || s->comm)) {
+            nb_zero_input_grads(model->graph); /* inputs that want a gradient (rare) are not the optimizer's */
+            status = nb_backward(model->loss);
+        }
+    }
+    if (s->comm) {
+        int64_t rows = batch_rows(s, batch->index);
+        status = nb_comm_sum(s->comm, status, sums, 2);
+        if (status == NB_OK)
+            status = nb_comm_share_gradient(s->comm, model->graph, batch->size, rows);
+        *loss = sums[0] / (double)rows;
+    }
+    *correct += sums[1];
+    return status;
+}
+
 /* L-BFGS's closure: the loss of the bound batch and its gradient, from zero. */
 static nb_status evaluate_batch(void *ctx, double *loss)
 {
     train_state *s = ctx;
     nb_zero_grad(s->model->graph);
+    if (s->comm) {
+        double correct = 0;
+        s->result->evaluations++;
+        return batch_gradient(s, s->batch, false, loss, &correct);
+    }
     nb_status status = nb_forward(s->model->loss);
     if (status == NB_OK)
         status = nb_backward(s->model->loss);
@@ -185,13 +235,16 @@ static nb_status train_epoch(train_state *s, int epoch, nb_epoch_stats *stats)
     const char *restored = epoch > 1 ? "the last epoch" : "the start";
     nb_loader_start_epoch(s->loader, epoch - 1);
     nb_batch batch;
+    s->batch = &batch;
     while (nb_loader_next(s->loader, &batch)) {
-        nb_status status = forward_model(model, accuracy);
+        /* The parameters' gradients are zero here: zeroed before the first step and
+         * marked zero by every step since. */
+        double loss;
+        nb_status status = batch_gradient(s, &batch, accuracy, &loss, &correct);
         if (status != NB_OK) {
             nb_error_prefix("epoch %d, batch %lld", epoch, (long long)batch.index);
             return status;
         }
-        double loss = nb_item(model->loss);
         if (isnan(s->start_loss))
             s->start_loss = loss;
         if (!isfinite(loss)) {
@@ -201,22 +254,14 @@ static nb_status train_epoch(train_state *s, int epoch, nb_epoch_stats *stats)
                            epoch, (long long)batch.index, loss, restored);
         }
         last_batch = batch.index;
-        if (accuracy && (status = add_correct(model, batch.size, &correct)) != NB_OK)
-            return status;
-        /* The parameters' gradients are zero here: zeroed before the first step and
-         * marked zero by every step since. Inputs that want a gradient (rare) are not
-         * the optimizer's. */
-        nb_zero_input_grads(graph);
-        status = nb_backward(model->loss);
-        if (status != NB_OK)
-            return status;
         if (config->clip_norm > 0)
             nb_clip_grad_norm(graph, config->clip_norm);
         status = take_step(s);
         if (status != NB_OK)
             return status;
-        total += loss * (double)batch.size;
-        seen += batch.size;
+        int64_t rows = s->comm ? batch_rows(s, batch.index) : batch.size;
+        total += loss * (double)rows;
+        seen += rows;
         if (config->on_batch)
             config->on_batch(epoch, batch.index, n_batches, loss, config->user);
         nb_progress_update(s->progress, (int64_t)(epoch - 1) * n_batches + batch.index + 1, loss);
@@ -266,6 +311,40 @@ static nb_status check_growth(train_state *s, int epoch, const nb_epoch_stats *s
                    epoch > 1 ? "the last epoch" : "the start");
 }
 
+/* The loss (and accuracy) on the validation data: here, or with a communicator each
+ * rank on its share, summed. */
+static nb_status validate(train_state *s, nb_dataset *val, nb_epoch_stats *stats)
+{
+    bool accuracy = s->config->accuracy && s->model->output && val->n_classes > 0;
+    int64_t batch = s->config->batch_size;
+    if (!s->comm)
+        return nb_evaluate(s->model, val, batch, &stats->val_loss, accuracy ? &stats->val_accuracy : NULL);
+    double sums[2] = {0, 0}, loss = 0, share = 0;
+    nb_status status = NB_OK;
+    if (s->val_share) {
+        status = nb_evaluate(s->model, s->val_share, batch, &loss, accuracy ? &share : NULL);
+        sums[0] = loss * (double)s->val_share->n, sums[1] = share * (double)s->val_share->n;
+    }
+    status = nb_comm_sum(s->comm, status, sums, 2);
+    stats->val_loss = sums[0] / (double)val->n;
+    if (accuracy)
+        stats->val_accuracy = sums[1] / (double)val->n;
+    return status;
+}
+
+/* The callback's word after an epoch: with a communicator, a stop on any rank stops all. */
+static nb_status carry_on(train_state *s, const nb_epoch_stats *stats, bool *go_on)
+{
+    const nb_train_config *config = s->config;
+    *go_on = !config->on_epoch || config->on_epoch(stats, config->user);
+    if (!s->comm)
+        return NB_OK;
+    double stops = !*go_on;
+    nb_status status = nb_comm_sum(s->comm, NB_OK, &stops, 1);
+    *go_on = stops == 0;
+    return status;
+}
+
 static nb_status train_loop(train_state *s, nb_dataset *val)
 {
     const nb_train_config *config = s->config;
@@ -286,9 +365,7 @@ static nb_status train_loop(train_state *s, nb_dataset *val)
         if ((status = check_growth(s, epoch, &stats)) != NB_OK)
             return status;
         if (val) {
-            bool accuracy = config->accuracy && s->model->output && val->n_classes > 0;
-            status = nb_evaluate(s->model, val, config->batch_size, &stats.val_loss,
-                                 accuracy ? &stats.val_accuracy : NULL);
+            status = validate(s, val, &stats);
             if (status != NB_OK) {
                 nb_error_prefix("validation after epoch %d", epoch);
                 return status;
@@ -305,7 +382,10 @@ static nb_status train_loop(train_state *s, nb_dataset *val)
             }
         }
         note_epoch(s, &stats);
-        if (config->on_epoch && !config->on_epoch(&stats, config->user)) {
+        bool go_on;
+        if ((status = carry_on(s, &stats, &go_on)) != NB_OK)
+            return status;
+        if (!go_on) {
             result->stop_reason = "callback";
             break;
         }
@@ -323,12 +403,9 @@ static nb_status train_loop(train_state *s, nb_dataset *val)
     return NB_OK;
 }
 
-nb_status nb_train(const nb_model *model, nb_optimizer *optimizer, nb_dataset *train, nb_dataset *val,
-                   const nb_train_config *config, nb_train_result *result)
+/* What nb_train checks before it starts, on this process. */
+static nb_status check_train(const nb_model *model, nb_dataset *train, nb_dataset *val, const nb_train_config *config)
 {
-    if (!optimizer || !config || !result)
-        return nb_fail(NB_EARG, "nb_train: optimizer, config and result must not be NULL");
-    *result = (nb_train_result){.best_val_loss = NAN, .stop_reason = "epochs"};
     nb_status status = check_fit(model, train, "nb_train");
     if (status == NB_OK && val)
         status = check_fit(model, val, "nb_train (validation data)");
@@ -339,17 +416,93 @@ nb_status nb_train(const nb_model *model, nb_optimizer *optimizer, nb_dataset *t
                        (long long)config->batch_size);
     if (config->accuracy && train->n_classes > 0 && !model->output)
         return nb_fail(NB_EARG, "nb_train: accuracy needs the model's output");
+    return NB_OK;
+}
+
+/* This rank's share of the validation data: consecutive rows, none when there are
+ * fewer rows than ranks. */
+static nb_status share_validation(train_state *s, nb_dataset *val)
+{
+    int64_t lo = val->n * s->comm->rank / s->comm->size, hi = val->n * (s->comm->rank + 1) / s->comm->size;
+    if (hi > lo && !(s->val_share = nb_dataset_slice(val, lo, hi - lo)))
+        return nb_errcode();
+    return NB_OK;
+}
+
+/* The loader (with a communicator, of this rank's share of every batch) and the copies
+ * of the parameters. */
+static nb_status set_up(train_state *s, nb_dataset *train, nb_dataset *val)
+{
+    const nb_train_config *config = s->config;
+    const nb_model *model = s->model;
     unsigned flags = (config->shuffle ? NB_LOADER_SHUFFLE : 0) | (config->drop_last ? NB_LOADER_DROP_LAST : 0);
-    train_state s = {.model = model, .optimizer = optimizer, .config = config, .result = result, .start_loss = NAN};
-    s.param_bytes = (size_t)nb_n_params(model->graph) * nb_dtype_size(nb_graph_dtype(model->graph));
-    s.loader = nb_loader_new(train, config->batch_size, flags, config->seed);
-    s.last_good = nb_alloc(s.param_bytes ? s.param_bytes : 1);
+    s->param_bytes = (size_t)nb_n_params(model->graph) * nb_dtype_size(nb_graph_dtype(model->graph));
+    s->rows = train->n;
+    s->loader = nb_loader_new(train, config->batch_size, flags, config->seed);
+    s->last_good = nb_alloc(s->param_bytes ? s->param_bytes : 1);
     if (config->restore_best && val)
-        s.best = nb_alloc(s.param_bytes ? s.param_bytes : 1);
-    if (!s.loader || !s.last_good || (config->restore_best && val && !s.best)) {
-        status = s.loader ? nb_fail(NB_ENOMEM, "nb_train: out of memory for a copy of the parameters") : nb_errcode();
-    } else if ((status = nb_loader_feed(s.loader, model->input, model->target)) == NB_OK) {
-        if (config->progress)
+        s->best = nb_alloc(s->param_bytes ? s->param_bytes : 1);
+    if (!s->loader || !s->last_good || (config->restore_best && val && !s->best))
+        return s->loader ? nb_fail(NB_ENOMEM, "nb_train: out of memory for a copy of the parameters") : nb_errcode();
+    nb_status status = s->comm ? nb_loader_shard(s->loader, s->comm->rank, s->comm->size) : NB_OK;
+    if (status == NB_OK && s->comm && val)
+        status = share_validation(s, val);
+    if (status == NB_OK)
+        status = nb_loader_feed(s->loader, model->input, model->target);
+    return status;
+}
+
+/* With a communicator: every rank ready, training alike, and the data large enough to
+ * share out; then rank 0's parameters on every rank. */
+static nb_status start_together(train_state *s, nb_status local, const nb_dataset *train, const nb_dataset *val)
+{
+    static const char *const names[] = {"the training rows", "the validation rows (-1: none)", "the batch size",
+                                        "the parameters", "the dtype (0: f32, 1: f64)", "the epochs",
+                                        "the seed's high 32 bits", "the seed's low 32 bits", "the optimizer kind"};
+    const nb_train_config *c = s->config;
+    const nb_comm *comm = s->comm;
+    double values[9] = {0};
+    if (local == NB_OK) {
+        double mine[9] = {(double)train->n, val ? (double)val->n : -1, (double)c->batch_size,
+                          (double)nb_n_params(s->model->graph), nb_graph_dtype(s->model->graph), c->epochs,
+                          (double)(c->seed >> 32), (double)(c->seed & 0xffffffffu),
+                          nb_optim_config_of(s->optimizer)->kind};
+        memcpy(values, mine, sizeof values);
+    }
+    nb_status status = nb_comm_agree(comm, local, values, names, 9);
+    if (status != NB_OK)
+        return status;
+    if (c->batch_size < comm->size)
+        return nb_fail(NB_EARG, "nb_train: a batch of %lld rows cannot be shared out to %d ranks: each needs at least "
+                                "one row of it (make the batch at least %d)",
+                       (long long)c->batch_size, comm->size, comm->size);
+    if (comm->size > 1 && train->n < c->batch_size) /* alone, a batch is at most the data */
+        return nb_fail(NB_EARG, "nb_train: %lld training rows do not fill one batch of %lld rows shared by %d ranks "
+                                "(%lld rows each): make the batch smaller or the data larger",
+                       (long long)train->n, (long long)c->batch_size, comm->size,
+                       (long long)(c->batch_size / comm->size));
+    return comm->broadcast(comm->ctx, nb_params_data(s->model->graph), s->param_bytes, 0);
+}
+
+nb_status nb_train(const nb_model *model, nb_optimizer *optimizer, nb_dataset *train, nb_dataset *val,
+                   const nb_train_config *config, nb_train_result *result)
+{
+    if (!optimizer || !config || !result)
+        return nb_fail(NB_EARG, "nb_train: optimizer, config and result must not be NULL");
+    *result = (nb_train_result){.best_val_loss = NAN, .stop_reason = "epochs"};
+    if (config->comm && nb_comm_check(config->comm, "nb_train") != NB_OK)
+        return nb_errcode();
+    train_state s = {.model = model, .optimizer = optimizer, .config = config, .result = result, .start_loss = NAN,
+                     .comm = config->comm};
+    /* with a communicator, every rank goes on to start_together, failed or not, so that
+     * a failure on one rank fails every rank instead of leaving them waiting */
+    nb_status status = check_train(model, train, val, config);
+    if (status == NB_OK)
+        status = set_up(&s, train, val);
+    if (s.comm)
+        status = start_together(&s, status, train, val);
+    if (status == NB_OK) {
+        if (config->progress && (!s.comm || s.comm->rank == 0)) /* one line for the job, from rank 0 */
             s.progress = nb_progress_new(config->progress, "training",
                                          (int64_t)config->epochs * nb_loader_n_batches(s.loader), "batch");
         nb_zero_grad(model->graph); /* the steps keep them zero from here on */
@@ -360,5 +513,6 @@ nb_status nb_train(const nb_model *model, nb_optimizer *optimizer, nb_dataset *t
     nb_free(s.last_good);
     nb_free(s.best);
     nb_loader_free(s.loader);
+    nb_dataset_free(s.val_share);
     return status;
 }

@@ -3,13 +3,16 @@
 # tests or examples), then builds the programs of tests/consumer/ against it and runs
 # them:
 #   prefix shared/  BUILD_SHARED_LIBS=ON: libnabla*.so.0 and the .a archives, with plot
-#   prefix static/  BUILD_SHARED_LIBS=OFF and NB_WITH_PLOT=OFF: archives only, no plot,
-#                   and the program (as a system without cairo would build it)
+#   prefix static/  BUILD_SHARED_LIBS=OFF, NB_WITH_PLOT=OFF and NB_WITH_MPI=OFF: archives
+#                   only, no plot, no MPI, and the program (as a system without cairo or
+#                   MPI would build it)
 # with pkg-config (shared, and --static), with find_package (shared, the static archives
 # by nabla_USE_STATIC_LIBS, and a plot component that is not there), and with FetchContent
 # (nabla built inside the consumer). Also: the SONAME and links, the shared libraries'
 # exports (check_exports.sh --shared), the program's --version and its refusal of --plot
-# without cairo. Prints each step; exits 1 at the first failure.
+# without cairo, and its refusal to run under mpirun without MPI; with MPI, a program
+# that trains over MPI (mpi_app.c), built with pkg-config and find_package and run by
+# tests/mpi/mpirun.sh. Prints each step; exits 1 at the first failure.
 #   usage: tests/consumer/run.sh SOURCE_DIR WORK_DIR
 set -eu
 src=$(cd "$1" && pwd)
@@ -33,7 +36,7 @@ build_nabla() { # build_nabla NAME cmake-options...
     cmake --install "build-$name" >>"build-$name.log" 2>&1 || { cat "build-$name.log"; fail "install $name"; }
 }
 build_nabla shared -DBUILD_SHARED_LIBS=ON -DNB_BUILD_CLI=OFF
-build_nabla static -DBUILD_SHARED_LIBS=OFF -DNB_WITH_PLOT=OFF
+build_nabla static -DBUILD_SHARED_LIBS=OFF -DNB_WITH_PLOT=OFF -DNB_WITH_MPI=OFF
 shared_lib=$(dirname "$(find "$work/shared" -name nabla.pc)")/..
 static_lib=$(dirname "$(find "$work/static" -name nabla.pc)")/..
 
@@ -56,6 +59,15 @@ status=0
 cat plot.err
 [ "$status" = 2 ] && grep -q -- '--plot is unavailable' plot.err || fail "--plot without cairo: status $status"
 [ ! -e out.png ] || fail "--plot without cairo wrote a file"
+step "the program built without MPI: --version, and mpirun's ranks refused"
+grep -q '^MPI: no' version.txt || fail "built without MPI: --version does not say MPI: no"
+status=0
+OMPI_COMM_WORLD_SIZE=2 "$work/static/bin/nabla" train --data x.csv >/dev/null 2>mpi.err || status=$?
+cat mpi.err
+[ "$status" = 2 ] && grep -q 'built without MPI' mpi.err || fail "a rank of mpirun without MPI: status $status"
+# the shared build has nabla::mpi when this machine has MPI
+with_mpi=OFF
+[ ! -e "$work/shared/include/nabla/mpi.h" ] || [ -z "$(find "$work/shared" -name 'libnabla-mpi.so*')" ] || with_mpi=ON
 
 run() { # run PROGRAM [WANTED-NEEDED] [UNWANTED-NEEDED-PATTERN]
     "$1" || fail "$1 failed"
@@ -72,6 +84,12 @@ run ./core_pc_shared libnabla.so.0 'cairo|libz|cjson|libcsv|nabla-'
 # shellcheck disable=SC2046
 "$cc" "$src/tests/consumer/fit_app.c" -o fit_pc_shared $(pkg-config --cflags --libs nabla) -lm -Wl,-rpath,"$shared_lib"
 run ./fit_pc_shared libnabla-fit.so.0 ''
+if [ "$with_mpi" = ON ]; then
+    # shellcheck disable=SC2046
+    "$cc" "$src/tests/consumer/mpi_app.c" -o mpi_pc_shared $(pkg-config --cflags --libs nabla-mpi) -lm -Wl,-rpath,"$shared_lib"
+    case " $(needed mpi_pc_shared) " in *" libnabla-mpi.so.0 "*) ;; *) fail "mpi_pc_shared does not link libnabla-mpi.so.0" ;; esac
+    sh "$src/tests/mpi/mpirun.sh" 2 ./mpi_pc_shared || fail "mpi_pc_shared under mpirun"
+fi
 
 step "pkg-config --static"
 export PKG_CONFIG_PATH="$static_lib/pkgconfig"
@@ -90,7 +108,8 @@ consumer() { # consumer NAME cmake-options...
     cmake -S "$src/tests/consumer" -B "consumer-$name" -DCMAKE_BUILD_TYPE=Release "$@" >"consumer-$name.log" 2>&1 &&
         cmake --build "consumer-$name" -j2 >>"consumer-$name.log" 2>&1 || { cat "consumer-$name.log"; fail "consumer $name"; }
 }
-consumer find_package-shared -DCMAKE_PREFIX_PATH="$work/shared"
+consumer find_package-shared -DCMAKE_PREFIX_PATH="$work/shared" -DWANT_MPI=$with_mpi
+[ "$with_mpi" = OFF ] || sh "$src/tests/mpi/mpirun.sh" 2 consumer-find_package-shared/mpi_app || fail "mpi_app under mpirun"
 run consumer-find_package-shared/core_app libnabla.so.0 'cairo|libz|cjson|libcsv|nabla-'
 run consumer-find_package-shared/fit_app libnabla-fit.so.0 ''
 consumer find_package-static -DCMAKE_PREFIX_PATH="$work/shared" -Dnabla_USE_STATIC_LIBS=ON

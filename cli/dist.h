@@ -1,0 +1,21 @@
+/* `mpirun -np N nabla train`: the ranks of one job (cli/dist.c, built with nabla::mpi),
+ * or a stand-in that says MPI is not built in (cli/dist_absent.c). */
+#ifndef NABLA_CLI_DIST_H
+#define NABLA_CLI_DIST_H
+
+#include "cli.h"
+
+/* The job's ranks when mpirun (or another MPI launcher) started this process, with MPI
+ * initialised; NULL when it runs alone, with *status 0, or when that cannot be, with
+ * *status the exit status after a message (MPI not built in, MPI failing). */
+const nb_comm *dist_open(const char *command, int *status);
+/* MPI's end (MPI_Finalize); nothing for NULL. */
+void dist_close(const nb_comm *comm);
+/* The ranks of the job on this machine (1 alone), who share its cores. */
+int dist_local_ranks(const nb_comm *comm);
+/* For --version: "yes (Open MPI v4.1.4)" or "no (...)". */
+void dist_describe(char *text, size_t size);
+/* Whether an MPI launcher started this process (its environment says so; main.c). */
+bool dist_launched(void);
+
+#endif
