@@ -229,7 +229,7 @@ static int settle_args(train_args *a)
     }
     if (a->patience > 0 && !a->auto_epochs && !fashion && !a->test && a->val_split == 0) {
         cli_error("train", "--patience watches the loss on held-out data: give --test FILE or --val-split F (or "
-                           "leave out --epochs for a validation split of the training data)");
+                           "leave out --epochs, which holds out a validation split)");
         return 2;
     }
     a->standardize = !a->no_standardize && !fashion; /* pixels are already in [0, 1] */
