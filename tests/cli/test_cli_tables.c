@@ -135,6 +135,15 @@ static void test_small_table_defaults(void **state)
     cJSON_Delete(report);
     expect_in(err, "warning: the test loss was still falling steeply when training stopped after 5 epochs");
     expect_in(err, "more epochs (--epochs) would likely help");
+    /* --val-split and --test together: the split stops and is reported, the test data are reported */
+    snprintf(args, sizeof args, "train --data %s/iris.csv --test %s/iris_test.csv --val-split 0.3 --epochs 3 --json "
+             "--quiet", dir, dir);
+    report = run_ok(args);
+    assert_int_equal((int)number(report, "val_samples"), 45);
+    const cJSON *last = cJSON_GetArrayItem(item(report, "history"), 2);
+    assert_close(number(report, "val_loss"), number(last, "val_loss"), 0);
+    assert_close(number(report, "test_accuracy"), number(last, "test_accuracy"), 0);
+    cJSON_Delete(report);
     /* --quiet still warns; a run that has converged does not */
     snprintf(args, sizeof args, "train --data %s/iris.csv --epochs 5 --quiet", dir);
     assert_int_equal(run(args, NULL, err, sizeof err), 0);
@@ -193,6 +202,45 @@ static void test_numeric_labels(void **state)
     report = run_ok(args);
     assert_close(number(report, "accuracy"), 1, 0);
     cJSON_Delete(report);
+}
+
+/* A copy of a model file whose class_names are [], as nabla wrote models of class
+ * numbers before classes were the labels seen. */
+static void drop_class_names(const char *from, const char *to)
+{
+    nb_safetensors *file = nb_safetensors_load(from);
+    assert_non_null(file);
+    int n_tensors = nb_safetensors_count(file), n_meta = nb_safetensors_meta_count(file);
+    nb_safetensors_entry entries[16];
+    nb_safetensors_meta_entry meta[32];
+    assert_true(n_tensors <= 16 && n_meta <= 32);
+    for (int t = 0; t < n_tensors; t++)
+        entries[t] = (nb_safetensors_entry){nb_safetensors_name(file, t), nb_safetensors_tensor(file, t)};
+    for (int m = 0; m < n_meta; m++) {
+        const char *key = nb_safetensors_meta_key(file, m);
+        meta[m] = (nb_safetensors_meta_entry){key, strcmp(key, "class_names") == 0 ? "[]" : nb_safetensors_meta(file, key)};
+    }
+    assert_int_equal(nb_safetensors_save(to, entries, n_tensors, meta, n_meta), NB_OK);
+    nb_safetensors_free(file);
+}
+
+/* A model file of the earlier kind (class numbers without names) still reads labels as
+ * the numbers 0..k-1. */
+static void test_models_without_class_names(void **state)
+{
+    (void)state;
+    char from[256], to[256], args[1024], err[16384];
+    snprintf(from, sizeof from, "%s/coded.st", dir);
+    snprintf(to, sizeof to, "%s/old.st", dir);
+    drop_class_names(from, to);
+    snprintf(args, sizeof args, "predict --model %s --data %s/coded_from_0.csv --json", to, dir);
+    cJSON *report = run_ok(args);
+    assert_null(cJSON_GetObjectItemCaseSensitive(report, "class_names"));
+    assert_int_equal(cJSON_GetArraySize(item(report, "probabilities")), 60);
+    cJSON_Delete(report);
+    snprintf(args, sizeof args, "predict --model %s --data %s/coded_test.csv", to, dir);
+    assert_int_equal(run(args, NULL, err, sizeof err), 1);
+    expect_in(err, "holds 3, not one of the model's classes (a whole number from 0 to 2)");
 }
 
 /* --loss ce on values (331 rows of 0..346, or measurements) is refused with the loss to
@@ -365,6 +413,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_small_table_defaults),
         cmocka_unit_test(test_numeric_labels),
+        cmocka_unit_test(test_models_without_class_names),
         cmocka_unit_test(test_ce_on_values_refused),
         cmocka_unit_test(test_predict_outputs),
         cmocka_unit_test(test_wrong_file),
