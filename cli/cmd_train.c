@@ -685,10 +685,12 @@ static void announce(const train_job *job, const nb_optim_config *config, const 
     char spec[256], task[256], length[160];
     nb_mlp_format(&job->desc.spec, spec, sizeof spec);
     describe_task(job, task, sizeof task);
-    if (train->patience > 0)
-        snprintf(length, sizeof length, "up to %d epochs (stopping after %d without a better %s loss%s)", train->epochs,
-                 train->patience, job->val ? "validation" : "test",
-                 job->val && a->val_split == 0 ? ", on a fifth of the rows held out" : "");
+    if (train->patience > 0 && job->val && a->val_split == 0)
+        snprintf(length, sizeof length, "up to %d epochs (stopping after %d without a better validation loss, on %g of "
+                 "the rows held out)", train->epochs, train->patience, AUTO_VAL_SPLIT);
+    else if (train->patience > 0)
+        snprintf(length, sizeof length, "up to %d epochs (stopping after %d without a better %s loss)", train->epochs,
+                 train->patience, job->val ? "validation" : "test");
     else
         snprintf(length, sizeof length, "%d epochs", train->epochs);
     fprintf(stderr, "training %s on %lld samples of %s (%s), %s loss, %s lr %g, batch %lld, %s\n", spec,
