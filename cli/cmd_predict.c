@@ -21,23 +21,26 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: nabla predict --model FILE --data fashion-mnist|FILE.csv [options]\n\n"
                  "Runs a model saved by `nabla train --save` on data. Prints one prediction per row\n"
-                 "(a class name or number, or the predicted values); when the data hold the labels,\n"
-                 "prints the accuracy and the confusion matrix instead (for a regression model, the\n"
-                 "root mean squared error).\n\n"
+                 "(a class name, or the predicted values); when the data hold the labels, prints the\n"
+                 "accuracy and the confusion matrix instead (for a regression model, R², the mean\n"
+                 "absolute error and the root mean squared error, in the target's units).\n\n"
                  "  --model FILE     the model (safetensors written by nabla train); a file whose\n"
                  "                   description does not hold together, or whose parameters are not\n"
                  "                   finite, is refused\n"
                  "  --data SRC       fashion-mnist (its 10,000 test images; --train for the 60,000\n"
                  "                   training images) or a CSV file with the model's input columns\n"
                  "  --target COL     the CSV column holding the true labels/values (default: the\n"
-                 "                   model's target column, when the file has it). Class names must\n"
-                 "                   be those of the training data, class numbers below the model's\n"
-                 "                   number of classes\n"
+                 "                   model's target column, when the file has it). Its labels must\n"
+                 "                   be classes of the training data (a label it lacks is an error)\n"
                  "  --limit N        the first N rows only\n"
-                 "  --plot FILE      the confusion matrix as a heat map (.png, .svg, .pdf); needs a\n"
-                 "                   classification model and data with labels\n"
+                 "  --plot FILE      (.png, .svg, .pdf) a classification model's confusion matrix as a\n"
+                 "                   heat map, or a regression model's predicted against observed\n"
+                 "                   values; needs data with the labels or values\n"
                  "  --threads N      threads for the matrix products (default 0: the cores available)\n"
-                 "  --json           one JSON object on stdout\n\n"
+                 "  --json           one JSON object on stdout: rows, predictions (class numbers, or\n"
+                 "                   values); for classes also class_names, labels (the predicted\n"
+                 "                   classes' names) and probabilities (per row, one per class); with\n"
+                 "                   labels accuracy and confusion, with values r2, mae and rmse\n\n"
                  "Exit status: 0 done, 1 failed (unreadable model or data, data that do not fit the\n"
                  "model, a plot that cannot be written), 2 bad usage.\n");
 }
@@ -164,6 +167,8 @@ static nb_dataset *csv_data(const predict_args *a, const model_desc *desc, bool 
         options = (nb_csv_options){0};
         table = nb_table_read(a->data, &options);
     }
+    if (!table) /* e.g. another file's text column: say which of the model's columns it lacks */
+        explain_missing_columns(a->data, desc->features, desc->n_features);
     if (!table)
         return NULL;
     /* --target is looked up in any file (a file without a header names its columns as
@@ -190,6 +195,8 @@ static nb_dataset *csv_data(const predict_args *a, const model_desc *desc, bool 
                                                          a->limit)
                                     : inputs_only(a, desc, table);
     nb_table_free(table);
+    if (!data)
+        explain_missing_columns(a->data, desc->features, desc->n_features);
     return data;
 }
 
@@ -248,10 +255,10 @@ static int check_data(const predict_args *a, const model_desc *desc, const nb_da
                   (long long)nb_dataset_n_outputs(data));
         return 1;
     }
-    /* before any output: a confusion matrix needs classes and the true ones */
-    if (a->plot && !(k > 0 && has_targets)) {
-        cli_error("predict", "--plot draws a confusion matrix, which needs a classification model and data with "
-                             "labels; %s", k > 0 ? "these data hold none" : "this model predicts values");
+    /* before any output: a confusion matrix, or observed against predicted, needs the truth */
+    if (a->plot && !has_targets) {
+        cli_error("predict", "--plot draws %s, which needs data with the %s; these data hold none",
+                  k > 0 ? "a confusion matrix" : "predicted against observed values", k > 0 ? "labels" : "values");
         return 2;
     }
     return 0;
@@ -262,14 +269,16 @@ typedef struct predictions {
     int k;             /* the model's classes (0: a regression model) */
     int64_t n, n_out;
     bool has_targets;
-    double *outputs;   /* [n, n_out], in the data's units */
+    double *outputs;   /* [n, n_out], in the data's units; for classes the probabilities */
     int64_t *predicted; /* [n]: the class of each row (classification) */
     double *confusion; /* [k, k]: rows the true class, columns the predicted one */
-    double correct, accuracy, rmse;
+    double *observed;  /* [n, n_out]: the true values (regression with targets) */
+    double correct, accuracy, rmse, mae, r2;
 } predictions;
 
 static void predictions_clear(predictions *p)
 {
+    free(p->observed);
     free(p->confusion);
     free(p->outputs);
     free(p->predicted);
@@ -335,33 +344,111 @@ static int forward_all(nb_model *model, nb_dataset *data, predictions *p)
     return status;
 }
 
-/* Outputs back to the data's units; against the labels, the confusion matrix and the
- * accuracy, or the root mean squared error. */
-static void score(const model_desc *desc, const nb_dataset *data, predictions *p)
+/* Each row's outputs (a classification model's logits) into class probabilities. */
+static void softmax_rows(double *outputs, int64_t n, int k)
+{
+    for (int64_t i = 0; i < n; i++) {
+        double *row = outputs + i * k, largest = row[0], sum = 0;
+        for (int c = 1; c < k; c++)
+            largest = row[c] > largest ? row[c] : largest;
+        for (int c = 0; c < k; c++)
+            sum += row[c] = exp(row[c] - largest);
+        for (int c = 0; c < k; c++)
+            row[c] /= sum;
+    }
+}
+
+/* Regression against the true values: R² (1 - residual / total sum of squares, each
+ * output about its own mean), the mean absolute and root mean squared errors. */
+static int score_values(const nb_dataset *data, predictions *p)
+{
+    int64_t n_out = p->n_out, count = p->n * n_out;
+    if (!(p->observed = malloc((size_t)count * sizeof(double)))) {
+        cli_error("predict", "out of memory");
+        return 1;
+    }
+    nb_tensor_to_doubles(data->targets, p->observed);
+    double squared = 0, absolute = 0, total = 0;
+    for (int64_t j = 0; j < n_out; j++) {
+        double mean = 0;
+        for (int64_t i = 0; i < p->n; i++)
+            mean += p->observed[i * n_out + j] / (double)p->n;
+        for (int64_t i = 0; i < p->n; i++) {
+            double y = p->observed[i * n_out + j], d = p->outputs[i * n_out + j] - y;
+            squared += d * d, absolute += fabs(d), total += (y - mean) * (y - mean);
+        }
+    }
+    p->rmse = sqrt(squared / (double)count);
+    p->mae = absolute / (double)count;
+    p->r2 = total > 0 ? 1 - squared / total : NAN; /* constant values: R² is undefined */
+    return 0;
+}
+
+/* Outputs back to the data's units (probabilities for classes); against the labels, the
+ * confusion matrix and the accuracy, or the errors of the values. */
+static int score(const model_desc *desc, const nb_dataset *data, predictions *p)
 {
     int64_t n_out = p->n_out;
     if (desc->targets_standardized)
         for (int64_t i = 0; i < p->n; i++)
             for (int64_t j = 0; j < n_out; j++)
                 p->outputs[i * n_out + j] = p->outputs[i * n_out + j] * desc->target_std[j] + desc->target_mean[j];
-    double squared = 0;
+    if (p->k > 0)
+        softmax_rows(p->outputs, p->n, p->k);
+    if (p->has_targets && p->k == 0)
+        return score_values(data, p);
     for (int64_t i = 0; p->has_targets && i < p->n; i++) {
-        if (p->k > 0) {
-            int64_t truth = nb_dataset_label(data, i);
-            p->confusion[truth * p->k + p->predicted[i]]++;
-            p->correct += truth == p->predicted[i];
-        } else {
-            for (int64_t j = 0; j < n_out; j++) {
-                double d = p->outputs[i * n_out + j] - nb_tensor_get(data->targets, i * n_out + j);
-                squared += d * d;
-            }
-        }
+        int64_t truth = nb_dataset_label(data, i);
+        p->confusion[truth * p->k + p->predicted[i]]++;
+        p->correct += truth == p->predicted[i];
     }
     p->accuracy = p->correct / (double)p->n;
-    p->rmse = sqrt(squared / (double)(p->n * n_out));
+    return 0;
 }
 
-static int print_json(const predictions *p)
+/* A classification model's class names and, per row, the predicted class's name and the
+ * probability of every class. */
+static void add_classes(cJSON *root, const model_desc *desc, const predictions *p)
+{
+    if (desc->class_names) {
+        cJSON_AddItemToObject(root, "class_names",
+                              cJSON_CreateStringArray((const char *const *)desc->class_names, p->k));
+        cJSON *labels = cJSON_AddArrayToObject(root, "labels");
+        for (int64_t i = 0; i < p->n; i++)
+            cJSON_AddItemToArray(labels, cJSON_CreateString(desc->class_names[p->predicted[i]]));
+    }
+    cJSON *probabilities = cJSON_AddArrayToObject(root, "probabilities");
+    for (int64_t i = 0; i < p->n; i++)
+        cJSON_AddItemToArray(probabilities, cJSON_CreateDoubleArray(p->outputs + i * p->k, p->k));
+}
+
+/* The model's values against the true ones, with the line where they would be equal. */
+static int draw_observed(const predict_args *a, const model_desc *desc, const predictions *p)
+{
+    size_t count = (size_t)(p->n * p->n_out);
+    double low = INFINITY, high = -INFINITY;
+    for (size_t i = 0; i < count; i++) {
+        low = fmin(low, fmin(p->observed[i], p->outputs[i]));
+        high = fmax(high, fmax(p->observed[i], p->outputs[i]));
+    }
+    nb_figure *figure = nb_figure_new(560, 520, 1, 1);
+    nb_panel *panel = nb_figure_panel(figure, 0, 0);
+    char title[128], observed[160];
+    if (isnan(p->r2))
+        snprintf(title, sizeof title, "predicted against observed");
+    else
+        snprintf(title, sizeof title, "predicted against observed: R² %.4f", p->r2);
+    snprintf(observed, sizeof observed, "observed %s", desc->target ? desc->target : "value");
+    nb_panel_title(panel, title);
+    nb_panel_labels(panel, observed, "predicted");
+    nb_panel_line(panel, "predicted = observed", (const double[]){low, high}, (const double[]){low, high}, 2, NULL);
+    nb_panel_scatter(panel, "rows", p->observed, p->outputs, count, NULL);
+    nb_status status = nb_figure_save(figure, a->plot);
+    nb_figure_free(figure);
+    return status == NB_OK ? 0 : (cli_error("predict", NULL), 1);
+}
+
+static int print_json(const model_desc *desc, const predictions *p)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddNumberToObject(root, "rows", (double)p->n);
@@ -374,12 +461,17 @@ static int print_json(const predictions *p)
         else
             cJSON_AddItemToArray(list, cJSON_CreateDoubleArray(p->outputs + i * p->n_out, (int)p->n_out));
     }
+    if (p->k > 0)
+        add_classes(root, desc, p);
     if (p->has_targets && p->k > 0) {
         cJSON_AddNumberToObject(root, "accuracy", p->accuracy);
         cJSON *matrix = cJSON_AddArrayToObject(root, "confusion");
         for (int r = 0; r < p->k; r++)
             cJSON_AddItemToArray(matrix, cJSON_CreateDoubleArray(p->confusion + r * p->k, p->k));
     } else if (p->has_targets) {
+        if (!isnan(p->r2))
+            cJSON_AddNumberToObject(root, "r2", p->r2);
+        cJSON_AddNumberToObject(root, "mae", p->mae);
         cJSON_AddNumberToObject(root, "rmse", p->rmse);
     }
     char *text = cJSON_Print(root);
@@ -400,7 +492,10 @@ static void print_text(const model_desc *desc, const predictions *p)
         printf("accuracy %.4f (%lld of %lld rows)\n\n", p->accuracy, (long long)p->correct, (long long)p->n);
         print_confusion(desc, p->confusion, p->k);
     } else if (p->has_targets) {
-        printf("root mean squared error %.6g over %lld rows\n", p->rmse, (long long)p->n);
+        if (!isnan(p->r2))
+            printf("R² %.4f, ", p->r2);
+        printf("mean absolute error %.6g, root mean squared error %.6g over %lld rows\n", p->mae, p->rmse,
+               (long long)p->n);
     } else {
         for (int64_t i = 0; i < p->n; i++) {
             if (p->k > 0 && desc->class_names)
@@ -426,15 +521,16 @@ static int run(const predict_args *a, model_desc *desc, nb_model *model)
     p.n = data->n;
     if (status == 0)
         status = forward_all(model, data, &p);
+    if (status == 0)
+        status = score(desc, data, &p);
     if (status == 0) {
-        score(desc, data, &p);
         if (a->json)
-            status = print_json(&p);
+            status = print_json(desc, &p);
         else
             print_text(desc, &p);
     }
-    if (status == 0 && a->plot) /* check_data made sure of classes and labels */
-        status = draw_confusion(a, desc, p.confusion, p.k, p.accuracy);
+    if (status == 0 && a->plot) /* check_data made sure of the labels or values */
+        status = p.k > 0 ? draw_confusion(a, desc, p.confusion, p.k, p.accuracy) : draw_observed(a, desc, &p);
     predictions_clear(&p);
     nb_dataset_free(data);
     return status;

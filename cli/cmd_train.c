@@ -27,7 +27,19 @@ typedef struct train_args {
     bool loss_given;
     nb_loss_kind loss_kind;
     bool standardize;
+    bool auto_epochs; /* CSV data without --epochs: up to AUTO_EPOCHS, stopped by a held-out loss */
 } train_args;
+
+/* CSV data without --epochs: at most this many epochs, stopped after AUTO_PATIENCE epochs
+ * without a better validation loss, on AUTO_VAL_SPLIT of the training rows (when there are
+ * at least AUTO_VAL_MIN_ROWS). Five epochs left a 150-row table at chance (2 steps an
+ * epoch); a cap with early stopping fits small and large tables alike. */
+#define AUTO_EPOCHS 1000
+#define AUTO_PATIENCE 20
+#define AUTO_VAL_SPLIT 0.2
+#define AUTO_VAL_MIN_ROWS 20
+/* --epochs and --patience not given */
+#define NOT_GIVEN UINT64_MAX
 
 static void usage(FILE *out)
 {
@@ -42,8 +54,9 @@ static void usage(FILE *out)
             "  --features A,B,...  the CSV input columns (default: all but the target). A file without\n"
             "                      a header names its columns x and y (two columns) or c1, c2, ...\n"
             "  --test FILE         held-out CSV data, with the same columns (Fashion-MNIST uses its\n"
-            "                      10,000 test images); its class names must be the training data's\n"
-            "  --val-split F       hold out this fraction of the training data instead (0 < F < 1)\n"
+            "                      10,000 test images); its labels must be classes of the training data\n"
+            "  --val-split F       hold out this fraction of the training data for validation\n"
+            "                      (0 < F < 1); with --test too, the test data are only reported on\n"
             "  --limit N           train on the first N rows only (0: all); --test-limit N likewise\n"
             "  --no-standardize    do not scale CSV inputs (and regression targets) to mean 0, std 1\n"
             "                      (done by default for CSV; losses are then in the scaled units)\n\n"
@@ -57,6 +70,9 @@ static void usage(FILE *out)
             "                      class numbers (whole numbers from 0 or 1 up to at most %d, at least\n"
             "                      ten rows per distinct value, or only two values); mse otherwise.\n"
             "                      The first line on stderr (with --json: task) says which it chose.\n"
+            "                      Classes are the distinct labels seen (numbers keep their values as\n"
+            "                      names). --loss ce on numbers that are no classes (not whole, or\n"
+            "                      fewer than two rows per distinct value) is refused: use mse.\n"
             "  --optim O           sgd, adam (default), adamw, rmsprop, adagrad\n"
             "  --lr X              learning rate (default: the optimizer's, e.g. 1e-3 for adam)\n"
             "  --momentum X        SGD/RMSprop momentum; --nesterov for Nesterov's\n"
@@ -65,10 +81,14 @@ static void usage(FILE *out)
             "  --clip X            clip the gradients' global norm (0: off)\n"
             "  --max-loss-growth X an epoch whose mean loss ends above X times the first batch's is a\n"
             "                      divergence: exit 1, nothing saved (default 1000; 0: off)\n"
-            "  --epochs N          default 5; --batch N default 64\n"
+            "  --epochs N          train N epochs (Fashion-MNIST's default: 5). CSV data without\n"
+            "                      --epochs: up to %d epochs, stopped by --patience (default %d)\n"
+            "                      on a validation split (--val-split, default %g of the training\n"
+            "                      rows from %d rows on; --test data are then only reported on)\n"
+            "  --batch N           rows per step (default 64)\n"
             "  --patience N        stop after N epochs without a better held-out loss, and keep the\n"
-            "                      parameters of the best epoch (needs --test, --val-split or\n"
-            "                      Fashion-MNIST's test images)\n"
+            "                      parameters of the best epoch (with --epochs it needs --test,\n"
+            "                      --val-split or Fashion-MNIST's test images; 0: off)\n"
             "  --init I            kaiming (default), kaiming-normal, xavier, xavier-normal, torch, zeros\n"
             "  --dtype f32|f64     default f32\n"
             "  --threads N         threads for the matrix products and large loops (default 0: the\n"
@@ -80,13 +100,16 @@ static void usage(FILE *out)
             "  --plot FILE         loss and accuracy curves (.png, .svg, .pdf)\n"
             "  --json              one JSON object on stdout: history (per epoch), epochs_run, and for\n"
             "                      the parameters kept (model_epoch: the epoch they come from, the best\n"
-            "                      one with --patience) final_loss, test_loss, test_accuracy; seconds\n"
-            "                      (the training steps' time, summed over the epochs)\n"
-            "  --quiet             no progress on stderr\n\n"
+            "                      one with --patience) final_loss, val_loss, val_accuracy, test_loss,\n"
+            "                      test_accuracy; seconds (the training steps' time, summed over the\n"
+            "                      epochs); warnings, when there are any\n"
+            "  --quiet             no progress on stderr (warnings are still printed)\n\n"
+            "A run that ends while the held-out loss (or without held-out data, the training loss)\n"
+            "is still falling steeply warns that more epochs would likely help.\n\n"
             "Exit status: 0 trained, 1 failed (unreadable or unsuitable data, divergence, a file\n"
             "that cannot be written), 2 bad usage (unknown or conflicting options, bad values, a\n"
             "model or loss that does not fit the data).\n",
-            AUTO_MAX_CLASSES, AUTO_MAX_CLASSES - 1);
+            AUTO_MAX_CLASSES, AUTO_MAX_CLASSES - 1, AUTO_EPOCHS, AUTO_PATIENCE, AUTO_VAL_SPLIT, AUTO_VAL_MIN_ROWS);
 }
 
 /* ---- options: one table gives each its kind, its field and its range ------------------ */
@@ -162,6 +185,11 @@ static int settle_args(train_args *a)
         return 2;
     }
     bool fashion = source_is_fashion_mnist(a->data);
+    a->auto_epochs = !fashion && a->epochs == NOT_GIVEN;
+    if (a->epochs == NOT_GIVEN)
+        a->epochs = fashion ? 5 : AUTO_EPOCHS;
+    if (a->patience == NOT_GIVEN)
+        a->patience = a->auto_epochs ? AUTO_PATIENCE : 0;
     a->loss_given = a->loss != NULL;
     if (a->loss_given && nb_loss_parse(a->loss, &a->loss_kind) != NB_OK) {
         cli_error("train", "--loss: unknown loss '%s' (known: ce, mse, mae, huber, bce)", a->loss);
@@ -191,10 +219,6 @@ static int settle_args(train_args *a)
         cli_error("train", "--plot: cannot tell the image format of '%s': use .png, .svg or .pdf", a->plot);
         return 2;
     }
-    if (a->val_split > 0 && a->test) {
-        cli_error("train", "give --test or --val-split, not both");
-        return 2;
-    }
     if (fashion && (a->target || a->features || a->test)) {
         cli_error("train", "--target, --features and --test are for CSV data; Fashion-MNIST has its own labels and "
                            "test images");
@@ -204,8 +228,9 @@ static int settle_args(train_args *a)
         cli_error("train", "Fashion-MNIST holds class labels: its loss is ce, not %s", a->loss);
         return 2;
     }
-    if (a->patience > 0 && !fashion && !a->test && a->val_split == 0) {
-        cli_error("train", "--patience watches the loss on held-out data: give --test FILE or --val-split F");
+    if (a->patience > 0 && !a->auto_epochs && !fashion && !a->test && a->val_split == 0) {
+        cli_error("train", "--patience watches the loss on held-out data: give --test FILE or --val-split F (or "
+                           "leave out --epochs, which holds out a validation split)");
         return 2;
     }
     a->standardize = !a->no_standardize && !fashion; /* pixels are already in [0, 1] */
@@ -226,7 +251,8 @@ static int parse_args(int argc, char **argv, train_args *a)
         options[i] = (struct option){arg_specs[i].name, arg_specs[i].kind == ARG_FLAG ? no_argument : required_argument,
                                      NULL, 0};
     options[N_ARGS] = (struct option){NULL, 0, NULL, 0};
-    *a = (train_args){.optim = "adam", .epochs = 5, .batch = 64, .seed = 42, .lr = NAN, .init = "kaiming",
+    *a = (train_args){.optim = "adam", .epochs = NOT_GIVEN, .patience = NOT_GIVEN, .batch = 64, .seed = 42, .lr = NAN,
+                      .init = "kaiming",
                       .max_loss_growth = 1000,
                       .dtype = "f32"};
     optind = 1;
@@ -258,20 +284,30 @@ static int parse_args(int argc, char **argv, train_args *a)
 
 /* ---- the run ------------------------------------------------------------------------- */
 
+/* One held-out curve per epoch: the loss and (classification) the accuracy. */
+typedef struct curve {
+    double *loss, *accuracy;
+} curve;
+
 typedef struct train_job {
     train_args args;
     model_desc desc;
-    nb_dataset *train, *test;
+    nb_dataset *train;
+    nb_dataset *val;  /* a split of the training data (--val-split, or by default), or NULL */
+    nb_dataset *test; /* --test data or Fashion-MNIST's test images, or NULL */
     nb_model model;
     nb_optimizer *optimizer;
     nb_schedule schedule;
     cJSON *history;
     /* per epoch, for the plot and the report */
-    double *losses, *test_losses, *train_acc, *test_acc;
+    double *losses, *train_acc;
+    curve val_curve, test_curve;
     int n_epochs, capacity;
-    bool out_of_memory;
+    bool out_of_memory, test_failed;
     double seconds;  /* the training steps' time, summed over the epochs */
     int model_epoch; /* the epoch whose parameters the model holds */
+    const char *stop_reason;
+    char warning[512]; /* empty, or why the run was likely too short */
     const nb_comm *comm; /* mpirun's ranks (cli/dist.c), NULL alone: rank 0 prints and writes */
 } train_job;
 
@@ -281,8 +317,9 @@ static bool grow_epochs(train_job *job)
     if (job->n_epochs < job->capacity)
         return true;
     int capacity = job->capacity ? 2 * job->capacity : 16;
-    double **arrays[4] = {&job->losses, &job->test_losses, &job->train_acc, &job->test_acc};
-    for (int i = 0; i < 4; i++) {
+    double **arrays[6] = {&job->losses, &job->train_acc, &job->val_curve.loss, &job->val_curve.accuracy,
+                          &job->test_curve.loss, &job->test_curve.accuracy};
+    for (int i = 0; i < 6; i++) {
         double *grown = realloc(*arrays[i], (size_t)capacity * sizeof(double));
         if (!grown)
             return false;
@@ -292,29 +329,57 @@ static bool grow_epochs(train_job *job)
     return true;
 }
 
+/* The test data's loss and accuracy after an epoch whose held-out data are a validation
+ * split: the test data are reported on, never used to stop. */
+static bool evaluate_test(train_job *job, double *loss, double *accuracy)
+{
+    if (nb_evaluate(&job->model, job->test, (int64_t)job->args.batch, loss,
+                    job->desc.n_classes > 0 ? accuracy : NULL) == NB_OK)
+        return true;
+    nb_error_prefix("the test data");
+    job->test_failed = true;
+    return false;
+}
+
+static void add_held_out(cJSON *entry, const char *name, double loss, double accuracy)
+{
+    char key[32];
+    if (!isnan(loss)) {
+        snprintf(key, sizeof key, "%s_loss", name);
+        cJSON_AddNumberToObject(entry, key, loss);
+    }
+    if (!isnan(accuracy)) {
+        snprintf(key, sizeof key, "%s_accuracy", name);
+        cJSON_AddNumberToObject(entry, key, accuracy);
+    }
+}
+
 static bool record_epoch(const nb_epoch_stats *stats, void *user)
 {
     train_job *job = user;
+    double test_loss = job->val ? NAN : stats->val_loss, test_accuracy = job->val ? NAN : stats->val_accuracy;
+    if (job->val && job->test && !evaluate_test(job, &test_loss, &test_accuracy))
+        return false; /* stops training */
     cJSON *entry = cJSON_CreateObject();
     if (!entry || !grow_epochs(job)) {
         cJSON_Delete(entry);
         job->out_of_memory = true;
-        return false; /* stops training */
+        return false;
     }
     int e = job->n_epochs++;
     job->losses[e] = stats->loss;
-    job->test_losses[e] = stats->val_loss;
     job->train_acc[e] = stats->train_accuracy;
-    job->test_acc[e] = stats->val_accuracy;
+    job->val_curve.loss[e] = job->val ? stats->val_loss : NAN;
+    job->val_curve.accuracy[e] = job->val ? stats->val_accuracy : NAN;
+    job->test_curve.loss[e] = test_loss;
+    job->test_curve.accuracy[e] = test_accuracy;
     job->seconds += stats->seconds;
     cJSON_AddNumberToObject(entry, "epoch", stats->epoch);
     cJSON_AddNumberToObject(entry, "loss", stats->loss);
     if (!isnan(stats->train_accuracy))
         cJSON_AddNumberToObject(entry, "train_accuracy", stats->train_accuracy);
-    if (!isnan(stats->val_loss))
-        cJSON_AddNumberToObject(entry, "test_loss", stats->val_loss);
-    if (!isnan(stats->val_accuracy))
-        cJSON_AddNumberToObject(entry, "test_accuracy", stats->val_accuracy);
+    add_held_out(entry, "val", job->val_curve.loss[e], job->val_curve.accuracy[e]);
+    add_held_out(entry, "test", test_loss, test_accuracy);
     cJSON_AddNumberToObject(entry, "seconds", stats->seconds);
     cJSON_AddNumberToObject(entry, "lr", stats->lr);
     cJSON_AddItemToArray(job->history, entry);
@@ -340,6 +405,11 @@ static int settle_labels(const train_args *a, const nb_table *table, int column,
                       target, table->class_names[0], a->loss);
             return 2;
         }
+        /* numbers that are values (a measurement, a price) would each become a class */
+        if (*labels && !names && !table_numbers_can_be_classes(table, column)) {
+            cli_error("train", NULL);
+            return 2;
+        }
         return 0;
     }
     if (names && table->n_classes > AUTO_MAX_CLASSES) {
@@ -351,27 +421,24 @@ static int settle_labels(const train_args *a, const nb_table *table, int column,
     return 0;
 }
 
-/* The CSV held-out data, read as the training data were: the training classes' names,
- * numbers within the training classes, values in [0, 1] for bce. */
-static int load_csv_test(train_job *job, bool labels, bool names)
+/* The CSV held-out data, read as the training data were: through the training classes'
+ * names (numbers too: a label the training data lack is an error naming it), values in
+ * [0, 1] for bce. */
+static int load_csv_test(train_job *job, bool labels)
 {
     train_args *a = &job->args;
     model_desc *desc = &job->desc;
     nb_csv_options options = {0};
-    if (names) {
+    if (labels) {
         options.class_column = desc->target;
         options.known_classes = (const char *const *)desc->class_names;
         options.n_known_classes = desc->n_classes;
     }
     nb_table *table = nb_table_read(a->test, &options);
+    if (!table)
+        explain_missing_columns(a->test, desc->features, desc->n_features);
     int column = table ? nb_table_column(table, desc->target) : -1;
     bool ok = column >= 0;
-    if (ok && labels && !names) {
-        char expected[96];
-        snprintf(expected, sizeof expected, "one of the training data's classes (a whole number from 0 to %d)",
-                 desc->n_classes - 1);
-        ok = table_column_within(table, column, 0, desc->n_classes - 1, true, expected);
-    }
     /* like the training data's: a loss that does not suit the targets is bad usage */
     bool bce_misfit = ok && a->loss_given && a->loss_kind == NB_LOSS_BCE &&
                       !table_column_within(table, column, 0, 1, false, "from 0 to 1, as --loss bce needs");
@@ -412,8 +479,8 @@ static int load_csv_columns(train_job *job, const nb_table *table, int column, b
     return desc->features && desc->target && desc->data ? 0 : out_of_memory();
 }
 
-/* A CSV file's training (and held-out) data; the target column holds names when it is
- * the table's class column. */
+/* A CSV file's training (and held-out) data; class labels, names or numbers, keep their
+ * names in the model, so that every other file is read through them. */
 static int load_csv(train_job *job, bool *labels)
 {
     train_args *a = &job->args;
@@ -427,7 +494,6 @@ static int load_csv(train_job *job, bool *labels)
         return 1;
     }
     int status = settle_labels(a, table, column, labels);
-    bool names = column == table->class_col && *labels;
     if (status == 0 && a->loss_given && a->loss_kind == NB_LOSS_BCE &&
         !table_column_within(table, column, 0, 1, false, "from 0 to 1, as --loss bce needs")) {
         cli_error("train", NULL);
@@ -436,19 +502,34 @@ static int load_csv(train_job *job, bool *labels)
     if (status == 0)
         status = load_csv_columns(job, table, column, *labels);
     nb_table_free(table);
-    if (status == 0 && names && !(desc->class_names = calloc((size_t)job->train->n_classes, sizeof(char *))))
-        status = out_of_memory();
-    if (status == 0 && names) {
-        desc->n_classes = job->train->n_classes; /* the class names, for the held-out data */
-        for (int i = 0; i < desc->n_classes && status == 0; i++)
-            if (!(desc->class_names[i] = strdup(job->train->class_names[i])))
-                status = out_of_memory();
-    }
-    if (status == 0 && *labels && !names)
+    if (status == 0 && *labels) {
         desc->n_classes = job->train->n_classes;
+        if (!(desc->class_names = copy_names(job->train->class_names, desc->n_classes)))
+            status = out_of_memory();
+    }
     if (status == 0 && a->test)
-        status = load_csv_test(job, *labels, names);
+        status = load_csv_test(job, *labels);
     return status;
+}
+
+/* The validation split: --val-split's, or by default (CSV without --epochs) a share of
+ * enough training rows; 0 or 1 after a message. */
+static int split_validation(train_job *job)
+{
+    train_args *a = &job->args;
+    double share = a->val_split > 0 ? a->val_split
+                   : a->auto_epochs && a->patience > 0 && job->train->n >= AUTO_VAL_MIN_ROWS ? AUTO_VAL_SPLIT
+                                                                                              : 0;
+    if (share == 0)
+        return 0;
+    nb_dataset *part_train, *part_val;
+    if (nb_dataset_split(job->train, share, a->seed, &part_train, &part_val) != NB_OK) {
+        cli_error("train", NULL);
+        return 1;
+    }
+    nb_dataset_free(job->train);
+    job->train = part_train, job->val = part_val;
+    return 0;
 }
 
 /* Load the training and held-out data; settle the classes. */
@@ -472,17 +553,9 @@ static int load_data(train_job *job)
         if (status != 0)
             return status;
     }
-    if (a->val_split > 0) {
-        nb_dataset *part_train, *part_val;
-        if (nb_dataset_split(job->train, a->val_split, a->seed, &part_train, &part_val) != NB_OK) {
-            cli_error("train", NULL);
-            return 1;
-        }
-        nb_dataset_free(job->train);
-        job->train = part_train, job->test = part_val;
-    }
-    if (!labels)
-        return 0;
+    int status = split_validation(job);
+    if (status != 0 || !labels)
+        return status;
     model_desc *desc = &job->desc;
     desc->n_classes = job->train->n_classes;
     if (desc->n_classes < 2) {
@@ -525,16 +598,18 @@ static int settle_model(train_job *job)
     return 0;
 }
 
-/* Scale x's columns to mean 0, std 1 (learnt on x; `also`, when not NULL, scaled the
- * same way), and keep the n means and deviations. */
-static nb_status standardize(nb_tensor *x, nb_tensor *also, int64_t n, double **mean, double **std)
+/* Scale x's columns to mean 0, std 1 (learnt on x; the held-out tensors, when not NULL,
+ * scaled the same way), and keep the n means and deviations. */
+static nb_status standardize(nb_tensor *x, nb_tensor *val, nb_tensor *test, int64_t n, double **mean, double **std)
 {
     nb_scaler scaler = {0};
     nb_status status = nb_scaler_fit(&scaler, x);
     if (status == NB_OK)
         status = nb_scaler_apply(&scaler, x);
-    if (status == NB_OK && also)
-        status = nb_scaler_apply(&scaler, also);
+    if (status == NB_OK && val)
+        status = nb_scaler_apply(&scaler, val);
+    if (status == NB_OK && test)
+        status = nb_scaler_apply(&scaler, test);
     if (status == NB_OK && (!(*mean = malloc((size_t)n * sizeof(double))) || !(*std = malloc((size_t)n * sizeof(double)))))
         status = nb_fail(NB_ENOMEM, "out of memory for the scaler");
     if (status == NB_OK) {
@@ -588,85 +663,111 @@ static void share_cores(const train_job *job)
         nb_set_threads(nb_get_threads() / local > 1 ? nb_get_threads() / local : 1);
 }
 
-/* The model and its optimizer (the data standardised first, when asked). */
-static int build_model(train_job *job)
+static bool first_rank(const train_job *job)
 {
-    train_args *a = &job->args;
+    return !job->comm || job->comm->rank == 0;
+}
+
+/* Inputs (and regression targets) of every set scaled as the training data's. */
+static int scale_data(train_job *job)
+{
     model_desc *desc = &job->desc;
     int64_t n_in = desc->spec.sizes[0], n_out = desc->spec.sizes[desc->spec.n_sizes - 1];
-    if (a->standardize) {
-        desc->standardized = true;
-        if (standardize(job->train->inputs, job->test ? job->test->inputs : NULL, n_in, &desc->mean, &desc->std) !=
-            NB_OK) {
-            cli_error("train", NULL);
-            return 1;
-        }
+    nb_tensor *val_x = job->val ? job->val->inputs : NULL, *test_x = job->test ? job->test->inputs : NULL;
+    desc->standardized = true;
+    if (standardize(job->train->inputs, val_x, test_x, n_in, &desc->mean, &desc->std) != NB_OK) {
+        cli_error("train", NULL);
+        return 1;
     }
-    if (a->standardize && desc->n_classes == 0 && desc->loss != NB_LOSS_BCE) {
-        /* regression targets too: the network then learns values near 0 at any scale of y */
-        desc->targets_standardized = true;
-        if (standardize(job->train->targets, job->test ? job->test->targets : NULL, n_out, &desc->target_mean,
-                        &desc->target_std) != NB_OK) {
-            cli_error("train", NULL);
-            return 1;
-        }
+    if (desc->n_classes > 0 || desc->loss == NB_LOSS_BCE)
+        return 0;
+    /* regression targets too: the network then learns values near 0 at any scale of y */
+    desc->targets_standardized = true;
+    if (standardize(job->train->targets, job->val ? job->val->targets : NULL, job->test ? job->test->targets : NULL,
+                    n_out, &desc->target_mean, &desc->target_std) != NB_OK) {
+        cli_error("train", NULL);
+        return 1;
     }
+    return 0;
+}
+
+/* The network and its optimizer (and schedule): 0, or the exit status after a message. */
+static int build_model(train_job *job, nb_optim_config *config)
+{
+    train_args *a = &job->args;
     nb_rng rng;
     nb_rng_seed(&rng, a->seed);
     /* no batch holds more rows than the training data */
     int64_t rows = (int64_t)a->batch < job->train->n ? (int64_t)a->batch : job->train->n;
-    if (model_build(desc, rows, a->init_kind, &rng, &job->model) != NB_OK) {
+    if (model_build(&job->desc, rows, a->init_kind, &rng, &job->model) != NB_OK) {
         cli_error("train", NULL);
         return 1;
     }
-    nb_optim_config config = nb_optim_defaults(a->optim_kind);
+    *config = nb_optim_defaults(a->optim_kind);
     if (!isnan(a->lr))
-        config.lr = a->lr;
-    config.momentum = a->momentum, config.nesterov = a->nesterov;
+        config->lr = a->lr;
+    config->momentum = a->momentum, config->nesterov = a->nesterov;
     if (a->weight_decay > 0 || a->optim_kind != NB_ADAMW)
-        config.weight_decay = a->weight_decay;
-    job->optimizer = nb_optim_new(job->model.graph, &config);
+        config->weight_decay = a->weight_decay;
+    job->optimizer = nb_optim_new(job->model.graph, config);
     if (!job->optimizer ||
-        (a->schedule && nb_schedule_parse(a->schedule, config.lr, (int)a->epochs, &job->schedule) != NB_OK)) {
+        (a->schedule && nb_schedule_parse(a->schedule, config->lr, (int)a->epochs, &job->schedule) != NB_OK)) {
         cli_error("train", NULL);
         return 2;
     }
     return 0;
 }
 
+/* The first line on stderr: what is trained on what, and for how long. */
+static void announce(const train_job *job, const nb_optim_config *config, const nb_train_config *train)
+{
+    const train_args *a = &job->args;
+    char spec[256], task[256], length[160];
+    nb_mlp_format(&job->desc.spec, spec, sizeof spec);
+    describe_task(job, task, sizeof task);
+    if (train->patience > 0 && job->val && a->val_split == 0)
+        snprintf(length, sizeof length, "up to %d epochs (stopping after %d without a better validation loss, on %g of "
+                 "the rows held out)", train->epochs, train->patience, AUTO_VAL_SPLIT);
+    else if (train->patience > 0)
+        snprintf(length, sizeof length, "up to %d epochs (stopping after %d without a better %s loss)", train->epochs,
+                 train->patience, job->val ? "validation" : "test");
+    else
+        snprintf(length, sizeof length, "%d epochs", train->epochs);
+    fprintf(stderr, "training %s on %lld samples of %s (%s), %s loss, %s lr %g, batch %lld, %s\n", spec,
+            (long long)job->train->n, a->data, task, nb_loss_name(job->desc.loss), nb_optim_name(a->optim_kind),
+            config->lr, (long long)a->batch, length);
+    if (job->comm)
+        fprintf(stderr, "each batch shared by %d MPI ranks (about %lld rows each)\n", job->comm->size,
+                (long long)a->batch / job->comm->size);
+}
+
 static int build_and_train(train_job *job)
 {
     train_args *a = &job->args;
-    model_desc *desc = &job->desc;
-    int status = agree(job->comm, build_model(job), "to build the model");
-    if (status != 0)
+    nb_optim_config config;
+    int status = a->standardize && scale_data(job) != 0 ? 1 : build_model(job, &config);
+    if ((status = agree(job->comm, status, "to build the model")) != 0)
         return status;
     nb_train_config train = nb_train_defaults();
     train.epochs = (int)a->epochs, train.batch_size = (int64_t)a->batch, train.seed = a->seed;
-    train.patience = (int)a->patience, train.restore_best = a->patience > 0, train.clip_norm = a->clip;
+    /* without --epochs the stopping watches the validation split only, never the test data */
+    train.patience = a->auto_epochs && !job->val ? 0 : (int)a->patience;
+    train.restore_best = train.patience > 0, train.clip_norm = a->clip;
     train.max_loss_growth = a->max_loss_growth;
     train.schedule = a->schedule ? &job->schedule : NULL;
-    train.accuracy = desc->n_classes > 0;
+    train.accuracy = job->desc.n_classes > 0;
     train.progress = a->quiet ? NULL : stderr;
-    train.val_name = a->val_split > 0 ? "val" : "test";
+    train.val_name = job->val ? "val" : "test";
     train.on_epoch = record_epoch, train.user = job;
     train.comm = job->comm;
-    if (!a->quiet && (!job->comm || job->comm->rank == 0)) {
-        char spec[256], task[256];
-        nb_mlp_format(&desc->spec, spec, sizeof spec);
-        describe_task(job, task, sizeof task);
-        fprintf(stderr, "training %s on %lld samples of %s (%s), %s loss, %s lr %g, batch %lld, %d epochs\n", spec,
-                (long long)job->train->n, a->data, task, nb_loss_name(desc->loss), nb_optim_name(a->optim_kind),
-                nb_optim_lr(job->optimizer), (long long)a->batch, train.epochs);
-        if (job->comm)
-            fprintf(stderr, "each batch shared by %d MPI ranks (about %lld rows each)\n", job->comm->size,
-                    (long long)a->batch / job->comm->size);
-    }
+    if (!a->quiet && first_rank(job))
+        announce(job, &config, &train);
     nb_train_result result;
-    nb_status trained = nb_train(&job->model, job->optimizer, job->train, job->test, &train, &result);
+    nb_status trained = nb_train(&job->model, job->optimizer, job->train, job->val ? job->val : job->test, &train,
+                                 &result);
     if (job->out_of_memory)
         status = out_of_memory();
-    else if (trained != NB_OK)
+    else if (trained != NB_OK || job->test_failed)
         cli_error("train", NULL), status = 1;
     if ((status = agree(job->comm, status, "to train")) != 0)
         return status;
@@ -677,7 +778,53 @@ static int build_and_train(train_job *job)
         return 1;
     }
     job->model_epoch = train.restore_best && result.best_epoch > 0 ? result.best_epoch : job->n_epochs;
+    job->stop_reason = result.stop_reason;
     return 0;
+}
+
+/* The curve that tells whether training had ended: the held-out loss it watched (the
+ * validation split's, else the test data's), else the training loss; its name. */
+static const double *watched_curve(const train_job *job, const char **name)
+{
+    *name = job->val ? "validation" : job->test ? "test" : "training";
+    return job->val ? job->val_curve.loss : job->test ? job->test_curve.loss : job->losses;
+}
+
+/* A run that ran all its epochs while the watched loss was still falling steeply: the
+ * last fifth of the epochs (at least one) took the loss down at half or more of the run's
+ * mean pace, by 2% or more, to its lowest value yet. Then more epochs would likely help
+ * (five epochs of a 150-row table ended at chance with nothing said). */
+static void check_still_falling(train_job *job)
+{
+    int n = job->n_epochs;
+    if (n < 3 || !job->stop_reason || strcmp(job->stop_reason, "epochs") != 0)
+        return;
+    const char *name;
+    const double *loss = watched_curve(job, &name);
+    int k = n / 5 > 1 ? n / 5 : 1;
+    double last = loss[n - 1], recent = loss[n - 1 - k] - last, pace = (loss[0] - last) / (n - 1);
+    for (int e = 0; e < n - 1; e++)
+        if (!(loss[e] > last)) /* NaN, or not the lowest yet */
+            return;
+    if (!(recent > 0.02 * fabs(last) && recent / k >= 0.5 * pace))
+        return;
+    snprintf(job->warning, sizeof job->warning,
+             "the %s loss was still falling steeply when training stopped after %d epochs (%.1f%% lower over the "
+             "last %d): the model is likely undertrained; more epochs (--epochs) would likely help",
+             name, n, 100 * recent / loss[n - 1 - k], k);
+    fprintf(stderr, "nabla train: warning: %s\n", job->warning);
+}
+
+/* The training curve and the held-out ones in a panel. */
+static void draw_lines(nb_panel *panel, const train_job *job, const double *train, const double *val,
+                       const double *test)
+{
+    size_t n = (size_t)job->n_epochs;
+    nb_panel_line(panel, "train", NULL, train, n, NULL);
+    if (job->val)
+        nb_panel_line(panel, "validation", NULL, val, n, NULL);
+    if (job->test)
+        nb_panel_line(panel, "test", NULL, test, n, NULL);
 }
 
 static int draw_curves(train_job *job)
@@ -692,18 +839,12 @@ static int draw_curves(train_job *job)
     nb_figure_title(figure, source_is_fashion_mnist(job->args.data) ? "nabla train: Fashion-MNIST" : "nabla train");
     nb_panel_title(loss, "loss");
     nb_panel_labels(loss, "epoch", job->desc.loss == NB_LOSS_CE ? "cross-entropy" : nb_loss_name(job->desc.loss));
-    nb_panel_line(loss, "train", NULL, job->losses, (size_t)job->n_epochs, NULL);
-    if (job->test)
-        nb_panel_line(loss, job->args.val_split > 0 ? "validation" : "test", NULL, job->test_losses,
-                      (size_t)job->n_epochs, NULL);
+    draw_lines(loss, job, job->losses, job->val_curve.loss, job->test_curve.loss);
     if (classes) {
         nb_panel *accuracy = nb_figure_panel(figure, 0, 1);
         nb_panel_title(accuracy, "accuracy");
         nb_panel_labels(accuracy, "epoch", "share right");
-        nb_panel_line(accuracy, "train", NULL, job->train_acc, (size_t)job->n_epochs, NULL);
-        if (job->test)
-            nb_panel_line(accuracy, job->args.val_split > 0 ? "validation" : "test", NULL, job->test_acc,
-                          (size_t)job->n_epochs, NULL);
+        draw_lines(accuracy, job, job->train_acc, job->val_curve.accuracy, job->test_curve.accuracy);
     }
     nb_status status = nb_figure_save(figure, job->args.plot);
     nb_figure_free(figure);
@@ -714,59 +855,89 @@ static int draw_curves(train_job *job)
     return 0;
 }
 
+/* The numbers of the kept parameters (model_epoch's) on a held-out set, NAN without it. */
+static void kept_numbers(const train_job *job, const curve *c, double *loss, double *accuracy)
+{
+    int kept = job->model_epoch - 1;
+    *loss = kept >= 0 ? c->loss[kept] : NAN;
+    *accuracy = kept >= 0 ? c->accuracy[kept] : NAN;
+}
+
+static void report_json(train_job *job)
+{
+    const model_desc *desc = &job->desc;
+    cJSON *root = cJSON_CreateObject();
+    char spec[256];
+    nb_mlp_format(&desc->spec, spec, sizeof spec);
+    cJSON_AddStringToObject(root, "model", spec);
+    cJSON_AddStringToObject(root, "data", job->args.data);
+    if (desc->target)
+        cJSON_AddStringToObject(root, "target", desc->target);
+    cJSON_AddStringToObject(root, "task", desc->n_classes > 0 ? "classification" : "regression");
+    if (desc->n_classes > 0)
+        cJSON_AddNumberToObject(root, "classes", desc->n_classes);
+    if (desc->n_classes > 0 && desc->class_names)
+        cJSON_AddItemToObject(root, "class_names", cJSON_CreateStringArray((const char *const *)desc->class_names,
+                                                                           desc->n_classes));
+    cJSON_AddStringToObject(root, "loss", nb_loss_name(desc->loss));
+    cJSON_AddNumberToObject(root, "n_params", (double)nb_n_params(job->model.graph));
+    cJSON_AddNumberToObject(root, "train_samples", (double)job->train->n);
+    if (job->val)
+        cJSON_AddNumberToObject(root, "val_samples", (double)job->val->n);
+    cJSON_AddNumberToObject(root, "threads", nb_get_threads());
+    cJSON_AddStringToObject(root, "blas", nb_blas_backend());
+    cJSON_AddItemToObject(root, "history", job->history);
+    job->history = NULL;
+    cJSON_AddNumberToObject(root, "epochs_run", job->n_epochs);
+    cJSON_AddNumberToObject(root, "model_epoch", job->model_epoch);
+    cJSON_AddStringToObject(root, "stopped_by", job->stop_reason ? job->stop_reason : "epochs");
+    if (job->model_epoch > 0) {
+        double loss, accuracy;
+        cJSON_AddNumberToObject(root, "final_loss", job->losses[job->model_epoch - 1]);
+        kept_numbers(job, &job->val_curve, &loss, &accuracy);
+        add_held_out(root, "val", loss, accuracy);
+        kept_numbers(job, &job->test_curve, &loss, &accuracy);
+        add_held_out(root, "test", loss, accuracy);
+    }
+    cJSON_AddNumberToObject(root, "seconds", job->seconds);
+    if (job->warning[0])
+        cJSON_AddItemToObject(root, "warnings", cJSON_CreateStringArray((const char *const[]){job->warning}, 1));
+    char *text = cJSON_Print(root);
+    if (text)
+        puts(text);
+    else
+        cli_error("train", "out of memory printing the report");
+    free(text);
+    cJSON_Delete(root);
+}
+
+/* ", validation accuracy 0.9667" (or its loss) of the kept parameters. */
+static void print_held_out(const train_job *job, const curve *c, const char *name)
+{
+    double loss, accuracy;
+    kept_numbers(job, c, &loss, &accuracy);
+    if (!isnan(accuracy))
+        printf(", %s accuracy %.4f", name, accuracy);
+    else if (!isnan(loss))
+        printf(", %s loss %.4f", name, loss);
+}
+
 /* The summary: the history, and the numbers of the parameters kept (model_epoch's). */
 static void report(train_job *job)
 {
-    int kept = job->model_epoch - 1;
-    double loss = kept >= 0 ? job->losses[kept] : NAN, test_loss = kept >= 0 ? job->test_losses[kept] : NAN;
-    double test_accuracy = kept >= 0 ? job->test_acc[kept] : NAN;
-    const char *held_out = job->args.val_split > 0 ? "validation" : "test";
     if (job->args.json) {
-        cJSON *root = cJSON_CreateObject();
-        char spec[256];
-        nb_mlp_format(&job->desc.spec, spec, sizeof spec);
-        cJSON_AddStringToObject(root, "model", spec);
-        cJSON_AddStringToObject(root, "data", job->args.data);
-        if (job->desc.target)
-            cJSON_AddStringToObject(root, "target", job->desc.target);
-        cJSON_AddStringToObject(root, "task", job->desc.n_classes > 0 ? "classification" : "regression");
-        if (job->desc.n_classes > 0)
-            cJSON_AddNumberToObject(root, "classes", job->desc.n_classes);
-        cJSON_AddStringToObject(root, "loss", nb_loss_name(job->desc.loss));
-        cJSON_AddNumberToObject(root, "n_params", (double)nb_n_params(job->model.graph));
-        cJSON_AddNumberToObject(root, "train_samples", (double)job->train->n);
-        cJSON_AddNumberToObject(root, "threads", nb_get_threads());
-        cJSON_AddStringToObject(root, "blas", nb_blas_backend());
-        cJSON_AddItemToObject(root, "history", job->history);
-        job->history = NULL;
-        cJSON_AddNumberToObject(root, "epochs_run", job->n_epochs);
-        cJSON_AddNumberToObject(root, "model_epoch", job->model_epoch);
-        if (kept >= 0) {
-            cJSON_AddNumberToObject(root, "final_loss", loss);
-            if (!isnan(test_accuracy))
-                cJSON_AddNumberToObject(root, "test_accuracy", test_accuracy);
-            if (!isnan(test_loss))
-                cJSON_AddNumberToObject(root, "test_loss", test_loss);
-        }
-        cJSON_AddNumberToObject(root, "seconds", job->seconds);
-        char *text = cJSON_Print(root);
-        if (text)
-            puts(text);
-        else
-            cli_error("train", "out of memory printing the report");
-        free(text);
-        cJSON_Delete(root);
+        report_json(job);
         return;
     }
     printf("trained %d epoch%s (%.1f s of training steps)", job->n_epochs, job->n_epochs == 1 ? "" : "s",
            job->seconds);
     if (job->model_epoch != job->n_epochs)
-        printf("; kept epoch %d, the best %s loss", job->model_epoch, held_out);
-    printf(": loss %.4f", loss);
-    if (!isnan(test_accuracy))
-        printf(", %s accuracy %.4f", held_out, test_accuracy);
-    else if (!isnan(test_loss))
-        printf(", %s loss %.4f", held_out, test_loss);
+        printf("; kept epoch %d, the best %s loss", job->model_epoch, job->val ? "validation" : "test");
+    printf(": loss %.4f", job->model_epoch > 0 ? job->losses[job->model_epoch - 1] : NAN);
+    if (job->val)
+        print_held_out(job, &job->val_curve, "validation");
+    if (job->test)
+        print_held_out(job, &job->test_curve, "test");
     printf("\n");
 }
 
@@ -795,7 +966,9 @@ static bool writable_later(const char *option, const char *path)
 static int finish(train_job *job)
 {
     int status = 0;
-    bool first = !job->comm || job->comm->rank == 0;
+    bool first = first_rank(job);
+    if (first)
+        check_still_falling(job);
     if (first && job->args.plot)
         status = draw_curves(job);
     if (first && status == 0 && job->args.save) {
@@ -815,7 +988,7 @@ static int run_train(const nb_comm *comm, int argc, char **argv)
 {
     train_job job = {.comm = comm};
     int status = parse_args(argc, argv, &job.args);
-    bool first = !comm || comm->rank == 0; /* the rank that writes the files */
+    bool first = first_rank(&job); /* the rank that writes the files */
     if (status == 0 && first && ((job.args.save && !writable_later("--save", job.args.save)) ||
                                  (job.args.plot && !writable_later("--plot", job.args.plot))))
         status = 2;
@@ -832,10 +1005,12 @@ static int run_train(const nb_comm *comm, int argc, char **argv)
     if (status == 0)
         status = finish(&job);
     cJSON_Delete(job.history);
-    free(job.losses), free(job.test_losses), free(job.train_acc), free(job.test_acc);
+    free(job.losses), free(job.train_acc);
+    free(job.val_curve.loss), free(job.val_curve.accuracy), free(job.test_curve.loss), free(job.test_curve.accuracy);
     nb_optim_free(job.optimizer);
     nb_graph_free(job.model.graph);
     nb_dataset_free(job.train);
+    nb_dataset_free(job.val);
     nb_dataset_free(job.test);
     model_desc_clear(&job.desc);
     return status;

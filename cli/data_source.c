@@ -134,3 +134,121 @@ char **split_names(const char *list, int *n)
         nb_fail(NB_ENOMEM, "out of memory for the column list '%.80s'", list);
     return names;
 }
+
+static int compare_values(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+bool table_numbers_can_be_classes(const nb_table *table, int column)
+{
+    const double *values = table->columns[column];
+    const char *name = table->names[column];
+    for (int64_t row = 0; row < table->n_rows; row++)
+        if (values[row] != floor(values[row])) {
+            nb_fail(NB_EARG, "%s:%lld: the target '%s' holds %g, a value, not a class label; --loss ce needs classes "
+                             "(for values use --loss mse)", table->source, (long long)table->lines[row], name,
+                    values[row]);
+            return false;
+        }
+    double *sorted = malloc((size_t)(table->n_rows > 0 ? table->n_rows : 1) * sizeof *sorted);
+    if (!sorted) {
+        nb_fail(NB_ENOMEM, "out of memory counting the labels of '%s'", name);
+        return false;
+    }
+    memcpy(sorted, values, (size_t)table->n_rows * sizeof *sorted);
+    qsort(sorted, (size_t)table->n_rows, sizeof *sorted, compare_values);
+    int64_t distinct = table->n_rows > 0;
+    for (int64_t i = 1; i < table->n_rows; i++)
+        distinct += sorted[i] != sorted[i - 1];
+    free(sorted);
+    if (distinct * 2 > table->n_rows) {
+        nb_fail(NB_EARG, "the target '%s' holds %lld different numbers in %lld rows: values, not classes (a class "
+                         "needs rows to learn from); --loss ce needs classes (for values use --loss mse)", name,
+                (long long)distinct, (long long)table->n_rows);
+        return false;
+    }
+    return true;
+}
+
+/* The first two lines of a regular file (a header and a row: enough to name the
+ * columns), NUL-terminated; NULL when unreadable. */
+static char *first_lines(const char *path, size_t *size)
+{
+    FILE *f = strcmp(path, "-") != 0 ? fopen(path, "r") : NULL;
+    char *text = f ? malloc(1 << 20) : NULL;
+    *size = 0;
+    for (int line = 0; text && line < 2 && fgets(text + *size, (int)((1 << 20) - *size), f); line++)
+        *size += strlen(text + *size);
+    if (f)
+        fclose(f);
+    return text;
+}
+
+/* The name of column `number` (1-based) of the lines, or NULL when there is none. */
+static char *probe_column(const char *text, size_t size, const char *path, int number, bool *has_header)
+{
+    char spec[16];
+    snprintf(spec, sizeof spec, "$%d", number);
+    const char *const columns[1] = {spec};
+    nb_csv_options options = {.columns = columns, .n_columns = 1, .class_column = spec}; /* text is no failure */
+    FILE *stream = fmemopen((void *)text, size, "r");
+    nb_table *table = stream ? nb_table_read_stream(stream, path, &options) : NULL;
+    if (stream)
+        fclose(stream);
+    char *name = table ? strdup(table->names[0]) : NULL;
+    *has_header = table && table->has_header;
+    nb_table_free(table);
+    return name;
+}
+
+/* "a, b, c" into buf, cut with "..." when long. */
+static void list_names(char *const *names, int n, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && used + 4 < size; i++) {
+        int wrote = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", names[i]);
+        used += wrote > 0 ? (size_t)wrote : 0;
+    }
+    if (used >= size - 1)
+        snprintf(buf + size - 4, 4, "...");
+}
+
+void explain_missing_columns(const char *path, char *const *features, int n_features)
+{
+    if (!features || n_features < 1)
+        return;
+    nb_status code = nb_errcode();
+    char *original = strdup(nb_errmsg());
+    size_t size;
+    char *text = first_lines(path, &size);
+    int n_file = 0, n_missing = 0;
+    char **file = calloc(4096, sizeof *file), **missing = calloc((size_t)n_features, sizeof *missing);
+    bool has_header = false, header = false;
+    while (text && file && n_file < 4096 && (file[n_file] = probe_column(text, size, path, n_file + 1, &header)))
+        has_header |= header, n_file++;
+    for (int j = 0; has_header && missing && j < n_features; j++) {
+        bool found = false;
+        for (int i = 0; i < n_file && !found; i++)
+            found = strcmp(file[i], features[j]) == 0;
+        if (!found)
+            missing[n_missing++] = features[j];
+    }
+    if (n_missing > 0) {
+        char lacking[1024], expected[1024], present[1024];
+        list_names(missing, n_missing, lacking, sizeof lacking);
+        list_names(features, n_features, expected, sizeof expected);
+        list_names(file, n_file, present, sizeof present);
+        nb_fail(NB_EARG, "%s lacks %d of the model's %d input column%s: %s (the model expects the columns %s; the "
+                         "file has %s)", path, n_missing, n_features, n_features == 1 ? "" : "s", lacking, expected,
+                present);
+    } else {
+        nb_fail(code, "%s", original ? original : "");
+    }
+    free_names(file, n_file);
+    free(missing);
+    free(text);
+    free(original);
+}

@@ -32,6 +32,17 @@ nb_dataset *fashion_mnist_load(bool train, nb_dtype dtype, int64_t max_items);
  * A price in whole dollars, an age or a row number is not taken for classes. */
 bool table_numbers_are_labels(const nb_table *table, int column);
 
+/* Whether a column of numbers can be class labels, as --loss ce asks: whole numbers, at
+ * least two rows per distinct value on average. Otherwise false with a message naming the
+ * target, why its numbers are values, and the loss for them (mse). */
+bool table_numbers_can_be_classes(const nb_table *table, int column);
+
+/* After a file failed to be read for a model (a cell of a column the model does not use,
+ * "'setosa' is not a number", or a missing column): when the file has a header that lacks
+ * some of the model's n_features input columns, the message becomes one naming them,
+ * what the model expects and what the file has; otherwise it is left as it was. */
+void explain_missing_columns(const char *path, char *const *features, int n_features);
+
 /* Whether every value of a column lies in [low, high] (and is a whole number when
  * `whole`); otherwise false with a message "FILE:LINE: column 'NAME' holds V, not
  * EXPECTED" (for cli_error(..., NULL)). */

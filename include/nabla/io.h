@@ -79,8 +79,8 @@ typedef struct nb_csv_options {
      * them): the column is read as names even when its cells look like numbers, class i
      * is known_classes[i], the table's class_names are copies of these n_known_classes
      * names, and a cell that is none of them fails with the file, the line and the
-     * value. Needs a class column; the names must be distinct. NULL: the names found,
-     * sorted. */
+     * value (a whole number written otherwise, "1.0", is the class named "1"). Needs a
+     * class column; the names must be distinct. NULL: the names found, sorted. */
     const char *const *known_classes;
     int n_known_classes;
     /* Lines that begin with this character are skipped (0: none; '#' is a common
@@ -158,8 +158,11 @@ int nb_table_column(const nb_table *table, const char *name_or_number);
  * each as nb_table_column finds it ("y", "3", "$3"; a name is taken whole, commas and
  * all); features NULL takes every column that is not a target. Feature (and target)
  * names must be distinct: a model finds its columns by name. With `labels`, the one
- * target column holds class labels: whole numbers >= 0 (n_classes = the largest + 1) or
- * the table's class names; anything else fails with the file's line. */
+ * target column holds class labels: the table's class names, or whole numbers, whose
+ * distinct values, in increasing order, are the classes 0..k-1 (labels coded 1..3 are
+ * three classes), named by their numbers ("1", "2", "3") in class_names; anything else
+ * fails with the file's line. To read another file's labels as the same classes, read
+ * it with these names as known_classes. */
 nb_dataset *nb_dataset_from_table(const nb_table *table, const char *const *features, int n_features,
                                   const char *const *targets, int n_targets, bool labels, nb_dtype dtype);
 

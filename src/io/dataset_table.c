@@ -5,6 +5,8 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The columns of n names or numbers ("x", "3", "$3"), each as nb_table_column finds it
@@ -67,24 +69,59 @@ static int other_columns(const nb_table *table, const int *targets, int n_target
     return n;
 }
 
-/* Whole numbers >= 0 (or the table's class names): the number of classes, or -1. */
-static int label_classes(const nb_table *table, int column)
+static int compare_doubles(const void *a, const void *b)
 {
-    if (column == table->class_col)
-        return table->n_classes;
-    const double *values = table->columns[column];
-    double largest = 0;
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* A class named by its number: whole numbers only, so "%.0f" is exact ("-0" is "0"). */
+static void class_number_name(double value, char *buf, size_t size) { snprintf(buf, size, "%.0f", value + 0.0); }
+
+/* The distinct labels of a column of numbers, sorted (class i is values[i]), in *values
+ * (allocated); their count, or -1 when a value is not a whole number. Classes are the
+ * labels seen: labels coded 1..3 are three classes, not four with an empty class 0. */
+static int label_values(const nb_table *table, int column, double **values)
+{
+    const double *column_values = table->columns[column];
+    double *sorted = nb_alloc(sizeof(double) * (size_t)(table->n_rows > 0 ? table->n_rows : 1));
+    *values = sorted;
+    if (!sorted)
+        return nb_fail(NB_ENOMEM, "out of memory reading the class labels"), -1;
     for (int64_t i = 0; i < table->n_rows; i++) {
-        double v = values[i];
-        if (!(v >= 0 && v == floor(v) && v < (1 << 24))) {
-            nb_fail(NB_EFORMAT, "%s:%lld: target '%s': %g is not a class label (a whole number from 0 to %d)",
-                    table->source, (long long)table->lines[i], table->names[column], v, (1 << 24) - 1);
+        double v = column_values[i];
+        if (!(fabs(v) < 9007199254740992.0 && v == floor(v))) { /* 2^53: every whole double below is exact */
+            nb_fail(NB_EFORMAT, "%s:%lld: target '%s': %g is not a class label (a whole number)", table->source,
+                    (long long)table->lines[i], table->names[column], v);
             return -1;
         }
-        if (v > largest)
-            largest = v;
+        sorted[i] = v + 0.0;
     }
-    return (int)largest + 1;
+    qsort(sorted, (size_t)table->n_rows, sizeof *sorted, compare_doubles);
+    int k = 0;
+    for (int64_t i = 0; i < table->n_rows; i++)
+        if (k == 0 || sorted[i] != sorted[k - 1])
+            sorted[k++] = sorted[i];
+    return k;
+}
+
+/* The labels of a column of numbers as class indices 0..k-1, and the numbers as the
+ * class names. */
+static bool map_labels(const double *labels, const double *values, int k, nb_dataset *data)
+{
+    for (int64_t i = 0; i < data->n; i++) {
+        double v = labels[i] + 0.0;
+        const double *hit = bsearch(&v, values, (size_t)k, sizeof *values, compare_doubles);
+        nb_tensor_set(data->targets, i, (double)(hit - values)); /* every label is among the values */
+    }
+    data->class_names = nb_calloc((size_t)k, sizeof *data->class_names);
+    for (int c = 0; c < k && data->class_names; c++) {
+        char name[32];
+        class_number_name(values[c], name, sizeof name);
+        if (!(data->class_names[c] = nb_strdup(name)))
+            return false;
+    }
+    return data->class_names != NULL;
 }
 
 /* Values a float32 dataset cannot hold (|v| > FLT_MAX would become infinity): refused
@@ -146,20 +183,25 @@ static nb_dataset *dataset_from_columns(const nb_table *table, const int *featur
         nb_fail(NB_EARG, "%s: class labels come from one target column, not %d", table->source, n_targets);
         return NULL;
     }
-    int n_classes = labels ? label_classes(table, targets[0]) : 0;
-    if (n_classes < 0 || !fits_dtype(table, features, n_features, dtype) ||
-        !fits_dtype(table, targets, n_targets, dtype))
+    bool numbers = labels && targets[0] != table->class_col;
+    double *values = NULL;
+    int n_classes = !labels ? 0 : numbers ? label_values(table, targets[0], &values) : table->n_classes;
+    nb_dataset *data = NULL;
+    if (n_classes >= 0 && fits_dtype(table, features, n_features, dtype) && fits_dtype(table, targets, n_targets, dtype))
+        data = labels ? nb_dataset_new_labels(dtype, table->n_rows, n_features, n_classes)
+                      : nb_dataset_new(dtype, table->n_rows, n_features, n_targets);
+    if (!data) {
+        nb_free(values);
         return NULL;
-    nb_dataset *data = labels ? nb_dataset_new_labels(dtype, table->n_rows, n_features, n_classes)
-                              : nb_dataset_new(dtype, table->n_rows, n_features, n_targets);
-    if (!data)
-        return NULL;
+    }
     fill_from_columns(table, features, n_features, data->inputs);
     fill_from_columns(table, targets, n_targets, data->targets);
     bool ok = copy_column_names(table, features, n_features, &data->feature_names) &&
               copy_column_names(table, targets, n_targets, &data->target_names);
-    if (ok && labels && targets[0] == table->class_col)
-        ok = nb_names_copy(table->class_names, table->n_classes, &data->class_names);
+    if (ok && labels)
+        ok = numbers ? map_labels(table->columns[targets[0]], values, n_classes, data)
+                     : nb_names_copy(table->class_names, table->n_classes, &data->class_names);
+    nb_free(values);
     if (!ok) {
         nb_dataset_free(data);
         nb_fail(NB_ENOMEM, "%s: out of memory copying column names", table->source);

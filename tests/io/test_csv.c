@@ -261,6 +261,16 @@ static void test_known_classes(void **state)
     assert_close(t->columns[1][0], 1, 0);
     assert_close(t->columns[1][1], 0, 0);
     nb_table_free(t);
+    /* a whole number written otherwise is the class of that number; 0 is no class here */
+    t = read_text("x,k\n1,3.0\n2,7e0\n3,+3\n", &numeric);
+    assert_non_null(t);
+    assert_close(t->columns[1][0], 1, 0);
+    assert_close(t->columns[1][1], 0, 0);
+    assert_close(t->columns[1][2], 1, 0);
+    nb_table_free(t);
+    expect_failure("x,k\n1,3\n2,0\n", &numeric, NB_EFORMAT,
+                   "data.csv:3: column 'k': '0' is not one of the 2 known classes (7, 3)", NULL);
+    expect_failure("x,k\n1,3.5\n", &numeric, NB_EFORMAT, "'3.5' is not one of the 2 known classes", NULL);
 
     expect_failure("x,kind\n1,cat\n2,bird\n", &options, NB_EFORMAT,
                    "data.csv:3: column 'kind': 'bird' is not one of the 3 known classes (cat, dog, fish)", NULL);

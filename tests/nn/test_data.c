@@ -329,15 +329,23 @@ static void test_from_table(void **state)
     assert_non_null(strstr(nb_errmsg(), "class labels come from one target column, not 2"));
     nb_table_free(t);
 
-    t = table_of("a,k\n1,2\n2,0\n3,-1\n", NULL);
-    assert_null(nb_dataset_from_table(t, NULL, 0, NAMES("k"), true, NB_F32));
-    assert_non_null(strstr(nb_errmsg(), "data.csv:4: target 'k': -1 is not a class label"));
+    /* numbers: the distinct labels are the classes, in increasing order, named by their numbers */
+    t = table_of("a,k\n1,2\n2,0\n3,-1\n4,2\n", NULL);
+    data = nb_dataset_from_table(t, NULL, 0, NAMES("k"), true, NB_F32);
+    assert_non_null(data);
+    assert_int_equal(data->n_classes, 3);
+    assert_string_equal(data->class_names[0], "-1");
+    assert_string_equal(data->class_names[2], "2");
+    assert_int_equal(nb_dataset_label(data, 0), 2);
+    assert_int_equal(nb_dataset_label(data, 2), 0);
+    nb_dataset_free(data);
     nb_table_free(t);
     t = table_of("a,k\n1,2\n2,0\n", NULL);
     data = nb_dataset_from_table(t, NULL, 0, NAMES("2"), true, NB_F32);
     assert_non_null(data);
-    assert_int_equal(data->n_classes, 3);
-    assert_null(data->class_names);
+    assert_int_equal(data->n_classes, 2); /* 0 and 2: no empty class 1 */
+    assert_string_equal(data->class_names[1], "2");
+    assert_int_equal(nb_dataset_label(data, 0), 1);
     nb_dataset_free(data);
     assert_null(nb_dataset_from_table(t, NULL, 0, NAMES("a", "k"), false, NB_F32));
     assert_non_null(strstr(nb_errmsg(), "no columns are left for features"));
