@@ -689,12 +689,12 @@ static int compare_known(const void *a, const void *b)
 
 /* A cell's class: its text, or for a whole number written otherwise ("1.0", "1e0") the
  * number as classes of numbers are named ("1"; nb_dataset_from_table names them so). */
-static const known_class *find_known(const known_class *sorted, int k, const char *cell)
+static const known_class *find_known(const known_class *sorted, int k, const char *cell, char decimal)
 {
     known_class key = {cell, 0};
     const known_class *hit = bsearch(&key, sorted, (size_t)k, sizeof *sorted, compare_known);
     double value;
-    if (hit || !parse_number(cell, strlen(cell), &value) || !(fabs(value) < 9007199254740992.0) ||
+    if (hit || !parse_number(cell, strlen(cell), decimal, &value) || !(fabs(value) < 9007199254740992.0) ||
         value != floor(value))
         return hit;
     char name[32];
@@ -725,7 +725,7 @@ static bool map_known_classes(csv_reader *r)
         }
     double *column = t->columns[t->class_col];
     for (int64_t i = 0; i < t->n_rows; i++) {
-        const known_class *hit = find_known(sorted, k, r->class_cells[i]);
+        const known_class *hit = find_known(sorted, k, r->class_cells[i], r->decimal);
         if (!hit) {
             char list[512];
             nb_table_list_names((char *const *)o->known_classes, k, list, sizeof list);
