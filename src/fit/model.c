@@ -114,8 +114,16 @@ nb_status nb_fit_model_init(nb_fit_model *model, const char *formula, const nb_t
 
 /* ---- the file ----------------------------------------------------------------------- */
 
-/* JSON has no NaN: a number that is not finite is written as null. */
-static cJSON *number(double value) { return isfinite(value) ? cJSON_CreateNumber(value) : cJSON_CreateNull(); }
+/* Every digit that reads back the same double (cJSON's own printing may round off the
+ * last bit); JSON has no NaN: a number that is not finite is written as null. */
+static cJSON *number(double value)
+{
+    if (!isfinite(value))
+        return cJSON_CreateNull();
+    char text[32];
+    snprintf(text, sizeof text, "%.17g", value);
+    return cJSON_CreateRaw(text);
+}
 
 static cJSON *model_json(const nb_fit_model *m)
 {
