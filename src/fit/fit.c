@@ -7,6 +7,7 @@
 
 #include "nabla/fit.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -76,11 +77,66 @@ static void describe_row(const fit_state *s, int row, bool left_side, char *buf,
         snprintf(buf + used, size - used, ")");
 }
 
+/* The column a left side names when it is just a column's name ("y = ...", "$2 = ..."),
+ * else -1: then the left side need not be compiled (many fits of a batch save a graph). */
+static int bare_left_side(const fit_state *s)
+{
+    const char *text = nb_expr_text(s->expr), *equals = strchr(text, '=');
+    while (isspace((unsigned char)*text))
+        text++;
+    int length = equals ? (int)(equals - text) : 0;
+    while (length > 0 && isspace((unsigned char)text[length - 1]))
+        length--;
+    char name[256];
+    if (length <= 0 || length >= (int)sizeof name)
+        return -1;
+    memcpy(name, text, (size_t)length);
+    name[length] = '\0';
+    int k = nb_table_column(s->data, name);
+    if (k < 0)
+        nb_clear_error();
+    return k >= 0 && (strcmp(s->data->names[k], name) == 0 || name[0] == '$') ? k : -1;
+}
+
+/* The left side evaluated on the data into s->y. */
+static nb_status evaluate_left_side(fit_state *s)
+{
+    const nb_table *data = s->data;
+    int column = bare_left_side(s);
+    if (column >= 0) {
+        memcpy(s->y, data->columns[column], (size_t)s->m * sizeof *s->y);
+        return NB_OK;
+    }
+    nb_graph *graph = nb_graph_new(NB_F64);
+    nb_node **columns = nb_calloc((size_t)data->n_columns, sizeof *columns);
+    nb_status status = graph && columns ? NB_OK : nb_fail(NB_ENOMEM, "out of memory");
+    int64_t shape[1] = {s->m};
+    for (int k = 0; k < data->n_columns && status == NB_OK; k++) {
+        if (!nb_expr_uses_column(s->expr, k, true))
+            continue;
+        columns[k] = nb_input(graph, data->names[k], 1, shape);
+        status = columns[k] ? nb_input_set_doubles(columns[k], data->columns[k], s->m) : nb_errcode();
+    }
+    nb_node *response = status == NB_OK ? nb_expr_build_response(s->expr, graph, columns) : NULL;
+    if (status == NB_OK && !response)
+        status = nb_errcode();
+    if (status == NB_OK)
+        status = nb_forward(response);
+    if (status == NB_OK && nb_value(response)->size != s->m)
+        status = nb_fail(NB_ESHAPE, "the left side of the formula gives %lld values for %d rows",
+                         (long long)nb_value(response)->size, s->m);
+    if (status == NB_OK)
+        nb_tensor_to_doubles(nb_value(response), s->y);
+    nb_free(columns);
+    nb_graph_free(graph);
+    return status;
+}
+
 /* The response: the left side evaluated on the data, or a column. */
 static nb_status pick_response(fit_state *s, const nb_fit_setup *setup)
 {
     const nb_table *data = s->data;
-    s->y = nb_alloc((size_t)s->m * sizeof *s->y);
+    s->y = nb_alloc((size_t)(s->m ? s->m : 1) * sizeof *s->y);
     if (!s->y)
         return nb_fail(NB_ENOMEM, "out of memory for %d responses", s->m);
     if (nb_expr_has_response(s->expr)) {
@@ -89,37 +145,14 @@ static nb_status pick_response(fit_state *s, const nb_fit_setup *setup)
                                     "one or the other",
                            setup->response);
         s->response_column = -1;
-        nb_graph *graph = nb_graph_new(NB_F64);
-        nb_node **columns = nb_calloc((size_t)data->n_columns, sizeof *columns);
-        nb_status status = graph && columns ? NB_OK : nb_fail(NB_ENOMEM, "out of memory");
-        int64_t shape[1] = {s->m};
-        for (int k = 0; k < data->n_columns && status == NB_OK; k++) {
-            if (!nb_expr_uses_column(s->expr, k, true))
-                continue;
-            columns[k] = nb_input(graph, data->names[k], 1, shape);
-            status = columns[k] ? nb_input_set_doubles(columns[k], data->columns[k], s->m) : nb_errcode();
-        }
-        nb_node *response = status == NB_OK ? nb_expr_build_response(s->expr, graph, columns) : NULL;
-        if (status == NB_OK && !response)
-            status = nb_errcode();
-        if (status == NB_OK)
-            status = nb_forward(response);
-        if (status == NB_OK && nb_value(response)->size != s->m)
-            status = nb_fail(NB_ESHAPE, "the left side of the formula gives %lld values for %d rows",
-                             (long long)nb_value(response)->size, s->m);
-        if (status == NB_OK) {
-            nb_tensor_to_doubles(nb_value(response), s->y);
-            for (int i = 0; i < s->m; i++)
-                if (!isfinite(s->y[i])) {
-                    char row[256], value[32];
-                    describe_row(s, i, true, row, sizeof row);
-                    status = nb_fail(NB_ENUMERIC, "the left side of the formula is %s at %s",
-                                     show(s->y[i], value, sizeof value), row);
-                    break;
-                }
-        }
-        nb_free(columns);
-        nb_graph_free(graph);
+        nb_status status = evaluate_left_side(s);
+        for (int i = 0; i < s->m && status == NB_OK; i++)
+            if (!isfinite(s->y[i])) {
+                char row[256], value[32];
+                describe_row(s, i, true, row, sizeof row);
+                return nb_fail(NB_ENUMERIC, "the left side of the formula is %s at %s",
+                               show(s->y[i], value, sizeof value), row);
+            }
         return status;
     }
     int k;

@@ -43,11 +43,14 @@ static nb_status match_columns(const nb_fit_model *m, const nb_expr *expr, const
         for (int c = 0; c < data->n_columns && source[k] < 0; c++)
             if (strcmp(data->names[c], m->columns[k]) == 0)
                 source[k] = c;
-        if (source[k] < 0)
+        if (source[k] < 0 && data->source && strcmp(data->source, "<arrays>") != 0)
             return nb_fail(NB_EARG,
                            "'%s' has no column '%s', which the formula '%s' reads; give the new data a column "
                            "of that name (a header line names the columns)",
-                           data->source ? data->source : "the new data", m->columns[k], m->formula);
+                           data->source, m->columns[k], m->formula);
+        if (source[k] < 0)
+            return nb_fail(NB_EARG, "the new points give no value of '%s', which the formula '%s' reads",
+                           m->columns[k], m->formula);
     }
     return NB_OK;
 }

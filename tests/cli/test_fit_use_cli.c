@@ -166,6 +166,8 @@ static void test_eval_bad_input(void **state)
     expect_err("version 2");
     assert_int_equal(run("eval fit.json new_t.csv"), 1);
     expect_err("'new_t.csv' has no column 'x'");
+    assert_int_equal(run("eval fit.json --at t=1"), 1);
+    expect_err("the new points give no value of 'x'");
     assert_int_equal(run("eval fit.json"), 2);
     expect_err("expected FIT and either NEWDATA or --at");
     assert_int_equal(run("eval fit.json --at x=abc"), 2);

@@ -108,7 +108,7 @@ static void test_model_round_trip_and_predict(void **state)
     const char *other[1] = {"t"};
     nb_table *wrong = nb_table_from_columns(1, other, 3, columns);
     assert_int_equal(nb_fit_model_predict(&loaded, wrong, 0.95, &p), NB_EARG);
-    assert_non_null(strstr(nb_errmsg(), "no column 'x'"));
+    assert_non_null(strstr(nb_errmsg(), "no value of 'x'"));
     nb_table_free(wrong);
     nb_table_free(fresh);
     nb_fit_model_clear(&model);
