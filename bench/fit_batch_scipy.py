@@ -1,6 +1,7 @@
 """The SciPy side of bench/fit_batch.sh: read curves.csv, fit y = a exp(-k t) to each curve
 with scipy.optimize.curve_fit in one loop (start a = k = 1, as nabla's --init), and print
-the time of the whole process's work and of the loop alone, in seconds.
+one CSV row per curve (curve, a, k, se_a, se_k, as nabla does), then on standard error
+the time of the work and of the loop alone, in seconds.
    usage: fit_batch_scipy.py curves.csv [tight]   (tight: ftol = xtol = 1e-15, nabla's)"""
 import sys
 import time
@@ -17,6 +18,7 @@ loop = time.perf_counter()
 rows = []
 for ts, ys in zip(np.split(t, bounds), np.split(y, bounds)):
     p, cov = curve_fit(lambda t, a, k: a * np.exp(-k * t), ts, ys, p0=[1.0, 1.0], **options)
-    rows.append((p[0], p[1], *np.sqrt(np.diag(cov))))
+    rows.append((int(curve[len(rows) and bounds[len(rows) - 1]]), p[0], p[1], *np.sqrt(np.diag(cov))))
+sys.stdout.write("curve,a,k,se_a,se_k\n" + "".join("%d,%.17g,%.17g,%.17g,%.17g\n" % r for r in rows))
 end = time.perf_counter()
-print(f"{end - start:.4f} {end - loop:.4f} {len(rows)}")
+print(f"{end - start:.4f} {end - loop:.4f} {len(rows)}", file=sys.stderr)

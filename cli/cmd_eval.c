@@ -10,7 +10,7 @@
 
 static void usage(FILE *out)
 {
-    fputs("usage: nabla eval FIT [NEWDATA] [--at NAME=VALUE[,NAME=VALUE...]]... [options]\n"
+    fputs("usage: nabla eval FIT [NEWDATA] [--at NAME=VALUE[,VALUE...][,NAME=...]]... [options]\n"
           "\n"
           "Evaluate a fit kept by `nabla fit --save FIT` at new inputs: the fitted value, its standard\n"
           "error, and its confidence and prediction intervals. The standard error comes from the\n"
@@ -24,8 +24,8 @@ static void usage(FILE *out)
           "          named as in the fitted data; '-' reads standard input\n"
           "\n"
           "options:\n"
-          "  --at LIST          one point, e.g. --at x=1.5 or --at x=1.5,t=2; repeat for more points\n"
-          "                     (instead of NEWDATA)\n"
+          "  --at LIST          points instead of NEWDATA: --at x=1.5 (one point), --at x=1,2,3 (three),\n"
+          "                     --at x=1.5,t=2 (one point of two inputs); repeat for more points\n"
           "  --confidence P     level of the intervals (default: the fit's, usually 0.95)\n"
           "  --json             print one JSON object instead of CSV\n"
           "  --header           NEWDATA's first line names the columns\n"
@@ -112,61 +112,77 @@ static int parse_args(int argc, char **argv, eval_args *a)
     return 0;
 }
 
-/* "x=1.5,t=2" into names and values (names point into `text`, which is modified). */
-static bool parse_point(char *text, char **names, double *values, int max, int *count)
+/* The values given for each name by --at, in order. */
+typedef struct at_values {
+    int n_names;
+    const char *names[64];
+    double *values[64];
+    int count[64];
+} at_values;
+
+static bool add_value(at_values *v, int name, double value, int capacity)
 {
-    *count = 0;
+    if (!v->values[name] && !(v->values[name] = malloc((size_t)capacity * sizeof(double)))) {
+        cli_error("eval", "out of memory");
+        return false;
+    }
+    v->values[name][v->count[name]++] = value;
+    return true;
+}
+
+/* One --at: "x=1.5", "x=1.5,t=2" (one point of two inputs), "x=1,2,3" (three points): a
+ * number without a name continues the list of the name before it. */
+static bool parse_at(char *text, at_values *v, int capacity)
+{
+    int name = -1;
     for (char *item = strtok(text, ","); item; item = strtok(NULL, ",")) {
         char *equals = strchr(item, '=');
+        if (equals) {
+            *equals = '\0';
+            for (name = 0; name < v->n_names && strcmp(v->names[name], item) != 0; name++)
+                ;
+            if (name == v->n_names && (name == 64 || !*item)) {
+                cli_error("eval", "--at: expected NAME=NUMBER, got '%s='", item);
+                return false;
+            }
+            if (name == v->n_names)
+                v->names[v->n_names++] = item;
+        }
         double value;
-        if (!equals || equals == item || !cli_number(equals + 1, &value) || *count == max) {
-            cli_error("eval", "--at: expected NAME=NUMBER[,NAME=NUMBER...], got '%s'", item);
+        const char *number = equals ? equals + 1 : item;
+        if (name < 0 || !cli_number(number, &value)) {
+            cli_error("eval", "--at: expected NAME=NUMBER[,NUMBER...][,NAME=NUMBER...], got '%s'", number);
             return false;
         }
-        *equals = '\0';
-        names[*count] = item;
-        values[(*count)++] = value;
+        if (!add_value(v, name, value, capacity))
+            return false;
     }
     return true;
 }
 
-/* The --at points as a table: a column per name of the first point; every point must
- * give the same names. */
+/* The --at points as a table: a column per name, every name given as many values. */
 static nb_table *table_of_points(const eval_args *a)
 {
-    enum { MAX_NAMES = 64 };
-    char *first[MAX_NAMES], *names[MAX_NAMES];
-    double values[MAX_NAMES];
-    int n_names = 0, count;
-    double *columns[MAX_NAMES] = {0};
+    at_values v = {0};
+    int capacity = 1;
+    for (int p = 0; p < a->n_at; p++)
+        for (const char *c = a->at[p]; *c; c++)
+            capacity += *c == ',';
+    capacity += a->n_at;
     nb_table *table = NULL;
-    for (int p = 0; p < a->n_at; p++) {
-        if (!parse_point(a->at[p], p == 0 ? first : names, values, MAX_NAMES, &count))
-            goto done;
-        if (p == 0) {
-            n_names = count;
-            for (int k = 0; k < n_names; k++)
-                if (!(columns[k] = malloc((size_t)a->n_at * sizeof(double)))) {
-                    cli_error("eval", "out of memory");
-                    goto done;
-                }
+    bool ok = true;
+    for (int p = 0; p < a->n_at && ok; p++)
+        ok = parse_at(a->at[p], &v, capacity);
+    for (int k = 1; ok && k < v.n_names; k++)
+        if (v.count[k] != v.count[0]) {
+            cli_error("eval", "--at: '%s' has %d value%s but '%s' has %d: give every input a value at every point",
+                      v.names[k], v.count[k], v.count[k] == 1 ? "" : "s", v.names[0], v.count[0]);
+            ok = false;
         }
-        bool same = count == n_names;
-        for (int k = 0; same && k < count; k++)
-            same = p == 0 || strcmp(names[k], first[k]) == 0;
-        if (!same) {
-            cli_error("eval", "--at: every point must name the same inputs in the same order as the first");
-            goto done;
-        }
-        for (int k = 0; k < count; k++)
-            columns[k][p] = values[k];
-    }
-    table = nb_table_from_columns(n_names, (const char *const *)first, a->n_at, (const double *const *)columns);
-    if (!table)
+    if (ok && !(table = nb_table_from_columns(v.n_names, v.names, v.count[0], (const double *const *)v.values)))
         cli_error("eval", "--at: %s", nb_errmsg());
-done:
-    for (int k = 0; k < n_names; k++)
-        free(columns[k]);
+    for (int k = 0; k < v.n_names; k++)
+        free(v.values[k]);
     return table;
 }
 

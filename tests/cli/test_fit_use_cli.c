@@ -146,6 +146,11 @@ static void test_save_and_eval(void **state)
     double pred = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "pred_high"), 0)->valuedouble;
     assert_true(conf > a * exp(-k) && pred > conf);
     cJSON_Delete(root);
+    /* a list: three points of x */
+    assert_int_equal(run("eval fit.json --at x=0,1,4"), 0);
+    expect_out("\n0,");
+    expect_out("\n1,");
+    expect_out("\n4,");
     assert_int_equal(run("eval fit.json new.csv --confidence 0.99"), 0);
     expect_out("x,fitted,se_fit,conf_low,conf_high,pred_low,pred_high\n1,");
     expect_out("\n4,");
@@ -172,6 +177,8 @@ static void test_eval_bad_input(void **state)
     expect_err("expected FIT and either NEWDATA or --at");
     assert_int_equal(run("eval fit.json --at x=abc"), 2);
     expect_err("--at: expected NAME=NUMBER");
+    assert_int_equal(run("eval fit.json --at x=1,2,t=3"), 2);
+    expect_err("'t' has 1 value but 'x' has 2");
     assert_int_equal(run("eval --help"), 0);
     expect_out("usage: nabla eval FIT");
 }
