@@ -17,7 +17,8 @@ const char *fit_method_name(nb_lsq_method method, nb_optim_kind optim)
 nb_status find_response(const nb_fit_setup *setup, const nb_table *data, const nb_expr *expr, response_info *r)
 {
     int64_t m = data->n_rows;
-    r->values = malloc((size_t)m * sizeof *r->values);
+    r->n = m;
+    r->values = malloc((size_t)(m ? m : 1) * sizeof *r->values);
     if (!r->values)
         return nb_fail(NB_ENOMEM, "out of memory");
     if (nb_expr_has_response(expr)) {
@@ -235,11 +236,13 @@ static void json_points(cJSON *root, const fit_report *rep, const nb_lsq_result 
     if (!rep->residuals || !r->fitted)
         return;
     cJSON *points = cJSON_AddObjectToObject(root, "points");
-    cJSON *response = cJSON_AddArrayToObject(points, "response");
+    bool same_rows = rep->response->n == r->n_points;
+    cJSON *response = same_rows ? cJSON_AddArrayToObject(points, "response") : NULL;
     cJSON *fitted = cJSON_AddArrayToObject(points, "fitted");
     cJSON *residuals = cJSON_AddArrayToObject(points, "residuals");
     for (int64_t i = 0; i < r->n_points; i++) {
-        cJSON_AddItemToArray(response, number(rep->response->values[i]));
+        if (response)
+            cJSON_AddItemToArray(response, number(rep->response->values[i]));
         cJSON_AddItemToArray(fitted, number(r->fitted[i]));
         cJSON_AddItemToArray(residuals, number(r->residuals[i]));
     }
@@ -318,9 +321,10 @@ static void print_points(const fit_report *rep, const nb_lsq_result *r)
 {
     if (!rep->residuals || !r->fitted)
         return;
+    /* the response the fit used is fitted + residual, whichever rows it kept */
     printf("\n%6s  %16s  %16s  %16s\n", "point", rep->response->name, "fitted", "residual");
     for (int64_t i = 0; i < r->n_points; i++)
-        printf("%6lld  %16.10g  %16.10g  %16.10g\n", (long long)i + 1, rep->response->values[i], r->fitted[i],
+        printf("%6lld  %16.10g  %16.10g  %16.10g\n", (long long)i + 1, r->fitted[i] + r->residuals[i], r->fitted[i],
                r->residuals[i]);
 }
 

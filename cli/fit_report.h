@@ -10,6 +10,7 @@
  * written), or the response column by the rule of nb_fit_setup. */
 typedef struct response_info {
     double *values;
+    int64_t n;        /* rows of the table (the fit may have used fewer: then no per-point response) */
     char name[160];
     bool transformed; /* the left side is more than a column's name */
     double *sigma;    /* per row, or NULL */
