@@ -117,6 +117,49 @@ static void test_model_round_trip_and_predict(void **state)
     nb_table_free(t);
 }
 
+/* A weighted fit's new observation has the variance s² sigma²: sigma comes from the new
+ * data's column of the same name, and without it there is no prediction interval. */
+static void test_weighted_prediction(void **state)
+{
+    (void)state;
+    nb_table *t = decay_table(2.5, 0.8, M, 0);
+    double sig[M];
+    for (int i = 0; i < M; i++)
+        sig[i] = 0.01 * (1 + i % 3);
+    const char *names[3] = {"x", "y", "s"};
+    const double *columns[3] = {t->columns[0], t->columns[1], sig};
+    nb_table *weighted = nb_table_from_columns(3, names, M, columns);
+    nb_fit_setup setup = {.sigma = "s"};
+    nb_lsq_result r;
+    assert_int_equal(nb_fit_formula("y = a*exp(-k*x)", weighted, &setup, NULL, &r), NB_OK);
+    double log_w = 0; /* 1/2 sum log w_i with w_i = 1/sigma_i² */
+    for (int i = 0; i < M; i++)
+        log_w -= log(sig[i]);
+    assert_close(r.log_likelihood, -M / 2.0 * (log(2 * M_PI) + 1 + log(r.sse / M)) + log_w, 1e-9);
+    nb_fit_model model;
+    assert_int_equal(nb_fit_model_init(&model, "y = a*exp(-k*x)", weighted, &setup, NULL, &r), NB_OK);
+    assert_string_equal(model.sigma, "s");
+    double at[1] = {1}, new_sigma[1] = {0.05};
+    const double *with[2] = {at, new_sigma};
+    nb_table *fresh = nb_table_from_columns(2, (const char *[]){"x", "s"}, 1, with);
+    nb_table *bare = nb_table_from_columns(1, (const char *[]){"x"}, 1, with);
+    nb_fit_prediction p;
+    assert_int_equal(nb_fit_model_predict(&model, fresh, 0.95, &p), NB_OK);
+    double t95 = nb_student_t_quantile(0.975, M - 2), s2 = r.sse / (M - 2);
+    assert_close(p.pred_high[0] - p.fitted[0], t95 * sqrt(p.se_fit[0] * p.se_fit[0] + s2 * 0.05 * 0.05), 1e-10);
+    nb_fit_prediction_clear(&p);
+    assert_int_equal(nb_fit_model_predict(&model, bare, 0.95, &p), NB_OK);
+    assert_true(isnan(p.pred_high[0]));
+    assert_true(isfinite(p.conf_high[0]));
+    nb_fit_prediction_clear(&p);
+    nb_table_free(fresh);
+    nb_table_free(bare);
+    nb_fit_model_clear(&model);
+    nb_lsq_result_clear(&r);
+    nb_table_free(weighted);
+    nb_table_free(t);
+}
+
 static void write_text(const char *path, const char *text)
 {
     FILE *file = fopen(path, "w");
@@ -256,7 +299,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_information), cmocka_unit_test(test_model_round_trip_and_predict),
-        cmocka_unit_test(test_bad_model_files), cmocka_unit_test(test_batch_by), cmocka_unit_test(test_batch_tables),
+        cmocka_unit_test(test_weighted_prediction), cmocka_unit_test(test_bad_model_files), cmocka_unit_test(test_batch_by), cmocka_unit_test(test_batch_tables),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
