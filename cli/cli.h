@@ -63,5 +63,6 @@ int cmd_demo(int argc, char **argv);
 int cmd_fit(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 #endif

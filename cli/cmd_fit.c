@@ -2,6 +2,7 @@
  * solver or, for comparison, by the toolkit's gradient methods; optionally a plot. */
 #include "cli.h"
 #include "fit_plot.h"
+#include "fit_report.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -13,7 +14,7 @@
 
 static void usage(FILE *out)
 {
-    fputs("usage: nabla fit FORMULA FILE [options]\n"
+    fputs("usage: nabla fit FORMULA FILE [options]\n       nabla fit FORMULA FILE --by COL | FILE... --by-file [options]\n"
           "\n"
           "Fit the parameters of FORMULA to the data in FILE by least squares: Levenberg-Marquardt\n"
           "with exact derivatives from automatic differentiation, or one QR solve when the formula\n"
@@ -62,7 +63,15 @@ static void usage(FILE *out)
           "  --plot FILE        draw the fit (.png, .svg or .pdf). With one input column: the data\n"
           "                     and the fitted curve, the residuals below. With several: observed\n"
           "                     against fitted values, the residuals against the fitted values below\n"
-          "  --json             print one JSON object instead of the table\n"
+          "  --json             print one JSON object instead of the table: with the covariance and\n"
+          "                     correlation matrices, the Gaussian log-likelihood, AIC, AICc, BIC\n"
+          "  --residuals        per point: the response, the fitted value and the residual\n"
+          "  --save FILE        keep the fit (formula, estimates, covariance) for nabla eval\n"
+          "  --by COL           fit each group of rows sharing a value of COL separately: one row per\n"
+          "                     group (estimates, standard errors, sse, converged, iterations, n,\n"
+          "                     error) as CSV, or JSON with --json; groups run in parallel\n"
+          "  --by-file          fit each FILE separately (nabla fit FORMULA FILE... --by-file), rows\n"
+          "                     as with --by\n"
           "  --help             this text\n"
           "\n"
           "A gradient method's standard errors are computed where it ended, as for lm; the output\n"
@@ -73,7 +82,8 @@ static void usage(FILE *out)
           "data, a singular or non-finite model, no convergence, a plot that cannot be written),\n"
           "2 bad usage (unknown or conflicting options, bad values, a formula that does not parse,\n"
           "options that contradict it: --init for a name that is not a parameter, --sigma or a\n"
-          "response column that the formula reads).\n",
+          "response column that the formula reads). With --by or --by-file: 0 when every group\n"
+          "converged, 1 when any failed (its row says why; the others are fitted all the same).\n",
           out);
 }
 
@@ -89,6 +99,10 @@ typedef struct fit_args {
     int n_notes;
     const char *init_text;
     bool json;
+    bool residuals, by_file;    /* --residuals, --by-file */
+    const char *save, *by;      /* --save FILE, --by COL */
+    int n_files;
+    char **files;
     /* Options given that apply to some methods only, for the check of combinations. */
     const char *lr_text, *epochs_text, *batch_text, *seed_text, *max_evals_text;
 } fit_args;
@@ -221,7 +235,7 @@ static bool check_method_options(fit_args *a)
 /* Options into `a`; 0 to go on, else the exit status (0 after --help). */
 enum { OPT_Y = 1, OPT_SIGMA, OPT_ABS_SIGMA, OPT_INIT, OPT_METHOD, OPT_LR, OPT_EPOCHS, OPT_BATCH, OPT_SEED,
        OPT_MAX_EVALS, OPT_CONFIDENCE, OPT_HEADER, OPT_NO_HEADER, OPT_DELIMITER, OPT_PLOT, OPT_JSON, OPT_HELP,
-       OPT_DECIMAL, OPT_MISSING };
+       OPT_DECIMAL, OPT_MISSING, OPT_RESIDUALS, OPT_SAVE, OPT_BY, OPT_BY_FILE };
 
 static const struct option fit_options[] = {
     {"y", required_argument, NULL, OPT_Y},
@@ -243,6 +257,10 @@ static const struct option fit_options[] = {
     {"plot", required_argument, NULL, OPT_PLOT},
     {"json", no_argument, NULL, OPT_JSON},
     {"help", no_argument, NULL, OPT_HELP},
+    {"residuals", no_argument, NULL, OPT_RESIDUALS},
+    {"save", required_argument, NULL, OPT_SAVE},
+    {"by", required_argument, NULL, OPT_BY},
+    {"by-file", no_argument, NULL, OPT_BY_FILE},
     {NULL, 0, NULL, 0},
 };
 
@@ -303,6 +321,10 @@ static int take_option(int option, char **argv, fit_args *a)
     case OPT_NO_HEADER: a->read.header = NB_CSV_HEADER_NO; return 0;
     case OPT_JSON: a->json = true; return 0;
     case OPT_HELP: usage(stdout); return -1;
+    case OPT_RESIDUALS: a->residuals = true; return 0;
+    case OPT_SAVE: a->save = optarg; return 0;
+    case OPT_BY: a->by = optarg; return 0;
+    case OPT_BY_FILE: a->by_file = true; return 0;
     case OPT_METHOD: case OPT_CONFIDENCE: case OPT_DELIMITER: case OPT_PLOT: case OPT_DECIMAL: case OPT_MISSING:
         return take_checked_option(option, optarg, a);
     case ':':
@@ -312,6 +334,26 @@ static int take_option(int option, char **argv, fit_args *a)
         cli_error("fit", "unknown option '%s' (nabla fit --help lists them)", argv[optind - 1]);
         return 2;
     }
+}
+
+/* --by and --by-file print rows of groups: what belongs to one fit does not go with them. */
+static bool check_batch_options(const fit_args *a)
+{
+    if (!a->by && !a->by_file)
+        return true;
+    const char *batch = a->by ? "--by" : "--by-file";
+    const char *single = a->by && a->by_file ? "--by-file" : a->plot ? "--plot" : a->save ? "--save"
+                         : a->residuals ? "--residuals" : NULL;
+    if (single) {
+        cli_error("fit", "%s and %s do not go together (%s fits each group separately and prints one row per "
+                         "group)", batch, single, batch);
+        return false;
+    }
+    if (nb_lsq_method_is_gradient(a->lsq.method)) {
+        cli_error("fit", "%s runs the solver (lm or linear); the gradient methods are for comparing one fit", batch);
+        return false;
+    }
+    return true;
 }
 
 static int parse_args(int argc, char **argv, fit_args *a)
@@ -324,282 +366,21 @@ static int parse_args(int argc, char **argv, fit_args *a)
         if (status != 0)
             return status;
     }
-    if (argc - optind != 2) {
-        cli_error("fit", "expected FORMULA and FILE, got %d argument%s (nabla fit --help)", argc - optind,
-                  argc - optind == 1 ? "" : "s");
+    if (argc - optind != 2 && !(a->by_file && argc - optind > 2)) {
+        cli_error("fit", "expected FORMULA and FILE%s, got %d argument%s (nabla fit --help)",
+                  a->by_file ? "..." : "", argc - optind, argc - optind == 1 ? "" : "s");
         return 2;
     }
     a->formula = argv[optind];
     a->file = argv[optind + 1];
+    a->files = argv + optind + 1;
+    a->n_files = argc - optind - 1;
     if (a->read.decimal == ',' && a->read.delimiter == ',') {
         cli_error("fit", "--decimal , and --delimiter , together: a file with decimal commas separates its fields "
                          "with ';', tabs or spaces (give one of those)");
         return 2;
     }
-    return check_method_options(a) ? 0 : 2;
-}
-
-/* ---- what the output shows besides the result ------------------------------------------ */
-
-/* The fit's response per row, and what to call it: the left side evaluated (named as
- * written), or the response column by the rule of nb_fit_setup. */
-typedef struct response_info {
-    double *values;
-    char name[160];
-    double *sigma; /* per row, or NULL */
-} response_info;
-
-static nb_status find_response(const fit_args *a, const nb_table *data, const nb_expr *expr, response_info *r)
-{
-    int64_t m = data->n_rows;
-    r->values = malloc((size_t)m * sizeof *r->values);
-    if (!r->values)
-        return nb_fail(NB_ENOMEM, "out of memory");
-    if (nb_expr_has_response(expr)) {
-        const char *formula = nb_expr_text(expr), *equals = strchr(formula, '=');
-        while (isspace((unsigned char)*formula))
-            formula++;
-        int length = (int)(equals - formula);
-        while (length > 0 && isspace((unsigned char)formula[length - 1]))
-            length--;
-        snprintf(r->name, sizeof r->name, "%.*s", length, formula);
-        nb_status status = nb_expr_eval(expr, true, m, (const double *const *)data->columns, NULL, r->values);
-        if (status != NB_OK)
-            return status;
-    } else {
-        int k = nb_table_column(data, a->setup.response ? a->setup.response : "y");
-        if (k < 0)
-            k = data->n_columns - 1; /* only reached without --y: nb_fit_formula checked it */
-        snprintf(r->name, sizeof r->name, "%s", data->names[k]);
-        memcpy(r->values, data->columns[k], (size_t)m * sizeof *r->values);
-    }
-    int sigma = a->setup.sigma ? nb_table_column(data, a->setup.sigma) : -1;
-    r->sigma = sigma >= 0 ? data->columns[sigma] : NULL;
-    return NB_OK;
-}
-
-/* How a gradient method's end point compares with the solver's. */
-typedef struct comparison {
-    bool ran;            /* the solver fitted (else `error` says why not) */
-    char error[512];
-    nb_lsq_result solver;
-    bool reached;        /* the gradient method is at the solver's optimum */
-    int worst;           /* the parameter furthest from the solver's, relative to its size */
-    double worst_diff;
-} comparison;
-
-/* Reached: a sum of squares within a millionth of the solver's, or both at the level of
- * rounding (1e-20 of the sum of the squared weighted responses, residuals of 1e-10). */
-static void compare_with_solver(const fit_args *a, const nb_table *data, const nb_lsq_result *r,
-                                const response_info *response, comparison *c)
-{
-    memset(c, 0, sizeof *c);
-    nb_lsq_options solver = a->lsq;
-    solver.method = NB_LSQ_AUTO;
-    solver.lr = 0, solver.epochs = 0, solver.batch = 0;
-    if (nb_fit_formula(a->formula, data, &a->setup, &solver, &c->solver) != NB_OK) {
-        snprintf(c->error, sizeof c->error, "%s", nb_errmsg());
-        return;
-    }
-    c->ran = true;
-    double scale = 0;
-    for (int64_t i = 0; i < data->n_rows; i++) {
-        double wy = response->values[i] / (response->sigma ? response->sigma[i] : 1);
-        scale += wy * wy;
-    }
-    c->reached = r->sse <= c->solver.sse * (1 + 1e-6) + 1e-20 * scale;
-    for (int j = 0; j < r->n_params; j++) { /* relative: parameters differ in scale */
-        double diff = fabs(r->params[j] - c->solver.params[j]) / fmax(fabs(c->solver.params[j]), DBL_MIN);
-        if (j == 0 || diff > c->worst_diff)
-            c->worst = j, c->worst_diff = diff;
-    }
-}
-
-static const char *solver_name(nb_lsq_method method)
-{
-    return method == NB_LSQ_LINEAR ? "the linear least-squares solve" : "Levenberg-Marquardt";
-}
-
-/* The optimizer of gradient descent as the text calls it. */
-static const char *optim_title(nb_optim_kind optim)
-{
-    return optim == NB_SGD ? "SGD" : optim == NB_ADAM ? "Adam" : optim == NB_LBFGS ? "L-BFGS" : nb_optim_name(optim);
-}
-
-static void print_method(const nb_lsq_result *r)
-{
-    if (r->method == NB_LSQ_LINEAR)
-        printf("method    linear least squares (QR in extended precision, refined)\n");
-    else if (r->method == NB_LSQ_GRADIENT && r->optim == NB_LBFGS)
-        printf("method    L-BFGS, a gradient method: all points at once, strong Wolfe line search (first try "
-               "%g)\n",
-               r->lr);
-    else if (r->method == NB_LSQ_GRADIENT)
-        printf("method    %s, a gradient method: learning rate %g, batches of %lld shuffled every epoch\n",
-               optim_title(r->optim), r->lr, (long long)r->batch);
-    else
-        printf("method    Levenberg-Marquardt, derivatives by automatic differentiation\n");
-}
-
-static void print_table(const fit_args *a, const nb_lsq_result *r, const comparison *c)
-{
-    bool gradient = nb_lsq_method_is_gradient(r->method);
-    printf("formula   %s\n", a->formula);
-    printf("data      %s: %lld points%s", a->file, (long long)r->n_points,
-           a->setup.sigma ? ", weighted by 1/sigma^2" : "");
-    if (a->dropped)
-        printf(" (%lld row%s with a missing value dropped)", (long long)a->dropped, a->dropped == 1 ? "" : "s");
-    printf("\n");
-    print_method(r);
-    printf("stopped   %s%s\n\n", nb_lsq_stop_text(r->stop), r->converged || gradient ? "" : "  ** NOT CONVERGED **");
-
-    int width = 9;
-    for (int j = 0; j < r->n_params; j++)
-        if ((int)strlen(r->names[j]) > width)
-            width = (int)strlen(r->names[j]);
-    char level[64];
-    snprintf(level, sizeof level, "%g%% confidence interval", 100 * r->confidence);
-    printf("%-*s  %18s  %12s  %s\n", width, "parameter", "estimate", "std error", level);
-    for (int j = 0; j < r->n_params; j++)
-        printf("%-*s  %18.11g  %12.5g  [%.8g, %.8g]\n", width, r->names[j], r->params[j], r->std_error[j],
-               r->ci_low[j], r->ci_high[j]);
-    printf("\n");
-    printf("sum of squares      %.11g\n", r->sse);
-    printf("residual std error  %.6g on %lld degrees of freedom\n", r->residual_std, (long long)r->dof);
-    printf("R^2                 %.10g\n", r->r_squared);
-    if (gradient && r->optim == NB_LBFGS)
-        printf("iterations          %d (%d evaluation%s of the loss and its gradient, line searches included)\n",
-               r->iterations, r->n_evals, r->n_evals == 1 ? "" : "s");
-    else if (gradient)
-        printf("iterations          %d update%s in %d epoch%s (a gradient of a batch each)\n", r->iterations,
-               r->iterations == 1 ? "" : "s", r->epochs, r->epochs == 1 ? "" : "s");
-    else
-        printf("iterations          %d (%d model evaluation%s, %d Jacobian evaluation%s)\n", r->iterations,
-               r->n_evals, r->n_evals == 1 ? "" : "s", r->n_jacobians, r->n_jacobians == 1 ? "" : "s");
-    if (gradient) {
-        if (!c->ran) {
-            printf("solver    the least-squares solver, for comparison, failed: %s\n", c->error);
-        } else {
-            printf("solver    %s on the same data%s: sum of squares %.6g (%d iteration%s)\n",
-                   solver_name(c->solver.method), c->solver.method == NB_LSQ_LINEAR ? "" : " from the same start",
-                   c->solver.sse, c->solver.iterations, c->solver.iterations == 1 ? "" : "s");
-            printf("          %s %s (furthest parameter: %s = %.10g against %.10g)\n",
-                   method_name(r->method, r->optim),
-                   c->reached ? "reached the least-squares optimum" : "did NOT reach the least-squares optimum",
-                   r->names[c->worst], r->params[c->worst], c->solver.params[c->worst]);
-        }
-    }
-    bool no_errors = false;
-    for (int j = 0; j < r->n_params; j++)
-        no_errors |= isnan(r->std_error[j]) && r->dof > 0;
-    if (no_errors)
-        printf("note: the Jacobian is singular where %s ended (the model does not react to some parameter "
-               "there), so the standard errors are not defined\n",
-               method_name(r->method, r->optim));
-    /* A standard error far beyond the estimate: the data do not pin that parameter down
-     * (often a start on a plateau where the model does not react to it). */
-    for (int j = 0; j < r->n_params; j++)
-        if (r->std_error[j] > 100 * fabs(r->params[j]))
-            printf("note: %s is barely determined by the data (std error %.3g for an estimate of %.3g); "
-                   "check the model and the start values\n",
-                   r->names[j], r->std_error[j], r->params[j]);
-    /* A linear solve does not start anywhere. */
-    int defaulted = 0;
-    for (int j = 0; j < r->n_params && r->method != NB_LSQ_LINEAR; j++)
-        defaulted += r->defaulted[j];
-    if (defaulted) {
-        printf("note: no start value was given for");
-        for (int j = 0, k = 0; j < r->n_params; j++)
-            if (r->defaulted[j])
-                printf("%s %s", k++ ? "," : "", r->names[j]);
-        printf("; %s at 1 (set start values with --init)\n", defaulted > 1 ? "they started" : "it started");
-    }
-}
-
-static cJSON *named_numbers(const nb_lsq_result *r, const double *values)
-{
-    cJSON *object = cJSON_CreateObject();
-    for (int j = 0; object && j < r->n_params; j++)
-        cJSON_AddNumberToObject(object, r->names[j], values[j]);
-    return object;
-}
-
-static bool print_json(const fit_args *a, const nb_lsq_result *r, const comparison *c)
-{
-    cJSON *root = cJSON_CreateObject();
-    if (!root)
-        return false;
-    cJSON_AddStringToObject(root, "formula", a->formula);
-    cJSON_AddNumberToObject(root, "dropped_rows", (double)a->dropped);
-    cJSON *notes = cJSON_AddArrayToObject(root, "notes");
-    for (int k = 0; k < a->n_notes; k++)
-        cJSON_AddItemToArray(notes, cJSON_CreateString(a->notes[k]));
-    cJSON_AddStringToObject(root, "method", method_name(r->method, r->optim));
-    cJSON_AddItemToObject(root, "params", named_numbers(r, r->params));
-    cJSON_AddItemToObject(root, "stderr", named_numbers(r, r->std_error));
-    cJSON *ci = cJSON_AddObjectToObject(root, "ci");
-    cJSON_AddNumberToObject(ci, "level", r->confidence);
-    for (int j = 0; j < r->n_params; j++) {
-        double bounds[2] = {r->ci_low[j], r->ci_high[j]};
-        cJSON_AddItemToObject(ci, r->names[j], cJSON_CreateDoubleArray(bounds, 2));
-    }
-    cJSON_AddNumberToObject(root, "sse", r->sse);
-    cJSON_AddNumberToObject(root, "r_squared", r->r_squared);
-    cJSON_AddNumberToObject(root, "residual_std", r->residual_std);
-    cJSON_AddNumberToObject(root, "dof", (double)r->dof);
-    cJSON_AddNumberToObject(root, "n_points", (double)r->n_points);
-    cJSON_AddNumberToObject(root, "iterations", r->iterations);
-    cJSON_AddNumberToObject(root, "evaluations", r->n_evals);
-    cJSON_AddNumberToObject(root, "jacobian_evaluations", r->n_jacobians);
-    cJSON_AddBoolToObject(root, "converged", r->converged);
-    cJSON_AddStringToObject(root, "stop_reason", nb_lsq_stop_text(r->stop));
-    cJSON *defaulted = cJSON_AddArrayToObject(root, "started_at_1");
-    for (int j = 0; j < r->n_params; j++)
-        if (r->defaulted[j])
-            cJSON_AddItemToArray(defaulted, cJSON_CreateString(r->names[j]));
-    if (nb_lsq_method_is_gradient(r->method)) {
-        cJSON *gradient = cJSON_AddObjectToObject(root, "gradient");
-        cJSON_AddNumberToObject(gradient, "epochs", r->epochs);
-        cJSON_AddNumberToObject(gradient, "lr", r->lr);
-        cJSON_AddNumberToObject(gradient, "batch", (double)r->batch);
-        cJSON *solver = cJSON_AddObjectToObject(root, "solver");
-        if (c->ran) {
-            cJSON_AddStringToObject(solver, "method", nb_lsq_method_name(c->solver.method));
-            cJSON_AddItemToObject(solver, "params", named_numbers(&c->solver, c->solver.params));
-            cJSON_AddNumberToObject(solver, "sse", c->solver.sse);
-            cJSON_AddNumberToObject(solver, "iterations", c->solver.iterations);
-            cJSON_AddBoolToObject(root, "reached_optimum", c->reached);
-        } else {
-            cJSON_AddStringToObject(solver, "error", c->error);
-            cJSON_AddNullToObject(root, "reached_optimum");
-        }
-    }
-    char *text = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-    if (!text)
-        return false;
-    puts(text);
-    cJSON_free(text);
-    return true;
-}
-
-/* The caption over the plot: how the fit was made and how well it fits. */
-static void plot_caption(const nb_lsq_result *r, char *buf, size_t size)
-{
-    const char *how = r->method == NB_LSQ_LINEAR     ? "linear least squares"
-                      : r->method == NB_LSQ_GRADIENT ? optim_title(r->optim)
-                                                     : "Levenberg-Marquardt";
-    int used;
-    if (r->n_params <= 4) { /* more would not be readable: the table has them all */
-        used = snprintf(buf, size, "%s: ", how);
-        for (int j = 0; j < r->n_params && used < (int)size; j++)
-            used += snprintf(buf + used, size - (size_t)used, "%s%s = %.5g", j ? ", " : "", r->names[j],
-                             r->params[j]);
-    } else {
-        used = snprintf(buf, size, "%s, %d parameters", how, r->n_params);
-    }
-    if (used < (int)size)
-        snprintf(buf + used, size - (size_t)used, "   (SSE %.4g, R\xc2\xb2 %.5g)", r->sse, r->r_squared);
+    return check_method_options(a) && check_batch_options(a) ? 0 : 2;
 }
 
 /* Options that contradict the formula are bad usage, found before any fitting: a start
@@ -649,11 +430,14 @@ static bool options_fit_formula(const fit_args *a, const nb_table *data, const n
 static nb_status choose_fit_columns(void *context, const nb_table *table, bool *convert)
 {
     fit_args *a = context;
+    nb_expr_free(a->expr); /* --by-file reads one file after another */
+    a->n_notes = 0;
     if (!(a->expr = nb_expr_parse(a->formula, table->n_columns, (const char *const *)table->names))) {
         a->bad_formula = true;
         return nb_errcode();
     }
     int response = -1, sigma = a->setup.sigma ? nb_table_column(table, a->setup.sigma) : -1;
+    int by = a->by ? nb_table_column(table, a->by) : -1;
     if (!nb_expr_has_response(a->expr)) { /* the rule of nb_fit_setup */
         response = nb_table_column(table, a->setup.response ? a->setup.response : "y");
         if (response < 0 && !a->setup.response)
@@ -661,7 +445,7 @@ static nb_status choose_fit_columns(void *context, const nb_table *table, bool *
     }
     for (int k = 0; k < table->n_columns; k++)
         convert[k] = nb_expr_uses_column(a->expr, k, false) || nb_expr_uses_column(a->expr, k, true) ||
-                     k == response || k == sigma;
+                     k == response || k == sigma || k == by;
     for (int j = 0; j < nb_expr_n_params(a->expr) && a->n_notes < 4; j++) {
         int near = nb_expr_param_near_column(a->expr, j);
         if (near >= 0)
@@ -672,8 +456,88 @@ static nb_status choose_fit_columns(void *context, const nb_table *table, bool *
     return NB_OK;
 }
 
+/* --save FILE: the fit kept for nabla eval. */
+static bool save_fit(const fit_args *a, const nb_table *data, const nb_lsq_result *result)
+{
+    nb_fit_model model;
+    nb_status status = nb_fit_model_init(&model, a->formula, data, &a->setup, &a->lsq, result);
+    if (status == NB_OK)
+        status = nb_fit_model_save(&model, a->save);
+    nb_fit_model_clear(&model);
+    if (status != NB_OK)
+        cli_error("fit", "--save: %s", nb_errmsg());
+    return status == NB_OK;
+}
+
+static bool draw_fit(const fit_args *a, const nb_table *data, const nb_expr *expr, const nb_lsq_result *result,
+                     const response_info *response)
+{
+    char caption[400];
+    fit_plot_caption(result, caption, sizeof caption);
+    /* A fit without standard errors (no degrees of freedom, a gradient method's singular
+     * end point) has no band. */
+    nb_fit_model model;
+    bool band = result->dof > 0 && !isnan(result->std_error[0]) &&
+                nb_fit_model_init(&model, a->formula, data, &a->setup, &a->lsq, result) == NB_OK;
+    fit_picture picture = {.data = data, .expr = expr, .params = result->params, .response = response->values,
+                           .response_name = response->name, .sigma = response->sigma, .caption = caption,
+                           .model = band ? &model : NULL};
+    nb_status status = fit_plot_save(&picture, a->plot);
+    if (band)
+        nb_fit_model_clear(&model);
+    if (status != NB_OK) {
+        cli_error("fit", NULL);
+        return false;
+    }
+    if (!a->json)
+        printf("plot      %s\n", a->plot);
+    return true;
+}
+
+/* What follows a fit: the output, --save, --plot; the exit status. */
+static int report_fit(const fit_args *a, const nb_table *data, const nb_expr *expr, nb_lsq_result *result)
+{
+    response_info response = {0};
+    comparison compare = {0};
+    if (find_response(&a->setup, data, expr, &response) != NB_OK) {
+        cli_error("fit", NULL);
+        free(response.values);
+        return 1;
+    }
+    if (nb_lsq_method_is_gradient(result->method))
+        compare_with_solver(a->formula, data, &a->setup, &a->lsq, result, &response, &compare);
+    bool ok = result->converged || nb_lsq_method_is_gradient(result->method);
+    bool saved = ok && a->save && save_fit(a, data, result);
+    fit_report report = {.formula = a->formula, .file = a->file, .weighted = a->setup.sigma != NULL,
+                         .residuals = a->residuals, .response = &response, .compare = &compare,
+                         .saved = saved ? a->save : NULL, .dropped = a->dropped,
+                         .notes = (const char(*)[256])a->notes, .n_notes = a->n_notes};
+    bool printed = a->json ? fit_print_json(&report, result) : (fit_print_table(&report, result), true);
+    if (!printed)
+        cli_error("fit", "out of memory printing the result");
+    if (!ok)
+        cli_error("fit", "did not converge within %d model evaluations (raise --max-evals, or give better "
+                         "start values with --init)%s",
+                  result->n_evals, a->save ? "; the fit was not saved" : "");
+    ok = ok && printed && (!a->save || saved);
+    if (a->plot && !draw_fit(a, data, expr, result, &response))
+        ok = false;
+    if (compare.ran)
+        nb_lsq_result_clear(&compare.solver);
+    free(response.values);
+    return ok ? 0 : 1;
+}
+
 static int run_fit(fit_args *a)
 {
+    if (a->by || a->by_file) {
+        fit_batch_args batch = {.formula = a->formula, .n_files = a->n_files, .files = a->files, .by = a->by,
+                                .read = &a->read, .setup = &a->setup, .lsq = &a->lsq, .json = a->json};
+        int status = fit_run_batch(&batch);
+        nb_expr_free(a->expr);
+        a->expr = NULL;
+        return status;
+    }
     nb_table *data = nb_table_read(a->file, &a->read);
     nb_expr *expr = a->expr;
     a->expr = NULL;
@@ -688,53 +552,16 @@ static int run_fit(fit_args *a)
     a->dropped = data->n_dropped;
     int status = 1;
     nb_lsq_result result;
-    response_info response = {0};
-    comparison compare = {0};
     if (nb_fit_formula(a->formula, data, &a->setup, &a->lsq, &result) != NB_OK) {
         cli_error("fit", NULL);
         for (int k = 0; k < a->n_notes; k++) /* a typo of a column is often why */
             fprintf(stderr, "nabla fit: note: %s\n", a->notes[k]);
         if (a->lsq.method == NB_LSQ_LINEAR && !nb_expr_is_linear(expr))
             status = 2; /* --method linear for a nonlinear formula is bad usage */
-        goto done_data;
+    } else {
+        status = report_fit(a, data, expr, &result);
+        nb_lsq_result_clear(&result);
     }
-    if (find_response(a, data, expr, &response) != NB_OK) {
-        cli_error("fit", NULL);
-        goto done;
-    }
-    if (nb_lsq_method_is_gradient(result.method))
-        compare_with_solver(a, data, &result, &response, &compare);
-    bool printed = a->json ? print_json(a, &result, &compare) : (print_table(a, &result, &compare), true);
-    for (int k = 0; k < a->n_notes && !a->json; k++)
-        printf("note: %s\n", a->notes[k]);
-    if (!printed) {
-        cli_error("fit", "out of memory printing the result");
-        goto done;
-    }
-    bool ok = result.converged || nb_lsq_method_is_gradient(result.method);
-    if (!ok)
-        cli_error("fit", "did not converge within %d model evaluations (raise --max-evals, or give better "
-                         "start values with --init)",
-                  result.n_evals);
-    if (a->plot) {
-        char caption[400];
-        plot_caption(&result, caption, sizeof caption);
-        fit_picture picture = {.data = data, .expr = expr, .params = result.params, .response = response.values,
-                               .response_name = response.name, .sigma = response.sigma, .caption = caption};
-        if (fit_plot_save(&picture, a->plot) != NB_OK) {
-            cli_error("fit", NULL);
-            ok = false;
-        } else if (!a->json) {
-            printf("plot      %s\n", a->plot);
-        }
-    }
-    status = ok ? 0 : 1;
-done:
-    if (compare.ran)
-        nb_lsq_result_clear(&compare.solver);
-    free(response.values);
-    nb_lsq_result_clear(&result);
-done_data:
     nb_expr_free(expr);
     nb_table_free(data);
     return status;

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #define CURVE_POINTS 512
@@ -83,6 +84,30 @@ static void label_residuals(nb_panel *panel, const fit_picture *p, const char *x
     nb_panel_legend(panel, NB_LEGEND_NONE);
 }
 
+/* The confidence band of the curve: the model's confidence interval at each point of
+ * the curve, by the delta method (nb_fit_model_predict), as two lines. */
+static nb_status draw_band(nb_panel *panel, const fit_picture *p, int column, const double *x, int n)
+{
+    if (!p->model || n < 2)
+        return NB_OK;
+    const char *name = p->data->names[column];
+    const double *columns[1] = {x};
+    nb_table *curve_table = nb_table_from_columns(1, &name, n, columns);
+    nb_fit_prediction band;
+    nb_status status = curve_table ? nb_fit_model_predict(p->model, curve_table, p->model->confidence, &band)
+                                   : nb_errcode();
+    nb_table_free(curve_table);
+    if (status != NB_OK)
+        return status;
+    char label[64];
+    snprintf(label, sizeof label, "%g%% confidence band", 100 * p->model->confidence);
+    nb_style edge = {.color = NB_CYCLE(1), .alpha = 0.55, .dashed = true};
+    nb_panel_line(panel, label, x, band.conf_low, (size_t)n, &edge);
+    nb_panel_line(panel, NULL, x, band.conf_high, (size_t)n, &edge);
+    nb_fit_prediction_clear(&band);
+    return NB_OK;
+}
+
 static nb_status draw_one_input(nb_figure *figure, const fit_picture *p, int column, const double *residual)
 {
     int64_t m = p->data->n_rows;
@@ -106,6 +131,8 @@ static nb_status draw_one_input(nb_figure *figure, const fit_picture *p, int col
     nb_panel_scatter(top, data_label, x, p->response, (size_t)m, &dots);
     nb_style line = {.color = NB_CYCLE(1)};
     nb_panel_line(top, "fitted curve", curve_x, curve_y, (size_t)n_curve, &line);
+    if ((status = draw_band(top, p, column, curve_x, n_curve)) != NB_OK)
+        return status;
 
     nb_panel *bottom = nb_figure_panel(figure, 1, 0);
     nb_panel_scatter(bottom, NULL, x, residual, (size_t)m, &dots);

@@ -12,11 +12,14 @@ typedef struct fit_picture {
     const char *response_name; /* "y", or the left side as written ("log[y]") */
     const double *sigma;      /* per row, or NULL: residuals are then divided by it */
     const char *caption;      /* a line under the title: method, points, SSE */
+    const nb_fit_model *model; /* the fit kept, for the confidence band (NULL: none) */
 } fit_picture;
 
 /* Draw the fit into `path` (the format follows the extension).
  *   - One input column: the data and the fitted curve, evaluated at 512 points evenly
- *     spread over the column's range, above the residuals (row heights 3:1).
+ *     spread over the column's range, with the confidence band of the curve (the model's
+ *     confidence interval at each of those points, at the fit's level), above the
+ *     residuals (row heights 3:1).
  *   - Several input columns (or none): observed against fitted values with the line on
  *     which they would agree, above the residuals against the fitted values.
  * The figure's title is the formula. */

@@ -12,6 +12,7 @@ static const nb_command commands[] = {
     {"train", "train a network on Fashion-MNIST or a CSV file", cmd_train},
     {"predict", "run a trained model on data: predictions, or accuracy and confusion matrix", cmd_predict},
     {"fit", "fit the parameters of a formula to data (least squares)", cmd_fit},
+    {"eval", "evaluate a saved fit at new inputs, with confidence and prediction intervals", cmd_eval},
     {NULL, NULL, NULL},
 };
 

@@ -79,7 +79,7 @@ nb_pkg_config(nabla-core NAME "nabla core" DESCRIPTION "nabla: tensors, reverse-
 nb_pkg_config(nabla-io NAME "nabla io" DESCRIPTION "nabla: tables (CSV), IDX and safetensors files"
               REQUIRES nabla-core REQUIRES_PRIVATE zlib libcjson LIBS "-L\${libdir}" -lnabla-io LIBS_PRIVATE -lcsv -lm)
 nb_pkg_config(nabla-fit NAME "nabla fit" DESCRIPTION "nabla: formulas fitted to data by least squares"
-              REQUIRES nabla-io LIBS "-L\${libdir}" -lnabla-fit LIBS_PRIVATE -lm)
+              REQUIRES nabla-io REQUIRES_PRIVATE libcjson LIBS "-L\${libdir}" -lnabla-fit LIBS_PRIVATE -lm)
 set(nb_pc_all nabla-fit)
 if(NB_HAVE_PLOT)
   nb_pkg_config(nabla-plot NAME "nabla plot" DESCRIPTION "nabla: figures as PNG, SVG or PDF, animations as GIF"

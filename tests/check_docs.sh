@@ -24,7 +24,7 @@ page_section() {
 
 has_word() { grep -qE -- "(^|[^a-z0-9-])$1([^a-z0-9-]|\$)"; }
 
-commands="demo fit train predict"
+commands="demo fit eval train predict"
 for command in $commands; do
     options=$(help_options "$command")
     [ -n "$options" ] || fail "nabla $command --help prints no options"
@@ -81,7 +81,7 @@ expect() {
 for command in $commands; do
     expect "$command --" $( (help_options "$command"; echo --help) | sort -u)
 done
-expect "" demo fit train predict $(help_options "")
+expect "" demo fit eval train predict $(help_options "")
 expect "tr" train
 expect "demo " $("$nabla" demo --list | awk '{ print $1 }')
 expect "demo quadratic-decay --variant " sgd minibatch

@@ -41,8 +41,8 @@ extern "C" {
 typedef struct nb_expr nb_expr;
 
 /* Parse `formula`; identifiers equal to one of the n_columns `column_names` (NULL entries
- * are skipped) are data columns. Parameters are numbered in natural order of their names
- * (b1 < b2 < b10). NULL on failure, with the message in nb_errmsg(). */
+ * are skipped) are data columns. Parameters are numbered in the order of their first
+ * appearance in the formula ('b10*x + b2' gives b10, b2). NULL on failure, with the message in nb_errmsg(). */
 nb_expr *nb_expr_parse(const char *formula, int n_columns, const char *const *column_names);
 void nb_expr_free(nb_expr *expr);
 
@@ -190,6 +190,17 @@ typedef struct nb_lsq_result {
     nb_optim_kind optim;  /* NB_LSQ_GRADIENT: the optimizer that ran */
     nb_lsq_stop stop;
     bool converged;
+    /* The Gaussian log-likelihood at the estimates, with the noise variance estimated too
+     * (its maximum-likelihood value sse / n, as R's logLik does for nls): for weights
+     * w_i = 1/sigma_i², log L = -n/2 (log(2 pi) + 1 + log(sse / n)) + 1/2 sum log w_i.
+     * The information criteria count k = n_params + 1 estimated numbers (the variance
+     * included): AIC = 2k - 2 log L, AICc = AIC + 2k(k+1)/(n-k-1) (NaN when n <= k+1),
+     * BIC = k log n - 2 log L. */
+    double log_likelihood, aic, aicc, bic;
+    /* Formula fits: per point, the model at the estimates and the residual response -
+     * model (unweighted, on the scale of the response the fit used: the left side when
+     * there is one). NULL from nb_lsq_fit_graph, which sees residuals only. */
+    double *fitted, *residuals;
 } nb_lsq_result;
 
 /* Free the arrays a fit filled in (a value struct: the struct itself is the caller's),
@@ -242,6 +253,100 @@ nb_status nb_fit_formula(const char *formula, const nb_table *data, const nb_fit
  * order of params and of their elements), `weights` m weights or NULL. */
 nb_status nb_lsq_fit_graph(nb_node *residual, int n_nodes, nb_node *const *params, const double *start,
                            const double *weights, const nb_lsq_options *options, nb_lsq_result *result);
+
+/* ====================================================================================== */
+/* A fit kept for use: what `nabla fit --save` writes and `nabla eval` reads. It holds the
+ * formula and the names of the columns it was fitted to (so that its names mean the same
+ * columns again), the estimates, their covariance, the residual variance and the degrees
+ * of freedom: enough to evaluate the model at new inputs with confidence and prediction
+ * intervals. A value struct: nb_fit_model_init or nb_fit_model_load fill it,
+ * nb_fit_model_clear frees it. */
+typedef struct nb_fit_model {
+    char *formula;
+    int n_columns;
+    char **columns;         /* the fitted table's column names, which the formula's names mean */
+    char *response;         /* what was fitted: the left side as written, or the response column */
+    char *sigma;            /* the uncertainties' column of a weighted fit, or NULL */
+    bool absolute_sigma;
+    int n_params;
+    char **names;           /* in formula order */
+    double *params;
+    double *covariance;     /* n_params x n_params, row-major */
+    double residual_variance; /* sse / dof: the variance of a new observation (weighted: of
+                                 one with sigma 1) */
+    int64_t dof, n_points;
+    double confidence;      /* the level of the fit's intervals */
+} nb_fit_model;
+
+/* The model of a fit that nb_fit_formula(formula, data, setup, options, result) made. */
+nb_status nb_fit_model_init(nb_fit_model *model, const char *formula, const nb_table *data,
+                            const nb_fit_setup *setup, const nb_lsq_options *options, const nb_lsq_result *result);
+void nb_fit_model_clear(nb_fit_model *model);
+/* Write the model to `path` as JSON (format "nabla-fit", version 1), atomically. */
+nb_status nb_fit_model_save(const nb_fit_model *model, const char *path);
+/* Read a model written by nb_fit_model_save; a missing, unreadable or corrupt file, or
+ * another format or version, is an error naming the file. */
+nb_status nb_fit_model_load(nb_fit_model *model, const char *path);
+
+/* The model at new inputs, with intervals at level `confidence`:
+ *   se_fit     the standard error of the fitted value, by the delta method: sqrt(gᵀ C g)
+ *              with g the gradient of the model w.r.t. the parameters (autodiff) and C
+ *              the fit's covariance
+ *   conf_*     fitted ∓ t se_fit: where the model's value lies
+ *   pred_*     fitted ∓ t sqrt(se_fit² + s²): where a new observation lies, with s² the
+ *              residual variance (weighted fits: s² sigma², sigma read from the new data's
+ *              column of that name; without it NaN; absolute sigmas: sigma²)
+ * t is Student's quantile with the fit's degrees of freedom (intervals NaN when it has
+ * none). The arrays hold n values each. */
+typedef struct nb_fit_prediction {
+    int64_t n;
+    double confidence;
+    double *fitted, *se_fit, *conf_low, *conf_high, *pred_low, *pred_high;
+} nb_fit_prediction;
+
+/* Evaluate `model` on the rows of `data`, which must have a column of each name the
+ * formula reads as an input (NB_EARG naming the missing one and the table otherwise). */
+nb_status nb_fit_model_predict(const nb_fit_model *model, const nb_table *data, double confidence,
+                               nb_fit_prediction *out);
+void nb_fit_prediction_clear(nb_fit_prediction *prediction);
+
+/* ====================================================================================== */
+/* Many fits at once: one formula fitted separately to each group of rows (the rows that
+ * share a value of a column) or to each of several tables. The groups are fitted on
+ * nabla's thread pool, each thread with one graph of the formula that it refills with
+ * each group's data; the results come back in a fixed order whatever the threads. A
+ * group that cannot be fitted (empty, fewer points than parameters, a model that is not
+ * finite or singular) is recorded with its message and the others are fitted. */
+typedef struct nb_fit_group {
+    char *name;          /* the group's value (shortest text that reads back the same) or the table's source */
+    int64_t n_rows;
+    nb_status status;    /* NB_OK: fitted (see result.converged); else why not in `error` */
+    char *error;
+    nb_lsq_result result; /* filled when status is NB_OK */
+} nb_fit_group;
+
+typedef struct nb_fit_batch {
+    int n_groups;
+    nb_fit_group *groups;
+    int n_failed;        /* groups not fitted, or fitted without converging */
+    int n_params;
+    char **names;        /* the formula's parameters, in formula order */
+} nb_fit_batch;
+
+/* Fit `formula` to each group of rows of `data` sharing a value of `group_column` (a name
+ * or number, as nb_table_column finds it), in order of the groups' first rows. The
+ * formula must not read the group column. An error (a formula that does not parse, a
+ * group column that is not there) leaves `batch` empty; failing groups do not. setup and
+ * options may be NULL; gradient methods are refused (they are for comparing one fit). */
+nb_status nb_fit_batch_by(const char *formula, const nb_table *data, const char *group_column,
+                          const nb_fit_setup *setup, const nb_lsq_options *options, nb_fit_batch *batch);
+/* Fit `formula` to each of n tables, group k named names[k] (names, or an entry, NULL:
+ * the table's source). A NULL table is a group that could not be loaded: errors[k] says
+ * why (errors may be NULL). Every table must have the first table's column names. */
+nb_status nb_fit_batch_tables(const char *formula, int n, const nb_table *const *tables, const char *const *names,
+                              const char *const *errors, const nb_fit_setup *setup, const nb_lsq_options *options,
+                              nb_fit_batch *batch);
+void nb_fit_batch_clear(nb_fit_batch *batch);
 
 /* The quantile of Student's t distribution with dof degrees of freedom (dof > 0):
  * nb_student_t_quantile(0.975, 10) = 2.228... */

@@ -478,8 +478,8 @@ static int constant_by_name(const char *name, int length)
     return -1;
 }
 
-/* The index of a parameter, added on first sight (numbered in order of appearance until
- * parsing ends, when they are sorted). */
+/* The index of a parameter, added on first sight: parameters are numbered in the order
+ * the formula names them, as a reader of the formula would list them. */
 static int param_by_name(parser *p, const char *name, int length)
 {
     nb_expr *expr = p->expr;
@@ -791,68 +791,6 @@ static nb_status expect_side_end(parser *p)
 
 /* ---- after parsing ----------------------------------------------------------------- */
 
-/* Natural order: digit runs compare as numbers, so b2 < b10. */
-static int natural_compare(const char *a, const char *b)
-{
-    while (*a && *b) {
-        if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
-            while (*a == '0')
-                a++;
-            while (*b == '0')
-                b++;
-            size_t la = 0, lb = 0;
-            while (isdigit((unsigned char)a[la]))
-                la++;
-            while (isdigit((unsigned char)b[lb]))
-                lb++;
-            if (la != lb)
-                return la < lb ? -1 : 1;
-            int c = strncmp(a, b, la);
-            if (c)
-                return c;
-            a += la, b += lb;
-        } else {
-            if (*a != *b)
-                return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
-            a++, b++;
-        }
-    }
-    return *a ? 1 : *b ? -1 : 0;
-}
-
-static nb_status sort_params(nb_expr *expr)
-{
-    int n = expr->n_params;
-    int *order = nb_alloc((size_t)(n ? n : 1) * sizeof *order);
-    int *rank = nb_alloc((size_t)(n ? n : 1) * sizeof *rank);
-    char **sorted = nb_alloc((size_t)(n ? n : 1) * sizeof *sorted);
-    if (!order || !rank || !sorted) {
-        nb_free(order), nb_free(rank), nb_free(sorted);
-        return nb_fail(NB_ENOMEM, "out of memory parsing the formula");
-    }
-    for (int j = 0; j < n; j++)
-        order[j] = j;
-    for (int j = 1; j < n; j++) /* insertion sort: formulas have few parameters */
-        for (int k = j; k > 0 && natural_compare(expr->params[order[k - 1]], expr->params[order[k]]) > 0; k--) {
-            int t = order[k];
-            order[k] = order[k - 1];
-            order[k - 1] = t;
-        }
-    for (int j = 0; j < n; j++) {
-        rank[order[j]] = j;
-        sorted[j] = expr->params[order[j]];
-    }
-    for (int i = 0; i < expr->n_nodes; i++)
-        if (expr->nodes[i].kind == EX_PARAM)
-            expr->nodes[i].index = rank[expr->nodes[i].index];
-    nb_free(expr->params);
-    expr->params = sorted;
-    expr->params_capacity = n;
-    nb_free(order);
-    nb_free(rank);
-    return NB_OK;
-}
-
 static void mark_columns(const nb_expr *expr, int node, bool *used)
 {
     const ex_node *e = &expr->nodes[node];
@@ -969,7 +907,7 @@ nb_expr *nb_expr_parse(const char *formula, int n_columns, const char *const *co
     expr->lhs_root = -1;
     expr->n_columns = n_columns;
     parser p = {.expr = expr, .text = expr->text, .n_columns = n_columns, .columns = column_names};
-    if (parse_formula(&p) != NB_OK || sort_params(expr) != NB_OK) {
+    if (parse_formula(&p) != NB_OK) {
         nb_expr_free(expr);
         return NULL;
     }

@@ -7,6 +7,7 @@
 
 #include "nabla/fit.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,18 +26,21 @@ typedef struct fit_state {
     nb_node **columns;
     nb_node **params;
     nb_node *residual;
+    fit_graph *shared; /* a batch's graph, refilled for this table (the fields above borrow it) */
 } fit_state;
 
 static void state_free(fit_state *s)
 {
-    nb_expr_free(s->expr);
+    if (!s->shared) {
+        nb_expr_free(s->expr);
+        nb_graph_free(s->graph);
+        nb_free(s->columns);
+        nb_free(s->params);
+    }
     nb_free(s->y);
     nb_free(s->weights);
     nb_free(s->start);
     nb_free(s->defaulted);
-    nb_graph_free(s->graph);
-    nb_free(s->columns);
-    nb_free(s->params);
 }
 
 /* %g, but NaN prints as "nan" whatever its sign bit. */
@@ -73,11 +77,66 @@ static void describe_row(const fit_state *s, int row, bool left_side, char *buf,
         snprintf(buf + used, size - used, ")");
 }
 
+/* The column a left side names when it is just a column's name ("y = ...", "$2 = ..."),
+ * else -1: then the left side need not be compiled (many fits of a batch save a graph). */
+static int bare_left_side(const fit_state *s)
+{
+    const char *text = nb_expr_text(s->expr), *equals = strchr(text, '=');
+    while (isspace((unsigned char)*text))
+        text++;
+    int length = equals ? (int)(equals - text) : 0;
+    while (length > 0 && isspace((unsigned char)text[length - 1]))
+        length--;
+    char name[256];
+    if (length <= 0 || length >= (int)sizeof name)
+        return -1;
+    memcpy(name, text, (size_t)length);
+    name[length] = '\0';
+    int k = nb_table_column(s->data, name);
+    if (k < 0)
+        nb_clear_error();
+    return k >= 0 && (strcmp(s->data->names[k], name) == 0 || name[0] == '$') ? k : -1;
+}
+
+/* The left side evaluated on the data into s->y. */
+static nb_status evaluate_left_side(fit_state *s)
+{
+    const nb_table *data = s->data;
+    int column = bare_left_side(s);
+    if (column >= 0) {
+        memcpy(s->y, data->columns[column], (size_t)s->m * sizeof *s->y);
+        return NB_OK;
+    }
+    nb_graph *graph = nb_graph_new(NB_F64);
+    nb_node **columns = nb_calloc((size_t)data->n_columns, sizeof *columns);
+    nb_status status = graph && columns ? NB_OK : nb_fail(NB_ENOMEM, "out of memory");
+    int64_t shape[1] = {s->m};
+    for (int k = 0; k < data->n_columns && status == NB_OK; k++) {
+        if (!nb_expr_uses_column(s->expr, k, true))
+            continue;
+        columns[k] = nb_input(graph, data->names[k], 1, shape);
+        status = columns[k] ? nb_input_set_doubles(columns[k], data->columns[k], s->m) : nb_errcode();
+    }
+    nb_node *response = status == NB_OK ? nb_expr_build_response(s->expr, graph, columns) : NULL;
+    if (status == NB_OK && !response)
+        status = nb_errcode();
+    if (status == NB_OK)
+        status = nb_forward(response);
+    if (status == NB_OK && nb_value(response)->size != s->m)
+        status = nb_fail(NB_ESHAPE, "the left side of the formula gives %lld values for %d rows",
+                         (long long)nb_value(response)->size, s->m);
+    if (status == NB_OK)
+        nb_tensor_to_doubles(nb_value(response), s->y);
+    nb_free(columns);
+    nb_graph_free(graph);
+    return status;
+}
+
 /* The response: the left side evaluated on the data, or a column. */
 static nb_status pick_response(fit_state *s, const nb_fit_setup *setup)
 {
     const nb_table *data = s->data;
-    s->y = nb_alloc((size_t)s->m * sizeof *s->y);
+    s->y = nb_alloc((size_t)(s->m ? s->m : 1) * sizeof *s->y);
     if (!s->y)
         return nb_fail(NB_ENOMEM, "out of memory for %d responses", s->m);
     if (nb_expr_has_response(s->expr)) {
@@ -86,37 +145,14 @@ static nb_status pick_response(fit_state *s, const nb_fit_setup *setup)
                                     "one or the other",
                            setup->response);
         s->response_column = -1;
-        nb_graph *graph = nb_graph_new(NB_F64);
-        nb_node **columns = nb_calloc((size_t)data->n_columns, sizeof *columns);
-        nb_status status = graph && columns ? NB_OK : nb_fail(NB_ENOMEM, "out of memory");
-        int64_t shape[1] = {s->m};
-        for (int k = 0; k < data->n_columns && status == NB_OK; k++) {
-            if (!nb_expr_uses_column(s->expr, k, true))
-                continue;
-            columns[k] = nb_input(graph, data->names[k], 1, shape);
-            status = columns[k] ? nb_input_set_doubles(columns[k], data->columns[k], s->m) : nb_errcode();
-        }
-        nb_node *response = status == NB_OK ? nb_expr_build_response(s->expr, graph, columns) : NULL;
-        if (status == NB_OK && !response)
-            status = nb_errcode();
-        if (status == NB_OK)
-            status = nb_forward(response);
-        if (status == NB_OK && nb_value(response)->size != s->m)
-            status = nb_fail(NB_ESHAPE, "the left side of the formula gives %lld values for %d rows",
-                             (long long)nb_value(response)->size, s->m);
-        if (status == NB_OK) {
-            nb_tensor_to_doubles(nb_value(response), s->y);
-            for (int i = 0; i < s->m; i++)
-                if (!isfinite(s->y[i])) {
-                    char row[256], value[32];
-                    describe_row(s, i, true, row, sizeof row);
-                    status = nb_fail(NB_ENUMERIC, "the left side of the formula is %s at %s",
-                                     show(s->y[i], value, sizeof value), row);
-                    break;
-                }
-        }
-        nb_free(columns);
-        nb_graph_free(graph);
+        nb_status status = evaluate_left_side(s);
+        for (int i = 0; i < s->m && status == NB_OK; i++)
+            if (!isfinite(s->y[i])) {
+                char row[256], value[32];
+                describe_row(s, i, true, row, sizeof row);
+                return nb_fail(NB_ENUMERIC, "the left side of the formula is %s at %s",
+                               show(s->y[i], value, sizeof value), row);
+            }
         return status;
     }
     int k;
@@ -228,6 +264,62 @@ static nb_status build_graph(fit_state *s)
     return s->residual ? NB_OK : nb_errcode();
 }
 
+void nb_fit_graph_free(fit_graph *g)
+{
+    nb_graph_free(g->graph);
+    nb_free(g->columns);
+    nb_free(g->params);
+    memset(g, 0, sizeof *g);
+}
+
+/* The formula's graph for m points with every column and the response as inputs, so
+ * that the next table of m points only refills them. */
+static nb_status shared_build(fit_state *s, fit_graph *g)
+{
+    nb_fit_graph_free(g);
+    const nb_table *data = s->data;
+    g->graph = nb_graph_new(NB_F64);
+    g->columns = nb_calloc((size_t)data->n_columns, sizeof *g->columns);
+    g->params = nb_calloc((size_t)s->n, sizeof *g->params);
+    if (!g->graph || !g->columns || !g->params)
+        return nb_fail(NB_ENOMEM, "out of memory building the formula's graph");
+    int64_t shape[1] = {s->m};
+    for (int k = 0; k < data->n_columns; k++)
+        if (nb_expr_uses_column(s->expr, k, false) && !(g->columns[k] = nb_input(g->graph, data->names[k], 1, shape)))
+            return nb_errcode();
+    for (int j = 0; j < s->n; j++) {
+        g->params[j] = nb_input(g->graph, nb_expr_param_name(s->expr, j), 1, shape);
+        if (!g->params[j] || nb_set_requires_grad(g->params[j], true) != NB_OK)
+            return nb_errcode();
+    }
+    g->response = nb_input(g->graph, "response", 1, shape);
+    g->residual = nb_sub(nb_expr_build(s->expr, g->graph, g->columns, g->params), g->response);
+    if (!g->residual)
+        return nb_errcode();
+    g->m = s->m;
+    return NB_OK;
+}
+
+/* Point the state at the shared graph, built anew only when the size changes. */
+static nb_status shared_fill(fit_state *s)
+{
+    fit_graph *g = s->shared;
+    if (!g->graph || g->m != s->m) {
+        nb_status status = shared_build(s, g);
+        if (status != NB_OK) {
+            nb_fit_graph_free(g);
+            return status;
+        }
+    }
+    for (int k = 0; k < s->data->n_columns; k++)
+        if (g->columns[k] && nb_input_set_doubles(g->columns[k], s->data->columns[k], s->m) != NB_OK)
+            return nb_errcode();
+    if (nb_input_set_doubles(g->response, s->y, s->m) != NB_OK)
+        return nb_errcode();
+    s->graph = g->graph, s->columns = g->columns, s->params = g->params, s->residual = g->residual;
+    return NB_OK;
+}
+
 /* A model that is not finite at the start cannot be fitted: say where and why. */
 static nb_status check_start(fit_state *s)
 {
@@ -327,8 +419,59 @@ static nb_status fit_by_gradient(fit_state *s, const nb_lsq_options *opt, nb_lsq
     return NB_OK;
 }
 
-nb_status nb_fit_formula(const char *formula, const nb_table *data, const nb_fit_setup *setup,
-                         const nb_lsq_options *options, nb_lsq_result *result)
+/* The model and the residuals at the estimates, per point; the information criteria. */
+static nb_status finish_result(fit_state *s, nb_lsq_result *result)
+{
+    if (!isfinite(result->sse))
+        return nb_fail(NB_ENUMERIC, "the fit diverged: the sum of squares is %g where the solver stopped (the "
+                                    "residuals overflow); rescale the data or give start values nearer the answer",
+                       result->sse);
+    memcpy(result->defaulted, s->defaulted, (size_t)s->n * sizeof *s->defaulted);
+    result->r_squared = r_squared(s, result->sse);
+    nb_lsq_information(result, s->weights);
+    result->fitted = nb_alloc((size_t)s->m * sizeof *result->fitted);
+    result->residuals = nb_alloc((size_t)s->m * sizeof *result->residuals);
+    if (!result->fitted || !result->residuals)
+        return nb_fail(NB_ENOMEM, "out of memory for %d fitted values", s->m);
+    for (int j = 0; j < s->n; j++) {
+        double *value = nb_value(s->params[j])->data;
+        for (int i = 0; i < s->m; i++)
+            value[i] = result->params[j];
+    }
+    nb_status status = nb_forward(s->residual);
+    if (status != NB_OK)
+        return status;
+    const double *r = nb_value(s->residual)->data;
+    for (int i = 0; i < s->m; i++) {
+        result->fitted[i] = r[i] + s->y[i];
+        result->residuals[i] = -r[i];
+    }
+    return NB_OK;
+}
+
+/* Everything after parsing: the response, weights and start, the graph, the fit. */
+static nb_status fit_parsed(fit_state *s, const nb_fit_setup *setup, nb_lsq_options *opt, nb_lsq_result *result)
+{
+    nb_status status;
+    s->n = nb_expr_n_params(s->expr);
+    if ((status = pick_response(s, setup)) != NB_OK || (status = pick_weights(s, setup)) != NB_OK ||
+        (status = pick_start(s, setup)) != NB_OK)
+        return status;
+    if (s->m < s->n) {
+        char names[512];
+        return nb_fail(NB_EARG, "%d data point%s cannot determine %d parameters (%s): fewer points than parameters",
+                       s->m, s->m == 1 ? "" : "s", s->n, param_list(s->expr, names, sizeof names));
+    }
+    status = s->shared ? shared_fill(s) : build_graph(s);
+    if (status != NB_OK || (status = check_start(s)) != NB_OK)
+        return status;
+    status = nb_lsq_method_is_gradient(opt->method) ? fit_by_gradient(s, opt, result) : fit_by_solver(s, opt, result);
+    if (status == NB_OK && (status = finish_result(s, result)) != NB_OK)
+        nb_lsq_result_clear(result);
+    return status;
+}
+
+static nb_status check_fit_args(const char *formula, const nb_table *data, nb_lsq_result *result)
 {
     if (!result)
         return nb_fail(NB_EARG, "nb_fit_formula: result must not be NULL");
@@ -337,37 +480,32 @@ nb_status nb_fit_formula(const char *formula, const nb_table *data, const nb_fit
         return nb_fail(NB_EARG, "nb_fit_formula: needs a formula and a table with at least one column");
     if (data->n_rows > INT32_MAX / 64)
         return nb_fail(NB_EARG, "nb_fit_formula: %lld rows are too many", (long long)data->n_rows);
+    return NB_OK;
+}
+
+nb_status nb_fit_formula(const char *formula, const nb_table *data, const nb_fit_setup *setup,
+                         const nb_lsq_options *options, nb_lsq_result *result)
+{
+    if (check_fit_args(formula, data, result) != NB_OK)
+        return nb_errcode();
     nb_lsq_options opt = options ? *options : nb_lsq_defaults();
     if (nb_lsq_check_options(&opt) != NB_OK)
         return nb_errcode();
-
     fit_state s = {.data = data, .m = (int)data->n_rows};
-    nb_status status = NB_OK;
     s.expr = nb_expr_parse(formula, data->n_columns, (const char *const *)data->names);
-    if (!s.expr) {
-        status = nb_errcode();
-        goto done;
-    }
-    s.n = nb_expr_n_params(s.expr);
-    if ((status = pick_response(&s, setup)) != NB_OK || (status = pick_weights(&s, setup)) != NB_OK ||
-        (status = pick_start(&s, setup)) != NB_OK)
-        goto done;
-    if (s.m < s.n) {
-        char names[512];
-        status = nb_fail(NB_EARG, "%d data point%s cannot determine %d parameters (%s): fewer points than "
-                                  "parameters",
-                         s.m, s.m == 1 ? "" : "s", s.n, param_list(s.expr, names, sizeof names));
-        goto done;
-    }
-    if ((status = build_graph(&s)) != NB_OK || (status = check_start(&s)) != NB_OK)
-        goto done;
-    status = nb_lsq_method_is_gradient(opt.method) ? fit_by_gradient(&s, &opt, result)
-                                                   : fit_by_solver(&s, &opt, result);
-    if (status != NB_OK)
-        goto done;
-    memcpy(result->defaulted, s.defaulted, (size_t)s.n * sizeof *s.defaulted);
-    result->r_squared = r_squared(&s, result->sse);
-done:
+    nb_status status = s.expr ? fit_parsed(&s, setup, &opt, result) : nb_errcode();
+    state_free(&s);
+    return status;
+}
+
+nb_status nb_fit_parsed(const nb_expr *expr, const nb_table *data, const nb_fit_setup *setup,
+                        const nb_lsq_options *options, fit_graph *shared, nb_lsq_result *result)
+{
+    if (check_fit_args(nb_expr_text(expr), data, result) != NB_OK)
+        return nb_errcode();
+    nb_lsq_options opt = *options;
+    fit_state s = {.data = data, .m = (int)data->n_rows, .expr = (nb_expr *)expr, .shared = shared};
+    nb_status status = fit_parsed(&s, setup, &opt, result);
     state_free(&s);
     return status;
 }

@@ -66,6 +66,8 @@ void nb_lsq_result_clear(nb_lsq_result *result)
     nb_free(result->ci_high);
     nb_free(result->covariance);
     nb_free(result->defaulted);
+    nb_free(result->fitted);
+    nb_free(result->residuals);
     memset(result, 0, sizeof *result);
 }
 
@@ -121,14 +123,28 @@ static double student_t_upper(double t, double dof)
     return 0.5 * incomplete_beta(dof / 2, 0.5, dof / (dof + t2), t2 / (dof + t2));
 }
 
+static double student_t_solve(double p, double dof);
+
+/* Many fits of one size (nb_fit_batch) ask for the same quantile again and again: the
+ * last answer is kept per thread. */
 double nb_student_t_quantile(double p, double dof)
+{
+    static _Thread_local double last_p = NAN, last_dof = NAN, last_t = NAN;
+    if (p == last_p && dof == last_dof)
+        return last_t;
+    double t = student_t_solve(p, dof);
+    last_p = p, last_dof = dof, last_t = t;
+    return t;
+}
+
+static double student_t_solve(double p, double dof)
 {
     if (!(p > 0 && p < 1) || !(dof > 0))
         return NAN;
     if (p == 0.5)
         return 0;
     if (p < 0.5)
-        return -nb_student_t_quantile(1 - p, dof);
+        return -student_t_solve(1 - p, dof);
     double tail = 1 - p;
     double lo = 0, hi = 1;
     while (student_t_upper(hi, dof) > tail && hi < 1e300)
@@ -963,7 +979,10 @@ nb_status nb_lsq_check_options(const nb_lsq_options *options) { return check_opt
 nb_status nb_lsq_fit_graph(nb_node *residual, int n_nodes, nb_node *const *params, const double *start,
                            const double *weights, const nb_lsq_options *options, nb_lsq_result *result)
 {
-    return nb_lsq_fit(residual, n_nodes, params, start, weights, 0, options, result);
+    nb_status status = nb_lsq_fit(residual, n_nodes, params, start, weights, 0, options, result);
+    if (status == NB_OK)
+        nb_lsq_information(result, weights);
+    return status;
 }
 
 nb_status nb_lsq_fit(nb_node *residual, int n_nodes, nb_node *const *params, const double *start,

@@ -58,6 +58,25 @@ nb_status nb_lsq_check_options(const nb_lsq_options *options);
 nb_status nb_lsq_statistics_at(nb_node *residual, int n_nodes, nb_node *const *params, const double *x,
                             const double *weights, const nb_lsq_options *options, nb_lsq_result *result);
 
+/* Fill result's log-likelihood, AIC, AICc and BIC from its sum of squares, points and
+ * parameters, and the weights (m of them, or NULL) that the fit multiplied its residuals
+ * by (fit_stats.c). */
+void nb_lsq_information(nb_lsq_result *result, const double *weights);
+
+/* A graph of a formula for tables of m points, kept by a thread of a batch of fits and
+ * refilled with each table's data (rebuilt when m changes). Zero-initialised before use. */
+typedef struct fit_graph {
+    nb_graph *graph;
+    int m;
+    nb_node **columns, **params, *response, *residual;
+} fit_graph;
+void nb_fit_graph_free(fit_graph *graph);
+
+/* nb_fit_formula with the formula parsed already (the expression is only read) and
+ * options checked; with `shared` (may be NULL) the fit runs on that graph. */
+nb_status nb_fit_parsed(const nb_expr *expr, const nb_table *data, const nb_fit_setup *setup,
+                        const nb_lsq_options *options, fit_graph *shared, nb_lsq_result *result);
+
 /* What a gradient method did. */
 typedef struct lsq_gradient_run {
     int epochs;     /* passes over the data (L-BFGS: iterations) */
