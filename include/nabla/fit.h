@@ -107,7 +107,13 @@ bool nb_lsq_method_is_gradient(nb_lsq_method method);
  * adds f_scale² rho(z) / 2 to the cost; linear: rho = z (least squares); huber: z, and
  * 2 sqrt(z) - 1 beyond z = 1; soft_l1: 2 (sqrt(1 + z) - 1); cauchy: log(1 + z); arctan:
  * atan(z). The robust ones let points far off the curve (outliers) pull less. */
-typedef enum nb_lsq_loss { NB_LSQ_SQUARED = 0, NB_LSQ_HUBER, NB_LSQ_SOFT_L1, NB_LSQ_CAUCHY, NB_LSQ_ARCTAN } nb_lsq_loss;
+typedef enum nb_lsq_loss {
+    NB_LSQ_SQUARED = 0, /* "linear": plain least squares */
+    NB_LSQ_HUBER,
+    NB_LSQ_SOFT_L1,
+    NB_LSQ_CAUCHY,
+    NB_LSQ_ARCTAN
+} nb_lsq_loss;
 
 /* "linear", "huber", "soft_l1", "cauchy", "arctan". */
 const char *nb_lsq_loss_name(nb_lsq_loss loss);

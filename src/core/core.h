@@ -89,7 +89,7 @@ typedef void (*nb_chunk_fn)(void *ctx, int chunk);
  * returning when all are done. Which thread runs a chunk varies; what a chunk computes
  * must not. Inside a chunk, or while another thread's job runs, everything runs on the
  * calling thread. */
-void nb_parallel_chunks(int chunks, nb_chunk_fn fn, void *ctx);
+NB_COMPONENT_API void nb_parallel_chunks(int chunks, nb_chunk_fn fn, void *ctx);
 
 /* Threads for `work` units when each thread should get at least `grain` of them: the
  * thread count in force, fewer for small work, 1 inside a chunk of a parallel job. The

@@ -102,6 +102,9 @@ static void test_fix_via(void **state)
     assert_string_equal(strstr(out_text, "parameter"), strstr(fixed, "parameter"));
     assert_int_equal(run(DECAY "--fix c=-0.65 --json"), 0);
     expect_out("\"fixed\":[\"c\"]");
+    /* a name alone is fixed at its --init value */
+    assert_int_equal(run(DECAY "--fix c --init c=-0.65"), 0);
+    assert_string_equal(strstr(out_text, "parameter"), strstr(fixed, "parameter"));
 }
 
 static void test_bounds(void **state)
@@ -164,7 +167,8 @@ static void test_bad_input(void **state)
 {
     (void)state;
     expect_usage_error(DECAY "--bounds '5<=k<=1'", "the lower bound of 'k' (5) is above its upper bound (1)");
-    expect_usage_error(DECAY "--bounds 'q>0'", "--bounds: 'q' is not a parameter of the formula (its parameters: a, c, k)");
+    expect_usage_error(DECAY "--bounds 'q>0'",
+                       "--bounds: 'q' is not a parameter of the formula (its parameters: a, c, k)");
     expect_usage_error(DECAY "--bounds 't>0'", "'t' is not a parameter");
     expect_usage_error(DECAY "--fix q=1", "--fix: 'q' is not a parameter");
     expect_usage_error(DECAY "--via a,zz", "--via: 'zz' is not a parameter");
