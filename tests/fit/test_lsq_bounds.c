@@ -305,6 +305,35 @@ static void test_bad_input(void **state)
     nb_table_free(data);
 }
 
+/* A graph you built, with bounds and a fixed scalar by index and three starts (run one
+ * after the other on the one graph): the same answer as the formula fit. */
+static void test_graph_options(void **state)
+{
+    (void)state;
+    nb_graph *g = nb_graph_new(NB_F64);
+    int64_t shape[1] = {N};
+    nb_node *x = nb_const(g, 1, shape, xs), *y = nb_const(g, 1, shape, ys);
+    nb_node *a = nb_param(g, "a", 0, NULL), *k = nb_param(g, "k", 0, NULL), *c = nb_param(g, "c", 0, NULL);
+    nb_node *residual = nb_sub(nb_add(nb_mul(a, nb_exp(nb_neg(nb_mul(k, x)))), c), y);
+    nb_node *params[3] = {a, k, c};
+    double start[3] = {1, 1, 0}, lower[3] = {-INFINITY, -INFINITY, 0}, upper[3] = {INFINITY, 1, INFINITY};
+    bool fixed[3] = {false, false, false};
+    nb_lsq_options opt = nb_lsq_defaults();
+    opt.lower = lower, opt.upper = upper, opt.fixed = fixed, opt.starts = 3, opt.seed = 5;
+    nb_lsq_result graph, formula;
+    assert_int_equal(nb_lsq_fit_graph(residual, 3, params, start, NULL, &opt, &graph), NB_OK);
+    assert_int_equal(graph.starts, 3);
+    assert_true(graph.params[1] == 1 && graph.at_bound[1] == 1);
+    assert_true(graph.params[2] == 0 && graph.at_bound[2] == -1);
+    const char *names[2] = {"k", "c"};
+    double lo[2] = {-INFINITY, 0}, hi[2] = {1, INFINITY};
+    fit_bounded(ys, 2, names, lo, hi, &formula);
+    assert_close(graph.params[0], param(&formula, "a"), 1e-9);
+    nb_lsq_result_clear(&graph);
+    nb_lsq_result_clear(&formula);
+    nb_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -312,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_two_sided_inactive),  cmocka_unit_test(test_start_moved_inside),
         cmocka_unit_test(test_fix_and_via),         cmocka_unit_test(test_robust_losses),
         cmocka_unit_test(test_singular_start_and_starts), cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_graph_options),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
