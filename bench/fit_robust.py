@@ -130,8 +130,8 @@ def bounded(nabla, folder, workdir):
         lo = np.array([a for a, _ in pairs], float)
         hi = np.array([b for _, b in pairs], float)
         x0 = np.clip(p["start"], lo, hi)
-        x0 = np.where(x0 == lo, lo + 1e-3 * np.maximum(1, abs(lo)), x0)
-        x0 = np.where(x0 == hi, hi - 1e-3 * np.maximum(1, abs(hi)), x0)
+        x0 = np.where(np.isfinite(lo) & (x0 == lo), lo + 1e-3 * np.maximum(1, abs(np.nan_to_num(lo))), x0)
+        x0 = np.where(np.isfinite(hi) & (x0 == hi), hi - 1e-3 * np.maximum(1, abs(np.nan_to_num(hi))), x0)
 
         def residuals(b):
             return p["model"](b, p["X"]) - p["response"]

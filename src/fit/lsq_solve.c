@@ -136,10 +136,14 @@ static nb_status scratch_alloc(solve_scratch *sc, int m, int n, int starts)
     return NB_OK;
 }
 
+/* One run of the solver, with its own evaluation budget (the solvers count the
+ * problem's evaluations, which add up over starts and attempts). */
 static nb_status run_solver(lsq_problem *pb, double *x, const solve_scratch *sc, bool boxed,
                             const nb_lsq_options *opt, lsq_outcome *out)
 {
-    return boxed ? nb_lsq_box_solve(pb, x, sc->lo, sc->hi, opt, out) : nb_lsq_lm_solve(pb, x, opt, out);
+    nb_lsq_options run = *opt;
+    run.max_evals = pb->n_evals + (opt->max_evals > 0 ? opt->max_evals : 400 * (pb->n + 1));
+    return boxed ? nb_lsq_box_solve(pb, x, sc->lo, sc->hi, &run, out) : nb_lsq_lm_solve(pb, x, &run, out);
 }
 
 static nb_status cost_at(lsq_problem *pb, const double *x, double *f, const nb_lsq_options *opt, double *cost)
@@ -166,10 +170,11 @@ static bool full_rank_at(lsq_problem *pb, const double *x, solve_scratch *sc)
 
 /* A solver may stop where the Jacobian is rank-deficient without being at the optimum:
  * at a saddle where two terms of the model coincide (two exponentials with the same
- * rate), or on a plateau where the model stops reacting to a parameter. First move the
- * parameters involved by seeded random factors of about 2; then start again from draws
+ * rate), or on a plateau where the model stops reacting to a parameter; or crawl along
+ * a plateau until its budget runs out. First move the parameters involved (none: go on
+ * from the same point) by seeded random factors of about 2; then start again from draws
  * around the original start, as multi-start does (a plateau is left only from far
- * away). Keep whatever lowers the cost; stop at a point of full rank. */
+ * away). Keep whatever lowers the cost; stop at a converged point of full rank. */
 #define ESCAPE_ATTEMPTS 6
 
 static void push_apart(int n, const double *x, solve_scratch *sc)
@@ -190,7 +195,11 @@ static nb_status escape_saddle(lsq_problem *pb, const double *x0, double *x, sol
                                const nb_lsq_options *opt, lsq_outcome *out, double *cost)
 {
     for (int attempt = 1; attempt <= ESCAPE_ATTEMPTS; attempt++) {
-        if ((sc->full_rank = full_rank_at(pb, x, sc)) || *cost == 0)
+        sc->full_rank = full_rank_at(pb, x, sc);
+        /* The default budget running out is a crawl along a plateau: go on, or elsewhere.
+         * A budget the caller set is kept. */
+        bool crawled = out->stop == NB_LSQ_STOP_MAX_EVALS && opt->max_evals == 0;
+        if ((sc->full_rank && !crawled) || *cost == 0)
             return NB_OK;
         if (attempt == 1)
             push_apart(pb->n, x, sc);
