@@ -1,6 +1,7 @@
 /* nabla fit FORMULA FILE: least-squares fit of any formula to a table of data, by the
  * solver or, for comparison, by the toolkit's gradient methods; optionally a plot. */
 #include "cli.h"
+#include "fit_options.h"
 #include "fit_plot.h"
 #include "fit_report.h"
 
@@ -41,6 +42,20 @@ static void usage(FILE *out)
           "  --absolute-sigma   take the sigmas as absolute: do not scale the covariance by the\n"
           "                     residual variance\n"
           "  --init LIST        start values, e.g. b1=500,b2=1e-4; parameters not given start at 1\n"
+          "  --fix LIST         hold parameters fixed: c=-0.65 (at that value) or c (at its --init\n"
+          "                     value); they are reported as fixed, not estimated\n"
+          "  --via LIST         fit only these parameters (gnuplot's via), e.g. a,k; the others\n"
+          "                     are fixed at their --init values\n"
+          "  --bounds LIST      e.g. 'k>0, 0<=c<=10, b<5' (< and <= alike: closed bounds), kept\n"
+          "                     exactly by a projected Levenberg-Marquardt; a start outside is moved\n"
+          "                     onto the nearest bound; a parameter that ends at a bound is flagged\n"
+          "                     and has no standard error\n"
+          "  --loss L           linear (least squares, default), or a robust loss that lets\n"
+          "                     outliers pull less: huber, soft_l1, cauchy, arctan (as SciPy)\n"
+          "  --f-scale R        robust losses: the residual size where the loss bends (default 1)\n"
+          "  --starts N         fit from the start and N-1 random starts (each parameter times\n"
+          "                     10^U(-1,1), or uniform between two bounds; --seed draws them) on\n"
+          "                     all threads; report the best and how many starts reached it\n"
           "  --method M         lm (Levenberg-Marquardt), linear (QR; only for formulas linear in\n"
           "                     their parameters), or a gradient method: sgd, adam (shuffled\n"
           "                     mini-batches) or lbfgs (all points, strong Wolfe line search);\n"
@@ -50,7 +65,8 @@ static void usage(FILE *out)
           "                     iterations (1000): it stops earlier when it can go no lower\n"
           "  --batch N          sgd and adam: points per step (32, or all when fewer); the loss\n"
           "                     of a batch is the mean of its squared (weighted) residuals\n"
-          "  --seed N           sgd and adam: the shuffling of the batches (default 0)\n"
+          "  --seed N           sgd and adam: the shuffling of the batches; --starts: the draws\n"
+          "                     (default 0)\n"
           "  --max-evals N      lm: give up after N model evaluations (default 400 * (parameters + 1))\n"
           "  --confidence P     level of the confidence intervals (default 0.95)\n"
           "  --header           the first line names the columns\n"
@@ -105,6 +121,7 @@ typedef struct fit_args {
     char **files;
     /* Options given that apply to some methods only, for the check of combinations. */
     const char *lr_text, *epochs_text, *batch_text, *seed_text, *max_evals_text;
+    fit_constraints cons; /* --fix, --via, --bounds, --loss, --f-scale, --starts */
 } fit_args;
 
 /* "b1=500,b2=1e-4" into names and values (names point into `text`, which is modified). */
@@ -194,7 +211,7 @@ static bool check_method_options(fit_args *a)
     const char *gradient_only[][2] = {{"--lr", a->lr_text}, {"--epochs", a->epochs_text},
                                       {"--batch", a->batch_text}, {"--seed", a->seed_text}};
     for (int k = 0; k < 4; k++)
-        if (gradient_only[k][1] && !gradient) {
+        if (gradient_only[k][1] && !gradient && !(k == 3 && a->cons.starts_text)) {
             cli_error("fit", "%s applies to the gradient methods (--method sgd, adam or lbfgs), not to %s",
                       gradient_only[k][0], method);
             return false;
@@ -235,7 +252,7 @@ static bool check_method_options(fit_args *a)
 /* Options into `a`; 0 to go on, else the exit status (0 after --help). */
 enum { OPT_Y = 1, OPT_SIGMA, OPT_ABS_SIGMA, OPT_INIT, OPT_METHOD, OPT_LR, OPT_EPOCHS, OPT_BATCH, OPT_SEED,
        OPT_MAX_EVALS, OPT_CONFIDENCE, OPT_HEADER, OPT_NO_HEADER, OPT_DELIMITER, OPT_PLOT, OPT_JSON, OPT_HELP,
-       OPT_DECIMAL, OPT_MISSING, OPT_RESIDUALS, OPT_SAVE, OPT_BY, OPT_BY_FILE };
+       OPT_DECIMAL, OPT_MISSING, OPT_RESIDUALS, OPT_SAVE, OPT_BY, OPT_BY_FILE, OPT_CONSTRAINT };
 
 static const struct option fit_options[] = {
     {"y", required_argument, NULL, OPT_Y},
@@ -261,6 +278,12 @@ static const struct option fit_options[] = {
     {"save", required_argument, NULL, OPT_SAVE},
     {"by", required_argument, NULL, OPT_BY},
     {"by-file", no_argument, NULL, OPT_BY_FILE},
+    {"fix", required_argument, NULL, OPT_CONSTRAINT},
+    {"via", required_argument, NULL, OPT_CONSTRAINT},
+    {"bounds", required_argument, NULL, OPT_CONSTRAINT},
+    {"loss", required_argument, NULL, OPT_CONSTRAINT},
+    {"f-scale", required_argument, NULL, OPT_CONSTRAINT},
+    {"starts", required_argument, NULL, OPT_CONSTRAINT},
     {NULL, 0, NULL, 0},
 };
 
@@ -305,7 +328,7 @@ static int take_checked_option(int option, const char *value, fit_args *a)
 }
 
 /* One option: 0 to go on, -1 after --help, 2 on bad usage. */
-static int take_option(int option, char **argv, fit_args *a)
+static int take_option(int option, int option_index, char **argv, fit_args *a)
 {
     switch (option) {
     case OPT_Y: a->setup.response = optarg; return 0;
@@ -325,6 +348,7 @@ static int take_option(int option, char **argv, fit_args *a)
     case OPT_SAVE: a->save = optarg; return 0;
     case OPT_BY: a->by = optarg; return 0;
     case OPT_BY_FILE: a->by_file = true; return 0;
+    case OPT_CONSTRAINT: return fit_constraint_option(fit_options[option_index].name, optarg, &a->cons) ? 0 : 2;
     case OPT_METHOD: case OPT_CONFIDENCE: case OPT_DELIMITER: case OPT_PLOT: case OPT_DECIMAL: case OPT_MISSING:
         return take_checked_option(option, optarg, a);
     case ':':
@@ -360,9 +384,9 @@ static int parse_args(int argc, char **argv, fit_args *a)
 {
     optind = 1;
     opterr = 0;
-    int option;
-    while ((option = getopt_long(argc, argv, ":", fit_options, NULL)) != -1) {
-        int status = take_option(option, argv, a);
+    int option, option_index = 0;
+    while ((option = getopt_long(argc, argv, ":", fit_options, &option_index)) != -1) {
+        int status = take_option(option, option_index, argv, a);
         if (status != 0)
             return status;
     }
@@ -380,7 +404,15 @@ static int parse_args(int argc, char **argv, fit_args *a)
                          "with ';', tabs or spaces (give one of those)");
         return 2;
     }
-    return check_method_options(a) && check_batch_options(a) ? 0 : 2;
+    if (nb_lsq_method_is_gradient(a->lsq.method) && (a->cons.fix_text || a->cons.via_text || a->cons.bounds_text ||
+                                                     a->cons.loss_text || a->cons.f_scale_text || a->cons.starts_text)) {
+        cli_error("fit", "--fix, --via, --bounds, --loss, --f-scale and --starts are for the solver (lm), not for "
+                         "the gradient methods");
+        return 2;
+    }
+    return check_method_options(a) && check_batch_options(a) && fit_constraints_parse(&a->cons, &a->setup, &a->lsq)
+               ? 0
+               : 2;
 }
 
 /* Options that contradict the formula are bad usage, found before any fitting: a start
@@ -542,7 +574,7 @@ static int run_fit(fit_args *a)
     nb_expr *expr = a->expr;
     a->expr = NULL;
     /* A formula that does not parse is bad usage, told with a caret under the column. */
-    if (!data || !options_fit_formula(a, data, expr)) {
+    if (!data || !options_fit_formula(a, data, expr) || !fit_constraints_check(&a->cons, expr)) {
         if (!data)
             cli_error("fit", NULL);
         nb_expr_free(expr);
@@ -574,8 +606,10 @@ int cmd_fit(int argc, char **argv)
                            .choose_columns = choose_fit_columns}};
     a.read.choose_context = &a;
     int status = parse_args(argc, argv, &a);
-    if (status != 0)
+    if (status != 0) {
+        fit_constraints_free(&a.cons);
         return status < 0 ? 0 : status;
+    }
     const char **init_names = NULL;
     double *init_values = NULL;
     char *init_copy = a.init_text ? strdup(a.init_text) : NULL;
@@ -589,5 +623,6 @@ int cmd_fit(int argc, char **argv)
     free(init_copy);
     free(init_names);
     free(init_values);
+    fit_constraints_free(&a.cons);
     return status;
 }

@@ -1,5 +1,6 @@
 /* What `nabla fit` prints: one fit as a table or JSON, a batch of fits as rows. */
 #include "fit_report.h"
+#include "fit_options.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -125,8 +126,8 @@ static void print_summary(const fit_report *rep, const nb_lsq_result *r)
     snprintf(level, sizeof level, "%g%% confidence interval", 100 * r->confidence);
     printf("%-*s  %18s  %12s  %s\n", width, "parameter", "estimate", "std error", level);
     for (int j = 0; j < r->n_params; j++)
-        printf("%-*s  %18.11g  %12.5g  [%.8g, %.8g]\n", width, r->names[j], r->params[j], r->std_error[j],
-               r->ci_low[j], r->ci_high[j]);
+        printf("%-*s  %18.11g  %12.5g  [%.8g, %.8g]%s\n", width, r->names[j], r->params[j], r->std_error[j],
+               r->ci_low[j], r->ci_high[j], fit_param_status(r, j));
     printf("\n");
     printf("sum of squares      %.11g\n", r->sse);
     printf("residual std error  %.6g on %lld degrees of freedom\n", r->residual_std, (long long)r->dof);
@@ -158,6 +159,7 @@ static void print_summary(const fit_report *rep, const nb_lsq_result *r)
                    r->names[c->worst], r->params[c->worst], c->solver.params[c->worst]);
         }
     }
+    fit_constraint_notes(r);
     print_notes(r);
 }
 
@@ -165,7 +167,8 @@ static void print_notes(const nb_lsq_result *r)
 {
     bool no_errors = false;
     for (int j = 0; j < r->n_params; j++)
-        no_errors |= isnan(r->std_error[j]) && r->dof > 0;
+        no_errors |= isnan(r->std_error[j]) && r->dof > 0 && !(r->fixed && r->fixed[j]) &&
+                     !(r->at_bound && r->at_bound[j]);
     if (no_errors)
         printf("note: the Jacobian is singular where %s ended (the model does not react to some parameter "
                "there), so the standard errors are not defined\n",
@@ -314,6 +317,7 @@ bool fit_print_json(const fit_report *rep, const nb_lsq_result *r)
     for (int j = 0; j < r->n_params; j++)
         if (r->defaulted[j])
             cJSON_AddItemToArray(defaulted, cJSON_CreateString(r->names[j]));
+    fit_constraints_json(root, r);
     json_statistics(root, rep, r);
     json_points(root, rep, r);
     if (nb_lsq_method_is_gradient(r->method))

@@ -114,6 +114,23 @@ const char *nb_lsq_method_name(nb_lsq_method method);
 /* Whether a method is gradient descent (NB_LSQ_GRADIENT). */
 bool nb_lsq_method_is_gradient(nb_lsq_method method);
 
+/* How residuals count (SciPy's least_squares losses): with z = (r / f_scale)², each point
+ * adds f_scale² rho(z) / 2 to the cost; linear: rho = z (least squares); huber: z, and
+ * 2 sqrt(z) - 1 beyond z = 1; soft_l1: 2 (sqrt(1 + z) - 1); cauchy: log(1 + z); arctan:
+ * atan(z). The robust ones let points far off the curve (outliers) pull less. */
+typedef enum nb_lsq_loss {
+    NB_LSQ_SQUARED = 0, /* "linear": plain least squares */
+    NB_LSQ_HUBER,
+    NB_LSQ_SOFT_L1,
+    NB_LSQ_CAUCHY,
+    NB_LSQ_ARCTAN
+} nb_lsq_loss;
+
+/* "linear", "huber", "soft_l1", "cauchy", "arctan". */
+const char *nb_lsq_loss_name(nb_lsq_loss loss);
+/* The loss called `name` (one of the above); NB_EARG naming them otherwise. */
+nb_status nb_lsq_loss_parse(const char *name, nb_lsq_loss *loss);
+
 typedef struct nb_lsq_options {
     nb_lsq_method method;
     /* Stop when the relative reduction of the sum of squares, actual and predicted, is
@@ -139,7 +156,24 @@ typedef struct nb_lsq_options {
     double lr;
     int epochs;
     int64_t batch;
-    uint64_t seed;
+    uint64_t seed; /* also draws the starts of a multi-start fit */
+    /* Bounds and fixed scalars, one entry per scalar of the fit (a formula's parameters in
+     * nb_expr_param_name's order); NULL for none. lower[j] may be -INFINITY and upper[j]
+     * INFINITY (unbounded); lower[j] <= upper[j]. A fixed scalar keeps its start value and
+     * is not estimated (NaN standard error). With any bound, fixed scalar or robust loss
+     * the solver is a projected (active-set) trust-region Levenberg–Marquardt that keeps
+     * every iterate inside the bounds; a start outside them is moved onto the nearest
+     * bound (result->moved says which). Without, it is the MINPACK Levenberg–Marquardt. */
+    const double *lower, *upper;
+    const bool *fixed;
+    nb_lsq_loss loss;
+    double f_scale; /* the residual size where a robust loss starts to bend (0: 1) */
+    /* Multi-start: 0 or 1 fits from the start alone; N > 1 fits from the start and N - 1
+     * starts drawn with `seed`: uniformly between two finite bounds, else the start times
+     * 10^U(-1,1) (U(-1,1) for a start of 0), moved inside the bounds. The fit with the
+     * lowest cost is the result; result->starts_at_best counts the starts that reached it
+     * (cost within a relative 1e-6). Formula fits run the starts on the thread pool. */
+    int starts;
 } nb_lsq_options;
 
 /* The defaults the CLI uses: tight tolerances (ftol = xtol = 1e-15, gtol = 0). */
@@ -190,11 +224,19 @@ typedef struct nb_lsq_result {
     nb_optim_kind optim;  /* NB_LSQ_GRADIENT: the optimizer that ran */
     nb_lsq_stop stop;
     bool converged;
+    bool *fixed;        /* held at its value, not estimated (NaN standard error) */
+    signed char *at_bound; /* -1 at its lower bound at the end, +1 at its upper, 0 inside: a
+                              parameter at a bound has no interior standard error (NaN) */
+    bool *moved;        /* its start lay outside its bounds and was moved onto the nearest */
+    nb_lsq_loss loss;
+    double cost;        /* f_scale² Σ rho(z) / 2; for the linear loss sse / 2 */
+    int starts;         /* fits run (multi-start); 1 for a single start */
+    int starts_at_best; /* of them, the fits that reached the best cost (relative 1e-6) */
     /* The Gaussian log-likelihood at the estimates, with the noise variance estimated too
      * (its maximum-likelihood value sse / n, as R's logLik does for nls): for weights
      * w_i = 1/sigma_i², log L = -n/2 (log(2 pi) + 1 + log(sse / n)) + 1/2 sum log w_i.
-     * The information criteria count k = n_params + 1 estimated numbers (the variance
-     * included): AIC = 2k - 2 log L, AICc = AIC + 2k(k+1)/(n-k-1) (NaN when n <= k+1),
+     * The information criteria count k = the estimated parameters + 1 (the variance
+     * included; fixed parameters do not count): AIC = 2k - 2 log L, AICc = AIC + 2k(k+1)/(n-k-1) (NaN when n <= k+1),
      * BIC = k log n - 2 log L. */
     double log_likelihood, aic, aicc, bic;
     /* Formula fits: per point, the model at the estimates and the residual response -
@@ -219,6 +261,20 @@ typedef struct nb_fit_setup {
     int n_init;
     const char *const *init_names;
     const double *init_values;
+    /* Parameters held fixed, by name: at fixed_values[k], or (fixed_values NULL, or a NaN
+     * entry) at their start values. */
+    int n_fixed;
+    const char *const *fixed_names;
+    const double *fixed_values;
+    /* gnuplot's `via`: when n_vary > 0 only these parameters are estimated; the others
+     * are fixed at their start values. */
+    int n_vary;
+    const char *const *vary_names;
+    /* Bounds by name: bound_lower[k] <= parameter <= bound_upper[k] (-INFINITY or
+     * INFINITY for a side without a bound). */
+    int n_bounds;
+    const char *const *bound_names;
+    const double *bound_lower, *bound_upper;
 } nb_fit_setup;
 
 /* Fit `formula` to `data`: parse it, build its graph once, solve, and fill `result`

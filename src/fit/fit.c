@@ -8,6 +8,7 @@
 #include "nabla/fit.h"
 
 #include <ctype.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,6 +28,8 @@ typedef struct fit_state {
     nb_node **params;
     nb_node *residual;
     fit_graph *shared; /* a batch's graph, refilled for this table (the fields above borrow it) */
+    double *lower, *upper; /* bounds and fixed flags by parameter; NULL when none given */
+    bool *fixed;
 } fit_state;
 
 static void state_free(fit_state *s)
@@ -41,6 +44,9 @@ static void state_free(fit_state *s)
     nb_free(s->weights);
     nb_free(s->start);
     nb_free(s->defaulted);
+    nb_free(s->lower);
+    nb_free(s->upper);
+    nb_free(s->fixed);
 }
 
 /* %g, but NaN prints as "nan" whatever its sign bit. */
@@ -237,6 +243,67 @@ static nb_status pick_start(fit_state *s, const nb_fit_setup *setup)
     return NB_OK;
 }
 
+/* The index of parameter `name` for an option called `what`; NB_EARG naming the
+ * parameters otherwise. */
+static nb_status param_named(const fit_state *s, const char *what, const char *name, int *j)
+{
+    *j = name ? nb_expr_param_index(s->expr, name) : -1;
+    if (*j >= 0)
+        return NB_OK;
+    char names[512];
+    return nb_fail(NB_EARG, "%s '%s', which is not a parameter of the formula (its parameters: %s)", what,
+                   name ? name : "(null)", param_list(s->expr, names, sizeof names));
+}
+
+static nb_status constraint_arrays(fit_state *s)
+{
+    size_t n = (size_t)s->n;
+    s->lower = nb_alloc(n * sizeof *s->lower);
+    s->upper = nb_alloc(n * sizeof *s->upper);
+    s->fixed = nb_calloc(n, sizeof *s->fixed);
+    if (!s->lower || !s->upper || !s->fixed)
+        return nb_fail(NB_ENOMEM, "out of memory");
+    for (int j = 0; j < s->n; j++)
+        s->lower[j] = -INFINITY, s->upper[j] = INFINITY;
+    return NB_OK;
+}
+
+/* Fixed parameters (--fix, and the names a `via` list leaves out) and bounds, by name. */
+static nb_status pick_constraints(fit_state *s, const nb_fit_setup *setup)
+{
+    if (!setup || (setup->n_fixed <= 0 && setup->n_vary <= 0 && setup->n_bounds <= 0))
+        return NB_OK;
+    nb_status status = constraint_arrays(s);
+    for (int k = 0, j; status == NB_OK && k < setup->n_fixed; k++)
+        if ((status = param_named(s, "a fixed value is given for", setup->fixed_names[k], &j)) == NB_OK) {
+            s->fixed[j] = true;
+            double value = setup->fixed_values ? setup->fixed_values[k] : NAN; /* NaN: the start value */
+            if (isinf(value))
+                status = nb_fail(NB_EARG, "the fixed value of '%s' is %g, not a finite number",
+                                 setup->fixed_names[k], value);
+            else if (!isnan(value))
+                s->start[j] = value, s->defaulted[j] = false;
+        }
+    if (status == NB_OK && setup->n_vary > 0) {
+        bool *vary = nb_calloc((size_t)s->n, sizeof *vary);
+        status = vary ? NB_OK : nb_fail(NB_ENOMEM, "out of memory");
+        for (int k = 0, j; status == NB_OK && k < setup->n_vary; k++)
+            if ((status = param_named(s, "the parameters to vary include", setup->vary_names[k], &j)) == NB_OK)
+                vary[j] = true;
+        for (int j = 0; status == NB_OK && j < s->n; j++)
+            s->fixed[j] |= !vary[j];
+        nb_free(vary);
+    }
+    for (int k = 0, j; status == NB_OK && k < setup->n_bounds; k++)
+        if ((status = param_named(s, "a bound is given for", setup->bound_names[k], &j)) == NB_OK) {
+            s->lower[j] = fmax(s->lower[j], setup->bound_lower[k]);
+            s->upper[j] = fmin(s->upper[j], setup->bound_upper[k]);
+            if (isnan(setup->bound_lower[k]) || isnan(setup->bound_upper[k]))
+                status = nb_fail(NB_EARG, "a bound of '%s' is not a number", setup->bound_names[k]);
+        }
+    return status;
+}
+
 static nb_status build_graph(fit_state *s)
 {
     const nb_table *data = s->data;
@@ -369,12 +436,117 @@ static double r_squared(const fit_state *s, double sse)
     return sst > 0 ? 1 - sse / sst : NAN;
 }
 
-/* Levenberg–Marquardt, or one QR solve for a formula linear in its parameters. */
+/* The starts of a multi-start fit, one chunk of the thread pool each: chunk 0 fits from
+ * the start on the state's graph, every other chunk builds its own graph of the formula
+ * (a graph holds one set of values) and fits from its drawn start. */
+typedef struct start_jobs {
+    fit_state *s;
+    nb_lsq_options one; /* the options of one start */
+    double value_norm;
+    double *lo, *hi, *x0;
+    nb_lsq_result *results;
+    nb_status *status;
+    char (*errors)[512];
+} start_jobs;
+
+static void run_start(void *ctx, int k)
+{
+    start_jobs *jobs = ctx;
+    fit_state copy = *jobs->s;
+    double *x = nb_alloc((size_t)copy.n * sizeof *x);
+    nb_status status = x ? NB_OK : nb_fail(NB_ENOMEM, "out of memory");
+    if (k > 0 && status == NB_OK) {
+        copy.graph = NULL, copy.columns = NULL, copy.params = NULL;
+        status = build_graph(&copy);
+    }
+    if (status == NB_OK) {
+        nb_lsq_draw_start(&jobs->one, copy.n, jobs->lo, jobs->hi, jobs->x0, k, x);
+        status = nb_lsq_fit(copy.residual, copy.n, copy.params, k == 0 ? copy.start : x, copy.weights,
+                            jobs->value_norm, &jobs->one, &jobs->results[k]);
+    }
+    jobs->status[k] = status;
+    if (status != NB_OK)
+        snprintf(jobs->errors[k], sizeof jobs->errors[k], "%s", nb_errmsg());
+    if (k > 0) {
+        nb_graph_free(copy.graph);
+        nb_free(copy.columns);
+        nb_free(copy.params);
+    }
+    nb_free(x);
+}
+
+/* The box the draws respect: the bounds, fixed parameters held at their start. */
+static void start_box(const fit_state *s, const nb_lsq_options *opt, double *lo, double *hi, double *x0)
+{
+    for (int j = 0; j < s->n; j++) {
+        lo[j] = opt->lower ? opt->lower[j] : -INFINITY;
+        hi[j] = opt->upper ? opt->upper[j] : INFINITY;
+        x0[j] = fmin(fmax(s->start[j], lo[j]), hi[j]);
+        if (opt->fixed && opt->fixed[j])
+            lo[j] = hi[j] = x0[j];
+    }
+}
+
+/* The best of the starts into result, and how many reached it; the first start's error
+ * when every start failed (or when it is bad input, which every start shares). */
+static nb_status best_start(start_jobs *jobs, int starts, nb_lsq_result *result)
+{
+    int best = -1, evals = 0, jacobians = 0;
+    for (int k = 0; k < starts; k++)
+        if (jobs->status[k] == NB_OK) {
+            evals += jobs->results[k].n_evals, jacobians += jobs->results[k].n_jacobians;
+            if (best < 0 || jobs->results[k].cost < jobs->results[best].cost)
+                best = k;
+        }
+    if (best < 0 || jobs->status[0] == NB_EARG)
+        return nb_fail(jobs->status[0], "%s", jobs->errors[0]);
+    int reached = 0;
+    for (int k = 0; k < starts; k++)
+        reached += jobs->status[k] == NB_OK &&
+                   jobs->results[k].cost <= jobs->results[best].cost * (1 + NB_LSQ_START_TOL) + DBL_MIN;
+    *result = jobs->results[best];
+    memset(&jobs->results[best], 0, sizeof jobs->results[best]);
+    if (best != 0 && jobs->status[0] == NB_OK)
+        memcpy(result->moved, jobs->results[0].moved, (size_t)result->n_params * sizeof *result->moved);
+    result->starts = starts, result->starts_at_best = reached;
+    result->n_evals = evals, result->n_jacobians = jacobians;
+    return NB_OK;
+}
+
+static nb_status fit_starts(fit_state *s, const nb_lsq_options *opt, double value_norm, nb_lsq_result *result)
+{
+    int starts = opt->starts;
+    start_jobs jobs = {.s = s, .one = *opt, .value_norm = value_norm};
+    jobs.one.starts = 1;
+    jobs.lo = nb_alloc((size_t)s->n * 3 * sizeof(double));
+    jobs.results = nb_calloc((size_t)starts, sizeof *jobs.results);
+    jobs.status = nb_calloc((size_t)starts, sizeof *jobs.status);
+    jobs.errors = nb_calloc((size_t)starts, sizeof *jobs.errors);
+    nb_status status = NB_OK;
+    if (!jobs.lo || !jobs.results || !jobs.status || !jobs.errors) {
+        status = nb_fail(NB_ENOMEM, "out of memory for %d starts", starts);
+    } else {
+        jobs.hi = jobs.lo + s->n, jobs.x0 = jobs.lo + 2 * s->n;
+        start_box(s, opt, jobs.lo, jobs.hi, jobs.x0);
+        nb_parallel_chunks(starts, run_start, &jobs);
+        status = best_start(&jobs, starts, result);
+    }
+    for (int k = 0; jobs.results && k < starts; k++)
+        nb_lsq_result_clear(&jobs.results[k]);
+    nb_free(jobs.lo), nb_free(jobs.results), nb_free(jobs.status), nb_free(jobs.errors);
+    return status;
+}
+
+/* Levenberg–Marquardt (with bounds, fixed parameters, a robust loss or several starts:
+ * its projected form), or one QR solve for a formula linear in its parameters. */
 static nb_status fit_by_solver(fit_state *s, nb_lsq_options *opt, nb_lsq_result *result)
 {
     bool linear = nb_expr_is_linear(s->expr);
+    if (s->lower) /* by name (nb_fit_setup), else by index (the options) */
+        opt->lower = s->lower, opt->upper = s->upper, opt->fixed = s->fixed;
+    bool constrained = opt->lower || opt->upper || opt->fixed || opt->loss != NB_LSQ_SQUARED || opt->starts > 1;
     if (opt->method == NB_LSQ_AUTO)
-        opt->method = linear ? NB_LSQ_LINEAR : NB_LSQ_LM;
+        opt->method = linear && !constrained ? NB_LSQ_LINEAR : NB_LSQ_LM;
     if (opt->method == NB_LSQ_LINEAR && !linear) {
         char names[512];
         return nb_fail(NB_EARG,
@@ -387,6 +559,8 @@ static nb_status fit_by_solver(fit_state *s, nb_lsq_options *opt, nb_lsq_result 
         double v = s->weights ? s->weights[i] * s->y[i] : s->y[i];
         value_norm += v * v;
     }
+    if (opt->starts > 1 && opt->method != NB_LSQ_LINEAR)
+        return fit_starts(s, opt, sqrt(value_norm), result);
     return nb_lsq_fit(s->residual, s->n, s->params, s->start, s->weights, sqrt(value_norm), opt, result);
 }
 
@@ -455,7 +629,7 @@ static nb_status fit_parsed(fit_state *s, const nb_fit_setup *setup, nb_lsq_opti
     nb_status status;
     s->n = nb_expr_n_params(s->expr);
     if ((status = pick_response(s, setup)) != NB_OK || (status = pick_weights(s, setup)) != NB_OK ||
-        (status = pick_start(s, setup)) != NB_OK)
+        (status = pick_start(s, setup)) != NB_OK || (status = pick_constraints(s, setup)) != NB_OK)
         return status;
     if (s->m < s->n) {
         char names[512];
@@ -465,6 +639,11 @@ static nb_status fit_parsed(fit_state *s, const nb_fit_setup *setup, nb_lsq_opti
     status = s->shared ? shared_fill(s) : build_graph(s);
     if (status != NB_OK || (status = check_start(s)) != NB_OK)
         return status;
+    if (nb_lsq_method_is_gradient(opt->method) &&
+        (s->lower || opt->loss != NB_LSQ_SQUARED || opt->starts > 1 || opt->lower || opt->upper || opt->fixed))
+        return nb_fail(NB_EARG, "bounds, fixed parameters, robust losses and multiple starts are for the solver "
+                                "(lm), not for gradient descent (%s)",
+                       nb_optim_name(opt->optim));
     status = nb_lsq_method_is_gradient(opt->method) ? fit_by_gradient(s, opt, result) : fit_by_solver(s, opt, result);
     if (status == NB_OK && (status = finish_result(s, result)) != NB_OK)
         nb_lsq_result_clear(result);

@@ -6,7 +6,9 @@
 
 void nb_lsq_information(nb_lsq_result *result, const double *weights)
 {
-    double n = (double)result->n_points, k = result->n_params + 1; /* the noise variance is estimated too */
+    double n = (double)result->n_points, k = 1; /* the noise variance is estimated too */
+    for (int j = 0; j < result->n_params; j++)
+        k += !(result->fixed && result->fixed[j]); /* a fixed parameter is not estimated */
     double log_weights = 0;
     for (int64_t i = 0; weights && i < result->n_points; i++)
         log_weights += 2 * log(fabs(weights[i])); /* the weights multiply residuals: w_i = 1/sigma_i */

@@ -68,6 +68,9 @@ void nb_lsq_result_clear(nb_lsq_result *result)
     nb_free(result->defaulted);
     nb_free(result->fitted);
     nb_free(result->residuals);
+    nb_free(result->fixed);
+    nb_free(result->at_bound);
+    nb_free(result->moved);
     memset(result, 0, sizeof *result);
 }
 
@@ -172,23 +175,8 @@ static double student_t_solve(double p, double dof)
 
 /* ---- the problem: a residual node and the leaves that hold the fit's scalars ---------- */
 
-typedef struct lsq_problem {
-    nb_node *residual;
-    int n_nodes;
-    nb_node *const *nodes;
-    int n;     /* scalars of the fit */
-    int m;     /* residuals */
-    const double *weights;
-    bool pointwise; /* every node is an [m] input: one backward gives the Jacobian */
-    int *node_of, *elem_of;
-    double *seed;   /* one-hot seeds (general case) */
-    double *x_graph; /* the point of the graph's last forward */
-    bool have_graph_point;
-    int n_evals, n_jacobians;
-    double value_norm; /* |w y|: rounding in the residuals is about eps times this */
-} lsq_problem;
 
-static void problem_free(lsq_problem *pb)
+void nb_lsq_problem_free(lsq_problem *pb)
 {
     nb_free(pb->node_of);
     nb_free(pb->elem_of);
@@ -242,7 +230,7 @@ static nb_status map_scalars(lsq_problem *pb)
     pb->seed = nb_calloc((size_t)pb->m, sizeof(double));
     pb->x_graph = nb_alloc(n * sizeof(double));
     if (!pb->node_of || !pb->elem_of || !pb->seed || !pb->x_graph) {
-        problem_free(pb);
+        nb_lsq_problem_free(pb);
         return nb_fail(NB_ENOMEM, "least squares: out of memory");
     }
     int j = 0;
@@ -256,7 +244,7 @@ static nb_status map_scalars(lsq_problem *pb)
     return NB_OK;
 }
 
-static nb_status problem_init(lsq_problem *pb, nb_node *residual, int n_nodes, nb_node *const *nodes,
+nb_status nb_lsq_problem_init(lsq_problem *pb, nb_node *residual, int n_nodes, nb_node *const *nodes,
                               const double *weights)
 {
     memset(pb, 0, sizeof *pb);
@@ -300,7 +288,7 @@ static void set_point(lsq_problem *pb, const double *x)
 }
 
 /* f := weighted residuals at x. *finite tells whether they all are. */
-static nb_status evaluate(lsq_problem *pb, const double *x, double *f, bool *finite)
+nb_status nb_lsq_evaluate(lsq_problem *pb, const double *x, double *f, bool *finite)
 {
     set_point(pb, x);
     nb_status status = nb_forward(pb->residual);
@@ -309,6 +297,20 @@ static nb_status evaluate(lsq_problem *pb, const double *x, double *f, bool *fin
     pb->n_evals++;
     memcpy(pb->x_graph, x, (size_t)pb->n * sizeof *x);
     pb->have_graph_point = true;
+    const double *r = nb_value(pb->residual)->data;
+    bool ok = true;
+    for (int i = 0; i < pb->m; i++) {
+        f[i] = pb->weights ? pb->weights[i] * r[i] : r[i];
+        ok &= isfinite(f[i]) != 0;
+    }
+    *finite = ok;
+    return NB_OK;
+}
+
+nb_status nb_lsq_values_at(lsq_problem *pb, const double *x, double *f, bool *finite)
+{
+    if (!pb->have_graph_point || memcmp(pb->x_graph, x, (size_t)pb->n * sizeof *x) != 0)
+        return nb_lsq_evaluate(pb, x, f, finite);
     const double *r = nb_value(pb->residual)->data;
     bool ok = true;
     for (int i = 0; i < pb->m; i++) {
@@ -367,11 +369,11 @@ static nb_status jacobian_by_rows(lsq_problem *pb, nb_graph *graph, double *jac)
 }
 
 /* jac (m x n, column-major) := d f / d x at x, by backpropagation. *finite as above. */
-static nb_status jacobian(lsq_problem *pb, const double *x, double *f_scratch, double *jac, bool *finite)
+nb_status nb_lsq_jacobian(lsq_problem *pb, const double *x, double *f_scratch, double *jac, bool *finite)
 {
     if (!pb->have_graph_point || memcmp(pb->x_graph, x, (size_t)pb->n * sizeof *x) != 0) {
         bool values_finite;
-        nb_status status = evaluate(pb, x, f_scratch, &values_finite);
+        nb_status status = nb_lsq_evaluate(pb, x, f_scratch, &values_finite);
         if (status != NB_OK)
             return status;
     }
@@ -388,11 +390,6 @@ static nb_status jacobian(lsq_problem *pb, const double *x, double *f_scratch, d
 }
 
 /* ---- Levenberg–Marquardt --------------------------------------------------------------- */
-
-typedef struct lm_outcome {
-    int iterations;
-    nb_lsq_stop stop;
-} lm_outcome;
 
 typedef struct lm_work {
     double *f, *f_trial, *jac, *qtf, *diag, *rdiag, *col_norm, *step, *x_trial, *x_prev, *f_prev, *work;
@@ -454,7 +451,7 @@ static void factor(int m, int n, lm_work *w)
 /* J at x and its factorisation (see factor). */
 static nb_status linearize(lsq_problem *pb, const double *x, lm_work *w, bool *finite)
 {
-    nb_status status = jacobian(pb, x, w->f_trial, w->jac, finite);
+    nb_status status = nb_lsq_jacobian(pb, x, w->f_trial, w->jac, finite);
     if (status != NB_OK || !*finite)
         return status;
     factor(pb->m, pb->n, w);
@@ -494,7 +491,7 @@ static nb_status polish(lsq_problem *pb, double *x, lm_work *w, double *fnorm, i
             break;
         for (int j = 0; j < n; j++)
             w->x_trial[j] = x[j] - w->step[j];
-        if ((status = evaluate(pb, w->x_trial, w->f_trial, &finite)) != NB_OK || !finite)
+        if ((status = nb_lsq_evaluate(pb, w->x_trial, w->f_trial, &finite)) != NB_OK || !finite)
             break;
         double fnorm1 = nb_lsq_norm(m, w->f_trial);
         if (!(fnorm1 <= fnorm_limit))
@@ -533,7 +530,7 @@ typedef struct lm_trial {
 static nb_status lm_start(lsq_problem *pb, const double *x, lm_work *w, lm_state *st)
 {
     bool finite;
-    nb_status status = evaluate(pb, x, w->f, &finite);
+    nb_status status = nb_lsq_evaluate(pb, x, w->f, &finite);
     if (status != NB_OK)
         return status;
     if (!finite) {
@@ -553,7 +550,7 @@ static nb_status lm_start(lsq_problem *pb, const double *x, lm_work *w, lm_state
 static nb_status lm_jacobian(lsq_problem *pb, double *x, lm_work *w, lm_state *st)
 {
     bool finite;
-    nb_status status = jacobian(pb, x, w->f_trial, w->jac, &finite);
+    nb_status status = nb_lsq_jacobian(pb, x, w->f_trial, w->jac, &finite);
     if (status != NB_OK || finite)
         return status;
     if (!st->have_prev)
@@ -563,7 +560,7 @@ static nb_status lm_jacobian(lsq_problem *pb, double *x, lm_work *w, lm_state *s
     st->fnorm = st->fnorm_prev;
     st->delta *= 0.25;
     st->have_prev = false;
-    return jacobian(pb, x, w->f_trial, w->jac, &finite);
+    return nb_lsq_jacobian(pb, x, w->f_trial, w->jac, &finite);
 }
 
 /* MINPACK's scaling by the column norms, with a floor: a parameter the model barely
@@ -632,7 +629,7 @@ static nb_status lm_try(lsq_problem *pb, const double *x, lm_work *w, lm_state *
     if (first)
         st->delta = fmin(st->delta, t->pnorm);
     bool finite;
-    nb_status status = evaluate(pb, w->x_trial, w->f_trial, &finite);
+    nb_status status = nb_lsq_evaluate(pb, w->x_trial, w->f_trial, &finite);
     if (status != NB_OK)
         return status;
     t->fnorm = finite ? nb_lsq_norm(m, w->f_trial) : INFINITY;
@@ -712,7 +709,7 @@ static nb_status lm_trials(lsq_problem *pb, double *x, lm_work *w, lm_state *st,
 
 /* The outer iterations: linearise at x, stop at a stationary point, else try steps. */
 static nb_status lm_iterate(lsq_problem *pb, double *x, lm_work *w, lm_state *st, const nb_lsq_options *opt,
-                            lm_outcome *out)
+                            lsq_outcome *out)
 {
     const int m = pb->m, n = pb->n;
     int max_evals = opt->max_evals > 0 ? opt->max_evals : 400 * (n + 1);
@@ -741,7 +738,7 @@ static nb_status lm_iterate(lsq_problem *pb, double *x, lm_work *w, lm_state *st
  * trial point where the model is not finite counts as a failed step (the region
  * shrinks), and a point where the Jacobian is not finite is stepped back from. x holds
  * the start on entry (already checked finite) and the solution on exit. */
-static nb_status lm_solve(lsq_problem *pb, double *x, const nb_lsq_options *opt, lm_outcome *out)
+nb_status nb_lsq_lm_solve(lsq_problem *pb, double *x, const nb_lsq_options *opt, lsq_outcome *out)
 {
     lm_work w;
     if (lm_work_alloc(pb->m, pb->n, &w) != NB_OK)
@@ -761,302 +758,3 @@ static nb_status lm_solve(lsq_problem *pb, double *x, const nb_lsq_options *opt,
     return status;
 }
 
-/* ---- results --------------------------------------------------------------------------- */
-
-static nb_status result_alloc(nb_lsq_result *result, int n)
-{
-    memset(result, 0, sizeof *result);
-    result->n_params = n;
-    size_t nn = (size_t)n;
-    result->names = nb_calloc(nn, sizeof(char *));
-    result->params = nb_alloc(nn * sizeof(double));
-    result->std_error = nb_alloc(nn * sizeof(double));
-    result->ci_low = nb_alloc(nn * sizeof(double));
-    result->ci_high = nb_alloc(nn * sizeof(double));
-    result->covariance = nb_alloc(nn * nn * sizeof(double));
-    result->defaulted = nb_calloc(nn, sizeof(bool));
-    if (!result->names || !result->params || !result->std_error || !result->ci_low || !result->ci_high ||
-        !result->covariance || !result->defaulted) {
-        nb_lsq_result_clear(result);
-        return nb_fail(NB_ENOMEM, "least squares: out of memory for the result");
-    }
-    return NB_OK;
-}
-
-static char *name_of_scalar(const lsq_problem *pb, int j)
-{
-    nb_node *node = pb->nodes[pb->node_of[j]];
-    char buf[256];
-    if (nb_is_param(node) && nb_value(node)->size > 1)
-        snprintf(buf, sizeof buf, "%s[%d]", nb_node_name(node), pb->elem_of[j]);
-    else
-        snprintf(buf, sizeof buf, "%s", nb_node_name(node));
-    return nb_strdup(buf);
-}
-
-/* The residuals at the solution (and the graph's values with them): the sum of squares,
- * the degrees of freedom and the parameters into result. */
-static nb_status residual_summary(lsq_problem *pb, const double *x, double *f_scratch, const nb_lsq_options *opt,
-                                  nb_lsq_result *result)
-{
-    int n = pb->n, m = pb->m;
-    bool finite;
-    nb_status status = evaluate(pb, x, f_scratch, &finite);
-    if (status != NB_OK)
-        return status;
-    double sse = 0;
-    for (int i = 0; i < m; i++)
-        sse += f_scratch[i] * f_scratch[i];
-    result->sse = sse;
-    result->n_points = m;
-    result->dof = m - n;
-    result->residual_std = result->dof > 0 ? sqrt(sse / (double)result->dof) : NAN;
-    result->confidence = opt->confidence;
-    memcpy(result->params, x, (size_t)n * sizeof *x);
-    if (!finite)
-        return nb_fail(NB_ENUMERIC, "the residuals are not finite at the solution");
-    return NB_OK;
-}
-
-/* (JᵀJ)⁻¹ into result->covariance: the one given (a NaN diagonal marks where its rank
- * ends), or from the Jacobian at x. */
-static nb_status unscaled_covariance(lsq_problem *pb, const double *x, double *jac, double *f_scratch,
-                                     const double *cov_given, nb_lsq_result *result, int *rank, int *dependent)
-{
-    int n = pb->n;
-    *rank = n, *dependent = -1;
-    if (cov_given) {
-        memcpy(result->covariance, cov_given, (size_t)n * n * sizeof(double));
-        for (int j = 0; j < n && *rank == n; j++)
-            if (isnan(cov_given[j * n + j]))
-                *rank = j, *dependent = j;
-        return NB_OK;
-    }
-    bool finite;
-    nb_status status = jacobian(pb, x, f_scratch, jac, &finite);
-    if (status != NB_OK)
-        return status;
-    if (!finite)
-        return nb_fail(NB_ENUMERIC, "the Jacobian is not finite at the solution");
-    return nb_lsq_inverse_normal(pb->m, n, jac, result->covariance, rank, dependent);
-}
-
-/* NB_ENUMERIC naming the parameter that the others make redundant. */
-static nb_status singular_failure(const nb_lsq_result *result, int n, int rank, int dependent)
-{
-    char names[512] = "";
-    size_t used = 0;
-    for (int j = 0; j < n && used < sizeof names; j++)
-        if (j != dependent)
-            used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "", result->names[j]);
-    return nb_fail(NB_ENUMERIC,
-                   "the Jacobian is singular (rank %d of %d): the data cannot tell '%s' apart from a "
-                   "combination of %s, so the parameters are not determined; drop or fix one of them",
-                   rank, n, result->names[dependent], names);
-}
-
-/* Covariance, standard errors and intervals at the solution; fails on a singular
- * Jacobian unless tolerate_singular, when they are NaN. */
-static nb_status finish_statistics(lsq_problem *pb, const double *x, double *jac, double *f_scratch,
-                                   const double *cov_given, const nb_lsq_options *opt, bool tolerate_singular,
-                                   nb_lsq_result *result)
-{
-    int n = pb->n;
-    nb_status status = residual_summary(pb, x, f_scratch, opt, result);
-    int rank, dependent;
-    if (status == NB_OK)
-        status = unscaled_covariance(pb, x, jac, f_scratch, cov_given, result, &rank, &dependent);
-    if (status != NB_OK)
-        return status;
-    if (rank < n && tolerate_singular) {
-        /* A point found by other means is reported as it is; it has no covariance. */
-        for (int a = 0; a < n * n; a++)
-            result->covariance[a] = NAN;
-        for (int j = 0; j < n; j++)
-            result->std_error[j] = result->ci_low[j] = result->ci_high[j] = NAN;
-        return NB_OK;
-    }
-    if (rank < n)
-        return singular_failure(result, n, rank, dependent);
-    double s2 = result->dof > 0 ? result->sse / (double)result->dof : NAN;
-    double scale = opt->absolute_sigma ? 1 : s2;
-    double t = result->dof > 0 ? nb_student_t_quantile(0.5 + opt->confidence / 2, (double)result->dof) : NAN;
-    for (int a = 0; a < n * n; a++)
-        result->covariance[a] *= scale;
-    for (int j = 0; j < n; j++) {
-        result->std_error[j] = sqrt(result->covariance[j * n + j]);
-        result->ci_low[j] = x[j] - t * result->std_error[j];
-        result->ci_high[j] = x[j] + t * result->std_error[j];
-    }
-    return NB_OK;
-}
-
-/* Linear models: J does not depend on the parameters, f(x) = f(0) + J x. */
-static nb_status linear_solve(lsq_problem *pb, double *x, double *jac, double *f, double *cov)
-{
-    int m = pb->m, n = pb->n;
-    bool finite;
-    nb_status status;
-    for (int j = 0; j < n; j++)
-        x[j] = 0;
-    if ((status = jacobian(pb, x, f, jac, &finite)) != NB_OK)
-        return status;
-    if (!finite)
-        return nb_fail(NB_ENUMERIC, "the design matrix of the linear model is not finite");
-    for (int i = 0; i < m; i++)
-        f[i] = -f[i];
-    int rank;
-    if ((status = nb_lsq_linear_solve(m, n, jac, f, x, cov, &rank)) != NB_OK)
-        return status;
-    return NB_OK;
-}
-
-/* The solve shared by both entry points; start holds n values. */
-static nb_status solve(lsq_problem *pb, const double *start, nb_lsq_method method, const nb_lsq_options *opt,
-                       nb_lsq_result *result)
-{
-    int m = pb->m, n = pb->n;
-    if (m < n)
-        return nb_fail(NB_EARG, "%d data point%s cannot determine %d parameters: fewer points than parameters",
-                       m, m == 1 ? "" : "s", n);
-    double *x = nb_alloc((size_t)n * sizeof *x);
-    double *f = nb_alloc((size_t)m * sizeof *f);
-    double *jac = nb_alloc((size_t)m * n * sizeof *jac);
-    double *cov = nb_alloc((size_t)n * n * sizeof *cov);
-    nb_status status = NB_OK;
-    if (!x || !f || !jac || !cov) {
-        status = nb_fail(NB_ENOMEM, "least squares: out of memory");
-        goto done;
-    }
-    memcpy(x, start, (size_t)n * sizeof *x);
-    if (method == NB_LSQ_LINEAR) {
-        if ((status = linear_solve(pb, x, jac, f, cov)) != NB_OK)
-            goto done;
-        result->method = NB_LSQ_LINEAR;
-        result->stop = NB_LSQ_STOP_LINEAR;
-        result->iterations = 1;
-        status = finish_statistics(pb, x, jac, f, cov, opt, false, result);
-    } else {
-        lm_outcome outcome = {0, NB_LSQ_STOP_NONE};
-        if ((status = lm_solve(pb, x, opt, &outcome)) != NB_OK)
-            goto done;
-        result->method = NB_LSQ_LM;
-        result->stop = outcome.stop;
-        result->iterations = outcome.iterations;
-        status = finish_statistics(pb, x, jac, f, NULL, opt, false, result);
-    }
-    result->converged = result->stop != NB_LSQ_STOP_MAX_EVALS && result->stop != NB_LSQ_STOP_NONE;
-    result->n_evals = pb->n_evals;
-    result->n_jacobians = pb->n_jacobians;
-    result->r_squared = NAN;
-done:
-    nb_free(x);
-    nb_free(f);
-    nb_free(jac);
-    nb_free(cov);
-    return status;
-}
-
-static nb_status check_options(const nb_lsq_options *opt)
-{
-    if (!(opt->ftol >= 0) || !(opt->xtol >= 0) || !(opt->gtol >= 0))
-        return nb_fail(NB_EARG, "least squares: tolerances must be >= 0 (ftol %g, xtol %g, gtol %g)", opt->ftol,
-                       opt->xtol, opt->gtol);
-    if (!(opt->step_bound > 0) || !(opt->confidence > 0 && opt->confidence < 1) || opt->max_evals < 0)
-        return nb_fail(NB_EARG, "least squares: step_bound must be > 0, confidence in (0, 1), max_evals >= 0");
-    if (opt->method != NB_LSQ_AUTO && opt->method != NB_LSQ_LM && opt->method != NB_LSQ_LINEAR &&
-        !nb_lsq_method_is_gradient(opt->method))
-        return nb_fail(NB_EARG, "least squares: unknown method %d", (int)opt->method);
-    if (!(opt->lr >= 0) || !isfinite(opt->lr) || opt->epochs < 0 || opt->batch < 0)
-        return nb_fail(NB_EARG, "least squares: the learning rate, epochs and batch size must be >= 0 (0: the "
-                                "default), got %g, %d and %lld",
-                       opt->lr, opt->epochs, (long long)opt->batch);
-    return NB_OK;
-}
-
-nb_status nb_lsq_check_options(const nb_lsq_options *options) { return check_options(options); }
-
-nb_status nb_lsq_fit_graph(nb_node *residual, int n_nodes, nb_node *const *params, const double *start,
-                           const double *weights, const nb_lsq_options *options, nb_lsq_result *result)
-{
-    nb_status status = nb_lsq_fit(residual, n_nodes, params, start, weights, 0, options, result);
-    if (status == NB_OK)
-        nb_lsq_information(result, weights);
-    return status;
-}
-
-nb_status nb_lsq_fit(nb_node *residual, int n_nodes, nb_node *const *params, const double *start,
-                  const double *weights, double value_norm, const nb_lsq_options *options, nb_lsq_result *result)
-{
-    if (!result)
-        return nb_fail(NB_EARG, "nb_lsq_fit_graph: result must not be NULL");
-    memset(result, 0, sizeof *result);
-    nb_lsq_options opt = options ? *options : nb_lsq_defaults();
-    if (check_options(&opt) != NB_OK)
-        return nb_errcode();
-    if (!start)
-        return nb_fail(NB_EARG, "nb_lsq_fit_graph: start values must not be NULL");
-    lsq_problem pb;
-    nb_status status = problem_init(&pb, residual, n_nodes, params, weights);
-    if (status != NB_OK)
-        return status;
-    pb.value_norm = isfinite(value_norm) ? value_norm : 0;
-    if ((status = result_alloc(result, pb.n)) != NB_OK)
-        goto done;
-    for (int j = 0; j < pb.n; j++)
-        if (!(result->names[j] = name_of_scalar(&pb, j))) {
-            status = nb_fail(NB_ENOMEM, "least squares: out of memory");
-            goto done;
-        }
-    if (nb_lsq_method_is_gradient(opt.method)) {
-        status = nb_fail(NB_EARG, "least squares: gradient descent (%s) fits formulas (nb_fit_formula), not "
-                                  "residual graphs",
-                         nb_optim_name(opt.optim));
-        goto done;
-    }
-    /* A graph is linear only if its user says so: AUTO means Levenberg–Marquardt. */
-    status = solve(&pb, start, opt.method == NB_LSQ_LINEAR ? NB_LSQ_LINEAR : NB_LSQ_LM, &opt, result);
-done:
-    if (status != NB_OK)
-        nb_lsq_result_clear(result);
-    problem_free(&pb);
-    return status;
-}
-
-nb_status nb_lsq_statistics_at(nb_node *residual, int n_nodes, nb_node *const *params, const double *x,
-                            const double *weights, const nb_lsq_options *options, nb_lsq_result *result)
-{
-    memset(result, 0, sizeof *result);
-    lsq_problem pb;
-    nb_status status = problem_init(&pb, residual, n_nodes, params, weights);
-    if (status != NB_OK)
-        return status;
-    double *f = nb_alloc((size_t)pb.m * sizeof *f);
-    double *jac = nb_alloc((size_t)pb.m * pb.n * sizeof *jac);
-    if (!f || !jac) {
-        status = nb_fail(NB_ENOMEM, "least squares: out of memory");
-        goto done;
-    }
-    if ((status = result_alloc(result, pb.n)) != NB_OK)
-        goto done;
-    for (int j = 0; j < pb.n; j++)
-        if (!(result->names[j] = name_of_scalar(&pb, j))) {
-            status = nb_fail(NB_ENOMEM, "least squares: out of memory");
-            goto done;
-        }
-    if (pb.m < pb.n) {
-        status = nb_fail(NB_EARG, "%d data points cannot determine %d parameters", pb.m, pb.n);
-        goto done;
-    }
-    status = finish_statistics(&pb, x, jac, f, NULL, options, true, result);
-    result->n_evals = pb.n_evals;
-    result->n_jacobians = pb.n_jacobians;
-    result->r_squared = NAN;
-done:
-    if (status != NB_OK)
-        nb_lsq_result_clear(result);
-    nb_free(f);
-    nb_free(jac);
-    problem_free(&pb);
-    return status;
-}

@@ -9,6 +9,36 @@
 
 #include "nabla/fit.h"
 
+/* The problem: a residual node and the leaves that hold the fit's scalars. */
+typedef struct lsq_problem {
+    nb_node *residual;
+    int n_nodes;
+    nb_node *const *nodes;
+    int n;     /* scalars of the fit */
+    int m;     /* residuals */
+    const double *weights;
+    bool pointwise; /* every node is an [m] input: one backward gives the Jacobian */
+    int *node_of, *elem_of;
+    double *seed;   /* one-hot seeds (general case) */
+    double *x_graph; /* the point of the graph's last forward */
+    bool have_graph_point;
+    int n_evals, n_jacobians;
+    double value_norm; /* |w y|: rounding in the residuals is about eps times this */
+} lsq_problem;
+
+/* Check the nodes and map the scalars (lsq.c); nb_lsq_problem_free releases the maps. */
+nb_status nb_lsq_problem_init(lsq_problem *pb, nb_node *residual, int n_nodes, nb_node *const *nodes,
+                              const double *weights);
+void nb_lsq_problem_free(lsq_problem *pb);
+
+/* f := weighted residuals at x (all n scalars). *finite tells whether they all are. */
+nb_status nb_lsq_evaluate(lsq_problem *pb, const double *x, double *f, bool *finite);
+/* nb_lsq_evaluate, unless the graph's values are already those of x (no evaluation counted). */
+nb_status nb_lsq_values_at(lsq_problem *pb, const double *x, double *f, bool *finite);
+/* jac (m x n, column-major) := d f / d x at x, by backpropagation; f_scratch gets f when the
+ * graph has to be run first. */
+nb_status nb_lsq_jacobian(lsq_problem *pb, const double *x, double *f_scratch, double *jac, bool *finite);
+
 /* Euclidean norm of x[n], safe from overflow and underflow. */
 double nb_lsq_norm(int n, const double *x);
 
@@ -39,13 +69,73 @@ nb_status nb_lsq_linear_solve(int m, int n, const double *a, const double *b, do
 
 /* (JᵀJ)⁻¹ for J (m x n, column-major), from a pivoted QR of J with unit-norm columns:
  * cov (n x n, row-major). rank gets the numerical rank; when rank < n, `dependent` gets
- * a column that is (numerically) a combination of the others. Returns NB_ENOMEM or NB_OK. */
-nb_status nb_lsq_inverse_normal(int m, int n, const double *jac, double *cov, int *rank, int *dependent);
+ * a column that is (numerically) a combination of the others, and `involved` (n flags,
+ * may be NULL) marks it and the columns of that combination. NB_ENOMEM or NB_OK. */
+nb_status nb_lsq_inverse_normal(int m, int n, const double *jac, double *cov, int *rank, int *dependent,
+                                bool *involved);
 
 /* nb_lsq_fit_graph, told the size |w y| of the values the residuals are differences of
  * (0 when unknown): below eps times it the sum of squares cannot resolve a change. */
 nb_status nb_lsq_fit(nb_node *residual, int n_nodes, nb_node *const *params, const double *start,
                   const double *weights, double value_norm, const nb_lsq_options *options, nb_lsq_result *result);
+
+/* How a solver run ended. */
+typedef struct lsq_outcome {
+    int iterations;
+    nb_lsq_stop stop;
+} lsq_outcome;
+
+/* MINPACK's Levenberg–Marquardt (lsq.c), with the final Gauss–Newton polish: x holds the
+ * start (finite residuals) on entry and the solution on exit. */
+nb_status nb_lsq_lm_solve(lsq_problem *pb, double *x, const nb_lsq_options *opt, lsq_outcome *out);
+
+/* lsq_robust.c: rho(z), rho'(z), rho''(z) of a loss; the cost f_scale² Σ rho(f²/f_scale²) / 2
+ * (|f|² / 2 for the linear loss); and the rescaling of f (m) and the rows of jac (m x n,
+ * column-major) after which |f + J s|² / 2 models the robust cost (SciPy's). */
+void nb_lsq_rho(nb_lsq_loss loss, double z, double rho[3]);
+double nb_lsq_cost(nb_lsq_loss loss, double f_scale, int m, const double *f);
+void nb_lsq_robust_scale(nb_lsq_loss loss, double f_scale, int m, int n, double *f, double *jac);
+
+/* lsq_bounds.c: the projected active-set trust-region Levenberg–Marquardt for lo <= x <=
+ * hi (n each; lo[j] == hi[j] holds scalar j) and the options' loss. x: the start, inside
+ * the box, on entry; the solution on exit. */
+nb_status nb_lsq_box_solve(lsq_problem *pb, double *x, const double *lo, const double *hi,
+                           const nb_lsq_options *opt, lsq_outcome *out);
+
+/* lsq_stats.c: the result's arrays and names for the problem's scalars (starts = 1). */
+nb_status nb_lsq_result_alloc(nb_lsq_result *result, const lsq_problem *pb);
+
+/* The rank of the Jacobian at x over the estimated scalars (all when `estimated` is NULL):
+ * rank of `estimated` columns; when short, `dependent` is a scalar that the others make
+ * redundant and involved (n flags, the caller's) marks it and them. cov (n x n) gets
+ * (JᵀJ)⁻¹ over the estimated scalars, NaN elsewhere. jac: m x n scratch. */
+typedef struct lsq_rank {
+    int rank, estimated, dependent;
+    bool *involved;
+} lsq_rank;
+nb_status nb_lsq_rank_at(lsq_problem *pb, const double *x, const bool *estimated, double *jac, double *f_scratch,
+                         double *cov, lsq_rank *rank);
+
+/* Sum of squares, cost, covariance, standard errors and intervals at x into result (whose
+ * fixed and at_bound flags say which scalars are estimated); cov_given: the linear
+ * solve's (JᵀJ)⁻¹, or NULL to compute it. Fails on a singular Jacobian, naming the
+ * parameters involved, unless tolerate_singular (then they are NaN). */
+nb_status nb_lsq_finish_statistics(lsq_problem *pb, const double *x, double *jac, double *f_scratch,
+                                   const double *cov_given, const nb_lsq_options *opt, bool tolerate_singular,
+                                   nb_lsq_result *result);
+
+/* lsq_solve.c: the box of a fit: lo and hi (n each) from the options' bounds, held
+ * scalars at lo = hi = start; x gets the start moved inside (result->moved and
+ * result->fixed set); *boxed tells whether the box solver is needed (a bound, a held
+ * scalar or a robust loss). NB_EARG for bounds that cross or every scalar held. */
+nb_status nb_lsq_make_box(const nb_lsq_options *opt, int n, const double *start, nb_lsq_result *result, double *lo,
+                          double *hi, double *x, bool *boxed);
+/* Start number `index` of a multi-start fit (0: x0 itself), drawn from the options' seed
+ * and the index alone (so any thread may draw it) into x. */
+void nb_lsq_draw_start(const nb_lsq_options *opt, int n, const double *lo, const double *hi, const double *x0,
+                       int index, double *x);
+/* The relative cost within which a start counts as having reached the best. */
+#define NB_LSQ_START_TOL 1e-6
 
 /* The options' values are in range (NB_EARG with a message otherwise). */
 nb_status nb_lsq_check_options(const nb_lsq_options *options);

@@ -616,7 +616,32 @@ static void covariance_from_rinv(int n, int r, const double *rinv, const int *pe
         }
 }
 
-nb_status nb_lsq_inverse_normal(int m, int n, const double *jac, double *cov, int *rank, int *dependent)
+/* Mark the columns of the combination that makes column perm[r] (just past the rank r)
+ * dependent: solve R11 z = R12(:, r) and keep the terms that matter (the columns are of
+ * comparable norms, so coefficients compare directly). rinv: r doubles of scratch. */
+static void mark_combination(int m, int n, int r, const double *a, const double *rdiag, const int *perm,
+                             double *z, bool *involved)
+{
+    for (int j = 0; j < n; j++)
+        involved[j] = false;
+    if (r >= n)
+        return;
+    involved[perm[r]] = true;
+    double largest = 0;
+    for (int i = r - 1; i >= 0; i--) {
+        double sum = A(i, r);
+        for (int k = i + 1; k < r; k++)
+            sum -= A(i, k) * z[k];
+        z[i] = rdiag[i] != 0 ? sum / rdiag[i] : 0;
+        largest = fmax(largest, fabs(z[i]));
+    }
+    for (int i = 0; i < r; i++)
+        if (fabs(z[i]) > 1e-6 * largest && fabs(z[i]) > 1e-12)
+            involved[perm[i]] = true;
+}
+
+nb_status nb_lsq_inverse_normal(int m, int n, const double *jac, double *cov, int *rank, int *dependent,
+                                bool *involved)
 {
     /* Double precision is enough here (the Jacobian itself is double); columns scaled by
      * powers of two (exactly) so that the rank test compares like with like. */
@@ -636,6 +661,8 @@ nb_status nb_lsq_inverse_normal(int m, int n, const double *jac, double *cov, in
             r++;
         *rank = r;
         *dependent = r < n ? perm[r] : -1;
+        if (involved)
+            mark_combination(m, n, r, a, rdiag, perm, rinv, involved);
         invert_r(m, r, a, rdiag, rinv);
         covariance_from_rinv(n, r, rinv, perm, scale, cov);
     }
