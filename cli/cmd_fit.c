@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void usage(FILE *out)
+/* --help in three parts: the command, the solver's options, the data and output options. */
+static void usage_intro(FILE *out)
 {
     fputs("usage: nabla fit FORMULA FILE [options]\n       nabla fit FORMULA FILE --by COL | FILE... --by-file [options]\n"
           "\n"
@@ -34,8 +35,13 @@ static void usage(FILE *out)
           "          lines starting with # are skipped. Without a header the columns are c1,\n"
           "          c2, ... (x and y when there are two). Only the columns the fit reads must\n"
           "          hold numbers. Errors name the file, line and column.\n"
-          "\n"
-          "options:\n"
+          "\n",
+          out);
+}
+
+static void usage_solver(FILE *out)
+{
+    fputs("options:\n"
           "  --y COL            the response when the formula has no left side: a column name\n"
           "                     or number (default: the column named y, else the last)\n"
           "  --sigma COL        per-point uncertainties: weighted least squares (weights 1/sigma^2)\n"
@@ -68,8 +74,15 @@ static void usage(FILE *out)
           "  --seed N           sgd and adam: the shuffling of the batches; --starts: the draws\n"
           "                     (default 0)\n"
           "  --max-evals N      lm: give up after N model evaluations (default 400 * (parameters + 1))\n"
-          "  --confidence P     level of the confidence intervals (default 0.95)\n"
-          "  --header           the first line names the columns\n"
+          "  --confidence P     level of the confidence intervals (default 0.95)\n",
+          out);
+}
+
+static void usage(FILE *out)
+{
+    usage_intro(out);
+    usage_solver(out);
+    fputs("  --header           the first line names the columns\n"
           "  --no-header        the first line is data (default: a header when it has text where\n"
           "                     the second line has numbers)\n"
           "  --delimiter C      ',' ';' 'tab' or 'space' (default: guessed from the first lines)\n"
