@@ -129,6 +129,10 @@ void nb_net_format(const nb_net_spec *spec, char *buf, size_t buf_size);
 nb_status nb_net_set_input(nb_net_spec *spec, int ndim, const int64_t *shape);
 /* Parse "1x28x28" or "784" as a sample shape. */
 nb_status nb_shape_parse(const char *text, int *ndim, int64_t shape[3]);
+/* The shape of one sample after the first n_layers layers (0: the input): ndim 1
+ * ([features]) or 3 ([C, H, W]). NB_ESHAPE when the input shape is not known or a
+ * layer does not fit. */
+nb_status nb_net_sample_shape(const nb_net_spec *spec, int n_layers, int *ndim, int64_t shape[3]);
 /* The shape of the network's output for one sample: *outputs its last dimension's size
  * (classes, or targets). NB_ESHAPE naming the layer that does not fit the input. */
 nb_status nb_net_outputs(const nb_net_spec *spec, int64_t *outputs);
@@ -395,6 +399,13 @@ typedef struct nb_model {
     nb_node *output; /* predictions, or logits [N, n_classes] */
     nb_node *loss;   /* a scalar: the mean loss of the batch */
 } nb_model;
+
+/* A model for batches of `batch` rows: an input [batch, features] (features the product
+ * of the spec's input shape), the network (nb_net), a target (labels [batch] for
+ * NB_LOSS_CE, else [batch, outputs]) and the mean loss of that kind. On failure nothing
+ * is left (model zeroed). Free with nb_graph_free(model->graph). */
+nb_status nb_model_build(nb_model *model, const nb_net_spec *spec, nb_loss_kind loss, nb_dtype dtype, int64_t batch,
+                         nb_init init, nb_rng *rng);
 
 typedef struct nb_epoch_stats {
     int epoch;             /* 1-based */

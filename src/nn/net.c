@@ -408,18 +408,28 @@ static nb_status layer_shape(const nb_layer_spec *l, int number, int *ndim, int6
     return NB_OK;
 }
 
-nb_status nb_net_outputs(const nb_net_spec *spec, int64_t *outputs)
+nb_status nb_net_sample_shape(const nb_net_spec *spec, int n_layers, int *ndim, int64_t shape[3])
 {
-    if (!spec || !outputs)
-        return nb_fail(NB_EARG, "nb_net_outputs: NULL argument");
+    if (!spec || !ndim || !shape || n_layers < 0 || n_layers > spec->n_layers)
+        return nb_fail(NB_EARG, "nb_net_sample_shape: NULL argument or a layer count outside the spec");
     if (spec->input_ndim != 1 && spec->input_ndim != 3)
         return nb_fail(NB_ESHAPE, "model: the input shape is not known; give it (as 'input 1x28x28' or --input-shape)");
-    int ndim = spec->input_ndim;
-    int64_t shape[3];
-    memcpy(shape, spec->input_shape, sizeof shape);
-    for (int i = 0; i < spec->n_layers; i++)
-        if (layer_shape(&spec->layers[i], i + 1, &ndim, shape) != NB_OK)
+    *ndim = spec->input_ndim;
+    memcpy(shape, spec->input_shape, 3 * sizeof *shape);
+    for (int i = 0; i < n_layers; i++)
+        if (layer_shape(&spec->layers[i], i + 1, ndim, shape) != NB_OK)
             return nb_errcode();
+    return NB_OK;
+}
+
+nb_status nb_net_outputs(const nb_net_spec *spec, int64_t *outputs)
+{
+    int ndim;
+    int64_t shape[3];
+    if (!spec || !outputs)
+        return nb_fail(NB_EARG, "nb_net_outputs: NULL argument");
+    if (nb_net_sample_shape(spec, spec->n_layers, &ndim, shape) != NB_OK)
+        return nb_errcode();
     *outputs = ndim == 1 ? shape[0] : shape[0] * shape[1] * shape[2];
     return NB_OK;
 }
@@ -479,4 +489,33 @@ nb_node *nb_net(nb_node *x, const nb_net_spec *spec, nb_init init, nb_rng *rng)
     if (h && nb_value(h)->ndim != 2)
         h = nb_flatten(h);
     return h;
+}
+
+nb_status nb_model_build(nb_model *model, const nb_net_spec *spec, nb_loss_kind loss, nb_dtype dtype, int64_t batch,
+                         nb_init init, nb_rng *rng)
+{
+    if (!model || !spec)
+        return nb_fail(NB_EARG, "nb_model_build: NULL argument");
+    memset(model, 0, sizeof *model);
+    int ndim;
+    int64_t shape[3], outputs;
+    if (nb_net_sample_shape(spec, 0, &ndim, shape) != NB_OK || nb_net_outputs(spec, &outputs) != NB_OK)
+        return nb_errcode();
+    int64_t features = ndim == 3 ? shape[0] * shape[1] * shape[2] : shape[0];
+    nb_graph *graph = nb_graph_new(dtype);
+    if (!graph)
+        return nb_errcode();
+    model->graph = graph;
+    model->input = nb_input(graph, "input", 2, (int64_t[]){batch, features});
+    model->target = loss == NB_LOSS_CE ? nb_input(graph, "labels", 1, &batch)
+                                       : nb_input(graph, "target", 2, (int64_t[]){batch, outputs});
+    model->output = nb_net(model->input, spec, init, rng);
+    model->loss = nb_loss(model->output, model->target, loss, NB_REDUCE_MEAN);
+    if (!model->loss) {
+        nb_status status = nb_errcode();
+        nb_graph_free(graph);
+        memset(model, 0, sizeof *model);
+        return status;
+    }
+    return NB_OK;
 }
