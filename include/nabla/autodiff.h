@@ -208,6 +208,9 @@ nb_node *nb_softmax_cross_entropy(nb_node *logits, nb_node *labels);
  * stride + 1 (OW likewise); zero padding on every side. One matrix product per batch
  * (im2col) on nabla's threads. */
 nb_node *nb_conv2d(nb_node *x, nb_node *weight, nb_node *bias, int stride, int padding);
+/* The same with the activation fused into its passes: NB_ACT_NONE or NB_ACT_RELU (NB_EARG
+ * for others: use nb_activate on nb_conv2d). */
+nb_node *nb_conv2d_act(nb_node *x, nb_node *weight, nb_node *bias, int stride, int padding, nb_activation activation);
 /* Pooling over square windows of x [N, C, H, W]; stride 0 means the kernel size,
  * padding at most kernel/2. Max pooling ignores the padding; average pooling counts it
  * as zeros (divides by kernel²), as torch's defaults do. */

@@ -68,11 +68,12 @@ void nb_mlp_format(const nb_mlp_spec *spec, char *buf, size_t buf_size);
 nb_node *nb_mlp(nb_node *x, const nb_mlp_spec *spec, nb_init init, nb_rng *rng);
 
 /* ---- convolutional layers -------------------------------------------------------------- */
-/* A 2-D convolution on x [N, C, H, W]: parameters "NAME.weight" [out, C, kh, kw] (init
+/* A 2-D convolution on x [N, C, H, W], followed by an activation (ReLU fused into the
+ * op, nb_conv2d_act; others applied after): parameters "NAME.weight" [out, C, kh, kw] (init
  * with fan_in C·kh·kw, fan_out out·kh·kw) and, when with_bias, "NAME.bias" [out]
  * (U(-1/sqrt(fan_in), 1/sqrt(fan_in)) as torch.nn.Conv2d, zeros for NB_INIT_ZEROS). */
 nb_node *nb_conv2d_layer(nb_node *x, const char *name, int64_t out_channels, int kernel_h, int kernel_w, int stride,
-                         int padding, bool with_bias, nb_init init, nb_rng *rng);
+                         int padding, bool with_bias, nb_activation activation, nb_init init, nb_rng *rng);
 /* Batch normalisation over axis 1 of x [N, C] or [N, C, H, W]: parameters "NAME.weight"
  * (gamma, ones) and "NAME.bias" (beta, zeros) [C], and the running statistics
  * "NAME.running_mean" (zeros) and "NAME.running_var" (ones), frozen parameters so that

@@ -35,7 +35,7 @@ typedef union nb_attr {
     int64_t n_classes;                              /* one_hot */
     int64_t column;                                 /* column */
     int activation;                                 /* linear: an nb_activation */
-    struct { int stride, pad; } conv;               /* conv2d */
+    struct { int stride, pad; bool relu; } conv;    /* conv2d */
     struct { int kernel, stride, pad; } pool;       /* max_pool2d, avg_pool2d */
     struct { double p; uint64_t seed; } dropout;
     /* batch_norm: the running statistics are parameters kept out of training */

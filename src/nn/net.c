@@ -19,7 +19,7 @@ static nb_node *named_param(nb_graph *graph, const char *layer, const char *what
 }
 
 nb_node *nb_conv2d_layer(nb_node *x, const char *name, int64_t out_channels, int kernel_h, int kernel_w, int stride,
-                         int padding, bool with_bias, nb_init init, nb_rng *rng)
+                         int padding, bool with_bias, nb_activation activation, nb_init init, nb_rng *rng)
 {
     if (!nb_inputs_ok("conv2d layer", 1, &x))
         return nb_builder_failed();
@@ -46,7 +46,9 @@ nb_node *nb_conv2d_layer(nb_node *x, const char *name, int64_t out_channels, int
             nb_tensor_fill_uniform(nb_value(bias), rng, -bound, bound);
         }
     }
-    return nb_conv2d(x, weight, bias, stride, padding);
+    bool fused = activation == NB_ACT_NONE || activation == NB_ACT_RELU;
+    nb_node *y = nb_conv2d_act(x, weight, bias, stride, padding, fused ? activation : NB_ACT_NONE);
+    return fused ? y : nb_activate(y, activation);
 }
 
 nb_node *nb_batch_norm_layer(nb_node *x, const char *name)
@@ -461,8 +463,8 @@ static nb_node *net_layer(nb_node *h, const nb_layer_spec *l, int counts[3], nb_
         return nb_dense_act(h, name, l->units, true, l->activation, init, rng);
     case NB_LAYER_CONV:
         snprintf(name, sizeof name, "conv%d", ++counts[1]);
-        h = nb_conv2d_layer(h, name, l->units, l->kernel_h, l->kernel_w, l->stride, l->padding, true, init, rng);
-        return nb_activate(h, l->activation);
+        return nb_conv2d_layer(h, name, l->units, l->kernel_h, l->kernel_w, l->stride, l->padding, true, l->activation,
+                               init, rng);
     case NB_LAYER_MAXPOOL: return nb_max_pool2d(h, l->kernel_h, l->stride, l->padding);
     case NB_LAYER_AVGPOOL: return nb_avg_pool2d(h, l->kernel_h, l->stride, l->padding);
     case NB_LAYER_DROPOUT: return nb_dropout_layer(h, l->rate, rng);

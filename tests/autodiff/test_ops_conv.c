@@ -88,6 +88,23 @@ static nb_node *case_conv_valid(nb_graph *g)
     return nb_conv2d(x, w, b, 1, 0);
 }
 
+/* The fused ReLU, and an input gradient stored (conv the only consumer of the tanh
+ * below) or added to (two consumers of h). */
+static nb_node *case_conv_relu(nb_graph *g)
+{
+    nb_node *h = nb_tanh(param(g, "x", 4, X4));
+    nb_node *w = param(g, "w", 4, (int64_t[]){4, 3, 3, 3}), *b = param(g, "b", 1, (int64_t[]){4});
+    nb_node *w2 = param(g, "w2", 4, (int64_t[]){4, 3, 3, 3});
+    nb_node *once = nb_conv2d_act(nb_sin(param(g, "x2", 4, X4)), w2, NULL, 1, 1, NB_ACT_RELU);
+    return nb_add(nb_add(nb_conv2d_act(h, w, b, 1, 1, NB_ACT_RELU), nb_conv2d(h, w2, b, 1, 1)), once);
+}
+
+static nb_node *case_pools_shared(nb_graph *g)
+{
+    nb_node *h = nb_tanh(param(g, "x", 4, X4)), *once = nb_sin(param(g, "x2", 4, X4));
+    return nb_add(nb_add(nb_max_pool2d(h, 2, 0, 0), nb_avg_pool2d(h, 2, 0, 0)), nb_max_pool2d(once, 2, 0, 0));
+}
+
 static nb_node *case_max_pool(nb_graph *g) { return nb_max_pool2d(param(g, "x", 4, X4), 2, 0, 0); }
 static nb_node *case_max_pool_pad(nb_graph *g) { return nb_max_pool2d(param(g, "x", 4, X4), 3, 2, 1); }
 static nb_node *case_avg_pool(nb_graph *g) { return nb_avg_pool2d(param(g, "x", 4, X4), 2, 0, 0); }
@@ -126,6 +143,8 @@ static void test_gradients(void **state)
     check("conv2d pad 1", case_conv_pad, false);
     check("conv2d stride 2, 2x3 kernel", case_conv_stride, false);
     check("conv2d no padding, 3x2 kernel", case_conv_valid, false);
+    check("conv2d with relu, input gradients stored and added", case_conv_relu, false);
+    check("pools, input gradients stored and added", case_pools_shared, false);
     check("max_pool2d 2", case_max_pool, false);
     check("max_pool2d 3 stride 2 pad 1", case_max_pool_pad, false);
     check("avg_pool2d 2", case_avg_pool, false);
@@ -261,6 +280,8 @@ static void test_shapes_refused(void **state)
     assert_null(nb_conv2d(x, big, NULL, 1, 1));
     assert_non_null(strstr(nb_errmsg(), "does not fit"));
     assert_null(nb_conv2d(x, big, NULL, 0, 1));
+    assert_null(nb_conv2d_act(x, w, NULL, 1, 0, NB_ACT_TANH));
+    assert_non_null(strstr(nb_errmsg(), "fuses"));
     assert_null(nb_max_pool2d(x, 2, 1, 2));
     assert_non_null(strstr(nb_errmsg(), "padding"));
     assert_null(nb_max_pool2d(nb_input(g, "flat", 2, (int64_t[]){1, 4}), 2, 0, 0));
@@ -278,7 +299,7 @@ static double train_steps(int threads, bool count, long *calls)
     nb_rng_seed(&rng, 3);
     nb_node *x = nb_input(g, "x", 4, (int64_t[]){32, 2, 12, 12}), *labels = nb_input(g, "y", 1, (int64_t[]){32});
     nb_node *w = param(g, "w", 4, (int64_t[]){8, 2, 3, 3}), *b = param(g, "b", 1, (int64_t[]){8});
-    nb_node *h = nb_max_pool2d(nb_relu(nb_conv2d(x, w, b, 1, 1)), 2, 0, 0);
+    nb_node *h = nb_max_pool2d(nb_conv2d_act(x, w, b, 1, 1, NB_ACT_RELU), 2, 0, 0);
     h = nb_dropout(batch_norm_of(g, nb_flatten(h), 8 * 36), 0.2, 9);
     nb_node *fc = param(g, "fc", 2, (int64_t[]){3, 8 * 36});
     nb_tensor_fill_uniform(nb_value(fc), &rng, -0.05, 0.05);

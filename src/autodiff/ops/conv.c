@@ -24,6 +24,8 @@ typedef struct conv_geom {
 
 typedef struct conv_job {
     const conv_geom *g;
+    bool relu;                /* fused: y = max(0, conv + bias) */
+    bool x_fresh, bias_fresh; /* store into these gradients instead of adding */
     const void *x, *bias, *gy, *dcols;
     void *cols, *stage, *y, *gx, *gbias;
 } conv_job;
@@ -113,7 +115,7 @@ static nb_status conv_forward(nb_node *node)
 {
     conv_geom g;
     conv_geometry(node, &g);
-    conv_job j = {.x = node->inputs[0]->value.data, .y = node->value.data,
+    conv_job j = {.x = node->inputs[0]->value.data, .y = node->value.data, .relu = node->attr.conv.relu,
                   .bias = node->n_inputs > 2 ? node->inputs[2]->value.data : NULL};
     conv_scratch(node, &g, &j);
     nb_dtype dtype = node->graph->dtype;
@@ -132,32 +134,43 @@ static void conv_backward(nb_node *node)
     nb_node *x = node->inputs[0], *w = node->inputs[1], *b = node->n_inputs > 2 ? node->inputs[2] : NULL;
     conv_geom g;
     conv_geometry(node, &g);
-    conv_job j = {.gy = node->grad.data, .gx = x->grad.data, .gbias = b && b->requires_grad ? b->grad.data : NULL};
+    conv_job j = {.gy = node->grad.data, .gx = x->grad.data, .gbias = b && b->requires_grad ? b->grad.data : NULL,
+                  .y = node->value.data, .relu = node->attr.conv.relu};
     conv_scratch(node, &g, &j);
+    j.bias_fresh = j.gbias && nb_grad_fresh(b);
     nb_dtype dtype = node->graph->dtype;
     bool f64 = dtype == NB_F64;
     CONV_RANGES(g.o, g.o * g.cols_n, restage, &j);
     if (w->requires_grad)
-        conv_gemm(dtype, false, true, g.o, g.ckk, g.cols_n, j.stage, g.cols_n, j.cols, g.cols_n, 1.0, w->grad.data,
-                  g.ckk);
+        conv_gemm(dtype, false, true, g.o, g.ckk, g.cols_n, j.stage, g.cols_n, j.cols, g.cols_n,
+                  nb_grad_fresh(w) ? 0.0 : 1.0, w->grad.data, g.ckk);
     if (x->requires_grad) {
+        j.x_fresh = nb_grad_fresh(x);
         conv_gemm(dtype, true, false, g.ckk, g.cols_n, g.o, w->value.data, g.ckk, j.stage, g.cols_n, 0.0,
                   (void *)j.dcols, g.cols_n);
         CONV_RANGES(g.n * g.c, g.ckk * g.cols_n, col2im, &j);
     }
 }
 
-static const nb_opdef conv_op = {"conv2d", conv_shape, conv_forward, conv_backward, false};
+/* Backward stores into gradients that hold nothing yet (nb_grad_fresh): each plane of
+ * dx is zeroed by the thread that folds into it, rather than by a pass of its own. */
+static const nb_opdef conv_op = {"conv2d", conv_shape, conv_forward, conv_backward, true};
 
-nb_node *nb_conv2d(nb_node *x, nb_node *weight, nb_node *bias, int stride, int padding)
+nb_node *nb_conv2d_act(nb_node *x, nb_node *weight, nb_node *bias, int stride, int padding, nb_activation activation)
 {
-    if (stride < 1 || padding < 0) {
-        nb_fail(NB_EARG, "conv2d: stride must be >= 1 and padding >= 0, got stride %d, padding %d", stride, padding);
+    if (stride < 1 || padding < 0 || (activation != NB_ACT_NONE && activation != NB_ACT_RELU)) {
+        nb_fail(NB_EARG, "conv2d: needs stride >= 1, padding >= 0 and an activation it fuses (none or relu), got "
+                         "stride %d, padding %d, activation %d", stride, padding, (int)activation);
         return nb_builder_failed();
     }
     nb_node *inputs[3] = {x, weight, bias};
-    nb_attr attr = {.conv = {stride, padding}};
+    nb_attr attr = {.conv = {stride, padding, activation == NB_ACT_RELU}};
     return nb_op_node(&conv_op, bias ? 3 : 2, inputs, &attr);
+}
+
+nb_node *nb_conv2d(nb_node *x, nb_node *weight, nb_node *bias, int stride, int padding)
+{
+    return nb_conv2d_act(x, weight, bias, stride, padding, NB_ACT_NONE);
 }
 
 nb_node *nb_flatten(nb_node *x)

@@ -6,6 +6,7 @@
 #include "core/core.h"
 
 #include <stdint.h>
+#include <string.h>
 
 typedef struct pool_geom {
     int64_t planes, h, w, oh, ow, k, stride, pad;
@@ -16,6 +17,7 @@ typedef struct pool_job {
     const void *x, *gy;
     void *y, *gx;
     int32_t *arg;
+    bool fresh; /* backward: the input's gradient holds nothing yet: each plane is zeroed first */
 } pool_job;
 
 /* The window of output (oh, ow), clipped to the image: rows [h0, h1), columns [w0, w1). */
@@ -98,7 +100,8 @@ static void max_pool_backward(nb_node *node)
         return;
     pool_geom g;
     pool_geometry(node, &g);
-    pool_job j = {.g = &g, .gy = node->grad.data, .gx = node->inputs[0]->grad.data, .arg = node->aux};
+    pool_job j = {.g = &g, .gy = node->grad.data, .gx = node->inputs[0]->grad.data, .arg = node->aux,
+                  .fresh = nb_grad_fresh(node->inputs[0])};
     POOL_RUN(max_bwd, &j);
 }
 
@@ -117,12 +120,13 @@ static void avg_pool_backward(nb_node *node)
         return;
     pool_geom g;
     pool_geometry(node, &g);
-    pool_job j = {.g = &g, .gy = node->grad.data, .gx = node->inputs[0]->grad.data};
+    pool_job j = {.g = &g, .gy = node->grad.data, .gx = node->inputs[0]->grad.data,
+                  .fresh = nb_grad_fresh(node->inputs[0])};
     POOL_RUN(avg_bwd, &j);
 }
 
-static const nb_opdef max_pool_op = {"max_pool2d", pool_shape, max_pool_forward, max_pool_backward, false};
-static const nb_opdef avg_pool_op = {"avg_pool2d", pool_shape, avg_pool_forward, avg_pool_backward, false};
+static const nb_opdef max_pool_op = {"max_pool2d", pool_shape, max_pool_forward, max_pool_backward, true};
+static const nb_opdef avg_pool_op = {"avg_pool2d", pool_shape, avg_pool_forward, avg_pool_backward, true};
 
 /* Padding beyond half the window would make windows of padding alone. */
 static nb_node *pool_node(const nb_opdef *op, nb_node *x, int kernel, int stride, int padding)
