@@ -84,6 +84,9 @@ nb_node *nb_dropout_layer(nb_node *x, double p, nb_rng *rng)
 /* ---- the grammar ---------------------------------------------------------------------- */
 
 #define MAX_WORDS 16
+/* The most values one sample may have at any layer: products of three dimensions stay
+ * far from overflowing int64_t. */
+#define SAMPLE_MAX (1LL << 40)
 
 typedef struct layer_text {
     const char *spec; /* the whole text, for messages */
@@ -294,8 +297,9 @@ nb_status nb_shape_parse(const char *text, int *ndim, int64_t shape[3])
         if (at == end)
             break;
     }
-    if ((n != 1 && n != 3) || *at)
-        return nb_fail(NB_EPARSE, "sample shape '%s': expected CxHxW (as 1x28x28) or a number of features", text ? text : "");
+    if ((n != 1 && n != 3) || *at || (n == 3 && shape[0] * shape[1] > SAMPLE_MAX / shape[2]))
+        return nb_fail(NB_EPARSE, "sample shape '%s': expected CxHxW (as 1x28x28) or a number of features, at most "
+                                  "2^40 values", text ? text : "");
     *ndim = n;
     return NB_OK;
 }
@@ -305,8 +309,10 @@ nb_status nb_net_set_input(nb_net_spec *spec, int ndim, const int64_t *shape)
     if (!spec || !shape || (ndim != 1 && ndim != 3))
         return nb_fail(NB_EARG, "nb_net_set_input: needs 1 (features) or 3 (C, H, W) dimensions");
     for (int d = 0; d < ndim; d++)
-        if (shape[d] < 1)
-            return nb_fail(NB_EARG, "nb_net_set_input: dimension %d is %lld, not positive", d, (long long)shape[d]);
+        if (shape[d] < 1 || shape[d] > (1LL << 30))
+            return nb_fail(NB_EARG, "nb_net_set_input: dimension %d is %lld, not in [1, 2^30]", d, (long long)shape[d]);
+    if (ndim == 3 && shape[0] * shape[1] > SAMPLE_MAX / shape[2])
+        return nb_fail(NB_EARG, "nb_net_set_input: more than 2^40 values per sample");
     spec->input_ndim = ndim;
     memcpy(spec->input_shape, shape, (size_t)ndim * sizeof *shape);
     return NB_OK;
@@ -407,6 +413,8 @@ static nb_status layer_shape(const nb_layer_spec *l, int number, int *ndim, int6
     if (l->kind == NB_LAYER_CONV)
         shape[0] = l->units;
     shape[1] = h / l->stride + 1, shape[2] = w / l->stride + 1;
+    if (shape[0] * shape[1] > SAMPLE_MAX / shape[2])
+        return nb_fail(NB_ESHAPE, "model: layer %d ('%s') makes more than 2^40 values per sample", number, text);
     return NB_OK;
 }
 

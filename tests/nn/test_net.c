@@ -88,6 +88,10 @@ static void test_parse_errors(void **state)
     int64_t outputs;
     assert_int_equal(nb_net_outputs(&spec, &outputs), NB_ESHAPE); /* 8 -> 4 -> 2: no room for 3x3 */
     assert_non_null(strstr(nb_errmsg(), "layer 3 ('conv 4 3x3')"));
+    assert_int_equal(nb_net_parse("input 1000000x1000000x1000000, dense 2", &spec), NB_EPARSE);
+    assert_int_equal(nb_net_parse("input 1x1024x1024, conv 1073741824 1x1, dense 2", &spec), NB_OK);
+    assert_int_equal(nb_net_outputs(&spec, &outputs), NB_ESHAPE); /* no overflow: refused */
+    assert_non_null(strstr(nb_errmsg(), "2^40"));
     assert_int_equal(nb_net_parse("input 10, conv 4 3x3", &spec), NB_OK);
     assert_int_equal(nb_net_outputs(&spec, &outputs), NB_ESHAPE);
     assert_non_null(strstr(nb_errmsg(), "needs images"));
