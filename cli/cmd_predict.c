@@ -126,7 +126,7 @@ static bool classes_have_names(const model_desc *desc)
 /* The inputs by column: the model's feature columns by name, or all columns in order. */
 static nb_dataset *inputs_only(const predict_args *a, const model_desc *desc, const nb_table *table)
 {
-    int64_t n = a->limit > 0 && a->limit < table->n_rows ? a->limit : table->n_rows, n_in = desc->spec.sizes[0];
+    int64_t n = a->limit > 0 && a->limit < table->n_rows ? a->limit : table->n_rows, n_in = model_n_in(desc);
     int *columns = calloc((size_t)n_in, sizeof *columns);
     if (!columns) {
         nb_fail(NB_ENOMEM, "out of memory");
@@ -234,7 +234,7 @@ static int draw_confusion(const predict_args *a, const model_desc *desc, const d
 /* Whether the data fit the model: 0, or the exit status after a message. */
 static int check_data(const predict_args *a, const model_desc *desc, const nb_dataset *data, bool has_targets)
 {
-    int64_t n_in = desc->spec.sizes[0], n_out = desc->spec.sizes[desc->spec.n_sizes - 1];
+    int64_t n_in = model_n_in(desc), n_out = model_n_out(desc);
     int k = desc->n_classes;
     if (nb_dataset_n_features(data) != n_in) {
         cli_error("predict", "the model takes %lld inputs, %s has %lld features", (long long)n_in, a->data,
@@ -302,7 +302,7 @@ static int standardize(const model_desc *desc, nb_dataset *data)
         return 0;
     nb_scaler scaler = {0};
     int status = 0;
-    if (nb_scaler_set(&scaler, desc->spec.sizes[0], desc->mean, desc->std) != NB_OK ||
+    if (nb_scaler_set(&scaler, model_n_in(desc), desc->mean, desc->std) != NB_OK ||
         nb_scaler_apply(&scaler, data->inputs) != NB_OK) {
         cli_error("predict", NULL);
         status = 1;
@@ -511,7 +511,7 @@ static void print_text(const model_desc *desc, const predictions *p)
 
 static int run(const predict_args *a, model_desc *desc, nb_model *model)
 {
-    predictions p = {.k = desc->n_classes, .n_out = desc->spec.sizes[desc->spec.n_sizes - 1]};
+    predictions p = {.k = desc->n_classes, .n_out = model_n_out(desc)};
     nb_dataset *data = load_data(a, desc, &p.has_targets);
     if (!data)
         return 1;

@@ -17,6 +17,7 @@
 typedef struct train_args {
     /* as given */
     const char *data, *target, *features, *test, *model, *loss, *optim, *schedule, *save, *plot, *init, *dtype;
+    const char *input_shape;
     double lr, momentum, weight_decay, val_split, clip, max_loss_growth;
     bool nesterov, json, quiet, no_standardize, help;
     uint64_t epochs, batch, patience, threads, limit, test_limit, seed;
@@ -28,6 +29,8 @@ typedef struct train_args {
     nb_loss_kind loss_kind;
     bool standardize;
     bool auto_epochs; /* CSV data without --epochs: up to AUTO_EPOCHS, stopped by a held-out loss */
+    int input_ndim; /* --input-shape, parsed (0 when not given) */
+    int64_t input_shape_of[3];
 } train_args;
 
 /* CSV data without --epochs: at most this many epochs, stopped after AUTO_PATIENCE epochs
@@ -45,7 +48,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: nabla train --data fashion-mnist|FILE.csv [options]\n\n"
-            "Trains a multilayer perceptron and reports, per epoch, the loss, the train and test\n"
+            "Trains a neural network (a multilayer perceptron or a convolutional network) and reports, per epoch, the loss, the train and test\n"
             "accuracy and the seconds taken.\n\n"
             "data:\n"
             "  --data SRC          fashion-mnist (Debian's dataset-fashion-mnist), or a CSV/TSV file\n"
@@ -63,7 +66,12 @@ static void usage(FILE *out)
             "model and training:\n"
             "  --model SPEC        layer sizes and activation (relu, tanh, sigmoid, leaky_relu,\n"
             "                      softplus, none), e.g. 784-256-128-10:relu (default:\n"
-            "                      784-256-128-10:relu for Fashion-MNIST, IN-64-OUT:relu for CSV)\n"
+            "                      784-256-128-10:relu for Fashion-MNIST, IN-64-OUT:relu for CSV),\n"
+            "                      or layers joined by commas: conv N KxK [stride S] [pad P] [ACT],\n"
+            "                      maxpool K, avgpool K, dense N [ACT], dropout P, batchnorm, flatten;\n"
+            "                      e.g. 'conv 32 3x3 pad 1 relu, maxpool 2, dense 128 relu, dense 10'\n"
+            "  --input-shape CxHxW the shape of one CSV row as an image (e.g. 1x28x28), for conv\n"
+            "                      and pool layers; Fashion-MNIST's images are 1x28x28\n"
             "  --loss L            ce: classification, one output per class (Fashion-MNIST's only loss);\n"
             "                      mse, mae, huber: regression; bce: targets from 0 to 1.\n"
             "                      Default: ce when the target holds class names (at most %d), or\n"
@@ -139,6 +147,7 @@ static const arg_spec arg_specs[] = {
     COUNT("test-limit", test_limit, 0, INT64_MAX),
     FLAG("no-standardize", no_standardize),
     TEXT("model", model),
+    TEXT("input-shape", input_shape),
     TEXT("loss", loss),
     TEXT("optim", optim),
     NUMBER("lr", lr, CLI_POSITIVE),
@@ -208,9 +217,10 @@ static int settle_args(train_args *a)
         return 2;
     }
     a->dtype_kind = strcmp(a->dtype, "f64") == 0 ? NB_F64 : NB_F32;
-    nb_mlp_spec spec;
+    nb_net_spec spec;
     nb_schedule schedule;
-    if ((a->model && nb_mlp_parse(a->model, &spec) != NB_OK) ||
+    if ((a->model && nb_net_parse(a->model, &spec) != NB_OK) ||
+        (a->input_shape && nb_shape_parse(a->input_shape, &a->input_ndim, a->input_shape_of) != NB_OK) ||
         (a->schedule && nb_schedule_parse(a->schedule, 1, (int)a->epochs, &schedule) != NB_OK)) {
         cli_error("train", NULL);
         return 2;
@@ -572,6 +582,38 @@ static int load_data(train_job *job)
     return 0;
 }
 
+/* The shape of one sample: the spec's own, else --input-shape, else the images' (IDX),
+ * else rows of n_in features. */
+static int settle_input(train_job *job, int64_t n_in)
+{
+    train_args *a = &job->args;
+    nb_net_spec *spec = &job->desc.spec;
+    const int64_t *image = job->train->image_shape;
+    int64_t pixels[3] = {1, image[0], image[1]};
+    nb_status status = NB_OK;
+    if (a->input_ndim && spec->input_ndim) {
+        int64_t given = 1, own = 1;
+        for (int d = 0; d < a->input_ndim; d++)
+            given *= a->input_shape_of[d];
+        for (int d = 0; d < spec->input_ndim; d++)
+            own *= spec->input_shape[d];
+        if (given != own || a->input_ndim != spec->input_ndim) {
+            cli_error("train", "--input-shape %s differs from the model's own input", a->input_shape);
+            return 2;
+        }
+    } else if (a->input_ndim) {
+        status = nb_net_set_input(spec, a->input_ndim, a->input_shape_of);
+    } else if (!spec->input_ndim) {
+        bool images = image[0] > 0 && image[0] * image[1] == n_in;
+        status = images ? nb_net_set_input(spec, 3, pixels) : nb_net_set_input(spec, 1, &n_in);
+    }
+    if (status != NB_OK) {
+        cli_error("train", NULL);
+        return 2;
+    }
+    return 0;
+}
+
 /* The spec and loss, checked against the data. */
 static int settle_model(train_job *job)
 {
@@ -582,14 +624,21 @@ static int settle_model(train_job *job)
     char default_spec[64];
     snprintf(default_spec, sizeof default_spec, "%lld-%s-%lld:relu", (long long)n_in,
              source_is_fashion_mnist(a->data) ? "256-128" : "64", (long long)n_out);
-    if (nb_mlp_parse(a->model ? a->model : default_spec, &desc->spec) != NB_OK) {
+    if (nb_net_parse(a->model ? a->model : default_spec, &desc->spec) != NB_OK) {
         cli_error("train", NULL);
         return 2;
     }
-    const nb_mlp_spec *spec = &desc->spec;
-    if (spec->sizes[0] != n_in || spec->sizes[spec->n_sizes - 1] != n_out) {
+    int status = settle_input(job, n_in);
+    if (status != 0)
+        return status;
+    int64_t model_in = model_n_in(desc), model_out = 0;
+    if (nb_net_outputs(&desc->spec, &model_out) != NB_OK) {
+        cli_error("train", "--model: %s", nb_errmsg());
+        return 2;
+    }
+    if (model_in != n_in || model_out != n_out) {
         cli_error("train", "the model %s takes %lld inputs and gives %lld outputs; the data have %lld features and %lld %s",
-                  a->model, (long long)spec->sizes[0], (long long)spec->sizes[spec->n_sizes - 1], (long long)n_in,
+                  a->model ? a->model : default_spec, (long long)model_in, (long long)model_out, (long long)n_in,
                   (long long)n_out, desc->n_classes > 0 ? "classes" : "targets");
         return 2;
     }
@@ -672,7 +721,7 @@ static bool first_rank(const train_job *job)
 static int scale_data(train_job *job)
 {
     model_desc *desc = &job->desc;
-    int64_t n_in = desc->spec.sizes[0], n_out = desc->spec.sizes[desc->spec.n_sizes - 1];
+    int64_t n_in = model_n_in(desc), n_out = model_n_out(desc);
     nb_tensor *val_x = job->val ? job->val->inputs : NULL, *test_x = job->test ? job->test->inputs : NULL;
     desc->standardized = true;
     if (standardize(job->train->inputs, val_x, test_x, n_in, &desc->mean, &desc->std) != NB_OK) {
@@ -722,8 +771,8 @@ static int build_model(train_job *job, nb_optim_config *config)
 static void announce(const train_job *job, const nb_optim_config *config, const nb_train_config *train)
 {
     const train_args *a = &job->args;
-    char spec[256], task[256], length[160];
-    nb_mlp_format(&job->desc.spec, spec, sizeof spec);
+    char spec[1024], task[256], length[160];
+    nb_net_format(&job->desc.spec, spec, sizeof spec);
     describe_task(job, task, sizeof task);
     if (train->patience > 0 && job->val && a->val_split == 0)
         snprintf(length, sizeof length, "up to %d epochs (stopping after %d without a better validation loss, on %g of "
@@ -867,8 +916,8 @@ static void report_json(train_job *job)
 {
     const model_desc *desc = &job->desc;
     cJSON *root = cJSON_CreateObject();
-    char spec[256];
-    nb_mlp_format(&desc->spec, spec, sizeof spec);
+    char spec[1024];
+    nb_net_format(&desc->spec, spec, sizeof spec);
     cJSON_AddStringToObject(root, "model", spec);
     cJSON_AddStringToObject(root, "data", job->args.data);
     if (desc->target)

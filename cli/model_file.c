@@ -10,25 +10,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+int64_t model_n_in(const model_desc *desc)
+{
+    int ndim;
+    int64_t shape[3];
+    if (nb_net_sample_shape(&desc->spec, 0, &ndim, shape) != NB_OK)
+        return 0;
+    return ndim == 3 ? shape[0] * shape[1] * shape[2] : shape[0];
+}
+
+int64_t model_n_out(const model_desc *desc)
+{
+    int64_t outputs = 0;
+    return nb_net_outputs(&desc->spec, &outputs) == NB_OK ? outputs : 0;
+}
+
 nb_status model_build(const model_desc *desc, int64_t batch, nb_init init, nb_rng *rng, nb_model *model)
 {
-    memset(model, 0, sizeof *model);
-    nb_graph *graph = nb_graph_new(desc->dtype);
-    if (!graph)
-        return nb_errcode();
-    int64_t n_in = desc->spec.sizes[0], n_out = desc->spec.sizes[desc->spec.n_sizes - 1];
-    model->graph = graph;
-    model->input = nb_input(graph, "input", 2, (int64_t[]){batch, n_in});
-    model->target = desc->loss == NB_LOSS_CE ? nb_input(graph, "labels", 1, &batch)
-                                          : nb_input(graph, "target", 2, (int64_t[]){batch, n_out});
-    model->output = nb_mlp(model->input, &desc->spec, init, rng);
-    model->loss = nb_loss(model->output, model->target, desc->loss, NB_REDUCE_MEAN);
-    if (!model->loss) {
-        nb_graph_free(graph);
-        memset(model, 0, sizeof *model);
-        return nb_errcode();
-    }
-    return NB_OK;
+    return nb_model_build(model, &desc->spec, desc->loss, desc->dtype, batch, init, rng);
 }
 
 nb_status model_check_finite(const nb_graph *graph)
@@ -58,7 +57,7 @@ static int64_t first_bad(const double *values, int64_t n, bool positive)
 /* The scalers' values: finite means, finite positive deviations. */
 static nb_status check_scales(const model_desc *desc)
 {
-    int64_t n_in = desc->spec.sizes[0], n_out = desc->spec.sizes[desc->spec.n_sizes - 1];
+    int64_t n_in = model_n_in(desc), n_out = model_n_out(desc);
     const struct {
         bool used;
         const char *name;
@@ -96,8 +95,7 @@ nb_status model_save(const char *path, const model_desc *desc, const nb_model *m
         nb_error_prefix("%s: not saved", path);
         return nb_errcode();
     }
-    char spec[256], n_classes[32];
-    nb_mlp_format(&desc->spec, spec, sizeof spec);
+    char n_classes[32];
     snprintf(n_classes, sizeof n_classes, "%d", desc->n_classes);
     char *class_names = json_list(desc->class_names, desc->n_classes);
     char *features = json_list(desc->features, desc->n_features);
@@ -107,10 +105,6 @@ nb_status model_save(const char *path, const model_desc *desc, const nb_model *m
         return nb_fail(NB_ENOMEM, "%s: out of memory for the class and column names", path);
     }
     nb_safetensors_meta_entry meta[] = {
-        {"format", "nabla-mlp-1"},
-        {"model", spec},
-        {"loss", nb_loss_name(desc->loss)},
-        {"dtype", nb_dtype_name(desc->dtype)},
         {"n_classes", n_classes},
         {"class_names", class_names},
         {"data", desc->data ? desc->data : "csv"},
@@ -120,7 +114,7 @@ nb_status model_save(const char *path, const model_desc *desc, const nb_model *m
         {"targets_standardized", desc->targets_standardized ? "yes" : "no"},
     };
     /* the scalers travel as extra tensors beside the parameters */
-    int64_t n_in = desc->spec.sizes[0], n_out = desc->spec.sizes[desc->spec.n_sizes - 1];
+    int64_t n_in = model_n_in(desc), n_out = model_n_out(desc);
     nb_tensor *scales[4] = {NULL, NULL, NULL, NULL};
     nb_safetensors_entry extra[4];
     int n_extra = 0;
@@ -143,8 +137,8 @@ nb_status model_save(const char *path, const model_desc *desc, const nb_model *m
     }
     for (int i = 0; i < n_extra; i++)
         ok &= scales[i] != NULL;
-    nb_status status = ok ? nb_safetensors_save_graph(path, model->graph, extra, n_extra, meta,
-                                                      (int)(sizeof meta / sizeof meta[0]))
+    nb_status status = ok ? nb_model_save(path, model, &desc->spec, desc->loss, meta, (int)(sizeof meta / sizeof meta[0]),
+                                          extra, n_extra)
                           : nb_errcode();
     for (int i = 0; i < 4; i++)
         nb_tensor_free(scales[i]);
@@ -202,7 +196,7 @@ static nb_status read_n_classes(const nb_safetensors *file, const char *path, mo
     long n = isdigit((unsigned char)value[0]) ? strtol(value, &end, 10) : -1;
     if (n < 0 || *end || errno == ERANGE || n > INT32_MAX)
         return bad_field(path, "n_classes", value, "a whole number");
-    int64_t n_out = desc->spec.sizes[desc->spec.n_sizes - 1];
+    int64_t n_out = model_n_out(desc);
     if (desc->loss == NB_LOSS_CE && (n < 2 || n != n_out))
         return nb_fail(NB_EFORMAT, "%s: metadata field 'n_classes' is %ld, but a ce model has one output per class, at "
                                    "least 2, and this network has %lld", path, n, (long long)n_out);
@@ -305,7 +299,7 @@ static nb_status read_columns(const nb_safetensors *file, const char *path, mode
     if (csv != (desc->target != NULL))
         return nb_fail(NB_EFORMAT, "%s: metadata field 'target' is %s, but the data are %s", path,
                        desc->target ? "given" : "empty", data);
-    int64_t n_in = desc->spec.sizes[0];
+    int64_t n_in = model_n_in(desc);
     if (csv ? desc->n_features != n_in : desc->n_features != 0) {
         char expected[96];
         if (csv)
@@ -343,24 +337,10 @@ static nb_status read_scale(const nb_safetensors *file, const char *path, const 
 /* The description from a file's metadata, every field checked. */
 static nb_status read_desc(const nb_safetensors *file, const char *path, model_desc *desc)
 {
-    const char *format = nb_safetensors_meta(file, "format");
-    if (!format || strcmp(format, "nabla-mlp-1") != 0)
-        return nb_fail(NB_EFORMAT, "%s: not a model written by `nabla train` (its metadata field 'format' is %s%s%s, "
-                                   "not nabla-mlp-1)", path, format ? "'" : "", format ? format : "missing",
-                       format ? "'" : "");
-    const char *spec = field(file, path, "model"), *loss = spec ? field(file, path, "loss") : NULL;
-    const char *dtype = loss ? field(file, path, "dtype") : NULL;
-    if (!dtype)
+    if (nb_model_read_spec(file, &desc->spec, &desc->loss, &desc->dtype) != NB_OK) {
+        nb_error_prefix("%s", path);
         return nb_errcode();
-    if (nb_mlp_parse(spec, &desc->spec) != NB_OK) {
-        nb_error_prefix("%s: metadata field 'model'", path);
-        return NB_EFORMAT;
     }
-    if (nb_loss_parse(loss, &desc->loss) != NB_OK)
-        return bad_field(path, "loss", loss, "ce, mse, mae, huber or bce");
-    if (strcmp(dtype, "f32") != 0 && strcmp(dtype, "f64") != 0)
-        return bad_field(path, "dtype", dtype, "f32 or f64");
-    desc->dtype = strcmp(dtype, "f64") == 0 ? NB_F64 : NB_F32;
     nb_status status = read_n_classes(file, path, desc);
     if (status == NB_OK)
         status = read_class_names(file, path, desc);
@@ -375,39 +355,12 @@ static nb_status read_desc(const nb_safetensors *file, const char *path, model_d
     if (desc->targets_standardized && desc->loss == NB_LOSS_CE)
         return nb_fail(NB_EFORMAT, "%s: metadata field 'targets_standardized' is yes, but a ce model predicts classes",
                        path);
-    int64_t n_in = desc->spec.sizes[0], n_out = desc->spec.sizes[desc->spec.n_sizes - 1];
+    int64_t n_in = model_n_in(desc), n_out = model_n_out(desc);
     if (desc->standardized && (status = read_scale(file, path, "scaler", n_in, &desc->mean, &desc->std)) != NB_OK)
         return status;
     if (desc->targets_standardized)
         status = read_scale(file, path, "target_scaler", n_out, &desc->target_mean, &desc->target_std);
     return status;
-}
-
-/* Every layer's weight and bias is in the file with the shape the spec gives it: checked
- * before the network is built, so that a tiny file whose metadata claim huge layers
- * cannot make the program allocate gigabytes before saying a tensor is missing. */
-static nb_status check_layer_tensors(const nb_safetensors *file, const char *path, const model_desc *desc)
-{
-    for (int layer = 1; layer < desc->spec.n_sizes; layer++) {
-        int64_t out = desc->spec.sizes[layer], in = desc->spec.sizes[layer - 1];
-        const char *kinds[2] = {"weight", "bias"};
-        for (int k = 0; k < 2; k++) {
-            char name[48];
-            snprintf(name, sizeof name, "fc%d.%s", layer, kinds[k]);
-            const nb_tensor *t = nb_safetensors_get(file, name);
-            bool fits = t && t->ndim == (k == 0 ? 2 : 1) && t->shape[0] == out && (k == 1 || t->shape[1] == in);
-            if (fits)
-                continue;
-            char shape[64];
-            if (k == 0)
-                snprintf(shape, sizeof shape, "[%lld, %lld]", (long long)out, (long long)in);
-            else
-                snprintf(shape, sizeof shape, "[%lld]", (long long)out);
-            return nb_fail(NB_EFORMAT, "%s: the model '%s' needs a tensor '%s' of shape %s, and the file %s", path,
-                           nb_safetensors_meta(file, "model"), name, shape, t ? "has another shape" : "has none");
-        }
-    }
-    return NB_OK;
 }
 
 nb_status model_load(const char *path, int64_t batch, model_desc *desc, nb_model *model)
@@ -418,12 +371,8 @@ nb_status model_load(const char *path, int64_t batch, model_desc *desc, nb_model
     if (!file)
         return nb_errcode();
     nb_status status = read_desc(file, path, desc);
-    if (status == NB_OK)
-        status = check_layer_tensors(file, path, desc);
-    if (status == NB_OK)
-        status = model_build(desc, batch, NB_INIT_ZEROS, NULL, model);
     if (status == NB_OK &&
-        ((status = nb_safetensors_to_graph(file, model->graph, true)) != NB_OK ||
+        ((status = nb_model_from_safetensors(file, batch, model)) != NB_OK ||
          (status = model_check_finite(model->graph)) != NB_OK))
         nb_error_prefix("%s", path);
     nb_safetensors_free(file);

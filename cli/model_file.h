@@ -9,7 +9,7 @@
 /* A description holds together only when the loss is ce exactly when n_classes >= 2
  * equals the network's output width (model_load refuses a file where it does not). */
 typedef struct model_desc {
-    nb_mlp_spec spec;
+    nb_net_spec spec;   /* knows its input shape */
     nb_loss_kind loss;
     nb_dtype dtype;
     int n_classes;       /* > 0: classification with labels */
@@ -19,10 +19,14 @@ typedef struct model_desc {
     char *target;        /* the target column (CSV data), or NULL */
     char *data;          /* "fashion-mnist" or "csv" */
     bool standardized;   /* inputs scaled by mean/std before the network */
-    double *mean, *std;  /* spec.sizes[0] each when standardized */
+    double *mean, *std;  /* model_n_in each when standardized */
     bool targets_standardized;       /* regression: the network predicts scaled targets */
     double *target_mean, *target_std; /* the outputs' scale, to undo on predictions */
 } model_desc;
+
+/* The network's inputs per row (the product of its input shape) and outputs. */
+int64_t model_n_in(const model_desc *desc);
+int64_t model_n_out(const model_desc *desc);
 
 /* Build the network, its inputs and its loss for batches of `batch` rows. */
 nb_status model_build(const model_desc *desc, int64_t batch, nb_init init, nb_rng *rng, nb_model *model);

@@ -31,6 +31,12 @@ typedef struct nb_node nb_node;
 nb_graph *nb_graph_new(nb_dtype dtype);
 void nb_graph_free(nb_graph *graph);
 nb_dtype nb_graph_dtype(const nb_graph *graph);
+/* Training or evaluation mode (evaluation when a graph is made): in training mode
+ * dropout drops and batch norm normalises with the batch's statistics (updating its
+ * running ones); in evaluation mode dropout is the identity and batch norm uses the
+ * running statistics. nb_train switches to training for its steps and back. */
+void nb_graph_set_training(nb_graph *graph, bool training);
+bool nb_graph_training(const nb_graph *graph);
 /* Number of nodes built so far. */
 int nb_graph_size(const nb_graph *graph);
 
@@ -195,6 +201,35 @@ nb_node *nb_linear_act(nb_node *x, nb_node *weight, nb_node *bias, nb_activation
  * backward is (softmax - onehot) / N in one pass. A label out of range fails the
  * forward with a message naming the row. */
 nb_node *nb_softmax_cross_entropy(nb_node *logits, nb_node *labels);
+
+/* ---- convolutional networks ------------------------------------------------------- */
+/* 2-D convolution (cross-correlation, as torch.nn.Conv2d): x [N, C, H, W], weight
+ * [O, C, kh, kw], bias [O] or NULL -> [N, O, OH, OW] with OH = (H + 2·padding - kh) /
+ * stride + 1 (OW likewise); zero padding on every side. One matrix product per batch
+ * (im2col) on nabla's threads. */
+nb_node *nb_conv2d(nb_node *x, nb_node *weight, nb_node *bias, int stride, int padding);
+/* The same with the activation fused into its passes: NB_ACT_NONE or NB_ACT_RELU (NB_EARG
+ * for others: use nb_activate on nb_conv2d). */
+nb_node *nb_conv2d_act(nb_node *x, nb_node *weight, nb_node *bias, int stride, int padding, nb_activation activation);
+/* Pooling over square windows of x [N, C, H, W]; stride 0 means the kernel size,
+ * padding at most kernel/2. Max pooling ignores the padding; average pooling counts it
+ * as zeros (divides by kernel²), as torch's defaults do. */
+nb_node *nb_max_pool2d(nb_node *x, int kernel, int stride, int padding);
+nb_node *nb_avg_pool2d(nb_node *x, int kernel, int stride, int padding);
+/* Inverted dropout: in training mode each element is zeroed with probability p and the
+ * rest scaled by 1/(1-p); in evaluation mode the identity. The mask is a function of
+ * the seed and of how many times the graph's gradients have been zeroed, so each
+ * training step draws a new one and the same seed gives the same masks. */
+nb_node *nb_dropout(nb_node *x, double p, uint64_t seed);
+/* Batch normalisation over axis 1 of x [N, C] or [N, C, H, W]: y = (x - mean) /
+ * sqrt(var + eps) · gamma + beta, gamma and beta [C]. In training mode mean and var are
+ * the batch's (biased var) and the running statistics (frozen parameters [C], see
+ * nb_set_requires_grad, so that they are saved with the model) move towards them by
+ * momentum (the running var takes the unbiased var), as torch.nn.BatchNorm2d. */
+nb_node *nb_batch_norm(nb_node *x, nb_node *gamma, nb_node *beta, nb_node *running_mean, nb_node *running_var,
+                       double momentum, double eps);
+/* x [N, ...] -> [N, the product of the rest] (a reshape that follows the batch size). */
+nb_node *nb_flatten(nb_node *x);
 
 /* ---- gradient check ---------------------------------------------------------------- */
 typedef struct nb_gradcheck_result {

@@ -262,6 +262,30 @@ nb_status nb_safetensors_to_graph(const nb_safetensors *file, nb_graph *graph, b
 /* Load a file and copy it into the graph's parameters in one call. */
 nb_status nb_safetensors_load_graph(const char *path, nb_graph *graph, bool allow_extra);
 
+/* ====================================================================================== */
+/* nabla model files: a network (nb_net_spec), its loss and dtype in the metadata of a
+ * safetensors file beside its parameters, so that the network is rebuilt from the file
+ * alone. Files of a multilayer perceptron have the format of nabla 0.1 ("nabla-mlp-1");
+ * every other network is "nabla-net-1". `nabla train --save` writes them. */
+
+/* Save the model's parameters with the metadata "format", "model" (nb_net_format of
+ * spec, which must know its input shape), "loss" and "dtype", then `meta` (other keys)
+ * and the `extra` tensors, atomically. */
+nb_status nb_model_save(const char *path, const nb_model *model, const nb_net_spec *spec, nb_loss_kind loss,
+                        const nb_safetensors_meta_entry *meta, int n_meta, const nb_safetensors_entry *extra,
+                        int n_extra);
+/* The network, loss and dtype a file's metadata describe; NB_EFORMAT naming the field
+ * that is missing or wrong. */
+nb_status nb_model_read_spec(const nb_safetensors *file, nb_net_spec *spec, nb_loss_kind *loss, nb_dtype *dtype);
+/* Build the model the file describes, for batches of `batch` rows (nb_model_build), with
+ * the file's parameters. Every parameter's tensor is checked against the spec before
+ * anything is built. */
+nb_status nb_model_from_safetensors(const nb_safetensors *file, int64_t batch, nb_model *model);
+/* The same from a path; spec (may be NULL) receives the network's description. The
+ * graph is in evaluation mode: nb_forward(model->output) predicts. Free it with
+ * nb_graph_free(model->graph). */
+nb_status nb_model_load(const char *path, int64_t batch, nb_model *model, nb_net_spec *spec);
+
 #if defined(__GNUC__)
 #pragma GCC visibility pop
 #endif

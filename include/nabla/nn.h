@@ -67,6 +67,81 @@ void nb_mlp_format(const nb_mlp_spec *spec, char *buf, size_t buf_size);
 /* Build the MLP on x [N, sizes[0]]: layers "fc1", "fc2", ... Returns the logits. */
 nb_node *nb_mlp(nb_node *x, const nb_mlp_spec *spec, nb_init init, nb_rng *rng);
 
+/* ---- convolutional layers -------------------------------------------------------------- */
+/* A 2-D convolution on x [N, C, H, W], followed by an activation (ReLU fused into the
+ * op, nb_conv2d_act; others applied after): parameters "NAME.weight" [out, C, kh, kw] (init
+ * with fan_in C·kh·kw, fan_out out·kh·kw) and, when with_bias, "NAME.bias" [out]
+ * (U(-1/sqrt(fan_in), 1/sqrt(fan_in)) as torch.nn.Conv2d, zeros for NB_INIT_ZEROS). */
+nb_node *nb_conv2d_layer(nb_node *x, const char *name, int64_t out_channels, int kernel_h, int kernel_w, int stride,
+                         int padding, bool with_bias, nb_activation activation, nb_init init, nb_rng *rng);
+/* Batch normalisation over axis 1 of x [N, C] or [N, C, H, W]: parameters "NAME.weight"
+ * (gamma, ones) and "NAME.bias" (beta, zeros) [C], and the running statistics
+ * "NAME.running_mean" (zeros) and "NAME.running_var" (ones), frozen parameters so that
+ * model files keep them. Momentum 0.1 and eps 1e-5, as torch. */
+nb_node *nb_batch_norm_layer(nb_node *x, const char *name);
+/* Dropout of a share p (nb_dropout) with a seed drawn from rng. */
+nb_node *nb_dropout_layer(nb_node *x, double p, nb_rng *rng);
+
+/* ---- networks described by text ----------------------------------------------------------
+ * A network as a list of layers, written on a command line as
+ *     conv 32 3x3 pad 1 relu, maxpool 2, conv 64 3x3 pad 1 relu, maxpool 2, dense 128 relu,
+ *     dropout 0.3, dense 10
+ * Layers, separated by commas (words inside a layer by spaces):
+ *     input CxHxW | input F    the shape of one sample (optional: the data can tell it)
+ *     conv OUT KxK [stride S] [pad P] [ACT]     (K alone for a square kernel)
+ *     maxpool K [stride S] [pad P],  avgpool K [stride S] [pad P]   (stride: K)
+ *     dense OUT [ACT],  dropout P,  batchnorm,  flatten
+ * ACT is an activation name (nb_activation_parse). A dense layer after images flattens
+ * them. The MLP form "784-256-128-10:relu" is accepted too (input 784, dense 256 relu,
+ * dense 128 relu, dense 10). */
+typedef enum nb_layer_kind {
+    NB_LAYER_DENSE,
+    NB_LAYER_CONV,
+    NB_LAYER_MAXPOOL,
+    NB_LAYER_AVGPOOL,
+    NB_LAYER_DROPOUT,
+    NB_LAYER_BATCHNORM,
+    NB_LAYER_FLATTEN
+} nb_layer_kind;
+
+typedef struct nb_layer_spec {
+    nb_layer_kind kind;
+    int64_t units;           /* dense: outputs; conv: output channels */
+    int kernel_h, kernel_w;  /* conv; pools (square) */
+    int stride, padding;     /* conv, pools */
+    double rate;             /* dropout */
+    nb_activation activation; /* dense, conv */
+} nb_layer_spec;
+
+#define NB_NET_MAX_LAYERS 64
+typedef struct nb_net_spec {
+    int n_layers;
+    nb_layer_spec layers[NB_NET_MAX_LAYERS];
+    int input_ndim;       /* 0 (not given), 1 ([features]) or 3 ([C, H, W]) */
+    int64_t input_shape[3];
+} nb_net_spec;
+
+/* Parse either form; NB_EPARSE naming the layer and word that do not fit. */
+nb_status nb_net_parse(const char *text, nb_net_spec *spec);
+/* The spec as text that nb_net_parse reads back: the MLP form for a network of dense
+ * layers sharing one activation (so "784-256-128-10:relu" stays itself), else the list. */
+void nb_net_format(const nb_net_spec *spec, char *buf, size_t buf_size);
+/* Set the shape of one sample (C, H, W or features alone); NB_EARG when not positive. */
+nb_status nb_net_set_input(nb_net_spec *spec, int ndim, const int64_t *shape);
+/* Parse "1x28x28" or "784" as a sample shape. */
+nb_status nb_shape_parse(const char *text, int *ndim, int64_t shape[3]);
+/* The shape of one sample after the first n_layers layers (0: the input): ndim 1
+ * ([features]) or 3 ([C, H, W]). NB_ESHAPE when the input shape is not known or a
+ * layer does not fit. */
+nb_status nb_net_sample_shape(const nb_net_spec *spec, int n_layers, int *ndim, int64_t shape[3]);
+/* The shape of the network's output for one sample: *outputs its last dimension's size
+ * (classes, or targets). NB_ESHAPE naming the layer that does not fit the input. */
+nb_status nb_net_outputs(const nb_net_spec *spec, int64_t *outputs);
+/* Build the network on x [N, features] (rows of pixels, reshaped to the input shape
+ * when the first layer wants images) or [N, C, H, W]: layers "conv1", "bn1", "fc1", ...
+ * numbered by kind. Returns the output [N, outputs]. */
+nb_node *nb_net(nb_node *x, const nb_net_spec *spec, nb_init init, nb_rng *rng);
+
 /* ---- losses ---------------------------------------------------------------------------- */
 typedef enum nb_reduction { NB_REDUCE_MEAN, NB_REDUCE_SUM } nb_reduction;
 
@@ -331,6 +406,13 @@ typedef struct nb_model {
     nb_node *output; /* predictions, or logits [N, n_classes] */
     nb_node *loss;   /* a scalar: the mean loss of the batch */
 } nb_model;
+
+/* A model for batches of `batch` rows: an input [batch, features] (features the product
+ * of the spec's input shape), the network (nb_net), a target (labels [batch] for
+ * NB_LOSS_CE, else [batch, outputs]) and the mean loss of that kind. On failure nothing
+ * is left (model zeroed). Free with nb_graph_free(model->graph). */
+nb_status nb_model_build(nb_model *model, const nb_net_spec *spec, nb_loss_kind loss, nb_dtype dtype, int64_t batch,
+                         nb_init init, nb_rng *rng);
 
 typedef struct nb_epoch_stats {
     int epoch;             /* 1-based */

@@ -64,6 +64,14 @@ void nb_graph_free(nb_graph *graph)
 nb_dtype nb_graph_dtype(const nb_graph *graph) { return graph->dtype; }
 int nb_graph_size(const nb_graph *graph) { return graph->n_nodes; }
 
+void nb_graph_set_training(nb_graph *graph, bool training)
+{
+    if (graph)
+        graph->training = training;
+}
+
+bool nb_graph_training(const nb_graph *graph) { return graph && graph->training; }
+
 void nb_set_shape(nb_tensor *t, int ndim, const int64_t *shape)
 {
     t->ndim = ndim;
@@ -461,6 +469,7 @@ void nb_grads_mark_zero(nb_graph *graph)
         if (graph->params[i]->requires_grad)
             graph->params[i]->grad_unset = true;
     graph->params_marked = true;
+    graph->noise_step++;
 }
 
 bool nb_grad_fresh(nb_node *input)
@@ -863,6 +872,7 @@ void nb_zero_input_grads(nb_graph *graph)
 void nb_zero_grad(nb_graph *graph)
 {
     size_t elem = graph->dtype == NB_F64 ? sizeof(double) : sizeof(float);
+    graph->noise_step++;
     if (graph->n_param_values)
         memset(graph->param_grads, 0, (size_t)graph->n_param_values * elem);
     if (graph->params_marked) {

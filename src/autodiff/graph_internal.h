@@ -35,6 +35,11 @@ typedef union nb_attr {
     int64_t n_classes;                              /* one_hot */
     int64_t column;                                 /* column */
     int activation;                                 /* linear: an nb_activation */
+    struct { int stride, pad; bool relu; } conv;    /* conv2d */
+    struct { int kernel, stride, pad; } pool;       /* max_pool2d, avg_pool2d */
+    struct { double p; uint64_t seed; } dropout;
+    /* batch_norm: the running statistics are parameters kept out of training */
+    struct { double momentum, eps; nb_node *mean, *var; } norm;
 } nb_attr;
 
 typedef struct nb_opdef {
@@ -120,6 +125,11 @@ struct nb_graph {
     int n_input_grads;    /* inputs that require a gradient (zero_grad skips the scan if none) */
     bool grads_marked;    /* the last backward marked op gradients unset instead of zeroing them */
     bool params_marked;   /* parameter gradients were marked unset (nb_grads_mark_zero) */
+    bool training;        /* dropout drops and batch norm uses batch statistics (nb_graph_set_training) */
+    /* Bumped when gradients are zeroed (a training step ends): dropout draws its mask
+     * from (seed, noise_step), so a step's forward and backward share one mask, and a
+     * gradient check, which zeroes once, sees the same mask in every forward. */
+    uint64_t noise_step;
 };
 
 /* For an op's backward about to write into input's gradient: true when that gradient

@@ -357,7 +357,10 @@ static nb_status train_loop(train_state *s, nb_dataset *val)
         stats.lr = config->schedule ? nb_schedule_lr(config->schedule, epoch - 1) : base_lr;
         nb_optim_set_lr(s->optimizer, stats.lr);
         memcpy(s->last_good, nb_params_data(graph), s->param_bytes);
+        bool mode = nb_graph_training(graph); /* dropout and batch norm train on the steps alone */
+        nb_graph_set_training(graph, true);
         nb_status status = train_epoch(s, epoch, &stats);
+        nb_graph_set_training(graph, mode);
         result->epochs_run = epoch - (status != NB_OK);
         if (status != NB_OK)
             return status;
