@@ -428,13 +428,6 @@ static nb_status lm_work_alloc(int m, int n, lm_work *w)
     return NB_OK;
 }
 
-static double scaled_norm(int n, const double *diag, const double *x, double *work)
-{
-    for (int j = 0; j < n; j++)
-        work[j] = diag[j] * x[j];
-    return nb_lsq_norm(n, work);
-}
-
 /* The pivoted QR of the Jacobian in w->jac and qtf = (Qᵀ f)[0:n], with R (diagonal
  * included) left in the upper triangle of w->jac. */
 static void factor(int m, int n, lm_work *w)
@@ -481,12 +474,12 @@ static nb_status polish(lsq_problem *pb, double *x, lm_work *w, double *fnorm, i
             break;
         double par = 0;
         nb_lsq_lm_step(n, w->jac, m, w->perm, w->diag, w->qtf, INFINITY, &par, w->step, w->work);
-        double size = scaled_norm(n, w->diag, w->step, w->work);
+        double size = nb_lsq_scaled_norm(n, w->diag, w->step, w->work);
         if (!(size < best_size))
             break;
         best_size = size;
         memcpy(w->x_prev, x, (size_t)n * sizeof *x);
-        double xnorm = scaled_norm(n, w->diag, x, w->work);
+        double xnorm = nb_lsq_scaled_norm(n, w->diag, x, w->work);
         if (size <= 2 * DBL_EPSILON * xnorm)
             break;
         for (int j = 0; j < n; j++)
@@ -575,7 +568,7 @@ static void lm_initial_scale(int n, const double *x, const nb_lsq_options *opt, 
         w->diag[j] = w->col_norm[j] > DIAG_FLOOR * largest ? w->col_norm[j]
                      : largest > 0                         ? DIAG_FLOOR * largest
                                                            : 1;
-    st->xnorm = scaled_norm(n, w->diag, x, w->work);
+    st->xnorm = nb_lsq_scaled_norm(n, w->diag, x, w->work);
     st->delta = opt->step_bound * st->xnorm;
     if (st->delta == 0)
         st->delta = opt->step_bound;
@@ -625,7 +618,7 @@ static nb_status lm_try(lsq_problem *pb, const double *x, lm_work *w, lm_state *
         w->step[j] = -w->step[j];
         w->x_trial[j] = x[j] + w->step[j];
     }
-    t->pnorm = scaled_norm(n, w->diag, w->step, w->work);
+    t->pnorm = nb_lsq_scaled_norm(n, w->diag, w->step, w->work);
     if (first)
         st->delta = fmin(st->delta, t->pnorm);
     bool finite;
@@ -661,7 +654,7 @@ static void lm_accept(int m, int n, double *x, lm_work *w, lm_state *st, const l
     st->have_prev = true;
     memcpy(x, w->x_trial, (size_t)n * sizeof *x);
     memcpy(w->f, w->f_trial, (size_t)m * sizeof *w->f);
-    st->xnorm = scaled_norm(n, w->diag, x, w->work);
+    st->xnorm = nb_lsq_scaled_norm(n, w->diag, x, w->work);
     st->fnorm = t->fnorm;
 }
 

@@ -53,13 +53,6 @@ static nb_status box_alloc(int m, int n, box_work *w)
     return NB_OK;
 }
 
-static double scaled_norm(int n, const double *diag, const double *x, double *work)
-{
-    for (int j = 0; j < n; j++)
-        work[j] = diag[j] * x[j];
-    return nb_lsq_norm(n, work);
-}
-
 /* The free set at x: not held, and not at a bound that the gradient g pushes against. */
 static void choose_free(int n, const double *x, const double *g, const box_state *st, box_work *w)
 {
@@ -158,7 +151,7 @@ static nb_status box_try(lsq_problem *pb, const double *x, box_work *w, box_stat
         w->x_trial[j] = fmin(fmax(x[j] + w->step[j], st->lo[j]), st->hi[j]);
         w->step[j] = w->x_trial[j] - x[j];
     }
-    t->pnorm = scaled_norm(n, w->diag, w->step, w->work);
+    t->pnorm = nb_lsq_scaled_norm(n, w->diag, w->step, w->work);
     if (first)
         st->delta = fmin(st->delta, t->pnorm);
     bool finite;
@@ -212,7 +205,7 @@ static nb_status box_trials(lsq_problem *pb, double *x, box_work *w, box_state *
             memcpy(x, w->x_trial, (size_t)pb->n * sizeof *x);
             memcpy(w->f, w->f_trial, (size_t)pb->m * sizeof *w->f);
             st->cost = t.cost;
-            st->xnorm = scaled_norm(pb->n, w->diag, x, w->work);
+            st->xnorm = nb_lsq_scaled_norm(pb->n, w->diag, x, w->work);
         }
         *stop = box_stop(pb, opt, max_evals, st, &t);
         if (*stop != NB_LSQ_STOP_NONE)
@@ -251,7 +244,7 @@ static nb_status box_iterate(lsq_problem *pb, double *x, box_work *w, box_state 
         out->iterations = iter;
         box_scale(pb->m, n, w, iter == 1);
         if (iter == 1) {
-            st->xnorm = scaled_norm(n, w->diag, x, w->work);
+            st->xnorm = nb_lsq_scaled_norm(n, w->diag, x, w->work);
             st->delta = opt->step_bound * (st->xnorm > 0 ? st->xnorm : 1);
         }
         if (w->n_free == 0 || box_stationary(pb->m, w, g, opt->gtol)) {

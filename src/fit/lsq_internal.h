@@ -41,6 +41,8 @@ nb_status nb_lsq_jacobian(lsq_problem *pb, const double *x, double *f_scratch, d
 
 /* Euclidean norm of x[n], safe from overflow and underflow. */
 double nb_lsq_norm(int n, const double *x);
+/* |diag * x| (elementwise product), with work as scratch of n values. */
+double nb_lsq_scaled_norm(int n, const double *diag, const double *x, double *work);
 
 /* Householder QR with column pivoting of a (m x n, m >= n): on return the strict upper
  * triangle of a holds R without its diagonal, which is in rdiag; the lower trapezoid holds

@@ -53,6 +53,13 @@ double nb_lsq_norm(int n, const double *x)
     return big * sqrt(sum);
 }
 
+double nb_lsq_scaled_norm(int n, const double *diag, const double *x, double *work)
+{
+    for (int j = 0; j < n; j++)
+        work[j] = diag[j] * x[j];
+    return nb_lsq_norm(n, work);
+}
+
 /* Pivot: the remaining column of largest norm becomes column j. */
 static void pivot(int m, int n, double *a, int j, int *perm, double *rdiag, double *work)
 {
