@@ -402,6 +402,18 @@ nb_status nb_fit_batch_by(const char *formula, const nb_table *data, const char 
 nb_status nb_fit_batch_tables(const char *formula, int n, const nb_table *const *tables, const char *const *names,
                               const char *const *errors, const nb_fit_setup *setup, const nb_lsq_options *options,
                               nb_fit_batch *batch);
+/* One share of a batch, for one of `parts` processes that fit it together (the ranks of
+ * an MPI job, say; the library calls no MPI): the groups k (0-based, in the order above)
+ * with k % parts == part, the others neither fitted nor kept. batch->groups[i] is group
+ * part + i * parts of the whole; its numbers are the whole batch's. nb_fit_batch_tables_share
+ * needs the tables of its share and the first table that can be read (the one the
+ * header is checked against); the other entries may be NULL. */
+nb_status nb_fit_batch_by_share(const char *formula, const nb_table *data, const char *group_column,
+                                const nb_fit_setup *setup, const nb_lsq_options *options, int part, int parts,
+                                nb_fit_batch *batch);
+nb_status nb_fit_batch_tables_share(const char *formula, int n, const nb_table *const *tables,
+                                    const char *const *names, const char *const *errors, const nb_fit_setup *setup,
+                                    const nb_lsq_options *options, int part, int parts, nb_fit_batch *batch);
 void nb_fit_batch_clear(nb_fit_batch *batch);
 
 /* The quantile of Student's t distribution with dof degrees of freedom (dof > 0):
