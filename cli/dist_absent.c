@@ -28,7 +28,7 @@ int dist_local_ranks(const nb_comm *comm)
 
 void dist_describe(char *text, size_t size)
 {
-    snprintf(text, size, "no (built without MPI: mpirun -np N nabla train is unavailable)");
+    snprintf(text, size, "no (built without MPI: mpirun -np N nabla train and nabla fit --by are unavailable)");
 }
 
 int dist_agree(const nb_comm *comm, const char *command, int status, const char *stage)
