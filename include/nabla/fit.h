@@ -374,7 +374,7 @@ void nb_fit_prediction_clear(nb_fit_prediction *prediction);
  * group that cannot be fitted (empty, fewer points than parameters, a model that is not
  * finite or singular) is recorded with its message and the others are fitted. */
 typedef struct nb_fit_group {
-    char *name;          /* the group's value (shortest text that reads back the same) or the table's source */
+    char *name;          /* the group's value (an integer in full, else the shortest text that reads back the same) or the table's source */
     int64_t n_rows;
     nb_status status;    /* NB_OK: fitted (see result.converged); else why not in `error` */
     char *error;

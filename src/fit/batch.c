@@ -144,10 +144,12 @@ static nb_status batch_start(const char *formula, const nb_table *first, const n
 
 /* ---- groups of rows ------------------------------------------------------------------ */
 
-/* The shortest text that reads back as the same number. */
+/* The shortest text that reads back as the same number; an integer in full. */
 static char *number_text(double value)
 {
     char text[40];
+    if (value == trunc(value) && fabs(value) < 1e15) /* 100, not 1e+02 */
+        return snprintf(text, sizeof text, "%.0f", value), nb_strdup(text);
     for (int digits = 1; digits <= 17; digits++) {
         snprintf(text, sizeof text, "%.*g", digits, value);
         if (isnan(value) || strtod(text, NULL) == value)

@@ -209,7 +209,7 @@ static nb_table *grouped_table(void)
             g[n] = c == 0 ? 5 : -1.5, x[n] = 0.3 * i;
             y[n] = (c ? 4 : 2) * exp(-(c ? 0.3 : 1.1) * x[n]) + 0.01 * sin(3.0 * n);
         }
-    g[n] = 7, x[n] = 1, y[n++] = 2;
+    g[n] = 700, x[n] = 1, y[n++] = 2;
     for (int i = 0; i < 3; i++, n++)
         g[n] = 8, x[n] = -1e6 * (i + 1), y[n] = 1;
     const char *names[3] = {"g", "x", "y"};
@@ -229,7 +229,7 @@ static void test_batch_by(void **state)
     /* groups in order of first appearance, named by their value */
     assert_string_equal(b.groups[0].name, "5");
     assert_string_equal(b.groups[1].name, "-1.5");
-    assert_string_equal(b.groups[2].name, "7");
+    assert_string_equal(b.groups[2].name, "700"); /* not 7e+02 */
     assert_string_equal(b.groups[3].name, "8");
     assert_int_equal(b.groups[0].status, NB_OK);
     assert_true(b.groups[0].result.converged);
