@@ -57,7 +57,8 @@ void dist_describe(char *text, size_t size)
     if (MPI_Get_library_version(version, &length) != MPI_SUCCESS)
         snprintf(version, sizeof version, "MPI %d.%d", MPI_VERSION, MPI_SUBVERSION);
     version[strcspn(version, ",\n")] = '\0'; /* "Open MPI v4.1.4", without the build details */
-    snprintf(text, size, "yes (%s): mpirun -np N nabla train shares each batch over N ranks, nabla fit --by the groups", version);
+    snprintf(text, size, "yes (%s): mpirun -np N nabla train shares each batch over N ranks, nabla fit --by the groups",
+             version);
 }
 
 int dist_agree(const nb_comm *comm, const char *command, int status, const char *stage)

@@ -163,7 +163,8 @@ static const char *read_group(const char *at, const char *end, nb_fit_batch *who
     for (int j = 0; j < 2 * whole->n_params; j++)
         if (!read_number(&at, j < whole->n_params ? &g->result.params[j] : &g->result.std_error[j - whole->n_params]))
             return NULL;
-    if (*at++ != ' ' || head[5] < 0 || head[6] < 0 || (size_t)(end - at) <= (size_t)head[5] + (head[6] > 0 ? (size_t)head[6] - 1 : 0))
+    if (*at++ != ' ' || head[5] < 0 || head[6] < 0 ||
+        (size_t)(end - at) <= (size_t)head[5] + (head[6] > 0 ? (size_t)head[6] - 1 : 0))
         return NULL;
     g->name = read_bytes(&at, (size_t)head[5]);
     g->error = head[6] > 0 ? read_bytes(&at, (size_t)head[6] - 1) : NULL;

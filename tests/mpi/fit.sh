@@ -47,7 +47,8 @@ for format in csv json; do
     for ranks in 2 3; do
         run np$ranks.$format np$ranks.err mpirun "$ranks" "$nabla" fit "$formula" groups.csv --by g $flag
         same alone.$format np$ranks.$format "--by, $format, -np $ranks"
-        [ "$(grep -c 'groups failed' np$ranks.err)" = 1 ] || fail "-np $ranks: the failures are not told once: $(cat np$ranks.err)"
+        [ "$(grep -c 'groups failed' np$ranks.err)" = 1 ] ||
+            fail "-np $ranks: the failures are not told once: $(cat np$ranks.err)"
     done
 done
 
