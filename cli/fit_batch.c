@@ -205,10 +205,16 @@ static int gather_and_print(const fit_batch_args *a, const nb_comm *comm, const 
     if (!comm)
         return print_batch(a, batch);
     char *text = share_text(batch, comm);
+    if (!text)
+        cli_error("fit", "out of memory writing the results");
     int status = dist_agree(comm, "fit", text ? 0 : 1, "to write its results");
     double counts[2] = {batch->n_failed, batch->n_groups};
-    if (status == 0 && comm->allreduce_sum(comm->ctx, counts, 2, NB_F64) != NB_OK)
-        status = dist_agree(comm, "fit", 1, "to count the groups");
+    if (status == 0 && comm->allreduce_sum(comm->ctx, counts, 2, NB_F64) != NB_OK) {
+        cli_error("fit", NULL); /* the ranks cannot count together: end them all */
+        if (comm->abort)
+            comm->abort(comm->ctx, 1);
+        status = 1;
+    }
     char *all = status == 0 ? dist_gather_text(comm, "fit", text) : NULL;
     if (status == 0 && comm->rank == 0)
         status = print_gathered(a, batch, all, counts);
