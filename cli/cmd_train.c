@@ -684,27 +684,10 @@ static void describe_task(const train_job *job, char *buf, size_t size)
 
 /* ---- mpirun's ranks ------------------------------------------------------------------ */
 
-/* With ranks: every rank's status after a stage; a failure on any rank ends the job on
- * every rank (with the failing rank's status), the others naming it. */
+/* With ranks: a failure on any rank ends the job on every rank (cli/dist.c). */
 static int agree(const nb_comm *comm, int status, const char *stage)
 {
-    if (!comm)
-        return status;
-    double flags[3] = {status != 0, status != 0 ? comm->rank : 0, status};
-    if (comm->allreduce_sum(comm->ctx, flags, 3, NB_F64) != NB_OK) {
-        /* the ranks cannot learn each other's status: end them all rather than guess */
-        cli_error("train", NULL);
-        if (comm->abort)
-            comm->abort(comm->ctx, 1);
-        return 1;
-    }
-    if (flags[0] == 0 || status != 0)
-        return status;
-    if (flags[0] > 1)
-        cli_error("train", "%.0f ranks failed %s (their messages say why); stopping", flags[0], stage);
-    else
-        cli_error("train", "rank %.0f failed %s (its message says why); stopping", flags[1], stage);
-    return flags[0] == 1 ? (int)flags[2] : 1;
+    return dist_agree(comm, "train", status, stage);
 }
 
 /* The ranks on one machine share its cores: without --threads, each takes its part. */

@@ -13,6 +13,12 @@ const nb_comm *dist_open(const char *command, int *status);
 void dist_close(const nb_comm *comm);
 /* The ranks of the job on this machine (1 alone), who share its cores. */
 int dist_local_ranks(const nb_comm *comm);
+/* Every rank's status after a stage of `command`: a failure on any rank ends the job on
+ * every rank (with the failing rank's status), the others naming it. The status alone. */
+int dist_agree(const nb_comm *comm, const char *command, int status, const char *stage);
+/* Every rank's `text`, joined in rank order, on rank 0 (malloc'd; NULL on the other
+ * ranks); alone, a copy (NULL when out of memory, after a message). MPI failing ends the job. */
+char *dist_gather_text(const nb_comm *comm, const char *command, const char *text);
 /* For --version: "yes (Open MPI v4.1.4)" or "no (...)". */
 void dist_describe(char *text, size_t size);
 /* Whether an MPI launcher started this process (its environment says so; main.c). */

@@ -3,6 +3,9 @@
  * would train the whole model alone and write the same files. */
 #include "dist.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 
 const nb_comm *dist_open(const char *command, int *status)
 {
@@ -25,5 +28,20 @@ int dist_local_ranks(const nb_comm *comm)
 
 void dist_describe(char *text, size_t size)
 {
-    snprintf(text, size, "no (built without MPI: mpirun -np N nabla train is unavailable)");
+    snprintf(text, size, "no (built without MPI: mpirun -np N nabla train and nabla fit --by are unavailable)");
+}
+
+int dist_agree(const nb_comm *comm, const char *command, int status, const char *stage)
+{
+    (void)comm, (void)command, (void)stage;
+    return status;
+}
+
+char *dist_gather_text(const nb_comm *comm, const char *command, const char *text)
+{
+    (void)comm;
+    char *copy = strdup(text);
+    if (!copy)
+        cli_error(command, "out of memory");
+    return copy;
 }

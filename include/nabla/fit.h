@@ -374,7 +374,8 @@ void nb_fit_prediction_clear(nb_fit_prediction *prediction);
  * group that cannot be fitted (empty, fewer points than parameters, a model that is not
  * finite or singular) is recorded with its message and the others are fitted. */
 typedef struct nb_fit_group {
-    char *name;          /* the group's value (shortest text that reads back the same) or the table's source */
+    char *name;          /* the group's value (an integer in full, else the shortest text that
+                            reads back the same) or the table's source */
     int64_t n_rows;
     nb_status status;    /* NB_OK: fitted (see result.converged); else why not in `error` */
     char *error;
@@ -402,6 +403,19 @@ nb_status nb_fit_batch_by(const char *formula, const nb_table *data, const char 
 nb_status nb_fit_batch_tables(const char *formula, int n, const nb_table *const *tables, const char *const *names,
                               const char *const *errors, const nb_fit_setup *setup, const nb_lsq_options *options,
                               nb_fit_batch *batch);
+/* One share of a batch, for one of `parts` processes that fit it together (the ranks of
+ * an MPI job, say; the library calls no MPI): the groups k (0-based, in the order above)
+ * with k % parts == part, the others neither fitted nor kept. batch->groups[i] is group
+ * part + i * parts of the whole batch, with the numbers the whole batch has for it, and
+ * n_failed counts the share's. nb_fit_batch_tables_share needs the tables of its share
+ * and the first non-NULL entry of the whole (the table every header is checked against);
+ * the other entries may be NULL. part outside 0 .. parts - 1 is an error (NB_EARG). */
+nb_status nb_fit_batch_by_share(const char *formula, const nb_table *data, const char *group_column,
+                                const nb_fit_setup *setup, const nb_lsq_options *options, int part, int parts,
+                                nb_fit_batch *batch);
+nb_status nb_fit_batch_tables_share(const char *formula, int n, const nb_table *const *tables,
+                                    const char *const *names, const char *const *errors, const nb_fit_setup *setup,
+                                    const nb_lsq_options *options, int part, int parts, nb_fit_batch *batch);
 void nb_fit_batch_clear(nb_fit_batch *batch);
 
 /* The quantile of Student's t distribution with dof degrees of freedom (dof > 0):

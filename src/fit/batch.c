@@ -17,6 +17,7 @@ typedef struct batch_job {
     const nb_fit_setup *setup;
     const nb_lsq_options *options;
     int n;
+    int part, parts; /* the groups k with k % parts == part are fitted */
     const nb_table *tables; /* n views (NULL entries of `loaded` are load failures) */
     const char *const *errors;
     nb_fit_group *groups;
@@ -70,19 +71,46 @@ static void batch_chunk(void *ctx, int chunk)
     (void)chunk;
     batch_job *job = ctx;
     fit_graph graph = {0};
-    for (int k; (k = atomic_fetch_add(&job->next, 1)) < job->n;)
+    for (int k; (k = job->part + atomic_fetch_add(&job->next, 1) * job->parts) < job->n;)
         fit_group(job, k, &graph);
     nb_fit_graph_free(&graph);
+}
+
+/* Only the share's groups stay in the batch, in their order. */
+static void keep_share(const batch_job *job, nb_fit_batch *batch)
+{
+    int kept = 0;
+    for (int k = 0; k < job->n; k++) {
+        nb_fit_group *group = &batch->groups[k];
+        if (k % job->parts == job->part) {
+            batch->groups[kept++] = *group;
+            continue;
+        }
+        nb_free(group->name);
+        nb_free(group->error);
+        nb_lsq_result_clear(&group->result);
+    }
+    batch->n_groups = kept;
 }
 
 static void run_job(batch_job *job, nb_fit_batch *batch)
 {
     int threads = nb_get_threads();
+    int share = job->n > job->part ? (job->n - job->part + job->parts - 1) / job->parts : 0;
     atomic_init(&job->next, 0);
-    if (job->n > 0)
-        nb_parallel_chunks(threads < job->n ? threads : job->n, batch_chunk, job);
-    for (int k = 0; k < job->n; k++)
+    if (share > 0)
+        nb_parallel_chunks(threads < share ? threads : share, batch_chunk, job);
+    keep_share(job, batch);
+    for (int k = 0; k < batch->n_groups; k++)
         batch->n_failed += batch->groups[k].status != NB_OK || !batch->groups[k].result.converged;
+}
+
+static nb_status check_share(int part, int parts)
+{
+    if (parts < 1 || part < 0 || part >= parts)
+        return nb_fail(NB_EARG, "a share of a batch must be part 0 .. parts - 1 of parts >= 1 (got part %d of %d)",
+                       part, parts);
+    return NB_OK;
 }
 
 /* The parts every batch checks once: the options, the formula, the start values. */
@@ -116,10 +144,12 @@ static nb_status batch_start(const char *formula, const nb_table *first, const n
 
 /* ---- groups of rows ------------------------------------------------------------------ */
 
-/* The shortest text that reads back as the same number. */
+/* The shortest text that reads back as the same number; an integer in full. */
 static char *number_text(double value)
 {
     char text[40];
+    if (value == trunc(value) && fabs(value) < 1e15) /* 100, not 1e+02 */
+        return snprintf(text, sizeof text, "%.0f", value), nb_strdup(text);
     for (int digits = 1; digits <= 17; digits++) {
         snprintf(text, sizeof text, "%.*g", digits, value);
         if (isnan(value) || strtod(text, NULL) == value)
@@ -263,9 +293,18 @@ static nb_status check_group_column(const nb_table *data, const nb_expr *expr, c
 nb_status nb_fit_batch_by(const char *formula, const nb_table *data, const char *group_column,
                           const nb_fit_setup *setup, const nb_lsq_options *options, nb_fit_batch *batch)
 {
+    return nb_fit_batch_by_share(formula, data, group_column, setup, options, 0, 1, batch);
+}
+
+nb_status nb_fit_batch_by_share(const char *formula, const nb_table *data, const char *group_column,
+                                const nb_fit_setup *setup, const nb_lsq_options *options, int part, int parts,
+                                nb_fit_batch *batch)
+{
     if (!batch)
         return nb_fail(NB_EARG, "nb_fit_batch_by: batch must not be NULL");
     memset(batch, 0, sizeof *batch);
+    if (check_share(part, parts) != NB_OK)
+        return nb_errcode();
     nb_lsq_options opt;
     nb_expr *expr = NULL;
     grouped g = {0};
@@ -286,8 +325,8 @@ nb_status nb_fit_batch_by(const char *formula, const nb_table *data, const char 
         if (!(batch->groups[k].name = number_text(g.views[k].columns[column][0])))
             status = nb_fail(NB_ENOMEM, "out of memory");
     if (status == NB_OK) {
-        batch_job job = {.expr = expr, .setup = setup, .options = &opt, .n = g.n_groups, .tables = g.views,
-                         .groups = batch->groups};
+        batch_job job = {.expr = expr, .setup = setup, .options = &opt, .n = g.n_groups, .part = part,
+                         .parts = parts, .tables = g.views, .groups = batch->groups};
         run_job(&job, batch);
     }
     grouped_free(&g);
@@ -336,9 +375,18 @@ nb_status nb_fit_batch_tables(const char *formula, int n, const nb_table *const 
                               const char *const *errors, const nb_fit_setup *setup, const nb_lsq_options *options,
                               nb_fit_batch *batch)
 {
+    return nb_fit_batch_tables_share(formula, n, tables, names, errors, setup, options, 0, 1, batch);
+}
+
+nb_status nb_fit_batch_tables_share(const char *formula, int n, const nb_table *const *tables,
+                                    const char *const *names, const char *const *errors, const nb_fit_setup *setup,
+                                    const nb_lsq_options *options, int part, int parts, nb_fit_batch *batch)
+{
     if (!batch)
         return nb_fail(NB_EARG, "nb_fit_batch_tables: batch must not be NULL");
     memset(batch, 0, sizeof *batch);
+    if (check_share(part, parts) != NB_OK)
+        return nb_errcode();
     const nb_table *first = NULL;
     for (int k = 0; tables && k < n && !first; k++)
         first = tables[k];
@@ -360,8 +408,8 @@ nb_status nb_fit_batch_tables(const char *formula, int n, const nb_table *const 
             status = nb_fail(NB_ENOMEM, "out of memory");
     }
     if (status == NB_OK) {
-        batch_job job = {.expr = expr, .setup = setup, .options = &opt, .n = n, .tables = views,
-                         .errors = (const char *const *)why, .groups = batch->groups};
+        batch_job job = {.expr = expr, .setup = setup, .options = &opt, .n = n, .part = part, .parts = parts,
+                         .tables = views, .errors = (const char *const *)why, .groups = batch->groups};
         run_job(&job, batch);
     }
     for (int k = 0; why && k < n; k++)

@@ -209,7 +209,7 @@ static nb_table *grouped_table(void)
             g[n] = c == 0 ? 5 : -1.5, x[n] = 0.3 * i;
             y[n] = (c ? 4 : 2) * exp(-(c ? 0.3 : 1.1) * x[n]) + 0.01 * sin(3.0 * n);
         }
-    g[n] = 7, x[n] = 1, y[n++] = 2;
+    g[n] = 700, x[n] = 1, y[n++] = 2;
     for (int i = 0; i < 3; i++, n++)
         g[n] = 8, x[n] = -1e6 * (i + 1), y[n] = 1;
     const char *names[3] = {"g", "x", "y"};
@@ -229,7 +229,7 @@ static void test_batch_by(void **state)
     /* groups in order of first appearance, named by their value */
     assert_string_equal(b.groups[0].name, "5");
     assert_string_equal(b.groups[1].name, "-1.5");
-    assert_string_equal(b.groups[2].name, "7");
+    assert_string_equal(b.groups[2].name, "700"); /* not 7e+02 */
     assert_string_equal(b.groups[3].name, "8");
     assert_int_equal(b.groups[0].status, NB_OK);
     assert_true(b.groups[0].result.converged);
@@ -295,11 +295,61 @@ static void test_batch_tables(void **state)
     nb_table_free(empty);
 }
 
+/* Shares of a batch (one per process of an MPI job): together the whole batch, each
+ * group in its share with its numbers, names and counts bit for bit. */
+static void test_batch_shares(void **state)
+{
+    (void)state;
+    nb_table *t = grouped_table();
+    nb_fit_batch whole, share;
+    assert_int_equal(nb_fit_batch_by("y = a*exp(-k*x)", t, "g", NULL, NULL, &whole), NB_OK);
+    for (int parts = 1; parts <= 5; parts++) {
+        int n_groups = 0, n_failed = 0;
+        for (int part = 0; part < parts; part++) {
+            assert_int_equal(nb_fit_batch_by_share("y = a*exp(-k*x)", t, "g", NULL, NULL, part, parts, &share), NB_OK);
+            assert_int_equal(share.n_params, whole.n_params);
+            for (int i = 0; i < share.n_groups; i++) {
+                const nb_fit_group *g = &share.groups[i], *w = &whole.groups[part + i * parts];
+                assert_string_equal(g->name, w->name);
+                assert_int_equal(g->status, w->status);
+                assert_int_equal(g->n_rows, w->n_rows);
+                for (int j = 0; g->status == NB_OK && j < share.n_params; j++)
+                    assert_memory_equal(&g->result.params[j], &w->result.params[j], sizeof(double));
+            }
+            n_groups += share.n_groups, n_failed += share.n_failed;
+            nb_fit_batch_clear(&share);
+        }
+        assert_int_equal(n_groups, whole.n_groups);
+        assert_int_equal(n_failed, whole.n_failed);
+    }
+    assert_int_equal(nb_fit_batch_by_share("y = a*exp(-k*x)", t, "g", NULL, NULL, 2, 2, &share), NB_EARG);
+    assert_non_null(strstr(nb_errmsg(), "part 2 of 2"));
+    nb_fit_batch_clear(&whole);
+    nb_table_free(t);
+
+    /* tables: a share holds its own and, for the header, the first table read */
+    nb_table *a = decay_table(2, 0.5, M, 0), *b = decay_table(3, 0.7, M, 0);
+    const nb_table *tables[4] = {NULL, a, NULL, b};
+    const char *names[4] = {"gone.csv", "a.csv", "other.csv", "b.csv"};
+    const char *errors[4] = {"cannot open 'gone.csv'", NULL, NULL, NULL};
+    assert_int_equal(nb_fit_batch_tables_share("y = a*exp(-k*x)", 4, tables, names, errors, NULL, NULL, 1, 2, &share),
+                     NB_OK);
+    assert_int_equal(share.n_groups, 2);
+    assert_string_equal(share.groups[0].name, "a.csv");
+    assert_string_equal(share.groups[1].name, "b.csv");
+    assert_close(share.groups[1].result.params[1], 0.7, 0.02);
+    assert_int_equal(share.n_failed, 0);
+    nb_fit_batch_clear(&share);
+    nb_table_free(a);
+    nb_table_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_information), cmocka_unit_test(test_model_round_trip_and_predict),
         cmocka_unit_test(test_weighted_prediction), cmocka_unit_test(test_bad_model_files), cmocka_unit_test(test_batch_by), cmocka_unit_test(test_batch_tables),
+        cmocka_unit_test(test_batch_shares),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
