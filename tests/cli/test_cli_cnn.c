@@ -2,44 +2,9 @@
  * --input-shape for CSV pixels, model files that rebuild the network alone, and a small
  * CNN against an MLP of about its size on the same slice of Fashion-MNIST. */
 #include "nb_test.h"
+#include "cli_run.h"
 
-#include <cjson/cJSON.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-static char dir[] = "/tmp/nabla-cnn-XXXXXX";
-
-/* `nabla ARGS`: the exit status; stdout as JSON into *json when asked, stderr into err. */
-static int run(const char *args, cJSON **json, char *err, size_t err_size)
-{
-    char command[2048], err_path[256];
-    snprintf(err_path, sizeof err_path, "%s/stderr.txt", dir);
-    snprintf(command, sizeof command, "%s %s 2>%s", NB_CLI_PATH, args, err_path);
-    FILE *pipe = popen(command, "r");
-    size_t size = 0, capacity = 1 << 20, got;
-    char *text = malloc(capacity);
-    while ((got = fread(text + size, 1, capacity - size - 1, pipe)) > 0)
-        size += got;
-    text[size] = '\0';
-    int status = pclose(pipe);
-    if (json)
-        *json = cJSON_Parse(text);
-    free(text);
-    FILE *f = fopen(err_path, "r");
-    size_t n = f ? fread(err, 1, err_size - 1, f) : 0;
-    err[n] = '\0';
-    if (f)
-        fclose(f);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static double number(const cJSON *o, const char *name)
-{
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(o, name);
-    if (!cJSON_IsNumber(item))
-        fail_msg("no number '%s'", name);
-    return item->valuedouble;
-}
 
 static double train(const char *model, const char *save)
 {
@@ -47,7 +12,7 @@ static double train(const char *model, const char *save)
     cJSON *report;
     snprintf(args, sizeof args, "train --data fashion-mnist --limit 2000 --test-limit 1000 --epochs 2 --quiet --json "
                                 "--model '%s'%s%s", model, save ? " --save " : "", save ? save : "");
-    int status = run(args, &report, err, sizeof err);
+    int status = run_piped(args, &report, err, sizeof err);
     if (status != 0)
         fail_msg("'%s': exit %d: %s", model, status, err);
     double accuracy = number(report, "test_accuracy");
@@ -61,7 +26,7 @@ static void test_cnn_beats_mlp_and_reloads(void **state)
 {
     (void)state;
     char path[256], args[1024], err[4096];
-    snprintf(path, sizeof path, "%s/cnn.safetensors", dir);
+    snprintf(path, sizeof path, "%s/cnn.safetensors", nb_test_dir());
     double cnn = train("conv 8 3x3 pad 1 relu, maxpool 2, conv 16 3x3 pad 1 relu, maxpool 2, dropout 0.2, dense 10",
                        path);
     double mlp = train("784-12-10:relu", NULL);
@@ -69,7 +34,7 @@ static void test_cnn_beats_mlp_and_reloads(void **state)
         fail_msg("CNN %.3f, MLP %.3f", cnn, mlp);
     cJSON *report;
     snprintf(args, sizeof args, "predict --model %s --data fashion-mnist --limit 1000 --json", path);
-    assert_int_equal(run(args, &report, err, sizeof err), 0);
+    assert_int_equal(run_piped(args, &report, err, sizeof err), 0);
     assert_close(number(report, "accuracy"), cnn, 1e-9);
     cJSON_Delete(report);
 }
@@ -107,23 +72,23 @@ static void test_csv_input_shape(void **state)
 {
     (void)state;
     char csv[256], model[256], args[2048], err[4096];
-    snprintf(csv, sizeof csv, "%s/bars.csv", dir);
-    snprintf(model, sizeof model, "%s/bars.safetensors", dir);
+    snprintf(csv, sizeof csv, "%s/bars.csv", nb_test_dir());
+    snprintf(model, sizeof model, "%s/bars.safetensors", nb_test_dir());
     write_bars(csv, 300);
     const char *spec = "conv 4 3x3 pad 1 relu, maxpool 2, batchnorm, dense 2";
     snprintf(args, sizeof args, "train --data %s --model '%s' --quiet", csv, spec);
-    assert_int_equal(run(args, NULL, err, sizeof err), 2);
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 2);
     expect_in(err, "needs images");
     expect_in(err, "--input-shape");
     snprintf(args, sizeof args, "train --data %s --model '%s' --input-shape 1x5x5 --quiet", csv, spec);
-    assert_int_equal(run(args, NULL, err, sizeof err), 2);
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 2);
     expect_in(err, "takes 25 inputs");
     snprintf(args, sizeof args, "train --data %s --model '%s' --input-shape 1x6x6 --epochs 20 --lr 0.01 --quiet --save %s",
              csv, spec, model);
-    assert_int_equal(run(args, NULL, err, sizeof err), 0);
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 0);
     cJSON *report;
     snprintf(args, sizeof args, "predict --model %s --data %s --json", model, csv);
-    assert_int_equal(run(args, &report, err, sizeof err), 0);
+    assert_int_equal(run_piped(args, &report, err, sizeof err), 0);
     assert_true(number(report, "accuracy") > 0.95);
     cJSON_Delete(report);
 }
@@ -142,24 +107,10 @@ static void test_bad_specs(void **state)
     char args[1024], err[4096];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         snprintf(args, sizeof args, "train --data fashion-mnist --limit 100 --model '%s' --quiet", cases[i].spec);
-        int status = run(args, NULL, err, sizeof err);
+        int status = run_piped(args, NULL, err, sizeof err);
         if (status != 2 || !strstr(err, cases[i].message))
             fail_msg("'%s': exit %d, message: %s", cases[i].spec, status, err);
     }
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char command[512];
-    snprintf(command, sizeof command, "rm -rf %s", dir);
-    return system(command) == 0 ? 0 : -1;
 }
 
 int main(void)
@@ -169,5 +120,5 @@ int main(void)
         cmocka_unit_test(test_csv_input_shape),
         cmocka_unit_test(test_bad_specs),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, nb_test_make_dir, nb_test_remove_dir);
 }

@@ -3,54 +3,19 @@
  * refuses values, predict gives names, probabilities and regression scores, and a model
  * used on the wrong file names the columns it lacks. */
 #include "nb_test.h"
+#include "cli_run.h"
 
-#include <cjson/cJSON.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-static char dir[] = "/tmp/nabla-tables-XXXXXX";
-
-/* Run `nabla ARGS`; stdout parsed as JSON into *json when asked, stderr kept in err. */
-static int run(const char *args, cJSON **json, char *err, size_t err_size)
-{
-    char command[2048], err_path[256];
-    snprintf(err_path, sizeof err_path, "%s/stderr.txt", dir);
-    snprintf(command, sizeof command, "%s %s 2>%s", NB_CLI_PATH, args, err_path);
-    FILE *pipe = popen(command, "r");
-    size_t size = 0, capacity = 1 << 22, got;
-    char *text = malloc(capacity);
-    while ((got = fread(text + size, 1, capacity - size - 1, pipe)) > 0)
-        size += got;
-    text[size] = '\0';
-    int status = pclose(pipe);
-    if (json)
-        *json = cJSON_Parse(text);
-    free(text);
-    FILE *f = fopen(err_path, "r");
-    size_t n = f ? fread(err, 1, err_size - 1, f) : 0;
-    err[n] = '\0';
-    if (f)
-        fclose(f);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 /* Run and insist on exit 0, with stderr in the failure message. */
 static cJSON *run_ok(const char *args)
 {
     char err[16384];
     cJSON *json = NULL;
-    int status = run(args, &json, err, sizeof err);
+    int status = run_piped(args, &json, err, sizeof err);
     if (status != 0 || !json)
         fail_msg("nabla %s: exit %d: %s", args, status, err);
     return json;
-}
-
-static double number(const cJSON *o, const char *name)
-{
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(o, name);
-    if (!cJSON_IsNumber(item))
-        fail_msg("no number '%s'", name);
-    return item->valuedouble;
 }
 
 static const cJSON *item(const cJSON *o, const char *name)
@@ -77,7 +42,7 @@ static void write_flowers(const char *name, int n, uint64_t seed, bool coded, in
     static const double mean[3][4] = {{5.0, 3.4, 1.5, 0.25}, {5.9, 2.8, 4.3, 1.3}, {6.6, 3.0, 5.6, 2.0}};
     static const double spread[3][4] = {{0.35, 0.38, 0.17, 0.1}, {0.52, 0.31, 0.47, 0.2}, {0.64, 0.32, 0.55, 0.27}};
     char path[256];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(path, sizeof path, "%s/%s", nb_test_dir(), name);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fprintf(f, "sepal_length,sepal_width,petal_length,petal_width,%s\n", coded ? "label" : "species");
@@ -105,8 +70,8 @@ static void test_small_table_defaults(void **state)
     write_flowers("iris.csv", 150, 3, false, 0);
     write_flowers("iris_test.csv", 60, 2, false, 0);
     char args[1024], err[16384];
-    snprintf(args, sizeof args, "train --data %s/iris.csv --test %s/iris_test.csv --threads 1 --json --quiet", dir,
-             dir);
+    snprintf(args, sizeof args, "train --data %s/iris.csv --test %s/iris_test.csv --threads 1 --json --quiet", nb_test_dir(),
+             nb_test_dir());
     cJSON *report = run_ok(args);
     assert_true(number(report, "test_accuracy") > 0.9); /* chance is 1/3 */
     assert_int_equal((int)number(report, "val_samples"), 30);
@@ -126,9 +91,9 @@ static void test_small_table_defaults(void **state)
     cJSON_Delete(report);
 
     /* --epochs 5: five epochs, no early stopping, and a warning that says why it is poor */
-    snprintf(args, sizeof args, "train --data %s/iris.csv --test %s/iris_test.csv --epochs 5 --threads 1 --json", dir,
-             dir);
-    assert_int_equal(run(args, &report, err, sizeof err), 0);
+    snprintf(args, sizeof args, "train --data %s/iris.csv --test %s/iris_test.csv --epochs 5 --threads 1 --json", nb_test_dir(),
+             nb_test_dir());
+    assert_int_equal(run_piped(args, &report, err, sizeof err), 0);
     assert_int_equal((int)number(report, "epochs_run"), 5);
     assert_null(cJSON_GetObjectItemCaseSensitive(report, "val_loss"));
     expect_in(cJSON_GetArrayItem(item(report, "warnings"), 0)->valuestring, "still falling steeply");
@@ -137,7 +102,7 @@ static void test_small_table_defaults(void **state)
     expect_in(err, "more epochs (--epochs) would likely help");
     /* --val-split and --test together: the split stops and is reported, the test data are reported */
     snprintf(args, sizeof args, "train --data %s/iris.csv --test %s/iris_test.csv --val-split 0.3 --epochs 3 --json "
-             "--quiet", dir, dir);
+             "--quiet", nb_test_dir(), nb_test_dir());
     report = run_ok(args);
     assert_int_equal((int)number(report, "val_samples"), 45);
     const cJSON *last = cJSON_GetArrayItem(item(report, "history"), 2);
@@ -145,11 +110,11 @@ static void test_small_table_defaults(void **state)
     assert_close(number(report, "test_accuracy"), number(last, "test_accuracy"), 0);
     cJSON_Delete(report);
     /* --quiet still warns; a run that has converged does not */
-    snprintf(args, sizeof args, "train --data %s/iris.csv --epochs 5 --quiet", dir);
-    assert_int_equal(run(args, NULL, err, sizeof err), 0);
+    snprintf(args, sizeof args, "train --data %s/iris.csv --epochs 5 --quiet", nb_test_dir());
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 0);
     expect_in(err, "warning: the training loss was still falling steeply");
-    snprintf(args, sizeof args, "train --data %s/iris.csv --epochs 300 --lr 0.01 --batch 16 --quiet", dir);
-    assert_int_equal(run(args, NULL, err, sizeof err), 0);
+    snprintf(args, sizeof args, "train --data %s/iris.csv --epochs 300 --lr 0.01 --batch 16 --quiet", nb_test_dir());
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 0);
     assert_null(strstr(err, "warning"));
 }
 
@@ -162,7 +127,7 @@ static void test_numeric_labels(void **state)
     write_flowers("coded_test.csv", 60, 4, true, 1);
     write_flowers("coded_from_0.csv", 60, 4, true, 0);
     char args[1024], err[16384];
-    snprintf(args, sizeof args, "train --data %s/coded.csv --threads 1 --json --quiet --save %s/coded.st", dir, dir);
+    snprintf(args, sizeof args, "train --data %s/coded.csv --threads 1 --json --quiet --save %s/coded.st", nb_test_dir(), nb_test_dir());
     cJSON *report = run_ok(args);
     assert_int_equal((int)number(report, "classes"), 3);
     const cJSON *names = item(report, "class_names");
@@ -171,7 +136,7 @@ static void test_numeric_labels(void **state)
     assert_string_equal(cJSON_GetArrayItem(names, 2)->valuestring, "3");
     cJSON_Delete(report);
 
-    snprintf(args, sizeof args, "predict --model %s/coded.st --data %s/coded_test.csv --json", dir, dir);
+    snprintf(args, sizeof args, "predict --model %s/coded.st --data %s/coded_test.csv --json", nb_test_dir(), nb_test_dir());
     report = run_ok(args);
     assert_true(number(report, "accuracy") > 0.9);
     assert_int_equal(cJSON_GetArraySize(item(report, "confusion")), 3);
@@ -185,20 +150,20 @@ static void test_numeric_labels(void **state)
     cJSON_Delete(report);
 
     /* a file coded 0..2: an error naming the label and the model's classes, not a score */
-    snprintf(args, sizeof args, "predict --model %s/coded.st --data %s/coded_from_0.csv --json", dir, dir);
-    assert_int_equal(run(args, NULL, err, sizeof err), 1);
+    snprintf(args, sizeof args, "predict --model %s/coded.st --data %s/coded_from_0.csv --json", nb_test_dir(), nb_test_dir());
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 1);
     expect_in(err, "coded_from_0.csv:2: column 'label': '0' is not one of the 3 known classes (1, 2, 3)");
-    snprintf(args, sizeof args, "train --data %s/coded.csv --test %s/coded_from_0.csv --epochs 1 --quiet", dir, dir);
-    assert_int_equal(run(args, NULL, err, sizeof err), 1);
+    snprintf(args, sizeof args, "train --data %s/coded.csv --test %s/coded_from_0.csv --epochs 1 --quiet", nb_test_dir(), nb_test_dir());
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 1);
     expect_in(err, "'0' is not one of the 3 known classes (1, 2, 3)");
 
     /* a label written 2.0 is the class 2 */
     char path[256];
-    snprintf(path, sizeof path, "%s/written.csv", dir);
+    snprintf(path, sizeof path, "%s/written.csv", nb_test_dir());
     FILE *f = fopen(path, "w");
     fputs("sepal_length,sepal_width,petal_length,petal_width,label\n5.0,3.4,1.5,0.2,1.0\n6.6,3.0,5.6,2.0,3e0\n", f);
     fclose(f);
-    snprintf(args, sizeof args, "predict --model %s/coded.st --data %s --json", dir, path);
+    snprintf(args, sizeof args, "predict --model %s/coded.st --data %s --json", nb_test_dir(), path);
     report = run_ok(args);
     assert_close(number(report, "accuracy"), 1, 0);
     cJSON_Delete(report);
@@ -230,16 +195,16 @@ static void test_models_without_class_names(void **state)
 {
     (void)state;
     char from[256], to[256], args[1024], err[16384];
-    snprintf(from, sizeof from, "%s/coded.st", dir);
-    snprintf(to, sizeof to, "%s/old.st", dir);
+    snprintf(from, sizeof from, "%s/coded.st", nb_test_dir());
+    snprintf(to, sizeof to, "%s/old.st", nb_test_dir());
     drop_class_names(from, to);
-    snprintf(args, sizeof args, "predict --model %s --data %s/coded_from_0.csv --json", to, dir);
+    snprintf(args, sizeof args, "predict --model %s --data %s/coded_from_0.csv --json", to, nb_test_dir());
     cJSON *report = run_ok(args);
     assert_null(cJSON_GetObjectItemCaseSensitive(report, "class_names"));
     assert_int_equal(cJSON_GetArraySize(item(report, "probabilities")), 60);
     cJSON_Delete(report);
-    snprintf(args, sizeof args, "predict --model %s --data %s/coded_test.csv", to, dir);
-    assert_int_equal(run(args, NULL, err, sizeof err), 1);
+    snprintf(args, sizeof args, "predict --model %s --data %s/coded_test.csv", to, nb_test_dir());
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 1);
     expect_in(err, "holds 3, not one of the model's classes (a whole number from 0 to 2)");
 }
 
@@ -249,7 +214,7 @@ static void test_ce_on_values_refused(void **state)
 {
     (void)state;
     char path[256], args[1024], err[16384];
-    snprintf(path, sizeof path, "%s/values.csv", dir);
+    snprintf(path, sizeof path, "%s/values.csv", nb_test_dir());
     FILE *f = fopen(path, "w");
     fputs("x,y\n", f);
     nb_rng rng;
@@ -258,15 +223,15 @@ static void test_ce_on_values_refused(void **state)
         fprintf(f, "%d,%d\n", i % 17, (int)(347 * nb_rng_uniform(&rng)));
     fclose(f);
     snprintf(args, sizeof args, "train --data %s --loss ce --epochs 1", path);
-    assert_int_equal(run(args, NULL, err, sizeof err), 2);
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 2);
     expect_in(err, "different numbers in 331 rows: values, not classes");
     expect_in(err, "(for values use --loss mse)");
     assert_null(strstr(err, "training"));
     write_flowers("no_names.csv", 60, 6, true, 0);
-    snprintf(args, sizeof args, "train --data %s/no_names.csv --target petal_length --loss ce --epochs 1", dir);
-    assert_int_equal(run(args, NULL, err, sizeof err), 2);
+    snprintf(args, sizeof args, "train --data %s/no_names.csv --target petal_length --loss ce --epochs 1", nb_test_dir());
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 2);
     expect_in(err, "a value, not a class label; --loss ce needs classes (for values use --loss mse)");
-    snprintf(args, sizeof args, "train --data %s/no_names.csv --loss ce --epochs 1 --quiet --json", dir);
+    snprintf(args, sizeof args, "train --data %s/no_names.csv --loss ce --epochs 1 --quiet --json", nb_test_dir());
     cJSON *report = run_ok(args);
     assert_int_equal((int)number(report, "classes"), 3);
     cJSON_Delete(report);
@@ -276,7 +241,7 @@ static void test_ce_on_values_refused(void **state)
 static void write_plane(const char *name, int n, uint64_t seed, bool with_y)
 {
     char path[256];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(path, sizeof path, "%s/%s", nb_test_dir(), name);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fputs(with_y ? "x1,x2,y\n" : "x1,x2\n", f);
@@ -298,13 +263,13 @@ static void test_predict_outputs(void **state)
 {
     (void)state;
     char args[1024], err[16384], path[256];
-    snprintf(args, sizeof args, "train --data %s/iris.csv --threads 1 --quiet --json --save %s/iris.st", dir, dir);
+    snprintf(args, sizeof args, "train --data %s/iris.csv --threads 1 --quiet --json --save %s/iris.st", nb_test_dir(), nb_test_dir());
     cJSON_Delete(run_ok(args));
-    snprintf(path, sizeof path, "%s/unlabelled.csv", dir);
+    snprintf(path, sizeof path, "%s/unlabelled.csv", nb_test_dir());
     FILE *f = fopen(path, "w");
     fputs("sepal_length,sepal_width,petal_length,petal_width\n5.0,3.4,1.5,0.2\n6.6,3.0,5.6,2.1\n", f);
     fclose(f);
-    snprintf(args, sizeof args, "predict --model %s/iris.st --data %s --json", dir, path);
+    snprintf(args, sizeof args, "predict --model %s/iris.st --data %s --json", nb_test_dir(), path);
     cJSON *report = run_ok(args);
     const cJSON *names = item(report, "class_names"), *labels = item(report, "labels");
     const cJSON *probabilities = item(report, "probabilities"), *predictions = item(report, "predictions");
@@ -332,13 +297,13 @@ static void test_predict_outputs(void **state)
     /* regression: the scores agree with the predictions and the file's values */
     write_plane("plane.csv", 200, 7, true);
     write_plane("plane_test.csv", 50, 8, true);
-    snprintf(args, sizeof args, "train --data %s/plane.csv --threads 1 --quiet --json --save %s/plane.st", dir, dir);
+    snprintf(args, sizeof args, "train --data %s/plane.csv --threads 1 --quiet --json --save %s/plane.st", nb_test_dir(), nb_test_dir());
     cJSON_Delete(run_ok(args));
     snprintf(args, sizeof args, "predict --model %s/plane.st --data %s/plane_test.csv --json --plot %s/observed.png",
-             dir, dir, dir);
+             nb_test_dir(), nb_test_dir(), nb_test_dir());
     report = run_ok(args);
     nb_csv_options options = {0};
-    snprintf(path, sizeof path, "%s/plane_test.csv", dir);
+    snprintf(path, sizeof path, "%s/plane_test.csv", nb_test_dir());
     nb_table *table = nb_table_read(path, &options);
     assert_non_null(table);
     predictions = item(report, "predictions");
@@ -358,18 +323,18 @@ static void test_predict_outputs(void **state)
     assert_true(number(report, "r2") > 0.95); /* the noise is 0.3 against a spread near 3.6 */
     cJSON_Delete(report);
     unsigned char magic[8] = {0};
-    snprintf(path, sizeof path, "%s/observed.png", dir);
+    snprintf(path, sizeof path, "%s/observed.png", nb_test_dir());
     f = fopen(path, "rb");
     assert_non_null(f);
     assert_int_equal(fread(magic, 1, 8, f), 8);
     fclose(f);
     assert_memory_equal(magic, "\x89PNG\r\n\x1a\n", 8);
-    snprintf(args, sizeof args, "predict --model %s/plane.st --data %s/plane_test.csv", dir, dir);
-    assert_int_equal(run(args, NULL, err, sizeof err), 0);
+    snprintf(args, sizeof args, "predict --model %s/plane.st --data %s/plane_test.csv", nb_test_dir(), nb_test_dir());
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 0);
     write_plane("plane_new.csv", 5, 9, false);
-    snprintf(args, sizeof args, "predict --model %s/plane.st --data %s/plane_new.csv --plot %s/none.png", dir, dir,
-             dir);
-    assert_int_equal(run(args, NULL, err, sizeof err), 2);
+    snprintf(args, sizeof args, "predict --model %s/plane.st --data %s/plane_new.csv --plot %s/none.png", nb_test_dir(), nb_test_dir(),
+             nb_test_dir());
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 2);
     expect_in(err, "--plot draws predicted against observed values, which needs data with the values");
 }
 
@@ -379,33 +344,19 @@ static void test_wrong_file(void **state)
 {
     (void)state;
     char args[1024], err[16384];
-    snprintf(args, sizeof args, "predict --model %s/plane.st --data %s/iris.csv", dir, dir);
-    assert_int_equal(run(args, NULL, err, sizeof err), 1);
+    snprintf(args, sizeof args, "predict --model %s/plane.st --data %s/iris.csv", nb_test_dir(), nb_test_dir());
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 1);
     expect_in(err, "iris.csv lacks 2 of the model's 2 input columns: x1, x2 (the model expects the columns x1, x2; "
                    "the file has sepal_length, sepal_width, petal_length, petal_width, species)");
     assert_null(strstr(err, "is not a number"));
-    snprintf(args, sizeof args, "predict --model %s/iris.st --data %s/plane.csv", dir, dir);
-    assert_int_equal(run(args, NULL, err, sizeof err), 1);
+    snprintf(args, sizeof args, "predict --model %s/iris.st --data %s/plane.csv", nb_test_dir(), nb_test_dir());
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 1);
     expect_in(err, "plane.csv lacks 4 of the model's 4 input columns: sepal_length, sepal_width, petal_length, "
                    "petal_width");
     expect_in(err, "the file has x1, x2, y");
-    snprintf(args, sizeof args, "train --data %s/plane.csv --test %s/iris.csv --epochs 1", dir, dir);
-    assert_int_equal(run(args, NULL, err, sizeof err), 1);
+    snprintf(args, sizeof args, "train --data %s/plane.csv --test %s/iris.csv --epochs 1", nb_test_dir(), nb_test_dir());
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 1);
     expect_in(err, "iris.csv lacks 2 of the model's 2 input columns: x1, x2");
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char command[300];
-    snprintf(command, sizeof command, "rm -rf %s", dir);
-    return system(command);
 }
 
 int main(void)
@@ -418,5 +369,5 @@ int main(void)
         cmocka_unit_test(test_predict_outputs),
         cmocka_unit_test(test_wrong_file),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, nb_test_make_dir, nb_test_remove_dir);
 }

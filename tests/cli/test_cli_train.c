@@ -1,53 +1,11 @@
 /* `nabla train` and `nabla predict` as a user runs them: a slice of Fashion-MNIST, CSV
  * files, saved models, and bad input. */
 #include "nb_test.h"
+#include "cli_run.h"
 
-#include <cjson/cJSON.h>
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-static char dir[] = "/tmp/nabla-train-XXXXXX";
-
-/* Run `nabla ARGS`, return its exit status; stdout parsed as JSON into *json when asked,
- * stderr kept in err (for messages). */
-static int run(const char *args, cJSON **json, char *err, size_t err_size)
-{
-    char command[1024], err_path[256];
-    snprintf(err_path, sizeof err_path, "%s/stderr.txt", dir);
-    snprintf(command, sizeof command, "%s %s 2>%s", NB_CLI_PATH, args, err_path);
-    FILE *pipe = popen(command, "r");
-    size_t size = 0, capacity = 1 << 20;
-    char *text = malloc(capacity);
-    size_t got;
-    while ((got = fread(text + size, 1, capacity - size - 1, pipe)) > 0)
-        size += got;
-    text[size] = '\0';
-    int status = pclose(pipe);
-    if (json)
-        *json = cJSON_Parse(text);
-    free(text);
-    if (err) {
-        FILE *f = fopen(err_path, "r");
-        size_t n = f ? fread(err, 1, err_size - 1, f) : 0;
-        err[n] = '\0';
-        if (f)
-            fclose(f);
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static double number(const cJSON *o, const char *name)
-{
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(o, name);
-    if (!cJSON_IsNumber(item))
-        fail_msg("no number '%s'", name);
-    return item->valuedouble;
-}
 
 static void test_fashion_mnist_slice(void **state)
 {
@@ -57,8 +15,8 @@ static void test_fashion_mnist_slice(void **state)
     snprintf(args, sizeof args,
              "train --data fashion-mnist --limit 3000 --test-limit 1000 --model 784-64-10:relu --epochs 2 "
              "--json --save %s/fm.safetensors --plot %s/curves.png",
-             dir, dir);
-    int status = run(args, &report, err, sizeof err);
+             nb_test_dir(), nb_test_dir());
+    int status = run_piped(args, &report, err, sizeof err);
     if (status != 0)
         fail_msg("train failed (%d): %s", status, err);
     double accuracy = number(report, "test_accuracy");
@@ -72,17 +30,17 @@ static void test_fashion_mnist_slice(void **state)
     /* save -> load -> predict: the same accuracy on the same 1,000 test images */
     snprintf(args, sizeof args,
              "predict --model %s/fm.safetensors --data fashion-mnist --limit 1000 --threads 2 --json --plot %s/cm.png",
-             dir, dir);
-    assert_int_equal(run(args, &report, err, sizeof err), 0);
+             nb_test_dir(), nb_test_dir());
+    assert_int_equal(run_piped(args, &report, err, sizeof err), 0);
     assert_close(number(report, "accuracy"), accuracy, 1e-9);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(report, "confusion")), 10);
     cJSON_Delete(report);
 
     char path[256];
     struct stat info;
-    snprintf(path, sizeof path, "%s/curves.png", dir);
+    snprintf(path, sizeof path, "%s/curves.png", nb_test_dir());
     assert_int_equal(stat(path, &info), 0);
-    snprintf(path, sizeof path, "%s/cm.png", dir);
+    snprintf(path, sizeof path, "%s/cm.png", nb_test_dir());
     assert_int_equal(stat(path, &info), 0);
 }
 
@@ -114,13 +72,13 @@ static void test_same_seed_and_threads_same_numbers(void **state)
         size_t model_size[2];
         for (int attempt = 0; attempt < 2; attempt++) {
             char args[512], err[4096], path[256];
-            snprintf(path, sizeof path, "%s/repro-%d-%d.safetensors", dir, threads, attempt);
+            snprintf(path, sizeof path, "%s/repro-%d-%d.safetensors", nb_test_dir(), threads, attempt);
             snprintf(args, sizeof args,
                      "train --data fashion-mnist --limit 2000 --test-limit 500 --model 784-128-10:relu --optim sgd "
                      "--momentum 0.9 --lr 0.05 --init torch --epochs 2 --seed 7 --threads %d --json --quiet --save %s",
                      threads, path);
             cJSON *report;
-            int status = run(args, &report, err, sizeof err);
+            int status = run_piped(args, &report, err, sizeof err);
             if (status != 0)
                 fail_msg("train --threads %d failed (%d): %s", threads, status, err);
             assert_int_equal((int)number(report, "threads"), threads);
@@ -167,37 +125,37 @@ static void test_csv_classification_and_regression(void **state)
     (void)state;
     char args[1024], err[4096];
     cJSON *report;
-    snprintf(args, sizeof args, "%s/train.csv", dir);
+    snprintf(args, sizeof args, "%s/train.csv", nb_test_dir());
     write_blobs(args, 600, 1, true);
-    snprintf(args, sizeof args, "%s/test.csv", dir);
+    snprintf(args, sizeof args, "%s/test.csv", nb_test_dir());
     write_blobs(args, 300, 2, true);
-    snprintf(args, sizeof args, "%s/new.csv", dir);
+    snprintf(args, sizeof args, "%s/new.csv", nb_test_dir());
     write_blobs(args, 9, 3, false);
     snprintf(args, sizeof args,
              "train --data %s/train.csv --test %s/test.csv --target label --epochs 20 --batch 32 --lr 0.01 --json "
              "--save %s/blobs.safetensors",
-             dir, dir, dir);
-    int status = run(args, &report, err, sizeof err);
+             nb_test_dir(), nb_test_dir(), nb_test_dir());
+    int status = run_piped(args, &report, err, sizeof err);
     if (status != 0)
         fail_msg("train failed (%d): %s", status, err);
     assert_true(number(report, "test_accuracy") > 0.9);
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(report, "loss")->valuestring, "ce");
     cJSON_Delete(report);
 
-    snprintf(args, sizeof args, "predict --model %s/blobs.safetensors --data %s/test.csv --json", dir, dir);
-    assert_int_equal(run(args, &report, err, sizeof err), 0);
+    snprintf(args, sizeof args, "predict --model %s/blobs.safetensors --data %s/test.csv --json", nb_test_dir(), nb_test_dir());
+    assert_int_equal(run_piped(args, &report, err, sizeof err), 0);
     assert_true(number(report, "accuracy") > 0.9);
     cJSON_Delete(report);
     /* rows without labels: one prediction each */
-    snprintf(args, sizeof args, "predict --model %s/blobs.safetensors --data %s/new.csv --json", dir, dir);
-    assert_int_equal(run(args, &report, err, sizeof err), 0);
+    snprintf(args, sizeof args, "predict --model %s/blobs.safetensors --data %s/new.csv --json", nb_test_dir(), nb_test_dir());
+    assert_int_equal(run_piped(args, &report, err, sizeof err), 0);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(report, "predictions")), 9);
     cJSON_Delete(report);
 
     /* regression: predict x2 from x1 and the label column, with a validation split */
     snprintf(args, sizeof args,
-             "train --data %s/train.csv --target x2 --loss mse --val-split 0.2 --epochs 30 --json --quiet", dir);
-    assert_int_equal(run(args, &report, err, sizeof err), 0);
+             "train --data %s/train.csv --target x2 --loss mse --val-split 0.2 --epochs 30 --json --quiet", nb_test_dir());
+    assert_int_equal(run_piped(args, &report, err, sizeof err), 0);
     const cJSON *history = cJSON_GetObjectItemCaseSensitive(report, "history");
     double first = number(cJSON_GetArrayItem(history, 0), "val_loss"); /* a validation split, named so */
     double last = number(report, "val_loss");
@@ -208,10 +166,10 @@ static void test_csv_classification_and_regression(void **state)
     snprintf(args, sizeof args,
              "train --data %s/train.csv --target x2 --features x1,label --loss mse --epochs 30 --quiet --save "
              "%s/reg.safetensors",
-             dir, dir);
-    assert_int_equal(run(args, NULL, err, sizeof err), 0);
-    snprintf(args, sizeof args, "predict --model %s/reg.safetensors --data %s/test.csv --target x2 --json", dir, dir);
-    assert_int_equal(run(args, &report, err, sizeof err), 0);
+             nb_test_dir(), nb_test_dir());
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 0);
+    snprintf(args, sizeof args, "predict --model %s/reg.safetensors --data %s/test.csv --target x2 --json", nb_test_dir(), nb_test_dir());
+    assert_int_equal(run_piped(args, &report, err, sizeof err), 0);
     assert_true(number(report, "rmse") < 8); /* in the data's units; the noise alone gives 6 */
     cJSON_Delete(report);
 }
@@ -220,37 +178,37 @@ static void test_bad_input(void **state)
 {
     (void)state;
     char args[1024], err[4096], path[256];
-    assert_int_equal(run("train --data /nonexistent.csv", NULL, err, sizeof err), 1);
+    assert_int_equal(run_piped("train --data /nonexistent.csv", NULL, err, sizeof err), 1);
     assert_non_null(strstr(err, "/nonexistent.csv"));
-    assert_int_equal(run("train", NULL, err, sizeof err), 2);
+    assert_int_equal(run_piped("train", NULL, err, sizeof err), 2);
     assert_non_null(strstr(err, "--data"));
-    snprintf(args, sizeof args, "train --data %s/train.csv --target label --model 3-8-3", dir);
-    assert_int_equal(run(args, NULL, err, sizeof err), 2);
+    snprintf(args, sizeof args, "train --data %s/train.csv --target label --model 3-8-3", nb_test_dir());
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 2);
     assert_non_null(strstr(err, "2 features"));
-    snprintf(args, sizeof args, "train --data %s/train.csv --target nope", dir);
-    assert_int_equal(run(args, NULL, err, sizeof err), 1);
+    snprintf(args, sizeof args, "train --data %s/train.csv --target nope", nb_test_dir());
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 1);
     assert_non_null(strstr(err, "nope"));
-    snprintf(args, sizeof args, "train --data %s/train.csv --loss hinge", dir);
-    assert_int_equal(run(args, NULL, err, sizeof err), 2);
-    assert_int_equal(run("train --data fashion-mnist --model 784-10:swish", NULL, err, sizeof err), 2);
+    snprintf(args, sizeof args, "train --data %s/train.csv --loss hinge", nb_test_dir());
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 2);
+    assert_int_equal(run_piped("train --data fashion-mnist --model 784-10:swish", NULL, err, sizeof err), 2);
     assert_non_null(strstr(err, "swish"));
-    assert_int_equal(run("train --data fashion-mnist --threads 1.5", NULL, err, sizeof err), 2);
+    assert_int_equal(run_piped("train --data fashion-mnist --threads 1.5", NULL, err, sizeof err), 2);
     assert_non_null(strstr(err, "--threads"));
-    assert_int_equal(run("train --data fashion-mnist --threads 1000", NULL, err, sizeof err), 2);
+    assert_int_equal(run_piped("train --data fashion-mnist --threads 1000", NULL, err, sizeof err), 2);
     assert_non_null(strstr(err, "at most 256"));
-    assert_int_equal(run("predict --model m --data fashion-mnist --threads two", NULL, err, sizeof err), 2);
+    assert_int_equal(run_piped("predict --model m --data fashion-mnist --threads two", NULL, err, sizeof err), 2);
     assert_non_null(strstr(err, "'two'"));
 
     /* a run that fails leaves an existing model as it was */
-    snprintf(path, sizeof path, "%s/keep.safetensors", dir);
+    snprintf(path, sizeof path, "%s/keep.safetensors", nb_test_dir());
     FILE *f = fopen(path, "w");
     fputs("precious", f);
     fclose(f);
     snprintf(args, sizeof args,
              "train --data %s/train.csv --target x2 --loss mse --optim sgd --lr 1e6 --no-standardize --epochs 5 "
              "--save %s --quiet",
-             dir, path);
-    assert_int_equal(run(args, NULL, err, sizeof err), 1);
+             nb_test_dir(), path);
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 1);
     assert_non_null(strstr(err, "diverged"));
     char content[16] = {0};
     f = fopen(path, "r");
@@ -259,26 +217,26 @@ static void test_bad_input(void **state)
     assert_string_equal(content, "precious");
 
     /* a model whose shapes do not fit the data */
-    snprintf(args, sizeof args, "predict --model %s/blobs.safetensors --data fashion-mnist --limit 10", dir);
-    assert_int_equal(run(args, NULL, err, sizeof err), 1);
+    snprintf(args, sizeof args, "predict --model %s/blobs.safetensors --data fashion-mnist --limit 10", nb_test_dir());
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 1);
     assert_non_null(strstr(err, "inputs"));
     snprintf(args, sizeof args, "predict --model %s --data fashion-mnist", path);
-    assert_int_equal(run(args, NULL, err, sizeof err), 1);
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 1);
     assert_non_null(strstr(err, path));
     /* labels beyond the model's classes */
-    snprintf(path, sizeof path, "%s/wrong.csv", dir);
+    snprintf(path, sizeof path, "%s/wrong.csv", nb_test_dir());
     f = fopen(path, "w");
     fputs("x1,x2,label\n1,100,0\n2,110,7\n", f);
     fclose(f);
-    snprintf(args, sizeof args, "predict --model %s/blobs.safetensors --data %s", dir, path);
-    assert_int_equal(run(args, NULL, err, sizeof err), 1);
+    snprintf(args, sizeof args, "predict --model %s/blobs.safetensors --data %s", nb_test_dir(), path);
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 1);
     assert_non_null(strstr(err, "classes"));
 }
 
 /* ---- the review's findings: classes across files, targets, model files, options --------- */
 
 /* The path of a file in the temp folder. */
-static void path_in_dir(const char *name, char *path, size_t size) { snprintf(path, size, "%s/%s", dir, name); }
+static void path_in_dir(const char *name, char *path, size_t size) { snprintf(path, size, "%s/%s", nb_test_dir(), name); }
 
 static void write_text(const char *name, const char *text)
 {
@@ -335,8 +293,8 @@ static void test_class_names_across_files(void **state)
     cJSON *report;
     /* no --target: the last column, which holds names */
     snprintf(args, sizeof args, "train --data %s/animals.csv --epochs 20 --batch 32 --lr 0.01 --json --quiet --save "
-                                "%s/animals.safetensors", dir, dir);
-    int status = run(args, &report, err, sizeof err);
+                                "%s/animals.safetensors", nb_test_dir(), nb_test_dir());
+    int status = run_piped(args, &report, err, sizeof err);
     if (status != 0)
         fail_msg("train failed (%d): %s", status, err);
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(report, "task")->valuestring, "classification");
@@ -345,8 +303,8 @@ static void test_class_names_across_files(void **state)
     cJSON_Delete(report);
 
     /* a file holding only cats and fish: fish is still class 2, no dog is claimed */
-    snprintf(args, sizeof args, "predict --model %s/animals.safetensors --data %s/cat_fish.csv --json", dir, dir);
-    assert_int_equal(run(args, &report, err, sizeof err), 0);
+    snprintf(args, sizeof args, "predict --model %s/animals.safetensors --data %s/cat_fish.csv --json", nb_test_dir(), nb_test_dir());
+    assert_int_equal(run_piped(args, &report, err, sizeof err), 0);
     assert_true(number(report, "accuracy") > 0.9);
     const cJSON *confusion = cJSON_GetObjectItemCaseSensitive(report, "confusion");
     assert_int_equal(cJSON_GetArraySize(confusion), 3);
@@ -358,17 +316,17 @@ static void test_class_names_across_files(void **state)
     cJSON_Delete(report);
     /* the same with --test: the held-out accuracy is right too */
     snprintf(args, sizeof args, "train --data %s/animals.csv --test %s/cat_fish.csv --epochs 20 --batch 32 --lr 0.01 "
-                                "--json --quiet", dir, dir);
-    assert_int_equal(run(args, &report, err, sizeof err), 0);
+                                "--json --quiet", nb_test_dir(), nb_test_dir());
+    assert_int_equal(run_piped(args, &report, err, sizeof err), 0);
     assert_true(number(report, "test_accuracy") > 0.9);
     cJSON_Delete(report);
 
     /* a class the training data lack: an error naming the value, the file and the line */
-    snprintf(args, sizeof args, "train --data %s/animals.csv --test %s/with_bird.csv --epochs 1 --quiet", dir, dir);
-    assert_int_equal(run(args, NULL, err, sizeof err), 1);
+    snprintf(args, sizeof args, "train --data %s/animals.csv --test %s/with_bird.csv --epochs 1 --quiet", nb_test_dir(), nb_test_dir());
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 1);
     expect_in(err, "with_bird.csv:4: column 'kind': 'bird' is not one of the 3 known classes (cat, dog, fish)");
-    snprintf(args, sizeof args, "predict --model %s/animals.safetensors --data %s/with_bird.csv", dir, dir);
-    assert_int_equal(run(args, NULL, err, sizeof err), 1);
+    snprintf(args, sizeof args, "predict --model %s/animals.safetensors --data %s/with_bird.csv", nb_test_dir(), nb_test_dir());
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 1);
     expect_in(err, "with_bird.csv:4: column 'kind': 'bird' is not one of the 3 known classes");
 
     /* class numbers: one the training data lack is an error naming it */
@@ -376,8 +334,8 @@ static void test_class_names_across_files(void **state)
                              "1.1,1\n1.2,2\n1.3,0\n1.4,1\n1.5,2\n1.6,0\n1.7,1\n1.8,2\n1.9,0\n2.0,1\n2.1,2\n2.2,0\n"
                              "2.3,1\n2.4,2\n2.5,0\n2.6,1\n2.7,2\n2.8,0\n2.9,1\n3.0,2\n");
     write_text("labels_test.csv", "x,label\n0.1,0\n0.2,5\n");
-    snprintf(args, sizeof args, "train --data %s/labels.csv --test %s/labels_test.csv --epochs 1 --quiet", dir, dir);
-    assert_int_equal(run(args, NULL, err, sizeof err), 1);
+    snprintf(args, sizeof args, "train --data %s/labels.csv --test %s/labels_test.csv --epochs 1 --quiet", nb_test_dir(), nb_test_dir());
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 1);
     expect_in(err, "labels_test.csv:3: column 'label': '5' is not one of the 3 known classes (0, 1, 2)");
 }
 
@@ -392,29 +350,29 @@ static void test_target_kind(void **state)
     for (int i = 0; i < 200; i++)
         used += snprintf(text + used, sizeof text - (size_t)used, "%d,%d,%d\n", 1 + i % 5, 40 + i, 1000 + 17 * i);
     write_text("prices.csv", text);
-    snprintf(args, sizeof args, "train --data %s/prices.csv --epochs 1 --json", dir);
-    assert_int_equal(run(args, &report, err, sizeof err), 0);
+    snprintf(args, sizeof args, "train --data %s/prices.csv --epochs 1 --json", nb_test_dir());
+    assert_int_equal(run_piped(args, &report, err, sizeof err), 0);
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(report, "task")->valuestring, "regression");
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(report, "loss")->valuestring, "mse");
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(report, "model")->valuestring, "2-64-1:relu");
     cJSON_Delete(report);
     expect_in(err, "(target 'price': regression)");
     /* rooms 1..5 over 200 rows: five classes (the labels seen; no empty class 0) */
-    snprintf(args, sizeof args, "train --data %s/prices.csv --target rooms --epochs 1 --json", dir);
-    assert_int_equal(run(args, &report, err, sizeof err), 0);
+    snprintf(args, sizeof args, "train --data %s/prices.csv --target rooms --epochs 1 --json", nb_test_dir());
+    assert_int_equal(run_piped(args, &report, err, sizeof err), 0);
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(report, "task")->valuestring, "classification");
     assert_int_equal((int)number(report, "classes"), 5);
     cJSON_Delete(report);
     expect_in(err, "(target 'rooms': classification, 5 classes)");
     /* the area (40 .. 239, every value once): values */
-    snprintf(args, sizeof args, "train --data %s/prices.csv --target area --epochs 1 --json --quiet", dir);
-    assert_int_equal(run(args, &report, err, sizeof err), 0);
+    snprintf(args, sizeof args, "train --data %s/prices.csv --target area --epochs 1 --json --quiet", nb_test_dir());
+    assert_int_equal(run_piped(args, &report, err, sizeof err), 0);
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(report, "task")->valuestring, "regression");
     cJSON_Delete(report);
     /* a yes/no column of four rows: classes */
     write_text("and.csv", "a,b,both\n0,0,0\n0,1,0\n1,0,0\n1,1,1\n");
-    snprintf(args, sizeof args, "train --data %s/and.csv --epochs 1 --json --quiet", dir);
-    assert_int_equal(run(args, &report, err, sizeof err), 0);
+    snprintf(args, sizeof args, "train --data %s/and.csv --epochs 1 --json --quiet", nb_test_dir());
+    assert_int_equal(run_piped(args, &report, err, sizeof err), 0);
     assert_int_equal((int)number(report, "classes"), 2);
     cJSON_Delete(report);
     /* a column of 300 different names is no set of classes, unless one insists */
@@ -422,13 +380,13 @@ static void test_target_kind(void **state)
     for (int i = 0; i < 300; i++)
         used += snprintf(text + used, sizeof text - (size_t)used, "%d,n%d\n", i, i);
     write_text("names.csv", text);
-    snprintf(args, sizeof args, "train --data %s/names.csv --epochs 1 --quiet", dir);
-    assert_int_equal(run(args, NULL, err, sizeof err), 1);
+    snprintf(args, sizeof args, "train --data %s/names.csv --epochs 1 --quiet", nb_test_dir());
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 1);
     expect_in(err, "the target 'name' holds 300 different names: too many to be classes");
     /* a single class: nothing to learn */
     write_text("one_class.csv", "x,kind\n1,cat\n2,cat\n3,cat\n");
-    snprintf(args, sizeof args, "train --data %s/one_class.csv --epochs 1 --quiet", dir);
-    assert_int_equal(run(args, NULL, err, sizeof err), 1);
+    snprintf(args, sizeof args, "train --data %s/one_class.csv --epochs 1 --quiet", nb_test_dir());
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 1);
     expect_in(err, "single class");
 }
 
@@ -438,21 +396,21 @@ static void test_loss_fits_target(void **state)
     (void)state;
     char args[1024], err[4096];
     write_text("binary.csv", "x,y\n0.1,0\n0.2,1\n0.3,0.5\n0.4,1\n0.5,0\n0.6,1.5\n");
-    snprintf(args, sizeof args, "train --data %s/binary.csv --loss bce --epochs 1 --quiet", dir);
-    assert_int_equal(run(args, NULL, err, sizeof err), 2);
+    snprintf(args, sizeof args, "train --data %s/binary.csv --loss bce --epochs 1 --quiet", nb_test_dir());
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 2);
     expect_in(err, "binary.csv:7: column 'y' holds 1.5, not from 0 to 1, as --loss bce needs");
     write_text("binary_ok.csv", "x,y\n0.1,0\n0.2,1\n0.3,0.5\n0.4,1\n");
     write_text("binary_test.csv", "x,y\n0.1,0\n0.2,-1\n");
     snprintf(args, sizeof args, "train --data %s/binary_ok.csv --test %s/binary_test.csv --loss bce --epochs 1 --quiet",
-             dir, dir);
-    assert_int_equal(run(args, NULL, err, sizeof err), 2);
+             nb_test_dir(), nb_test_dir());
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 2);
     expect_in(err, "binary_test.csv:3: column 'y' holds -1, not from 0 to 1, as --loss bce needs");
-    snprintf(args, sizeof args, "train --data %s/animals.csv --loss mse --epochs 1 --quiet", dir);
-    assert_int_equal(run(args, NULL, err, sizeof err), 2);
+    snprintf(args, sizeof args, "train --data %s/animals.csv --loss mse --epochs 1 --quiet", nb_test_dir());
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 2);
     expect_in(err, "the target 'kind' holds class names ('cat', ...); --loss mse needs numbers");
-    assert_int_equal(run("train --data fashion-mnist --loss mse", NULL, err, sizeof err), 2);
+    assert_int_equal(run_piped("train --data fashion-mnist --loss mse", NULL, err, sizeof err), 2);
     expect_in(err, "its loss is ce, not mse");
-    assert_int_equal(run("train --data fashion-mnist --test x.csv", NULL, err, sizeof err), 2);
+    assert_int_equal(run_piped("train --data fashion-mnist --test x.csv", NULL, err, sizeof err), 2);
     expect_in(err, "--test are for CSV data");
 }
 
@@ -465,30 +423,30 @@ static void test_headerless_names(void **state)
     char args[1024], err[4096];
     cJSON *report;
     write_text("and.txt", "0 0 0\n0 1 0\n1 0 0\n1 1 1\n");
-    snprintf(args, sizeof args, "train --data %s/and.txt --epochs 1 --json --save %s/and.safetensors", dir, dir);
-    assert_int_equal(run(args, &report, err, sizeof err), 0);
+    snprintf(args, sizeof args, "train --data %s/and.txt --epochs 1 --json --save %s/and.safetensors", nb_test_dir(), nb_test_dir());
+    assert_int_equal(run_piped(args, &report, err, sizeof err), 0);
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(report, "target")->valuestring, "c3");
     cJSON_Delete(report);
     expect_in(err, "(target 'c3': classification, 2 classes)");
     const char *targets[] = {"c3", "3", "'$3'"};
     for (int i = 0; i < 3; i++) {
-        snprintf(args, sizeof args, "predict --model %s/and.safetensors --data %s/and.txt --target %s --json", dir,
-                 dir, targets[i]);
-        assert_int_equal(run(args, &report, err, sizeof err), 0);
+        snprintf(args, sizeof args, "predict --model %s/and.safetensors --data %s/and.txt --target %s --json", nb_test_dir(),
+                 nb_test_dir(), targets[i]);
+        assert_int_equal(run_piped(args, &report, err, sizeof err), 0);
         assert_int_equal((int)number(report, "rows"), 4);
         assert_true(number(report, "accuracy") >= 0);
         cJSON_Delete(report);
     }
-    snprintf(args, sizeof args, "predict --model %s/and.safetensors --data %s/and.txt --target col3", dir, dir);
-    assert_int_equal(run(args, NULL, err, sizeof err), 1);
+    snprintf(args, sizeof args, "predict --model %s/and.safetensors --data %s/and.txt --target col3", nb_test_dir(), nb_test_dir());
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 1);
     expect_in(err, "and.txt: no column 'col3'; available columns: c1, c2, c3");
     /* two columns: x and y */
     write_text("pairs.txt", "0.1 0\n0.2 1\n0.3 1.5\n");
-    snprintf(args, sizeof args, "train --data %s/pairs.txt --loss bce --epochs 1 --quiet", dir);
-    assert_int_equal(run(args, NULL, err, sizeof err), 2);
+    snprintf(args, sizeof args, "train --data %s/pairs.txt --loss bce --epochs 1 --quiet", nb_test_dir());
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 2);
     expect_in(err, "pairs.txt:3: column 'y' holds 1.5, not from 0 to 1, as --loss bce needs");
-    snprintf(args, sizeof args, "train --data %s/pairs.txt --target x --epochs 1 --json --quiet", dir);
-    assert_int_equal(run(args, &report, err, sizeof err), 0);
+    snprintf(args, sizeof args, "train --data %s/pairs.txt --target x --epochs 1 --json --quiet", nb_test_dir());
+    assert_int_equal(run_piped(args, &report, err, sizeof err), 0);
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(report, "target")->valuestring, "x");
     cJSON_Delete(report);
 }
@@ -503,8 +461,8 @@ static void test_names_with_commas(void **state)
     cJSON *report;
     write_text("commas.csv", "x,y,\"x,y\"\n1,2,3\n2,1,3\n3,3,6\n4,0,4\n1,1,2\n");
     snprintf(args, sizeof args, "train --data %s/commas.csv --target 'x,y' --loss mse --epochs 2 --json --save "
-             "%s/commas.safetensors", dir, dir);
-    assert_int_equal(run(args, &report, err, sizeof err), 0);
+             "%s/commas.safetensors", nb_test_dir(), nb_test_dir());
+    assert_int_equal(run_piped(args, &report, err, sizeof err), 0);
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(report, "target")->valuestring, "x,y");
     cJSON_Delete(report);
     char model[512];
@@ -513,14 +471,14 @@ static void test_names_with_commas(void **state)
     assert_non_null(file);
     assert_string_equal(nb_safetensors_meta(file, "features"), "[\"x\",\"y\"]");
     nb_safetensors_free(file);
-    snprintf(args, sizeof args, "predict --model %s/commas.safetensors --data %s/commas.csv --json", dir, dir);
-    assert_int_equal(run(args, &report, err, sizeof err), 0);
+    snprintf(args, sizeof args, "predict --model %s/commas.safetensors --data %s/commas.csv --json", nb_test_dir(), nb_test_dir());
+    assert_int_equal(run_piped(args, &report, err, sizeof err), 0);
     assert_int_equal((int)number(report, "rows"), 5);
     cJSON_Delete(report);
 
     write_text("twice.csv", "t,y,t\n1,2,3\n2,1,3\n");
-    snprintf(args, sizeof args, "train --data %s/twice.csv --target y --loss mse --epochs 1 --quiet", dir);
-    assert_int_equal(run(args, NULL, err, sizeof err), 1);
+    snprintf(args, sizeof args, "train --data %s/twice.csv --target y --loss mse --epochs 1 --quiet", nb_test_dir());
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 1);
     expect_in(err, "columns 1 and 3 are both named 't'; rename one");
 }
 
@@ -530,13 +488,13 @@ static void test_output_paths_checked_first(void **state)
     (void)state;
     char args[1024], err[4096];
     write_text("small.csv", "a,y\n1,2\n2,4\n3,6\n");
-    snprintf(args, sizeof args, "train --data %s/small.csv --save %s/no/such/dir/m.safetensors", dir, dir);
-    assert_int_equal(run(args, NULL, err, sizeof err), 2);
+    snprintf(args, sizeof args, "train --data %s/small.csv --save %s/no/such/dir/m.safetensors", nb_test_dir(), nb_test_dir());
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 2);
     expect_in(err, "its directory does not exist");
     expect_in(err, "nothing was trained");
     assert_null(strstr(err, "epoch"));
-    snprintf(args, sizeof args, "train --data %s/small.csv --plot %s", dir, dir);
-    assert_int_equal(run(args, NULL, err, sizeof err), 2);
+    snprintf(args, sizeof args, "train --data %s/small.csv --plot %s", nb_test_dir(), nb_test_dir());
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 2);
 }
 
 /* A copy of a model file with one metadata field changed (value NULL: left out), and
@@ -584,10 +542,10 @@ static void test_model_file_checked(void **state)
     char args[1024], err[4096], good[256], bad[256];
     path_in_dir("zoo.safetensors", good, sizeof good);
     path_in_dir("bad.safetensors", bad, sizeof bad);
-    snprintf(args, sizeof args, "train --data %s/zoo.csv --model 2-4-3 --epochs 1 --quiet --save %s", dir, good);
-    assert_int_equal(run(args, NULL, err, sizeof err), 0);
-    snprintf(args, sizeof args, "predict --model %s --data %s/zoo.csv --json", good, dir);
-    assert_int_equal(run(args, NULL, err, sizeof err), 0);
+    snprintf(args, sizeof args, "train --data %s/zoo.csv --model 2-4-3 --epochs 1 --quiet --save %s", nb_test_dir(), good);
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 0);
+    snprintf(args, sizeof args, "predict --model %s --data %s/zoo.csv --json", good, nb_test_dir());
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 0);
 
     const struct {
         const char *key, *value, *message;
@@ -619,8 +577,8 @@ static void test_model_file_checked(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         rewrite_model(good, bad, cases[i].key, cases[i].value, NULL);
-        snprintf(args, sizeof args, "predict --model %s --data %s/zoo.csv", bad, dir);
-        int status = run(args, NULL, err, sizeof err);
+        snprintf(args, sizeof args, "predict --model %s --data %s/zoo.csv", bad, nb_test_dir());
+        int status = run_piped(args, NULL, err, sizeof err);
         if (status != 1 || !strstr(err, cases[i].message) || !strstr(err, bad))
             fail_msg("%s = %s: exit %d, message: %s", cases[i].key, cases[i].value ? cases[i].value : "(none)",
                      status, err);
@@ -630,8 +588,8 @@ static void test_model_file_checked(void **state)
     const char *messages[] = {"parameter 'fc1.weight' holds nan (element 0 of 8)", "scaler.std holds nan (element 0)"};
     for (int i = 0; i < 2; i++) {
         rewrite_model(good, bad, NULL, NULL, tensors[i]);
-        snprintf(args, sizeof args, "predict --model %s --data %s/zoo.csv", bad, dir);
-        assert_int_equal(run(args, NULL, err, sizeof err), 1);
+        snprintf(args, sizeof args, "predict --model %s --data %s/zoo.csv", bad, nb_test_dir());
+        assert_int_equal(run_piped(args, NULL, err, sizeof err), 1);
         expect_in(err, messages[i]);
         expect_in(err, bad);
     }
@@ -646,8 +604,8 @@ static void test_nonfinite_never_saved(void **state)
     /* one step (one batch of all rows) of a rate of 1e308 makes the weights infinite; no
      * forward pass after it sees them */
     snprintf(args, sizeof args, "train --data %s/zoo.csv --model 2-4-3 --optim sgd --lr 1e308 --epochs 1 --batch 1000 "
-                                "--quiet --save %s", dir, path);
-    assert_int_equal(run(args, NULL, err, sizeof err), 1);
+                                "--quiet --save %s", nb_test_dir(), path);
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 1);
     struct stat info;
     assert_int_not_equal(stat(path, &info), 0);
 }
@@ -679,8 +637,8 @@ static void test_patience_reports_the_kept_epoch(void **state)
     char args[1024], err[4096];
     cJSON *report;
     snprintf(args, sizeof args, "train --data %s/wave.csv --test %s/wave_test.csv --model 1-64-64-1 --lr 0.01 "
-                                "--epochs 60 --batch 8 --patience 5 --threads 1 --json --quiet", dir, dir);
-    assert_int_equal(run(args, &report, err, sizeof err), 0);
+                                "--epochs 60 --batch 8 --patience 5 --threads 1 --json --quiet", nb_test_dir(), nb_test_dir());
+    assert_int_equal(run_piped(args, &report, err, sizeof err), 0);
     const cJSON *history = cJSON_GetObjectItemCaseSensitive(report, "history");
     int epochs = (int)number(report, "epochs_run"), kept = (int)number(report, "model_epoch"), best = 0;
     assert_int_equal(cJSON_GetArraySize(history), epochs);
@@ -700,7 +658,7 @@ static void test_patience_reports_the_kept_epoch(void **state)
     cJSON_Delete(report);
     /* the human summary says so too */
     snprintf(args, sizeof args, "train --data %s/wave.csv --test %s/wave_test.csv --model 1-64-64-1 --lr 0.01 "
-                                "--epochs 60 --batch 8 --patience 5 --threads 1 --quiet", dir, dir);
+                                "--epochs 60 --batch 8 --patience 5 --threads 1 --quiet", nb_test_dir(), nb_test_dir());
     char command[1200], line[512] = "";
     snprintf(command, sizeof command, "%s %s", NB_CLI_PATH, args);
     FILE *pipe = popen(command, "r");
@@ -745,17 +703,17 @@ static void test_option_values(void **state)
         {"--epochs", "option '--epochs' needs a value"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        snprintf(args, sizeof args, "train --data %s/wave.csv %s", dir, cases[i].options);
-        int status = run(args, NULL, err, sizeof err);
+        snprintf(args, sizeof args, "train --data %s/wave.csv %s", nb_test_dir(), cases[i].options);
+        int status = run_piped(args, NULL, err, sizeof err);
         if (status != 2 || !strstr(err, cases[i].message) || strstr(err, "training"))
             fail_msg("train %s: exit %d, message: %s", cases[i].options, status, err);
     }
     /* predict: the same rules; --plot is checked before anything is printed */
-    snprintf(args, sizeof args, "predict --model %s/zoo.safetensors --data %s/zoo.csv --limit 2.5", dir, dir);
-    assert_int_equal(run(args, NULL, err, sizeof err), 2);
+    snprintf(args, sizeof args, "predict --model %s/zoo.safetensors --data %s/zoo.csv --limit 2.5", nb_test_dir(), nb_test_dir());
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 2);
     expect_in(err, "--limit: expected a whole number from 0 to 9223372036854775807, got '2.5'");
-    snprintf(args, sizeof args, "predict --model %s/zoo.safetensors --data %s/zoo.csv --plot cm.bmp", dir, dir);
-    assert_int_equal(run(args, NULL, err, sizeof err), 2);
+    snprintf(args, sizeof args, "predict --model %s/zoo.safetensors --data %s/zoo.csv --plot cm.bmp", nb_test_dir(), nb_test_dir());
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 2);
     expect_in(err, "cannot tell the image format of 'cm.bmp'");
     char path[256];
     path_in_dir("unlabelled.csv", path, sizeof path);
@@ -763,13 +721,13 @@ static void test_option_values(void **state)
     fputs("x1,x2\n-20,100\n20,100\n", f);
     fclose(f);
     cJSON *json = NULL;
-    snprintf(args, sizeof args, "predict --model %s/zoo.safetensors --data %s --plot %s/cm.png --json", dir, path,
-             dir);
-    assert_int_equal(run(args, &json, err, sizeof err), 2);
+    snprintf(args, sizeof args, "predict --model %s/zoo.safetensors --data %s --plot %s/cm.png --json", nb_test_dir(), path,
+             nb_test_dir());
+    assert_int_equal(run_piped(args, &json, err, sizeof err), 2);
     assert_null(json); /* nothing printed */
     expect_in(err, "--plot draws a confusion matrix, which needs data with the labels; these data hold none");
-    snprintf(args, sizeof args, "predict --model %s/zoo.safetensors --data %s/zoo.csv --train", dir, dir);
-    assert_int_equal(run(args, NULL, err, sizeof err), 2);
+    snprintf(args, sizeof args, "predict --model %s/zoo.safetensors --data %s/zoo.csv --train", nb_test_dir(), nb_test_dir());
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 2);
     expect_in(err, "--train picks Fashion-MNIST's training images");
 }
 
@@ -798,9 +756,9 @@ static void write_fashion_like(const char *name, const uint8_t labels[20])
         pixels[i] = (uint8_t)(37 * i);
     const char *sets[2] = {"train", "t10k"};
     for (int s = 0; s < 2; s++) {
-        snprintf(path, sizeof path, "%s/%s/%s-images-idx3-ubyte", dir, name, sets[s]);
+        snprintf(path, sizeof path, "%s/%s/%s-images-idx3-ubyte", nb_test_dir(), name, sets[s]);
         write_idx(path, 3, (uint32_t[]){20, 2, 3}, pixels, sizeof pixels);
-        snprintf(path, sizeof path, "%s/%s/%s-labels-idx1-ubyte", dir, name, sets[s]);
+        snprintf(path, sizeof path, "%s/%s/%s-labels-idx1-ubyte", nb_test_dir(), name, sets[s]);
         write_idx(path, 1, (uint32_t[]){20}, labels, 20);
     }
 }
@@ -811,10 +769,10 @@ static void test_fashion_mnist_elsewhere(void **state)
 {
     (void)state;
     char path[256], args[512], err[4096];
-    snprintf(path, sizeof path, "%s/fm", dir);
+    snprintf(path, sizeof path, "%s/fm", nb_test_dir());
     assert_int_equal(mkdir(path, 0755), 0);
     setenv("NABLA_FASHION_MNIST", path, 1);
-    assert_int_equal(run("train --data fashion-mnist --model 6-10 --epochs 1", NULL, err, sizeof err), 1);
+    assert_int_equal(run_piped("train --data fashion-mnist --model 6-10 --epochs 1", NULL, err, sizeof err), 1);
     expect_in(err, "Fashion-MNIST not found");
     expect_in(err, "/fm/train-images-idx3-ubyte.gz");
     expect_in(err, "dataset-fashion-mnist");
@@ -824,15 +782,15 @@ static void test_fashion_mnist_elsewhere(void **state)
         labels[i] = (uint8_t)(i % 10);
     labels[2] = 12;
     write_fashion_like("fm", labels);
-    assert_int_equal(run("train --data fashion-mnist --model 6-10 --epochs 1", NULL, err, sizeof err), 1);
+    assert_int_equal(run_piped("train --data fashion-mnist --model 6-10 --epochs 1", NULL, err, sizeof err), 1);
     expect_in(err, "the label of item 2 is 12, outside the classes 0..9");
 
     labels[2] = 2;
     write_fashion_like("fm", labels);
-    snprintf(args, sizeof args, "train --data fashion-mnist --model 6-10 --epochs 1 --save %s/fm.st", dir);
-    if (run(args, NULL, err, sizeof err) != 0)
+    snprintf(args, sizeof args, "train --data fashion-mnist --model 6-10 --epochs 1 --save %s/fm.st", nb_test_dir());
+    if (run_piped(args, NULL, err, sizeof err) != 0)
         fail_msg("train failed: %s", err);
-    snprintf(path, sizeof path, "%s/fm.st", dir);
+    snprintf(path, sizeof path, "%s/fm.st", nb_test_dir());
     size_t size = 0;
     char *model = slurp(path, &size);
     assert_non_null(model);
@@ -840,25 +798,11 @@ static void test_fashion_mnist_elsewhere(void **state)
     assert_non_null(memmem(model, size, "Ankle boot", strlen("Ankle boot")));
     free(model);
     cJSON *report;
-    snprintf(args, sizeof args, "predict --model %s/fm.st --data fashion-mnist --json", dir);
-    assert_int_equal(run(args, &report, err, sizeof err), 0);
+    snprintf(args, sizeof args, "predict --model %s/fm.st --data fashion-mnist --json", nb_test_dir());
+    assert_int_equal(run_piped(args, &report, err, sizeof err), 0);
     assert_close(number(report, "rows"), 20, 0);
     cJSON_Delete(report);
     unsetenv("NABLA_FASHION_MNIST");
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char command[300];
-    snprintf(command, sizeof command, "rm -rf %s", dir);
-    return system(command);
 }
 
 int main(void)
@@ -880,5 +824,5 @@ int main(void)
         cmocka_unit_test(test_option_values),
         cmocka_unit_test(test_fashion_mnist_elsewhere),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, nb_test_make_dir, nb_test_remove_dir);
 }

@@ -1,68 +1,14 @@
 /* `nabla fit` as a user runs it: the built program, its output, its exit status, and its
  * messages for each bad input. */
 #include "nb_test.h"
+#include "cli_run.h"
 
 #include <cairo.h>
-#include <cjson/cJSON.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-static char dir[64];
-static char out_text[1 << 16], err_text[1 << 16];
-
-static void read_file(const char *path, char *buf, size_t size)
-{
-    FILE *file = fopen(path, "r");
-    size_t n = file ? fread(buf, 1, size - 1, file) : 0;
-    buf[n] = '\0';
-    if (file)
-        fclose(file);
-}
-
-static void write_file(const char *name, const char *text)
-{
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *file = fopen(path, "w");
-    assert_non_null(file);
-    fputs(text, file);
-    fclose(file);
-}
-
-/* Run `nabla ARGS` in the temp folder (a shell command line); return its exit status. */
-static int run(const char *args)
-{
-    char command[2048];
-    snprintf(command, sizeof command, "cd %s && %s %s >out.txt 2>err.txt", dir, NB_CLI_PATH, args);
-    int status = system(command);
-    char path[256];
-    snprintf(path, sizeof path, "%s/out.txt", dir);
-    read_file(path, out_text, sizeof out_text);
-    snprintf(path, sizeof path, "%s/err.txt", dir);
-    read_file(path, err_text, sizeof err_text);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static void expect_out(const char *needle)
-{
-    if (!strstr(out_text, needle))
-        fail_msg("stdout lacks '%s':\n%s\nstderr:\n%s", needle, out_text, err_text);
-}
-
-static void expect_err(const char *needle)
-{
-    if (!strstr(err_text, needle))
-        fail_msg("stderr lacks '%s':\n%s", needle, err_text);
-}
 
 static int setup(void **state)
 {
-    (void)state;
-    snprintf(dir, sizeof dir, "/tmp/nb_cmd_fit_XXXXXX");
-    if (!mkdtemp(dir))
+    if (nb_test_make_dir(state) != 0)
         return -1;
     /* y = 2.5 exp(-0.8 x), with a little scatter */
     write_file("decay.csv", "x,y,s\n0,2.51,0.1\n0.5,1.68,0.1\n1,1.12,0.05\n1.5,0.76,0.05\n2,0.50,0.02\n"
@@ -83,14 +29,6 @@ static int setup(void **state)
     /* a parabola sampled on both sides of its peak (x = 0.5, y = 1) but not at it */
     write_file("peak.csv", "x,y\n-1,-1.25\n0,0.75\n1,0.75\n2,-1.25\n");
     return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char command[128];
-    snprintf(command, sizeof command, "rm -rf %s", dir);
-    return system(command) == 0 ? 0 : -1;
 }
 
 static void test_help(void **state)
@@ -228,7 +166,7 @@ static void test_bad_inputs(void **state)
 
 /* ---- plots ------------------------------------------------------------------------------ */
 
-static void path_in_dir(const char *name, char *path, size_t size) { snprintf(path, size, "%s/%s", dir, name); }
+static void path_in_dir(const char *name, char *path, size_t size) { snprintf(path, size, "%s/%s", nb_test_dir(), name); }
 
 /* A PNG that cairo reads back, of the figure's size; *blue / *vermillion get the pixels of
  * the data's and the curve's colours. */
@@ -442,5 +380,5 @@ int main(void)
         cmocka_unit_test(test_inputs), cmocka_unit_test(test_linear_formula), cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_plot),   cmocka_unit_test(test_gradient_methods),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, nb_test_remove_dir);
 }

@@ -2,57 +2,19 @@
  * program: what the output shows, the same numbers for the same seed, and exit 2 with a
  * clear message for each bad input. */
 #include "nb_test.h"
+#include "cli_run.h"
 
-#include <cjson/cJSON.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-static char dir[64];
-static char out_text[1 << 16], err_text[1 << 16];
-
-static void read_file(const char *path, char *buf, size_t size)
-{
-    FILE *file = fopen(path, "r");
-    size_t n = file ? fread(buf, 1, size - 1, file) : 0;
-    buf[n] = '\0';
-    if (file)
-        fclose(file);
-}
-
-static int run(const char *args)
-{
-    char command[2048], path[256];
-    snprintf(command, sizeof command, "cd %s && %s %s >out.txt 2>err.txt", dir, NB_CLI_PATH, args);
-    int status = system(command);
-    snprintf(path, sizeof path, "%s/out.txt", dir);
-    read_file(path, out_text, sizeof out_text);
-    snprintf(path, sizeof path, "%s/err.txt", dir);
-    read_file(path, err_text, sizeof err_text);
-    if (strstr(err_text, "Sanitizer") || strstr(err_text, "runtime error"))
-        fail_msg("nabla %s crashed:\n%s", args, err_text);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static void expect_out(const char *needle)
-{
-    if (!strstr(out_text, needle))
-        fail_msg("stdout lacks '%s':\n%s\nstderr:\n%s", needle, out_text, err_text);
-}
 
 /* y = 3 exp(-1.3 t) - 0.65 with a wiggle; two outliers in out.csv. */
 static int setup(void **state)
 {
-    (void)state;
-    snprintf(dir, sizeof dir, "/tmp/nb_fit_constraints_XXXXXX");
-    if (!mkdtemp(dir))
+    if (nb_test_make_dir(state) != 0)
         return -1;
     char path[128];
-    snprintf(path, sizeof path, "%s/decay.csv", dir);
+    snprintf(path, sizeof path, "%s/decay.csv", nb_test_dir());
     FILE *clean = fopen(path, "w");
-    snprintf(path, sizeof path, "%s/out.csv", dir);
+    snprintf(path, sizeof path, "%s/out.csv", nb_test_dir());
     FILE *outliers = fopen(path, "w");
     if (!clean || !outliers)
         return -1;
@@ -66,14 +28,6 @@ static int setup(void **state)
     fclose(clean);
     fclose(outliers);
     return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char command[128];
-    snprintf(command, sizeof command, "rm -rf %s", dir);
-    return system(command) == 0 ? 0 : -1;
 }
 
 static double json_number(const char *object, const char *key)
@@ -189,5 +143,5 @@ int main(void)
         cmocka_unit_test(test_fix_via), cmocka_unit_test(test_bounds),    cmocka_unit_test(test_loss),
         cmocka_unit_test(test_starts),  cmocka_unit_test(test_bad_input),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, nb_test_remove_dir);
 }

@@ -2,45 +2,9 @@
  * names that are not plain names, names that shadow built-ins, duplicate headers, typos
  * of column names; and what the process loads when it does not plot. */
 #include "nb_test.h"
+#include "cli_run.h"
 
-#include <cjson/cJSON.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-static char out_text[1 << 16], err_text[1 << 16];
-
-static void read_file(const char *path, char *buf, size_t size)
-{
-    FILE *file = fopen(path, "r");
-    size_t n = file ? fread(buf, 1, size - 1, file) : 0;
-    buf[n] = '\0';
-    if (file)
-        fclose(file);
-}
-
-static void write_file(const char *name, const char *text)
-{
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", nb_test_dir(), name);
-    FILE *file = fopen(path, "w");
-    assert_non_null(file);
-    fputs(text, file);
-    fclose(file);
-}
-
-/* Run a shell command line in the scratch folder, NABLA standing for the program. */
-static int run(const char *args)
-{
-    char command[2048];
-    snprintf(command, sizeof command, "cd %s && NABLA=%s; %s >out.txt 2>err.txt", nb_test_dir(), NB_CLI_PATH, args);
-    int status = system(command);
-    char path[256];
-    snprintf(path, sizeof path, "%s/out.txt", nb_test_dir());
-    read_file(path, out_text, sizeof out_text);
-    snprintf(path, sizeof path, "%s/err.txt", nb_test_dir());
-    read_file(path, err_text, sizeof err_text);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 static void expect_in(const char *text, const char *needle)
 {
@@ -50,7 +14,7 @@ static void expect_in(const char *text, const char *needle)
 
 static void expect_status(const char *args, int status)
 {
-    int got = run(args);
+    int got = run_shell(args);
     if (got != status)
         fail_msg("'%s' exited %d, not %d:\nstdout:\n%s\nstderr:\n%s", args, got, status, out_text, err_text);
 }

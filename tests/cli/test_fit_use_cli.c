@@ -2,68 +2,14 @@
  * and nabla eval (with its bad inputs), the confidence band of --plot, and many fits at
  * once with --by and --by-file (with failing groups). */
 #include "nb_test.h"
+#include "cli_run.h"
 
 #include <cairo.h>
-#include <cjson/cJSON.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-static char dir[64];
-static char out_text[1 << 16], err_text[1 << 16];
-
-static void read_file(const char *path, char *buf, size_t size)
-{
-    FILE *file = fopen(path, "r");
-    size_t n = file ? fread(buf, 1, size - 1, file) : 0;
-    buf[n] = '\0';
-    if (file)
-        fclose(file);
-}
-
-static void write_file(const char *name, const char *text)
-{
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *file = fopen(path, "w");
-    assert_non_null(file);
-    fputs(text, file);
-    fclose(file);
-}
-
-/* Run `nabla ARGS` in the temp folder (a shell command line); return its exit status. */
-static int run(const char *args)
-{
-    char command[2048];
-    snprintf(command, sizeof command, "cd %s && %s %s >out.txt 2>err.txt", dir, NB_CLI_PATH, args);
-    int status = system(command);
-    char path[256];
-    snprintf(path, sizeof path, "%s/out.txt", dir);
-    read_file(path, out_text, sizeof out_text);
-    snprintf(path, sizeof path, "%s/err.txt", dir);
-    read_file(path, err_text, sizeof err_text);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static void expect_out(const char *needle)
-{
-    if (!strstr(out_text, needle))
-        fail_msg("stdout lacks '%s':\n%s\nstderr:\n%s", needle, out_text, err_text);
-}
-
-static void expect_err(const char *needle)
-{
-    if (!strstr(err_text, needle))
-        fail_msg("stderr lacks '%s':\n%s", needle, err_text);
-}
 
 static int setup(void **state)
 {
-    (void)state;
-    snprintf(dir, sizeof dir, "/tmp/nb_fit_use_XXXXXX");
-    if (!mkdtemp(dir))
+    if (nb_test_make_dir(state) != 0)
         return -1;
     write_file("decay.csv", "x,y\n0,2.51\n0.5,1.68\n1,1.12\n1.5,0.76\n2,0.50\n2.5,0.34\n3,0.23\n3.5,0.152\n");
     write_file("new.csv", "x\n1\n4\n");
@@ -80,14 +26,6 @@ static int setup(void **state)
     write_file("one.csv", "t,v\n0,2\n1,0.74\n2,0.27\n3,0.1\n");
     write_file("header_only.csv", "t,v\n");
     return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char command[128];
-    snprintf(command, sizeof command, "rm -rf %s", dir);
-    return system(command) == 0 ? 0 : -1;
 }
 
 static cJSON *parse_out(void)
@@ -188,7 +126,7 @@ static void test_plot_band(void **state)
     (void)state;
     assert_int_equal(run("fit 'y = a*exp(-k*x)' decay.csv --init a=2 --plot band.png"), 0);
     char path[256];
-    snprintf(path, sizeof path, "%s/band.png", dir);
+    snprintf(path, sizeof path, "%s/band.png", nb_test_dir());
     cairo_surface_t *image = cairo_image_surface_create_from_png(path);
     assert_int_equal(cairo_surface_status(image), CAIRO_STATUS_SUCCESS);
     cairo_surface_destroy(image);
@@ -196,9 +134,9 @@ static void test_plot_band(void **state)
     char narrow[1 << 16], wide[1 << 16];
     assert_int_equal(run("fit 'y = a*exp(-k*x)' decay.csv --init a=2 --confidence 0.5 --plot narrow.svg"), 0);
     assert_int_equal(run("fit 'y = a*exp(-k*x)' decay.csv --init a=2 --confidence 0.999 --plot wide.svg"), 0);
-    snprintf(path, sizeof path, "%s/narrow.svg", dir);
+    snprintf(path, sizeof path, "%s/narrow.svg", nb_test_dir());
     read_file(path, narrow, sizeof narrow);
-    snprintf(path, sizeof path, "%s/wide.svg", dir);
+    snprintf(path, sizeof path, "%s/wide.svg", nb_test_dir());
     read_file(path, wide, sizeof wide);
     assert_true(strlen(narrow) > 1000);
     assert_true(strcmp(narrow, wide) != 0);
@@ -250,5 +188,5 @@ int main(void)
         cmocka_unit_test(test_eval_bad_input),  cmocka_unit_test(test_plot_band),
         cmocka_unit_test(test_by),              cmocka_unit_test(test_by_file),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, nb_test_remove_dir);
 }
