@@ -116,7 +116,8 @@ static void usage(FILE *out)
             "is still falling steeply warns that more epochs would likely help.\n\n"
             "Several processes: mpirun -np N nabla train ... trains one model on N ranks (MPI):\n"
             "--batch is the global batch, each rank computes its share, the gradients are summed\n"
-            "before every step, and rank 0 alone prints and writes (nabla --version: MPI yes/no).\n\n"
+            "before every step, and rank 0 alone prints and writes (whether MPI is built in: see\n"
+            "the version line of nabla).\n\n"
             "Exit status: 0 trained, 1 failed (unreadable or unsuitable data, divergence, a file\n"
             "that cannot be written), 2 bad usage (unknown or conflicting options, bad values, a\n"
             "model or loss that does not fit the data).\n",
