@@ -573,6 +573,15 @@ static int report_fit(const fit_args *a, const nb_table *data, const nb_expr *ex
     return ok ? 0 : 1;
 }
 
+/* The ranks of the MPI job this process belongs to, as its launcher tells (1 alone). */
+static long launched_ranks(void)
+{
+    const char *size = getenv("OMPI_COMM_WORLD_SIZE");
+    if (!size)
+        size = getenv("PMI_SIZE");
+    return size ? strtol(size, NULL, 10) : 1;
+}
+
 static int run_fit(fit_args *a)
 {
     if (a->by || a->by_file) {
@@ -582,6 +591,12 @@ static int run_fit(fit_args *a)
         nb_expr_free(a->expr);
         a->expr = NULL;
         return status;
+    }
+    if (launched_ranks() > 1) {
+        cli_error("fit", "one table is fitted by one process: under mpirun every rank would fit it and print "
+                         "the same result; run it alone, or share groups over the ranks with --by COL or "
+                         "--by-file");
+        return 2;
     }
     nb_table *data = nb_table_read(a->file, &a->read);
     nb_expr *expr = a->expr;

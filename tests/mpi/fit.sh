@@ -74,4 +74,11 @@ cat unread.err
 grep -q 'nabla fit (rank 1 of 2): .*missing.csv' unread.err || fail "rank 1 does not say what it could not read"
 grep -q 'nabla fit (rank 0 of 2): rank 1 failed to read its data' unread.err || fail "rank 0 does not name rank 1"
 [ ! -s unread.csv ] || fail "a failed job printed results: $(cat unread.csv)"
+step "a single fit under mpirun is refused (every rank would print it)"
+run single.txt single.err mpirun 2 "$nabla" fit "$formula" groups.csv
+[ "$(cat single.txt.status)" = 2 ] || fail "a single fit under -np 2 did not exit 2: $(cat single.err)"
+grep -q 'one table is fitted by one process' single.err || fail "no reason given: $(cat single.err)"
+[ ! -s single.txt ] || fail "a refused single fit printed results: $(cat single.txt)"
+run single1.txt single1.err mpirun 1 "$nabla" fit "$formula" groups.csv
+[ -s single1.txt ] || fail "a single fit under -np 1 printed nothing: $(cat single1.err)"
 echo "all MPI fit checks passed"
