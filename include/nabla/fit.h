@@ -361,7 +361,9 @@ typedef struct nb_fit_prediction {
 } nb_fit_prediction;
 
 /* Evaluate `model` on the rows of `data`, which must have a column of each name the
- * formula reads as an input (NB_EARG naming the missing one and the table otherwise). */
+ * formula reads as an input (NB_EARG naming the missing one and the table otherwise).
+ * The intervals come from the estimated parameters: a fixed parameter, or one that ended
+ * at a bound, adds no uncertainty. */
 nb_status nb_fit_model_predict(const nb_fit_model *model, const nb_table *data, double confidence,
                                nb_fit_prediction *out);
 void nb_fit_prediction_clear(nb_fit_prediction *prediction);

@@ -114,11 +114,17 @@ static void intervals(const nb_fit_model *m, const predict_graph *g, const doubl
     double t = m->dof > 0 ? nb_student_t_quantile(0.5 + p->confidence / 2, (double)m->dof) : NAN;
     const double *fitted = nb_value(g->model)->data;
     for (int64_t i = 0; i < p->n; i++) {
+        /* A parameter held fixed or stopped at a bound was not estimated: its covariance
+         * row is NaN and it adds no uncertainty (counting it would make var NaN, which
+         * fmax below would turn into a zero-width interval). */
         double var = 0;
         for (int j = 0; j < n; j++) {
+            if (isnan(m->covariance[j * n + j]))
+                continue;
             double gj = ((const double *)nb_grad(g->params[j])->data)[i];
             for (int k = 0; k < n; k++)
-                var += gj * m->covariance[j * n + k] * ((const double *)nb_grad(g->params[k])->data)[i];
+                if (!isnan(m->covariance[k * n + k]))
+                    var += gj * m->covariance[j * n + k] * ((const double *)nb_grad(g->params[k])->data)[i];
         }
         double se = sqrt(fmax(var, 0)), spread = sqrt(fmax(var, 0) + noise_variance(m, sigma, i));
         p->fitted[i] = fitted[i];

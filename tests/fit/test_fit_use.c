@@ -117,6 +117,43 @@ static void test_model_round_trip_and_predict(void **state)
     nb_table_free(t);
 }
 
+/* A fixed parameter is known, not estimated: its NaN covariance row adds no uncertainty,
+ * and the intervals come from the estimated ones (they used to collapse to zero width). */
+static void test_predict_with_a_fixed_parameter(void **state)
+{
+    (void)state;
+    nb_table *t = decay_table(2.5, 0.8, M, 0);
+    const char *fixed_names[1] = {"c"};
+    double fixed_values[1] = {0};
+    nb_fit_setup setup = {.n_fixed = 1, .fixed_names = fixed_names, .fixed_values = fixed_values};
+    nb_lsq_result r;
+    assert_int_equal(nb_fit_formula("y = a*exp(-k*x) + c", t, &setup, NULL, &r), NB_OK);
+    assert_true(r.fixed[2] && isnan(r.covariance[8]));
+    nb_fit_model model;
+    assert_int_equal(nb_fit_model_init(&model, "y = a*exp(-k*x) + c", t, &setup, NULL, &r), NB_OK);
+    double at[2] = {0.5, 2};
+    const char *names[1] = {"x"};
+    const double *columns[1] = {at};
+    nb_table *fresh = nb_table_from_columns(1, names, 2, columns);
+    nb_fit_prediction p;
+    assert_int_equal(nb_fit_model_predict(&model, fresh, 0.95, &p), NB_OK);
+    double a = r.params[0], k = r.params[1];
+    for (int i = 0; i < 2; i++) {
+        double e = exp(-k * at[i]), g[2] = {e, -a * at[i] * e}, var = 0;
+        for (int j = 0; j < 2; j++)
+            for (int l = 0; l < 2; l++)
+                var += g[j] * r.covariance[j * 3 + l] * g[l];
+        assert_true(var > 0);
+        assert_close(p.se_fit[i], sqrt(var), 1e-12 * (1 + sqrt(var)));
+        assert_true(p.conf_low[i] < p.fitted[i] && p.fitted[i] < p.conf_high[i]);
+    }
+    nb_fit_prediction_clear(&p);
+    nb_table_free(fresh);
+    nb_fit_model_clear(&model);
+    nb_lsq_result_clear(&r);
+    nb_table_free(t);
+}
+
 /* A weighted fit's new observation has the variance s² sigma²: sigma comes from the new
  * data's column of the same name, and without it there is no prediction interval. */
 static void test_weighted_prediction(void **state)
@@ -348,6 +385,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_information), cmocka_unit_test(test_model_round_trip_and_predict),
+        cmocka_unit_test(test_predict_with_a_fixed_parameter),
         cmocka_unit_test(test_weighted_prediction), cmocka_unit_test(test_bad_model_files), cmocka_unit_test(test_batch_by), cmocka_unit_test(test_batch_tables),
         cmocka_unit_test(test_batch_shares),
     };
