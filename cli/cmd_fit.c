@@ -1,6 +1,7 @@
 /* nabla fit FORMULA FILE: least-squares fit of any formula to a table of data, by the
  * solver or, for comparison, by the toolkit's gradient methods; optionally a plot. */
 #include "cli.h"
+#include "dist.h"
 #include "fit_options.h"
 #include "fit_plot.h"
 #include "fit_report.h"
@@ -573,15 +574,6 @@ static int report_fit(const fit_args *a, const nb_table *data, const nb_expr *ex
     return ok ? 0 : 1;
 }
 
-/* The ranks of the MPI job this process belongs to, as its launcher tells (1 alone). */
-static long launched_ranks(void)
-{
-    const char *size = getenv("OMPI_COMM_WORLD_SIZE");
-    if (!size)
-        size = getenv("PMI_SIZE");
-    return size ? strtol(size, NULL, 10) : 1;
-}
-
 static int run_fit(fit_args *a)
 {
     if (a->by || a->by_file) {
@@ -592,7 +584,7 @@ static int run_fit(fit_args *a)
         a->expr = NULL;
         return status;
     }
-    if (launched_ranks() > 1) {
+    if (dist_launched_ranks() > 1) {
         cli_error("fit", "one table is fitted by one process: under mpirun every rank would fit it and print "
                          "the same result; run it alone, or share groups over the ranks with --by COL or "
                          "--by-file");

@@ -691,14 +691,6 @@ static int agree(const nb_comm *comm, int status, const char *stage)
     return dist_agree(comm, "train", status, stage);
 }
 
-/* The ranks on one machine share its cores: without --threads, each takes its part. */
-static void share_cores(const train_job *job)
-{
-    int local = dist_local_ranks(job->comm);
-    if (job->args.threads == 0 && local > 1)
-        nb_set_threads(nb_get_threads() / local > 1 ? nb_get_threads() / local : 1);
-}
-
 static bool first_rank(const train_job *job)
 {
     return !job->comm || job->comm->rank == 0;
@@ -1030,7 +1022,8 @@ static int run_train(const nb_comm *comm, int argc, char **argv)
         status = 2;
     if ((status = agree(comm, status, "to read its options")) != 0)
         return status < 0 ? 0 : status;
-    share_cores(&job);
+    if (job.args.threads == 0) /* --threads says otherwise */
+        dist_share_cores(comm);
     job.history = cJSON_CreateArray();
     status = job.history ? load_data(&job) : out_of_memory();
     if (status == 0)

@@ -23,5 +23,9 @@ char *dist_gather_text(const nb_comm *comm, const char *command, const char *tex
 void dist_describe(char *text, size_t size);
 /* Whether an MPI launcher started this process (its environment says so; main.c). */
 bool dist_launched(void);
+/* The ranks of the job, as its launcher's environment says (1 alone or unknown). */
+long dist_launched_ranks(void);
+/* The ranks on one machine share its cores: each takes its part of the thread pool. */
+void dist_share_cores(const nb_comm *comm);
 
 #endif

@@ -225,21 +225,13 @@ static int gather_and_print(const fit_batch_args *a, const nb_comm *comm, const 
     return status;
 }
 
-/* The ranks on one machine share its cores. */
-static void share_cores(const nb_comm *comm)
-{
-    int local = dist_local_ranks(comm);
-    if (local > 1)
-        nb_set_threads(nb_get_threads() / local > 1 ? nb_get_threads() / local : 1);
-}
-
 int fit_run_batch(const fit_batch_args *a)
 {
     int status;
     const nb_comm *comm = dist_open("fit", &status);
     if (status != 0)
         return status;
-    share_cores(comm);
+    dist_share_cores(comm);
     nb_fit_batch batch;
     memset(&batch, 0, sizeof batch);
     status = a->by ? fit_groups(a, comm, &batch) : fit_files(a, comm, &batch);

@@ -35,6 +35,21 @@ bool dist_launched(void)
     return false;
 }
 
+long dist_launched_ranks(void)
+{
+    const char *size = getenv("OMPI_COMM_WORLD_SIZE");
+    if (!size)
+        size = getenv("PMI_SIZE");
+    return size ? strtol(size, NULL, 10) : 1;
+}
+
+void dist_share_cores(const nb_comm *comm)
+{
+    int local = dist_local_ranks(comm);
+    if (local > 1)
+        nb_set_threads(nb_get_threads() / local > 1 ? nb_get_threads() / local : 1);
+}
+
 void cli_error(const char *command, const char *fmt, ...)
 {
     if (rank >= 0)
