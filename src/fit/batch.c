@@ -169,77 +169,142 @@ static uint64_t key_of(double value)
     return bits;
 }
 
+/* The table of keys seen so far: it grows with the groups, not with the rows. */
+typedef struct key_table {
+    uint64_t *keys;
+    int *ids;
+    size_t size; /* a power of two, at least twice the groups */
+    int bits;
+} key_table;
+
+static bool key_table_resize(key_table *t, int bits)
+{
+    size_t size = (size_t)1 << bits;
+    uint64_t *keys = nb_alloc(size * sizeof *keys);
+    int *ids = nb_alloc(size * sizeof *ids);
+    if (!keys || !ids) {
+        nb_free(keys);
+        nb_free(ids);
+        return false;
+    }
+    for (size_t s = 0; s < size; s++)
+        ids[s] = -1;
+    for (size_t s = 0; t->ids && s < t->size; s++) {
+        if (t->ids[s] < 0)
+            continue;
+        /* Fibonacci hashing, from the product's top bits: the low bits of a small
+         * integer's double are all zero. */
+        size_t slot = (size_t)((t->keys[s] * 0x9E3779B97F4A7C15ull) >> (64 - bits));
+        while (ids[slot] >= 0)
+            slot = (slot + 1) & (size - 1);
+        keys[slot] = t->keys[s], ids[slot] = t->ids[s];
+    }
+    nb_free(t->keys);
+    nb_free(t->ids);
+    *t = (key_table){keys, ids, size, bits};
+    return true;
+}
+
+/* The group of `key`, numbered `*count` (and counted) when new; -1 when out of memory. */
+static int key_group(key_table *t, uint64_t key, int *count)
+{
+    if (2 * (size_t)(*count + 1) > t->size && !key_table_resize(t, t->bits + 1))
+        return -1;
+    size_t slot = (size_t)((key * 0x9E3779B97F4A7C15ull) >> (64 - t->bits));
+    while (t->ids[slot] >= 0 && t->keys[slot] != key)
+        slot = (slot + 1) & (t->size - 1);
+    if (t->ids[slot] < 0)
+        t->keys[slot] = key, t->ids[slot] = (*count)++;
+    return t->ids[slot];
+}
+
 /* group[i] for each row: groups numbered in order of their first row. Returns the count,
  * or -1 when out of memory. */
 static int number_groups(const double *values, int64_t n, int *group)
 {
-    size_t size = 16;
-    int bits = 4;
-    while (size < 2 * (size_t)n)
-        size *= 2, bits++;
-    uint64_t *keys = nb_alloc(size * sizeof *keys);
-    int *ids = nb_alloc(size * sizeof *ids);
-    int count = keys && ids ? 0 : -1;
-    for (size_t s = 0; count == 0 && s < size; s++)
-        ids[s] = -1;
+    key_table t = {0};
+    int count = key_table_resize(&t, 4) ? 0 : -1;
+    uint64_t last = 0;
     for (int64_t i = 0; count >= 0 && i < n; i++) {
         uint64_t key = key_of(values[i]);
-        /* Fibonacci hashing, from the product's top bits: the low bits of a small
-         * integer's double are all zero. */
-        size_t slot = (size_t)((key * 0x9E3779B97F4A7C15ull) >> (64 - bits));
-        while (ids[slot] >= 0 && keys[slot] != key)
-            slot = (slot + 1) & (size - 1);
-        if (ids[slot] < 0)
-            keys[slot] = key, ids[slot] = count++;
-        group[i] = ids[slot];
+        if (i > 0 && key == last) { /* the rows of a group usually follow each other */
+            group[i] = group[i - 1];
+            continue;
+        }
+        last = key;
+        if ((group[i] = key_group(&t, key, &count)) < 0)
+            count = -1;
     }
-    nb_free(keys);
-    nb_free(ids);
+    nb_free(t.keys);
+    nb_free(t.ids);
     return count;
 }
 
-/* Copies of the table's rows, group after group, and a table view of each group. */
+/* Each group's rows as a table view: into the table itself when every group's rows
+ * follow each other (no copy), else into copies of the rows, group after group. */
 typedef struct grouped {
     int n_groups;
     nb_table *views;
-    double *values; /* n_columns blocks of n_rows */
-    int64_t *lines;
+    double **column_ptrs; /* n_groups blocks of n_columns */
+    double *values;       /* the copies: n_columns blocks of n_rows, or NULL */
+    int64_t *lines;       /* the copies' lines, or NULL */
 } grouped;
 
 static void grouped_free(grouped *g)
 {
-    if (g->views)
-        for (int k = 0; k < g->n_groups; k++)
-            nb_free(g->views[k].columns);
     nb_free(g->views);
+    nb_free(g->column_ptrs);
     nb_free(g->values);
     nb_free(g->lines);
+}
+
+static bool groups_contiguous(const int *group, int64_t n)
+{
+    for (int64_t i = 1; i < n; i++)
+        if (group[i] != group[i - 1] && group[i] != group[i - 1] + 1)
+            return false;
+    return true;
+}
+
+/* The rows copied group after group, into g->values and g->lines. */
+static nb_status copy_rows(const nb_table *data, const int *group, const int64_t *start, grouped *g)
+{
+    int64_t n = data->n_rows;
+    g->values = nb_alloc((size_t)n * (size_t)data->n_columns * sizeof *g->values);
+    g->lines = nb_alloc((size_t)n * sizeof *g->lines);
+    int64_t *fill = nb_alloc((size_t)g->n_groups * sizeof *fill);
+    nb_status status = g->values && g->lines && fill ? NB_OK : nb_fail(NB_ENOMEM, "out of memory grouping the rows");
+    if (status == NB_OK) {
+        memcpy(fill, start, (size_t)g->n_groups * sizeof *fill);
+        for (int64_t i = 0; i < n; i++) {
+            int64_t to = fill[group[i]]++;
+            for (int c = 0; c < data->n_columns; c++)
+                g->values[(size_t)c * n + to] = data->columns[c][i];
+            g->lines[to] = data->lines ? data->lines[i] : i + 1;
+        }
+    }
+    nb_free(fill);
+    return status;
 }
 
 static nb_status make_views(const nb_table *data, const int *group, const int64_t *start, grouped *g)
 {
     int64_t n = data->n_rows;
-    int64_t *fill = nb_alloc((size_t)g->n_groups * sizeof *fill);
-    if (!fill)
+    bool copy = !groups_contiguous(group, n) || !data->lines;
+    if (copy && copy_rows(data, group, start, g) != NB_OK)
+        return nb_errcode();
+    g->column_ptrs = nb_alloc((size_t)g->n_groups * (size_t)data->n_columns * sizeof *g->column_ptrs);
+    if (!g->column_ptrs)
         return nb_fail(NB_ENOMEM, "out of memory grouping the rows");
-    memcpy(fill, start, (size_t)g->n_groups * sizeof *fill);
-    for (int64_t i = 0; i < n; i++) {
-        int64_t to = fill[group[i]]++;
-        for (int c = 0; c < data->n_columns; c++)
-            g->values[(size_t)c * n + to] = data->columns[c][i];
-        g->lines[to] = data->lines ? data->lines[i] : i + 1;
-    }
-    nb_free(fill);
     for (int k = 0; k < g->n_groups; k++) {
         nb_table *view = &g->views[k];
         *view = *data;
         view->n_rows = (k + 1 < g->n_groups ? start[k + 1] : n) - start[k];
-        view->lines = g->lines + start[k];
+        view->lines = (copy ? g->lines : data->lines) + start[k];
         view->class_col = -1, view->n_classes = 0, view->class_names = NULL;
-        if (!(view->columns = nb_alloc((size_t)data->n_columns * sizeof *view->columns)))
-            return nb_fail(NB_ENOMEM, "out of memory grouping the rows");
+        view->columns = g->column_ptrs + (size_t)k * data->n_columns;
         for (int c = 0; c < data->n_columns; c++)
-            view->columns[c] = g->values + (size_t)c * n + start[k];
+            view->columns[c] = (copy ? g->values + (size_t)c * n : data->columns[c]) + start[k];
     }
     return NB_OK;
 }
@@ -253,9 +318,7 @@ static nb_status group_rows(const nb_table *data, int column, grouped *g)
     g->n_groups = number_groups(data->columns[column], n, group);
     int64_t *start = g->n_groups >= 0 ? nb_calloc((size_t)g->n_groups + 1, sizeof *start) : NULL;
     g->views = start ? nb_calloc((size_t)g->n_groups + 1, sizeof *g->views) : NULL;
-    g->values = nb_alloc((size_t)(n ? n : 1) * (size_t)data->n_columns * sizeof *g->values);
-    g->lines = nb_alloc((size_t)(n ? n : 1) * sizeof *g->lines);
-    nb_status status = start && g->views && g->values && g->lines ? NB_OK : nb_fail(NB_ENOMEM, "out of memory");
+    nb_status status = start && g->views ? NB_OK : nb_fail(NB_ENOMEM, "out of memory");
     if (status == NB_OK) {
         for (int64_t i = 0; i < n; i++)
             start[group[i] + 1]++;

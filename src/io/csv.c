@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define BLOCK_SIZE (1 << 16)
@@ -63,6 +64,8 @@ typedef struct csv_reader {
     char decimal;          /* '.' or ',' */
     char **class_cells;    /* per row, while it is not known whether they are names */
     int64_t capacity;      /* rows the column arrays can hold */
+    int64_t text_bytes;    /* the bytes to be parsed, when known (a plain file), else 0 */
+    int64_t fed_bytes;     /* the bytes fed to the parser so far */
 
     nb_table *table;
 } csv_reader;
@@ -111,6 +114,59 @@ static bool parse_number(const char *text, size_t len, char decimal, double *val
     if (*end)
         return false;
     *value = v;
+    return true;
+}
+
+/* Most cells are short plain decimals ("-0.125", "3e-5"): read those without strtod.
+ * With at most 15 significant digits the digits are exact in a double, and so is 10^e
+ * for e <= 22; one multiplication or division of the two is then correctly rounded,
+ * the number strtod gives (Clinger's fast path). Anything else returns false, to be
+ * read by parse_number. */
+static bool fast_number(const char *text, size_t len, char decimal, double *value)
+{
+    static const double powers[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+                                     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    const char *p = text, *end = text + len;
+    while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    bool negative = p < end && *p == '-';
+    p += p < end && (*p == '-' || *p == '+');
+    uint64_t mantissa = 0;
+    int digits = 0, scale = 0, seen = 0;
+    for (bool point = false; p < end; p++) {
+        if (*p == decimal && !point) {
+            point = true;
+            continue;
+        }
+        if (*p < '0' || *p > '9')
+            break;
+        seen++;
+        if (mantissa == 0 && *p == '0') { /* a leading zero is not a significant digit */
+            scale -= point;
+            continue;
+        }
+        if (++digits > 15)
+            return false;
+        mantissa = 10 * mantissa + (uint64_t)(*p - '0');
+        scale -= point;
+    }
+    if (seen == 0)
+        return false;
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        bool minus = p < end && *p == '-';
+        p += p < end && (*p == '-' || *p == '+');
+        int e = 0, e_digits = 0;
+        for (; p < end && *p >= '0' && *p <= '9' && e < 1000; p++, e_digits++)
+            e = 10 * e + (*p - '0');
+        if (e_digits == 0)
+            return false;
+        scale += minus ? -e : e;
+    }
+    if (p != end || scale > 22 || scale < -22)
+        return false;
+    double v = scale >= 0 ? (double)mantissa * powers[scale] : (double)mantissa / powers[-scale];
+    *value = negative ? -v : v;
     return true;
 }
 
@@ -240,6 +296,13 @@ static bool table_grow(csv_reader *r)
     int64_t first = FIRST_TABLE_BYTES / ((int64_t)sizeof(double) * (t->n_columns + 1));
     first = first < 1 ? 1 : first < FIRST_CAPACITY ? first : FIRST_CAPACITY;
     int64_t capacity = r->capacity ? 2 * r->capacity : first;
+    /* Rows so far and the bytes they took tell how many a known size holds: room for
+     * them at once spares the copies and page faults of growing step by step. */
+    if (r->capacity && r->text_bytes > r->fed_bytes && r->fed_bytes > 0) {
+        double rows = (double)r->text_bytes / (double)r->fed_bytes * (double)t->n_rows * 1.02 + 64;
+        if (rows > (double)capacity)
+            capacity = rows < (double)(r->text_bytes / 2 + 64) ? (int64_t)rows : r->text_bytes / 2 + 64;
+    }
     for (int c = 0; c < t->n_columns; c++) {
         double *grown = nb_realloc(t->columns[c], (size_t)capacity * sizeof(double));
         if (!grown)
@@ -447,6 +510,9 @@ static void convert_field(csv_reader *r, int field, const char *text, size_t len
     nb_table *t = r->table;
     if (c < 0 || !t->numeric[c])
         return; /* not kept or not converted, or a ragged row reported at its end */
+    /* A plain number is no missing token unless the caller's tokens say so. */
+    if (c != t->class_col && !r->options->missing_tokens && fast_number(text, len, r->decimal, &r->row[c]))
+        return;
     bool empty = len == 0 || blank_line(text, len);
     bool drop = r->options->missing == NB_CSV_MISSING_DROP;
     if (drop && (empty || is_missing_token(r, text, len))) {
@@ -649,6 +715,7 @@ static void feed_block(csv_reader *r, char *block, size_t size, bool *skipping)
             for (size_t i = pos; i < end; i++)
                 if (block[i] == '\t')
                     block[i] = ' ';
+        r->fed_bytes += (int64_t)(end - pos);
         if (!*skipping) {
             if (between_records)
                 r->record_line = r->line;
@@ -906,11 +973,11 @@ static bool options_ok(const nb_csv_options *o)
 
 /* A whole block, or what is left: the first block is the sample the delimiter is
  * guessed from, and inflated gzip data come in pieces. */
-static size_t read_block(csv_reader *r, nb_io_text *input, char *block)
+static size_t read_block(csv_reader *r, nb_io_text *input, char *block, size_t size)
 {
     size_t have = 0, got = 1;
-    while (have < BLOCK_SIZE && got > 0) {
-        if (nb_io_text_read(input, block + have, BLOCK_SIZE - have, &got) != NB_OK) {
+    while (have < size && got > 0) {
+        if (nb_io_text_read(input, block + have, size - have, &got) != NB_OK) {
             r->failed = true;
             return 0;
         }
@@ -919,60 +986,90 @@ static size_t read_block(csv_reader *r, nb_io_text *input, char *block)
     return have;
 }
 
+/* A parser set up as the reader's first one was (its delimiter decided). */
+static bool parser_init(csv_reader *r, struct csv_parser *parser)
+{
+    unsigned char flags = CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL;
+    if (csv_init(parser, flags | (r->whitespace ? CSV_EMPTY_IS_NULL : 0)) != 0)
+        return fail_nomem(r, "the CSV parser");
+    csv_set_realloc_func(parser, nb_realloc);
+    csv_set_free_func(parser, nb_free);
+    csv_set_delim(parser, (unsigned char)r->table->delimiter);
+    /* libcsv grows a cell's buffer by this much at a time: its default of 128 bytes
+     * makes a long cell cost quadratic time in copies. */
+    csv_set_blk_size(parser, CELL_BLOCK);
+    return true;
+}
+
+/* The first text of the file: past a byte-order mark, the delimiter decided from it. */
+static bool parse_start(csv_reader *r, char **text, size_t *got)
+{
+    if (*got >= 3 && memcmp(*text, "\xEF\xBB\xBF", 3) == 0) { /* a UTF-8 byte-order mark */
+        *text += 3;
+        *got -= 3;
+    }
+    char delimiter = r->options->delimiter
+                         ? r->options->delimiter
+                         : detect_delimiter(*text, *got, r->options->comment, r->options->skip_lines, r->decimal);
+    r->whitespace = delimiter == ' ';
+    r->table->delimiter = delimiter;
+    return parser_init(r, &r->parser);
+}
+
+/* The end of the input: the last record, an unclosed quote. */
+static void parse_end(csv_reader *r)
+{
+    if (!r->failed && csv_fini(&r->parser, on_field, on_row, r) != 0 && !r->failed) {
+        if (csv_error(&r->parser) == CSV_ENOMEM) {
+            fail_nomem(r, "a field");
+        } else {
+            nb_fail(NB_EPARSE, "%s:%lld: a quoted field is never closed", r->source, (long long)r->record_line);
+            r->failed = true;
+        }
+    }
+    csv_free(&r->parser);
+}
+
+static bool read_blocks(csv_reader *r, nb_io_text *input)
+{
+    char *block = nb_alloc(BLOCK_SIZE);
+    if (!block)
+        return fail_nomem(r, "the read buffer");
+    bool started = false, skipping = false;
+    size_t got;
+    while (!r->failed && (got = read_block(r, input, block, BLOCK_SIZE)) > 0) {
+        char *text = block;
+        if (!started && !(started = parse_start(r, &text, &got)))
+            break;
+        feed_block(r, text, got, &skipping);
+    }
+    nb_free(block);
+    if (started)
+        parse_end(r);
+    return !r->failed && finish(r, started);
+}
+
+/* The size of a plain (not gzip) regular file, else 0. */
+static int64_t plain_size(const nb_io_text *input, FILE *file)
+{
+    struct stat st;
+    if (input->gzip || fstat(fileno(file), &st) != 0 || !S_ISREG(st.st_mode))
+        return 0;
+    return (int64_t)st.st_size;
+}
+
 /* Parse the open stream into r->table. */
 static bool read_stream(csv_reader *r, FILE *file)
 {
     nb_io_text input;
-    char *block = nb_alloc(BLOCK_SIZE);
-    if (!block || nb_io_text_open(&input, file, r->source) != NB_OK) {
-        nb_free(block);
-        if (block)
-            nb_io_text_close(&input);
-        return block ? (r->failed = true, false) : fail_nomem(r, "the read buffer");
+    if (nb_io_text_open(&input, file, r->source) != NB_OK) {
+        nb_io_text_close(&input);
+        return r->failed = true, false;
     }
-    bool started = false, skipping = false;
-    size_t got;
-    while (!r->failed && (got = read_block(r, &input, block)) > 0) {
-        char *text = block;
-        if (!started && got >= 3 && memcmp(block, "\xEF\xBB\xBF", 3) == 0) { /* a UTF-8 byte-order mark */
-            text += 3;
-            got -= 3;
-        }
-        if (!started) {
-            char delimiter = r->options->delimiter ? r->options->delimiter
-                                                    : detect_delimiter(text, got, r->options->comment,
-                                                                       r->options->skip_lines, r->decimal);
-            r->whitespace = delimiter == ' ';
-            r->table->delimiter = delimiter;
-            unsigned char flags = CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL;
-            if (csv_init(&r->parser, flags | (r->whitespace ? CSV_EMPTY_IS_NULL : 0)) != 0) {
-                nb_free(block);
-                return fail_nomem(r, "the CSV parser");
-            }
-            csv_set_realloc_func(&r->parser, nb_realloc);
-            csv_set_free_func(&r->parser, nb_free);
-            csv_set_delim(&r->parser, (unsigned char)delimiter);
-            /* libcsv grows a cell's buffer by this much at a time: its default of 128
-             * bytes makes a long cell cost quadratic time in copies. */
-            csv_set_blk_size(&r->parser, CELL_BLOCK);
-            started = true;
-        }
-        feed_block(r, text, got, &skipping);
-    }
-    nb_free(block);
+    r->text_bytes = plain_size(&input, file);
+    bool ok = read_blocks(r, &input);
     nb_io_text_close(&input);
-    if (started) {
-        if (!r->failed && csv_fini(&r->parser, on_field, on_row, r) != 0 && !r->failed) {
-            if (csv_error(&r->parser) == CSV_ENOMEM)
-                fail_nomem(r, "a field");
-            else {
-                nb_fail(NB_EPARSE, "%s:%lld: a quoted field is never closed", r->source, (long long)r->record_line);
-                r->failed = true;
-            }
-        }
-        csv_free(&r->parser);
-    }
-    return !r->failed && finish(r, started);
+    return ok;
 }
 
 nb_table *nb_table_read_stream(FILE *stream, const char *name, const nb_csv_options *options)

@@ -5,14 +5,11 @@
 
 #include <math.h>
 #include <string.h>
-#include <sys/mman.h>
 
 /* ---- datasets --------------------------------------------------------------------- */
 
-/* A zeroed tensor for a dataset. Large ones ask the kernel for huge pages before the
- * first touch: faulting in a large dataset 4 KB at a time costs far more than the
- * writes themselves (docs/design.md). The advice is only a hint: where it is refused
- * nothing changes. */
+/* A zeroed tensor for a dataset (a large one on huge pages, as nb_alloc places every
+ * large array: docs/design.md). */
 static nb_tensor *dataset_tensor(nb_dtype dtype, int ndim, const int64_t *shape)
 {
     int64_t size = nb_shape_size(ndim, shape);
@@ -26,12 +23,6 @@ static nb_tensor *dataset_tensor(nb_dtype dtype, int ndim, const int64_t *shape)
     void *data = nb_alloc_or_fail(bytes, "a dataset");
     if (!data)
         return NULL;
-#ifdef MADV_HUGEPAGE
-    const uintptr_t huge = (uintptr_t)1 << 21;
-    uintptr_t begin = ((uintptr_t)data + huge - 1) & ~(huge - 1), end = ((uintptr_t)data + bytes) & ~(huge - 1);
-    if (bytes >= 4 * huge && end > begin)
-        madvise((void *)begin, end - begin, MADV_HUGEPAGE);
-#endif
     memset(data, 0, bytes);
     nb_tensor *t = nb_tensor_wrap(dtype, ndim, shape, data);
     if (!t) {

@@ -308,6 +308,48 @@ static void test_batch_by(void **state)
     nb_table_free(t);
 }
 
+/* Groups whose rows follow each other are fitted in place (no copy), with the same
+ * numbers as the same rows interleaved. */
+static void test_batch_by_contiguous(void **state)
+{
+    (void)state;
+    nb_table *mixed = grouped_table();
+    int64_t n = mixed->n_rows, to = 0;
+    double *columns[3];
+    for (int c = 0; c < 3; c++)
+        columns[c] = malloc((size_t)n * sizeof(double));
+    const double order[4] = {5, -1.5, 700, 8};
+    for (int k = 0; k < 4; k++)
+        for (int64_t i = 0; i < n; i++) {
+            if (mixed->columns[0][i] != order[k])
+                continue;
+            for (int c = 0; c < 3; c++)
+                columns[c][to] = mixed->columns[c][i];
+            to++;
+        }
+    assert_int_equal(to, n);
+    const char *names[3] = {"g", "x", "y"};
+    nb_table *sorted = nb_table_from_columns(3, names, n, (const double *const *)columns);
+    nb_fit_batch a, b;
+    assert_int_equal(nb_fit_batch_by("y = a*exp(-k*x)", mixed, "g", NULL, NULL, &a), NB_OK);
+    assert_int_equal(nb_fit_batch_by("y = a*exp(-k*x)", sorted, "g", NULL, NULL, &b), NB_OK);
+    assert_int_equal(b.n_groups, 4);
+    for (int k = 0; k < 4; k++) {
+        assert_string_equal(a.groups[k].name, b.groups[k].name);
+        assert_int_equal(a.groups[k].n_rows, b.groups[k].n_rows);
+        assert_int_equal(a.groups[k].status, b.groups[k].status);
+        for (int j = 0; k < 2 && j < 2; j++)
+            assert_true(a.groups[k].result.params[j] == b.groups[k].result.params[j]);
+    }
+    assert_non_null(strstr(b.groups[3].error, "not finite"));
+    nb_fit_batch_clear(&a);
+    nb_fit_batch_clear(&b);
+    for (int c = 0; c < 3; c++)
+        free(columns[c]);
+    nb_table_free(sorted);
+    nb_table_free(mixed);
+}
+
 static void test_batch_tables(void **state)
 {
     (void)state;
@@ -386,7 +428,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_information), cmocka_unit_test(test_model_round_trip_and_predict),
         cmocka_unit_test(test_predict_with_a_fixed_parameter),
-        cmocka_unit_test(test_weighted_prediction), cmocka_unit_test(test_bad_model_files), cmocka_unit_test(test_batch_by), cmocka_unit_test(test_batch_tables),
+        cmocka_unit_test(test_weighted_prediction), cmocka_unit_test(test_bad_model_files), cmocka_unit_test(test_batch_by), cmocka_unit_test(test_batch_by_contiguous),
+        cmocka_unit_test(test_batch_tables),
         cmocka_unit_test(test_batch_shares),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

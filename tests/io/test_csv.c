@@ -2,6 +2,7 @@
  * input reported with its file, line and column. */
 #include "nb_test.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -686,6 +687,46 @@ static void test_decimal_comma(void **state)
     expect_failure("a\n1\n", &other, NB_EARG, "must be '.' or ','", NULL);
 }
 
+/* Every number reads as strtod reads it (bit for bit), whichever way it is written:
+ * short and long digit strings, leading and trailing zeros, exponents near and past
+ * the range where products of digits and powers of ten are exact. */
+static void test_numbers_exact(void **state)
+{
+    (void)state;
+    enum { N = 4000 };
+    static const char *const fixed[] = {"0", "-0", "+7", ".5", "5.", "0.000123", "1e22", "1e23", "9e-22",
+                                        "123456789012345", "1234567890123456", "0.1e-5", "1.50", "00012",
+                                        "9007199254740993", "4.9e-324", "1.7976931348623157e308", "2E+3"};
+    size_t size = N * 48 + 64;
+    char *text = malloc(size), *cell[N];
+    int used = snprintf(text, size, "v\n");
+    unsigned seed = 12345;
+    for (int i = 0; i < N; i++) {
+        cell[i] = text + used;
+        if (i < (int)(sizeof fixed / sizeof *fixed)) {
+            used += snprintf(text + used, size - (size_t)used, "%s\n", fixed[i]);
+            continue;
+        }
+        seed = seed * 1103515245u + 12345u;
+        int digits = 1 + (int)(seed >> 16) % 18, exponent = (int)(seed >> 8) % 60 - 30;
+        seed = seed * 1103515245u + 12345u;
+        double v = (double)(seed >> 4) / 7.0;
+        used += snprintf(text + used, size - (size_t)used, i % 3 ? "%.*g\n" : "%.*e\n", digits,
+                         (i % 2 ? -v : v) * pow(10, exponent));
+    }
+    nb_table *t = read_text(text, NULL);
+    assert_non_null(t);
+    assert_int_equal(t->n_rows, N);
+    for (int i = 0; i < N; i++) {
+        double expected = strtod(cell[i], NULL);
+        if (memcmp(&expected, &t->columns[0][i], sizeof expected) != 0)
+            fail_msg("row %d: '%.*s' read as %.17g, strtod gives %.17g", i + 2, (int)strcspn(cell[i], "\n"), cell[i],
+                     t->columns[0][i], expected);
+    }
+    nb_table_free(t);
+    free(text);
+}
+
 typedef struct choice {
     const char *want;
     int calls;
@@ -797,6 +838,7 @@ int main(void)
         cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_missing_cells),
         cmocka_unit_test(test_decimal_comma),
+        cmocka_unit_test(test_numbers_exact),
         cmocka_unit_test(test_choose_columns),
         cmocka_unit_test(test_unique_names),
         cmocka_unit_test(test_gzip),
