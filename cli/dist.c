@@ -1,5 +1,7 @@
-/* The ranks of `mpirun -np N nabla train`, over nabla::mpi. Compiled only when nabla is
- * built with MPI (CMakeLists.txt); cli/dist_absent.c stands in otherwise. */
+/* The ranks of `mpirun -np N nabla train`, over nabla::mpi: the module nabla-mpi.so, which
+ * the program loads only when an MPI launcher started it (cli/dist_loader.c), so that it
+ * links no MPI. Built only when nabla is built with MPI (CMakeLists.txt); cli/dist_absent.c
+ * stands in otherwise. The core and cli_error, cli_set_rank are the program's. */
 #include "dist.h"
 
 #include <limits.h>
@@ -10,9 +12,7 @@
 
 const nb_comm *dist_open(const char *command, int *status)
 {
-    *status = 0;
-    if (!dist_launched())
-        return NULL;
+    *status = 0; /* called only under a launcher (dist_loader.c) */
     /* the thread pool's workers never call MPI: only the main thread does */
     int provided = 0;
     if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {

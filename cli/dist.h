@@ -1,5 +1,6 @@
-/* `mpirun -np N nabla train`: the ranks of one job (cli/dist.c, built with nabla::mpi),
- * or a stand-in that says MPI is not built in (cli/dist_absent.c). */
+/* `mpirun -np N nabla train`: the ranks of one job (cli/dist.c with nabla::mpi, in the
+ * module nabla-mpi.so that cli/dist_loader.c loads under a launcher), or a stand-in that
+ * says MPI is not built in (cli/dist_absent.c). */
 #ifndef NABLA_CLI_DIST_H
 #define NABLA_CLI_DIST_H
 

@@ -5,58 +5,29 @@
  * compiles this file when the program is built with plots (plot_absent.c otherwise);
  * both define the same figure calls, and a call added to the program goes into both.
  *
- * The module is looked for beside the program (the build tree), then where it is
- * installed relative to the program (NB_PLOT_MODULE_DIR, e.g. ../lib/nabla), so that an
- * installed tree can be moved. */
+ * The module is found as cli/module.h says (beside the program, then where it is
+ * installed). */
 #include "cli.h"
 
 #include <dlfcn.h>
-#include <limits.h>
 #include <stdio.h>
-#include <string.h>
-#include <unistd.h>
+
+#include "module.h"
 
 #ifndef NB_PLOT_MODULE
 #define NB_PLOT_MODULE "nabla-plot.so"
-#endif
-#ifndef NB_PLOT_MODULE_DIR
-#define NB_PLOT_MODULE_DIR "../lib/nabla"
 #endif
 
 static void *module;
 static const char *(*module_errmsg)(void);
 static nb_status (*module_errcode)(void);
 
-/* dlopen the module from the program's folder or the installed place; the reason of
- * the last failure in `why`. */
-static void *open_module(char *why, size_t size)
-{
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) {
-        snprintf(why, size, "cannot tell where the program is (/proc/self/exe)");
-        return NULL;
-    }
-    exe[n] = '\0';
-    *strrchr(exe, '/') = '\0';
-    const char *places[2] = {"", "/" NB_PLOT_MODULE_DIR};
-    for (int k = 0; k < 2; k++) {
-        char path[PATH_MAX + 64];
-        snprintf(path, sizeof path, "%s%s/%s", exe, places[k], NB_PLOT_MODULE);
-        void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-        if (handle)
-            return handle;
-        snprintf(why, size, "%s", dlerror());
-    }
-    return NULL;
-}
-
 /* A function of the module, loading it first; NULL with a message when it cannot be. */
 static void *plot_symbol(const char *name)
 {
     static char why[512];
     if (!module && !why[0]) {
-        module = open_module(why, sizeof why);
+        module = cli_module_open(NB_PLOT_MODULE, why, sizeof why);
         if (module) {
             module_errmsg = (const char *(*)(void))dlsym(module, "nb_errmsg");
             module_errcode = (nb_status(*)(void))dlsym(module, "nb_errcode");

@@ -3,7 +3,8 @@
 #   lib/libnabla.so.0.x.y, libnabla.so.0, libnabla.so (and libnabla-io, -fit, -plot),
 #   lib/libnabla*.a; lib/pkgconfig/nabla.pc (everything) and nabla-core.pc, nabla-io.pc,
 #   nabla-fit.pc, nabla-plot.pc, nabla-mpi.pc (one per component); lib/cmake/nabla/ (find_package);
-#   bin/nabla; share/man/man1/nabla.1 and share/bash-completion/completions/nabla when
+#   bin/nabla, lib/nabla/nabla-plot.so and nabla-mpi.so (the program's modules, when built);
+#   share/man/man1/nabla.1 and share/bash-completion/completions/nabla when
 #   those files exist in the source tree.
 include(CMakePackageConfigHelpers)
 set(NB_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/nabla)
@@ -105,9 +106,12 @@ nb_pkg_config(nabla NAME nabla DESCRIPTION "nabla: learn parameters by gradient 
 
 if(NB_BUILD_CLI)
   install(TARGETS nabla_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-  if(TARGET nabla_cli_plot)
-    install(TARGETS nabla_cli_plot LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/nabla)
-  endif()
+  # The program's modules (cli/module.h), where it looks for them relative to itself.
+  foreach(module nabla_cli_plot nabla_cli_mpi)
+    if(TARGET ${module})
+      install(TARGETS ${module} LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/nabla)
+    endif()
+  endforeach()
 endif()
 # The manual page and the bash completion, where the tree has them.
 if(EXISTS ${PROJECT_SOURCE_DIR}/docs/nabla.1)

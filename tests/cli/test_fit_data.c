@@ -1,6 +1,7 @@
 /* `nabla fit` on real tables: gaps, text columns, decimal commas, gzip files, column
  * names that are not plain names, names that shadow built-ins, duplicate headers, typos
- * of column names; and what the process loads when it does not plot. */
+ * of column names; and what the process loads when it does not plot, and when no MPI
+ * launcher started it. */
 #include "nb_test.h"
 #include "cli_run.h"
 
@@ -30,6 +31,7 @@ static int setup(void **state)
         return -1;
     write_file("stocks.csv", STOCKS);
     write_file("comma.csv", "t;V\n1,0;3,5\n2,0;6,0\n3,5;9,75\n4,0;11,0\n");
+    write_file("line.csv", "x,y\n0,1\n1,3\n2,5.1\n3,6.9\n");
     return 0;
 }
 
@@ -143,7 +145,6 @@ static void test_column_names(void **state)
 static void test_no_cairo_without_plot(void **state)
 {
     (void)state;
-    write_file("line.csv", "x,y\n0,1\n1,3\n2,5.1\n3,6.9\n");
     expect_status("LD_DEBUG=libs $NABLA fit 'y = a*x + b' line.csv", 0);
     if (strstr(err_text, "libcairo") || strstr(err_text, "libgif") || strstr(err_text, "blas"))
         fail_msg("a fit without --plot loaded cairo, giflib or BLAS:\n%s", err_text);
@@ -153,6 +154,35 @@ static void test_no_cairo_without_plot(void **state)
     expect_in(err_text, "libcairo");
 }
 
+/* Built with MPI, the program loads Open MPI (its module nabla-mpi.so, linked to MPI) only
+ * when an MPI launcher started it, or to name it in --version; a fit alone loads neither.
+ * Under a launcher, a program whose module is missing says which file and what to do,
+ * with the status of a nabla built without MPI. */
+static void test_no_mpi_unless_launched(void **state)
+{
+    (void)state;
+    expect_status("$NABLA --version", 0);
+    if (strstr(out_text, "MPI: no (built without MPI")) {
+        print_message("skipped: nabla is built without MPI, so it never loads it\n");
+        skip();
+    }
+    expect_in(out_text, "MPI: yes");
+    expect_status("mkdir -p alone && cp \"$NABLA\" alone/nabla && OMPI_COMM_WORLD_SIZE=2 alone/nabla train --data "
+                  "line.csv --target y", 2);
+    expect_in(err_text, "nabla train: nabla's MPI module nabla-mpi.so cannot be loaded (");
+    expect_in(err_text, "reinstall nabla");
+    expect_status("alone/nabla --version", 0);
+    expect_in(out_text, "MPI: no (nabla's MPI module nabla-mpi.so cannot be loaded");
+    expect_status("LD_DEBUG=libs $NABLA fit 'y = a*x + b' line.csv", 0);
+    if (strstr(err_text, "libmpi") || strstr(err_text, "nabla-mpi.so"))
+        fail_msg("a fit that no MPI launcher started loaded MPI:\n%s", err_text);
+    if (!strstr(err_text, "calling init"))
+        skip(); /* this loader does not report the libraries it loads */
+    expect_status("LD_DEBUG=libs $NABLA --version", 0);
+    expect_in(err_text, "nabla-mpi.so");
+    expect_in(err_text, "libmpi");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -160,6 +190,7 @@ int main(void)
         cmocka_unit_test(test_decimal_and_gzip),
         cmocka_unit_test(test_column_names),
         cmocka_unit_test(test_no_cairo_without_plot),
+        cmocka_unit_test(test_no_mpi_unless_launched),
     };
     return cmocka_run_group_tests(tests, setup, nb_test_remove_dir);
 }
