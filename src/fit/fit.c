@@ -462,7 +462,7 @@ static void run_start(void *ctx, int k)
     if (status == NB_OK) {
         nb_lsq_draw_start(&jobs->one, copy.n, jobs->lo, jobs->hi, jobs->x0, k, x);
         status = nb_lsq_fit(copy.residual, copy.n, copy.params, k == 0 ? copy.start : x, copy.weights,
-                            jobs->value_norm, &jobs->one, &jobs->results[k]);
+                            jobs->value_norm, k == 0, &jobs->one, &jobs->results[k]);
     }
     jobs->status[k] = status;
     if (status != NB_OK)
@@ -561,7 +561,8 @@ static nb_status fit_by_solver(fit_state *s, nb_lsq_options *opt, nb_lsq_result 
     }
     if (opt->starts > 1 && opt->method != NB_LSQ_LINEAR)
         return fit_starts(s, opt, sqrt(value_norm), result);
-    return nb_lsq_fit(s->residual, s->n, s->params, s->start, s->weights, sqrt(value_norm), opt, result);
+    /* check_start ran the graph at the start: the solver's first evaluation reads it. */
+    return nb_lsq_fit(s->residual, s->n, s->params, s->start, s->weights, sqrt(value_norm), true, opt, result);
 }
 
 /* A gradient method trains its own graph of the formula; the statistics are then those of
@@ -593,6 +594,22 @@ static nb_status fit_by_gradient(fit_state *s, const nb_lsq_options *opt, nb_lsq
     return NB_OK;
 }
 
+/* Run the graph at the parameters x, unless it holds their values already: every change
+ * of its parameters here and in the solver is followed by a forward pass, so parameters
+ * that hold x bit for bit mean residuals of x (the solver usually ends there). */
+static nb_status graph_at(fit_state *s, const double *x)
+{
+    bool there = true;
+    for (int j = 0; j < s->n; j++) {
+        double *value = nb_value(s->params[j])->data;
+        for (int i = 0; i < s->m; i++) {
+            there &= memcmp(&value[i], &x[j], sizeof *x) == 0;
+            value[i] = x[j];
+        }
+    }
+    return there ? NB_OK : nb_forward(s->residual);
+}
+
 /* The model and the residuals at the estimates, per point; the information criteria. */
 static nb_status finish_result(fit_state *s, nb_lsq_result *result)
 {
@@ -607,12 +624,7 @@ static nb_status finish_result(fit_state *s, nb_lsq_result *result)
     result->residuals = nb_alloc((size_t)s->m * sizeof *result->residuals);
     if (!result->fitted || !result->residuals)
         return nb_fail(NB_ENOMEM, "out of memory for %d fitted values", s->m);
-    for (int j = 0; j < s->n; j++) {
-        double *value = nb_value(s->params[j])->data;
-        for (int i = 0; i < s->m; i++)
-            value[i] = result->params[j];
-    }
-    nb_status status = nb_forward(s->residual);
+    nb_status status = graph_at(s, result->params);
     if (status != NB_OK)
         return status;
     const double *r = nb_value(s->residual)->data;

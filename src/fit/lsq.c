@@ -178,10 +178,8 @@ static double student_t_solve(double p, double dof)
 
 void nb_lsq_problem_free(lsq_problem *pb)
 {
-    nb_free(pb->node_of);
-    nb_free(pb->elem_of);
-    nb_free(pb->seed);
-    nb_free(pb->x_graph);
+    nb_free(pb->block);
+    pb->block = NULL;
 }
 
 static bool node_is_pointwise_input(const nb_node *node, int m)
@@ -224,15 +222,16 @@ static nb_status count_scalars(lsq_problem *pb, nb_graph *graph, int64_t *n)
 /* The scratch of the problem and the map from scalar j to its node and element. */
 static nb_status map_scalars(lsq_problem *pb)
 {
-    size_t n = (size_t)pb->n;
-    pb->node_of = nb_alloc(n * sizeof(int));
-    pb->elem_of = nb_alloc(n * sizeof(int));
-    pb->seed = nb_calloc((size_t)pb->m, sizeof(double));
-    pb->x_graph = nb_alloc(n * sizeof(double));
-    if (!pb->node_of || !pb->elem_of || !pb->seed || !pb->x_graph) {
-        nb_lsq_problem_free(pb);
+    size_t n = (size_t)pb->n, m = (size_t)pb->m;
+    pb->block = nb_alloc((3 * n + m) * sizeof(double));
+    if (!pb->block)
         return nb_fail(NB_ENOMEM, "least squares: out of memory");
-    }
+    double *next = pb->block;
+    pb->node_of = (int *)nb_lsq_carve(&next, n);
+    pb->elem_of = (int *)nb_lsq_carve(&next, n);
+    pb->x_graph = nb_lsq_carve(&next, n);
+    pb->seed = nb_lsq_carve(&next, m);
+    memset(pb->seed, 0, m * sizeof *pb->seed);
     int j = 0;
     for (int k = 0; k < pb->n_nodes; k++) {
         int count = nb_is_param(pb->nodes[k]) ? (int)nb_value(pb->nodes[k])->size : 1;
@@ -321,6 +320,14 @@ nb_status nb_lsq_values_at(lsq_problem *pb, const double *x, double *f, bool *fi
     return NB_OK;
 }
 
+nb_status nb_lsq_first_values(lsq_problem *pb, const double *x, double *f, bool *finite)
+{
+    int evals = pb->n_evals;
+    nb_status status = nb_lsq_values_at(pb, x, f, finite);
+    pb->n_evals = evals + 1;
+    return status;
+}
+
 /* The pointwise case: one backward pass seeded with ones leaves column j of the Jacobian
  * in the gradient of scalar j's input. */
 static nb_status jacobian_pointwise(lsq_problem *pb, nb_graph *graph, double *jac)
@@ -391,40 +398,39 @@ nb_status nb_lsq_jacobian(lsq_problem *pb, const double *x, double *f_scratch, d
 
 /* ---- Levenberg–Marquardt --------------------------------------------------------------- */
 
+/* Small fits (a batch fits thousands) keep their scratch on the stack: no allocation. */
+#define LM_LOCAL 512
+
 typedef struct lm_work {
     double *f, *f_trial, *jac, *qtf, *diag, *rdiag, *col_norm, *step, *x_trial, *x_prev, *f_prev, *work;
     int *perm;
+    double *block; /* all of the above: local, or the heap when too large for it */
+    double local[LM_LOCAL];
 } lm_work;
 
 static void lm_work_free(lm_work *w)
 {
-    nb_free(w->f), nb_free(w->f_trial), nb_free(w->jac), nb_free(w->qtf), nb_free(w->diag), nb_free(w->rdiag);
-    nb_free(w->col_norm), nb_free(w->step), nb_free(w->x_trial), nb_free(w->x_prev), nb_free(w->f_prev);
-    nb_free(w->work), nb_free(w->perm);
+    if (w->block != w->local)
+        nb_free(w->block);
 }
 
 static nb_status lm_work_alloc(int m, int n, lm_work *w)
 {
-    memset(w, 0, sizeof *w);
-    size_t mm = (size_t)m, nn = (size_t)n;
-    w->f = nb_alloc(mm * sizeof(double));
-    w->f_trial = nb_alloc(mm * sizeof(double));
-    w->f_prev = nb_alloc(mm * sizeof(double));
-    w->jac = nb_alloc(mm * nn * sizeof(double));
-    w->qtf = nb_alloc(nn * sizeof(double));
-    w->diag = nb_alloc(nn * sizeof(double));
-    w->rdiag = nb_alloc(nn * sizeof(double));
-    w->col_norm = nb_alloc(nn * sizeof(double));
-    w->step = nb_alloc(nn * sizeof(double));
-    w->x_trial = nb_alloc(nn * sizeof(double));
-    w->x_prev = nb_alloc(nn * sizeof(double));
-    w->work = nb_alloc((mm > 4 * nn ? mm : 4 * nn) * sizeof(double));
-    w->perm = nb_alloc(nn * sizeof(int));
-    if (!w->f || !w->f_trial || !w->f_prev || !w->jac || !w->qtf || !w->diag || !w->rdiag || !w->col_norm ||
-        !w->step || !w->x_trial || !w->x_prev || !w->work || !w->perm) {
-        lm_work_free(w);
+    size_t mm = (size_t)m, nn = (size_t)n, wide = mm > 4 * nn ? mm : 4 * nn;
+    size_t total = 3 * mm + mm * nn + 8 * nn + wide; /* perm counted as n doubles */
+    w->block = total <= LM_LOCAL ? w->local : nb_alloc(total * sizeof(double));
+    if (!w->block)
         return nb_fail(NB_ENOMEM, "least squares: out of memory for %d residuals and %d parameters", m, n);
-    }
+    double *next = w->block;
+    w->f = nb_lsq_carve(&next, mm);
+    w->f_trial = nb_lsq_carve(&next, mm);
+    w->f_prev = nb_lsq_carve(&next, mm);
+    w->jac = nb_lsq_carve(&next, mm * nn);
+    w->work = nb_lsq_carve(&next, wide);
+    double **vectors[] = {&w->qtf, &w->diag, &w->rdiag, &w->col_norm, &w->step, &w->x_trial, &w->x_prev};
+    for (size_t k = 0; k < sizeof vectors / sizeof *vectors; k++)
+        *vectors[k] = nb_lsq_carve(&next, nn);
+    w->perm = (int *)nb_lsq_carve(&next, nn);
     return NB_OK;
 }
 
@@ -523,7 +529,7 @@ typedef struct lm_trial {
 static nb_status lm_start(lsq_problem *pb, const double *x, lm_work *w, lm_state *st)
 {
     bool finite;
-    nb_status status = nb_lsq_evaluate(pb, x, w->f, &finite);
+    nb_status status = nb_lsq_first_values(pb, x, w->f, &finite);
     if (status != NB_OK)
         return status;
     if (!finite) {

@@ -9,6 +9,15 @@
 
 #include "nabla/fit.h"
 
+/* The next `count` doubles of a block of scratch that the caller sized for them all (ints
+ * and bools take a double each, which keeps every piece aligned). */
+static inline double *nb_lsq_carve(double **next, size_t count)
+{
+    double *start = *next;
+    *next += count;
+    return start;
+}
+
 /* The problem: a residual node and the leaves that hold the fit's scalars. */
 typedef struct lsq_problem {
     nb_node *residual;
@@ -24,6 +33,7 @@ typedef struct lsq_problem {
     bool have_graph_point;
     int n_evals, n_jacobians;
     double value_norm; /* |w y|: rounding in the residuals is about eps times this */
+    double *block;     /* node_of, elem_of, seed and x_graph */
 } lsq_problem;
 
 /* Check the nodes and map the scalars (lsq.c); nb_lsq_problem_free releases the maps. */
@@ -35,6 +45,9 @@ void nb_lsq_problem_free(lsq_problem *pb);
 nb_status nb_lsq_evaluate(lsq_problem *pb, const double *x, double *f, bool *finite);
 /* nb_lsq_evaluate, unless the graph's values are already those of x (no evaluation counted). */
 nb_status nb_lsq_values_at(lsq_problem *pb, const double *x, double *f, bool *finite);
+/* nb_lsq_values_at, counted as an evaluation either way: a solver's start, whose values
+ * the graph may hold already from its caller's run there (an evaluation all the same). */
+nb_status nb_lsq_first_values(lsq_problem *pb, const double *x, double *f, bool *finite);
 /* jac (m x n, column-major) := d f / d x at x, by backpropagation; f_scratch gets f when the
  * graph has to be run first. */
 nb_status nb_lsq_jacobian(lsq_problem *pb, const double *x, double *f_scratch, double *jac, bool *finite);
@@ -77,9 +90,12 @@ nb_status nb_lsq_inverse_normal(int m, int n, const double *jac, double *cov, in
                                 bool *involved);
 
 /* nb_lsq_fit_graph, told the size |w y| of the values the residuals are differences of
- * (0 when unknown): below eps times it the sum of squares cannot resolve a change. */
+ * (0 when unknown): below eps times it the sum of squares cannot resolve a change; and
+ * whether the graph's values are those of `start` already (the caller ran it there), so
+ * that the first evaluation reads them instead of running the graph again. */
 nb_status nb_lsq_fit(nb_node *residual, int n_nodes, nb_node *const *params, const double *start,
-                  const double *weights, double value_norm, const nb_lsq_options *options, nb_lsq_result *result);
+                     const double *weights, double value_norm, bool at_start, const nb_lsq_options *options,
+                     nb_lsq_result *result);
 
 /* How a solver run ended. */
 typedef struct lsq_outcome {
