@@ -286,6 +286,32 @@ static void set_point(lsq_problem *pb, const double *x)
     }
 }
 
+/* Whether x[n] are all finite, by integer operations that the compiler vectorises: a
+ * double's exponent field is all ones only for infinities and NaN, and adding one to the
+ * field carries into the sign bit exactly then. */
+static bool all_finite(size_t n, const double *x)
+{
+    uint64_t carries = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t bits;
+        memcpy(&bits, &x[i], sizeof bits);
+        carries |= (bits & 0x7FF0000000000000u) + 0x0010000000000000u;
+    }
+    return (carries >> 63) == 0;
+}
+
+/* out[m] := w v elementwise (w NULL: ones); whether they are all finite. */
+static bool weigh(int m, const double *w, const double *v, double *out)
+{
+    if (w) {
+        for (int i = 0; i < m; i++)
+            out[i] = w[i] * v[i];
+    } else {
+        memcpy(out, v, (size_t)m * sizeof *out);
+    }
+    return all_finite((size_t)m, out);
+}
+
 /* f := weighted residuals at x. *finite tells whether they all are. */
 nb_status nb_lsq_evaluate(lsq_problem *pb, const double *x, double *f, bool *finite)
 {
@@ -296,13 +322,7 @@ nb_status nb_lsq_evaluate(lsq_problem *pb, const double *x, double *f, bool *fin
     pb->n_evals++;
     memcpy(pb->x_graph, x, (size_t)pb->n * sizeof *x);
     pb->have_graph_point = true;
-    const double *r = nb_value(pb->residual)->data;
-    bool ok = true;
-    for (int i = 0; i < pb->m; i++) {
-        f[i] = pb->weights ? pb->weights[i] * r[i] : r[i];
-        ok &= isfinite(f[i]) != 0;
-    }
-    *finite = ok;
+    *finite = weigh(pb->m, pb->weights, nb_value(pb->residual)->data, f);
     return NB_OK;
 }
 
@@ -310,13 +330,7 @@ nb_status nb_lsq_values_at(lsq_problem *pb, const double *x, double *f, bool *fi
 {
     if (!pb->have_graph_point || memcmp(pb->x_graph, x, (size_t)pb->n * sizeof *x) != 0)
         return nb_lsq_evaluate(pb, x, f, finite);
-    const double *r = nb_value(pb->residual)->data;
-    bool ok = true;
-    for (int i = 0; i < pb->m; i++) {
-        f[i] = pb->weights ? pb->weights[i] * r[i] : r[i];
-        ok &= isfinite(f[i]) != 0;
-    }
-    *finite = ok;
+    *finite = weigh(pb->m, pb->weights, nb_value(pb->residual)->data, f);
     return NB_OK;
 }
 
@@ -337,12 +351,8 @@ static nb_status jacobian_pointwise(lsq_problem *pb, nb_graph *graph, double *ja
     nb_status status = nb_backward_seed(pb->residual, NULL);
     if (status != NB_OK)
         return status;
-    for (int j = 0; j < n; j++) {
-        const double *grad = nb_grad(pb->nodes[pb->node_of[j]])->data;
-        double *column = jac + (size_t)j * m;
-        for (int i = 0; i < m; i++)
-            column[i] = pb->weights ? pb->weights[i] * grad[i] : grad[i];
-    }
+    for (int j = 0; j < n; j++)
+        weigh(m, pb->weights, nb_grad(pb->nodes[pb->node_of[j]])->data, jac + (size_t)j * m);
     return NB_OK;
 }
 
@@ -389,10 +399,7 @@ nb_status nb_lsq_jacobian(lsq_problem *pb, const double *x, double *f_scratch, d
     if (status != NB_OK)
         return status;
     pb->n_jacobians++;
-    bool ok = true;
-    for (size_t k = 0; k < (size_t)pb->m * pb->n; k++)
-        ok &= isfinite(jac[k]) != 0;
-    *finite = ok;
+    *finite = all_finite((size_t)pb->m * pb->n, jac);
     return NB_OK;
 }
 

@@ -7,6 +7,8 @@
 
 #include "core/core.h"
 
+#include <math.h>
+
 #include "nabla/fit.h"
 
 /* The next `count` doubles of a block of scratch that the caller sized for them all (ints
@@ -52,10 +54,44 @@ nb_status nb_lsq_first_values(lsq_problem *pb, const double *x, double *f, bool 
  * graph has to be run first. */
 nb_status nb_lsq_jacobian(lsq_problem *pb, const double *x, double *f_scratch, double *jac, bool *finite);
 
-/* Euclidean norm of x[n], safe from overflow and underflow. */
-double nb_lsq_norm(int n, const double *x);
+/* a[n] · b[n] with four partial sums: independent chains the CPU can overlap (the
+ * compiler may not reorder a floating-point sum by itself). Inline, as the norms below:
+ * a small fit calls them hundreds of times on vectors of a few elements. */
+static inline double nb_lsq_dot(int n, const double *a, const double *b)
+{
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += a[i] * b[i];
+        s1 += a[i + 1] * b[i + 1];
+        s2 += a[i + 2] * b[i + 2];
+        s3 += a[i + 3] * b[i + 3];
+    }
+    for (; i < n; i++)
+        s0 += a[i] * b[i];
+    return (s0 + s1) + (s2 + s3);
+}
+
+/* The norm of x[n] computed on the scale of its largest element (lsq_linalg.c). */
+double nb_lsq_norm_rescaled(int n, const double *x);
+
+/* Euclidean norm of x[n], safe from overflow and underflow: the plain sum of squares,
+ * rescaled only where that overflows or underflows. */
+static inline double nb_lsq_norm(int n, const double *x)
+{
+    double sum = nb_lsq_dot(n, x, x);
+    if (isfinite(sum) && sum > 1e-290)
+        return sqrt(sum);
+    return nb_lsq_norm_rescaled(n, x);
+}
+
 /* |diag * x| (elementwise product), with work as scratch of n values. */
-double nb_lsq_scaled_norm(int n, const double *diag, const double *x, double *work);
+static inline double nb_lsq_scaled_norm(int n, const double *diag, const double *x, double *work)
+{
+    for (int j = 0; j < n; j++)
+        work[j] = diag[j] * x[j];
+    return nb_lsq_norm(n, work);
+}
 
 /* Householder QR with column pivoting of a (m x n, m >= n): on return the strict upper
  * triangle of a holds R without its diagonal, which is in rdiag; the lower trapezoid holds

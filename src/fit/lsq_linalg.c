@@ -17,47 +17,19 @@
 #define RANK_TOLERANCE 1e-13
 #define R(i, j) r[(size_t)(i) + (size_t)(j) * (size_t)ldr]
 
-/* a[n] · b[n] with four partial sums: independent chains the CPU can overlap (the
- * compiler may not reorder a floating-point sum by itself). */
-static double dot(int n, const double *a, const double *b)
+double nb_lsq_norm_rescaled(int n, const double *x)
 {
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    int i = 0;
-    for (; i + 4 <= n; i += 4) {
-        s0 += a[i] * b[i];
-        s1 += a[i + 1] * b[i + 1];
-        s2 += a[i + 2] * b[i + 2];
-        s3 += a[i + 3] * b[i + 3];
-    }
-    for (; i < n; i++)
-        s0 += a[i] * b[i];
-    return (s0 + s1) + (s2 + s3);
-}
-
-double nb_lsq_norm(int n, const double *x)
-{
-    double sum = dot(n, x, x);
-    if (isfinite(sum) && sum > 1e-290)
-        return sqrt(sum);
-    /* Overflow or underflow on the fast path: scale by the largest magnitude. */
     double big = 0;
     for (int i = 0; i < n; i++)
         big = fmax(big, fabs(x[i]));
     if (big == 0 || !isfinite(big))
         return big;
-    sum = 0;
+    double sum = 0;
     for (int i = 0; i < n; i++) {
         double t = x[i] / big;
         sum += t * t;
     }
     return big * sqrt(sum);
-}
-
-double nb_lsq_scaled_norm(int n, const double *diag, const double *x, double *work)
-{
-    for (int j = 0; j < n; j++)
-        work[j] = diag[j] * x[j];
-    return nb_lsq_norm(n, work);
 }
 
 /* Pivot: the remaining column of largest norm becomes column j. */
@@ -85,7 +57,7 @@ static void pivot(int m, int n, double *a, int j, int *perm, double *rdiag, doub
  * what is left of that column, recomputing it when cancellation has eaten it. */
 static void reflect_column(int m, double *a, int j, int k, double *rdiag, double *work)
 {
-    double t = dot(m - j, &A(j, j), &A(j, k)) / A(j, j);
+    double t = nb_lsq_dot(m - j, &A(j, j), &A(j, k)) / A(j, j);
     for (int i = j; i < m; i++)
         A(i, k) -= t * A(i, j);
     if (rdiag[k] == 0)
@@ -109,8 +81,8 @@ void nb_lsq_qr(int m, int n, double *a, int *perm, double *rdiag, double *col_no
     }
     for (int j = 0; j < n && j < m; j++) {
         pivot(m, n, a, j, perm, rdiag, work);
-        /* The reflection that zeroes a(j+1:m, j). */
-        double norm = nb_lsq_norm(m - j, &A(j, j));
+        /* The reflection that zeroes a(j+1:m, j). The first column's norm is known. */
+        double norm = j == 0 ? col_norm[perm[0]] : nb_lsq_norm(m - j, &A(j, j));
         if (norm == 0) {
             rdiag[j] = 0;
             continue;
@@ -131,7 +103,7 @@ void nb_lsq_qr_apply_qt(int m, int n, const double *a, double *b)
     for (int j = 0; j < n && j < m; j++) {
         if (A(j, j) == 0)
             continue;
-        double t = -dot(m - j, &A(j, j), b + j) / A(j, j);
+        double t = -nb_lsq_dot(m - j, &A(j, j), b + j) / A(j, j);
         for (int i = j; i < m; i++)
             b[i] += t * A(i, j);
     }
