@@ -441,6 +441,14 @@ static nb_status lm_work_alloc(int m, int n, lm_work *w)
     return NB_OK;
 }
 
+/* Residual vectors change roles (trial, current, previous) by swapping pointers. */
+static void swap(double **a, double **b)
+{
+    double *t = *a;
+    *a = *b;
+    *b = t;
+}
+
 /* The pivoted QR of the Jacobian in w->jac and qtf = (Qᵀ f)[0:n], with R (diagonal
  * included) left in the upper triangle of w->jac. */
 static void factor(int m, int n, lm_work *w)
@@ -503,7 +511,7 @@ static nb_status polish(lsq_problem *pb, double *x, lm_work *w, double *fnorm, i
         if (!(fnorm1 <= fnorm_limit))
             break;
         memcpy(x, w->x_trial, (size_t)n * sizeof *x);
-        memcpy(w->f, w->f_trial, (size_t)m * sizeof *w->f);
+        swap(&w->f, &w->f_trial);
         *fnorm = fnorm1;
         ++*iterations;
     }
@@ -562,7 +570,7 @@ static nb_status lm_jacobian(lsq_problem *pb, double *x, lm_work *w, lm_state *s
     if (!st->have_prev)
         return nb_fail(NB_ENUMERIC, "the Jacobian is not finite at the start values");
     memcpy(x, w->x_prev, (size_t)pb->n * sizeof *x);
-    memcpy(w->f, w->f_prev, (size_t)pb->m * sizeof *w->f);
+    swap(&w->f, &w->f_prev);
     st->fnorm = st->fnorm_prev;
     st->delta *= 0.25;
     st->have_prev = false;
@@ -659,14 +667,14 @@ static void lm_update_region(lm_state *st, const lm_trial *t)
 }
 
 /* Move to the trial point, keeping the current one to step back to. */
-static void lm_accept(int m, int n, double *x, lm_work *w, lm_state *st, const lm_trial *t)
+static void lm_accept(int n, double *x, lm_work *w, lm_state *st, const lm_trial *t)
 {
     memcpy(w->x_prev, x, (size_t)n * sizeof *x);
-    memcpy(w->f_prev, w->f, (size_t)m * sizeof *w->f);
+    swap(&w->f_prev, &w->f); /* f_prev := f, f := f_trial, without copying */
+    swap(&w->f, &w->f_trial);
     st->fnorm_prev = st->fnorm;
     st->have_prev = true;
     memcpy(x, w->x_trial, (size_t)n * sizeof *x);
-    memcpy(w->f, w->f_trial, (size_t)m * sizeof *w->f);
     st->xnorm = nb_lsq_scaled_norm(n, w->diag, x, w->work);
     st->fnorm = t->fnorm;
 }
@@ -700,7 +708,7 @@ static nb_status lm_trials(lsq_problem *pb, double *x, lm_work *w, lm_state *st,
             return status;
         lm_update_region(st, &t);
         if (t.ratio >= 1e-4) { /* a successful step */
-            lm_accept(pb->m, pb->n, x, w, st, &t);
+            lm_accept(pb->n, x, w, st, &t);
             if (st->fnorm == 0) {
                 *stop = NB_LSQ_STOP_EXACT;
                 return NB_OK;

@@ -32,12 +32,17 @@ nb_status nb_lsq_result_alloc(nb_lsq_result *result, const lsq_problem *pb)
               result->covariance && result->defaulted && result->fixed && result->at_bound && result->moved;
     for (int j = 0; ok && j < n; j++) {
         nb_node *node = pb->nodes[pb->node_of[j]];
+        const char *name = nb_node_name(node);
         char buf[256];
-        if (nb_is_param(node) && nb_value(node)->size > 1)
-            snprintf(buf, sizeof buf, "%s[%d]", nb_node_name(node), pb->elem_of[j]);
-        else
-            snprintf(buf, sizeof buf, "%s", nb_node_name(node));
-        ok = (result->names[j] = nb_strdup(buf)) != NULL;
+        if (nb_is_param(node) && nb_value(node)->size > 1) {
+            snprintf(buf, sizeof buf, "%s[%d]", name, pb->elem_of[j]);
+            name = buf;
+        } else if (strlen(name) >= sizeof buf) { /* cut to the buffer, as an element's name is */
+            memcpy(buf, name, sizeof buf - 1);
+            buf[sizeof buf - 1] = '\0';
+            name = buf;
+        }
+        ok = (result->names[j] = nb_strdup(name)) != NULL;
     }
     if (!ok) {
         nb_lsq_result_clear(result);
