@@ -35,7 +35,11 @@ typedef struct lsq_problem {
     bool have_graph_point;
     int n_evals, n_jacobians;
     double value_norm; /* |w y|: rounding in the residuals is about eps times this */
-    double *block;     /* node_of, elem_of, seed and x_graph */
+    double *block;     /* node_of, elem_of, seed, x_graph and the kept Jacobians */
+    /* The Jacobian at x_kept, for the statistics at the point where the solver ended
+     * (jac_kept NULL: too large to keep); jac_next, the one polish is trying. */
+    double *jac_kept, *jac_next, *x_kept;
+    bool have_kept;
 } lsq_problem;
 
 /* Check the nodes and map the scalars (lsq.c); nb_lsq_problem_free releases the maps. */
@@ -47,6 +51,8 @@ void nb_lsq_problem_free(lsq_problem *pb);
 nb_status nb_lsq_evaluate(lsq_problem *pb, const double *x, double *f, bool *finite);
 /* nb_lsq_evaluate, unless the graph's values are already those of x (no evaluation counted). */
 nb_status nb_lsq_values_at(lsq_problem *pb, const double *x, double *f, bool *finite);
+/* Keep the Jacobian of jac_next (the copy polish made) as the one at x. */
+void nb_lsq_keep_jacobian(lsq_problem *pb, const double *x);
 /* nb_lsq_values_at, counted as an evaluation either way: a solver's start, whose values
  * the graph may hold already from its caller's run there (an evaluation all the same). */
 nb_status nb_lsq_first_values(lsq_problem *pb, const double *x, double *f, bool *finite);
