@@ -318,6 +318,17 @@ static bool weigh(int m, const double *w, const double *v, double *out)
     return all_finite((size_t)m, out);
 }
 
+/* f := the weighted residuals from the residual node's values. */
+static bool read_residuals(const lsq_problem *pb, double *f)
+{
+    const double *v = nb_value(pb->residual)->data, *y = pb->offset, *w = pb->weights;
+    if (!y)
+        return weigh(pb->m, w, v, f);
+    for (int i = 0; i < pb->m; i++) /* as the graph would subtract: v - y, then times w */
+        f[i] = w ? w[i] * (v[i] - y[i]) : v[i] - y[i];
+    return all_finite((size_t)pb->m, f);
+}
+
 /* f := weighted residuals at x. *finite tells whether they all are. */
 nb_status nb_lsq_evaluate(lsq_problem *pb, const double *x, double *f, bool *finite)
 {
@@ -328,7 +339,7 @@ nb_status nb_lsq_evaluate(lsq_problem *pb, const double *x, double *f, bool *fin
     pb->n_evals++;
     memcpy(pb->x_graph, x, (size_t)pb->n * sizeof *x);
     pb->have_graph_point = true;
-    *finite = weigh(pb->m, pb->weights, nb_value(pb->residual)->data, f);
+    *finite = read_residuals(pb, f);
     return NB_OK;
 }
 
@@ -336,7 +347,7 @@ nb_status nb_lsq_values_at(lsq_problem *pb, const double *x, double *f, bool *fi
 {
     if (!pb->have_graph_point || memcmp(pb->x_graph, x, (size_t)pb->n * sizeof *x) != 0)
         return nb_lsq_evaluate(pb, x, f, finite);
-    *finite = weigh(pb->m, pb->weights, nb_value(pb->residual)->data, f);
+    *finite = read_residuals(pb, f);
     return NB_OK;
 }
 

@@ -28,6 +28,7 @@ typedef struct lsq_problem {
     int n;     /* scalars of the fit */
     int m;     /* residuals */
     const double *weights;
+    const double *offset; /* the residuals are weights (node - offset); NULL: no offset */
     bool pointwise; /* every node is an [m] input: one backward gives the Jacobian */
     int *node_of, *elem_of;
     double *seed;   /* one-hot seeds (general case) */
@@ -131,13 +132,21 @@ nb_status nb_lsq_linear_solve(int m, int n, const double *a, const double *b, do
 nb_status nb_lsq_inverse_normal(int m, int n, const double *jac, double *cov, int *rank, int *dependent,
                                 bool *involved);
 
-/* nb_lsq_fit_graph, told the size |w y| of the values the residuals are differences of
- * (0 when unknown): below eps times it the sum of squares cannot resolve a change; and
- * whether the graph's values are those of `start` already (the caller ran it there), so
- * that the first evaluation reads them instead of running the graph again. */
+/* What a caller knows of its residuals: they are weights (node - offset), each m values
+ * or NULL (the node's values as they are), so that the graph need not subtract the
+ * response (nor run that subtraction backwards); value_norm, the size |w y| of the values
+ * the residuals are differences of (0 when unknown): below eps times it the sum of
+ * squares cannot resolve a change; at_start, whether the graph's values are those of the
+ * start already (the caller ran it there), so that the first evaluation reads them. */
+typedef struct lsq_data {
+    const double *weights, *offset;
+    double value_norm;
+    bool at_start;
+} lsq_data;
+
+/* nb_lsq_fit_graph with what the caller knows (data may be NULL: nothing). */
 nb_status nb_lsq_fit(nb_node *residual, int n_nodes, nb_node *const *params, const double *start,
-                     const double *weights, double value_norm, bool at_start, const nb_lsq_options *options,
-                     nb_lsq_result *result);
+                     const lsq_data *data, const nb_lsq_options *options, nb_lsq_result *result);
 
 /* How a solver run ended. */
 typedef struct lsq_outcome {
@@ -206,7 +215,7 @@ nb_status nb_lsq_check_options(const nb_lsq_options *options);
  * which is reported as it is: where the Jacobian is singular the covariance, standard
  * errors and intervals are NaN. The caller sets method, stop, iterations and evaluations. */
 nb_status nb_lsq_statistics_at(nb_node *residual, int n_nodes, nb_node *const *params, const double *x,
-                            const double *weights, const nb_lsq_options *options, nb_lsq_result *result);
+                               const lsq_data *data, const nb_lsq_options *options, nb_lsq_result *result);
 
 /* Fill result's log-likelihood, AIC, AICc and BIC from its sum of squares, points and
  * parameters, and the weights (m of them, or NULL) that the fit multiplied its residuals
@@ -214,7 +223,9 @@ nb_status nb_lsq_statistics_at(nb_node *residual, int n_nodes, nb_node *const *p
 void nb_lsq_information(nb_lsq_result *result, const double *weights);
 
 /* A graph of a formula for tables of m points, kept by a thread of a batch of fits and
- * refilled with each table's data (rebuilt when m changes). Zero-initialised before use. */
+ * refilled with each table's data (rebuilt when m changes). Zero-initialised before use.
+ * residual is the model itself, the response subtracted outside the graph, unless the
+ * model is no operation of m values (then residual = model - response, an input). */
 typedef struct fit_graph {
     nb_graph *graph;
     int m;

@@ -348,16 +348,18 @@ static bool needs_iterations(const nb_lsq_options *opt)
 nb_status nb_lsq_fit_graph(nb_node *residual, int n_nodes, nb_node *const *params, const double *start,
                            const double *weights, const nb_lsq_options *options, nb_lsq_result *result)
 {
-    nb_status status = nb_lsq_fit(residual, n_nodes, params, start, weights, 0, false, options, result);
+    lsq_data data = {.weights = weights};
+    nb_status status = nb_lsq_fit(residual, n_nodes, params, start, &data, options, result);
     if (status == NB_OK)
         nb_lsq_information(result, weights);
     return status;
 }
 
 nb_status nb_lsq_fit(nb_node *residual, int n_nodes, nb_node *const *params, const double *start,
-                     const double *weights, double value_norm, bool at_start, const nb_lsq_options *options,
-                     nb_lsq_result *result)
+                     const lsq_data *data, const nb_lsq_options *options, nb_lsq_result *result)
 {
+    const lsq_data none = {0};
+    data = data ? data : &none;
     if (!result)
         return nb_fail(NB_EARG, "nb_lsq_fit_graph: result must not be NULL");
     memset(result, 0, sizeof *result);
@@ -370,11 +372,12 @@ nb_status nb_lsq_fit(nb_node *residual, int n_nodes, nb_node *const *params, con
         return nb_fail(NB_EARG, "the linear method (one QR solve) takes no bounds, fixed parameters, robust loss "
                                 "or starts; use lm");
     lsq_problem pb;
-    nb_status status = nb_lsq_problem_init(&pb, residual, n_nodes, params, weights);
+    nb_status status = nb_lsq_problem_init(&pb, residual, n_nodes, params, data->weights);
     if (status != NB_OK)
         return status;
-    pb.value_norm = isfinite(value_norm) ? value_norm : 0;
-    if (at_start) {
+    pb.offset = data->offset;
+    pb.value_norm = isfinite(data->value_norm) ? data->value_norm : 0;
+    if (data->at_start) {
         memcpy(pb.x_graph, start, (size_t)pb.n * sizeof *start);
         pb.have_graph_point = true;
     }
@@ -396,13 +399,14 @@ done:
 }
 
 nb_status nb_lsq_statistics_at(nb_node *residual, int n_nodes, nb_node *const *params, const double *x,
-                               const double *weights, const nb_lsq_options *options, nb_lsq_result *result)
+                               const lsq_data *data, const nb_lsq_options *options, nb_lsq_result *result)
 {
     memset(result, 0, sizeof *result);
     lsq_problem pb;
-    nb_status status = nb_lsq_problem_init(&pb, residual, n_nodes, params, weights);
+    nb_status status = nb_lsq_problem_init(&pb, residual, n_nodes, params, data->weights);
     if (status != NB_OK)
         return status;
+    pb.offset = data->offset;
     double *f = nb_alloc((size_t)pb.m * sizeof *f);
     double *jac = nb_alloc((size_t)pb.m * pb.n * sizeof *jac);
     if (!f || !jac) {
