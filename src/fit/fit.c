@@ -43,8 +43,7 @@ static void state_free(fit_state *s)
     }
     nb_free(s->y);
     nb_free(s->weights);
-    nb_free(s->start);
-    nb_free(s->defaulted);
+    nb_free(s->start); /* and defaulted, in the same block */
     nb_free(s->lower);
     nb_free(s->upper);
     nb_free(s->fixed);
@@ -209,10 +208,11 @@ static nb_status pick_weights(fit_state *s, const nb_fit_setup *setup)
 
 static nb_status pick_start(fit_state *s, const nb_fit_setup *setup)
 {
-    s->start = nb_alloc((size_t)s->n * sizeof *s->start);
-    s->defaulted = nb_alloc((size_t)s->n * sizeof *s->defaulted);
-    if (!s->start || !s->defaulted)
+    /* one block: the flags after the values (state_free frees start) */
+    s->start = nb_alloc((size_t)s->n * (sizeof *s->start + sizeof *s->defaulted));
+    if (!s->start)
         return nb_fail(NB_ENOMEM, "out of memory");
+    s->defaulted = (bool *)(s->start + s->n);
     for (int j = 0; j < s->n; j++) {
         s->start[j] = 1;
         s->defaulted[j] = true;

@@ -619,20 +619,24 @@ static void mark_combination(int m, int n, int r, const double *a, const double 
             involved[perm[i]] = true;
 }
 
+#define INVERSE_LOCAL 512
+
 nb_status nb_lsq_inverse_normal(int m, int n, const double *jac, double *cov, int *rank, int *dependent,
                                 bool *involved)
 {
     /* Double precision is enough here (the Jacobian itself is double); columns scaled by
      * powers of two (exactly) so that the rank test compares like with like. */
-    size_t mn = (size_t)m * (size_t)n;
-    double *a = nb_alloc(mn * sizeof *a), *rinv = nb_alloc((size_t)n * n * sizeof *rinv);
-    double *scale = nb_alloc((size_t)n * sizeof *scale), *rdiag = nb_alloc((size_t)n * sizeof *rdiag);
-    double *norms = nb_alloc((size_t)n * sizeof *norms), *work = nb_alloc((size_t)n * sizeof *work);
-    int *perm = nb_alloc((size_t)n * sizeof *perm);
+    size_t mn = (size_t)m * (size_t)n, nn = (size_t)n, total = mn + nn * nn + 5 * nn;
+    double local[INVERSE_LOCAL]; /* small fits allocate nothing */
+    double *block = total <= INVERSE_LOCAL ? local : nb_alloc(total * sizeof *block), *next = block;
     nb_status status = NB_OK;
-    if (!a || !rinv || !scale || !rdiag || !norms || !work || !perm) {
+    if (!block) {
         status = nb_fail(NB_ENOMEM, "out of memory for the covariance of %d parameters", n);
     } else {
+        double *a = nb_lsq_carve(&next, mn), *rinv = nb_lsq_carve(&next, nn * nn);
+        double *scale = nb_lsq_carve(&next, nn), *rdiag = nb_lsq_carve(&next, nn);
+        double *norms = nb_lsq_carve(&next, nn), *work = nb_lsq_carve(&next, nn);
+        int *perm = (int *)nb_lsq_carve(&next, nn);
         scale_columns_pow2(m, n, jac, a, scale);
         nb_lsq_qr(m, n, a, perm, rdiag, norms, work);
         int r = 0;
@@ -645,6 +649,7 @@ nb_status nb_lsq_inverse_normal(int m, int n, const double *jac, double *cov, in
         invert_r(m, r, a, rdiag, rinv);
         covariance_from_rinv(n, r, rinv, perm, scale, cov);
     }
-    nb_free(a), nb_free(rinv), nb_free(scale), nb_free(rdiag), nb_free(norms), nb_free(work), nb_free(perm);
+    if (block != local)
+        nb_free(block);
     return status;
 }
