@@ -9,6 +9,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -178,7 +179,8 @@ static double student_t_solve(double p, double dof)
 
 void nb_lsq_problem_free(lsq_problem *pb)
 {
-    nb_free(pb->block);
+    if (pb->block != pb->local)
+        nb_free(pb->block);
     pb->block = NULL;
 }
 
@@ -226,7 +228,8 @@ static nb_status count_scalars(lsq_problem *pb, nb_graph *graph, int64_t *n)
 static nb_status map_scalars(lsq_problem *pb)
 {
     size_t n = (size_t)pb->n, m = (size_t)pb->m, kept = m * n <= KEEP_JACOBIAN ? m * n : 0;
-    pb->block = nb_alloc((4 * n + m + 2 * kept) * sizeof(double));
+    size_t total = 4 * n + m + 2 * kept;
+    pb->block = total <= LSQ_PROBLEM_LOCAL ? pb->local : nb_alloc(total * sizeof(double));
     if (!pb->block)
         return nb_fail(NB_ENOMEM, "least squares: out of memory");
     double *next = pb->block;
@@ -252,7 +255,7 @@ static nb_status map_scalars(lsq_problem *pb)
 nb_status nb_lsq_problem_init(lsq_problem *pb, nb_node *residual, int n_nodes, nb_node *const *nodes,
                               const double *weights)
 {
-    memset(pb, 0, sizeof *pb);
+    memset(pb, 0, offsetof(lsq_problem, local));
     if (!residual || n_nodes < 1 || !nodes)
         return nb_fail(NB_EARG, "least squares: needs a residual node and at least one parameter node");
     nb_graph *graph = nb_node_graph(residual);

@@ -20,6 +20,10 @@ static inline double *nb_lsq_carve(double **next, size_t count)
     return start;
 }
 
+/* A small problem keeps its scratch in itself (on its caller's stack): a batch of small
+ * fits then allocates none of it. */
+#define LSQ_PROBLEM_LOCAL 512
+
 /* The problem: a residual node and the leaves that hold the fit's scalars. */
 typedef struct lsq_problem {
     nb_node *residual;
@@ -41,6 +45,7 @@ typedef struct lsq_problem {
      * (jac_kept NULL: too large to keep); jac_next, the one polish is trying. */
     double *jac_kept, *jac_next, *x_kept;
     bool have_kept;
+    double local[LSQ_PROBLEM_LOCAL]; /* the block, when small (last: init clears what is above) */
 } lsq_problem;
 
 /* Check the nodes and map the scalars (lsq.c); nb_lsq_problem_free releases the maps. */
