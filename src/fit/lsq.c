@@ -221,13 +221,15 @@ static nb_status count_scalars(lsq_problem *pb, nb_graph *graph, int64_t *n)
     return NB_OK;
 }
 
-/* Jacobians of up to this many elements are kept for the statistics (two copies). */
-#define KEEP_JACOBIAN 4096
-
-/* The scratch of the problem and the map from scalar j to its node and element. */
+/* The scratch of the problem and the map from scalar j to its node and element. Small
+ * problems (whose whole solve is a few backward passes) also keep two Jacobians, in
+ * themselves: for larger ones a backward pass is cheap beside the solve, and the heap
+ * blocks for the copies cost more than it saves. */
 static nb_status map_scalars(lsq_problem *pb)
 {
-    size_t n = (size_t)pb->n, m = (size_t)pb->m, kept = m * n <= KEEP_JACOBIAN ? m * n : 0;
+    size_t n = (size_t)pb->n, m = (size_t)pb->m, kept = m * n;
+    if (4 * n + m + 2 * kept > LSQ_PROBLEM_LOCAL)
+        kept = 0;
     size_t total = 4 * n + m + 2 * kept;
     pb->block = total <= LSQ_PROBLEM_LOCAL ? pb->local : nb_alloc(total * sizeof(double));
     if (!pb->block)
