@@ -4,7 +4,9 @@
 #   - by `nabla fit ... --by curve` (one process; the groups on the thread pool),
 #   - by a SciPy curve_fit loop in one Python process (its defaults, and at nabla's
 #     tolerances ftol = xtol = 1e-15),
-#   - by one `nabla fit` process per curve (timed on the first 200, extrapolated).
+#   - by one `nabla fit` process per curve (timed on the first 200, extrapolated),
+#   - and, apart, the fits alone: the CPU time per fit of nb_fit_batch_by on one thread
+#     (bench/fit_small.c).
 # Each is timed as a whole process (reading the data included): the wall clock a user
 # waits, and the CPU time (user + system, all threads), which a shared machine disturbs
 # less. Prints the medians of several runs, the ratios and the load average.
@@ -15,8 +17,8 @@ scripts/deps.sh --bench
 runs=${1:-5}
 curves=${2:-10000}
 per_process=200
-cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DNB_BUILD_TESTS=OFF >/dev/null
-cmake --build build-bench -j2 --target nabla_cli >/dev/null
+cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DNB_BUILD_TESTS=OFF -DNB_BUILD_BENCH=ON >/dev/null
+cmake --build build-bench -j2 --target nabla_cli bench_fit_small >/dev/null
 nabla=$PWD/build-bench/nabla
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -66,4 +68,6 @@ printf '%-48s %9.3f %9.3f %9sx %9sx\n' "SciPy curve_fit loop (its defaults)" "$s
 printf '%-48s %9.3f %9.3f %9sx %9sx\n' "SciPy curve_fit loop, ftol = xtol = 1e-15" "$tw" "$tc" "$(ratio "$tw" "$nw")" "$(ratio "$tc" "$nc")"
 printf '%-48s %9.3f %9.3f %9sx %9sx\n' "one nabla process per curve (from $per_process)" "$ew" "$ec" "$(ratio "$ew" "$nw")" "$(ratio "$ec" "$nc")"
 printf 'groups not converged: %s; target: nabla >= 50x faster than the SciPy loop\n' "$failed"
+printf 'the fits alone (nb_fit_batch_by on one thread, no file): '
+build-bench/bench/bench_fit_small "$out/curves.csv" "$runs"
 printf 'load average: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"

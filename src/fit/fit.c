@@ -27,6 +27,7 @@ typedef struct fit_state {
     nb_node **columns;
     nb_node **params;
     nb_node *residual;
+    const double *offset; /* subtracted from the residual node's values (NULL: none; see fit_graph) */
     fit_graph *shared; /* a batch's graph, refilled for this table (the fields above borrow it) */
     double *lower, *upper; /* bounds and fixed flags by parameter; NULL when none given */
     bool *fixed;
@@ -42,8 +43,7 @@ static void state_free(fit_state *s)
     }
     nb_free(s->y);
     nb_free(s->weights);
-    nb_free(s->start);
-    nb_free(s->defaulted);
+    nb_free(s->start); /* and defaulted, in the same block */
     nb_free(s->lower);
     nb_free(s->upper);
     nb_free(s->fixed);
@@ -208,10 +208,11 @@ static nb_status pick_weights(fit_state *s, const nb_fit_setup *setup)
 
 static nb_status pick_start(fit_state *s, const nb_fit_setup *setup)
 {
-    s->start = nb_alloc((size_t)s->n * sizeof *s->start);
-    s->defaulted = nb_alloc((size_t)s->n * sizeof *s->defaulted);
-    if (!s->start || !s->defaulted)
+    /* one block: the flags after the values (state_free frees start) */
+    s->start = nb_alloc((size_t)s->n * (sizeof *s->start + sizeof *s->defaulted));
+    if (!s->start)
         return nb_fail(NB_ENOMEM, "out of memory");
+    s->defaulted = (bool *)(s->start + s->n);
     for (int j = 0; j < s->n; j++) {
         s->start[j] = 1;
         s->defaulted[j] = true;
@@ -339,8 +340,20 @@ void nb_fit_graph_free(fit_graph *g)
     memset(g, 0, sizeof *g);
 }
 
-/* The formula's graph for m points with every column and the response as inputs, so
- * that the next table of m points only refills them. */
+/* Whether the model's values can stand for the residuals, the response subtracted
+ * outside the graph (as the graph would: model - y): an operation on the parameters
+ * giving m values. A model that is a parameter or column itself, or of another shape,
+ * gets the subtraction in the graph. */
+static bool model_is_residual(nb_node *model, int m)
+{
+    const char *op = nb_node_op(model);
+    const nb_tensor *v = nb_value(model);
+    return strcmp(op, "input") != 0 && strcmp(op, "param") != 0 && strcmp(op, "const") != 0 &&
+           nb_requires_grad(model) && v->ndim == 1 && v->shape[0] == m;
+}
+
+/* The formula's graph for m points with every column (and the response, when the graph
+ * subtracts it) as inputs, so that the next table of m points only refills them. */
 static nb_status shared_build(fit_state *s, fit_graph *g)
 {
     nb_fit_graph_free(g);
@@ -359,10 +372,16 @@ static nb_status shared_build(fit_state *s, fit_graph *g)
         if (!g->params[j] || nb_set_requires_grad(g->params[j], true) != NB_OK)
             return nb_errcode();
     }
-    g->response = nb_input(g->graph, "response", 1, shape);
-    g->residual = nb_sub(nb_expr_build(s->expr, g->graph, g->columns, g->params), g->response);
-    if (!g->residual)
+    nb_node *model = nb_expr_build(s->expr, g->graph, g->columns, g->params);
+    if (!model)
         return nb_errcode();
+    if (model_is_residual(model, s->m)) {
+        g->residual = model;
+    } else {
+        g->response = nb_input(g->graph, "response", 1, shape);
+        if (!g->response || !(g->residual = nb_sub(model, g->response)))
+            return nb_errcode();
+    }
     g->m = s->m;
     return NB_OK;
 }
@@ -381,9 +400,10 @@ static nb_status shared_fill(fit_state *s)
     for (int k = 0; k < s->data->n_columns; k++)
         if (g->columns[k] && nb_input_set_doubles(g->columns[k], s->data->columns[k], s->m) != NB_OK)
             return nb_errcode();
-    if (nb_input_set_doubles(g->response, s->y, s->m) != NB_OK)
+    if (g->response && nb_input_set_doubles(g->response, s->y, s->m) != NB_OK)
         return nb_errcode();
     s->graph = g->graph, s->columns = g->columns, s->params = g->params, s->residual = g->residual;
+    s->offset = g->response ? NULL : s->y;
     return NB_OK;
 }
 
@@ -398,9 +418,10 @@ static nb_status check_start(fit_state *s)
     nb_status status = nb_forward(s->residual);
     if (status != NB_OK)
         return status;
-    const double *r = nb_value(s->residual)->data;
+    const double *v = nb_value(s->residual)->data;
     for (int i = 0; i < s->m; i++) {
-        if (isfinite(r[i]))
+        double r = s->offset ? v[i] - s->offset[i] : v[i];
+        if (isfinite(r))
             continue;
         char row[256], start[512], value[32];
         describe_row(s, i, false, row, sizeof row);
@@ -413,7 +434,7 @@ static nb_status check_start(fit_state *s)
         return nb_fail(NB_ENUMERIC,
                        "the model is not finite at the start values: it gives %s at %s; start values: %s; "
                        "choose start values where the formula is defined",
-                       show(r[i] + s->y[i], value, sizeof value), row, start);
+                       show(r + s->y[i], value, sizeof value), row, start);
     }
     return NB_OK;
 }
@@ -456,13 +477,15 @@ static void run_start(void *ctx, int k)
     double *x = nb_alloc((size_t)copy.n * sizeof *x);
     nb_status status = x ? NB_OK : nb_fail(NB_ENOMEM, "out of memory");
     if (k > 0 && status == NB_OK) {
-        copy.graph = NULL, copy.columns = NULL, copy.params = NULL;
+        copy.graph = NULL, copy.columns = NULL, copy.params = NULL, copy.offset = NULL;
         status = build_graph(&copy);
     }
     if (status == NB_OK) {
         nb_lsq_draw_start(&jobs->one, copy.n, jobs->lo, jobs->hi, jobs->x0, k, x);
-        status = nb_lsq_fit(copy.residual, copy.n, copy.params, k == 0 ? copy.start : x, copy.weights,
-                            jobs->value_norm, &jobs->one, &jobs->results[k]);
+        /* start 0 runs on the state's graph, which check_start ran at the start */
+        lsq_data data = {copy.weights, copy.offset, jobs->value_norm, k == 0};
+        status = nb_lsq_fit(copy.residual, copy.n, copy.params, k == 0 ? copy.start : x, &data, &jobs->one,
+                            &jobs->results[k]);
     }
     jobs->status[k] = status;
     if (status != NB_OK)
@@ -561,7 +584,9 @@ static nb_status fit_by_solver(fit_state *s, nb_lsq_options *opt, nb_lsq_result 
     }
     if (opt->starts > 1 && opt->method != NB_LSQ_LINEAR)
         return fit_starts(s, opt, sqrt(value_norm), result);
-    return nb_lsq_fit(s->residual, s->n, s->params, s->start, s->weights, sqrt(value_norm), opt, result);
+    /* check_start ran the graph at the start: the solver's first evaluation reads it. */
+    lsq_data data = {s->weights, s->offset, sqrt(value_norm), true};
+    return nb_lsq_fit(s->residual, s->n, s->params, s->start, &data, opt, result);
 }
 
 /* A gradient method trains its own graph of the formula; the statistics are then those of
@@ -574,7 +599,8 @@ static nb_status fit_by_gradient(fit_state *s, const nb_lsq_options *opt, nb_lsq
     lsq_gradient_run run;
     nb_status status = nb_lsq_gradient_fit(s->expr, s->data, s->y, s->weights, s->start, opt, x, &run);
     if (status == NB_OK)
-        status = nb_lsq_statistics_at(s->residual, s->n, s->params, x, s->weights, opt, result);
+        status = nb_lsq_statistics_at(s->residual, s->n, s->params, x, &(lsq_data){s->weights, s->offset, 0, false},
+                                      opt, result);
     nb_free(x);
     if (status != NB_OK)
         return status;
@@ -593,6 +619,22 @@ static nb_status fit_by_gradient(fit_state *s, const nb_lsq_options *opt, nb_lsq
     return NB_OK;
 }
 
+/* Run the graph at the parameters x, unless it holds their values already: every change
+ * of its parameters here and in the solver is followed by a forward pass, so parameters
+ * that hold x bit for bit mean residuals of x (the solver usually ends there). */
+static nb_status graph_at(fit_state *s, const double *x)
+{
+    bool there = true;
+    for (int j = 0; j < s->n; j++) {
+        double *value = nb_value(s->params[j])->data;
+        for (int i = 0; i < s->m; i++) {
+            there &= memcmp(&value[i], &x[j], sizeof *x) == 0;
+            value[i] = x[j];
+        }
+    }
+    return there ? NB_OK : nb_forward(s->residual);
+}
+
 /* The model and the residuals at the estimates, per point; the information criteria. */
 static nb_status finish_result(fit_state *s, nb_lsq_result *result)
 {
@@ -607,18 +649,14 @@ static nb_status finish_result(fit_state *s, nb_lsq_result *result)
     result->residuals = nb_alloc((size_t)s->m * sizeof *result->residuals);
     if (!result->fitted || !result->residuals)
         return nb_fail(NB_ENOMEM, "out of memory for %d fitted values", s->m);
-    for (int j = 0; j < s->n; j++) {
-        double *value = nb_value(s->params[j])->data;
-        for (int i = 0; i < s->m; i++)
-            value[i] = result->params[j];
-    }
-    nb_status status = nb_forward(s->residual);
+    nb_status status = graph_at(s, result->params);
     if (status != NB_OK)
         return status;
-    const double *r = nb_value(s->residual)->data;
+    const double *v = nb_value(s->residual)->data;
     for (int i = 0; i < s->m; i++) {
-        result->fitted[i] = r[i] + s->y[i];
-        result->residuals[i] = -r[i];
+        double r = s->offset ? v[i] - s->offset[i] : v[i]; /* as the graph subtracts: y + r may differ from v */
+        result->fitted[i] = r + s->y[i];
+        result->residuals[i] = -r;
     }
     return NB_OK;
 }

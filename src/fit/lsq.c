@@ -9,6 +9,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -178,10 +179,9 @@ static double student_t_solve(double p, double dof)
 
 void nb_lsq_problem_free(lsq_problem *pb)
 {
-    nb_free(pb->node_of);
-    nb_free(pb->elem_of);
-    nb_free(pb->seed);
-    nb_free(pb->x_graph);
+    if (pb->block != pb->local)
+        nb_free(pb->block);
+    pb->block = NULL;
 }
 
 static bool node_is_pointwise_input(const nb_node *node, int m)
@@ -221,18 +221,28 @@ static nb_status count_scalars(lsq_problem *pb, nb_graph *graph, int64_t *n)
     return NB_OK;
 }
 
-/* The scratch of the problem and the map from scalar j to its node and element. */
+/* The scratch of the problem and the map from scalar j to its node and element. Small
+ * problems (whose whole solve is a few backward passes) also keep two Jacobians, in
+ * themselves: for larger ones a backward pass is cheap beside the solve, and the heap
+ * blocks for the copies cost more than it saves. */
 static nb_status map_scalars(lsq_problem *pb)
 {
-    size_t n = (size_t)pb->n;
-    pb->node_of = nb_alloc(n * sizeof(int));
-    pb->elem_of = nb_alloc(n * sizeof(int));
-    pb->seed = nb_calloc((size_t)pb->m, sizeof(double));
-    pb->x_graph = nb_alloc(n * sizeof(double));
-    if (!pb->node_of || !pb->elem_of || !pb->seed || !pb->x_graph) {
-        nb_lsq_problem_free(pb);
+    size_t n = (size_t)pb->n, m = (size_t)pb->m, kept = m * n;
+    if (4 * n + m + 2 * kept > LSQ_PROBLEM_LOCAL)
+        kept = 0;
+    size_t total = 4 * n + m + 2 * kept;
+    pb->block = total <= LSQ_PROBLEM_LOCAL ? pb->local : nb_alloc(total * sizeof(double));
+    if (!pb->block)
         return nb_fail(NB_ENOMEM, "least squares: out of memory");
-    }
+    double *next = pb->block;
+    pb->node_of = (int *)nb_lsq_carve(&next, n);
+    pb->elem_of = (int *)nb_lsq_carve(&next, n);
+    pb->x_graph = nb_lsq_carve(&next, n);
+    pb->x_kept = nb_lsq_carve(&next, n);
+    pb->seed = nb_lsq_carve(&next, m);
+    memset(pb->seed, 0, m * sizeof *pb->seed);
+    pb->jac_kept = kept ? nb_lsq_carve(&next, kept) : NULL;
+    pb->jac_next = kept ? nb_lsq_carve(&next, kept) : NULL;
     int j = 0;
     for (int k = 0; k < pb->n_nodes; k++) {
         int count = nb_is_param(pb->nodes[k]) ? (int)nb_value(pb->nodes[k])->size : 1;
@@ -247,7 +257,7 @@ static nb_status map_scalars(lsq_problem *pb)
 nb_status nb_lsq_problem_init(lsq_problem *pb, nb_node *residual, int n_nodes, nb_node *const *nodes,
                               const double *weights)
 {
-    memset(pb, 0, sizeof *pb);
+    memset(pb, 0, offsetof(lsq_problem, local));
     if (!residual || n_nodes < 1 || !nodes)
         return nb_fail(NB_EARG, "least squares: needs a residual node and at least one parameter node");
     nb_graph *graph = nb_node_graph(residual);
@@ -287,6 +297,43 @@ static void set_point(lsq_problem *pb, const double *x)
     }
 }
 
+/* Whether x[n] are all finite, by integer operations that the compiler vectorises: a
+ * double's exponent field is all ones only for infinities and NaN, and adding one to the
+ * field carries into the sign bit exactly then. */
+static bool all_finite(size_t n, const double *x)
+{
+    uint64_t carries = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t bits;
+        memcpy(&bits, &x[i], sizeof bits);
+        carries |= (bits & 0x7FF0000000000000u) + 0x0010000000000000u;
+    }
+    return (carries >> 63) == 0;
+}
+
+/* out[m] := w v elementwise (w NULL: ones); whether they are all finite. */
+static bool weigh(int m, const double *w, const double *v, double *out)
+{
+    if (w) {
+        for (int i = 0; i < m; i++)
+            out[i] = w[i] * v[i];
+    } else {
+        memcpy(out, v, (size_t)m * sizeof *out);
+    }
+    return all_finite((size_t)m, out);
+}
+
+/* f := the weighted residuals from the residual node's values. */
+static bool read_residuals(const lsq_problem *pb, double *f)
+{
+    const double *v = nb_value(pb->residual)->data, *y = pb->offset, *w = pb->weights;
+    if (!y)
+        return weigh(pb->m, w, v, f);
+    for (int i = 0; i < pb->m; i++) /* as the graph would subtract: v - y, then times w */
+        f[i] = w ? w[i] * (v[i] - y[i]) : v[i] - y[i];
+    return all_finite((size_t)pb->m, f);
+}
+
 /* f := weighted residuals at x. *finite tells whether they all are. */
 nb_status nb_lsq_evaluate(lsq_problem *pb, const double *x, double *f, bool *finite)
 {
@@ -297,13 +344,7 @@ nb_status nb_lsq_evaluate(lsq_problem *pb, const double *x, double *f, bool *fin
     pb->n_evals++;
     memcpy(pb->x_graph, x, (size_t)pb->n * sizeof *x);
     pb->have_graph_point = true;
-    const double *r = nb_value(pb->residual)->data;
-    bool ok = true;
-    for (int i = 0; i < pb->m; i++) {
-        f[i] = pb->weights ? pb->weights[i] * r[i] : r[i];
-        ok &= isfinite(f[i]) != 0;
-    }
-    *finite = ok;
+    *finite = read_residuals(pb, f);
     return NB_OK;
 }
 
@@ -311,14 +352,16 @@ nb_status nb_lsq_values_at(lsq_problem *pb, const double *x, double *f, bool *fi
 {
     if (!pb->have_graph_point || memcmp(pb->x_graph, x, (size_t)pb->n * sizeof *x) != 0)
         return nb_lsq_evaluate(pb, x, f, finite);
-    const double *r = nb_value(pb->residual)->data;
-    bool ok = true;
-    for (int i = 0; i < pb->m; i++) {
-        f[i] = pb->weights ? pb->weights[i] * r[i] : r[i];
-        ok &= isfinite(f[i]) != 0;
-    }
-    *finite = ok;
+    *finite = read_residuals(pb, f);
     return NB_OK;
+}
+
+nb_status nb_lsq_first_values(lsq_problem *pb, const double *x, double *f, bool *finite)
+{
+    int evals = pb->n_evals;
+    nb_status status = nb_lsq_values_at(pb, x, f, finite);
+    pb->n_evals = evals + 1;
+    return status;
 }
 
 /* The pointwise case: one backward pass seeded with ones leaves column j of the Jacobian
@@ -330,12 +373,8 @@ static nb_status jacobian_pointwise(lsq_problem *pb, nb_graph *graph, double *ja
     nb_status status = nb_backward_seed(pb->residual, NULL);
     if (status != NB_OK)
         return status;
-    for (int j = 0; j < n; j++) {
-        const double *grad = nb_grad(pb->nodes[pb->node_of[j]])->data;
-        double *column = jac + (size_t)j * m;
-        for (int i = 0; i < m; i++)
-            column[i] = pb->weights ? pb->weights[i] * grad[i] : grad[i];
-    }
+    for (int j = 0; j < n; j++)
+        weigh(m, pb->weights, nb_grad(pb->nodes[pb->node_of[j]])->data, jac + (size_t)j * m);
     return NB_OK;
 }
 
@@ -368,9 +407,27 @@ static nb_status jacobian_by_rows(lsq_problem *pb, nb_graph *graph, double *jac)
     return NB_OK;
 }
 
-/* jac (m x n, column-major) := d f / d x at x, by backpropagation. *finite as above. */
+void nb_lsq_keep_jacobian(lsq_problem *pb, const double *x)
+{
+    if (!pb->jac_kept)
+        return;
+    double *t = pb->jac_kept;
+    pb->jac_kept = pb->jac_next;
+    pb->jac_next = t;
+    memcpy(pb->x_kept, x, (size_t)pb->n * sizeof *x);
+    pb->have_kept = true;
+}
+
+/* jac (m x n, column-major) := d f / d x at x, by backpropagation. *finite as above. A
+ * Jacobian kept at x is that same Jacobian, and counts as computed (it was, once). */
 nb_status nb_lsq_jacobian(lsq_problem *pb, const double *x, double *f_scratch, double *jac, bool *finite)
 {
+    if (pb->have_kept && memcmp(pb->x_kept, x, (size_t)pb->n * sizeof *x) == 0) {
+        memcpy(jac, pb->jac_kept, (size_t)pb->m * pb->n * sizeof *jac);
+        pb->n_jacobians++;
+        *finite = true;
+        return NB_OK;
+    }
     if (!pb->have_graph_point || memcmp(pb->x_graph, x, (size_t)pb->n * sizeof *x) != 0) {
         bool values_finite;
         nb_status status = nb_lsq_evaluate(pb, x, f_scratch, &values_finite);
@@ -382,50 +439,54 @@ nb_status nb_lsq_jacobian(lsq_problem *pb, const double *x, double *f_scratch, d
     if (status != NB_OK)
         return status;
     pb->n_jacobians++;
-    bool ok = true;
-    for (size_t k = 0; k < (size_t)pb->m * pb->n; k++)
-        ok &= isfinite(jac[k]) != 0;
-    *finite = ok;
+    *finite = all_finite((size_t)pb->m * pb->n, jac);
     return NB_OK;
 }
 
 /* ---- Levenberg–Marquardt --------------------------------------------------------------- */
 
+/* Small fits (a batch fits thousands) keep their scratch on the stack: no allocation. */
+#define LM_LOCAL 512
+
 typedef struct lm_work {
     double *f, *f_trial, *jac, *qtf, *diag, *rdiag, *col_norm, *step, *x_trial, *x_prev, *f_prev, *work;
     int *perm;
+    double *block; /* all of the above: local, or the heap when too large for it */
+    double local[LM_LOCAL];
 } lm_work;
 
 static void lm_work_free(lm_work *w)
 {
-    nb_free(w->f), nb_free(w->f_trial), nb_free(w->jac), nb_free(w->qtf), nb_free(w->diag), nb_free(w->rdiag);
-    nb_free(w->col_norm), nb_free(w->step), nb_free(w->x_trial), nb_free(w->x_prev), nb_free(w->f_prev);
-    nb_free(w->work), nb_free(w->perm);
+    if (w->block != w->local)
+        nb_free(w->block);
 }
 
 static nb_status lm_work_alloc(int m, int n, lm_work *w)
 {
-    memset(w, 0, sizeof *w);
-    size_t mm = (size_t)m, nn = (size_t)n;
-    w->f = nb_alloc(mm * sizeof(double));
-    w->f_trial = nb_alloc(mm * sizeof(double));
-    w->f_prev = nb_alloc(mm * sizeof(double));
-    w->jac = nb_alloc(mm * nn * sizeof(double));
-    w->qtf = nb_alloc(nn * sizeof(double));
-    w->diag = nb_alloc(nn * sizeof(double));
-    w->rdiag = nb_alloc(nn * sizeof(double));
-    w->col_norm = nb_alloc(nn * sizeof(double));
-    w->step = nb_alloc(nn * sizeof(double));
-    w->x_trial = nb_alloc(nn * sizeof(double));
-    w->x_prev = nb_alloc(nn * sizeof(double));
-    w->work = nb_alloc((mm > 4 * nn ? mm : 4 * nn) * sizeof(double));
-    w->perm = nb_alloc(nn * sizeof(int));
-    if (!w->f || !w->f_trial || !w->f_prev || !w->jac || !w->qtf || !w->diag || !w->rdiag || !w->col_norm ||
-        !w->step || !w->x_trial || !w->x_prev || !w->work || !w->perm) {
-        lm_work_free(w);
+    size_t mm = (size_t)m, nn = (size_t)n, wide = mm > 4 * nn ? mm : 4 * nn;
+    size_t total = 3 * mm + mm * nn + 8 * nn + wide; /* perm counted as n doubles */
+    w->block = total <= LM_LOCAL ? w->local : nb_alloc(total * sizeof(double));
+    if (!w->block)
         return nb_fail(NB_ENOMEM, "least squares: out of memory for %d residuals and %d parameters", m, n);
-    }
+    double *next = w->block;
+    w->f = nb_lsq_carve(&next, mm);
+    w->f_trial = nb_lsq_carve(&next, mm);
+    w->f_prev = nb_lsq_carve(&next, mm);
+    w->jac = nb_lsq_carve(&next, mm * nn);
+    w->work = nb_lsq_carve(&next, wide);
+    double **vectors[] = {&w->qtf, &w->diag, &w->rdiag, &w->col_norm, &w->step, &w->x_trial, &w->x_prev};
+    for (size_t k = 0; k < sizeof vectors / sizeof *vectors; k++)
+        *vectors[k] = nb_lsq_carve(&next, nn);
+    w->perm = (int *)nb_lsq_carve(&next, nn);
     return NB_OK;
+}
+
+/* Residual vectors change roles (trial, current, previous) by swapping pointers. */
+static void swap(double **a, double **b)
+{
+    double *t = *a;
+    *a = *b;
+    *b = t;
 }
 
 /* The pivoted QR of the Jacobian in w->jac and qtf = (Qᵀ f)[0:n], with R (diagonal
@@ -441,12 +502,14 @@ static void factor(int m, int n, lm_work *w)
     }
 }
 
-/* J at x and its factorisation (see factor). */
+/* J at x and its factorisation (see factor); a copy of J in pb->jac_next when small. */
 static nb_status linearize(lsq_problem *pb, const double *x, lm_work *w, bool *finite)
 {
     nb_status status = nb_lsq_jacobian(pb, x, w->f_trial, w->jac, finite);
     if (status != NB_OK || !*finite)
         return status;
+    if (pb->jac_next)
+        memcpy(pb->jac_next, w->jac, (size_t)pb->m * pb->n * sizeof *w->jac);
     factor(pb->m, pb->n, w);
     return NB_OK;
 }
@@ -479,6 +542,7 @@ static nb_status polish(lsq_problem *pb, double *x, lm_work *w, double *fnorm, i
             break;
         best_size = size;
         memcpy(w->x_prev, x, (size_t)n * sizeof *x);
+        nb_lsq_keep_jacobian(pb, x); /* the statistics at the end need it */
         double xnorm = nb_lsq_scaled_norm(n, w->diag, x, w->work);
         if (size <= 2 * DBL_EPSILON * xnorm)
             break;
@@ -490,7 +554,7 @@ static nb_status polish(lsq_problem *pb, double *x, lm_work *w, double *fnorm, i
         if (!(fnorm1 <= fnorm_limit))
             break;
         memcpy(x, w->x_trial, (size_t)n * sizeof *x);
-        memcpy(w->f, w->f_trial, (size_t)m * sizeof *w->f);
+        swap(&w->f, &w->f_trial);
         *fnorm = fnorm1;
         ++*iterations;
     }
@@ -523,7 +587,7 @@ typedef struct lm_trial {
 static nb_status lm_start(lsq_problem *pb, const double *x, lm_work *w, lm_state *st)
 {
     bool finite;
-    nb_status status = nb_lsq_evaluate(pb, x, w->f, &finite);
+    nb_status status = nb_lsq_first_values(pb, x, w->f, &finite);
     if (status != NB_OK)
         return status;
     if (!finite) {
@@ -549,7 +613,7 @@ static nb_status lm_jacobian(lsq_problem *pb, double *x, lm_work *w, lm_state *s
     if (!st->have_prev)
         return nb_fail(NB_ENUMERIC, "the Jacobian is not finite at the start values");
     memcpy(x, w->x_prev, (size_t)pb->n * sizeof *x);
-    memcpy(w->f, w->f_prev, (size_t)pb->m * sizeof *w->f);
+    swap(&w->f, &w->f_prev);
     st->fnorm = st->fnorm_prev;
     st->delta *= 0.25;
     st->have_prev = false;
@@ -646,14 +710,14 @@ static void lm_update_region(lm_state *st, const lm_trial *t)
 }
 
 /* Move to the trial point, keeping the current one to step back to. */
-static void lm_accept(int m, int n, double *x, lm_work *w, lm_state *st, const lm_trial *t)
+static void lm_accept(int n, double *x, lm_work *w, lm_state *st, const lm_trial *t)
 {
     memcpy(w->x_prev, x, (size_t)n * sizeof *x);
-    memcpy(w->f_prev, w->f, (size_t)m * sizeof *w->f);
+    swap(&w->f_prev, &w->f); /* f_prev := f, f := f_trial, without copying */
+    swap(&w->f, &w->f_trial);
     st->fnorm_prev = st->fnorm;
     st->have_prev = true;
     memcpy(x, w->x_trial, (size_t)n * sizeof *x);
-    memcpy(w->f, w->f_trial, (size_t)m * sizeof *w->f);
     st->xnorm = nb_lsq_scaled_norm(n, w->diag, x, w->work);
     st->fnorm = t->fnorm;
 }
@@ -687,7 +751,7 @@ static nb_status lm_trials(lsq_problem *pb, double *x, lm_work *w, lm_state *st,
             return status;
         lm_update_region(st, &t);
         if (t.ratio >= 1e-4) { /* a successful step */
-            lm_accept(pb->m, pb->n, x, w, st, &t);
+            lm_accept(pb->n, x, w, st, &t);
             if (st->fnorm == 0) {
                 *stop = NB_LSQ_STOP_EXACT;
                 return NB_OK;

@@ -7,7 +7,22 @@
 
 #include "core/core.h"
 
+#include <math.h>
+
 #include "nabla/fit.h"
+
+/* The next `count` doubles of a block of scratch that the caller sized for them all (ints
+ * and bools take a double each, which keeps every piece aligned). */
+static inline double *nb_lsq_carve(double **next, size_t count)
+{
+    double *start = *next;
+    *next += count;
+    return start;
+}
+
+/* A small problem keeps its scratch in itself (on its caller's stack): a batch of small
+ * fits then allocates none of it. */
+#define LSQ_PROBLEM_LOCAL 512
 
 /* The problem: a residual node and the leaves that hold the fit's scalars. */
 typedef struct lsq_problem {
@@ -17,6 +32,7 @@ typedef struct lsq_problem {
     int n;     /* scalars of the fit */
     int m;     /* residuals */
     const double *weights;
+    const double *offset; /* the residuals are weights (node - offset); NULL: no offset */
     bool pointwise; /* every node is an [m] input: one backward gives the Jacobian */
     int *node_of, *elem_of;
     double *seed;   /* one-hot seeds (general case) */
@@ -24,6 +40,12 @@ typedef struct lsq_problem {
     bool have_graph_point;
     int n_evals, n_jacobians;
     double value_norm; /* |w y|: rounding in the residuals is about eps times this */
+    double *block;     /* node_of, elem_of, seed, x_graph and the kept Jacobians */
+    /* The Jacobian at x_kept, for the statistics at the point where the solver ended
+     * (jac_kept NULL: too large to keep); jac_next, the one polish is trying. */
+    double *jac_kept, *jac_next, *x_kept;
+    bool have_kept;
+    double local[LSQ_PROBLEM_LOCAL]; /* the block, when small (last: init clears what is above) */
 } lsq_problem;
 
 /* Check the nodes and map the scalars (lsq.c); nb_lsq_problem_free releases the maps. */
@@ -35,14 +57,53 @@ void nb_lsq_problem_free(lsq_problem *pb);
 nb_status nb_lsq_evaluate(lsq_problem *pb, const double *x, double *f, bool *finite);
 /* nb_lsq_evaluate, unless the graph's values are already those of x (no evaluation counted). */
 nb_status nb_lsq_values_at(lsq_problem *pb, const double *x, double *f, bool *finite);
+/* Keep the Jacobian of jac_next (the copy polish made) as the one at x. */
+void nb_lsq_keep_jacobian(lsq_problem *pb, const double *x);
+/* nb_lsq_values_at, counted as an evaluation either way: a solver's start, whose values
+ * the graph may hold already from its caller's run there (an evaluation all the same). */
+nb_status nb_lsq_first_values(lsq_problem *pb, const double *x, double *f, bool *finite);
 /* jac (m x n, column-major) := d f / d x at x, by backpropagation; f_scratch gets f when the
  * graph has to be run first. */
 nb_status nb_lsq_jacobian(lsq_problem *pb, const double *x, double *f_scratch, double *jac, bool *finite);
 
-/* Euclidean norm of x[n], safe from overflow and underflow. */
-double nb_lsq_norm(int n, const double *x);
+/* a[n] · b[n] with four partial sums: independent chains the CPU can overlap (the
+ * compiler may not reorder a floating-point sum by itself). Inline, as the norms below:
+ * a small fit calls them hundreds of times on vectors of a few elements. */
+static inline double nb_lsq_dot(int n, const double *a, const double *b)
+{
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += a[i] * b[i];
+        s1 += a[i + 1] * b[i + 1];
+        s2 += a[i + 2] * b[i + 2];
+        s3 += a[i + 3] * b[i + 3];
+    }
+    for (; i < n; i++)
+        s0 += a[i] * b[i];
+    return (s0 + s1) + (s2 + s3);
+}
+
+/* The norm of x[n] computed on the scale of its largest element (lsq_linalg.c). */
+double nb_lsq_norm_rescaled(int n, const double *x);
+
+/* Euclidean norm of x[n], safe from overflow and underflow: the plain sum of squares,
+ * rescaled only where that overflows or underflows. */
+static inline double nb_lsq_norm(int n, const double *x)
+{
+    double sum = nb_lsq_dot(n, x, x);
+    if (isfinite(sum) && sum > 1e-290)
+        return sqrt(sum);
+    return nb_lsq_norm_rescaled(n, x);
+}
+
 /* |diag * x| (elementwise product), with work as scratch of n values. */
-double nb_lsq_scaled_norm(int n, const double *diag, const double *x, double *work);
+static inline double nb_lsq_scaled_norm(int n, const double *diag, const double *x, double *work)
+{
+    for (int j = 0; j < n; j++)
+        work[j] = diag[j] * x[j];
+    return nb_lsq_norm(n, work);
+}
 
 /* Householder QR with column pivoting of a (m x n, m >= n): on return the strict upper
  * triangle of a holds R without its diagonal, which is in rdiag; the lower trapezoid holds
@@ -76,10 +137,21 @@ nb_status nb_lsq_linear_solve(int m, int n, const double *a, const double *b, do
 nb_status nb_lsq_inverse_normal(int m, int n, const double *jac, double *cov, int *rank, int *dependent,
                                 bool *involved);
 
-/* nb_lsq_fit_graph, told the size |w y| of the values the residuals are differences of
- * (0 when unknown): below eps times it the sum of squares cannot resolve a change. */
+/* What a caller knows of its residuals: they are weights (node - offset), each m values
+ * or NULL (the node's values as they are), so that the graph need not subtract the
+ * response (nor run that subtraction backwards); value_norm, the size |w y| of the values
+ * the residuals are differences of (0 when unknown): below eps times it the sum of
+ * squares cannot resolve a change; at_start, whether the graph's values are those of the
+ * start already (the caller ran it there), so that the first evaluation reads them. */
+typedef struct lsq_data {
+    const double *weights, *offset;
+    double value_norm;
+    bool at_start;
+} lsq_data;
+
+/* nb_lsq_fit_graph with what the caller knows (data may be NULL: nothing). */
 nb_status nb_lsq_fit(nb_node *residual, int n_nodes, nb_node *const *params, const double *start,
-                  const double *weights, double value_norm, const nb_lsq_options *options, nb_lsq_result *result);
+                     const lsq_data *data, const nb_lsq_options *options, nb_lsq_result *result);
 
 /* How a solver run ended. */
 typedef struct lsq_outcome {
@@ -148,7 +220,7 @@ nb_status nb_lsq_check_options(const nb_lsq_options *options);
  * which is reported as it is: where the Jacobian is singular the covariance, standard
  * errors and intervals are NaN. The caller sets method, stop, iterations and evaluations. */
 nb_status nb_lsq_statistics_at(nb_node *residual, int n_nodes, nb_node *const *params, const double *x,
-                            const double *weights, const nb_lsq_options *options, nb_lsq_result *result);
+                               const lsq_data *data, const nb_lsq_options *options, nb_lsq_result *result);
 
 /* Fill result's log-likelihood, AIC, AICc and BIC from its sum of squares, points and
  * parameters, and the weights (m of them, or NULL) that the fit multiplied its residuals
@@ -156,7 +228,9 @@ nb_status nb_lsq_statistics_at(nb_node *residual, int n_nodes, nb_node *const *p
 void nb_lsq_information(nb_lsq_result *result, const double *weights);
 
 /* A graph of a formula for tables of m points, kept by a thread of a batch of fits and
- * refilled with each table's data (rebuilt when m changes). Zero-initialised before use. */
+ * refilled with each table's data (rebuilt when m changes). Zero-initialised before use.
+ * residual is the model itself, the response subtracted outside the graph, unless the
+ * model is no operation of m values (then residual = model - response, an input). */
 typedef struct fit_graph {
     nb_graph *graph;
     int m;

@@ -17,47 +17,19 @@
 #define RANK_TOLERANCE 1e-13
 #define R(i, j) r[(size_t)(i) + (size_t)(j) * (size_t)ldr]
 
-/* a[n] · b[n] with four partial sums: independent chains the CPU can overlap (the
- * compiler may not reorder a floating-point sum by itself). */
-static double dot(int n, const double *a, const double *b)
+double nb_lsq_norm_rescaled(int n, const double *x)
 {
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    int i = 0;
-    for (; i + 4 <= n; i += 4) {
-        s0 += a[i] * b[i];
-        s1 += a[i + 1] * b[i + 1];
-        s2 += a[i + 2] * b[i + 2];
-        s3 += a[i + 3] * b[i + 3];
-    }
-    for (; i < n; i++)
-        s0 += a[i] * b[i];
-    return (s0 + s1) + (s2 + s3);
-}
-
-double nb_lsq_norm(int n, const double *x)
-{
-    double sum = dot(n, x, x);
-    if (isfinite(sum) && sum > 1e-290)
-        return sqrt(sum);
-    /* Overflow or underflow on the fast path: scale by the largest magnitude. */
     double big = 0;
     for (int i = 0; i < n; i++)
         big = fmax(big, fabs(x[i]));
     if (big == 0 || !isfinite(big))
         return big;
-    sum = 0;
+    double sum = 0;
     for (int i = 0; i < n; i++) {
         double t = x[i] / big;
         sum += t * t;
     }
     return big * sqrt(sum);
-}
-
-double nb_lsq_scaled_norm(int n, const double *diag, const double *x, double *work)
-{
-    for (int j = 0; j < n; j++)
-        work[j] = diag[j] * x[j];
-    return nb_lsq_norm(n, work);
 }
 
 /* Pivot: the remaining column of largest norm becomes column j. */
@@ -85,7 +57,7 @@ static void pivot(int m, int n, double *a, int j, int *perm, double *rdiag, doub
  * what is left of that column, recomputing it when cancellation has eaten it. */
 static void reflect_column(int m, double *a, int j, int k, double *rdiag, double *work)
 {
-    double t = dot(m - j, &A(j, j), &A(j, k)) / A(j, j);
+    double t = nb_lsq_dot(m - j, &A(j, j), &A(j, k)) / A(j, j);
     for (int i = j; i < m; i++)
         A(i, k) -= t * A(i, j);
     if (rdiag[k] == 0)
@@ -109,8 +81,8 @@ void nb_lsq_qr(int m, int n, double *a, int *perm, double *rdiag, double *col_no
     }
     for (int j = 0; j < n && j < m; j++) {
         pivot(m, n, a, j, perm, rdiag, work);
-        /* The reflection that zeroes a(j+1:m, j). */
-        double norm = nb_lsq_norm(m - j, &A(j, j));
+        /* The reflection that zeroes a(j+1:m, j). The first column's norm is known. */
+        double norm = j == 0 ? col_norm[perm[0]] : nb_lsq_norm(m - j, &A(j, j));
         if (norm == 0) {
             rdiag[j] = 0;
             continue;
@@ -131,7 +103,7 @@ void nb_lsq_qr_apply_qt(int m, int n, const double *a, double *b)
     for (int j = 0; j < n && j < m; j++) {
         if (A(j, j) == 0)
             continue;
-        double t = -dot(m - j, &A(j, j), b + j) / A(j, j);
+        double t = -nb_lsq_dot(m - j, &A(j, j), b + j) / A(j, j);
         for (int i = j; i < m; i++)
             b[i] += t * A(i, j);
     }
@@ -647,20 +619,24 @@ static void mark_combination(int m, int n, int r, const double *a, const double 
             involved[perm[i]] = true;
 }
 
+#define INVERSE_LOCAL 512
+
 nb_status nb_lsq_inverse_normal(int m, int n, const double *jac, double *cov, int *rank, int *dependent,
                                 bool *involved)
 {
     /* Double precision is enough here (the Jacobian itself is double); columns scaled by
      * powers of two (exactly) so that the rank test compares like with like. */
-    size_t mn = (size_t)m * (size_t)n;
-    double *a = nb_alloc(mn * sizeof *a), *rinv = nb_alloc((size_t)n * n * sizeof *rinv);
-    double *scale = nb_alloc((size_t)n * sizeof *scale), *rdiag = nb_alloc((size_t)n * sizeof *rdiag);
-    double *norms = nb_alloc((size_t)n * sizeof *norms), *work = nb_alloc((size_t)n * sizeof *work);
-    int *perm = nb_alloc((size_t)n * sizeof *perm);
+    size_t mn = (size_t)m * (size_t)n, nn = (size_t)n, total = mn + nn * nn + 5 * nn;
+    double local[INVERSE_LOCAL]; /* small fits allocate nothing */
+    double *block = total <= INVERSE_LOCAL ? local : nb_alloc(total * sizeof *block), *next = block;
     nb_status status = NB_OK;
-    if (!a || !rinv || !scale || !rdiag || !norms || !work || !perm) {
+    if (!block) {
         status = nb_fail(NB_ENOMEM, "out of memory for the covariance of %d parameters", n);
     } else {
+        double *a = nb_lsq_carve(&next, mn), *rinv = nb_lsq_carve(&next, nn * nn);
+        double *scale = nb_lsq_carve(&next, nn), *rdiag = nb_lsq_carve(&next, nn);
+        double *norms = nb_lsq_carve(&next, nn), *work = nb_lsq_carve(&next, nn);
+        int *perm = (int *)nb_lsq_carve(&next, nn);
         scale_columns_pow2(m, n, jac, a, scale);
         nb_lsq_qr(m, n, a, perm, rdiag, norms, work);
         int r = 0;
@@ -673,6 +649,7 @@ nb_status nb_lsq_inverse_normal(int m, int n, const double *jac, double *cov, in
         invert_r(m, r, a, rdiag, rinv);
         covariance_from_rinv(n, r, rinv, perm, scale, cov);
     }
-    nb_free(a), nb_free(rinv), nb_free(scale), nb_free(rdiag), nb_free(norms), nb_free(work), nb_free(perm);
+    if (block != local)
+        nb_free(block);
     return status;
 }

@@ -96,7 +96,8 @@ static nb_status linear_solve(lsq_problem *pb, double *x, double *jac, double *f
     nb_status status;
     for (int j = 0; j < n; j++)
         x[j] = 0;
-    if ((status = nb_lsq_jacobian(pb, x, f, jac, &finite)) != NB_OK)
+    if ((status = nb_lsq_first_values(pb, x, f, &finite)) != NB_OK ||
+        (status = nb_lsq_jacobian(pb, x, f, jac, &finite)) != NB_OK)
         return status;
     if (!finite)
         return nb_fail(NB_ENUMERIC, "the design matrix of the linear model is not finite");
@@ -106,33 +107,42 @@ static nb_status linear_solve(lsq_problem *pb, double *x, double *jac, double *f
     return nb_lsq_linear_solve(m, n, jac, f, x, cov, &rank);
 }
 
+/* Small fits keep their scratch on the stack: no allocation. */
+#define SCRATCH_LOCAL 512
+
 /* Scratch of one solve: n-vectors, the residuals, the Jacobian and covariances. */
 typedef struct solve_scratch {
-    double *lo, *hi, *x, *y, *best, *f, *jac, *cov, *cov_best, *costs;
+    double *lo, *hi, *x, *y, *best, *given, *f, *jac, *cov, *cov_best, *costs;
     bool *estimated, *involved;
     bool full_rank, best_full_rank;
+    double *block; /* all of the above: local, or the heap when too large for it */
+    double local[SCRATCH_LOCAL];
 } solve_scratch;
 
 static void scratch_free(solve_scratch *sc)
 {
-    nb_free(sc->lo), nb_free(sc->hi), nb_free(sc->x), nb_free(sc->y), nb_free(sc->best), nb_free(sc->f);
-    nb_free(sc->jac), nb_free(sc->cov), nb_free(sc->cov_best), nb_free(sc->costs), nb_free(sc->estimated);
-    nb_free(sc->involved);
+    if (sc->block != sc->local)
+        nb_free(sc->block);
 }
 
 static nb_status scratch_alloc(solve_scratch *sc, int m, int n, int starts)
 {
-    memset(sc, 0, sizeof *sc);
-    size_t nn = (size_t)n, d = sizeof(double);
-    sc->lo = nb_alloc(nn * d), sc->hi = nb_alloc(nn * d), sc->x = nb_alloc(nn * d), sc->y = nb_alloc(nn * d);
-    sc->best = nb_alloc(nn * d), sc->f = nb_alloc((size_t)m * d), sc->jac = nb_alloc((size_t)m * nn * d);
-    sc->cov = nb_alloc(nn * nn * d), sc->cov_best = nb_alloc(nn * nn * d), sc->costs = nb_alloc((size_t)starts * d);
-    sc->estimated = nb_alloc(nn * sizeof(bool)), sc->involved = nb_alloc(nn * sizeof(bool));
-    if (!sc->lo || !sc->hi || !sc->x || !sc->y || !sc->best || !sc->f || !sc->jac || !sc->cov || !sc->cov_best ||
-        !sc->costs || !sc->estimated || !sc->involved) {
-        scratch_free(sc);
+    size_t mm = (size_t)m, nn = (size_t)n;
+    size_t total = 6 * nn + mm + mm * nn + 2 * nn * nn + (size_t)starts + 2 * nn; /* flags: n doubles each */
+    sc->block = total <= SCRATCH_LOCAL ? sc->local : nb_alloc(total * sizeof(double));
+    if (!sc->block)
         return nb_fail(NB_ENOMEM, "least squares: out of memory");
-    }
+    double *next = sc->block;
+    double **vectors[] = {&sc->lo, &sc->hi, &sc->x, &sc->y, &sc->best, &sc->given};
+    for (size_t k = 0; k < sizeof vectors / sizeof *vectors; k++)
+        *vectors[k] = nb_lsq_carve(&next, nn);
+    sc->f = nb_lsq_carve(&next, mm);
+    sc->jac = nb_lsq_carve(&next, mm * nn);
+    sc->cov = nb_lsq_carve(&next, nn * nn);
+    sc->cov_best = nb_lsq_carve(&next, nn * nn);
+    sc->costs = nb_lsq_carve(&next, (size_t)starts);
+    sc->estimated = (bool *)nb_lsq_carve(&next, nn);
+    sc->involved = (bool *)nb_lsq_carve(&next, nn);
     return NB_OK;
 }
 
@@ -286,13 +296,9 @@ static nb_status solve_iterative(lsq_problem *pb, const double *start, solve_scr
     if (status != NB_OK)
         return status;
     memcpy(x0, sc->y, (size_t)pb->n * sizeof *x0);
-    double *given = nb_alloc((size_t)pb->n * sizeof *given);
-    if (!given)
-        return nb_fail(NB_ENOMEM, "least squares: out of memory");
-    memcpy(given, x0, (size_t)pb->n * sizeof *given);
+    memcpy(sc->given, x0, (size_t)pb->n * sizeof *sc->given);
     lsq_outcome best = {0, NB_LSQ_STOP_NONE};
-    status = multi_start(pb, given, sc, boxed, opt, result, &best);
-    nb_free(given);
+    status = multi_start(pb, sc->given, sc, boxed, opt, result, &best);
     if (status != NB_OK)
         return status;
     result->method = NB_LSQ_LM;
@@ -342,15 +348,18 @@ static bool needs_iterations(const nb_lsq_options *opt)
 nb_status nb_lsq_fit_graph(nb_node *residual, int n_nodes, nb_node *const *params, const double *start,
                            const double *weights, const nb_lsq_options *options, nb_lsq_result *result)
 {
-    nb_status status = nb_lsq_fit(residual, n_nodes, params, start, weights, 0, options, result);
+    lsq_data data = {.weights = weights};
+    nb_status status = nb_lsq_fit(residual, n_nodes, params, start, &data, options, result);
     if (status == NB_OK)
         nb_lsq_information(result, weights);
     return status;
 }
 
 nb_status nb_lsq_fit(nb_node *residual, int n_nodes, nb_node *const *params, const double *start,
-                     const double *weights, double value_norm, const nb_lsq_options *options, nb_lsq_result *result)
+                     const lsq_data *data, const nb_lsq_options *options, nb_lsq_result *result)
 {
+    const lsq_data none = {0};
+    data = data ? data : &none;
     if (!result)
         return nb_fail(NB_EARG, "nb_lsq_fit_graph: result must not be NULL");
     memset(result, 0, sizeof *result);
@@ -363,10 +372,15 @@ nb_status nb_lsq_fit(nb_node *residual, int n_nodes, nb_node *const *params, con
         return nb_fail(NB_EARG, "the linear method (one QR solve) takes no bounds, fixed parameters, robust loss "
                                 "or starts; use lm");
     lsq_problem pb;
-    nb_status status = nb_lsq_problem_init(&pb, residual, n_nodes, params, weights);
+    nb_status status = nb_lsq_problem_init(&pb, residual, n_nodes, params, data->weights);
     if (status != NB_OK)
         return status;
-    pb.value_norm = isfinite(value_norm) ? value_norm : 0;
+    pb.offset = data->offset;
+    pb.value_norm = isfinite(data->value_norm) ? data->value_norm : 0;
+    if (data->at_start) {
+        memcpy(pb.x_graph, start, (size_t)pb.n * sizeof *start);
+        pb.have_graph_point = true;
+    }
     if ((status = nb_lsq_result_alloc(result, &pb)) != NB_OK)
         goto done;
     if (nb_lsq_method_is_gradient(opt.method)) {
@@ -385,13 +399,14 @@ done:
 }
 
 nb_status nb_lsq_statistics_at(nb_node *residual, int n_nodes, nb_node *const *params, const double *x,
-                               const double *weights, const nb_lsq_options *options, nb_lsq_result *result)
+                               const lsq_data *data, const nb_lsq_options *options, nb_lsq_result *result)
 {
     memset(result, 0, sizeof *result);
     lsq_problem pb;
-    nb_status status = nb_lsq_problem_init(&pb, residual, n_nodes, params, weights);
+    nb_status status = nb_lsq_problem_init(&pb, residual, n_nodes, params, data->weights);
     if (status != NB_OK)
         return status;
+    pb.offset = data->offset;
     double *f = nb_alloc((size_t)pb.m * sizeof *f);
     double *jac = nb_alloc((size_t)pb.m * pb.n * sizeof *jac);
     if (!f || !jac) {

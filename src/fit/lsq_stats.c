@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Small fits keep their scratch on the stack: no allocation. */
+#define STATS_LOCAL 256
+
 nb_status nb_lsq_result_alloc(nb_lsq_result *result, const lsq_problem *pb)
 {
     int n = pb->n;
@@ -29,12 +32,17 @@ nb_status nb_lsq_result_alloc(nb_lsq_result *result, const lsq_problem *pb)
               result->covariance && result->defaulted && result->fixed && result->at_bound && result->moved;
     for (int j = 0; ok && j < n; j++) {
         nb_node *node = pb->nodes[pb->node_of[j]];
+        const char *name = nb_node_name(node);
         char buf[256];
-        if (nb_is_param(node) && nb_value(node)->size > 1)
-            snprintf(buf, sizeof buf, "%s[%d]", nb_node_name(node), pb->elem_of[j]);
-        else
-            snprintf(buf, sizeof buf, "%s", nb_node_name(node));
-        ok = (result->names[j] = nb_strdup(buf)) != NULL;
+        if (nb_is_param(node) && nb_value(node)->size > 1) {
+            snprintf(buf, sizeof buf, "%s[%d]", name, pb->elem_of[j]);
+            name = buf;
+        } else if (strlen(name) >= sizeof buf) { /* cut to the buffer, as an element's name is */
+            memcpy(buf, name, sizeof buf - 1);
+            buf[sizeof buf - 1] = '\0';
+            name = buf;
+        }
+        ok = (result->names[j] = nb_strdup(name)) != NULL;
     }
     if (!ok) {
         nb_lsq_result_clear(result);
@@ -81,13 +89,14 @@ nb_status nb_lsq_rank_at(lsq_problem *pb, const double *x, const bool *estimated
         return status;
     if (!finite)
         return nb_fail(NB_ENUMERIC, "the Jacobian is not finite at the solution");
-    int *index = nb_alloc((size_t)n * sizeof *index);
-    bool *involved = nb_alloc((size_t)n * sizeof *involved);
-    double *small = nb_alloc((size_t)n * n * sizeof *small);
-    if (!index || !involved || !small) {
-        nb_free(index), nb_free(involved), nb_free(small);
+    double local[STATS_LOCAL];
+    size_t total = (size_t)n * n + 2 * (size_t)n;
+    double *block = total <= STATS_LOCAL ? local : nb_alloc(total * sizeof *block), *next = block;
+    if (!block)
         return nb_fail(NB_ENOMEM, "least squares: out of memory");
-    }
+    double *small = nb_lsq_carve(&next, (size_t)n * n);
+    int *index = (int *)nb_lsq_carve(&next, (size_t)n);
+    bool *involved = (bool *)nb_lsq_carve(&next, (size_t)n);
     for (int j = 0; j < n; j++)
         if (!estimated || estimated[j]) {
             if (ne != j) /* columns move left only: copying in place is safe */
@@ -107,7 +116,8 @@ nb_status nb_lsq_rank_at(lsq_problem *pb, const double *x, const bool *estimated
             cov[index[p] * n + index[q]] = small[p * ne + q];
     }
     rank->dependent = dependent >= 0 ? index[dependent] : -1;
-    nb_free(index), nb_free(involved), nb_free(small);
+    if (block != local)
+        nb_free(block);
     return status;
 }
 
@@ -189,10 +199,12 @@ nb_status nb_lsq_finish_statistics(lsq_problem *pb, const double *x, double *jac
     nb_status status = residual_summary(pb, x, f_scratch, opt, result);
     if (status != NB_OK)
         return status;
-    bool *flags = nb_alloc(2 * (size_t)pb->n * sizeof *flags);
+    bool local[2 * STATS_LOCAL];
+    bool *flags = pb->n <= STATS_LOCAL ? local : nb_alloc(2 * (size_t)pb->n * sizeof *flags);
     if (!flags)
         return nb_fail(NB_ENOMEM, "least squares: out of memory");
     status = errors_at(pb, x, jac, f_scratch, cov_given, opt, tolerate_singular, flags, result);
-    nb_free(flags);
+    if (flags != local)
+        nb_free(flags);
     return status;
 }

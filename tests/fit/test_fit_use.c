@@ -374,6 +374,55 @@ static void test_batch_tables(void **state)
     nb_table_free(empty);
 }
 
+/* A group of a batch gets the numbers of the same fit alone, bit for bit: estimates,
+ * errors, fitted values and residuals, and the counts of evaluations and Jacobians
+ * (the batch's graph subtracts the response outside itself, and its solver reuses what
+ * the graph holds), weighted or not, for a model that is an operation or a parameter. */
+static void expect_same_fit(const nb_lsq_result *a, const nb_lsq_result *b)
+{
+    assert_int_equal(a->n_params, b->n_params);
+    assert_int_equal(a->iterations, b->iterations);
+    assert_int_equal(a->n_evals, b->n_evals);
+    assert_int_equal(a->n_jacobians, b->n_jacobians);
+    assert_memory_equal(&a->sse, &b->sse, sizeof a->sse);
+    assert_memory_equal(a->params, b->params, (size_t)a->n_params * sizeof *a->params);
+    assert_memory_equal(a->std_error, b->std_error, (size_t)a->n_params * sizeof *a->std_error);
+    assert_memory_equal(a->fitted, b->fitted, (size_t)a->n_points * sizeof *a->fitted);
+    assert_memory_equal(a->residuals, b->residuals, (size_t)a->n_points * sizeof *a->residuals);
+}
+
+static void test_batch_same_as_alone(void **state)
+{
+    (void)state;
+    enum { ROWS = 2 * M };
+    double g[ROWS], x[ROWS], y[ROWS], s[ROWS];
+    for (int n = 0; n < ROWS; n++) {
+        g[n] = n / M, x[n] = 0.3 * (n % M), s[n] = 0.01 + 0.001 * (n % 5);
+        y[n] = (g[n] ? 4 : 2) * exp(-(g[n] ? 0.3 : 1.1) * x[n]) + 0.01 * sin(3.0 * n);
+    }
+    const char *names[4] = {"g", "x", "y", "s"};
+    nb_table *t = nb_table_from_columns(4, names, ROWS, (const double *[]){g, x, y, s});
+    const char *formulas[3] = {"y = a*exp(-k*x)", "y = a*exp(-k*x)", "y = a"};
+    for (int f = 0; f < 3; f++) {
+        nb_fit_setup setup = {.sigma = f == 1 ? "s" : NULL};
+        nb_fit_batch b;
+        assert_int_equal(nb_fit_batch_by(formulas[f], t, "g", &setup, NULL, &b), NB_OK);
+        assert_int_equal(b.n_groups, 2);
+        for (int k = 0; k < 2; k++) {
+            nb_table *alone = nb_table_from_columns(4, names, M, (const double *[]){g + k * M, x + k * M,
+                                                                                    y + k * M, s + k * M});
+            nb_lsq_result r;
+            assert_int_equal(nb_fit_formula(formulas[f], alone, &setup, NULL, &r), NB_OK);
+            assert_int_equal(b.groups[k].status, NB_OK);
+            expect_same_fit(&b.groups[k].result, &r);
+            nb_lsq_result_clear(&r);
+            nb_table_free(alone);
+        }
+        nb_fit_batch_clear(&b);
+    }
+    nb_table_free(t);
+}
+
 /* Shares of a batch (one per process of an MPI job): together the whole batch, each
  * group in its share with its numbers, names and counts bit for bit. */
 static void test_batch_shares(void **state)
@@ -428,9 +477,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_information), cmocka_unit_test(test_model_round_trip_and_predict),
         cmocka_unit_test(test_predict_with_a_fixed_parameter),
-        cmocka_unit_test(test_weighted_prediction), cmocka_unit_test(test_bad_model_files), cmocka_unit_test(test_batch_by), cmocka_unit_test(test_batch_by_contiguous),
-        cmocka_unit_test(test_batch_tables),
-        cmocka_unit_test(test_batch_shares),
+        cmocka_unit_test(test_weighted_prediction), cmocka_unit_test(test_bad_model_files),
+        cmocka_unit_test(test_batch_by), cmocka_unit_test(test_batch_by_contiguous),
+        cmocka_unit_test(test_batch_tables), cmocka_unit_test(test_batch_shares),
+        cmocka_unit_test(test_batch_same_as_alone),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
