@@ -169,10 +169,11 @@ static int64_t nanoseconds(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static void *worker_main(void *unused)
+/* `start` is the job number when the worker was made: the job that made it is the
+ * next, and may be published before the worker first runs. */
+static void *worker_main(void *start)
 {
-    (void)unused;
-    unsigned seen = atomic_load(&pool.seq);
+    unsigned seen = (unsigned)(uintptr_t)start;
     for (;;) {
         unsigned seq = atomic_load(&pool.seq);
         int64_t spin_until = nanoseconds() + SPIN_NANOSECONDS;
@@ -201,7 +202,8 @@ static bool ensure_workers(int wanted)
         return true;
     pthread_mutex_lock(&pool.lock);
     while (pool.n_workers < wanted) {
-        if (pthread_create(&pool.workers[pool.n_workers], NULL, worker_main, NULL) != 0)
+        void *start = (void *)(uintptr_t)atomic_load(&pool.seq);
+        if (pthread_create(&pool.workers[pool.n_workers], NULL, worker_main, start) != 0)
             break;
         pthread_detach(pool.workers[pool.n_workers]);
         pool.n_workers++;

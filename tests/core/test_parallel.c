@@ -5,9 +5,50 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
+
+/* A worker made for a job takes part in that job: each chunk waits (up to 10 s) until
+ * every chunk has started, which only happens when the new worker runs one. (It once
+ * missed the job that made it, and the caller ran every chunk alone.) First in the
+ * file: a fresh process, whose pool has not yet been sent solo by a preempted worker. */
+typedef struct barrier {
+    atomic_int started;
+    int chunks;
+    bool all_seen[8];
+} barrier;
+
+static void barrier_chunk(void *ctx, int chunk)
+{
+    barrier *b = ctx;
+    atomic_fetch_add(&b->started, 1);
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    do {
+        if (atomic_load(&b->started) == b->chunks) {
+            b->all_seen[chunk] = true;
+            return;
+        }
+        sched_yield();
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    } while (now.tv_sec - start.tv_sec < 10);
+}
+
+static void test_new_worker_joins_its_first_job(void **state)
+{
+    (void)state;
+    for (int threads = 2; threads <= 4; threads++) {
+        nb_set_threads(threads); /* one worker more than the last job had */
+        barrier b = {.chunks = threads};
+        nb_parallel_chunks(threads, barrier_chunk, &b);
+        for (int c = 0; c < threads; c++)
+            if (!b.all_seen[c])
+                fail_msg("%d threads: chunk %d waited 10 s for the others: a worker missed the job", threads, c);
+    }
+    nb_set_threads(0);
+}
 
 static void test_default_is_available_cores(void **state)
 {
@@ -122,6 +163,7 @@ static void test_ranges_cover(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_new_worker_joins_its_first_job),
         cmocka_unit_test(test_default_is_available_cores),
         cmocka_unit_test(test_set_and_restore),
         cmocka_unit_test(test_negative_count_fails),
