@@ -99,8 +99,10 @@ static void *large_alloc(size_t size)
     size_t rounded = (size + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
     void *ptr = aligned_alloc(HUGE_PAGE, rounded);
 #ifdef MADV_HUGEPAGE
+    /* Only the whole huge pages: the tail stays in small pages, so that a block just
+     * past a multiple of 2 MiB does not take a huge page more than it uses. */
     if (ptr)
-        (void)madvise(ptr, rounded, MADV_HUGEPAGE);
+        (void)madvise(ptr, size & ~(HUGE_PAGE - 1), MADV_HUGEPAGE);
 #endif
     return ptr;
 }
@@ -120,11 +122,12 @@ static void *default_realloc(void *ptr, size_t size, void *ctx)
         return realloc(ptr, size);
     void *grown = large_alloc(size);
     if (grown && ptr) {
-        memcpy(grown, ptr, old);
+        memcpy(grown, ptr, old); /* old < size here; it may count some slack past the data */
         free(ptr);
     }
     return grown;
 }
+
 static void default_free(void *ptr, void *ctx) { (void)ctx; free(ptr); }
 
 static nb_allocator allocator = {default_alloc, default_realloc, default_free, NULL};

@@ -267,6 +267,9 @@ void nb_parallel_chunks(int chunks, nb_chunk_fn fn, void *ctx)
         return;
     }
     unsigned seq = atomic_load(&pool.seq) + 1;
+    /* Close the last job's claims first: a worker that saw its number but reads this
+     * job's fn and chunks must not claim a chunk under the old number. */
+    atomic_store(&pool.claim, (uint_least64_t)(seq - 1) << 32 | INT32_MAX);
     atomic_store(&pool.fn, fn);
     atomic_store(&pool.ctx, ctx);
     atomic_store(&pool.chunks, chunks);

@@ -9,6 +9,7 @@
 
 #include <csv.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +125,10 @@ static bool parse_number(const char *text, size_t len, char decimal, double *val
  * read by parse_number. */
 static bool fast_number(const char *text, size_t len, char decimal, double *value)
 {
+#if FLT_EVAL_METHOD != 0
+    /* Products held in a wider format (x87) are rounded twice: not strtod's result. */
+    return (void)text, (void)len, (void)decimal, (void)value, false;
+#endif
     static const double powers[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
                                      1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
     const char *p = text, *end = text + len;
@@ -297,11 +302,17 @@ static bool table_grow(csv_reader *r)
     first = first < 1 ? 1 : first < FIRST_CAPACITY ? first : FIRST_CAPACITY;
     int64_t capacity = r->capacity ? 2 * r->capacity : first;
     /* Rows so far and the bytes they took tell how many a known size holds: room for
-     * them at once spares the copies and page faults of growing step by step. */
+     * them at once spares the copies and page faults of growing step by step. A step
+     * is at most 8 times the last (the first rows may be shorter than the rest), and no
+     * more rows than the bytes left allow (a delimiter or a line end per field). */
     if (r->capacity && r->text_bytes > r->fed_bytes && r->fed_bytes > 0) {
+        int fields = r->n_file_fields > 2 ? r->n_file_fields : 2;
         double rows = (double)r->text_bytes / (double)r->fed_bytes * (double)t->n_rows * 1.02 + 64;
+        double most = (double)t->n_rows + (double)(r->text_bytes - r->fed_bytes) / fields + 64;
+        rows = rows < most ? rows : most;
+        rows = rows < 8.0 * (double)r->capacity ? rows : 8.0 * (double)r->capacity;
         if (rows > (double)capacity)
-            capacity = rows < (double)(r->text_bytes / 2 + 64) ? (int64_t)rows : r->text_bytes / 2 + 64;
+            capacity = (int64_t)rows;
     }
     for (int c = 0; c < t->n_columns; c++) {
         double *grown = nb_realloc(t->columns[c], (size_t)capacity * sizeof(double));
@@ -865,6 +876,21 @@ static bool finish_class_column(csv_reader *r)
     return ok ? true : fail_nomem(r, "the class names");
 }
 
+/* The columns no longer than the rows: an estimate of the rows may have been high.
+ * (Shrinking does not fail in practice; where it does, the longer arrays stay.) */
+static void trim_columns(csv_reader *r)
+{
+    nb_table *t = r->table;
+    if (r->capacity - t->n_rows < 1024)
+        return;
+    for (int c = 0; c < t->n_columns; c++) {
+        double *shrunk = nb_realloc(t->columns[c], (size_t)t->n_rows * sizeof(double));
+        t->columns[c] = shrunk ? shrunk : t->columns[c];
+    }
+    int64_t *lines = nb_realloc(t->lines, (size_t)t->n_rows * sizeof *lines);
+    t->lines = lines ? lines : t->lines;
+}
+
 static bool finish(csv_reader *r, bool read_anything)
 {
     nb_table *t = r->table;
@@ -886,6 +912,7 @@ static bool finish(csv_reader *r, bool read_anything)
         nb_fail(NB_EFORMAT, "%s:%lld: a header but no data rows", r->source, (long long)r->header_line);
         return r->failed = true, false;
     }
+    trim_columns(r);
     return finish_class_column(r);
 }
 
@@ -1049,24 +1076,25 @@ static bool read_blocks(csv_reader *r, nb_io_text *input)
     return !r->failed && finish(r, started);
 }
 
-/* The size of a plain (not gzip) regular file, else 0. */
-static int64_t plain_size(const nb_io_text *input, FILE *file)
+/* The bytes left in a plain (not gzip) regular file from `at` on, else 0. */
+static int64_t plain_size(const nb_io_text *input, FILE *file, off_t at)
 {
     struct stat st;
-    if (input->gzip || fstat(fileno(file), &st) != 0 || !S_ISREG(st.st_mode))
+    if (input->gzip || at < 0 || fstat(fileno(file), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < at)
         return 0;
-    return (int64_t)st.st_size;
+    return (int64_t)(st.st_size - at);
 }
 
 /* Parse the open stream into r->table. */
 static bool read_stream(csv_reader *r, FILE *file)
 {
     nb_io_text input;
+    off_t at = ftello(file); /* a caller may have read into the stream */
     if (nb_io_text_open(&input, file, r->source) != NB_OK) {
         nb_io_text_close(&input);
         return r->failed = true, false;
     }
-    r->text_bytes = plain_size(&input, file);
+    r->text_bytes = plain_size(&input, file, at);
     bool ok = read_blocks(r, &input);
     nb_io_text_close(&input);
     return ok;
