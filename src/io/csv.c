@@ -20,6 +20,7 @@
 #define BLOCK_SIZE (1 << 16)
 #define SAMPLE_LINES 20
 #define FIRST_CAPACITY 256
+#define ESTIMATE_BYTES ((int64_t)1 << 16)
 /* What a table may hold per line: bounds, not limits of use. Without them a line of
  * commas costs a column (names, arrays) per byte of input, and a file without line ends
  * is held whole as one cell. A number is never a megabyte of text. */
@@ -301,16 +302,15 @@ static bool table_grow(csv_reader *r)
     int64_t first = FIRST_TABLE_BYTES / ((int64_t)sizeof(double) * (t->n_columns + 1));
     first = first < 1 ? 1 : first < FIRST_CAPACITY ? first : FIRST_CAPACITY;
     int64_t capacity = r->capacity ? 2 * r->capacity : first;
-    /* Rows so far and the bytes they took tell how many a known size holds: room for
-     * them at once spares the copies and page faults of growing step by step. A step
-     * is at most 8 times the last (the first rows may be shorter than the rest), and no
-     * more rows than the bytes left allow (a delimiter or a line end per field). */
-    if (r->capacity && r->text_bytes > r->fed_bytes && r->fed_bytes > 0) {
+    /* Rows so far and the bytes they took (a sample of ESTIMATE_BYTES at least) tell how
+     * many a known size holds: room for them at once spares the copies and page faults
+     * of growing step by step. Never more rows than the bytes left allow (a delimiter
+     * or a line end per field); a high estimate is trimmed at the end (trim_columns). */
+    if (r->capacity && r->text_bytes > r->fed_bytes && r->fed_bytes >= ESTIMATE_BYTES) {
         int fields = r->n_file_fields > 2 ? r->n_file_fields : 2;
         double rows = (double)r->text_bytes / (double)r->fed_bytes * (double)t->n_rows * 1.02 + 64;
         double most = (double)t->n_rows + (double)(r->text_bytes - r->fed_bytes) / fields + 64;
         rows = rows < most ? rows : most;
-        rows = rows < 8.0 * (double)r->capacity ? rows : 8.0 * (double)r->capacity;
         if (rows > (double)capacity)
             capacity = (int64_t)rows;
     }
