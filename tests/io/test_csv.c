@@ -2,6 +2,7 @@
  * input reported with its file, line and column. */
 #include "nb_test.h"
 
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -402,6 +403,43 @@ static void test_long_file(void **state)
     char *bad = strstr(text, "\n4500,") + 1; /* row 4500 is on line 4501 */
     bad[5] = 'q';
     expect_failure(text, NULL, NB_EPARSE, "data.csv:4501: column 2 ('b'): 'q", "is not a number");
+    free(text);
+}
+
+/* A file's rows are counted ahead from its size: a wrong count must not show. Short rows
+ * first (the count comes out high), long rows after (low), and the same table read from
+ * a stream that starts in the middle of a file. */
+static void test_rows_counted_ahead(void **state)
+{
+    (void)state;
+    enum { SHORT = 30000, LONG = 6000 };
+    size_t size = (size_t)SHORT * 16 + (size_t)LONG * 200 + 64;
+    char *text = malloc(size);
+    assert_non_null(text);
+    size_t used = (size_t)snprintf(text, size, "k,v\n");
+    for (int i = 0; i < SHORT; i++)
+        used += (size_t)snprintf(text + used, size - used, "%d,%d\n", i % 10, i % 7);
+    for (int i = 0; i < LONG; i++)
+        used += (size_t)snprintf(text + used, size - used, "%d,%.150f\n", i, i / 3.0);
+    nb_table *t = read_text(text, NULL);
+    assert_non_null(t);
+    assert_int_equal(t->n_rows, SHORT + LONG);
+    assert_close(t->columns[1][SHORT - 1], (SHORT - 1) % 7, 0);
+    assert_close(t->columns[1][SHORT + LONG - 1], (LONG - 1) / 3.0, 1e-15);
+    assert_int_equal(t->lines[SHORT + LONG - 1], SHORT + LONG + 1);
+    /* counted from the short rows, the columns were made for far more rows: trimmed */
+    assert_true(malloc_usable_size(t->columns[0]) < 2 * sizeof(double) * (size_t)t->n_rows + 65536);
+    nb_table_free(t);
+
+    FILE *f = fopen(write_file("tail.csv", text), "rb");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, (long)(strstr(text, "\n0,0.000") + 1 - text), SEEK_SET), 0);
+    t = nb_table_read_stream(f, "tail", &(nb_csv_options){.header = NB_CSV_HEADER_NO});
+    fclose(f);
+    assert_non_null(t);
+    assert_int_equal(t->n_rows, LONG);
+    assert_close(t->columns[1][LONG - 1], (LONG - 1) / 3.0, 1e-15);
+    nb_table_free(t);
     free(text);
 }
 
@@ -830,6 +868,7 @@ int main(void)
         cmocka_unit_test(test_stdin),
         cmocka_unit_test(test_preamble_bom_stream),
         cmocka_unit_test(test_long_file),
+        cmocka_unit_test(test_rows_counted_ahead),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_binary_file),
         cmocka_unit_test(test_hex_cr_and_multiline),
