@@ -1000,11 +1000,11 @@ static bool options_ok(const nb_csv_options *o)
 
 /* A whole block, or what is left: the first block is the sample the delimiter is
  * guessed from, and inflated gzip data come in pieces. */
-static size_t read_block(csv_reader *r, nb_io_text *input, char *block, size_t size)
+static size_t read_block(csv_reader *r, nb_io_text *input, char *block)
 {
     size_t have = 0, got = 1;
-    while (have < size && got > 0) {
-        if (nb_io_text_read(input, block + have, size - have, &got) != NB_OK) {
+    while (have < BLOCK_SIZE && got > 0) {
+        if (nb_io_text_read(input, block + have, BLOCK_SIZE - have, &got) != NB_OK) {
             r->failed = true;
             return 0;
         }
@@ -1013,22 +1013,8 @@ static size_t read_block(csv_reader *r, nb_io_text *input, char *block, size_t s
     return have;
 }
 
-/* A parser set up as the reader's first one was (its delimiter decided). */
-static bool parser_init(csv_reader *r, struct csv_parser *parser)
-{
-    unsigned char flags = CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL;
-    if (csv_init(parser, flags | (r->whitespace ? CSV_EMPTY_IS_NULL : 0)) != 0)
-        return fail_nomem(r, "the CSV parser");
-    csv_set_realloc_func(parser, nb_realloc);
-    csv_set_free_func(parser, nb_free);
-    csv_set_delim(parser, (unsigned char)r->table->delimiter);
-    /* libcsv grows a cell's buffer by this much at a time: its default of 128 bytes
-     * makes a long cell cost quadratic time in copies. */
-    csv_set_blk_size(parser, CELL_BLOCK);
-    return true;
-}
-
-/* The first text of the file: past a byte-order mark, the delimiter decided from it. */
+/* The first text of the file: past a byte-order mark, the delimiter decided from it and
+ * the parser set up. */
 static bool parse_start(csv_reader *r, char **text, size_t *got)
 {
     if (*got >= 3 && memcmp(*text, "\xEF\xBB\xBF", 3) == 0) { /* a UTF-8 byte-order mark */
@@ -1040,7 +1026,16 @@ static bool parse_start(csv_reader *r, char **text, size_t *got)
                          : detect_delimiter(*text, *got, r->options->comment, r->options->skip_lines, r->decimal);
     r->whitespace = delimiter == ' ';
     r->table->delimiter = delimiter;
-    return parser_init(r, &r->parser);
+    unsigned char flags = CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL;
+    if (csv_init(&r->parser, flags | (r->whitespace ? CSV_EMPTY_IS_NULL : 0)) != 0)
+        return fail_nomem(r, "the CSV parser");
+    csv_set_realloc_func(&r->parser, nb_realloc);
+    csv_set_free_func(&r->parser, nb_free);
+    csv_set_delim(&r->parser, (unsigned char)delimiter);
+    /* libcsv grows a cell's buffer by this much at a time: its default of 128 bytes
+     * makes a long cell cost quadratic time in copies. */
+    csv_set_blk_size(&r->parser, CELL_BLOCK);
+    return true;
 }
 
 /* The end of the input: the last record, an unclosed quote. */
@@ -1064,7 +1059,7 @@ static bool read_blocks(csv_reader *r, nb_io_text *input)
         return fail_nomem(r, "the read buffer");
     bool started = false, skipping = false;
     size_t got;
-    while (!r->failed && (got = read_block(r, input, block, BLOCK_SIZE)) > 0) {
+    while (!r->failed && (got = read_block(r, input, block)) > 0) {
         char *text = block;
         if (!started && !(started = parse_start(r, &text, &got)))
             break;
