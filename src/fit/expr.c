@@ -985,6 +985,7 @@ typedef struct builder {
     nb_node *const *columns;
     nb_node *const *params;
     bool fixed_data; /* compute data-only parts now, as constants */
+    nb_node **fixed; /* per formula node: its constant, once computed (fixed_data) */
 } builder;
 
 static bool is_number(const builder *b, int node, double *value)
@@ -1020,13 +1021,29 @@ static nb_node *build_power(const builder *b, const ex_node *e)
     return nb_pow(build(b, e->a), build(b, e->b));
 }
 
-/* A part that reads data but no parameter, evaluated once and kept as a constant. */
-static nb_node *build_constant_part(const builder *b, int node)
+/* Whether node is a largest part that reads data but no parameter. */
+static bool is_constant_part(const builder *b, int node)
 {
-    builder plain = *b;
-    plain.fixed_data = false;
-    nb_node *part = build(&plain, node);
-    if (!part || nb_forward(part) != NB_OK)
+    const ex_node *e = &b->expr->nodes[node];
+    return e->data && e->dep == DEP_NONE && e->kind != EX_COLUMN;
+}
+
+/* Build every constant part below node, as it is: raw[part] gets its graph node. */
+static nb_status build_constant_parts(const builder *b, int node, nb_node **raw)
+{
+    if (is_constant_part(b, node)) {
+        raw[node] = build(b, node);
+        return raw[node] ? NB_OK : nb_errcode();
+    }
+    const ex_node *e = &b->expr->nodes[node];
+    nb_status status = e->a >= 0 ? build_constant_parts(b, e->a, raw) : NB_OK;
+    return status == NB_OK && e->b >= 0 ? build_constant_parts(b, e->b, raw) : status;
+}
+
+/* Evaluate a built constant part and keep its value as a constant node. */
+static nb_node *freeze(nb_graph *graph, nb_node *part)
+{
+    if (nb_forward(part) != NB_OK)
         return NULL;
     const nb_tensor *value = nb_value(part);
     double *values = nb_alloc((size_t)value->size * sizeof *values);
@@ -1035,17 +1052,36 @@ static nb_node *build_constant_part(const builder *b, int node)
         return NULL;
     }
     nb_tensor_to_doubles(value, values);
-    nb_node *constant = nb_const(b->graph, value->ndim, value->shape, values);
+    nb_node *constant = nb_const(graph, value->ndim, value->shape, values);
     nb_free(values);
     return constant;
+}
+
+/* The constant parts, all built before any is evaluated: a pass that finds a node without
+ * storage lays out the whole graph again, so evaluating each as it is built would cost
+ * time quadratic in the number of parts. */
+static nb_status compute_constant_parts(const builder *b, nb_node **fixed)
+{
+    int n = b->expr->n_nodes;
+    nb_node **raw = nb_calloc((size_t)n, sizeof *raw);
+    if (!raw)
+        return nb_fail(NB_ENOMEM, "out of memory for a formula of %d nodes", n);
+    builder plain = *b;
+    plain.fixed_data = false;
+    nb_status status = build_constant_parts(&plain, b->expr->root, raw);
+    for (int i = 0; i < n && status == NB_OK; i++)
+        if (raw[i] && !(fixed[i] = freeze(b->graph, raw[i])))
+            status = nb_errcode();
+    nb_free(raw);
+    return status;
 }
 
 static nb_node *build(const builder *b, int node)
 {
     const ex_node *e = &b->expr->nodes[node];
     double c;
-    if (b->fixed_data && e->data && e->dep == DEP_NONE && e->kind != EX_COLUMN)
-        return build_constant_part(b, node);
+    if (b->fixed_data && b->fixed[node])
+        return b->fixed[node];
     switch (e->kind) {
     case EX_NUM:
         return nb_scalar(b->graph, e->value);
@@ -1101,7 +1137,7 @@ nb_node *nb_expr_build(const nb_expr *expr, nb_graph *graph, nb_node *const *col
         nb_fail(NB_EARG, "nb_expr_build: expr and graph must not be NULL");
         return NULL;
     }
-    builder b = {expr, graph, columns, params, false};
+    builder b = {expr, graph, columns, params, false, NULL};
     return build(&b, expr->root);
 }
 
@@ -1112,8 +1148,15 @@ nb_node *nb_expr_build_fixed(const nb_expr *expr, nb_graph *graph, nb_node *cons
         nb_fail(NB_EARG, "nb_expr_build_fixed: expr and graph must not be NULL");
         return NULL;
     }
-    builder b = {expr, graph, columns, params, true};
-    return build(&b, expr->root);
+    nb_node **fixed = nb_calloc((size_t)expr->n_nodes, sizeof *fixed);
+    if (!fixed) {
+        nb_fail(NB_ENOMEM, "out of memory for a formula of %d nodes", expr->n_nodes);
+        return NULL;
+    }
+    builder b = {expr, graph, columns, params, true, fixed};
+    nb_node *model = compute_constant_parts(&b, fixed) == NB_OK ? build(&b, expr->root) : NULL;
+    nb_free(fixed);
+    return model;
 }
 
 nb_node *nb_expr_build_response(const nb_expr *expr, nb_graph *graph, nb_node *const *columns)
@@ -1126,7 +1169,7 @@ nb_node *nb_expr_build_response(const nb_expr *expr, nb_graph *graph, nb_node *c
         nb_fail(NB_EARG, "the formula '%s' has no left side", expr->text);
         return NULL;
     }
-    builder b = {expr, graph, columns, NULL, false};
+    builder b = {expr, graph, columns, NULL, false, NULL};
     return build(&b, expr->lhs_root);
 }
 
@@ -1159,7 +1202,7 @@ nb_status nb_expr_eval(const nb_expr *expr, bool left_side, int64_t n, const dou
             status = nb_errcode();
     nb_node *value = NULL;
     if (status == NB_OK) {
-        builder b = {expr, graph, column_nodes, param_nodes, false};
+        builder b = {expr, graph, column_nodes, param_nodes, false, NULL};
         value = build(&b, left_side ? expr->lhs_root : expr->root);
         status = value ? nb_forward(value) : nb_errcode();
     }

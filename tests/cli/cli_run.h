@@ -41,7 +41,10 @@ static inline void write_file(const char *name, const char *text)
 static inline int run_shell(const char *line)
 {
     char command[4096];
-    snprintf(command, sizeof command, "cd %s && NABLA=%s; %s >out.txt 2>err.txt", nb_test_dir(), NB_CLI_PATH, line);
+    int length = snprintf(command, sizeof command, "cd %s && NABLA=%s; %s >out.txt 2>err.txt", nb_test_dir(),
+                          NB_CLI_PATH, line);
+    if (length < 0 || (size_t)length >= sizeof command)
+        fail_msg("the command line is longer than %zu bytes: %s", sizeof command, line);
     int status = system(command);
     read_file(nb_test_path("out.txt"), out_text, sizeof out_text);
     read_file(nb_test_path("err.txt"), err_text, sizeof err_text);

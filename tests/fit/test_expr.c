@@ -536,6 +536,54 @@ static void test_long_flat_chains(void **state)
     free(fine);
 }
 
+/* Bytes requested from the allocator, freed or not: work that grows quadratically with a
+ * formula's size shows here, deterministically, where a timing would not. */
+static size_t requested;
+static void *requested_alloc(size_t size, void *ctx) { (void)ctx; requested += size; return malloc(size); }
+static void *requested_realloc(void *p, size_t size, void *ctx) { (void)ctx; requested += size; return realloc(p, size); }
+static void requested_free(void *p, void *ctx) { (void)ctx; free(p); }
+
+/* Build a fit's graph of `groups` * 100 terms a_k*exp(x*c), each exp(x*c) a part of data
+ * only that build_fixed computes at once; the bytes requested. */
+static size_t bytes_to_build_fixed(int groups)
+{
+    char *text = malloc((size_t)groups * 100 * 32 + 16), *at = text;
+    at += sprintf(at, "y = ");
+    for (int g = 0; g < groups; g++)
+        for (int i = 0; i < 100; i++)
+            at += sprintf(at, "%s%sa%d*exp(x*%de-3)%s", g && !i ? " + " : "", i ? " + " : "(", i % 3, i % 7 + 1,
+                          i == 99 ? ")" : "");
+    nb_expr *expr = nb_expr_parse(text, 2, XY);
+    assert_non_null(expr);
+    nb_set_allocator(&(nb_allocator){requested_alloc, requested_realloc, requested_free, NULL});
+    requested = 0;
+    nb_graph *g = nb_graph_new(NB_F64);
+    nb_node *cols[2] = {nb_input(g, "x", 1, (int64_t[]){4}), NULL};
+    nb_input_set_doubles(cols[0], (double[]){0.5, 1, 2, 4}, 4);
+    nb_node *params[3] = {nb_param(g, "a0", 0, NULL), nb_param(g, "a1", 0, NULL), nb_param(g, "a2", 0, NULL)};
+    nb_node *out = nb_expr_build_fixed(expr, g, cols, params);
+    assert_non_null(out);
+    assert_int_equal(nb_forward(out), NB_OK);
+    size_t bytes = requested;
+    nb_graph_free(g);
+    nb_set_allocator(NULL);
+    nb_expr_free(expr);
+    free(text);
+    return bytes;
+}
+
+/* A formula's data-only parts are computed in time and memory linear in their number
+ * (they used to be computed one by one, each laying the whole graph out again). */
+static void test_build_fixed_linear(void **state)
+{
+    (void)state;
+    /* Linear, with arrays that double as they grow: 16 to 32 times; quadratic: about 256. */
+    size_t small = bytes_to_build_fixed(2), large = bytes_to_build_fixed(32);
+    if (large > 48 * small)
+        fail_msg("16 times the terms requested %.1f times the bytes (%zu, then %zu)", (double)large / small, small,
+                 large);
+}
+
 /* Carets count characters, not bytes, when the formula has UTF-8 in it. */
 static void test_caret_utf8(void **state)
 {
@@ -564,6 +612,7 @@ int main(void)
         cmocka_unit_test(test_gradients),
         cmocka_unit_test(test_functions_fold_as_their_ops),
         cmocka_unit_test(test_build_fixed),
+        cmocka_unit_test(test_build_fixed_linear),
         cmocka_unit_test(test_eval),
         cmocka_unit_test(test_bad_formulas),
         cmocka_unit_test(test_deep_nesting),
