@@ -135,8 +135,11 @@ static void print_summary(const fit_report *rep, const nb_lsq_result *r)
         printf("R^2                 %.10g (of %s, the left side)\n", r->r_squared, rep->response->name);
     else
         printf("R^2                 %.10g\n", r->r_squared);
-    printf("log-likelihood      %.8g (Gaussian; AIC %.8g, AICc %.8g, BIC %.8g)\n", r->log_likelihood, r->aic,
-           r->aicc, r->bic);
+    char aicc[48] = "undefined: too few points"; /* AICc divides by n - k - 1 */
+    if (isfinite(r->aicc))
+        snprintf(aicc, sizeof aicc, "%.8g", r->aicc);
+    printf("log-likelihood      %.8g (Gaussian; AIC %.8g, AICc %s, BIC %.8g)\n", r->log_likelihood, r->aic, aicc,
+           r->bic);
     if (gradient && r->optim == NB_LBFGS)
         printf("iterations          %d (%d evaluation%s of the loss and its gradient, line searches included)\n",
                r->iterations, r->n_evals, r->n_evals == 1 ? "" : "s");

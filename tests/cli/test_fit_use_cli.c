@@ -65,6 +65,13 @@ static void test_json_statistics(void **state)
     assert_int_equal(run("fit 'log(y) = log(a) - k*x' decay.csv"), 0);
     expect_out("(of log(y), the left side)");
     expect_out("log-likelihood");
+    /* AICc divides by n - k - 1: 4 points, 2 parameters and the variance leave 0 */
+    assert_int_equal(run("fit 'v = a + b*t' one.csv"), 0);
+    expect_out("AICc undefined: too few points");
+    assert_int_equal(run("fit 'v = a + b*t' one.csv --json"), 0);
+    root = parse_out();
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(root, "aicc")));
+    cJSON_Delete(root);
 }
 
 static void test_save_and_eval(void **state)
