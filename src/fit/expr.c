@@ -453,6 +453,25 @@ static int near_column(int n_columns, const char *const *columns, const char *na
     return -1;
 }
 
+/* What to say after "'name' is not a column": the column it is probably meant to be, or
+ * the columns there are when they are few (a file read with the wrong separator has one). */
+static void column_hint(const parser *p, const char *name, char *out, size_t size)
+{
+    int near = near_column(p->n_columns, p->columns, name, (int)strlen(name));
+    if (near >= 0) {
+        snprintf(out, size, "; did you mean '%s'?", p->columns[near]);
+        return;
+    }
+    *out = '\0';
+    if (p->n_columns < 1 || p->n_columns > 8)
+        return;
+    size_t used = (size_t)snprintf(out, size, " (the data's columns:");
+    for (int k = 0; k < p->n_columns && used < size; k++)
+        used += (size_t)snprintf(out + used, size - used, "%s '%s'", k ? "," : "", p->columns[k] ? p->columns[k] : "");
+    if (used < size)
+        snprintf(out + used, size - used, ")");
+}
+
 static const ex_function *function_by_name(const char *name, int length)
 {
     for (int f = 0; f < N_FUNCTIONS; f++)
@@ -877,10 +896,13 @@ static nb_status parse_formula(parser *p)
         if (p->tok.kind == T_EQUALS)
             return parse_fail(p, p->tok.start, "a second '=': a formula has one left side and one right side");
         int param = first_param(expr, first);
-        if (param >= 0)
+        if (param >= 0) {
+            const char *name = expr->params[expr->nodes[param].index];
+            char hint[200];
+            column_hint(p, name, hint, sizeof hint);
             return parse_fail(p, expr->nodes[param].pos,
-                              "the left side may use data columns only, and '%s' is not a column",
-                              expr->params[expr->nodes[param].index]);
+                              "the left side may use data columns only, and '%s' is not a column%s", name, hint);
+        }
         if (!expr->nodes[first].data)
             return parse_fail(p, equals, "the left side uses no data column");
         expr->lhs_root = first;

@@ -447,7 +447,9 @@ static void test_bad_formulas(void **state)
     expect_error("y = 2 x", "expected an operator, found 'x'", 7);
     expect_error("", "empty", 1);
     expect_error("   ", "empty", 4);
-    expect_error("a*x = y", "left side may use data columns only, and 'a' is not a column", 1);
+    expect_error("a*x = y", "left side may use data columns only, and 'a' is not a column (the data's columns: "
+                            "'x', 'y')", 1);
+    expect_error("Y = a*x", "and 'Y' is not a column; did you mean 'y'?", 1);
     expect_error("y = a*x = b", "a second '='", 9);
     expect_error("y = ", "right side is missing", 5);
     expect_error("2 = a*x", "uses no data column", 3);
