@@ -5,6 +5,8 @@
 #   - by a SciPy curve_fit loop in one Python process (its defaults, and at nabla's
 #     tolerances ftol = xtol = 1e-15),
 #   - by one `nabla fit` process per curve (timed on the first 200, extrapolated),
+#   - by a C program written by hand for this one formula (bench/fit_batch_floor.c): a
+#     floor for any general tool on this machine,
 #   - and, apart, the fits alone: the CPU time per fit of nb_fit_batch_by on one thread
 #     (bench/fit_small.c).
 # Each is timed as a whole process (reading the data included): the wall clock a user
@@ -18,7 +20,7 @@ runs=${1:-5}
 curves=${2:-10000}
 per_process=200
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DNB_BUILD_TESTS=OFF -DNB_BUILD_BENCH=ON >/dev/null
-cmake --build build-bench -j2 --target nabla_cli bench_fit_small >/dev/null
+cmake --build build-bench -j2 --target nabla_cli bench_fit_small bench_fit_batch_floor >/dev/null
 nabla=$PWD/build-bench/nabla
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -44,9 +46,10 @@ median() {
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }
 
-: >"$out/nabla"; : >"$out/scipy"; : >"$out/tight"; : >"$out/each"
+: >"$out/nabla"; : >"$out/scipy"; : >"$out/tight"; : >"$out/each"; : >"$out/floor"
 for run in $(seq "$runs"); do
     timed "$out/nabla" "$nabla" fit "$formula" "$out/curves.csv" --by curve --init a=1,k=1
+    timed "$out/floor" build-bench/bench/bench_fit_batch_floor "$out/curves.csv"
     timed "$out/scipy" /usr/bin/python3 bench/fit_batch_scipy.py "$out/curves.csv"
     timed "$out/tight" /usr/bin/python3 bench/fit_batch_scipy.py "$out/curves.csv" tight
     # shellcheck disable=SC2016 # the inner shell expands its own arguments
@@ -61,13 +64,16 @@ nw=$(median "$out/nabla" 1); nc=$(median "$out/nabla" 2)
 sw=$(median "$out/scipy" 1); sc=$(median "$out/scipy" 2)
 tw=$(median "$out/tight" 1); tc=$(median "$out/tight" 2)
 ew=$(median "$out/each" 1 "$scale"); ec=$(median "$out/each" 2 "$scale")
+fw=$(median "$out/floor" 1); fc=$(median "$out/floor" 2)
 printf '%s curves of 30 points, medians of %s runs; seconds, whole processes (reading the data included)\n' "$curves" "$runs"
 printf '%-48s %9s %9s %10s %10s\n' "" "wall" "CPU" "wall ratio" "CPU ratio"
 printf '%-48s %9.3f %9.3f\n' "nabla fit --by curve (one process, $(nproc) threads)" "$nw" "$nc"
 printf '%-48s %9.3f %9.3f %9sx %9sx\n' "SciPy curve_fit loop (its defaults)" "$sw" "$sc" "$(ratio "$sw" "$nw")" "$(ratio "$sc" "$nc")"
 printf '%-48s %9.3f %9.3f %9sx %9sx\n' "SciPy curve_fit loop, ftol = xtol = 1e-15" "$tw" "$tc" "$(ratio "$tw" "$nw")" "$(ratio "$tc" "$nc")"
 printf '%-48s %9.3f %9.3f %9sx %9sx\n' "one nabla process per curve (from $per_process)" "$ew" "$ec" "$(ratio "$ew" "$nw")" "$(ratio "$ec" "$nc")"
+printf '%-48s %9.3f %9.3f %9sx %9sx\n' "hand-written C for this formula only (a floor)" "$fw" "$fc" "$(ratio "$fw" "$nw")" "$(ratio "$fc" "$nc")"
 printf 'groups not converged: %s; target: nabla >= 50x faster than the SciPy loop\n' "$failed"
+printf 'the floor is %sx faster than the SciPy loop\n' "$(ratio "$sw" "$fw")"
 printf 'the fits alone (nb_fit_batch_by on one thread, no file): '
 build-bench/bench/bench_fit_small "$out/curves.csv" "$runs"
 printf 'load average: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
