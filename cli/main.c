@@ -1,6 +1,7 @@
 /* nabla: fit formulas, train networks, and replay the tutorials, from the command line. */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,20 @@ static void print_version(void)
     printf("MPI: %s\n", mpi);
 }
 
+/* Results that did not all reach stdout (a full disk, a closed file) are a failed run,
+ * whatever the command found. */
+static int check_output(const char *command, int status)
+{
+    errno = 0;
+    bool flush_failed = fflush(stdout) != 0;
+    int error = errno;
+    if (!flush_failed && !ferror(stdout))
+        return status;
+    fprintf(stderr, "nabla %s: the output could not be written%s%s; what was written is incomplete\n", command,
+            flush_failed && error ? ": " : "", flush_failed && error ? strerror(error) : "");
+    return status == 0 ? 1 : status;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -104,7 +119,7 @@ int main(int argc, char **argv)
     }
     for (const nb_command *c = commands; c->name; c++)
         if (strcmp(argv[1], c->name) == 0)
-            return c->run(argc - 1, argv + 1);
+            return check_output(c->name, c->run(argc - 1, argv + 1));
     fprintf(stderr, "nabla: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

@@ -25,6 +25,7 @@ static int setup(void **state)
     write_file("wells.csv", text);
     write_file("one.csv", "t,v\n0,2\n1,0.74\n2,0.27\n3,0.1\n");
     write_file("header_only.csv", "t,v\n");
+    write_file("good.csv", "g,t,v\n1,0,2\n1,1,0.74\n1,2,0.27\n2,0,3\n2,1,1.5\n2,2,0.76\n");
     return 0;
 }
 
@@ -169,7 +170,6 @@ static void test_by(void **state)
     assert_int_equal(cJSON_GetObjectItem(root, "n_failed")->valueint, 2);
     cJSON_Delete(root);
     /* all groups fine: exit 0 */
-    write_file("good.csv", "g,t,v\n1,0,2\n1,1,0.74\n1,2,0.27\n2,0,3\n2,1,1.5\n2,2,0.76\n");
     assert_int_equal(run("fit 'v = a*exp(-k*t)' good.csv --by g"), 0);
     assert_int_equal(run("fit 'v = a*exp(-k*t)' wells.csv --by nothere"), 2);
     expect_err("nothere");
@@ -188,12 +188,29 @@ static void test_by_file(void **state)
     assert_int_equal(run("fit 'v = a*exp(-k*t)' one.csv one.csv --by-file"), 0);
 }
 
+/* Results that cannot all be written (a full disk: /dev/full) are a failed run. */
+static void test_output_not_written(void **state)
+{
+    (void)state;
+    if (access("/dev/full", W_OK) != 0)
+        skip(); /* no /dev/full here: nothing stands for a full disk */
+    assert_int_equal(run_shell("( $NABLA fit 'v = a*exp(-k*t)' good.csv --by g >/dev/full )"), 1);
+    expect_err("the output could not be written: No space left on device; what was written is incomplete");
+    assert_int_equal(run_shell("( $NABLA fit 'v = a*exp(-k*t)' one.csv --json >/dev/full )"), 1);
+    expect_err("could not be written");
+    /* a failure keeps its own status */
+    assert_int_equal(run_shell("( $NABLA fit 'v = a*exp(-k*t)' wells.csv --by well >/dev/full )"), 1);
+    assert_int_equal(run_shell("( $NABLA fit 'v = a*exp(-k*t)' one.csv --bogus >/dev/full )"), 2);
+    assert_int_equal(run_shell("( $NABLA fit 'v = a*exp(-k*t)' one.csv --json >/dev/null )"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_statistics), cmocka_unit_test(test_save_and_eval),
         cmocka_unit_test(test_eval_bad_input),  cmocka_unit_test(test_plot_band),
         cmocka_unit_test(test_by),              cmocka_unit_test(test_by_file),
+        cmocka_unit_test(test_output_not_written),
     };
     return cmocka_run_group_tests(tests, setup, nb_test_remove_dir);
 }
