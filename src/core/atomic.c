@@ -16,6 +16,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+const char *nb_file_kind(unsigned mode)
+{
+    if (S_ISFIFO(mode))
+        return "a FIFO (named pipe)";
+    if (S_ISCHR(mode) || S_ISBLK(mode))
+        return "a device";
+    if (S_ISDIR(mode))
+        return "a directory";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    return "a special file";
+}
+
 /* The mode a new file gets: that of the file it replaces, else 0666 minus the umask. */
 static mode_t new_file_mode(const char *path)
 {
@@ -101,6 +114,10 @@ static int open_temporary(nb_atomic_file *f, mode_t mode)
 nb_status nb_atomic_open(nb_atomic_file *f, const char *target)
 {
     *f = (nb_atomic_file){0};
+    struct stat st;
+    if (stat(target, &st) == 0 && !S_ISREG(st.st_mode))
+        return nb_fail(NB_EIO, "cannot write '%s': it is %s, not a regular file, and writing would replace it; "
+                               "name a file", target, nb_file_kind(st.st_mode));
     if (name_temporary(f, target) != NB_OK)
         return NB_ENOMEM;
     const char *slash = strrchr(f->target, '/');

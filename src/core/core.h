@@ -147,8 +147,12 @@ typedef struct nb_atomic_file {
     int write_errno;   /* a writer that cannot return errors may record the first here */
 } nb_atomic_file;
 
+/* What a path that is not a regular file is ("a device", "a FIFO (named pipe)", ...), from
+ * its st_mode, for messages. */
+NB_COMPONENT_API const char *nb_file_kind(unsigned mode);
 /* Create the temporary file, with the mode of the file it will replace (else 0666 less
- * the umask). */
+ * the umask). A target that exists and is not a regular file (a device, a FIFO, a
+ * directory) is refused: renaming over it would replace it. */
 NB_COMPONENT_API nb_status nb_atomic_open(nb_atomic_file *out, const char *target);
 /* Flush, sync, close and rename over the target, then sync the directory. On failure the
  * temporary file is removed and the message says the target was not changed. */

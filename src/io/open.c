@@ -9,19 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *file_kind(mode_t mode)
-{
-    if (S_ISFIFO(mode))
-        return "a FIFO (named pipe)";
-    if (S_ISCHR(mode) || S_ISBLK(mode))
-        return "a device";
-    if (S_ISDIR(mode))
-        return "a directory";
-    if (S_ISSOCK(mode))
-        return "a socket";
-    return "a special file";
-}
-
 int nb_io_open_regular(const char *path)
 {
     /* O_NONBLOCK: opening a FIFO that no one writes to must not hang; for a regular file
@@ -39,7 +26,7 @@ int nb_io_open_regular(const char *path)
     }
     if (!S_ISREG(st.st_mode)) {
         nb_fail(NB_EIO, "cannot read '%s': it is %s, not a regular file; nabla reads data from files (save the "
-                "data to a file first)", path, file_kind(st.st_mode));
+                "data to a file first)", path, nb_file_kind(st.st_mode));
         close(fd);
         return -1;
     }

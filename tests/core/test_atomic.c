@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -111,12 +112,37 @@ static void test_failures(void **state)
     assert_non_null(strstr(nb_errmsg(), "no/such/dir/file"));
 }
 
+/* A target that is not a regular file is refused and stays what it was: renaming over a
+ * FIFO, a device or /dev/stdout would replace it. */
+static void test_special_targets_refused(void **state)
+{
+    (void)state;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", nb_test_path("special"));
+    assert_int_equal(mkdir(dir, 0777), 0);
+    char fifo[4200];
+    snprintf(fifo, sizeof fifo, "%s/pipe", dir);
+    assert_int_equal(mkfifo(fifo, 0666), 0);
+    nb_atomic_file f;
+    assert_int_equal(nb_atomic_open(&f, fifo), NB_EIO);
+    assert_non_null(strstr(nb_errmsg(), "it is a FIFO (named pipe), not a regular file"));
+    struct stat st;
+    assert_int_equal(stat(fifo, &st), 0);
+    assert_true(S_ISFIFO(st.st_mode));
+    assert_int_equal(nb_atomic_open(&f, dir), NB_EIO);
+    assert_non_null(strstr(nb_errmsg(), "it is a directory"));
+    assert_int_equal(entries_in(dir), 1);
+    unlink(fifo);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_killed_writer_leaves_nothing),
         cmocka_unit_test(test_stale_temporaries),
         cmocka_unit_test(test_failures),
+        cmocka_unit_test(test_special_targets_refused),
     };
     return cmocka_run_group_tests(tests, nb_test_make_dir, nb_test_remove_dir);
 }
