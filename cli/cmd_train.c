@@ -982,12 +982,17 @@ static bool writable_later(const char *option, const char *path)
     const char *problem = stat(dir, &st) != 0 ? "its directory does not exist"
                           : !S_ISDIR(st.st_mode) ? "its directory is not a directory"
                           : access(dir, W_OK | X_OK) != 0 ? "its directory is not writable"
-                          : stat(path, &st) == 0 && !S_ISREG(st.st_mode) ? "it exists and is not a regular file"
-                                                                           : NULL;
-    if (problem)
+                                                          : NULL;
+    bool ok = problem == NULL;
+    if (problem) {
         cli_error("train", "%s %s: %s (%s); nothing was trained", option, path, problem, dir);
+    } else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        cli_error("train", "%s %s: it is %s, not a regular file, and writing would replace it; nothing was trained",
+                  option, path, S_ISDIR(st.st_mode) ? "a directory" : "a device, FIFO or socket");
+        ok = false;
+    }
     free(copy);
-    return problem == NULL;
+    return ok;
 }
 
 /* Rank 0 alone draws, saves and reports; the others learn whether it could. */

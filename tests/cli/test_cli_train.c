@@ -495,6 +495,9 @@ static void test_output_paths_checked_first(void **state)
     assert_null(strstr(err, "epoch"));
     snprintf(args, sizeof args, "train --data %s/small.csv --plot %s", nb_test_dir(), nb_test_dir());
     assert_int_equal(run_piped(args, NULL, err, sizeof err), 2);
+    snprintf(args, sizeof args, "train --data %s/small.csv --save %s", nb_test_dir(), nb_test_dir());
+    assert_int_equal(run_piped(args, NULL, err, sizeof err), 2);
+    expect_in(err, "it is a directory, not a regular file, and writing would replace it; nothing was trained");
 }
 
 /* A copy of a model file with one metadata field changed (value NULL: left out), and
