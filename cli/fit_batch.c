@@ -20,6 +20,15 @@ static int batch_status(nb_status status)
     return status == NB_OK ? 0 : status == NB_EPARSE || status == NB_EARG ? 2 : 1;
 }
 
+/* Rows dropped for a missing value are told, as a single fit's report tells them. */
+static void note_dropped(const char *source, const nb_table *data)
+{
+    if (data && data->n_dropped > 0)
+        fprintf(stderr, "nabla fit: note: %s: %lld row%s with a missing value (empty, NA or NaN) in a column the "
+                "fit reads left out (--missing error stops at them instead)\n", source, (long long)data->n_dropped,
+                data->n_dropped == 1 ? "" : "s");
+}
+
 /* The files of --by-file, each read on its own: one that cannot be read is a failed
  * group, with the reader's message. A rank reads the files of its share and, to check
  * the headers against, the first that can be read. */
@@ -37,7 +46,7 @@ static int fit_files(const fit_batch_args *a, const nb_comm *comm, nb_fit_batch 
     for (int k = 0; k < a->n_files; k++)
         if (!found || k % parts_of(comm) == part_of(comm)) {
             if ((tables[k] = nb_table_read(a->files[k], a->read)))
-                found = true;
+                found = true, note_dropped(a->files[k], tables[k]);
             else
                 errors[k] = strdup(nb_errmsg());
         }
@@ -62,13 +71,27 @@ static int fit_files(const fit_batch_args *a, const nb_comm *comm, nb_fit_batch 
     return batch_status(status);
 }
 
-static int fit_groups(const fit_batch_args *a, const nb_comm *comm, nb_fit_batch *batch)
+/* The table of --by: the group column as numbers, or (read again when a cell is not a
+ * number, which may be the group column's) as names: wells A1, B2, samples. */
+static nb_table *read_grouped(const fit_batch_args *a)
 {
     nb_table *data = nb_table_read(a->files[0], a->read);
+    if (data || nb_errcode() != NB_EPARSE)
+        return data;
+    nb_csv_options names = *a->read;
+    names.class_column = a->by;
+    return nb_table_read(a->files[0], &names); /* a cell elsewhere fails again, and says so */
+}
+
+static int fit_groups(const fit_batch_args *a, const nb_comm *comm, nb_fit_batch *batch)
+{
+    nb_table *data = read_grouped(a);
     if (!data) {
         cli_error("fit", NULL); /* every rank reads the file: each says what failed */
         return 1;
     }
+    if (speaks(comm))
+        note_dropped(a->files[0], data);
     nb_status status = nb_fit_batch_by_share(a->formula, data, a->by, a->setup, a->lsq, part_of(comm),
                                              parts_of(comm), batch);
     if (status != NB_OK && speaks(comm))

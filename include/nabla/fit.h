@@ -377,7 +377,8 @@ void nb_fit_prediction_clear(nb_fit_prediction *prediction);
  * finite or singular) is recorded with its message and the others are fitted. */
 typedef struct nb_fit_group {
     char *name;          /* the group's value (an integer in full, else the shortest text that
-                            reads back the same) or the table's source */
+                            reads back the same; in a table's class column, the name it
+                            stands for) or the table's source */
     int64_t n_rows;
     nb_status status;    /* NB_OK: fitted (see result.converged); else why not in `error` */
     char *error;

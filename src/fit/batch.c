@@ -158,6 +158,14 @@ static char *number_text(double value)
     return nb_strdup(text);
 }
 
+/* A group's name: its value's text, or the name it stands for in a column of names. */
+static char *group_name(const nb_table *data, int column, double value)
+{
+    if (column == data->class_col && data->class_names && value >= 0 && value < data->n_classes)
+        return nb_strdup(data->class_names[(int)value]);
+    return number_text(value);
+}
+
 static uint64_t key_of(double value)
 {
     if (value == 0)
@@ -385,7 +393,7 @@ nb_status nb_fit_batch_by_share(const char *formula, const nb_table *data, const
     if (status == NB_OK)
         batch->n_groups = g.n_groups;
     for (int k = 0; status == NB_OK && k < g.n_groups; k++)
-        if (!(batch->groups[k].name = number_text(g.views[k].columns[column][0])))
+        if (!(batch->groups[k].name = group_name(data, column, g.views[k].columns[column][0])))
             status = nb_fail(NB_ENOMEM, "out of memory");
     if (status == NB_OK) {
         batch_job job = {.expr = expr, .setup = setup, .options = &opt, .n = g.n_groups, .part = part,

@@ -175,6 +175,17 @@ static void test_by(void **state)
     expect_err("nothere");
     assert_int_equal(run("fit 'v = a*exp(-k*t)' wells.csv --by well --plot x.png"), 2);
     expect_err("--by and --plot do not go together");
+
+    /* wells named, not numbered; rows without a well left out and told */
+    write_file("named.csv", "well,t,v\nB2,0,3\nA1,0,2\nA1,1,0.74\nB2,1,1.5\nA1,2,0.27\nB2,2,0.76\nNA,1,1\n,2,2\n");
+    assert_int_equal(run("fit 'v = a*exp(-k*t)' named.csv --by well"), 0);
+    expect_out("well,a,k,se_a,se_k,sse,converged,iterations,n,error\nB2,");
+    expect_out("\nA1,");
+    expect_err("note: named.csv: 2 rows with a missing value (empty, NA or NaN) in a column the fit reads left out");
+    /* a cell that is not a number elsewhere still stops the read, and says where */
+    write_file("named_bad.csv", "well,t,v\nB2,0,3\nB2,1,x\n");
+    assert_int_equal(run("fit 'v = a*exp(-k*t)' named_bad.csv --by well"), 1);
+    expect_err("named_bad.csv:3: column 3 ('v'): 'x' is not a number");
 }
 
 static void test_by_file(void **state)

@@ -350,6 +350,32 @@ static void test_batch_by_contiguous(void **state)
     nb_table_free(mixed);
 }
 
+/* A group column of names (wells A1, B2: read as a class column) names the groups by
+ * them, in order of their first rows, not by the numbers that stand for them. */
+static void test_batch_by_names(void **state)
+{
+    (void)state;
+    char path[128], text[2048];
+    snprintf(path, sizeof path, "%s/wells.csv", dir);
+    size_t used = (size_t)snprintf(text, sizeof text, "well,x,y\n");
+    for (int i = 0; i < 8; i++)
+        for (int w = 0; w < 2; w++)
+            used += (size_t)snprintf(text + used, sizeof text - used, "%s,%g,%.9f\n", w ? "A1" : "B2", 0.25 * i,
+                                     (w ? 2 : 3) * exp(-(w ? 1.0 : 0.5) * 0.25 * i));
+    write_text(path, text);
+    nb_table *t = nb_table_read(path, &(nb_csv_options){.class_column = "well"});
+    assert_non_null(t);
+    nb_fit_batch b;
+    assert_int_equal(nb_fit_batch_by("y = a*exp(-k*x)", t, "well", NULL, NULL, &b), NB_OK);
+    assert_int_equal(b.n_groups, 2);
+    assert_string_equal(b.groups[0].name, "B2");
+    assert_string_equal(b.groups[1].name, "A1");
+    assert_close(b.groups[0].result.params[1], 0.5, 1e-6);
+    assert_close(b.groups[1].result.params[0], 2, 1e-6);
+    nb_fit_batch_clear(&b);
+    nb_table_free(t);
+}
+
 static void test_batch_tables(void **state)
 {
     (void)state;
@@ -480,7 +506,7 @@ int main(void)
         cmocka_unit_test(test_weighted_prediction), cmocka_unit_test(test_bad_model_files),
         cmocka_unit_test(test_batch_by), cmocka_unit_test(test_batch_by_contiguous),
         cmocka_unit_test(test_batch_tables), cmocka_unit_test(test_batch_shares),
-        cmocka_unit_test(test_batch_same_as_alone),
+        cmocka_unit_test(test_batch_same_as_alone), cmocka_unit_test(test_batch_by_names),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
