@@ -238,6 +238,18 @@ static bool read_number(const cJSON *item, double *value)
     return true;
 }
 
+/* A count saved as a JSON number: whole, from 0 to 2^53 (converting more would be undefined). */
+static bool read_count(const cJSON *item, int64_t *count)
+{
+    if (!cJSON_IsNumber(item))
+        return false;
+    double v = item->valuedouble;
+    if (!(v >= 0 && v <= 9007199254740992.0 && v == floor(v)))
+        return false;
+    *count = (int64_t)v;
+    return true;
+}
+
 static bool read_matrix(const cJSON *rows, int n, double *out)
 {
     if (!cJSON_IsArray(rows) || cJSON_GetArraySize(rows) != n)
@@ -298,12 +310,14 @@ static nb_status model_from_json(nb_fit_model *m, const cJSON *root, const char 
             m->params[j] = item->valuedouble;
     if (!read_matrix(cJSON_GetObjectItemCaseSensitive(root, "covariance"), m->n_params, m->covariance))
         return corrupt(path, "the covariance is not a square matrix of numbers, one row per parameter");
-    const cJSON *dof = cJSON_GetObjectItemCaseSensitive(root, "dof"), *n = cJSON_GetObjectItemCaseSensitive(root, "n_points");
     const cJSON *conf = cJSON_GetObjectItemCaseSensitive(root, "confidence");
     if (!read_number(cJSON_GetObjectItemCaseSensitive(root, "residual_variance"), &m->residual_variance) ||
-        !cJSON_IsNumber(dof) || !cJSON_IsNumber(n) || !cJSON_IsNumber(conf))
-        return corrupt(path, "the residual variance, dof, n_points or confidence is missing");
-    m->dof = (int64_t)dof->valuedouble, m->n_points = (int64_t)n->valuedouble, m->confidence = conf->valuedouble;
+        !cJSON_IsNumber(conf))
+        return corrupt(path, "the residual variance or the confidence is missing");
+    if (!read_count(cJSON_GetObjectItemCaseSensitive(root, "n_points"), &m->n_points) ||
+        !read_count(cJSON_GetObjectItemCaseSensitive(root, "dof"), &m->dof) || m->dof > m->n_points)
+        return corrupt(path, "n_points and dof must be whole numbers, 0 <= dof <= n_points");
+    m->confidence = conf->valuedouble;
     m->absolute_sigma = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "absolute_sigma"));
     return NB_OK;
 }

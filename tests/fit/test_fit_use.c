@@ -232,6 +232,24 @@ static void test_bad_model_files(void **state)
                      "\"residual_variance\":1,\"dof\":3,\"n_points\":4,\"confidence\":0.95}");
     assert_int_equal(nb_fit_model_load(&m, path), NB_EFORMAT);
     assert_non_null(strstr(nb_errmsg(), "estimates"));
+
+    /* counts out of range: refused, not converted (1e300 to an integer is undefined) */
+    const char *counts[] = {"\"dof\":1e300,\"n_points\":4", "\"dof\":-5,\"n_points\":4", "\"dof\":3,\"n_points\":2",
+                            "\"dof\":1.5,\"n_points\":4", "\"dof\":3,\"n_points\":-1e300"};
+    for (int c = 0; c < 5; c++) {
+        char text[512];
+        snprintf(text, sizeof text, "{\"format\":\"nabla-fit\",\"version\":1,\"formula\":\"y = a*x\",\"columns\":"
+                 "[\"x\",\"y\"],\"response\":\"y\",\"params\":[\"a\"],\"estimates\":[1],\"covariance\":[[1]],"
+                 "\"residual_variance\":1,%s,\"confidence\":0.95}", counts[c]);
+        write_text(path, text);
+        assert_int_equal(nb_fit_model_load(&m, path), NB_EFORMAT);
+        assert_non_null(strstr(nb_errmsg(), "0 <= dof <= n_points"));
+    }
+    write_text(path, "{\"format\":\"nabla-fit\",\"version\":1,\"formula\":\"y = a*x\",\"columns\":[\"x\",\"y\"],"
+                     "\"response\":\"y\",\"params\":[\"a\"],\"estimates\":[1],\"covariance\":[[1]],"
+                     "\"residual_variance\":1,\"dof\":3,\"n_points\":4,\"confidence\":0.95}");
+    assert_int_equal(nb_fit_model_load(&m, path), NB_OK);
+    nb_fit_model_clear(&m);
 }
 
 /* Four groups in interleaved rows: two good decays, one of a single point, one whose
