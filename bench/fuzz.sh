@@ -2,7 +2,7 @@
 # Runs each fuzz harness (tests/fuzz/) for MINUTES, from a clang + libFuzzer build under
 # build-fuzz/, and prints per fuzzer the executions, executions per second, coverage
 # (libFuzzer's cov: and ft:) and findings (crash, leak, timeout and oom inputs).
-#   usage: bench/fuzz.sh MINUTES [FUZZER...]     (formula table safetensors idx model options)
+#   usage: bench/fuzz.sh MINUTES [FUZZER...]     (formula fitfile table safetensors idx model options)
 #   FUZZ_RUNS=N (e.g. 10000000) ends a fuzzer at N executions when that comes first;
 #   FUZZ_WORK=DIR puts the build and findings there (default build-fuzz/).
 set -eu

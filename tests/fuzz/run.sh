@@ -14,7 +14,7 @@ mkdir -p "$2"
 work=$(cd "$2" && pwd)
 seconds=$3
 shift 3
-fuzzers=${*:-formula table safetensors idx model options}
+fuzzers=${*:-formula fitfile table safetensors idx model options}
 cc=${FUZZ_CC:-clang}
 
 if ! command -v "$cc" >/dev/null 2>&1; then

@@ -134,6 +134,36 @@ def model_seeds():
                                                       header["__metadata__"], data=data))
 
 
+def fitfile_seeds():
+    def fit(formula, columns, response, params, sigma=None, cov=None, dof=3, n=5, **extra):
+        k = len(params)
+        doc = {"format": "nabla-fit", "version": 1, "formula": formula, "columns": columns, "response": response,
+               "sigma": sigma, "absolute_sigma": bool(sigma), "params": params,
+               "estimates": [1.5 + j for j in range(k)],
+               "covariance": cov if cov is not None else [[0.01 if i == j else 0.001 for j in range(k)]
+                                                          for i in range(k)],
+               "residual_variance": 0.25, "dof": dof, "n_points": n, "confidence": 0.95}
+        doc.update(extra)
+        return doc
+    docs = [fit("y = a + b*x", ["x", "y"], "y", ["a", "b"]),
+            fit("log(y) = log(a) - k*t", ["t", "y"], "log(y)", ["a", "k"]),
+            fit("v = a*exp(-k*t) + c", ["well", "t", "v", "s"], "v", ["a", "k", "c"], sigma="s"),
+            fit("y = a*`time-ms` + b*$1", ["c1", "time-ms", "y"], "y", ["a", "b"]),
+            fit("a*exp(-k*t)", ["t", "y"], "y", ["a", "k"], dof=0, n=2),
+            fit("y = a*x", ["x", "y"], "y", ["a"], cov=[[1, 2]]),
+            fit("y = a*x", ["x", "y"], "y", ["b"]),
+            fit("y = a*x", ["x", "x"], "y", ["a"]),
+            fit("y = a*x", ["x", "y"], "y", ["a"], dof=1e300),
+            fit("y = a*x", ["x", "y"], "y", ["a"], confidence=1),
+            fit("y = a*zz", ["x", "y"], "y", ["a", "zz"]),
+            fit("y = a*x", ["x", "y"], "y", ["a"], version=2)]
+    for i, doc in enumerate(docs):
+        write("fitfile", "j%02d" % i, json.dumps(doc, indent=1))
+    for i, text in enumerate(["", "{", "[]", "null", '{"format":"nabla-fit"}', '{"format":"nabla-fit","version":1}',
+                              json.dumps(docs[0])[:-9]]):
+        write("fitfile", "t%02d" % i, text)
+
+
 def option_seeds():
     values = ["5", "0", "100000000", "100000001", "-1", "+5", " 5", "2.7", "1e3", "18446744073709551615",
               "18446744073709551616", "0.5", "1", "1e-300", "1e309", "nan", "inf", "-0", " 0.25 ", "0x10", "",
@@ -143,6 +173,7 @@ def option_seeds():
 
 
 formulas()
+fitfile_seeds()
 option_seeds()
 model_seeds()
 tables()
