@@ -1050,19 +1050,7 @@ static bool is_constant_part(const builder *b, int node)
     return e->data && e->dep == DEP_NONE && e->kind != EX_COLUMN;
 }
 
-/* Build every constant part below node, as it is: raw[part] gets its graph node. */
-static nb_status build_constant_parts(const builder *b, int node, nb_node **raw)
-{
-    if (is_constant_part(b, node)) {
-        raw[node] = build(b, node);
-        return raw[node] ? NB_OK : nb_errcode();
-    }
-    const ex_node *e = &b->expr->nodes[node];
-    nb_status status = e->a >= 0 ? build_constant_parts(b, e->a, raw) : NB_OK;
-    return status == NB_OK && e->b >= 0 ? build_constant_parts(b, e->b, raw) : status;
-}
-
-/* Evaluate a built constant part and keep its value as a constant node. */
+/* Evaluate a built constant part and keep its value as a constant node of `graph`. */
 static nb_node *freeze(nb_graph *graph, nb_node *part)
 {
     if (nb_forward(part) != NB_OK)
@@ -1079,23 +1067,64 @@ static nb_node *freeze(nb_graph *graph, nb_node *part)
     return constant;
 }
 
-/* The constant parts, all built before any is evaluated: a pass that finds a node without
- * storage lays out the whole graph again, so evaluating each as it is built would cost
- * time quadratic in the number of parts. */
-static nb_status compute_constant_parts(const builder *b, nb_node **fixed)
+/* A column of the fit's graph as a leaf of the scratch graph, reading its values in place. */
+static nb_node *scratch_column(nb_graph *scratch, nb_node *column)
 {
-    int n = b->expr->n_nodes;
-    nb_node **raw = nb_calloc((size_t)n, sizeof *raw);
-    if (!raw)
-        return nb_fail(NB_ENOMEM, "out of memory for a formula of %d nodes", n);
-    builder plain = *b;
-    plain.fixed_data = false;
-    nb_status status = build_constant_parts(&plain, b->expr->root, raw);
-    for (int i = 0; i < n && status == NB_OK; i++)
-        if (raw[i] && !(fixed[i] = freeze(b->graph, raw[i])))
-            status = nb_errcode();
-    nb_free(raw);
-    return status;
+    const nb_tensor *v = nb_value(column);
+    if (!v->data && nb_forward(column) != NB_OK) /* a column computed by the caller's graph */
+        return NULL;
+    if (v->ndim == 0) {
+        double value;
+        nb_tensor_to_doubles(v, &value);
+        return nb_scalar(scratch, value);
+    }
+    nb_node *input = nb_input(scratch, "column", v->ndim, v->shape);
+    return input && nb_input_bind(input, v->dtype, v->data, v->shape[0]) == NB_OK ? input : NULL;
+}
+
+/* The scratch graph's leaves for the columns the part below node reads. */
+static nb_status scratch_columns(const builder *b, int node, nb_graph *scratch, nb_node **columns)
+{
+    const ex_node *e = &b->expr->nodes[node];
+    if (e->kind == EX_COLUMN && !columns[e->index]) {
+        if (!b->columns || !b->columns[e->index])
+            return nb_fail(NB_EARG, "nb_expr_build: the formula reads column %d, but no node was given for it",
+                           e->index + 1);
+        return (columns[e->index] = scratch_column(scratch, b->columns[e->index])) ? NB_OK : nb_errcode();
+    }
+    nb_status status = e->a >= 0 ? scratch_columns(b, e->a, scratch, columns) : NB_OK;
+    return status == NB_OK && e->b >= 0 ? scratch_columns(b, e->b, scratch, columns) : status;
+}
+
+/* A part that reads data but no parameter, computed once in a graph of its own (so that
+ * the fit's graph keeps the values only, and each part costs its own size) and kept as a
+ * constant. */
+static nb_node *constant_part(const builder *b, int node)
+{
+    nb_graph *scratch = nb_graph_new(nb_graph_dtype(b->graph));
+    nb_node **columns = nb_calloc((size_t)b->expr->n_columns + 1, sizeof *columns);
+    nb_node *constant = NULL;
+    if (!scratch || !columns)
+        nb_fail(NB_ENOMEM, "out of memory for a part of the formula");
+    else if (scratch_columns(b, node, scratch, columns) == NB_OK) {
+        builder plain = {b->expr, scratch, columns, NULL, false, NULL};
+        nb_node *part = build(&plain, node);
+        constant = part ? freeze(b->graph, part) : NULL;
+    }
+    nb_free(columns);
+    nb_graph_free(scratch);
+    return constant;
+}
+
+/* Every largest part below node that reads data but no parameter: fixed[part] gets its
+ * constant. */
+static nb_status compute_constant_parts(const builder *b, int node, nb_node **fixed)
+{
+    if (is_constant_part(b, node))
+        return (fixed[node] = constant_part(b, node)) ? NB_OK : nb_errcode();
+    const ex_node *e = &b->expr->nodes[node];
+    nb_status status = e->a >= 0 ? compute_constant_parts(b, e->a, fixed) : NB_OK;
+    return status == NB_OK && e->b >= 0 ? compute_constant_parts(b, e->b, fixed) : status;
 }
 
 static nb_node *build(const builder *b, int node)
@@ -1176,7 +1205,7 @@ nb_node *nb_expr_build_fixed(const nb_expr *expr, nb_graph *graph, nb_node *cons
         return NULL;
     }
     builder b = {expr, graph, columns, params, true, fixed};
-    nb_node *model = compute_constant_parts(&b, fixed) == NB_OK ? build(&b, expr->root) : NULL;
+    nb_node *model = compute_constant_parts(&b, expr->root, fixed) == NB_OK ? build(&b, expr->root) : NULL;
     nb_free(fixed);
     return model;
 }
