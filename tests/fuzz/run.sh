@@ -7,7 +7,8 @@
 # and libFuzzer.
 #   usage: tests/fuzz/run.sh SOURCE_DIR WORK_DIR SECONDS [FUZZER...]
 #   FUZZ_RUNS=N stops each fuzzer after N executions when that comes before SECONDS;
-#   FUZZ_TIMEOUT=S sets the seconds that make an input a timeout (1; more on a loaded machine).
+#   FUZZ_TIMEOUT=S sets the seconds that make an input a timeout (1; more on a loaded machine);
+#   FUZZ_MAX_LEN=B caps the inputs' length (libFuzzer's default: 4096, or the corpus's longest).
 set -eu
 src=$(cd "$1" && pwd)
 mkdir -p "$2"
@@ -48,7 +49,7 @@ for name in $fuzzers; do
     rm -rf "findings/$name" "corpus/$name"
     mkdir -p "findings/$name" "corpus/$name"
     # New inputs go to the work corpus; the seed corpus in the source tree is only read.
-    ./build/fuzz_"$name" -max_total_time="$seconds" ${FUZZ_RUNS:+-runs="$FUZZ_RUNS"} -timeout="${FUZZ_TIMEOUT:-1}" -rss_limit_mb=2048 -print_final_stats=1 \
+    ./build/fuzz_"$name" -max_total_time="$seconds" ${FUZZ_RUNS:+-runs="$FUZZ_RUNS"} ${FUZZ_MAX_LEN:+-max_len="$FUZZ_MAX_LEN"} -timeout="${FUZZ_TIMEOUT:-1}" -rss_limit_mb=2048 -print_final_stats=1 \
         -dict="$src/tests/fuzz/$name.dict" -artifact_prefix="findings/$name/" \
         "corpus/$name" "$src/tests/fuzz/corpus/$name" >"$name.log" 2>&1 || true
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$name.log")
