@@ -107,8 +107,9 @@ static int print_batch(const fit_batch_args *a, const nb_fit_batch *batch)
         return 1;
     }
     if (batch->n_failed > 0) {
-        cli_error("fit", "%d of %d group%s failed or did not converge (their rows say why); the others were fitted",
-                  batch->n_failed, batch->n_groups, batch->n_groups == 1 ? "" : "s");
+        cli_error("fit", "%d of %d group%s failed or did not converge (their rows say why)%s", batch->n_failed,
+                  batch->n_groups, batch->n_groups == 1 ? "" : "s",
+                  batch->n_failed < batch->n_groups ? "; the others were fitted" : "");
         return 1;
     }
     return 0;

@@ -158,7 +158,7 @@ static void test_by(void **state)
     expect_out("\n2,");
     expect_out("\n3,,,,,,false,0,1,\"1 data point cannot determine 2 parameters");
     expect_out("\n4,,,,,,false,0,3,");
-    expect_err("2 of 4 groups failed");
+    expect_err("2 of 4 groups failed or did not converge (their rows say why); the others were fitted");
     assert_int_equal(run("fit 'v = a*exp(-k*t)' wells.csv --by well --json"), 1);
     cJSON *root = parse_out();
     cJSON *groups = cJSON_GetObjectItem(root, "groups");
@@ -196,6 +196,8 @@ static void test_by_file(void **state)
     expect_out("\nheader_only.csv,");
     expect_out("\ngone.csv,,,,,,false,0,0,");
     expect_err("2 of 3 groups failed");
+    assert_int_equal(run("fit 'v = a*exp(-k*t) + c + d*t + f*t^2' one.csv one.csv --by-file"), 1);
+    expect_err("2 of 2 groups failed or did not converge (their rows say why)\n");
     assert_int_equal(run("fit 'v = a*exp(-k*t)' one.csv one.csv --by-file"), 0);
 }
 
