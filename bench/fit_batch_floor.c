@@ -90,11 +90,13 @@ static int parse(char *text, long size, data *d)
     return 0;
 }
 
-static double sse_at(const double *t, const double *y, long n, double a, double k)
+/* The residual sum of squares at (a, k), keeping each exp(-k t) in e for the Jacobian. */
+static double sse_at(const double *t, const double *y, long n, double a, double k, double *e)
 {
     double s = 0;
     for (long i = 0; i < n; i++) {
-        double r = y[i] - a * exp(-k * t[i]);
+        e[i] = exp(-k * t[i]);
+        double r = y[i] - a * e[i];
         s += r * r;
     }
     return s;
@@ -102,33 +104,40 @@ static double sse_at(const double *t, const double *y, long n, double a, double 
 
 static void fit(const double *t, const double *y, curve *c)
 {
-    double a = 1, k = 1, lambda = 1e-3, sse = sse_at(t, y, c->n, a, k);
+    double *e = malloc(2 * (size_t)c->n * sizeof *e), *trial = e + c->n;
+    if (!e)
+        return;
+    double a = 1, k = 1, lambda = 1e-3, sse = sse_at(t, y, c->n, a, k, e);
     double h11 = 0, h12 = 0, h22 = 0;
     for (c->iterations = 0; c->iterations < 200; c->iterations++) {
         double g1 = 0, g2 = 0;
         h11 = h12 = h22 = 0;
         for (long i = 0; i < c->n; i++) {
-            double e = exp(-k * t[i]), r = y[i] - a * e, j1 = e, j2 = -a * t[i] * e;
+            double r = y[i] - a * e[i], j1 = e[i], j2 = -a * t[i] * e[i];
             h11 += j1 * j1, h12 += j1 * j2, h22 += j2 * j2, g1 += j1 * r, g2 += j2 * r;
         }
         double next = sse, da = 0, dk = 0;
         while (lambda < 1e16) {
             double m11 = h11 * (1 + lambda), m22 = h22 * (1 + lambda), det = m11 * m22 - h12 * h12;
             da = (m22 * g1 - h12 * g2) / det, dk = (m11 * g2 - h12 * g1) / det;
-            next = sse_at(t, y, c->n, a + da, k + dk);
+            next = sse_at(t, y, c->n, a + da, k + dk, trial);
             if (next <= sse)
                 break;
             lambda *= 10;
         }
         int small = fabs(da) <= 1e-15 * (fabs(a) + 1e-15) && fabs(dk) <= 1e-15 * (fabs(k) + 1e-15);
         int flat = sse - next <= 1e-15 * sse;
-        if (next <= sse)
+        if (next <= sse) {
+            double *swap = e;
+            e = trial, trial = swap;
             a += da, k += dk, sse = next, lambda = lambda > 1e-12 ? lambda / 10 : lambda;
+        }
         if (small || flat || lambda >= 1e16) {
             c->converged = 1;
             break;
         }
     }
+    free(e < trial ? e : trial);
     double s2 = sse / (double)(c->n - 2), det = h11 * h22 - h12 * h12;
     c->a = a, c->k = k, c->sse = sse;
     c->se_a = sqrt(s2 * h22 / det), c->se_k = sqrt(s2 * h11 / det);
