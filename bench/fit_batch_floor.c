@@ -1,6 +1,6 @@
 /* A floor for bench/fit_batch.sh: what a program written by hand for this one formula,
- * y = a exp(-k t), costs on this machine. It reads the table with a fast path for plain
- * decimals (as nabla's reader has), fits each curve
+ * y = a exp(-k t), costs on this machine. It maps the file, reads the numbers with a fast
+ * path for plain decimals (as nabla's reader has) into arrays on huge pages, fits each curve
  * by Levenberg-Marquardt with the derivatives written out and the 2 x 2 normal equations
  * solved in closed form, on two threads, and prints the same CSV row per curve as
  * `nabla fit --by curve`. No general tool can beat it by much: the gap between nabla and
@@ -11,6 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 typedef struct curve {
     long first, n; /* rows */
@@ -25,23 +29,43 @@ typedef struct data {
     long n_curves;
 } data;
 
-static char *slurp(const char *path, long *size)
+/* The file mapped, NUL-terminated by the zeros after its end in the last page (a file that
+ * fills its last page exactly is read into memory instead). */
+static char *map_file(const char *path, long *size, int *mapped)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    int fd = open(path, O_RDONLY);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        if (fd >= 0)
+            close(fd);
         return NULL;
-    fseek(f, 0, SEEK_END);
-    *size = ftell(f);
-    rewind(f);
-    char *text = malloc((size_t)*size + 1);
-    if (text && fread(text, 1, (size_t)*size, f) != (size_t)*size) {
-        free(text);
-        text = NULL;
     }
-    fclose(f);
-    if (text)
-        text[*size] = '\0';
+    *size = (long)st.st_size;
+    char *text = NULL;
+    *mapped = *size % sysconf(_SC_PAGESIZE) != 0;
+    if (*mapped) {
+        text = mmap(NULL, (size_t)*size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+        text = text == MAP_FAILED ? NULL : text;
+    } else if ((text = malloc((size_t)*size + 1))) {
+        if (read(fd, text, (size_t)*size) != (ssize_t)*size) {
+            free(text);
+            text = NULL;
+        } else {
+            text[*size] = '\0';
+        }
+    }
+    close(fd);
     return text;
+}
+
+/* Room for the columns, on huge pages where the kernel has them (fewer page faults). */
+static void *big_array(size_t bytes)
+{
+    size_t huge = (size_t)2 << 20;
+    void *p = aligned_alloc(huge, (bytes + huge - 1) / huge * huge);
+    if (p)
+        madvise(p, (bytes + huge - 1) / huge * huge, MADV_HUGEPAGE);
+    return p;
 }
 
 /* A plain decimal of at most 15 digits and no exponent, exactly (an integer below 2^53
@@ -65,12 +89,12 @@ static double number(char *p, char **end)
 }
 
 /* rows "curve,t,y" after a header line; a curve's rows follow each other */
-static int parse(char *text, long size, data *d)
+static int parse(const char *text, long size, data *d)
 {
     long cap = size / 8 + 1;
-    d->t = malloc((size_t)cap * sizeof *d->t);
-    d->y = malloc((size_t)cap * sizeof *d->y);
-    d->curves = malloc((size_t)cap * sizeof *d->curves);
+    d->t = big_array((size_t)cap * sizeof *d->t);
+    d->y = big_array((size_t)cap * sizeof *d->y);
+    d->curves = big_array((size_t)cap * sizeof *d->curves);
     if (!d->t || !d->y || !d->curves)
         return -1;
     char *p = strchr(text, '\n');
@@ -161,7 +185,8 @@ static void *fit_share(void *arg)
 int main(int argc, char **argv)
 {
     long size;
-    char *text = argc == 2 ? slurp(argv[1], &size) : NULL;
+    int mapped = 0;
+    char *text = argc == 2 ? map_file(argv[1], &size, &mapped) : NULL;
     data d = {0};
     if (!text || parse(text, size, &d) != 0) {
         fprintf(stderr, "usage: %s CURVES.CSV (a table curve,t,y)\n", argv[0]);
@@ -178,7 +203,10 @@ int main(int argc, char **argv)
         printf("%ld,%.17g,%.17g,%.17g,%.17g,%.17g,%s,%d,%ld\n", g, c->a, c->k, c->se_a, c->se_k, c->sse,
                c->converged ? "true" : "false", c->iterations, c->n);
     }
-    free(text);
+    if (mapped)
+        munmap(text, (size_t)size);
+    else
+        free(text);
     free(d.t);
     free(d.y);
     free(d.curves);
