@@ -8,7 +8,8 @@
 #   usage: tests/fuzz/run.sh SOURCE_DIR WORK_DIR SECONDS [FUZZER...]
 #   FUZZ_RUNS=N stops each fuzzer after N executions when that comes before SECONDS;
 #   FUZZ_TIMEOUT=S sets the seconds that make an input a timeout (1; more on a loaded machine);
-#   FUZZ_MAX_LEN=B caps the inputs' length (libFuzzer's default: 4096, or the corpus's longest).
+#   FUZZ_MAX_LEN=B caps the inputs' length (libFuzzer's default: 4096, or the corpus's longest);
+#   FUZZ_SEGMENT=N runs each fuzzer as consecutive processes of N executions (see fuzz_one).
 set -eu
 src=$(cd "$1" && pwd)
 mkdir -p "$2"
@@ -43,17 +44,42 @@ flags="-g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined,fuzzer-no-lin
 # library must then fail cleanly at the cap).
 if [ "${NB_FUZZ_CAP_FATAL:-1}" = 0 ]; then unset NB_FUZZ_CAP_FATAL; else export NB_FUZZ_CAP_FATAL=1; fi
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}:allocator_may_return_null=1"
+# fuzz_one NAME: the fuzzer for SECONDS (or FUZZ_RUNS executions), as one process, or as
+# consecutive processes of FUZZ_SEGMENT executions each, every one resuming from the corpus
+# the last grew (a process of many millions slows down as ASan's allocator ages). Sets runs
+# (empty when a process ended without its statistics: a crash) and speed; logs to NAME.log.
+fuzz_one() {
+    runs=0
+    : >"$1.log"
+    start=$(date +%s)
+    while :; do
+        left=$((seconds - ($(date +%s) - start)))
+        budget=${FUZZ_RUNS:+$((FUZZ_RUNS - runs))}
+        [ "$left" -gt 0 ] && [ "${budget:-1}" -gt 0 ] || break
+        [ -z "${FUZZ_SEGMENT:-}" ] || [ "${budget:-$FUZZ_SEGMENT}" -le "$FUZZ_SEGMENT" ] || budget=$FUZZ_SEGMENT
+        [ -z "${FUZZ_SEGMENT:-}" ] || budget=${budget:-$FUZZ_SEGMENT}
+        ./build/fuzz_"$1" -max_total_time="$left" ${budget:+-runs="$budget"} ${FUZZ_MAX_LEN:+-max_len="$FUZZ_MAX_LEN"} \
+            -timeout="${FUZZ_TIMEOUT:-1}" -rss_limit_mb=2048 -print_final_stats=1 -dict="$src/tests/fuzz/$1.dict" \
+            -artifact_prefix="findings/$1/" "corpus/$1" "$src/tests/fuzz/corpus/$1" >"$1.segment.log" 2>&1 || true
+        cat "$1.segment.log" >>"$1.log"
+        done_now=$(sed -n 's/^stat::number_of_executed_units: *//p' "$1.segment.log")
+        if [ -z "$done_now" ]; then
+            runs=
+            break
+        fi
+        runs=$((runs + done_now))
+        [ -n "${FUZZ_SEGMENT:-}" ] && [ "$done_now" -ge "${budget:-0}" ] && [ -z "$(ls "findings/$1")" ] || break
+    done
+    speed=$(awk -v r="${runs:-0}" -v s="$(($(date +%s) - start))" 'BEGIN { printf "%d", (s > 0 ? r / s : r) }')
+}
+
 found=0
 printf '%-12s %12s %10s %8s %8s %s\n' fuzzer executions exec/s cov ft findings
 for name in $fuzzers; do
     rm -rf "findings/$name" "corpus/$name"
     mkdir -p "findings/$name" "corpus/$name"
     # New inputs go to the work corpus; the seed corpus in the source tree is only read.
-    ./build/fuzz_"$name" -max_total_time="$seconds" ${FUZZ_RUNS:+-runs="$FUZZ_RUNS"} ${FUZZ_MAX_LEN:+-max_len="$FUZZ_MAX_LEN"} -timeout="${FUZZ_TIMEOUT:-1}" -rss_limit_mb=2048 -print_final_stats=1 \
-        -dict="$src/tests/fuzz/$name.dict" -artifact_prefix="findings/$name/" \
-        "corpus/$name" "$src/tests/fuzz/corpus/$name" >"$name.log" 2>&1 || true
-    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$name.log")
-    speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$name.log")
+    fuzz_one "$name"
     cov=$(grep -o 'cov: [0-9]*' "$name.log" | tail -1 | cut -d' ' -f2)
     ft=$(grep -o 'ft: [0-9]*' "$name.log" | tail -1 | cut -d' ' -f2)
     files=$(cd "findings/$name" && ls)
