@@ -8,6 +8,7 @@
  *   usage: bench_fit_batch_floor CURVES.CSV > rows.csv */
 #include <math.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@
 
 typedef struct curve {
     long first, n; /* rows */
-    double a, k, se_a, se_k, sse;
+    double id, a, k, se_a, se_k, sse;
     int iterations, converged;
 } curve;
 
@@ -88,10 +89,11 @@ static double number(char *p, char **end)
     return *p == '-' ? -v : v;
 }
 
-/* rows "curve,t,y" after a header line; a curve's rows follow each other */
+/* rows "curve,t,y" after a header line; a curve's rows follow each other; blank lines are
+ * skipped */
 static int parse(const char *text, long size, data *d)
 {
-    long cap = size / 8 + 1;
+    long cap = size / 6 + 2; /* the shortest row, "0,1,2\n", has 6 bytes */
     d->t = big_array((size_t)cap * sizeof *d->t);
     d->y = big_array((size_t)cap * sizeof *d->y);
     d->curves = big_array((size_t)cap * sizeof *d->curves);
@@ -100,11 +102,13 @@ static int parse(const char *text, long size, data *d)
     char *p = strchr(text, '\n');
     double last = NAN;
     while (p && *++p) {
+        if (*p == '\n' || *p == '\r')
+            continue;
         double c = number(p, &p);
         d->t[d->n_rows] = number(p + 1, &p);
         d->y[d->n_rows] = number(p + 1, &p);
         if (c != last) {
-            d->curves[d->n_curves++] = (curve){.first = d->n_rows};
+            d->curves[d->n_curves++] = (curve){.first = d->n_rows, .id = c};
             last = c;
         }
         d->curves[d->n_curves - 1].n++;
@@ -194,13 +198,16 @@ int main(int argc, char **argv)
     }
     share half[2] = {{&d, 0, d.n_curves / 2}, {&d, d.n_curves / 2, d.n_curves}};
     pthread_t other;
-    pthread_create(&other, NULL, fit_share, &half[1]);
+    bool two = pthread_create(&other, NULL, fit_share, &half[1]) == 0;
     fit_share(&half[0]);
-    pthread_join(other, NULL);
+    if (two)
+        pthread_join(other, NULL);
+    else
+        fit_share(&half[1]);
     printf("curve,a,k,se_a,se_k,sse,converged,iterations,n\n");
     for (long g = 0; g < d.n_curves; g++) {
         const curve *c = &d.curves[g];
-        printf("%ld,%.17g,%.17g,%.17g,%.17g,%.17g,%s,%d,%ld\n", g, c->a, c->k, c->se_a, c->se_k, c->sse,
+        printf("%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%s,%d,%ld\n", c->id, c->a, c->k, c->se_a, c->se_k, c->sse,
                c->converged ? "true" : "false", c->iterations, c->n);
     }
     if (mapped)

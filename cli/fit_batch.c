@@ -45,10 +45,13 @@ static int fit_files(const fit_batch_args *a, const nb_comm *comm, nb_fit_batch 
     bool found = false;
     for (int k = 0; k < a->n_files; k++)
         if (!found || k % parts_of(comm) == part_of(comm)) {
-            if ((tables[k] = nb_table_read(a->files[k], a->read)))
-                found = true, note_dropped(a->files[k], tables[k]);
-            else
+            if ((tables[k] = nb_table_read(a->files[k], a->read))) {
+                found = true;
+                if (k % parts_of(comm) == part_of(comm)) /* the rank that fits it tells */
+                    note_dropped(a->files[k], tables[k]);
+            } else {
                 errors[k] = strdup(nb_errmsg());
+            }
         }
     nb_status status = NB_OK;
     if (!found && speaks(comm))
@@ -72,14 +75,17 @@ static int fit_files(const fit_batch_args *a, const nb_comm *comm, nb_fit_batch 
 }
 
 /* The table of --by: the group column as numbers, or (read again when a cell is not a
- * number, which may be the group column's) as names: wells A1, B2, samples. */
+ * number, which may be the group column's) as names: wells A1, B2, samples. Standard
+ * input cannot be read twice: there the column is read as names at once (numbers that
+ * are all numbers stay numbers). */
 static nb_table *read_grouped(const fit_batch_args *a)
 {
-    nb_table *data = nb_table_read(a->files[0], a->read);
-    if (data || nb_errcode() != NB_EPARSE)
-        return data;
     nb_csv_options names = *a->read;
     names.class_column = a->by;
+    bool piped = strcmp(a->files[0], "-") == 0;
+    nb_table *data = nb_table_read(a->files[0], piped ? &names : a->read);
+    if (data || piped || nb_errcode() != NB_EPARSE)
+        return data;
     return nb_table_read(a->files[0], &names); /* a cell elsewhere fails again, and says so */
 }
 

@@ -1067,18 +1067,36 @@ static nb_node *freeze(nb_graph *graph, nb_node *part)
     return constant;
 }
 
+/* Whether a column node holds its values (an input, a constant): an op's values exist
+ * only after a pass of the caller's graph, and move when its storage is laid out again. */
+static bool holds_values(const nb_node *column)
+{
+    const char *op = nb_node_op(column);
+    return strcmp(op, "input") == 0 || strcmp(op, "const") == 0 || strcmp(op, "param") == 0;
+}
+
+/* Whether every column the part below node reads holds its values. */
+static bool reads_leaves(const builder *b, int node)
+{
+    const ex_node *e = &b->expr->nodes[node];
+    if (e->kind == EX_COLUMN)
+        return !b->columns || !b->columns[e->index] || holds_values(b->columns[e->index]);
+    return (e->a < 0 || reads_leaves(b, e->a)) && (e->b < 0 || reads_leaves(b, e->b));
+}
+
 /* A column of the fit's graph as a leaf of the scratch graph, reading its values in place. */
 static nb_node *scratch_column(nb_graph *scratch, nb_node *column)
 {
     const nb_tensor *v = nb_value(column);
-    if (!v->data && nb_forward(column) != NB_OK) /* a column computed by the caller's graph */
-        return NULL;
     if (v->ndim == 0) {
         double value;
         nb_tensor_to_doubles(v, &value);
         return nb_scalar(scratch, value);
     }
-    nb_node *input = nb_input(scratch, "column", v->ndim, v->shape);
+    int64_t one_row[NB_MAX_DIMS];
+    memcpy(one_row, v->shape, sizeof one_row);
+    one_row[0] = 1; /* the binding brings the rows: nothing to allocate for them */
+    nb_node *input = nb_input(scratch, nb_node_name(column), v->ndim, one_row);
     return input && nb_input_bind(input, v->dtype, v->data, v->shape[0]) == NB_OK ? input : NULL;
 }
 
@@ -1101,6 +1119,12 @@ static nb_status scratch_columns(const builder *b, int node, nb_graph *scratch, 
  * constant. */
 static nb_node *constant_part(const builder *b, int node)
 {
+    if (!reads_leaves(b, node)) { /* columns the caller's graph computes: one pass of it */
+        builder plain = *b;
+        plain.fixed_data = false;
+        nb_node *part = build(&plain, node);
+        return part ? freeze(b->graph, part) : NULL;
+    }
     nb_graph *scratch = nb_graph_new(nb_graph_dtype(b->graph));
     nb_node **columns = nb_calloc((size_t)b->expr->n_columns + 1, sizeof *columns);
     nb_node *constant = NULL;

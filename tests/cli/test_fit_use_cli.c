@@ -182,6 +182,11 @@ static void test_by(void **state)
     expect_out("well,a,k,se_a,se_k,sse,converged,iterations,n,error\nB2,");
     expect_out("\nA1,");
     expect_err("note: named.csv: 2 rows with a missing value (empty, NA or NaN) in a column the fit reads left out");
+    /* from standard input, which cannot be read twice: names and numbers alike */
+    assert_int_equal(run_shell("$NABLA fit 'v = a*exp(-k*t)' - --by well < named.csv"), 0);
+    expect_out("well,a,k,se_a,se_k,sse,converged,iterations,n,error\nB2,");
+    assert_int_equal(run_shell("$NABLA fit 'v = a*exp(-k*t)' - --by well < wells.csv"), 1);
+    expect_out("\n2,");
     /* a cell that is not a number elsewhere still stops the read, and says where */
     write_file("named_bad.csv", "well,t,v\nB2,0,3\nB2,1,x\n");
     assert_int_equal(run("fit 'v = a*exp(-k*t)' named_bad.csv --by well"), 1);

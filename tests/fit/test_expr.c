@@ -538,6 +538,38 @@ static void test_long_flat_chains(void **state)
     free(fine);
 }
 
+/* Columns that are ops of the caller's graph (computed by its passes, their storage moving
+ * when it is laid out again) give the same values fixed or not. */
+static void test_build_fixed_op_columns(void **state)
+{
+    (void)state;
+    const char *const uv[] = {"u", "v"};
+    nb_expr *expr = nb_expr_parse("a*(u + v) + a*cos(u)", 2, uv);
+    assert_non_null(expr);
+    double values[2][3];
+    for (int fixed = 0; fixed < 2; fixed++) {
+        nb_graph *g = nb_graph_new(NB_F64);
+        nb_node *x = nb_input(g, "x", 1, (int64_t[]){3});
+        nb_input_set_doubles(x, (double[]){1, 2, 3}, 3);
+        nb_node *u = nb_scale(x, 2);
+        assert_int_equal(nb_forward(u), NB_OK); /* u computed, then v made: v has no values yet */
+        nb_node *cols[2] = {u, nb_mul(x, x)};
+        nb_node *params[1] = {nb_param(g, "a", 0, NULL)};
+        *(double *)nb_value(params[0])->data = 1;
+        nb_node *out = fixed ? nb_expr_build_fixed(expr, g, cols, params) : nb_expr_build(expr, g, cols, params);
+        assert_non_null(out);
+        assert_int_equal(nb_forward(out), NB_OK);
+        nb_tensor_to_doubles(nb_value(out), values[fixed]);
+        nb_graph_free(g);
+    }
+    for (int i = 0; i < 3; i++) {
+        double x = i + 1;
+        assert_close(values[0][i], 2 * x + x * x + cos(2 * x), 1e-14);
+        assert_close(values[1][i], values[0][i], 0);
+    }
+    nb_expr_free(expr);
+}
+
 /* Bytes requested from the allocator, freed or not: work that grows quadratically with a
  * formula's size shows here, deterministically, where a timing would not. */
 static size_t requested;
@@ -615,6 +647,7 @@ int main(void)
         cmocka_unit_test(test_functions_fold_as_their_ops),
         cmocka_unit_test(test_build_fixed),
         cmocka_unit_test(test_build_fixed_linear),
+        cmocka_unit_test(test_build_fixed_op_columns),
         cmocka_unit_test(test_eval),
         cmocka_unit_test(test_bad_formulas),
         cmocka_unit_test(test_deep_nesting),
