@@ -974,25 +974,24 @@ static void report(train_job *job)
  * be there and writable, and the file, if it is there, a regular file. */
 static bool writable_later(const char *option, const char *path)
 {
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        cli_error("train", "%s %s: it is %s, not a regular file, and writing would replace it; nothing was trained",
+                  option, path, S_ISDIR(st.st_mode) ? "a directory" : "a device, FIFO or socket");
+        return false;
+    }
     char *copy = strdup(path);
     if (!copy)
         return out_of_memory(), false;
     const char *dir = dirname(copy);
-    struct stat st;
     const char *problem = stat(dir, &st) != 0 ? "its directory does not exist"
                           : !S_ISDIR(st.st_mode) ? "its directory is not a directory"
                           : access(dir, W_OK | X_OK) != 0 ? "its directory is not writable"
                                                           : NULL;
-    bool ok = problem == NULL;
-    if (problem) {
+    if (problem)
         cli_error("train", "%s %s: %s (%s); nothing was trained", option, path, problem, dir);
-    } else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        cli_error("train", "%s %s: it is %s, not a regular file, and writing would replace it; nothing was trained",
-                  option, path, S_ISDIR(st.st_mode) ? "a directory" : "a device, FIFO or socket");
-        ok = false;
-    }
     free(copy);
-    return ok;
+    return problem == NULL;
 }
 
 /* Rank 0 alone draws, saves and reports; the others learn whether it could. */

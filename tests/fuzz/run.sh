@@ -46,8 +46,9 @@ if [ "${NB_FUZZ_CAP_FATAL:-1}" = 0 ]; then unset NB_FUZZ_CAP_FATAL; else export 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}:allocator_may_return_null=1"
 # fuzz_one NAME: the fuzzer for SECONDS (or FUZZ_RUNS executions), as one process, or as
 # consecutive processes of FUZZ_SEGMENT executions each, every one resuming from the corpus
-# the last grew (a process of many millions slows down as ASan's allocator ages). Sets runs
-# (empty when a process ended without its statistics: a crash) and speed; logs to NAME.log.
+# the last grew (a process of many millions slows down as ASan's allocator ages). Stops at a
+# finding. Sets runs (empty when a process ended without printing its statistics: killed)
+# and speed; logs to NAME.log.
 fuzz_one() {
     runs=0
     : >"$1.log"
