@@ -3,25 +3,14 @@
  * the median seconds of each over repeats, and a checksum that the peer also prints. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "nabla.h"
+#include "bench_timing.h"
 
 /* where Debian's dataset-fashion-mnist installs it, as the peer reads it */
 #define DIR "/usr/share/datasets/fashion-mnist"
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
-static int compare(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+static double now(void) { return bench_seconds(CLOCK_MONOTONIC); }
 
 int main(int argc, char **argv)
 {
@@ -61,8 +50,8 @@ int main(int argc, char **argv)
     double total = 0;
     for (int64_t i = 0; i < data->inputs->size; i++)
         total += x[i];
-    qsort(load, (size_t)repeats, sizeof *load, compare);
-    qsort(epoch, (size_t)repeats, sizeof *epoch, compare);
+    bench_sort(load, repeats);
+    bench_sort(epoch, repeats);
     printf("nabla   load %.3f s (first %.3f s)  epoch of batches %.4f s  pixel sum %.3f\n", load[repeats / 2],
            first_load, epoch[repeats / 2], total);
     (void)checksum;

@@ -7,20 +7,10 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
+#include "bench_timing.h"
 
-static int compare(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+static double now(void) { return bench_seconds(CLOCK_THREAD_CPUTIME_ID); }
 
 int main(int argc, char **argv)
 {
@@ -53,7 +43,7 @@ int main(int argc, char **argv)
             iterations += batch.groups[k].result.iterations;
         nb_fit_batch_clear(&batch);
     }
-    qsort(times, (size_t)repeats, sizeof *times, compare);
+    bench_sort(times, repeats);
     printf("%d fits, %.1f iterations each: %.2f us CPU per fit (median of %d)\n", groups,
            (double)iterations / groups, 1e6 * times[repeats / 2] / groups, repeats);
     nb_table_free(data);

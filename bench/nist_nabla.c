@@ -10,37 +10,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "nist.h"
+#include "bench_timing.h"
 
 #define MAX_PROBLEMS 32
 
 /* CPU time of this thread: the machine is shared, and waiting for a core is not solving.
  * (Wall-clock time of the whole pass is printed too.) */
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
+static double now(void) { return bench_seconds(CLOCK_THREAD_CPUTIME_ID); }
 
-static double wall(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
-static int compare(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+static double wall(void) { return bench_seconds(CLOCK_MONOTONIC); }
 
 static double median(double *v, int n)
 {
-    qsort(v, (size_t)n, sizeof *v, compare);
+    bench_sort(v, n);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 

@@ -3,20 +3,10 @@
  * output format as quadratic_nabla.c. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
+#include "bench_timing.h"
 
-static int compare(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+static double now(void) { return bench_seconds(CLOCK_MONOTONIC); }
 
 int main(int argc, char **argv)
 {
@@ -42,7 +32,7 @@ int main(int argc, char **argv)
             }
         times[r] = (now() - start) / 50000 * 1e9;
     }
-    qsort(times, (size_t)repeats, sizeof times[0], compare);
+    bench_sort(times, repeats);
     printf("plain-c %.2f ns/step  w = %.9f %.9f %.9f\n", times[repeats / 2], w[0], w[1], w[2]);
     return 0;
 }
